@@ -1,0 +1,78 @@
+// File: boltpp/db.h
+// DB: one open database file (bbolt's format, read and written as bbolt does).
+//
+//   auto db = boltpp::DB::Open("my.db");
+//   if (!db.ok()) { ... db.status().ToString() ... }
+//   Status s = (*db)->Update([](boltpp::Tx& tx) {
+//     auto b = tx.CreateBucketIfNotExists("widgets");
+//     if (!b.ok()) return b.status();
+//     return b->Put("foo", "bar");
+//   });
+//
+// Thread safety: a DB may be used from any number of threads. One read-write
+// transaction runs at a time (Begin(true) waits for the previous one); any
+// number of read-only transactions run beside it.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "boltpp/options.h"
+#include "boltpp/stats.h"
+#include "boltpp/status.h"
+#include "boltpp/tx.h"
+
+namespace boltpp {
+
+class DBImpl;
+
+class DB {
+ public:
+  // Opens (or, unless read_only, creates) the database at path.
+  // Errors: kTimeout (locked), kInvalid, kVersionMismatch, kChecksum,
+  // kCorruption, kIOError, kInvalidArgument.
+  static Result<std::unique_ptr<DB>> Open(const std::string& path, const Options& options = {});
+
+  ~DB();  // closes
+  DB(const DB&) = delete;
+  DB& operator=(const DB&) = delete;
+
+  // Waits for open transactions to end, then releases the file. Idempotent.
+  Status Close();
+
+  // Starts a transaction. A read-write one waits for the current writer.
+  Result<Tx> Begin(bool writable);
+  // Runs fn in a read-write transaction and commits when it returns OK;
+  // rolls back and returns its error otherwise (or when it throws).
+  Status Update(const std::function<Status(Tx&)>& fn);
+  // Runs fn in a read-only transaction, always rolled back. Returns fn's
+  // error, or the transaction's corruption error if it met one.
+  Status View(const std::function<Status(Tx&)>& fn);
+  // Like Update, but concurrent callers are coalesced into one commit. fn may
+  // run more than once, so it must be idempotent: if it fails, it is re-run
+  // alone and that result is returned.
+  Status Batch(const std::function<Status(Tx&)>& fn);
+
+  // fdatasync the file.
+  Status Sync();
+  Stats GetStats() const;
+  Info GetInfo() const;
+  const std::string& Path() const;
+  bool IsReadOnly() const;
+  const Options& options() const;
+
+  DBImpl* impl() const { return impl_.get(); }
+  explicit DB(std::unique_ptr<DBImpl> impl);
+
+ private:
+  std::unique_ptr<DBImpl> impl_;
+};
+
+// Copies every bucket, key, value and sequence of src into dst (a fresh
+// database), committing dst every tx_max_size bytes of keys and values
+// (0 = one transaction).
+Status Compact(DB& dst, DB& src, int64_t tx_max_size);
+
+}  // namespace boltpp

@@ -1,0 +1,291 @@
+// File: src/cursor.cc
+// Cursors walk a bucket's tree through a stack of page/node positions
+// (bbolt cursor.go). Every page is bounds-checked on the way down; damage
+// stops the cursor and is kept in status().
+#include "impl.h"
+
+namespace boltpp {
+
+using namespace format;
+
+CursorImpl::CursorImpl(BucketImpl* b) : bucket_(b) { b->tx->stats.cursor_count++; }
+
+bool CursorImpl::Fail(Status s) {
+  if (status_.ok()) status_ = bucket_->tx->Poison(std::move(s));
+  stack_.clear();
+  return false;
+}
+
+bool CursorImpl::PushPage(pgid_t id) {
+  if (stack_.size() >= static_cast<size_t>(kMaxTreeDepth)) {
+    return Fail(Corrupt(id, "tree deeper than " + std::to_string(kMaxTreeDepth) + " levels (a cycle?)"));
+  }
+  ElemRef ref;
+  ref.id = id;
+  if (Status s = bucket_->PageNode(id, &ref.page, &ref.node); !s.ok()) return Fail(std::move(s));
+  stack_.push_back(ref);
+  return true;
+}
+
+static bool ChildPgid(const ElemRef& ref, pgid_t* out) {
+  if (ref.index < 0 || ref.index >= ref.count()) return false;
+  if (ref.node) {
+    *out = ref.node->inodes[static_cast<size_t>(ref.index)].pgid;
+    return true;
+  }
+  BranchElem e;
+  if (!ReadBranchElem(ref.page, static_cast<size_t>(ref.index), &e)) return false;
+  *out = e.pgid;
+  return true;
+}
+
+bool CursorImpl::DescendFirst() {
+  for (;;) {
+    const ElemRef& ref = stack_.back();
+    if (ref.is_leaf()) return true;
+    pgid_t child;
+    if (!ChildPgid(ref, &child)) return Fail(Corrupt(ref.id, "branch element out of bounds"));
+    if (!PushPage(child)) return false;
+    stack_.back().index = 0;
+  }
+}
+
+bool CursorImpl::DescendLast() {
+  for (;;) {
+    const ElemRef& ref = stack_.back();
+    if (ref.is_leaf()) return true;
+    pgid_t child;
+    if (!ChildPgid(ref, &child)) return Fail(Corrupt(ref.id, "branch element out of bounds"));
+    if (!PushPage(child)) return false;
+    stack_.back().index = stack_.back().count() - 1;
+  }
+}
+
+bool CursorImpl::Search(Bytes key, pgid_t id) {
+  for (;;) {
+    if (!PushPage(id)) return false;
+    ElemRef& ref = stack_.back();
+    if (ref.node) {
+      const auto& in = ref.node->inodes;
+      auto it = std::lower_bound(in.begin(), in.end(), key,
+                                 [](const Inode& x, Bytes k) { return CompareKeys(x.key, k) < 0; });
+      int index = static_cast<int>(it - in.begin());
+      if (ref.node->is_leaf) {
+        ref.index = index;
+        return true;
+      }
+      if (in.empty()) return Fail(Corrupt(ref.id, "empty branch node"));
+      if (!(it != in.end() && it->key == key) && index > 0) index--;
+      ref.index = index;
+      id = in[static_cast<size_t>(index)].pgid;
+      continue;
+    }
+    // Binary search over the page's element headers.
+    int lo = 0, hi = ref.count();
+    const bool leaf = ref.page.is_leaf();
+    bool exact = false;
+    while (lo < hi) {
+      int mid = lo + (hi - lo) / 2;
+      Bytes k;
+      if (leaf) {
+        LeafElem e;
+        if (!ReadLeafElem(ref.page, static_cast<size_t>(mid), &e)) return Fail(Corrupt(ref.id, "leaf element out of bounds"));
+        k = e.key;
+      } else {
+        BranchElem e;
+        if (!ReadBranchElem(ref.page, static_cast<size_t>(mid), &e)) return Fail(Corrupt(ref.id, "branch element out of bounds"));
+        k = e.key;
+      }
+      int c = CompareKeys(k, key);
+      if (c < 0) {
+        lo = mid + 1;
+      } else {
+        hi = mid;
+        if (c == 0) exact = true;
+      }
+    }
+    if (leaf) {
+      ref.index = lo;
+      return true;
+    }
+    if (ref.count() == 0) return Fail(Corrupt(ref.id, "empty branch page"));
+    if (!exact && lo > 0) lo--;
+    if (lo >= ref.count()) lo = ref.count() - 1;
+    ref.index = lo;
+    if (!ChildPgid(ref, &id)) return Fail(Corrupt(ref.id, "branch element out of bounds"));
+  }
+}
+
+bool CursorImpl::KeyValue(Inode* out) const {
+  if (stack_.empty()) return false;
+  const ElemRef& ref = stack_.back();
+  if (ref.count() == 0 || ref.index < 0 || ref.index >= ref.count()) return false;
+  if (ref.node) {
+    *out = ref.node->inodes[static_cast<size_t>(ref.index)];
+    return true;
+  }
+  LeafElem e;
+  if (!ReadLeafElem(ref.page, static_cast<size_t>(ref.index), &e)) return false;
+  out->flags = e.flags;
+  out->key = e.key;
+  out->value = e.value;
+  return true;
+}
+
+std::optional<Entry> CursorImpl::Current() {
+  Inode in;
+  if (!KeyValue(&in)) {
+    if (!stack_.empty()) {
+      const ElemRef& ref = stack_.back();
+      if (!ref.node && ref.index >= 0 && ref.index < ref.count()) Fail(Corrupt(ref.id, "leaf element out of bounds"));
+    }
+    return std::nullopt;
+  }
+  const bool is_bucket = (in.flags & kBucketLeafFlag) != 0;
+  return Entry{in.key, is_bucket ? Bytes() : in.value, is_bucket};
+}
+
+// Moves to the next leaf element, skipping empty pages. False at the end
+// (the stack is then unspecified) or on damage.
+bool CursorImpl::StepNext() {
+  for (;;) {
+    int i = static_cast<int>(stack_.size()) - 1;
+    for (; i >= 0; i--) {
+      ElemRef& e = stack_[static_cast<size_t>(i)];
+      if (e.index < e.count() - 1) {
+        e.index++;
+        break;
+      }
+    }
+    if (i < 0) return false;
+    stack_.resize(static_cast<size_t>(i) + 1);
+    if (!DescendFirst()) return false;
+    if (stack_.back().count() == 0) continue;
+    return true;
+  }
+}
+
+bool CursorImpl::StepPrev() {
+  for (;;) {
+    int i = static_cast<int>(stack_.size()) - 1;
+    for (; i >= 0; i--) {
+      ElemRef& e = stack_[static_cast<size_t>(i)];
+      if (e.index > 0) {
+        e.index = std::min(e.index, e.count()) - 1;
+        break;
+      }
+    }
+    if (i < 0) return false;
+    stack_.resize(static_cast<size_t>(i) + 1);
+    if (!DescendLast()) return false;
+    if (stack_.back().count() == 0) continue;
+    return true;
+  }
+}
+
+std::optional<Entry> CursorImpl::First() {
+  after_delete_ = false;
+  stack_.clear();
+  if (!PushPage(bucket_->header.root)) return std::nullopt;
+  stack_.back().index = 0;
+  if (!DescendFirst()) return std::nullopt;
+  if (stack_.back().count() == 0 && !StepNext()) return std::nullopt;
+  return Current();
+}
+
+std::optional<Entry> CursorImpl::Last() {
+  after_delete_ = false;
+  stack_.clear();
+  if (!PushPage(bucket_->header.root)) return std::nullopt;
+  stack_.back().index = stack_.back().count() - 1;
+  if (!DescendLast()) return std::nullopt;
+  if (stack_.back().count() == 0 && !StepPrev()) return std::nullopt;
+  return Current();
+}
+
+std::optional<Entry> CursorImpl::Next() {
+  if (!status_.ok() || stack_.empty()) return std::nullopt;
+  if (after_delete_) {
+    // The deleted key's successor now sits where it was: land on it.
+    after_delete_ = false;
+    return Seek(deleted_key_);
+  }
+  std::vector<ElemRef> saved = stack_;
+  if (!StepNext()) {
+    if (status_.ok()) stack_ = std::move(saved);
+    return std::nullopt;
+  }
+  return Current();
+}
+
+std::optional<Entry> CursorImpl::Prev() {
+  if (!status_.ok() || stack_.empty()) return std::nullopt;
+  if (after_delete_) {
+    after_delete_ = false;
+    Inode in;
+    if (!SeekRaw(deleted_key_, &in)) return std::nullopt;
+  }
+  std::vector<ElemRef> saved = stack_;
+  if (!StepPrev()) {
+    if (status_.ok()) stack_ = std::move(saved);
+    return std::nullopt;
+  }
+  return Current();
+}
+
+bool CursorImpl::SeekRaw(Bytes key, Inode* found) {
+  stack_.clear();
+  if (!Search(key, bucket_->header.root)) return false;
+  if (!KeyValue(found)) *found = Inode{};
+  return true;
+}
+
+std::optional<Entry> CursorImpl::Seek(Bytes key) {
+  after_delete_ = false;
+  Inode in;
+  if (!SeekRaw(key, &in)) return std::nullopt;
+  const ElemRef& ref = stack_.back();
+  if (ref.index >= ref.count()) {
+    std::vector<ElemRef> saved = stack_;
+    if (!StepNext()) {
+      if (status_.ok()) stack_ = std::move(saved);
+      return std::nullopt;
+    }
+  }
+  return Current();
+}
+
+Status CursorImpl::LeafNode(Node** out) {
+  if (stack_.empty()) return Status(Code::kInvalidArgument, "cursor is not positioned");
+  if (stack_.back().node && stack_.back().node->is_leaf) {
+    *out = stack_.back().node;
+    return Status::OK();
+  }
+  Node* n = stack_[0].node;
+  if (!n) {
+    if (Status s = bucket_->NodeFor(stack_[0].id, nullptr, &n); !s.ok()) return s;
+  }
+  for (size_t i = 0; i + 1 < stack_.size(); i++) {
+    if (n->is_leaf) return Corrupt(n->pgid, "expected a branch node");
+    if (Status s = n->ChildAt(static_cast<size_t>(stack_[i].index), &n); !s.ok()) return s;
+  }
+  if (!n->is_leaf) return Corrupt(n->pgid, "expected a leaf node");
+  *out = n;
+  return Status::OK();
+}
+
+Status CursorImpl::Delete() {
+  if (Status s = bucket_->CheckWritable(); !s.ok()) return s;
+  if (!status_.ok()) return status_;
+  Inode in;
+  if (after_delete_ || !KeyValue(&in)) return Status::OK();
+  if (in.flags & kBucketLeafFlag) return Status(Code::kIncompatibleValue);
+  Node* leaf;
+  if (Status s = LeafNode(&leaf); !s.ok()) return bucket_->tx->Poison(s);
+  deleted_key_.assign(in.key);
+  leaf->Del(deleted_key_);
+  after_delete_ = true;
+  return Status::OK();
+}
+
+}  // namespace boltpp

@@ -1,0 +1,358 @@
+// File: src/db.cc
+// Opening a database (lock, create, find the page size, choose the meta,
+// load the freelist), beginning and ending transactions, file growth and
+// remapping (bbolt db.go).
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <thread>
+
+#include "impl.h"
+
+namespace boltpp {
+
+using namespace format;
+
+DBImpl::DBImpl(std::string p, const Options& o)
+    : path(std::move(p)), opts(o), fs(o.file_system ? o.file_system : FileSystem::Default()) {}
+
+DBImpl::~DBImpl() { (void)Close(); }
+
+static uint32_t OsPageSize() {
+  long ps = sysconf(_SC_PAGESIZE);
+  return ps > 0 ? static_cast<uint32_t>(ps) : 4096;
+}
+
+static bool ValidPageSize(uint32_t ps) {
+  return ps >= kMinPageSize && ps <= kMaxPageSize && (ps & (ps - 1)) == 0;
+}
+
+Status DBImpl::Open() {
+  if (opts.page_size != 0 && !ValidPageSize(opts.page_size)) {
+    return Status(Code::kInvalidArgument, "page size " + std::to_string(opts.page_size) +
+                                              " must be a power of two from 1024 to 16 MiB");
+  }
+  auto f = fs->Open(path, FileOpenOptions{opts.read_only, !opts.read_only, opts.file_mode});
+  if (!f.ok()) return f.status();
+  file = std::move(*f);
+  if (Status s = Lock(); !s.ok()) return s;
+  auto size = file->Size();
+  if (!size.ok()) return size.status();
+  if (*size == 0) {
+    if (opts.read_only) return Status(Code::kInvalid, "file is empty");
+    if (Status s = Init(); !s.ok()) return s;
+    size = file->Size();
+    if (!size.ok()) return size.status();
+  }
+  file_size_ = *size;
+  if (Status s = DetectPageSize(file_size_); !s.ok()) return s;
+  if (file_size_ < 2 * uint64_t{page_size}) {
+    return Status(Code::kInvalid, "file size too small " + std::to_string(file_size_));
+  }
+  auto m = EnsureMapped(std::max<uint64_t>(file_size_, opts.initial_mmap_size));
+  if (!m.ok()) return m.status();
+  if (Status s = LoadMetas(); !s.ok()) return s;
+  if (!opts.read_only) {
+    freelist = Freelist::New(opts.freelist_type);
+    if (Status s = LoadFreelist(); !s.ok()) return s;
+  }
+  open_ = true;
+  if (!opts.read_only && meta_.freelist == kNoFreelist && !opts.no_freelist_sync) {
+    // Persist a freelist so that readers without a scan can open the file.
+    return Update([](Tx&) { return Status::OK(); });
+  }
+  return Status::OK();
+}
+
+Status DBImpl::Lock() {
+  using namespace std::chrono;
+  const auto start = steady_clock::now();
+  const auto retry = milliseconds(50);
+  for (;;) {
+    Status s = file->TryLock(!opts.read_only);
+    if (s.ok() || s.code() != Code::kTimeout) return s;
+    if (opts.timeout.count() < 0) return s;
+    if (opts.timeout.count() > 0 && steady_clock::now() - start > opts.timeout - retry) return s;
+    std::this_thread::sleep_for(retry);
+  }
+}
+
+Status DBImpl::Init() {
+  const uint32_t ps = opts.page_size ? opts.page_size : OsPageSize();
+  std::unique_ptr<uint8_t[]> buf(new uint8_t[4 * size_t{ps}]());
+  for (pgid_t i = 0; i < 2; i++) {
+    Meta m;
+    m.page_size = ps;
+    m.root = 3;
+    m.freelist = 2;
+    m.pgid = 4;
+    m.txid = i;
+    m.EncodePage(buf.get() + i * ps, i);
+  }
+  SetPageHeader(buf.get() + 2 * ps, 2, kFreelistPage, 0, 0);
+  SetPageHeader(buf.get() + 3 * ps, 3, kLeafPage, 0, 0);
+  if (Status s = file->WriteAt(0, buf.get(), 4 * size_t{ps}); !s.ok()) return s;
+  return file->Sync();
+}
+
+Status DBImpl::DetectPageSize(uint64_t file_size) {
+  uint8_t buf[kPageHeaderSize + kMetaSize];
+  if (file_size >= sizeof buf && file->ReadAt(0, buf, sizeof buf).ok()) {
+    Meta m = Meta::Decode(buf);
+    if (m.Validate().ok()) {
+      page_size = m.page_size;
+      return Status::OK();
+    }
+  }
+  for (int i = 0; i <= 14; i++) {
+    const uint64_t off = uint64_t{1024} << i;
+    if (off + 1024 >= file_size) break;
+    if (!file->ReadAt(off, buf, sizeof buf).ok()) break;
+    Meta m = Meta::Decode(buf);
+    if (m.Validate().ok() && m.page_size == off) {
+      page_size = m.page_size;
+      return Status::OK();
+    }
+  }
+  page_size = opts.page_size ? opts.page_size : OsPageSize();
+  return Status::OK();
+}
+
+Status DBImpl::LoadMetas() {
+  Status errs[2];
+  Meta metas[2];
+  for (int i = 0; i < 2; i++) {
+    metas[i] = Meta::Decode(map_->data() + i * size_t{page_size});
+    errs[i] = metas[i].Validate();
+    if (errs[i].ok() && metas[i].page_size != page_size) {
+      errs[i] = Status(Code::kInvalid, "meta " + std::to_string(i) + " page size disagrees with meta 0");
+    }
+    if (errs[i].ok() && metas[i].pgid * page_size > file_size_) {
+      errs[i] = Status(Code::kInvalid, "meta " + std::to_string(i) + " high-water mark " +
+                                           std::to_string(metas[i].pgid) + " is past the end of the file");
+    }
+  }
+  if (!errs[0].ok() && !errs[1].ok()) return errs[0];
+  int pick = errs[0].ok() ? 0 : 1;
+  if (errs[0].ok() && errs[1].ok() && metas[1].txid > metas[0].txid) pick = 1;
+  meta_ = metas[pick];
+  return Status::OK();
+}
+
+Status DBImpl::LoadFreelist() {
+  std::vector<pgid_t> ids;
+  if (meta_.freelist == kNoFreelist) {
+    if (Status s = ScanFreePages(&ids); !s.ok()) return s;
+  } else {
+    TxImpl probe(this, false, meta_, map_);
+    probe.closed = true;  // a private reader: not registered
+    PageView p;
+    if (Status s = probe.RawPage(meta_.freelist, &p); !s.ok()) return s;
+    if (Status s = DecodeFreelist(p.data, p.span, meta_.freelist, &ids); !s.ok()) return s;
+    for (pgid_t id : ids) {
+      if (id >= meta_.pgid) {
+        return Corrupt(meta_.freelist, "freelist lists page " + std::to_string(id) + " beyond the high-water mark");
+      }
+    }
+  }
+  if (Status s = freelist->Reload(std::move(ids)); !s.ok()) return s;
+  stats_.free_page_n = static_cast<int64_t>(freelist->FreeCount());
+  stats_.free_alloc = stats_.free_page_n * page_size;
+  stats_.freelist_inuse = static_cast<int64_t>(freelist->EstimatedWriteSize());
+  return Status::OK();
+}
+
+Status DBImpl::ScanFreePages(std::vector<pgid_t>* ids) {
+  TxImpl probe(this, false, meta_, map_);
+  probe.closed = true;
+  std::vector<bool> used(meta_.pgid, false);
+  used[0] = used[1] = true;
+  Status s = probe.ForEachTreePage(meta_.root, true, [&](pgid_t id, const PageView& p, int) {
+    for (uint64_t i = 0; i <= PageOverflow(p.data) && id + i < used.size(); i++) used[id + i] = true;
+  });
+  if (!s.ok()) return s;
+  for (pgid_t id = 2; id < meta_.pgid; id++) {
+    if (!used[id]) ids->push_back(id);
+  }
+  return Status::OK();
+}
+
+Result<std::shared_ptr<const Mapping>> DBImpl::EnsureMapped(uint64_t min_size) {
+  const uint64_t size = MmapSize(min_size, page_size);
+  {
+    std::lock_guard<std::mutex> lk(meta_mu_);
+    if (map_ && map_->size() >= size) return map_;
+  }
+  auto m = file->Map(static_cast<size_t>(size), opts.mmap_populate, opts.mlock);
+  if (!m.ok()) return m.status();
+  std::lock_guard<std::mutex> lk(meta_mu_);
+  map_ = *m;
+  return map_;
+}
+
+Status DBImpl::Grow(uint64_t min_needed, uint64_t target) {
+  if (target <= file_size_) return Status::OK();
+  uint64_t size = target;
+  const uint64_t datasz = map_->size();
+  if (datasz <= opts.alloc_size) {
+    size = datasz;
+  } else {
+    size += opts.alloc_size;
+  }
+  if (opts.max_size > 0 && size > opts.max_size) {
+    size = std::max<uint64_t>(opts.max_size, file_size_);
+    if (size < min_needed) return Status(Code::kMaxSizeReached);
+  }
+  if (size <= file_size_) return Status::OK();
+  if (Status s = file->Truncate(size, !opts.no_grow_sync); !s.ok()) return s;
+  file_size_ = size;
+  return Status::OK();
+}
+
+void DBImpl::SetFailed(const Status& s) {
+  std::lock_guard<std::mutex> lk(meta_mu_);
+  failed = Status(Code::kDatabaseFailed, s.ToString());
+}
+
+void DBImpl::ReleasePending() {
+  std::vector<txid_t> ids;
+  {
+    std::lock_guard<std::mutex> lk(meta_mu_);
+    ids.assign(readers_.begin(), readers_.end());
+  }
+  txid_t minid = ids.empty() ? ~txid_t{0} : ids.front();
+  if (minid > 0) freelist->Release(minid - 1);
+  for (txid_t t : ids) {
+    if (t > 0) freelist->ReleaseRange(minid, t - 1);
+    minid = t + 1;
+  }
+  freelist->ReleaseRange(minid, ~txid_t{0});
+}
+
+Result<std::unique_ptr<TxImpl>> DBImpl::BeginTx(bool writable) {
+  if (!writable) {
+    std::lock_guard<std::mutex> lk(meta_mu_);
+    if (!open_) return Status(Code::kDatabaseNotOpen);
+    auto tx = std::make_unique<TxImpl>(this, false, meta_, map_);
+    readers_.insert(meta_.txid);
+    stats_.tx_n++;
+    stats_.open_tx_n++;
+    return tx;
+  }
+  if (opts.read_only) return Status(Code::kDatabaseReadOnly);
+  {
+    std::unique_lock<std::mutex> lk(writer_mu_);
+    writer_cv_.wait(lk, [this] { return !writer_active_; });
+    writer_active_ = true;
+  }
+  Meta m;
+  std::shared_ptr<const Mapping> map;
+  Status refuse;
+  {
+    std::lock_guard<std::mutex> lk(meta_mu_);
+    if (!open_) {
+      refuse = Status(Code::kDatabaseNotOpen);
+    } else if (!failed.ok()) {
+      refuse = failed;
+    }
+    m = meta_;
+    map = map_;
+  }
+  if (!refuse.ok()) {
+    std::lock_guard<std::mutex> lk(writer_mu_);
+    writer_active_ = false;
+    writer_cv_.notify_one();
+    return refuse;
+  }
+  m.txid += 1;
+  ReleasePending();
+  freelist->BeginTx(m.txid);
+  return std::make_unique<TxImpl>(this, true, m, std::move(map));
+}
+
+void DBImpl::EndRead(TxImpl* tx) {
+  std::lock_guard<std::mutex> lk(meta_mu_);
+  auto it = readers_.find(tx->meta.txid);
+  if (it != readers_.end()) readers_.erase(it);
+  stats_.open_tx_n--;
+  if (!opts.no_statistics) stats_.tx_stats.Add(tx->stats);
+  readers_cv_.notify_all();
+}
+
+void DBImpl::EndWrite(TxImpl* tx, bool committed) {
+  if (committed) {
+    freelist->CommitTx();
+  } else {
+    freelist->RollbackTx();
+  }
+  {
+    std::lock_guard<std::mutex> lk(meta_mu_);
+    if (committed) meta_ = tx->meta;
+    stats_.free_page_n = static_cast<int64_t>(freelist->FreeCount());
+    stats_.pending_page_n = static_cast<int64_t>(freelist->PendingCount());
+    stats_.free_alloc = (stats_.free_page_n + stats_.pending_page_n) * page_size;
+    stats_.freelist_inuse = static_cast<int64_t>(freelist->EstimatedWriteSize());
+    if (!opts.no_statistics) stats_.tx_stats.Add(tx->stats);
+  }
+  std::lock_guard<std::mutex> lk(writer_mu_);
+  writer_active_ = false;
+  writer_cv_.notify_one();
+}
+
+Stats DBImpl::GetStats() const {
+  std::lock_guard<std::mutex> lk(meta_mu_);
+  return stats_;
+}
+
+Status DBImpl::Close() {
+  {
+    std::unique_lock<std::mutex> lk(writer_mu_);
+    writer_cv_.wait(lk, [this] { return !writer_active_; });
+    writer_active_ = true;
+  }
+  {
+    std::unique_lock<std::mutex> lk(meta_mu_);
+    open_ = false;
+    readers_cv_.wait(lk, [this] { return readers_.empty(); });
+    map_.reset();
+  }
+  Status s;
+  if (file) {
+    s = file->Unlock();
+    file.reset();
+  }
+  std::lock_guard<std::mutex> lk(writer_mu_);
+  writer_active_ = false;
+  writer_cv_.notify_all();
+  return s;
+}
+
+Status DBImpl::Update(const std::function<Status(Tx&)>& fn) {
+  auto t = BeginTx(true);
+  if (!t.ok()) return t.status();
+  Tx tx(std::move(*t));
+  tx.impl()->managed = true;
+  Status s = fn(tx);
+  tx.impl()->managed = false;
+  if (!s.ok()) {
+    (void)tx.Rollback();
+    return s;
+  }
+  return tx.Commit();
+}
+
+Status DBImpl::View(const std::function<Status(Tx&)>& fn) {
+  auto t = BeginTx(false);
+  if (!t.ok()) return t.status();
+  Tx tx(std::move(*t));
+  tx.impl()->managed = true;
+  Status s = fn(tx);
+  Status damage = tx.impl()->error;
+  tx.impl()->managed = false;
+  (void)tx.Rollback();
+  if (!s.ok()) return s;
+  return damage;
+}
+
+}  // namespace boltpp

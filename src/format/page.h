@@ -1,0 +1,175 @@
+// File: src/format/page.h
+// bbolt's on-disk layout: constants, little-endian accessors and bounds-checked
+// views of pages, elements, meta and bucket headers. All raw byte access of
+// the engine goes through this file. See docs/format.md.
+#pragma once
+
+#include <bit>
+#include <cstdint>
+#include <cstring>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "boltpp/status.h"
+
+namespace boltpp::format {
+
+static_assert(std::endian::native == std::endian::little,
+              "boltpp writes bbolt's little-endian layout and assumes a little-endian host");
+
+using pgid_t = uint64_t;
+using txid_t = uint64_t;
+
+// Sizes pinned to bbolt's structs.
+constexpr size_t kPageHeaderSize = 16;
+constexpr size_t kBranchElementSize = 16;
+constexpr size_t kLeafElementSize = 16;
+constexpr size_t kBucketHeaderSize = 16;
+constexpr size_t kMetaSize = 64;
+
+// Page header field offsets.
+constexpr size_t kPageIdOff = 0;
+constexpr size_t kPageFlagsOff = 8;
+constexpr size_t kPageCountOff = 10;
+constexpr size_t kPageOverflowOff = 12;
+
+// Page flags (exactly one is set on a valid page).
+constexpr uint16_t kBranchPage = 0x01;
+constexpr uint16_t kLeafPage = 0x02;
+constexpr uint16_t kMetaPage = 0x04;
+constexpr uint16_t kFreelistPage = 0x10;
+// Leaf element flag: the value is a nested bucket.
+constexpr uint32_t kBucketLeafFlag = 0x01;
+
+constexpr uint32_t kMagic = 0xED0CDAED;
+constexpr uint32_t kVersion = 2;
+constexpr pgid_t kNoFreelist = ~pgid_t{0};
+constexpr size_t kMinKeysPerPage = 2;
+constexpr double kMinFillPercent = 0.1;
+constexpr double kMaxFillPercent = 1.0;
+constexpr uint32_t kMinPageSize = 1024;
+constexpr uint32_t kMaxPageSize = 1u << 24;
+constexpr size_t kMaxMmapStep = size_t{1} << 30;
+constexpr uint64_t kMaxMapSize = 0xFFFFFFFFFFFFull;
+// Deeper trees than this cannot exist (each level at least doubles the keys):
+// a deeper path means a cycle in a damaged file.
+constexpr int kMaxTreeDepth = 64;
+// Walks that follow nested buckets stop (as damage) past this nesting.
+constexpr int kMaxBucketNesting = 1000;
+
+// ---- little-endian loads and stores (any alignment) ----
+template <typename T>
+inline T Load(const uint8_t* p) {
+  T v;
+  std::memcpy(&v, p, sizeof(T));
+  return v;
+}
+template <typename T>
+inline void Store(uint8_t* p, T v) {
+  std::memcpy(p, &v, sizeof(T));
+}
+
+uint64_t Fnv1a64(const uint8_t* data, size_t n);
+
+// ---- page header ----
+inline pgid_t PageId(const uint8_t* p) { return Load<uint64_t>(p + kPageIdOff); }
+inline uint16_t PageFlags(const uint8_t* p) { return Load<uint16_t>(p + kPageFlagsOff); }
+inline uint16_t PageCount(const uint8_t* p) { return Load<uint16_t>(p + kPageCountOff); }
+inline uint32_t PageOverflow(const uint8_t* p) { return Load<uint32_t>(p + kPageOverflowOff); }
+inline void SetPageHeader(uint8_t* p, pgid_t id, uint16_t flags, uint16_t count, uint32_t overflow) {
+  Store<uint64_t>(p + kPageIdOff, id);
+  Store<uint16_t>(p + kPageFlagsOff, flags);
+  Store<uint16_t>(p + kPageCountOff, count);
+  Store<uint32_t>(p + kPageOverflowOff, overflow);
+}
+// "branch", "leaf", "meta", "freelist" or "unknown<xx>".
+std::string PageTypeName(uint16_t flags);
+
+// ---- elements ----
+// A view of a branch or leaf page (or an inline bucket page) with `span`
+// readable bytes. Element accessors check every offset against span.
+struct PageView {
+  const uint8_t* data = nullptr;
+  size_t span = 0;
+
+  uint16_t flags() const { return PageFlags(data); }
+  uint16_t count() const { return PageCount(data); }
+  bool is_leaf() const { return flags() == kLeafPage; }
+  bool is_branch() const { return flags() == kBranchPage; }
+};
+
+struct LeafElem {
+  uint32_t flags;
+  std::string_view key;
+  std::string_view value;
+};
+struct BranchElem {
+  std::string_view key;
+  pgid_t pgid;
+};
+
+// Decode element i; false when its offsets leave the page (damage).
+bool ReadLeafElem(const PageView& p, size_t i, LeafElem* out);
+bool ReadBranchElem(const PageView& p, size_t i, BranchElem* out);
+// Bytes of a leaf/branch page in use (bbolt's stats formula).
+size_t LeafBytesUsed(const PageView& p);
+size_t BranchBytesUsed(const PageView& p);
+
+// Checks the header of a branch/leaf page: flags, and that the element
+// array fits in span. On failure returns kCorruption "page N: ...".
+Status ValidateNodePage(const PageView& p, pgid_t id);
+
+// ---- meta ----
+struct Meta {
+  uint32_t magic = kMagic;
+  uint32_t version = kVersion;
+  uint32_t page_size = 0;
+  uint32_t flags = 0;
+  pgid_t root = 0;
+  uint64_t root_sequence = 0;
+  pgid_t freelist = 0;
+  pgid_t pgid = 0;
+  txid_t txid = 0;
+  uint64_t checksum = 0;
+
+  // Decodes the meta struct of a meta page (page header included).
+  static Meta Decode(const uint8_t* page);
+  // Writes the page header (id txid%2 unless given) and meta struct with a
+  // fresh checksum into page (page_size bytes, zeroed by the caller).
+  void EncodePage(uint8_t* page, pgid_t page_id) const;
+  uint64_t ComputeChecksum() const;
+  // bbolt's order: magic (kInvalid), version (kVersionMismatch), checksum
+  // (kChecksum). Then boltpp's own sanity checks (kInvalid with detail).
+  Status Validate() const;
+};
+
+// ---- bucket header (16 bytes at the start of a bucket value) ----
+struct BucketHeader {
+  pgid_t root = 0;
+  uint64_t sequence = 0;
+  static BucketHeader Decode(const uint8_t* p) {
+    return {Load<uint64_t>(p), Load<uint64_t>(p + 8)};
+  }
+  void Encode(uint8_t* p) const {
+    Store<uint64_t>(p, root);
+    Store<uint64_t>(p + 8, sequence);
+  }
+};
+
+// ---- freelist page ----
+// Decodes the ids of a freelist page with `span` readable bytes.
+Status DecodeFreelist(const uint8_t* page, size_t span, pgid_t id, std::vector<pgid_t>* ids);
+// Serialized size of a freelist of n ids (header included).
+inline size_t FreelistSize(size_t n) {
+  return kPageHeaderSize + 8 * n + (n >= 0xFFFF ? 8 : 0);
+}
+// Writes ids (sorted) into page (FreelistSize(ids) bytes available).
+void EncodeFreelist(uint8_t* page, const std::vector<pgid_t>& ids);
+
+// bbolt's mmap size for a request of `size` bytes.
+uint64_t MmapSize(uint64_t size, uint32_t page_size);
+
+Status Corrupt(pgid_t id, const std::string& what);
+
+}  // namespace boltpp::format

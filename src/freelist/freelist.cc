@@ -1,0 +1,266 @@
+// File: src/freelist/freelist.cc
+// The shared pending/release/rollback logic, and the two free-set layouts:
+// ArrayFreelist (sorted ids, first fit, like bbolt's default) and
+// HashMapFreelist (spans indexed by start, end and size: no linear scans,
+// and unlike bbolt's it returns the lowest span of the best size).
+#include "freelist/freelist.h"
+
+#include <algorithm>
+#include <set>
+#include <string>
+
+namespace boltpp {
+
+Status Freelist::Reload(std::vector<pgid_t> ids) {
+  pending_.clear();
+  pending_count_ = 0;
+  allocs_.clear();
+  cache_.clear();
+  undo_ = Undo{};
+  ClearFree();
+  std::sort(ids.begin(), ids.end());
+  for (size_t i = 0; i < ids.size(); i++) {
+    if (ids[i] < 2) {
+      return Status(Code::kCorruption, "freelist: lists page " + std::to_string(ids[i]));
+    }
+    if (i > 0 && ids[i] == ids[i - 1]) {
+      return Status(Code::kCorruption, "freelist: page " + std::to_string(ids[i]) + " listed twice");
+    }
+  }
+  cache_.reserve(ids.size());
+  cache_.insert(ids.begin(), ids.end());
+  AddFree(std::move(ids));
+  return Status::OK();
+}
+
+void Freelist::BeginTx(txid_t txid) {
+  undo_ = Undo{};
+  undo_.active = true;
+  undo_.txid = txid;
+}
+
+void Freelist::CommitTx() { undo_ = Undo{}; }
+
+void Freelist::RollbackTx() {
+  if (!undo_.active) return;
+  auto it = pending_.find(undo_.txid);
+  if (it != pending_.end()) {
+    for (pgid_t id : it->second.ids) cache_.erase(id);
+    pending_count_ -= it->second.ids.size();
+    pending_.erase(it);
+  }
+  for (const auto& [id, tx] : undo_.allocs_erased) allocs_[id] = tx;
+  std::vector<pgid_t> back;
+  for (const auto& [start, n] : undo_.taken) {
+    allocs_.erase(start);
+    for (size_t i = 0; i < n; i++) {
+      back.push_back(start + i);
+      cache_.insert(start + i);
+    }
+  }
+  AddFree(std::move(back));
+  undo_ = Undo{};
+}
+
+pgid_t Freelist::Allocate(txid_t txid, size_t n) {
+  if (n == 0) return 0;
+  pgid_t start = TakeSpan(n);
+  if (start == 0) return 0;
+  for (size_t i = 0; i < n; i++) cache_.erase(start + i);
+  allocs_[start] = txid;
+  if (undo_.active) undo_.taken.emplace_back(start, n);
+  return start;
+}
+
+Status Freelist::Free(txid_t txid, pgid_t id, uint32_t overflow, bool is_freelist_page) {
+  if (id < 2) return Status(Code::kCorruption, "cannot free page 0 or 1: " + std::to_string(id));
+  for (pgid_t p = id; p <= id + overflow; p++) {
+    if (cache_.count(p)) return format::Corrupt(p, "already freed");
+  }
+  txid_t alloc_txid = 0;
+  auto a = allocs_.find(id);
+  if (a != allocs_.end()) {
+    alloc_txid = a->second;
+    if (undo_.active) undo_.allocs_erased.emplace_back(id, a->second);
+    allocs_.erase(a);
+  } else if (is_freelist_page) {
+    alloc_txid = txid - 1;
+  }
+  TxPending& txp = pending_[txid];
+  for (pgid_t p = id; p <= id + overflow; p++) {
+    txp.ids.push_back(p);
+    txp.alloctx.push_back(alloc_txid);
+    cache_.insert(p);
+  }
+  pending_count_ += size_t{overflow} + 1;
+  return Status::OK();
+}
+
+void Freelist::ReleaseIds(std::vector<pgid_t> ids) {
+  if (!ids.empty()) AddFree(std::move(ids));
+}
+
+void Freelist::Release(txid_t txid) {
+  std::vector<pgid_t> ids;
+  for (auto it = pending_.begin(); it != pending_.end() && it->first <= txid;) {
+    ids.insert(ids.end(), it->second.ids.begin(), it->second.ids.end());
+    pending_count_ -= it->second.ids.size();
+    it = pending_.erase(it);
+  }
+  ReleaseIds(std::move(ids));
+}
+
+void Freelist::ReleaseRange(txid_t begin, txid_t end) {
+  if (begin > end) return;
+  std::vector<pgid_t> ids;
+  for (auto it = pending_.lower_bound(begin); it != pending_.end() && it->first <= end;) {
+    TxPending& txp = it->second;
+    if (txp.last_release_begin == begin) {
+      ++it;
+      continue;
+    }
+    for (size_t i = 0; i < txp.ids.size();) {
+      txid_t atx = txp.alloctx[i];
+      if (atx < begin || atx > end) {
+        i++;
+        continue;
+      }
+      ids.push_back(txp.ids[i]);
+      txp.ids[i] = txp.ids.back();
+      txp.ids.pop_back();
+      txp.alloctx[i] = txp.alloctx.back();
+      txp.alloctx.pop_back();
+      pending_count_--;
+    }
+    txp.last_release_begin = begin;
+    it = txp.ids.empty() ? pending_.erase(it) : std::next(it);
+  }
+  ReleaseIds(std::move(ids));
+}
+
+std::vector<pgid_t> Freelist::AllIds() const {
+  std::vector<pgid_t> ids;
+  ids.reserve(Count());
+  FreeIdsInto(&ids);
+  const size_t free_n = ids.size();
+  for (const auto& [txid, txp] : pending_) ids.insert(ids.end(), txp.ids.begin(), txp.ids.end());
+  std::sort(ids.begin() + static_cast<std::ptrdiff_t>(free_n), ids.end());
+  std::inplace_merge(ids.begin(), ids.begin() + static_cast<std::ptrdiff_t>(free_n), ids.end());
+  return ids;
+}
+
+namespace {
+
+class ArrayFreelist final : public Freelist {
+ protected:
+  pgid_t TakeSpan(size_t n) override {
+    pgid_t initial = 0, previd = 0;
+    for (size_t i = 0; i < ids_.size(); i++) {
+      const pgid_t id = ids_[i];
+      if (previd == 0 || id - previd != 1) initial = id;
+      if (id - initial + 1 == n) {
+        ids_.erase(ids_.begin() + static_cast<std::ptrdiff_t>(i + 1 - n),
+                   ids_.begin() + static_cast<std::ptrdiff_t>(i + 1));
+        return initial;
+      }
+      previd = id;
+    }
+    return 0;
+  }
+  void AddFree(std::vector<pgid_t> ids) override {
+    std::sort(ids.begin(), ids.end());
+    if (ids_.empty()) {
+      ids_ = std::move(ids);
+      return;
+    }
+    std::vector<pgid_t> merged;
+    merged.reserve(ids_.size() + ids.size());
+    std::merge(ids_.begin(), ids_.end(), ids.begin(), ids.end(), std::back_inserter(merged));
+    ids_ = std::move(merged);
+  }
+  void ClearFree() override { ids_.clear(); }
+  void FreeIdsInto(std::vector<pgid_t>* out) const override {
+    out->insert(out->end(), ids_.begin(), ids_.end());
+  }
+  size_t FreeCountImpl() const override { return ids_.size(); }
+
+ private:
+  std::vector<pgid_t> ids_;  // sorted
+};
+
+class HashMapFreelist final : public Freelist {
+ protected:
+  pgid_t TakeSpan(size_t n) override {
+    auto it = by_size_.lower_bound(n);
+    if (it == by_size_.end()) return 0;
+    const size_t size = it->first;
+    const pgid_t start = *it->second.begin();
+    RemoveSpan(start, size);
+    if (size > n) InsertSpan(start + n, size - n);
+    return start;
+  }
+  void AddFree(std::vector<pgid_t> ids) override {
+    for (pgid_t id : ids) AddOne(id);
+  }
+  void ClearFree() override {
+    forward_.clear();
+    backward_.clear();
+    by_size_.clear();
+    count_ = 0;
+  }
+  void FreeIdsInto(std::vector<pgid_t>* out) const override {
+    std::vector<std::pair<pgid_t, size_t>> spans(forward_.begin(), forward_.end());
+    std::sort(spans.begin(), spans.end());
+    for (const auto& [start, size] : spans) {
+      for (size_t i = 0; i < size; i++) out->push_back(start + i);
+    }
+  }
+  size_t FreeCountImpl() const override { return count_; }
+
+ private:
+  void InsertSpan(pgid_t start, size_t size) {
+    forward_[start] = size;
+    backward_[start + size - 1] = size;
+    by_size_[size].insert(start);
+    count_ += size;
+  }
+  void RemoveSpan(pgid_t start, size_t size) {
+    forward_.erase(start);
+    backward_.erase(start + size - 1);
+    auto it = by_size_.find(size);
+    it->second.erase(start);
+    if (it->second.empty()) by_size_.erase(it);
+    count_ -= size;
+  }
+  // Adds one id, merging with the spans that end just before or start just after it.
+  void AddOne(pgid_t id) {
+    pgid_t start = id;
+    size_t size = 1;
+    if (auto prev = backward_.find(id - 1); prev != backward_.end()) {
+      const size_t psize = prev->second;
+      start = id - psize;
+      RemoveSpan(start, psize);
+      size += psize;
+    }
+    if (auto next = forward_.find(id + 1); next != forward_.end()) {
+      const size_t nsize = next->second;
+      RemoveSpan(id + 1, nsize);
+      size += nsize;
+    }
+    InsertSpan(start, size);
+  }
+
+  std::unordered_map<pgid_t, size_t> forward_;   // start -> size
+  std::unordered_map<pgid_t, size_t> backward_;  // last id -> size
+  std::map<size_t, std::set<pgid_t>> by_size_;   // size -> starts
+  size_t count_ = 0;
+};
+
+}  // namespace
+
+std::unique_ptr<Freelist> Freelist::New(FreelistType type) {
+  if (type == FreelistType::kHashMap) return std::make_unique<HashMapFreelist>();
+  return std::make_unique<ArrayFreelist>();
+}
+
+}  // namespace boltpp

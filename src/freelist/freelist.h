@@ -1,0 +1,91 @@
+// File: src/freelist/freelist.h
+// Page allocation. Free pages are either free (reusable now) or pending
+// (freed by a transaction that some open reader may still predate). A write
+// transaction allocates from the free set; pages it frees become pending
+// under its txid and are released once no reader can still see them
+// (bbolt's freelist.go). Unlike bbolt, every change a write transaction makes
+// here is recorded, so Rollback restores the exact state it began with:
+// no page is leaked by a rollback or a failed commit.
+#pragma once
+
+#include <cstddef>
+#include <map>
+#include <memory>
+#include <unordered_map>
+#include <unordered_set>
+#include <utility>
+#include <vector>
+
+#include "boltpp/options.h"
+#include "boltpp/status.h"
+#include "format/page.h"
+
+namespace boltpp {
+
+using format::pgid_t;
+using format::txid_t;
+
+class Freelist {
+ public:
+  static std::unique_ptr<Freelist> New(FreelistType type);
+  virtual ~Freelist() = default;
+
+  // Replaces all state: `ids` (any order) become the free set; nothing pending.
+  // Fails on an id below 2 or a duplicate (a damaged freelist page).
+  Status Reload(std::vector<pgid_t> ids);
+
+  // Starts recording the changes of write transaction txid (for Rollback).
+  void BeginTx(txid_t txid);
+  // Forgets the record: the transaction committed.
+  void CommitTx();
+  // Undoes every Allocate and Free of the current transaction.
+  void RollbackTx();
+
+  // n contiguous free pages for txid, or 0 when no run is long enough.
+  pgid_t Allocate(txid_t txid, size_t n);
+  // Frees pages [id, id + overflow] as pending under txid. kCorruption when a
+  // page is already free or pending (a damaged tree), or id < 2.
+  Status Free(txid_t txid, pgid_t id, uint32_t overflow, bool is_freelist_page);
+  // Moves pages freed by transactions <= txid to the free set.
+  void Release(txid_t txid);
+  // Releases pages both allocated and freed within [begin, end].
+  void ReleaseRange(txid_t begin, txid_t end);
+
+  size_t FreeCount() const { return FreeCountImpl(); }
+  size_t PendingCount() const { return pending_count_; }
+  size_t Count() const { return FreeCount() + PendingCount(); }
+  bool IsFreed(pgid_t id) const { return cache_.count(id) != 0; }
+  // Free and pending ids, sorted: what the freelist page records.
+  std::vector<pgid_t> AllIds() const;
+  size_t EstimatedWriteSize() const { return format::FreelistSize(Count()); }
+
+ protected:
+  virtual pgid_t TakeSpan(size_t n) = 0;                     // 0 if none
+  virtual void AddFree(std::vector<pgid_t> ids) = 0;         // ids not in the free set
+  virtual void ClearFree() = 0;
+  virtual void FreeIdsInto(std::vector<pgid_t>* out) const = 0;  // sorted
+  virtual size_t FreeCountImpl() const = 0;
+
+ private:
+  struct TxPending {
+    std::vector<pgid_t> ids;
+    std::vector<txid_t> alloctx;
+    txid_t last_release_begin = 0;
+  };
+  struct Undo {
+    bool active = false;
+    txid_t txid = 0;
+    std::vector<std::pair<pgid_t, size_t>> taken;          // spans allocated from the free set
+    std::vector<std::pair<pgid_t, txid_t>> allocs_erased;  // allocs_ entries Free removed
+  };
+
+  void ReleaseIds(std::vector<pgid_t> ids);
+
+  std::map<txid_t, TxPending> pending_;
+  size_t pending_count_ = 0;
+  std::unordered_map<pgid_t, txid_t> allocs_;  // first page of an allocation -> its txid
+  std::unordered_set<pgid_t> cache_;           // every free or pending id
+  Undo undo_;
+};
+
+}  // namespace boltpp

@@ -1,0 +1,302 @@
+// File: src/impl.h
+// The engine's internal classes, named after bbolt's: node (an in-memory,
+// modifiable copy of a page), BucketImpl, CursorImpl, TxImpl and DBImpl.
+//
+// Memory: every Node, BucketImpl and copied key/value of a transaction lives
+// in that transaction's arena and dies with it. Views into the memory map stay
+// valid because a transaction holds the Mapping objects it read through; a
+// writer that needs a larger map makes a new one and never unmaps the old one
+// while anyone holds it (so, unlike bbolt, remapping neither waits for readers
+// nor copies nodes out of the map).
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <memory_resource>
+#include <mutex>
+#include <set>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "boltpp/bucket.h"
+#include "boltpp/db.h"
+#include "boltpp/file.h"
+#include "boltpp/options.h"
+#include "boltpp/tx.h"
+#include "format/page.h"
+#include "freelist/freelist.h"
+
+namespace boltpp {
+
+using format::PageView;
+
+class BucketImpl;
+class TxImpl;
+class DBImpl;
+
+inline int CompareKeys(Bytes a, Bytes b) { return a.compare(b); }
+
+// One element of a node: a key with a value (leaf) or a child page (branch).
+struct Inode {
+  uint32_t flags = 0;
+  pgid_t pgid = 0;
+  Bytes key;
+  Bytes value;
+};
+
+// A page materialized for modification (bbolt node.go).
+struct Node {
+  BucketImpl* bucket = nullptr;
+  bool is_leaf = false;
+  bool unbalanced = false;
+  bool spilled = false;
+  Bytes key;         // first key when read (the parent's key for this child)
+  pgid_t pgid = 0;   // the page it came from (0 = new or freed)
+  Node* parent = nullptr;
+  std::vector<Node*> children;  // materialized children (for spill order)
+  std::vector<Inode> inodes;
+
+  Node* Root();
+  size_t MinKeys() const { return is_leaf ? 1 : 2; }
+  size_t Size() const;
+  bool SizeLessThan(size_t v) const;
+  Status ChildAt(size_t index, Node** out);
+  size_t ChildIndex(const Node* child) const;
+  // Inserts or replaces the inode keyed old_key.
+  void Put(Bytes old_key, Bytes new_key, Bytes value, pgid_t child, uint32_t flags);
+  void Del(Bytes key);
+  Status Read(const PageView& p, pgid_t id);
+  // Writes flags, count and elements into a zeroed page buffer of Size() bytes.
+  void Write(uint8_t* page) const;
+  Status Spill();
+  Status Rebalance();
+  void RemoveChild(const Node* target);
+  Status Free();
+
+ private:
+  void SplitTwo(size_t page_size, Node** a, Node** b);
+  size_t SplitIndex(size_t threshold) const;
+};
+
+// A cursor position: a page (read path) or a node (modified path).
+struct ElemRef {
+  PageView page;
+  pgid_t id = 0;
+  Node* node = nullptr;
+  int index = 0;
+
+  int count() const { return node ? static_cast<int>(node->inodes.size()) : page.count(); }
+  bool is_leaf() const { return node ? node->is_leaf : page.is_leaf(); }
+};
+
+class CursorImpl {
+ public:
+  explicit CursorImpl(BucketImpl* b);
+
+  std::optional<Entry> First();
+  std::optional<Entry> Last();
+  std::optional<Entry> Next();
+  std::optional<Entry> Prev();
+  std::optional<Entry> Seek(Bytes key);
+  Status Delete();
+  const Status& status() const { return status_; }
+  BucketImpl* bucket() const { return bucket_; }
+
+  // Positions the cursor at the first key >= key in its leaf (possibly one
+  // past the leaf's end) and returns what is there. False on damage.
+  bool SeekRaw(Bytes key, Inode* found);
+  // The leaf node under the cursor, materializing the path from the root.
+  Status LeafNode(Node** out);
+
+ private:
+  bool PushPage(pgid_t id);
+  bool Search(Bytes key, pgid_t id);
+  bool DescendFirst();
+  bool DescendLast();
+  bool StepNext();
+  bool StepPrev();
+  bool KeyValue(Inode* out) const;
+  std::optional<Entry> Current();
+  bool Fail(Status s);
+
+  BucketImpl* bucket_;
+  std::vector<ElemRef> stack_;
+  Status status_;
+  bool after_delete_ = false;
+  std::string deleted_key_;
+};
+
+class BucketImpl {
+ public:
+  BucketImpl(TxImpl* tx, BucketImpl* parent, format::BucketHeader header);
+
+  TxImpl* tx;
+  BucketImpl* parent;
+  format::BucketHeader header;
+  PageView inline_page;  // when header.root == 0 and not yet materialized
+  Node* root_node = nullptr;
+  std::unordered_map<pgid_t, Node*> nodes;
+  std::map<std::string, BucketImpl*, std::less<>> buckets;  // opened children
+  double fill_percent = kDefaultFillPercent;
+
+  // Opens the child stored under name with value bytes; null on damage.
+  BucketImpl* OpenChild(Bytes name, Bytes value);
+  BucketImpl* Child(Bytes name);
+  Result<BucketImpl*> CreateChild(Bytes name);
+  Status DeleteChild(Bytes name);
+  Status MoveChild(Bytes name, BucketImpl* dst);
+  std::optional<Bytes> Get(Bytes key);
+  Status Put(Bytes key, Bytes value);
+  Status Delete(Bytes key);
+  Status SetSequence(uint64_t v);
+  Result<uint64_t> NextSequence();
+  Status ForEach(const std::function<Status(const Entry&)>& fn);
+  BucketStats Stats();
+
+  // The node for page id (materialized on first use).
+  Status NodeFor(pgid_t id, Node* parent_node, Node** out);
+  // The page or node at id (bbolt pageNode).
+  Status PageNode(pgid_t id, PageView* page, Node** node);
+  Status Rebalance();
+  Status Spill();
+  bool Inlineable() const;
+  Bytes WriteInline();
+  Status Free();
+  Status CheckWritable() const;
+
+ private:
+  Status MaterializeRoot();
+};
+
+class TxImpl {
+ public:
+  TxImpl(DBImpl* db, bool writable, const format::Meta& meta, std::shared_ptr<const Mapping> map);
+  ~TxImpl();
+
+  DBImpl* db;
+  bool writable;
+  bool managed = false;
+  bool closed = false;
+  format::Meta meta;
+  format::Meta begin_meta;
+  std::shared_ptr<const Mapping> map;
+  std::vector<std::shared_ptr<const Mapping>> old_maps;
+  uint32_t page_size;
+  std::pmr::monotonic_buffer_resource arena;
+  std::deque<Node> node_pool;
+  std::deque<BucketImpl> bucket_pool;
+  BucketImpl* root = nullptr;
+  std::map<pgid_t, std::unique_ptr<uint8_t[]>> dirty;  // pages to write at commit
+  Status error;  // first damage met (sticky)
+  TxStats stats;
+  std::vector<std::function<void()>> on_commit;
+  bool committing = false;
+
+  Bytes Copy(Bytes b);
+  Node* NewNode(BucketImpl* b);
+  BucketImpl* NewBucket(BucketImpl* parent, format::BucketHeader h);
+  // Records damage; returns it.
+  Status Poison(Status s);
+
+  // A page with its header checked (id, overflow within the high-water mark).
+  Status RawPage(pgid_t id, PageView* out) const;
+  // RawPage, and the page must be a branch or leaf.
+  Status NodePage(pgid_t id, PageView* out);
+  // Allocates count contiguous pages (zeroed buffer, header id/overflow set).
+  Status Allocate(size_t count, pgid_t* id, uint8_t** buf);
+  // Frees page id (and its overflow) as pending under this tx.
+  Status FreePage(pgid_t id);
+
+  Status Commit();
+  void Rollback();
+  Status CheckOpen() const;
+
+  std::vector<std::string> Check(const CheckOptions& opts);
+  Result<int64_t> WriteTo(const std::function<Status(const uint8_t*, size_t)>& sink);
+  // Visits every page of the tree under root (bucket pages, nested buckets
+  // included when recurse_buckets), depth first. Stops on damage.
+  Status ForEachTreePage(pgid_t root, bool recurse_buckets,
+                         const std::function<void(pgid_t, const PageView&, int depth)>& fn);
+
+ private:
+  Status CommitFreelist();
+  Status WritePages();
+  Status WriteMeta();
+  void Close();
+  Status WalkTree(pgid_t id, int depth, bool recurse_buckets,
+                  const std::function<void(pgid_t, const PageView&, int)>& fn);
+};
+
+struct BatchGroup;
+
+class DBImpl {
+ public:
+  DBImpl(std::string path, const Options& opts);
+  ~DBImpl();
+
+  Status Open();
+  Status Close();
+  Result<std::unique_ptr<TxImpl>> BeginTx(bool writable);
+  Status Update(const std::function<Status(Tx&)>& fn);
+  Status View(const std::function<Status(Tx&)>& fn);
+  Status Batch(const std::function<Status(Tx&)>& fn);
+  Stats GetStats() const;
+
+  // Called by TxImpl.
+  void EndRead(TxImpl* tx);
+  void EndWrite(TxImpl* tx, bool committed);
+  // Grows the file for a high-water mark of min_needed bytes, aiming at target.
+  Status Grow(uint64_t min_needed, uint64_t target);
+  // Makes the map cover at least min_size bytes; returns the current map.
+  Result<std::shared_ptr<const Mapping>> EnsureMapped(uint64_t min_size);
+  void SetFailed(const Status& s);
+
+  std::string path;
+  Options opts;
+  DB* owner = nullptr;  // the public handle
+  FileSystem* fs;
+  std::unique_ptr<File> file;
+  uint32_t page_size = 0;
+  std::unique_ptr<Freelist> freelist;  // used by the writer only
+  Status failed;                        // sticky after a failed meta write
+
+ private:
+  Status Lock();
+  Status Init();
+  Status DetectPageSize(uint64_t file_size);
+  Status LoadMetas();
+  Status LoadFreelist();
+  Status ScanFreePages(std::vector<pgid_t>* ids);
+  void ReleasePending();
+  Status RunBatch(BatchGroup* group);
+
+  mutable std::mutex meta_mu_;  // guards meta_, map_, readers_, stats_, open_
+  format::Meta meta_;
+  std::shared_ptr<const Mapping> map_;
+  std::multiset<txid_t> readers_;
+  Stats stats_;
+  bool open_ = false;
+  uint64_t file_size_ = 0;  // writer-owned after open
+  std::condition_variable readers_cv_;
+
+  std::mutex writer_mu_;  // the writer gate (a Tx may end on another thread)
+  std::condition_variable writer_cv_;
+  bool writer_active_ = false;
+
+  std::mutex batch_mu_;
+  std::condition_variable batch_cv_;
+  std::shared_ptr<BatchGroup> batch_;
+
+  friend class TxImpl;
+};
+
+// Runs fn, turning an exception into an error (bbolt turns a panic into one).
+Status CallUser(const std::function<Status(Tx&)>& fn, Tx& tx);
+
+}  // namespace boltpp

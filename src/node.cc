@@ -1,0 +1,286 @@
+// File: src/node.cc
+// In-memory nodes: materialize, modify, rebalance, split and spill
+// (bbolt node.go). The split and spill rules are bbolt's exactly, so boltpp
+// lays out pages the way bbolt does.
+#include <algorithm>
+#include <chrono>
+
+#include "impl.h"
+
+namespace boltpp {
+
+using namespace format;
+
+Node* Node::Root() {
+  Node* n = this;
+  while (n->parent) n = n->parent;
+  return n;
+}
+
+size_t Node::Size() const {
+  size_t sz = kPageHeaderSize;
+  for (const Inode& in : inodes) sz += kLeafElementSize + in.key.size() + in.value.size();
+  return sz;
+}
+
+bool Node::SizeLessThan(size_t v) const {
+  size_t sz = kPageHeaderSize;
+  for (const Inode& in : inodes) {
+    sz += kLeafElementSize + in.key.size() + in.value.size();
+    if (sz >= v) return false;
+  }
+  return true;
+}
+
+Status Node::ChildAt(size_t index, Node** out) {
+  if (is_leaf || index >= inodes.size()) {
+    return Status(Code::kCorruption, "invalid child index on node of page " + std::to_string(pgid));
+  }
+  return bucket->NodeFor(inodes[index].pgid, this, out);
+}
+
+static size_t LowerBound(const std::vector<Inode>& inodes, Bytes key) {
+  auto it = std::lower_bound(inodes.begin(), inodes.end(), key,
+                             [](const Inode& in, Bytes k) { return CompareKeys(in.key, k) < 0; });
+  return static_cast<size_t>(it - inodes.begin());
+}
+
+size_t Node::ChildIndex(const Node* child) const { return LowerBound(inodes, child->key); }
+
+void Node::Put(Bytes old_key, Bytes new_key, Bytes value, pgid_t child, uint32_t flags) {
+  size_t index = LowerBound(inodes, old_key);
+  bool exact = index < inodes.size() && inodes[index].key == old_key;
+  if (!exact) inodes.insert(inodes.begin() + static_cast<std::ptrdiff_t>(index), Inode{});
+  Inode& in = inodes[index];
+  in.flags = flags;
+  in.key = new_key;
+  in.value = value;
+  in.pgid = child;
+}
+
+void Node::Del(Bytes k) {
+  size_t index = LowerBound(inodes, k);
+  if (index >= inodes.size() || inodes[index].key != k) return;
+  inodes.erase(inodes.begin() + static_cast<std::ptrdiff_t>(index));
+  unbalanced = true;
+}
+
+Status Node::Read(const PageView& p, pgid_t id) {
+  pgid = id;
+  is_leaf = p.is_leaf();
+  const size_t n = p.count();
+  inodes.resize(n);
+  for (size_t i = 0; i < n; i++) {
+    Inode& in = inodes[i];
+    if (is_leaf) {
+      LeafElem e;
+      if (!ReadLeafElem(p, i, &e)) return Corrupt(id, "leaf element " + std::to_string(i) + " out of bounds");
+      in.flags = e.flags;
+      in.key = e.key;
+      in.value = e.value;
+    } else {
+      BranchElem e;
+      if (!ReadBranchElem(p, i, &e)) return Corrupt(id, "branch element " + std::to_string(i) + " out of bounds");
+      in.pgid = e.pgid;
+      in.key = e.key;
+    }
+    if (in.key.empty()) return Corrupt(id, "zero-length key at element " + std::to_string(i));
+  }
+  key = n > 0 ? inodes[0].key : Bytes();
+  return Status::OK();
+}
+
+void Node::Write(uint8_t* page) const {
+  Store<uint16_t>(page + kPageFlagsOff, PageFlags(page) | (is_leaf ? kLeafPage : kBranchPage));
+  Store<uint16_t>(page + kPageCountOff, static_cast<uint16_t>(inodes.size()));
+  size_t off = kPageHeaderSize + kLeafElementSize * inodes.size();
+  for (size_t i = 0; i < inodes.size(); i++) {
+    const Inode& in = inodes[i];
+    uint8_t* e = page + kPageHeaderSize + i * kLeafElementSize;
+    const size_t elem_off = static_cast<size_t>(e - page);
+    if (is_leaf) {
+      Store<uint32_t>(e, in.flags);
+      Store<uint32_t>(e + 4, static_cast<uint32_t>(off - elem_off));
+      Store<uint32_t>(e + 8, static_cast<uint32_t>(in.key.size()));
+      Store<uint32_t>(e + 12, static_cast<uint32_t>(in.value.size()));
+    } else {
+      Store<uint32_t>(e, static_cast<uint32_t>(off - elem_off));
+      Store<uint32_t>(e + 4, static_cast<uint32_t>(in.key.size()));
+      Store<uint64_t>(e + 8, in.pgid);
+    }
+    std::memcpy(page + off, in.key.data(), in.key.size());
+    off += in.key.size();
+    if (!in.value.empty()) std::memcpy(page + off, in.value.data(), in.value.size());
+    off += in.value.size();
+  }
+}
+
+size_t Node::SplitIndex(size_t threshold) const {
+  size_t sz = kPageHeaderSize, index = 0;
+  for (size_t i = 0; i + kMinKeysPerPage < inodes.size(); i++) {
+    index = i;
+    const size_t elsize = kLeafElementSize + inodes[i].key.size() + inodes[i].value.size();
+    if (i >= kMinKeysPerPage && sz + elsize > threshold) break;
+    sz += elsize;
+  }
+  return index;
+}
+
+void Node::SplitTwo(size_t page_size, Node** a, Node** b) {
+  *a = this;
+  *b = nullptr;
+  if (inodes.size() <= kMinKeysPerPage * 2 || SizeLessThan(page_size)) return;
+  const double fill = std::clamp(bucket->fill_percent, kMinFillPercent, kMaxFillPercent);
+  const size_t split = SplitIndex(static_cast<size_t>(static_cast<double>(page_size) * fill));
+  TxImpl* tx = bucket->tx;
+  if (!parent) {
+    parent = tx->NewNode(bucket);
+    parent->children.push_back(this);
+  }
+  Node* next = tx->NewNode(bucket);
+  next->is_leaf = is_leaf;
+  next->parent = parent;
+  parent->children.push_back(next);
+  next->inodes.assign(inodes.begin() + static_cast<std::ptrdiff_t>(split), inodes.end());
+  inodes.resize(split);
+  tx->stats.split++;
+  *b = next;
+}
+
+Status Node::Spill() {
+  TxImpl* tx = bucket->tx;
+  if (spilled) return Status::OK();
+  std::sort(children.begin(), children.end(), [](const Node* x, const Node* y) {
+    Bytes kx = x->inodes.empty() ? Bytes() : x->inodes[0].key;
+    Bytes ky = y->inodes.empty() ? Bytes() : y->inodes[0].key;
+    return CompareKeys(kx, ky) < 0;
+  });
+  for (size_t i = 0; i < children.size(); i++) {
+    if (Status s = children[i]->Spill(); !s.ok()) return s;
+  }
+  children.clear();
+
+  std::vector<Node*> parts;
+  for (Node* cur = this;;) {
+    Node *a, *b;
+    cur->SplitTwo(tx->page_size, &a, &b);
+    parts.push_back(a);
+    if (!b) break;
+    cur = b;
+  }
+  for (Node* node : parts) {
+    if (node->pgid > 0) {
+      if (Status s = tx->FreePage(node->pgid); !s.ok()) return s;
+      node->pgid = 0;
+    }
+    if (node->inodes.size() >= 0xFFFF) {
+      return Status(Code::kInvalidArgument, "inode overflow: a node holds 65535 or more keys");
+    }
+    const size_t size = node->Size();
+    pgid_t id;
+    uint8_t* buf;
+    if (Status s = tx->Allocate((size + tx->page_size - 1) / tx->page_size, &id, &buf); !s.ok()) return s;
+    node->pgid = id;
+    node->Write(buf);
+    node->spilled = true;
+    if (node->parent) {
+      Bytes k = node->key.empty() ? node->inodes[0].key : node->key;
+      node->parent->Put(k, node->inodes[0].key, Bytes(), node->pgid, 0);
+      node->key = node->inodes[0].key;
+    }
+    tx->stats.spill++;
+  }
+  if (parent && parent->pgid == 0) {
+    children.clear();
+    return parent->Spill();
+  }
+  return Status::OK();
+}
+
+void Node::RemoveChild(const Node* target) {
+  auto it = std::find(children.begin(), children.end(), target);
+  if (it != children.end()) children.erase(it);
+}
+
+Status Node::Free() {
+  if (pgid == 0) return Status::OK();
+  Status s = bucket->tx->FreePage(pgid);
+  pgid = 0;
+  return s;
+}
+
+// Moves the materialized children of `from`'s inodes under `to`.
+static void AdoptChildren(BucketImpl* b, const std::vector<Inode>& from, Node* to) {
+  for (const Inode& in : from) {
+    auto it = b->nodes.find(in.pgid);
+    if (it == b->nodes.end()) continue;
+    Node* child = it->second;
+    if (child->parent) child->parent->RemoveChild(child);
+    child->parent = to;
+    to->children.push_back(child);
+  }
+}
+
+Status Node::Rebalance() {
+  if (!unbalanced) return Status::OK();
+  unbalanced = false;
+  TxImpl* tx = bucket->tx;
+  tx->stats.rebalance++;
+  const size_t threshold = tx->page_size / 4;
+  if (Size() > threshold && inodes.size() > MinKeys()) return Status::OK();
+
+  if (!parent) {
+    // The root: collapse a branch with a single child into it.
+    if (!is_leaf && inodes.size() == 1) {
+      Node* child;
+      if (Status s = bucket->NodeFor(inodes[0].pgid, this, &child); !s.ok()) return s;
+      is_leaf = child->is_leaf;
+      inodes = child->inodes;
+      children = child->children;
+      for (const Inode& in : inodes) {
+        auto it = bucket->nodes.find(in.pgid);
+        if (it != bucket->nodes.end()) it->second->parent = this;
+      }
+      child->parent = nullptr;
+      bucket->nodes.erase(child->pgid);
+      return child->Free();
+    }
+    return Status::OK();
+  }
+
+  if (inodes.empty()) {
+    parent->Del(key);
+    parent->RemoveChild(this);
+    bucket->nodes.erase(pgid);
+    if (Status s = Free(); !s.ok()) return s;
+    return parent->Rebalance();
+  }
+
+  if (parent->inodes.size() < 2) {
+    return Status(Code::kCorruption, "page " + std::to_string(parent->pgid) + ": branch with a single child");
+  }
+  const bool use_next = parent->ChildIndex(this) == 0;
+  const size_t my_index = parent->ChildIndex(this);
+  Node* target;
+  if (Status s = parent->ChildAt(use_next ? my_index + 1 : my_index - 1, &target); !s.ok()) return s;
+  if (use_next) {
+    // Absorb the right sibling.
+    AdoptChildren(bucket, target->inodes, this);
+    inodes.insert(inodes.end(), target->inodes.begin(), target->inodes.end());
+    parent->Del(target->key);
+    parent->RemoveChild(target);
+    bucket->nodes.erase(target->pgid);
+    if (Status s = target->Free(); !s.ok()) return s;
+  } else {
+    // Append this node to the left sibling.
+    AdoptChildren(bucket, inodes, target);
+    target->inodes.insert(target->inodes.end(), inodes.begin(), inodes.end());
+    parent->Del(key);
+    parent->RemoveChild(this);
+    bucket->nodes.erase(pgid);
+    if (Status s = Free(); !s.ok()) return s;
+  }
+  return parent->Rebalance();
+}
+
+}  // namespace boltpp

@@ -1,0 +1,291 @@
+// File: src/tx.cc
+// Transactions: page access, allocation, and the commit protocol
+// (bbolt tx.go): rebalance, spill, write the freelist, grow the file, write
+// dirty pages, fdatasync, write the meta to page txid % 2, fdatasync.
+#include <algorithm>
+#include <chrono>
+#include <unordered_set>
+
+#include "impl.h"
+
+namespace boltpp {
+
+using namespace format;
+using Clock = std::chrono::steady_clock;
+
+static int64_t NanosSince(Clock::time_point t) {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - t).count();
+}
+
+TxImpl::TxImpl(DBImpl* d, bool w, const Meta& m, std::shared_ptr<const Mapping> mp)
+    : db(d), writable(w), meta(m), begin_meta(m), map(std::move(mp)), page_size(m.page_size) {
+  root = NewBucket(nullptr, BucketHeader{meta.root, 0});
+}
+
+TxImpl::~TxImpl() {
+  if (!closed) Rollback();
+}
+
+Bytes TxImpl::Copy(Bytes b) {
+  if (b.empty()) return Bytes("", 0);
+  auto* p = static_cast<char*>(arena.allocate(b.size(), 1));
+  std::memcpy(p, b.data(), b.size());
+  return Bytes(p, b.size());
+}
+
+Node* TxImpl::NewNode(BucketImpl* b) {
+  Node& n = node_pool.emplace_back();
+  n.bucket = b;
+  return &n;
+}
+
+BucketImpl* TxImpl::NewBucket(BucketImpl* parent, BucketHeader h) {
+  return &bucket_pool.emplace_back(this, parent, h);
+}
+
+Status TxImpl::Poison(Status s) {
+  if (error.ok() && s.code() == Code::kCorruption) error = s;
+  return s;
+}
+
+Status TxImpl::CheckOpen() const {
+  if (closed) return Status(Code::kTxClosed);
+  return Status::OK();
+}
+
+Status TxImpl::RawPage(pgid_t id, PageView* out) const {
+  if (writable && !dirty.empty()) {
+    if (auto it = dirty.find(id); it != dirty.end()) {
+      out->data = it->second.get();
+      out->span = (size_t{PageOverflow(out->data)} + 1) * page_size;
+      return Status::OK();
+    }
+  }
+  if (id >= meta.pgid) {
+    return Corrupt(id, "beyond the high-water mark " + std::to_string(meta.pgid));
+  }
+  if ((id + 1) * page_size > map->size()) return Corrupt(id, "beyond the mapped file");
+  const uint8_t* p = map->data() + id * page_size;
+  if (PageId(p) != id) return Corrupt(id, "header names page " + std::to_string(PageId(p)));
+  const uint64_t last = id + PageOverflow(p);
+  if (last >= meta.pgid || (last + 1) * page_size > map->size()) {
+    return Corrupt(id, "overflow " + std::to_string(PageOverflow(p)) + " runs past the high-water mark");
+  }
+  out->data = p;
+  out->span = (last - id + 1) * page_size;
+  return Status::OK();
+}
+
+Status TxImpl::NodePage(pgid_t id, PageView* out) {
+  if (Status s = RawPage(id, out); !s.ok()) return Poison(s);
+  if (Status s = ValidateNodePage(*out, id); !s.ok()) return Poison(s);
+  return Status::OK();
+}
+
+Status TxImpl::Allocate(size_t count, pgid_t* id, uint8_t** buf) {
+  const size_t bytes = count * page_size;
+  std::unique_ptr<uint8_t[]> mem(new uint8_t[bytes]());
+  pgid_t start = db->freelist->Allocate(meta.txid, count);
+  if (start == 0) {
+    start = meta.pgid;
+    if (db->opts.max_size > 0 && (start + count) * page_size > db->opts.max_size) {
+      return Status(Code::kMaxSizeReached);
+    }
+    const uint64_t min_size = (start + count + 1) * page_size;
+    if (min_size >= map->size()) {
+      auto m = db->EnsureMapped(min_size);
+      if (!m.ok()) return m.status();
+      old_maps.push_back(std::move(map));
+      map = std::move(*m);
+    }
+    meta.pgid += count;
+  }
+  SetPageHeader(mem.get(), start, 0, 0, static_cast<uint32_t>(count - 1));
+  *id = start;
+  *buf = mem.get();
+  dirty[start] = std::move(mem);
+  if (!db->opts.no_statistics) {
+    stats.page_count += static_cast<int64_t>(count);
+    stats.page_alloc += static_cast<int64_t>(bytes);
+  }
+  return Status::OK();
+}
+
+Status TxImpl::FreePage(pgid_t id) {
+  PageView p;
+  if (Status s = RawPage(id, &p); !s.ok()) return Poison(s);
+  Status s = db->freelist->Free(meta.txid, id, PageOverflow(p.data), PageFlags(p.data) == kFreelistPage);
+  return s.ok() ? s : Poison(s);
+}
+
+Status TxImpl::CommitFreelist() {
+  if (meta.freelist != kNoFreelist) {
+    if (Status s = FreePage(meta.freelist); !s.ok()) return s;
+  }
+  if (db->opts.no_freelist_sync) {
+    meta.freelist = kNoFreelist;
+    return Status::OK();
+  }
+  pgid_t id;
+  uint8_t* buf;
+  const size_t pages = db->freelist->EstimatedWriteSize() / page_size + 1;
+  if (Status s = Allocate(pages, &id, &buf); !s.ok()) return s;
+  Store<uint16_t>(buf + kPageFlagsOff, kFreelistPage);
+  EncodeFreelist(buf, db->freelist->AllIds());
+  meta.freelist = id;
+  return Status::OK();
+}
+
+Status TxImpl::WritePages() {
+  const auto start = Clock::now();
+  for (const auto& [id, buf] : dirty) {
+    const size_t len = (size_t{PageOverflow(buf.get())} + 1) * page_size;
+    if (Status s = db->file->WriteAt(id * page_size, buf.get(), len); !s.ok()) return s;
+    stats.write++;
+  }
+  if (!db->opts.no_sync) {
+    if (Status s = db->file->Sync(); !s.ok()) return s;
+  }
+  stats.write_time_ns += NanosSince(start);
+  return Status::OK();
+}
+
+Status TxImpl::WriteMeta() {
+  std::unique_ptr<uint8_t[]> buf(new uint8_t[page_size]());
+  meta.EncodePage(buf.get(), meta.txid % 2);
+  if (Status s = db->file->WriteAt((meta.txid % 2) * page_size, buf.get(), page_size); !s.ok()) return s;
+  if (!db->opts.no_sync) return db->file->Sync();
+  return Status::OK();
+}
+
+Status TxImpl::Commit() {
+  if (closed) return Status(Code::kTxClosed);
+  if (!writable) return Status(Code::kTxNotWritable);
+  if (!error.ok()) {
+    Status s = error;
+    Rollback();
+    return s;
+  }
+  auto fail = [this](Status s) {
+    Rollback();
+    return s;
+  };
+  committing = true;
+  auto t = Clock::now();
+  if (Status s = root->Rebalance(); !s.ok()) return fail(s);
+  stats.rebalance_time_ns += NanosSince(t);
+  t = Clock::now();
+  if (Status s = root->Spill(); !s.ok()) return fail(s);
+  stats.spill_time_ns += NanosSince(t);
+  meta.root = root->header.root;
+  if (Status s = CommitFreelist(); !s.ok()) return fail(s);
+  if (meta.pgid > begin_meta.pgid) {
+    if (Status s = db->Grow(meta.pgid * page_size, (meta.pgid + 1) * page_size); !s.ok()) return fail(s);
+  }
+  if (Status s = WritePages(); !s.ok()) return fail(s);
+  if (db->opts.strict_mode) {
+    std::vector<std::string> errors = Check(CheckOptions{});
+    if (!errors.empty()) return fail(Status(Code::kCorruption, "check fail: " + errors.front()));
+  }
+  if (Status s = WriteMeta(); !s.ok()) {
+    db->SetFailed(s);
+    return fail(s);
+  }
+  db->EndWrite(this, true);
+  Close();
+  for (auto& fn : on_commit) fn();
+  return Status::OK();
+}
+
+void TxImpl::Rollback() {
+  if (closed) return;
+  if (writable) {
+    db->EndWrite(this, false);
+  } else {
+    db->EndRead(this);
+  }
+  Close();
+}
+
+void TxImpl::Close() {
+  closed = true;
+  committing = false;
+  for (BucketImpl& b : bucket_pool) {
+    b.nodes.clear();
+    b.root_node = nullptr;
+    b.buckets.clear();
+  }
+  node_pool.clear();
+  dirty.clear();
+  arena.release();
+  map.reset();
+  old_maps.clear();
+}
+
+Status TxImpl::WalkTree(pgid_t id, int depth, bool recurse_buckets,
+                        const std::function<void(pgid_t, const PageView&, int)>& fn) {
+  if (depth > kMaxTreeDepth) return Corrupt(id, "tree deeper than " + std::to_string(kMaxTreeDepth) + " levels");
+  PageView p;
+  if (Status s = NodePage(id, &p); !s.ok()) return s;
+  fn(id, p, depth);
+  for (size_t i = 0; i < p.count(); i++) {
+    if (p.is_branch()) {
+      BranchElem e;
+      if (!ReadBranchElem(p, i, &e)) return Poison(Corrupt(id, "branch element out of bounds"));
+      if (Status s = WalkTree(e.pgid, depth + 1, recurse_buckets, fn); !s.ok()) return s;
+      continue;
+    }
+    if (!recurse_buckets) break;
+    LeafElem e;
+    if (!ReadLeafElem(p, i, &e)) return Poison(Corrupt(id, "leaf element out of bounds"));
+    if (!(e.flags & kBucketLeafFlag)) continue;
+    if (e.value.size() < kBucketHeaderSize) return Poison(Corrupt(id, "bucket value too short"));
+    BucketHeader h = BucketHeader::Decode(reinterpret_cast<const uint8_t*>(e.value.data()));
+    if (h.root == 0) continue;
+    if (Status s = WalkTree(h.root, 0, true, fn); !s.ok()) return s;
+  }
+  return Status::OK();
+}
+
+Status TxImpl::ForEachTreePage(pgid_t root_id, bool recurse_buckets,
+                               const std::function<void(pgid_t, const PageView&, int)>& fn) {
+  if (!recurse_buckets) return WalkTree(root_id, 0, false, fn);
+  // With nested buckets a damaged file could form a cycle: refuse to visit a page twice.
+  std::unordered_set<pgid_t> seen;
+  Status dup;
+  Status s = WalkTree(root_id, 0, true, [&](pgid_t id, const PageView& p, int depth) {
+    if (!seen.insert(id).second) {
+      if (dup.ok()) dup = Corrupt(id, "multiple references");
+      return;
+    }
+    fn(id, p, depth);
+  });
+  if (s.ok() && !dup.ok()) return Poison(dup);
+  return s;
+}
+
+Result<int64_t> TxImpl::WriteTo(const std::function<Status(const uint8_t*, size_t)>& sink) {
+  if (closed) return Status(Code::kTxClosed);
+  const Meta& m = writable ? begin_meta : meta;
+  std::vector<uint8_t> buf(std::max<size_t>(page_size, size_t{1} << 20));
+  int64_t total = 0;
+  for (pgid_t slot = 0; slot < 2; slot++) {
+    Meta copy = m;
+    if (slot == 1) copy.txid = m.txid - 1;
+    std::fill(buf.begin(), buf.begin() + page_size, 0);
+    copy.EncodePage(buf.data(), slot);
+    if (Status s = sink(buf.data(), page_size); !s.ok()) return s;
+    total += page_size;
+  }
+  const uint64_t end = m.pgid * page_size;
+  for (uint64_t off = 2 * uint64_t{page_size}; off < end;) {
+    const size_t n = static_cast<size_t>(std::min<uint64_t>(buf.size(), end - off));
+    if (Status s = db->file->ReadAt(off, buf.data(), n); !s.ok()) return s;
+    if (Status s = sink(buf.data(), n); !s.ok()) return s;
+    off += n;
+    total += static_cast<int64_t>(n);
+  }
+  return total;
+}
+
+}  // namespace boltpp
