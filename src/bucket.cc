@@ -174,6 +174,7 @@ Status BucketImpl::Put(Bytes key, Bytes value) {
   if (Status s = c.LeafNode(&leaf); !s.ok()) return tx->Poison(s);
   Bytes k = tx->Copy(key);
   leaf->Put(k, k, tx->Copy(value), 0, 0);
+  if (leaf->inodes.size() > kInMemorySplitInodes) leaf->SplitOversized();
   return Status::OK();
 }
 
@@ -298,7 +299,14 @@ Status BucketImpl::NodeFor(pgid_t id, Node* parent_node, Node** out) {
 Status BucketImpl::PageNode(pgid_t id, PageView* page, Node** node) {
   *node = nullptr;
   if (header.root == 0) {
-    if (id != 0) return Corrupt(id, "inline bucket refers to a page");
+    if (id != 0) {
+      // Only a node split in memory (placeholder id) can hang under an inline root.
+      if (auto it = nodes.find(id); it != nodes.end()) {
+        *node = it->second;
+        return Status::OK();
+      }
+      return Corrupt(id, "inline bucket refers to a page");
+    }
     if (root_node) {
       *node = root_node;
     } else {

@@ -17,7 +17,7 @@ bool CursorImpl::Fail(Status s) {
 }
 
 bool CursorImpl::PushPage(pgid_t id) {
-  if (stack_.size() >= static_cast<size_t>(kMaxTreeDepth)) {
+  if (stack_.full()) {
     return Fail(Corrupt(id, "tree deeper than " + std::to_string(kMaxTreeDepth) + " levels (a cycle?)"));
   }
   ElemRef ref;
@@ -210,9 +210,9 @@ std::optional<Entry> CursorImpl::Next() {
     after_delete_ = false;
     return Seek(deleted_key_);
   }
-  std::vector<ElemRef> saved = stack_;
+  ElemStack saved = stack_;
   if (!StepNext()) {
-    if (status_.ok()) stack_ = std::move(saved);
+    if (status_.ok()) stack_ = saved;
     return std::nullopt;
   }
   return Current();
@@ -225,9 +225,9 @@ std::optional<Entry> CursorImpl::Prev() {
     Inode in;
     if (!SeekRaw(deleted_key_, &in)) return std::nullopt;
   }
-  std::vector<ElemRef> saved = stack_;
+  ElemStack saved = stack_;
   if (!StepPrev()) {
-    if (status_.ok()) stack_ = std::move(saved);
+    if (status_.ok()) stack_ = saved;
     return std::nullopt;
   }
   return Current();
@@ -246,9 +246,9 @@ std::optional<Entry> CursorImpl::Seek(Bytes key) {
   if (!SeekRaw(key, &in)) return std::nullopt;
   const ElemRef& ref = stack_.back();
   if (ref.index >= ref.count()) {
-    std::vector<ElemRef> saved = stack_;
+    ElemStack saved = stack_;
     if (!StepNext()) {
-      if (status_.ok()) stack_ = std::move(saved);
+      if (status_.ok()) stack_ = saved;
       return std::nullopt;
     }
   }

@@ -10,6 +10,7 @@
 // nor copies nodes out of the map).
 #pragma once
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -78,6 +79,9 @@ struct Node {
   Status Rebalance();
   void RemoveChild(const Node* target);
   Status Free();
+  // Splits this node in halves while it holds more than kInMemorySplitInodes,
+  // walking up to its parents (a new root takes over the old root's page id).
+  void SplitOversized();
 
  private:
   void SplitTwo(size_t page_size, Node** a, Node** b);
@@ -93,6 +97,34 @@ struct ElemRef {
 
   int count() const { return node ? static_cast<int>(node->inodes.size()) : page.count(); }
   bool is_leaf() const { return node ? node->is_leaf : page.is_leaf(); }
+};
+
+// A cursor's path from the root: fixed capacity (trees are at most
+// kMaxTreeDepth deep), so a lookup or a scan step never allocates.
+class ElemStack {
+ public:
+  ElemStack() = default;
+  ElemStack(const ElemStack& o) : n_(o.n_) { std::copy(o.items_, o.items_ + o.n_, items_); }
+  ElemStack& operator=(const ElemStack& o) {
+    n_ = o.n_;
+    std::copy(o.items_, o.items_ + o.n_, items_);
+    return *this;
+  }
+  size_t size() const { return n_; }
+  bool empty() const { return n_ == 0; }
+  bool full() const { return n_ == kCapacity; }
+  void clear() { n_ = 0; }
+  void push_back(const ElemRef& r) { items_[n_++] = r; }
+  void resize(size_t n) { n_ = n; }
+  ElemRef& back() { return items_[n_ - 1]; }
+  const ElemRef& back() const { return items_[n_ - 1]; }
+  ElemRef& operator[](size_t i) { return items_[i]; }
+  const ElemRef& operator[](size_t i) const { return items_[i]; }
+
+ private:
+  static constexpr size_t kCapacity = format::kMaxTreeDepth;
+  ElemRef items_[kCapacity];
+  size_t n_ = 0;
 };
 
 class CursorImpl {
@@ -126,7 +158,7 @@ class CursorImpl {
   bool Fail(Status s);
 
   BucketImpl* bucket_;
-  std::vector<ElemRef> stack_;
+  ElemStack stack_;
   Status status_;
   bool after_delete_ = false;
   std::string deleted_key_;
@@ -197,6 +229,7 @@ class TxImpl {
   TxStats stats;
   std::vector<std::function<void()>> on_commit;
   bool committing = false;
+  pgid_t next_placeholder = format::kFirstPlaceholderPgid;
 
   Bytes Copy(Bytes b);
   Node* NewNode(BucketImpl* b);

@@ -169,10 +169,7 @@ Status Node::Spill() {
     cur = b;
   }
   for (Node* node : parts) {
-    if (node->pgid > 0) {
-      if (Status s = tx->FreePage(node->pgid); !s.ok()) return s;
-      node->pgid = 0;
-    }
+    if (Status s = node->Free(); !s.ok()) return s;
     if (node->inodes.size() >= 0xFFFF) {
       return Status(Code::kInvalidArgument, "inode overflow: a node holds 65535 or more keys");
     }
@@ -197,13 +194,57 @@ Status Node::Spill() {
   return Status::OK();
 }
 
+void Node::SplitOversized() {
+  TxImpl* tx = bucket->tx;
+  for (Node* n = this; n && n->inodes.size() > kInMemorySplitInodes;) {
+    if (!n->parent) {
+      // A new root takes over n's page id, so that page is still freed once.
+      Node* root = tx->NewNode(bucket);
+      bucket->nodes.erase(n->pgid);
+      root->pgid = n->pgid == 0 ? tx->next_placeholder++ : n->pgid;
+      n->pgid = tx->next_placeholder++;
+      n->key = n->inodes[0].key;
+      n->parent = root;
+      root->children.push_back(n);
+      root->inodes.push_back(Inode{0, n->pgid, n->key, Bytes()});
+      bucket->nodes[root->pgid] = root;
+      bucket->nodes[n->pgid] = n;
+      bucket->root_node = root;
+    }
+    const size_t mid = n->inodes.size() / 2;
+    Node* right = tx->NewNode(bucket);
+    right->is_leaf = n->is_leaf;
+    right->pgid = tx->next_placeholder++;
+    right->inodes.assign(n->inodes.begin() + static_cast<std::ptrdiff_t>(mid), n->inodes.end());
+    n->inodes.resize(mid);
+    right->key = right->inodes[0].key;
+    right->unbalanced = n->unbalanced;
+    if (!right->is_leaf) {
+      std::vector<Node*> keep;
+      for (Node* c : n->children) {
+        (CompareKeys(c->key, right->key) >= 0 ? right->children : keep).push_back(c);
+      }
+      n->children = std::move(keep);
+      for (Node* c : right->children) c->parent = right;
+    }
+    bucket->nodes[right->pgid] = right;
+    right->parent = n->parent;
+    n->parent->children.push_back(right);
+    n->parent->Put(right->key, right->key, Bytes(), right->pgid, 0);
+    n = n->parent;
+  }
+}
+
 void Node::RemoveChild(const Node* target) {
   auto it = std::find(children.begin(), children.end(), target);
   if (it != children.end()) children.erase(it);
 }
 
 Status Node::Free() {
-  if (pgid == 0) return Status::OK();
+  if (pgid == 0 || IsPlaceholderPgid(pgid)) {
+    pgid = 0;
+    return Status::OK();
+  }
   Status s = bucket->tx->FreePage(pgid);
   pgid = 0;
   return s;

@@ -55,6 +55,13 @@ constexpr uint64_t kMaxMapSize = 0xFFFFFFFFFFFFull;
 // Deeper trees than this cannot exist (each level at least doubles the keys):
 // a deeper path means a cycle in a damaged file.
 constexpr int kMaxTreeDepth = 64;
+// Nodes split in memory during a transaction get placeholder ids from here
+// up; they are never written or freed (a real page id is far below).
+constexpr pgid_t kFirstPlaceholderPgid = pgid_t{1} << 62;
+inline bool IsPlaceholderPgid(pgid_t id) { return id >= kFirstPlaceholderPgid && id != kNoFreelist; }
+// A node with more inodes than this is split in memory at once, so that
+// random inserts into one bucket stay O(log n) instead of bbolt's O(n).
+constexpr size_t kInMemorySplitInodes = 1024;
 // Walks that follow nested buckets stop (as damage) past this nesting.
 constexpr int kMaxBucketNesting = 1000;
 

@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Installs everything boltpp needs to build and test, from Debian 12's packages.
+set -euo pipefail
+PACKAGES=(
+  build-essential cmake ninja-build pkg-config git
+  libgtest-dev libgmock-dev libbenchmark-dev
+  libcli11-dev libfmt-dev nlohmann-json3-dev libssl-dev
+  clang libclang-rt-14-dev
+  golang-go golang-github-coreos-bbolt-dev
+  etcd-server etcd-client
+  liblmdb-dev librocksdb-dev libsqlite3-dev
+  gnuplot-nox
+)
+missing=()
+for p in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
