@@ -115,15 +115,15 @@ Tx::Tx(Tx&&) noexcept = default;
 Tx& Tx::operator=(Tx&&) noexcept = default;
 Tx::~Tx() = default;
 
-uint64_t Tx::ID() const { return impl_->meta.txid; }
-bool Tx::Writable() const { return impl_->writable; }
-int64_t Tx::Size() const { return static_cast<int64_t>(impl_->meta.pgid * impl_->page_size); }
-TxStats Tx::Stats() const { return impl_->stats; }
-Status Tx::status() const { return impl_->error; }
+uint64_t Tx::ID() const { return impl_ ? impl_->meta.txid : 0; }
+bool Tx::Writable() const { return impl_ && impl_->writable; }
+int64_t Tx::Size() const { return impl_ ? static_cast<int64_t>(impl_->meta.pgid * impl_->page_size) : 0; }
+TxStats Tx::Stats() const { return impl_ ? impl_->stats : TxStats{}; }
+Status Tx::status() const { return impl_ ? impl_->error : Status(Code::kTxClosed); }
 
-DB* Tx::db() const { return impl_->db->owner; }
+DB* Tx::db() const { return impl_ ? impl_->db->owner : nullptr; }
 
-Bucket Tx::Root() const { return Bucket(impl_->closed ? nullptr : impl_->root); }
+Bucket Tx::Root() const { return Bucket(!impl_ || impl_->closed ? nullptr : impl_->root); }
 Bucket Tx::GetBucket(Bytes name) const { return Root().GetBucket(name); }
 Result<Bucket> Tx::CreateBucket(Bytes name) {
   if (!impl_ || impl_->closed) return Status(Code::kTxClosed);
@@ -152,7 +152,9 @@ Status Tx::ForEach(const std::function<Status(Bytes, Bucket)>& fn) const {
 
 Cursor Tx::NewCursor() const { return Root().NewCursor(); }
 
-void Tx::OnCommit(std::function<void()> fn) { impl_->on_commit.push_back(std::move(fn)); }
+void Tx::OnCommit(std::function<void()> fn) {
+  if (impl_ && !impl_->closed) impl_->on_commit.push_back(std::move(fn));
+}
 
 Status Tx::Commit() {
   if (!impl_) return Status(Code::kTxClosed);
@@ -168,6 +170,7 @@ Status Tx::Rollback() {
 }
 
 Result<int64_t> Tx::WriteTo(std::ostream& out) const {
+  if (!impl_) return Status(Code::kTxClosed);
   return impl_->WriteTo([&](const uint8_t* p, size_t n) {
     out.write(reinterpret_cast<const char*>(p), static_cast<std::streamsize>(n));
     return out ? Status::OK() : Status(Code::kIOError, "write to stream failed");
@@ -188,6 +191,7 @@ static Status WriteAllFd(int fd, const uint8_t* p, size_t n) {
 }
 
 Result<int64_t> Tx::WriteToFd(int fd) const {
+  if (!impl_) return Status(Code::kTxClosed);
   return impl_->WriteTo([&](const uint8_t* p, size_t n) { return WriteAllFd(fd, p, n); });
 }
 
@@ -208,9 +212,15 @@ Status Tx::CopyFile(const std::string& path, uint32_t mode) const {
   return out->Sync();
 }
 
-std::vector<std::string> Tx::Check(const CheckOptions& opts) const { return impl_->Check(opts); }
-BucketStructure Tx::Inspect() const { return InspectTx(impl_.get()); }
-Result<std::optional<PageInfo>> Tx::Page(uint64_t id) const { return PageInfoOf(impl_.get(), id); }
+std::vector<std::string> Tx::Check(const CheckOptions& opts) const {
+  if (!impl_) return {std::string(CodeMessage(Code::kTxClosed))};
+  return impl_->Check(opts);
+}
+BucketStructure Tx::Inspect() const { return impl_ && !impl_->closed ? InspectTx(impl_.get()) : BucketStructure{}; }
+Result<std::optional<PageInfo>> Tx::Page(uint64_t id) const {
+  if (!impl_) return Status(Code::kTxClosed);
+  return PageInfoOf(impl_.get(), id);
+}
 
 // ---- Bucket ----
 std::optional<Bytes> Bucket::Get(Bytes key) const { return impl_ ? impl_->Get(key) : std::nullopt; }
