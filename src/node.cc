@@ -211,6 +211,12 @@ void Node::SplitOversized() {
       bucket->nodes[n->pgid] = n;
       bucket->root_node = root;
     }
+    if (CompareKeys(n->inodes[0].key, n->key) < 0) {
+      // Smaller keys were inserted into the parent's first child: its entry
+      // key must drop to them first, or the right half's key could equal it.
+      n->parent->Put(n->key, n->inodes[0].key, Bytes(), n->pgid, 0);
+      n->key = n->inodes[0].key;
+    }
     const size_t mid = n->inodes.size() / 2;
     Node* right = tx->NewNode(bucket);
     right->is_leaf = n->is_leaf;
