@@ -66,7 +66,6 @@ struct Node {
   Node* Root();
   size_t MinKeys() const { return is_leaf ? 1 : 2; }
   size_t Size() const;
-  bool SizeLessThan(size_t v) const;
   Status ChildAt(size_t index, Node** out);
   size_t ChildIndex(const Node* child) const;
   // Inserts or replaces the inode keyed old_key.
@@ -84,8 +83,9 @@ struct Node {
   void SplitOversized();
 
  private:
-  void SplitTwo(size_t page_size, Node** a, Node** b);
-  size_t SplitIndex(size_t threshold) const;
+  std::vector<Node*> SplitForSpill(size_t page_size);
+  size_t SplitIndex(size_t begin, size_t end, size_t threshold) const;
+  bool RangeSizeLessThan(size_t begin, size_t end, size_t v) const;
 };
 
 // A cursor position: a page (read path) or a node (modified path).

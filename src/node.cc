@@ -23,15 +23,6 @@ size_t Node::Size() const {
   return sz;
 }
 
-bool Node::SizeLessThan(size_t v) const {
-  size_t sz = kPageHeaderSize;
-  for (const Inode& in : inodes) {
-    sz += kLeafElementSize + in.key.size() + in.value.size();
-    if (sz >= v) return false;
-  }
-  return true;
-}
-
 Status Node::ChildAt(size_t index, Node** out) {
   if (is_leaf || index >= inodes.size()) {
     return Status(Code::kCorruption, "invalid child index on node of page " + std::to_string(pgid));
@@ -115,36 +106,62 @@ void Node::Write(uint8_t* page) const {
   }
 }
 
-size_t Node::SplitIndex(size_t threshold) const {
+// bbolt's splitIndex over inodes[begin, end): the size of the left piece.
+size_t Node::SplitIndex(size_t begin, size_t end, size_t threshold) const {
   size_t sz = kPageHeaderSize, index = 0;
-  for (size_t i = 0; i + kMinKeysPerPage < inodes.size(); i++) {
+  for (size_t i = 0; begin + i + kMinKeysPerPage < end; i++) {
     index = i;
-    const size_t elsize = kLeafElementSize + inodes[i].key.size() + inodes[i].value.size();
+    const Inode& in = inodes[begin + i];
+    const size_t elsize = kLeafElementSize + in.key.size() + in.value.size();
     if (i >= kMinKeysPerPage && sz + elsize > threshold) break;
     sz += elsize;
   }
   return index;
 }
 
-void Node::SplitTwo(size_t page_size, Node** a, Node** b) {
-  *a = this;
-  *b = nullptr;
-  if (inodes.size() <= kMinKeysPerPage * 2 || SizeLessThan(page_size)) return;
+// Whether inodes[begin, end) serialize to less than v bytes.
+bool Node::RangeSizeLessThan(size_t begin, size_t end, size_t v) const {
+  size_t sz = kPageHeaderSize;
+  for (size_t i = begin; i < end; i++) {
+    sz += kLeafElementSize + inodes[i].key.size() + inodes[i].value.size();
+    if (sz >= v) return false;
+  }
+  return true;
+}
+
+// Splits this node into page-sized pieces by bbolt's rule (splitTwo applied
+// to the remainder until it fits), copying each piece's inodes once.
+std::vector<Node*> Node::SplitForSpill(size_t page_size) {
   const double fill = std::clamp(bucket->fill_percent, kMinFillPercent, kMaxFillPercent);
-  const size_t split = SplitIndex(static_cast<size_t>(static_cast<double>(page_size) * fill));
+  const size_t threshold = static_cast<size_t>(static_cast<double>(page_size) * fill);
+  std::vector<size_t> cuts;
+  for (size_t start = 0;;) {
+    const size_t end = inodes.size();
+    if (end - start <= kMinKeysPerPage * 2 || RangeSizeLessThan(start, end, page_size)) break;
+    start += SplitIndex(start, end, threshold);
+    cuts.push_back(start);
+  }
+  std::vector<Node*> parts{this};
+  if (cuts.empty()) return parts;
   TxImpl* tx = bucket->tx;
   if (!parent) {
     parent = tx->NewNode(bucket);
     parent->children.push_back(this);
   }
-  Node* next = tx->NewNode(bucket);
-  next->is_leaf = is_leaf;
-  next->parent = parent;
-  parent->children.push_back(next);
-  next->inodes.assign(inodes.begin() + static_cast<std::ptrdiff_t>(split), inodes.end());
-  inodes.resize(split);
-  tx->stats.split++;
-  *b = next;
+  cuts.push_back(inodes.size());
+  for (size_t i = 0; i + 1 < cuts.size(); i++) {
+    Node* next = tx->NewNode(bucket);
+    next->is_leaf = is_leaf;
+    next->parent = parent;
+    parent->children.push_back(next);
+    next->inodes.assign(inodes.begin() + static_cast<std::ptrdiff_t>(cuts[i]),
+                        inodes.begin() + static_cast<std::ptrdiff_t>(cuts[i + 1]));
+    parts.push_back(next);
+    tx->stats.split++;
+  }
+  inodes.resize(cuts.front());
+  inodes.shrink_to_fit();
+  return parts;
 }
 
 Status Node::Spill() {
@@ -160,15 +177,7 @@ Status Node::Spill() {
   }
   children.clear();
 
-  std::vector<Node*> parts;
-  for (Node* cur = this;;) {
-    Node *a, *b;
-    cur->SplitTwo(tx->page_size, &a, &b);
-    parts.push_back(a);
-    if (!b) break;
-    cur = b;
-  }
-  for (Node* node : parts) {
+  for (Node* node : SplitForSpill(tx->page_size)) {
     if (Status s = node->Free(); !s.ok()) return s;
     if (node->inodes.size() >= 0xFFFF) {
       return Status(Code::kInvalidArgument, "inode overflow: a node holds 65535 or more keys");
