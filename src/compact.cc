@@ -25,6 +25,9 @@ class Compactor {
   Status CopyBucket(const std::vector<std::string>& path, Bucket src) {
     if (Status s = Account(path.back().size()); !s.ok()) return s;
     Bucket parent = Open(std::vector<std::string>(path.begin(), path.end() - 1));
+    // bbolt fills the parent fully too, which matters for buckets of many
+    // inline sub-buckets.
+    if (parent) parent.SetFillPercent(1.0);
     auto created = path.size() == 1 ? tx_.CreateBucket(path.back()) : parent.CreateBucket(path.back());
     if (!created.ok()) return created.status();
     if (Status s = created->SetSequence(src.Sequence()); !s.ok()) return s;
