@@ -1,0 +1,219 @@
+// File: tools/cli/cli.h
+// The boltpp command-line tool: command table, errors and shared helpers.
+//
+// The tool mirrors the newest bbolt CLI (cobra-based, 1.5): the same
+// commands, flags, output bytes and exit codes. Errors print
+// "Error: <message>" on stderr and exit 1; instead of cobra's full usage
+// block boltpp prints a one-line hint after it.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "boltpp/boltpp.h"
+#include "flags.h"
+
+namespace boltpp::cli {
+
+// A command failure: main prints "Error: <what()>" and exits 1.
+class CliError : public std::runtime_error {
+ public:
+  explicit CliError(const std::string& msg, std::string hint = {})
+      : std::runtime_error(msg), hint_(std::move(hint)) {}
+  // Extra lines printed on stderr after the "Error:" line (may be empty).
+  const std::string& hint() const { return hint_; }
+
+ private:
+  std::string hint_;
+};
+
+// How many positional arguments a command accepts (cobra's validators).
+struct ArgsSpec {
+  enum Rule { kAny, kExact, kMin, kRange, kMax };
+  Rule rule = kAny;
+  int a = 0;
+  int b = 0;
+  static ArgsSpec Any() { return {}; }
+  static ArgsSpec Exact(int n) { return {kExact, n, n}; }
+  static ArgsSpec Min(int n) { return {kMin, n, 0}; }
+  static ArgsSpec Range(int lo, int hi) { return {kRange, lo, hi}; }
+  static ArgsSpec Max(int n) { return {kMax, n, n}; }
+  // "" when n is acceptable, else cobra's message.
+  std::string Check(size_t n) const;
+};
+
+struct Command;
+
+// One run of a leaf command: its parsed flags and positional arguments.
+struct Invocation {
+  const Command* cmd = nullptr;
+  FlagSet flags;
+  std::vector<std::string> args;
+
+  // --timeout: how long to wait for the file lock (negative = try once).
+  std::chrono::milliseconds LockTimeout() const;
+};
+
+struct Command {
+  std::string name;        // "get", "update"
+  std::string use;         // "get PATH [BUCKET..] KEY" (without the program name)
+  std::string short_desc;  // one line
+  std::string long_desc;   // optional
+  ArgsSpec args;
+  std::vector<FlagDef> flags;
+  std::function<int(Invocation&)> run;  // null for a group of subcommands
+  std::vector<Command> children;
+  std::string example;  // optional, shown in help
+};
+
+// ---- the commands (one file each: command_<verb>.cc) ----
+Command InfoCommand();
+Command CheckCommand();
+Command BucketsCommand();
+Command KeysCommand();
+Command GetCommand();
+Command PageCommand();
+Command PageItemCommand();
+Command PagesCommand();
+Command StatsCommand();
+Command DumpCommand();
+Command InspectCommand();
+Command CompactCommand();
+Command BenchCommand();
+Command SurgeryCommand();
+Command VersionCommand();
+Command PutCommand();
+Command DeleteCommand();
+Command CreateBucketCommand();
+Command DeleteBucketCommand();
+Command ExportCommand();
+Command ImportCommand();
+
+constexpr const char* kProgramName = "boltpp";
+constexpr const char* kFormatModes = "auto|ascii-encoded|hex|bytes|redacted";
+constexpr const char* kPageSeparator = "===============================================";
+
+// ---- output ----
+// Writes bytes to stdout unchanged (binary safe).
+void Out(std::string_view s);
+void OutLine(std::string_view s);  // s + "\n"
+void Err(std::string_view s);       // stderr
+
+// ---- byte formatting, as the Go CLI does it ----
+// Go's strconv.Quote (the %q verb): printable runes kept, the rest escaped.
+std::string GoQuote(std::string_view s);
+// Lowercase hex (Go %x).
+std::string Hex(std::string_view s);
+// Valid UTF-8 made only of printable runes (Go unicode.IsPrint).
+bool IsPrintable(std::string_view s);
+bool IsPrintRune(uint32_t r);
+// The string itself when printable, else hex.
+std::string BytesToAsciiOrHex(std::string_view s);
+// --format: auto|ascii-encoded|hex|bytes|redacted; throws
+// "formatBytes: unsupported format: X".
+std::string FormatBytes(std::string_view b, const std::string& format);
+// --parse-format: ascii-encoded|hex; throws on bad input.
+std::string ParseBytes(const std::string& s, const std::string& format);
+// SHA-256 digest (32 raw bytes).
+std::string Sha256(std::string_view data);
+// Strict UTF-8 validation (no surrogates, no overlongs, max U+10FFFF).
+bool ValidUtf8(std::string_view s);
+std::string Base64Encode(std::string_view s);
+bool Base64Decode(std::string_view s, std::string* out);
+// A JSON string literal for valid UTF-8 text.
+std::string JsonString(std::string_view s);
+// A JSON string when s is valid UTF-8, else {"base64":"..."}.
+std::string JsonBytes(std::string_view s);
+// Go's time.Duration.String(), e.g. "1.497µs", "1.000017737s", "1m2s".
+std::string GoDuration(int64_t ns);
+// Parses "1s", "500ms", "1m30s", or a bare number of seconds ("2", "0.5").
+bool ParseGoDuration(const std::string& s, int64_t* ns);
+// strconv.ParseUint(s, 10, 64) with Go's error text.
+uint64_t ParsePageId(const std::string& s);
+
+// ---- database access ----
+// stat(path): throws `source database file "<path>" doesn't exist`.
+struct FileInfo {
+  uint64_t size = 0;
+  uint32_t mode = 0;  // permission bits
+};
+FileInfo CheckSourceDBPath(const std::string& path);
+// The message boltpp prints for an engine status (bbolt's words for bbolt's
+// errors; a locked file gets a retry hint).
+std::string StatusMessage(const Status& s);
+[[noreturn]] void ThrowStatus(const Status& s);
+inline void Check(const Status& s) {
+  if (!s.ok()) ThrowStatus(s);
+}
+
+struct OpenOptions {
+  bool read_only = true;
+  bool no_sync = false;
+  uint32_t file_mode = 0600;
+  uint32_t page_size = 0;
+  size_t initial_mmap_size = 0;
+};
+// Opens a database, turning failures into CliError.
+std::unique_ptr<DB> OpenDB(const std::string& path, const Invocation& inv, const OpenOptions& o);
+// For commands that modify a file: refuses a file without write permission.
+void RequireWritable(const std::string& path);
+// The bucket at the end of names (top-level first); throws "bucket not found".
+Bucket FindLastBucket(const Tx& tx, const std::vector<std::string>& names);
+
+// ---- raw page access (page, page-item, dump, surgery read the file directly) ----
+// Page size and high-water mark from meta page 0 (bbolt guts_cli).
+struct PageSizeHwm {
+  uint64_t page_size = 0;
+  uint64_t hwm = 0;
+};
+// Throws the bbolt message ("unexpected EOF", "the Meta Page has wrong
+// (unexpected) magic", ...).
+PageSizeHwm ReadPageAndHWMSize(const std::string& path);
+// A page with its overflow pages, read from the file (bbolt guts_cli.ReadPage).
+std::string ReadPage(const std::string& path, uint64_t page_id);
+// Writes a page buffer (page size * (overflow+1) bytes) at its own id.
+void WritePage(const std::string& path, const std::string& buf);
+// "branch", "leaf", "meta", "freelist" or "unknown<xx>" (exact flag match).
+std::string PageTypeName(uint16_t flags);
+
+// ---- progress on stderr (only when stderr is a terminal) ----
+class Progress {
+ public:
+  // total == 0: unknown total (a counter and a spinner).
+  Progress(std::string label, uint64_t total, bool bytes);
+  ~Progress();
+  Progress(const Progress&) = delete;
+  Progress& operator=(const Progress&) = delete;
+  void Set(uint64_t done);
+  void Add(uint64_t n);
+  // Called by the drawing thread to get the current value (instead of Set).
+  void Poll(std::function<uint64_t()> fn);
+  void Finish();
+  static bool Enabled();
+
+ private:
+  struct State;
+  std::unique_ptr<State> st_;
+};
+
+// Run fn in a read-only / read-write transaction. Exceptions thrown by fn
+// (CliError) are carried across the engine, which only sees a failed
+// callback, and rethrown here; an engine error is thrown as CliError.
+void ViewOrThrow(DB& db, const std::function<void(Tx&)>& fn);
+void UpdateOrThrow(DB& db, const std::function<void(Tx&)>& fn);
+// Bucket::ForEach / Tx::ForEach with the same exception carrying.
+void ForEachOrThrow(const Bucket& b, const std::function<void(const Entry&)>& fn);
+void ForEachBucketOrThrow(const Tx& tx, const std::function<void(Bytes name, Bucket b)>& fn);
+
+// Command lookup for help.
+const Command& RootCommand();
+std::string CommandPath(const Command& c);
+void PrintHelp(const Command& c, bool to_stdout);
+
+}  // namespace boltpp::cli

@@ -1,0 +1,553 @@
+// File: tools/cli/format.cc
+// Byte formatting exactly as bbolt's Go CLI does it (%q, %x, unicode.IsPrint,
+// time.Duration), plus JSON, base64 and SHA-256 helpers.
+#include <array>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+
+#include "cli.h"
+
+namespace boltpp::cli {
+
+namespace {
+
+constexpr uint32_t kRuneError = 0xFFFD;
+
+struct RuneRange {
+  uint32_t lo, hi;
+};
+constexpr RuneRange kPrintRanges[] = {
+#include "isprint_table.inc"
+};
+
+// utf8.DecodeRuneInString: (rune, width); invalid input gives (RuneError, 1).
+std::pair<uint32_t, size_t> DecodeRune(std::string_view s) {
+  auto b = [&](size_t i) { return static_cast<uint8_t>(s[i]); };
+  if (s.empty()) return {kRuneError, 0};
+  uint8_t b0 = b(0);
+  if (b0 < 0x80) return {b0, 1};
+  size_t n;
+  uint8_t lo = 0x80, hi = 0xBF;
+  uint32_t r;
+  if (b0 >= 0xC2 && b0 <= 0xDF) {
+    n = 2;
+    r = b0 & 0x1F;
+  } else if (b0 >= 0xE0 && b0 <= 0xEF) {
+    n = 3;
+    r = b0 & 0x0F;
+    if (b0 == 0xE0) lo = 0xA0;
+    if (b0 == 0xED) hi = 0x9F;
+  } else if (b0 >= 0xF0 && b0 <= 0xF4) {
+    n = 4;
+    r = b0 & 0x07;
+    if (b0 == 0xF0) lo = 0x90;
+    if (b0 == 0xF4) hi = 0x8F;
+  } else {
+    return {kRuneError, 1};
+  }
+  if (s.size() < n) return {kRuneError, 1};
+  if (b(1) < lo || b(1) > hi) return {kRuneError, 1};
+  r = (r << 6) | (b(1) & 0x3F);
+  for (size_t i = 2; i < n; ++i) {
+    if (b(i) < 0x80 || b(i) > 0xBF) return {kRuneError, 1};
+    r = (r << 6) | (b(i) & 0x3F);
+  }
+  return {r, n};
+}
+
+void AppendRune(std::string* out, uint32_t r) {
+  if (r < 0x80) {
+    *out += static_cast<char>(r);
+  } else if (r < 0x800) {
+    *out += static_cast<char>(0xC0 | (r >> 6));
+    *out += static_cast<char>(0x80 | (r & 0x3F));
+  } else if (r < 0x10000) {
+    *out += static_cast<char>(0xE0 | (r >> 12));
+    *out += static_cast<char>(0x80 | ((r >> 6) & 0x3F));
+    *out += static_cast<char>(0x80 | (r & 0x3F));
+  } else {
+    *out += static_cast<char>(0xF0 | (r >> 18));
+    *out += static_cast<char>(0x80 | ((r >> 12) & 0x3F));
+    *out += static_cast<char>(0x80 | ((r >> 6) & 0x3F));
+    *out += static_cast<char>(0x80 | (r & 0x3F));
+  }
+}
+
+const char kLowerHex[] = "0123456789abcdef";
+
+void AppendHexN(std::string* out, uint32_t v, int digits) {
+  for (int i = digits - 1; i >= 0; --i) *out += kLowerHex[(v >> (4 * i)) & 0xF];
+}
+
+}  // namespace
+
+bool IsPrintRune(uint32_t r) {
+  size_t lo = 0, hi = sizeof(kPrintRanges) / sizeof(kPrintRanges[0]);
+  while (lo < hi) {
+    size_t mid = (lo + hi) / 2;
+    if (r < kPrintRanges[mid].lo) {
+      hi = mid;
+    } else if (r > kPrintRanges[mid].hi) {
+      lo = mid + 1;
+    } else {
+      return true;
+    }
+  }
+  return false;
+}
+
+std::string GoQuote(std::string_view s) {
+  std::string out = "\"";
+  while (!s.empty()) {
+    uint32_t r = static_cast<uint8_t>(s[0]);
+    size_t width = 1;
+    if (r >= 0x80) std::tie(r, width) = DecodeRune(s);
+    if (width == 1 && r == kRuneError) {
+      out += "\\x";
+      AppendHexN(&out, static_cast<uint8_t>(s[0]), 2);
+      s.remove_prefix(1);
+      continue;
+    }
+    s.remove_prefix(width);
+    if (r == '"' || r == '\\') {
+      out += '\\';
+      out += static_cast<char>(r);
+      continue;
+    }
+    if (IsPrintRune(r)) {
+      AppendRune(&out, r);
+      continue;
+    }
+    switch (r) {
+      case '\a': out += "\\a"; break;
+      case '\b': out += "\\b"; break;
+      case '\f': out += "\\f"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      case '\v': out += "\\v"; break;
+      default:
+        if (r < ' ' || r == 0x7F) {
+          out += "\\x";
+          AppendHexN(&out, r, 2);
+        } else if (r < 0x10000) {
+          out += "\\u";
+          AppendHexN(&out, r, 4);
+        } else {
+          out += "\\U";
+          AppendHexN(&out, r, 8);
+        }
+    }
+  }
+  out += '"';
+  return out;
+}
+
+std::string Hex(std::string_view s) {
+  std::string out;
+  out.reserve(s.size() * 2);
+  for (unsigned char c : s) {
+    out += kLowerHex[c >> 4];
+    out += kLowerHex[c & 0xF];
+  }
+  return out;
+}
+
+bool ValidUtf8(std::string_view s) {
+  while (!s.empty()) {
+    if (static_cast<uint8_t>(s[0]) < 0x80) {
+      s.remove_prefix(1);
+      continue;
+    }
+    auto [r, w] = DecodeRune(s);
+    if (w == 1 && r == kRuneError) return false;
+    s.remove_prefix(w);
+  }
+  return true;
+}
+
+bool IsPrintable(std::string_view s) {
+  while (!s.empty()) {
+    uint32_t r = static_cast<uint8_t>(s[0]);
+    size_t w = 1;
+    if (r >= 0x80) std::tie(r, w) = DecodeRune(s);
+    if (w == 1 && r == kRuneError) return false;  // not valid UTF-8
+    if (!IsPrintRune(r)) return false;
+    s.remove_prefix(w);
+  }
+  return true;
+}
+
+std::string BytesToAsciiOrHex(std::string_view s) {
+  if (IsPrintable(s)) return std::string(s);
+  return Hex(s);
+}
+
+std::string FormatBytes(std::string_view b, const std::string& format) {
+  if (format == "ascii-encoded") return GoQuote(b);
+  if (format == "hex") return Hex(b);
+  if (format == "bytes") return std::string(b);
+  if (format == "auto") return BytesToAsciiOrHex(b);
+  if (format == "redacted") {
+    return "<redacted len:" + std::to_string(b.size()) + " sha256:" + Hex(Sha256(b)) + ">";
+  }
+  throw CliError("formatBytes: unsupported format: " + format);
+}
+
+namespace {
+
+int HexVal(unsigned char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+// Go's hex.InvalidByteError text: "encoding/hex: invalid byte: %#U".
+std::string InvalidHexByte(unsigned char c) {
+  char buf[16];
+  std::snprintf(buf, sizeof(buf), "U+%04X", c);
+  std::string s = std::string("encoding/hex: invalid byte: ") + buf;
+  if (IsPrintRune(c)) {
+    s += " '";
+    AppendRune(&s, c);
+    s += "'";
+  }
+  return s;
+}
+
+}  // namespace
+
+std::string ParseBytes(const std::string& s, const std::string& format) {
+  if (format == "ascii-encoded") return s;
+  if (format == "hex") {
+    std::string out;
+    size_t j = 1;
+    for (; j < s.size(); j += 2) {
+      int a = HexVal(static_cast<unsigned char>(s[j - 1]));
+      int b = HexVal(static_cast<unsigned char>(s[j]));
+      if (a < 0) throw CliError(InvalidHexByte(static_cast<unsigned char>(s[j - 1])));
+      if (b < 0) throw CliError(InvalidHexByte(static_cast<unsigned char>(s[j])));
+      out += static_cast<char>((a << 4) | b);
+    }
+    if (s.size() % 2 == 1) {
+      if (HexVal(static_cast<unsigned char>(s[j - 1])) < 0) {
+        throw CliError(InvalidHexByte(static_cast<unsigned char>(s[j - 1])));
+      }
+      throw CliError("encoding/hex: odd length hex string");
+    }
+    return out;
+  }
+  throw CliError("parseBytes: unsupported format: " + format);
+}
+
+// ---- SHA-256 (FIPS 180-4) ----
+std::string Sha256(std::string_view data) {
+  static const uint32_t k[64] = {
+      0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
+      0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
+      0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da,
+      0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7, 0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967,
+      0x27b70a85, 0x2e1b2138, 0x4d2c6dfc, 0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85,
+      0xa2bfe8a1, 0xa81a664b, 0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070,
+      0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
+      0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2};
+  uint32_t h[8] = {0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
+                   0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19};
+  auto rotr = [](uint32_t x, int n) { return (x >> n) | (x << (32 - n)); };
+  std::string msg(data);
+  uint64_t bit_len = static_cast<uint64_t>(data.size()) * 8;
+  msg += static_cast<char>(0x80);
+  while (msg.size() % 64 != 56) msg += '\0';
+  for (int i = 7; i >= 0; --i) msg += static_cast<char>((bit_len >> (8 * i)) & 0xFF);
+  for (size_t off = 0; off < msg.size(); off += 64) {
+    uint32_t w[64];
+    for (int i = 0; i < 16; ++i) {
+      const auto* p = reinterpret_cast<const uint8_t*>(msg.data() + off + 4 * i);
+      w[i] = (uint32_t{p[0]} << 24) | (uint32_t{p[1]} << 16) | (uint32_t{p[2]} << 8) | p[3];
+    }
+    for (int i = 16; i < 64; ++i) {
+      uint32_t s0 = rotr(w[i - 15], 7) ^ rotr(w[i - 15], 18) ^ (w[i - 15] >> 3);
+      uint32_t s1 = rotr(w[i - 2], 17) ^ rotr(w[i - 2], 19) ^ (w[i - 2] >> 10);
+      w[i] = w[i - 16] + s0 + w[i - 7] + s1;
+    }
+    uint32_t a = h[0], b = h[1], c = h[2], d = h[3], e = h[4], f = h[5], g = h[6], hh = h[7];
+    for (int i = 0; i < 64; ++i) {
+      uint32_t S1 = rotr(e, 6) ^ rotr(e, 11) ^ rotr(e, 25);
+      uint32_t ch = (e & f) ^ (~e & g);
+      uint32_t t1 = hh + S1 + ch + k[i] + w[i];
+      uint32_t S0 = rotr(a, 2) ^ rotr(a, 13) ^ rotr(a, 22);
+      uint32_t maj = (a & b) ^ (a & c) ^ (b & c);
+      uint32_t t2 = S0 + maj;
+      hh = g;
+      g = f;
+      f = e;
+      e = d + t1;
+      d = c;
+      c = b;
+      b = a;
+      a = t1 + t2;
+    }
+    h[0] += a;
+    h[1] += b;
+    h[2] += c;
+    h[3] += d;
+    h[4] += e;
+    h[5] += f;
+    h[6] += g;
+    h[7] += hh;
+  }
+  std::string out;
+  for (uint32_t v : h) {
+    for (int i = 3; i >= 0; --i) out += static_cast<char>((v >> (8 * i)) & 0xFF);
+  }
+  return out;
+}
+
+// ---- base64 (standard alphabet, padded) ----
+namespace {
+const char kB64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+}
+
+std::string Base64Encode(std::string_view s) {
+  std::string out;
+  size_t i = 0;
+  for (; i + 3 <= s.size(); i += 3) {
+    uint32_t v = (uint32_t{static_cast<uint8_t>(s[i])} << 16) |
+                 (uint32_t{static_cast<uint8_t>(s[i + 1])} << 8) | static_cast<uint8_t>(s[i + 2]);
+    out += kB64[v >> 18];
+    out += kB64[(v >> 12) & 63];
+    out += kB64[(v >> 6) & 63];
+    out += kB64[v & 63];
+  }
+  size_t rest = s.size() - i;
+  if (rest == 1) {
+    uint32_t v = uint32_t{static_cast<uint8_t>(s[i])} << 16;
+    out += kB64[v >> 18];
+    out += kB64[(v >> 12) & 63];
+    out += "==";
+  } else if (rest == 2) {
+    uint32_t v = (uint32_t{static_cast<uint8_t>(s[i])} << 16) | (uint32_t{static_cast<uint8_t>(s[i + 1])} << 8);
+    out += kB64[v >> 18];
+    out += kB64[(v >> 12) & 63];
+    out += kB64[(v >> 6) & 63];
+    out += '=';
+  }
+  return out;
+}
+
+bool Base64Decode(std::string_view s, std::string* out) {
+  out->clear();
+  if (s.size() % 4 != 0) return false;
+  auto val = [](char c) -> int {
+    if (c >= 'A' && c <= 'Z') return c - 'A';
+    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
+    if (c >= '0' && c <= '9') return c - '0' + 52;
+    if (c == '+') return 62;
+    if (c == '/') return 63;
+    return -1;
+  };
+  for (size_t i = 0; i < s.size(); i += 4) {
+    bool last = i + 4 == s.size();
+    int v[4];
+    int pad = 0;
+    for (int j = 0; j < 4; ++j) {
+      char c = s[i + j];
+      if (c == '=' && last && j >= 2) {
+        v[j] = 0;
+        ++pad;
+        continue;
+      }
+      if (pad) return false;  // data after padding
+      v[j] = val(c);
+      if (v[j] < 0) return false;
+    }
+    uint32_t n = (uint32_t(v[0]) << 18) | (uint32_t(v[1]) << 12) | (uint32_t(v[2]) << 6) | uint32_t(v[3]);
+    *out += static_cast<char>((n >> 16) & 0xFF);
+    if (pad < 2) *out += static_cast<char>((n >> 8) & 0xFF);
+    if (pad < 1) *out += static_cast<char>(n & 0xFF);
+    // Reject non-canonical encodings (stray bits after the last byte).
+    if (pad == 1 && (n & 0xFF) != 0) return false;
+    if (pad == 2 && (n & 0xFFFF) != 0) return false;
+  }
+  return true;
+}
+
+// ---- JSON ----
+namespace {
+std::string JsonEscape(std::string_view s, bool html) {
+  std::string out = "\"";
+  while (!s.empty()) {
+    uint8_t c = static_cast<uint8_t>(s[0]);
+    if (c < 0x80) {
+      s.remove_prefix(1);
+      switch (c) {
+        case '"': out += "\\\""; break;
+        case '\\': out += "\\\\"; break;
+        case '\n': out += "\\n"; break;
+        case '\r': out += "\\r"; break;
+        case '\t': out += "\\t"; break;
+        case '\b': out += "\\b"; break;
+        case '\f': out += "\\f"; break;
+        default:
+          if (c < 0x20 || (html && (c == '<' || c == '>' || c == '&'))) {
+            out += "\\u00";
+            AppendHexN(&out, c, 2);
+          } else {
+            out += static_cast<char>(c);
+          }
+      }
+      continue;
+    }
+    auto [r, w] = DecodeRune(s);
+    if (w == 1 && r == kRuneError) {
+      out += "\\ufffd";
+    } else if (r == 0x2028 || r == 0x2029) {
+      out += "\\u";
+      AppendHexN(&out, r, 4);
+    } else {
+      out.append(s.data(), w);
+    }
+    s.remove_prefix(w);
+  }
+  out += '"';
+  return out;
+}
+}  // namespace
+
+std::string JsonString(std::string_view s) { return JsonEscape(s, /*html=*/true); }
+
+std::string JsonBytes(std::string_view s) {
+  if (ValidUtf8(s)) return JsonEscape(s, /*html=*/false);
+  return "{\"base64\":\"" + Base64Encode(s) + "\"}";
+}
+
+// ---- Go time.Duration ----
+std::string GoDuration(int64_t d) {
+  char buf[40];
+  int w = sizeof(buf);
+  uint64_t u = static_cast<uint64_t>(d);
+  bool neg = d < 0;
+  if (neg) u = 0 - u;
+  auto fmt_frac = [&](uint64_t v, int prec) {
+    bool print = false;
+    for (int i = 0; i < prec; ++i) {
+      int digit = static_cast<int>(v % 10);
+      print = print || digit != 0;
+      if (print) buf[--w] = static_cast<char>('0' + digit);
+      v /= 10;
+    }
+    if (print) buf[--w] = '.';
+    return v;
+  };
+  auto fmt_int = [&](uint64_t v) {
+    if (v == 0) {
+      buf[--w] = '0';
+    } else {
+      while (v > 0) {
+        buf[--w] = static_cast<char>('0' + v % 10);
+        v /= 10;
+      }
+    }
+  };
+  const uint64_t kSecond = 1000000000ull;
+  if (u < kSecond) {
+    int prec = 0;
+    buf[--w] = 's';
+    if (u == 0) return "0s";
+    if (u < 1000) {
+      prec = 0;
+      buf[--w] = 'n';
+    } else if (u < 1000000) {
+      prec = 3;
+      buf[--w] = '\xB5';  // "µ" is C2 B5
+      buf[--w] = '\xC2';
+    } else {
+      prec = 6;
+      buf[--w] = 'm';
+    }
+    u = fmt_frac(u, prec);
+    fmt_int(u);
+  } else {
+    buf[--w] = 's';
+    u = fmt_frac(u, 9);
+    fmt_int(u % 60);
+    u /= 60;
+    if (u > 0) {
+      buf[--w] = 'm';
+      fmt_int(u % 60);
+      u /= 60;
+      if (u > 0) {
+        buf[--w] = 'h';
+        fmt_int(u);
+      }
+    }
+  }
+  if (neg) buf[--w] = '-';
+  return std::string(buf + w, sizeof(buf) - w);
+}
+
+bool ParseGoDuration(const std::string& s0, int64_t* ns) {
+  std::string s = s0;
+  if (s.empty()) return false;
+  // boltpp extension: a bare number means seconds.
+  {
+    char* end = nullptr;
+    double v = std::strtod(s.c_str(), &end);
+    if (end && *end == '\0' && std::isfinite(v)) {
+      *ns = static_cast<int64_t>(v * 1e9);
+      return true;
+    }
+  }
+  bool neg = false;
+  size_t i = 0;
+  if (s[0] == '-' || s[0] == '+') {
+    neg = s[0] == '-';
+    i = 1;
+  }
+  if (s.substr(i) == "0") {
+    *ns = 0;
+    return true;
+  }
+  if (i >= s.size()) return false;
+  double total = 0;
+  while (i < s.size()) {
+    size_t start = i;
+    while (i < s.size() && (std::isdigit(static_cast<unsigned char>(s[i])) || s[i] == '.')) ++i;
+    if (i == start) return false;
+    double v = std::strtod(s.substr(start, i - start).c_str(), nullptr);
+    size_t ustart = i;
+    while (i < s.size() && !std::isdigit(static_cast<unsigned char>(s[i])) && s[i] != '.') ++i;
+    std::string unit = s.substr(ustart, i - ustart);
+    double mult;
+    if (unit == "ns") {
+      mult = 1;
+    } else if (unit == "us" || unit == "\xC2\xB5s" || unit == "\xCE\xBCs") {
+      mult = 1e3;
+    } else if (unit == "ms") {
+      mult = 1e6;
+    } else if (unit == "s") {
+      mult = 1e9;
+    } else if (unit == "m") {
+      mult = 60e9;
+    } else if (unit == "h") {
+      mult = 3600e9;
+    } else {
+      return false;
+    }
+    total += v * mult;
+  }
+  if (total > 9.2e18) return false;
+  *ns = static_cast<int64_t>(neg ? -total : total);
+  return true;
+}
+
+uint64_t ParsePageId(const std::string& s) {
+  uint64_t v = 0;
+  std::string err = GoParseUint(s, 10, 64, &v);
+  if (!err.empty()) throw CliError(err);
+  return v;
+}
+
+}  // namespace boltpp::cli

@@ -1,0 +1,338 @@
+// File: tools/cli/util.cc
+// Shared helpers: output, argument checks, opening databases, raw page I/O.
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+
+#include "cli.h"
+#include "format/page.h"
+
+namespace boltpp::cli {
+
+void Out(std::string_view s) { std::fwrite(s.data(), 1, s.size(), stdout); }
+void OutLine(std::string_view s) {
+  std::fwrite(s.data(), 1, s.size(), stdout);
+  std::fputc('\n', stdout);
+}
+void Err(std::string_view s) {
+  std::fflush(stdout);
+  std::fwrite(s.data(), 1, s.size(), stderr);
+  std::fflush(stderr);
+}
+
+std::string ArgsSpec::Check(size_t n) const {
+  switch (rule) {
+    case kAny:
+      return "";
+    case kExact:
+      if (n != static_cast<size_t>(a)) {
+        return "accepts " + std::to_string(a) + " arg(s), received " + std::to_string(n);
+      }
+      return "";
+    case kMin:
+      if (n < static_cast<size_t>(a)) {
+        return "requires at least " + std::to_string(a) + " arg(s), only received " + std::to_string(n);
+      }
+      return "";
+    case kRange:
+      if (n < static_cast<size_t>(a) || n > static_cast<size_t>(b)) {
+        return "accepts between " + std::to_string(a) + " and " + std::to_string(b) + " arg(s), received " +
+               std::to_string(n);
+      }
+      return "";
+    case kMax:
+      if (n > static_cast<size_t>(a)) {
+        return "accepts at most " + std::to_string(a) + " arg(s), received " + std::to_string(n);
+      }
+      return "";
+  }
+  return "";
+}
+
+std::chrono::milliseconds Invocation::LockTimeout() const {
+  if (!flags.Find("timeout") || !flags.Changed("timeout")) return std::chrono::milliseconds(-1);
+  int64_t ns = flags.DurationNs("timeout");
+  if (ns < 0) return std::chrono::milliseconds(-1);
+  if (ns == 0) return std::chrono::milliseconds(0);  // wait forever, as bbolt
+  int64_t ms = (ns + 999999) / 1000000;
+  return std::chrono::milliseconds(ms);
+}
+
+FileInfo CheckSourceDBPath(const std::string& path) {
+  struct stat st;
+  if (::stat(path.c_str(), &st) != 0) {
+    if (errno == ENOENT) throw CliError("source database file " + GoQuote(path) + " doesn't exist");
+    throw CliError("failed to open source database file " + GoQuote(path) + ": stat " + path + ": " +
+                   std::strerror(errno));
+  }
+  FileInfo fi;
+  fi.size = static_cast<uint64_t>(st.st_size);
+  fi.mode = st.st_mode & 07777;
+  return fi;
+}
+
+std::string StatusMessage(const Status& s) {
+  switch (s.code()) {
+    case Code::kTimeout:
+      return "database is locked by another process; retry with --timeout";
+    case Code::kCorruption:
+    case Code::kIOError:
+    case Code::kInvalidArgument:
+    case Code::kAborted:
+    case Code::kDatabaseFailed:
+      return s.ToString();
+    default:
+      // bbolt's own words, so that scripts written for bbolt keep working;
+      // boltpp's extra detail goes on the next line.
+      return std::string(CodeMessage(s.code()));
+  }
+}
+
+void ThrowStatus(const Status& s) {
+  std::string hint;
+  bool detail_in_msg = s.code() == Code::kCorruption || s.code() == Code::kIOError ||
+                       s.code() == Code::kInvalidArgument || s.code() == Code::kAborted ||
+                       s.code() == Code::kDatabaseFailed;
+  if (s.code() == Code::kTimeout) {
+    hint = "hint: another process holds the file lock; use --timeout 10s to wait for it (0 waits forever)";
+  } else if (!detail_in_msg && !s.detail().empty()) {
+    hint = "detail: " + s.detail();
+  }
+  throw CliError(StatusMessage(s), hint);
+}
+
+std::unique_ptr<DB> OpenDB(const std::string& path, const Invocation& inv, const OpenOptions& o) {
+  Options opt;
+  opt.read_only = o.read_only;
+  opt.timeout = inv.LockTimeout();
+  opt.no_sync = o.no_sync;
+  opt.file_mode = o.file_mode;
+  opt.page_size = o.page_size;
+  opt.initial_mmap_size = o.initial_mmap_size;
+  auto r = DB::Open(path, opt);
+  if (!r.ok()) {
+    const Status& s = r.status();
+    if (s.code() == Code::kTimeout && opt.timeout.count() > 0) {
+      throw CliError("timeout: database is still locked by another process after " +
+                         GoDuration(static_cast<int64_t>(opt.timeout.count()) * 1000000),
+                     "hint: a longer --timeout waits longer (0 waits forever)");
+    }
+    if (!o.read_only && (s.code() == Code::kIOError) &&
+        (s.detail().find("ermission denied") != std::string::npos ||
+         s.detail().find("ead-only file system") != std::string::npos)) {
+      throw CliError("cannot open " + GoQuote(path) + " for writing: " + s.ToString());
+    }
+    ThrowStatus(s);
+  }
+  return std::move(r).value();
+}
+
+void RequireWritable(const std::string& path) {
+  struct stat st;
+  if (::stat(path.c_str(), &st) != 0) return;  // a new file: Open reports problems
+  if ((st.st_mode & 0222) == 0 || ::access(path.c_str(), W_OK) != 0) {
+    throw CliError("database file " + GoQuote(path) + " is read-only; refusing to modify it",
+                   "hint: make it writable (chmod u+w) or work on a copy");
+  }
+}
+
+Bucket FindLastBucket(const Tx& tx, const std::vector<std::string>& names) {
+  if (names.empty()) throw CliError(std::string(CodeMessage(Code::kBucketNotFound)));
+  Bucket b = tx.GetBucket(names[0]);
+  if (!b) {
+    Check(tx.status());
+    throw CliError(std::string(CodeMessage(Code::kBucketNotFound)));
+  }
+  for (size_t i = 1; i < names.size(); ++i) {
+    b = b.GetBucket(names[i]);
+    if (!b) {
+      Check(tx.status());
+      throw CliError(std::string(CodeMessage(Code::kBucketNotFound)));
+    }
+  }
+  return b;
+}
+
+// ---- raw page access ----
+namespace {
+
+struct Fd {
+  int fd = -1;
+  ~Fd() {
+    if (fd >= 0) ::close(fd);
+  }
+};
+
+std::string OpenError(const std::string& op, const std::string& path) {
+  return op + " " + path + ": " + std::strerror(errno);
+}
+
+// io.ReadFull / ReaderAt semantics: returns "" or "EOF"/"unexpected EOF".
+std::string ReadAt(int fd, uint64_t off, char* buf, size_t n, bool full) {
+  size_t got = 0;
+  if (off > static_cast<uint64_t>(INT64_MAX)) return "negative offset";
+  while (got < n) {
+    ssize_t r = ::pread(fd, buf + got, n - got, static_cast<off_t>(off + got));
+    if (r < 0) {
+      if (errno == EINTR) continue;
+      return std::strerror(errno);
+    }
+    if (r == 0) break;
+    got += static_cast<size_t>(r);
+  }
+  if (got == n) return "";
+  if (full && got > 0) return "unexpected EOF";
+  return "EOF";
+}
+
+}  // namespace
+
+std::string PageTypeName(uint16_t flags) {
+  switch (flags) {
+    case format::kBranchPage: return "branch";
+    case format::kLeafPage: return "leaf";
+    case format::kMetaPage: return "meta";
+    case format::kFreelistPage: return "freelist";
+  }
+  char buf[24];
+  std::snprintf(buf, sizeof(buf), "unknown<%02x>", flags);
+  return buf;
+}
+
+PageSizeHwm ReadPageAndHWMSize(const std::string& path) {
+  Fd f;
+  f.fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (f.fd < 0) throw CliError(OpenError("open", path));
+  std::string buf(4096, '\0');
+  if (auto err = ReadAt(f.fd, 0, buf.data(), buf.size(), true); !err.empty()) throw CliError(err);
+  const auto* p = reinterpret_cast<const uint8_t*>(buf.data());
+  if (format::Load<uint32_t>(p + 16) != format::kMagic) {
+    throw CliError("the Meta Page has wrong (unexpected) magic");
+  }
+  PageSizeHwm r;
+  r.page_size = format::Load<uint32_t>(p + 24);
+  r.hwm = format::Load<uint64_t>(p + 56);
+  return r;
+}
+
+std::string ReadPage(const std::string& path, uint64_t page_id) {
+  PageSizeHwm ps;
+  try {
+    ps = ReadPageAndHWMSize(path);
+  } catch (const CliError& e) {
+    throw CliError(std::string("read Page size: ") + e.what());
+  }
+  if (ps.page_size < format::kPageHeaderSize || ps.page_size > format::kMaxPageSize) {
+    throw CliError("error: invalid value, the meta page claims a page size of " +
+                   std::to_string(ps.page_size) + " bytes");
+  }
+  Fd f;
+  f.fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (f.fd < 0) throw CliError(OpenError("open", path));
+  struct stat st;
+  uint64_t file_size = ::fstat(f.fd, &st) == 0 ? static_cast<uint64_t>(st.st_size) : 0;
+
+  std::string buf(ps.page_size, '\0');
+  if (page_id > UINT64_MAX / ps.page_size) throw CliError("EOF");
+  uint64_t off = page_id * ps.page_size;
+  if (auto err = ReadAt(f.fd, off, buf.data(), buf.size(), false); !err.empty()) throw CliError(err);
+  const auto* p = reinterpret_cast<const uint8_t*>(buf.data());
+  uint64_t id = format::PageId(p);
+  if (id != page_id) {
+    throw CliError("error: invalid value due to unexpected Page id: " + std::to_string(id) +
+                   " != " + std::to_string(page_id));
+  }
+  uint32_t overflow = format::PageOverflow(p);
+  uint32_t limit = static_cast<uint32_t>(ps.hwm) - 3u;  // Go: uint32(hwm)-3
+  if (overflow >= limit) {
+    throw CliError("error: invalid value, Page claims to have " + std::to_string(overflow) +
+                   " overflow pages (>=hwm=" + std::to_string(ps.hwm) +
+                   "). Interrupting to avoid risky OOM");
+  }
+  if (overflow == 0) return buf;
+  uint64_t total = (uint64_t{overflow} + 1) * ps.page_size;
+  if (off + total > file_size) throw CliError("EOF");
+  buf.assign(total, '\0');
+  if (auto err = ReadAt(f.fd, off, buf.data(), buf.size(), false); !err.empty()) throw CliError(err);
+  p = reinterpret_cast<const uint8_t*>(buf.data());
+  if (format::PageId(p) != page_id) {
+    throw CliError("error: invalid value due to unexpected Page id: " + std::to_string(format::PageId(p)) +
+                   " != " + std::to_string(page_id));
+  }
+  return buf;
+}
+
+void WritePage(const std::string& path, const std::string& buf) {
+  PageSizeHwm ps = ReadPageAndHWMSize(path);
+  const auto* p = reinterpret_cast<const uint8_t*>(buf.data());
+  uint64_t expected = ps.page_size * (uint64_t{format::PageOverflow(p)} + 1);
+  if (expected != buf.size()) {
+    throw CliError("WritePage: len(buf):" + std::to_string(buf.size()) +
+                   " != pageSize*(overflow+1):" + std::to_string(expected));
+  }
+  Fd f;
+  f.fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
+  if (f.fd < 0) throw CliError(OpenError("open", path));
+  uint64_t off = format::PageId(p) * ps.page_size;
+  size_t done = 0;
+  while (done < buf.size()) {
+    ssize_t w = ::pwrite(f.fd, buf.data() + done, buf.size() - done, static_cast<off_t>(off + done));
+    if (w < 0) {
+      if (errno == EINTR) continue;
+      throw CliError(OpenError("write", path));
+    }
+    done += static_cast<size_t>(w);
+  }
+  if (::fsync(f.fd) != 0) throw CliError(OpenError("sync", path));
+}
+
+}  // namespace boltpp::cli
+
+namespace boltpp::cli {
+
+namespace {
+template <typename F>
+Status Carry(std::exception_ptr* ep, F&& f) {
+  try {
+    f();
+    return Status::OK();
+  } catch (...) {
+    *ep = std::current_exception();
+    return Status(Code::kAborted, "stopped by the command");
+  }
+}
+}  // namespace
+
+void ViewOrThrow(DB& db, const std::function<void(Tx&)>& fn) {
+  std::exception_ptr ep;
+  Status s = db.View([&](Tx& tx) { return Carry(&ep, [&] { fn(tx); }); });
+  if (ep) std::rethrow_exception(ep);
+  Check(s);
+}
+
+void UpdateOrThrow(DB& db, const std::function<void(Tx&)>& fn) {
+  std::exception_ptr ep;
+  Status s = db.Update([&](Tx& tx) { return Carry(&ep, [&] { fn(tx); }); });
+  if (ep) std::rethrow_exception(ep);
+  Check(s);
+}
+
+void ForEachOrThrow(const Bucket& b, const std::function<void(const Entry&)>& fn) {
+  std::exception_ptr ep;
+  Status s = b.ForEach([&](const Entry& e) { return Carry(&ep, [&] { fn(e); }); });
+  if (ep) std::rethrow_exception(ep);
+  Check(s);
+}
+
+void ForEachBucketOrThrow(const Tx& tx, const std::function<void(Bytes name, Bucket b)>& fn) {
+  std::exception_ptr ep;
+  Status s = tx.ForEach([&](Bytes name, Bucket b) { return Carry(&ep, [&] { fn(name, b); }); });
+  if (ep) std::rethrow_exception(ep);
+  Check(s);
+}
+
+}  // namespace boltpp::cli
