@@ -22,6 +22,7 @@
 #include <mutex>
 #include <set>
 #include <string>
+#include <type_traits>
 #include <unordered_map>
 #include <vector>
 
@@ -103,27 +104,32 @@ struct ElemRef {
 // kMaxTreeDepth deep), so a lookup or a scan step never allocates.
 class ElemStack {
  public:
-  ElemStack() = default;
-  ElemStack(const ElemStack& o) : n_(o.n_) { std::copy(o.items_, o.items_ + o.n_, items_); }
+  ElemStack() {}  // slots stay uninitialized: only [0, n_) is ever read
+  ElemStack(const ElemStack& o) : n_(o.n_) { std::copy(o.s_.items, o.s_.items + o.n_, s_.items); }
   ElemStack& operator=(const ElemStack& o) {
     n_ = o.n_;
-    std::copy(o.items_, o.items_ + o.n_, items_);
+    std::copy(o.s_.items, o.s_.items + o.n_, s_.items);
     return *this;
   }
   size_t size() const { return n_; }
   bool empty() const { return n_ == 0; }
   bool full() const { return n_ == kCapacity; }
   void clear() { n_ = 0; }
-  void push_back(const ElemRef& r) { items_[n_++] = r; }
+  void push_back(const ElemRef& r) { s_.items[n_++] = r; }
   void resize(size_t n) { n_ = n; }
-  ElemRef& back() { return items_[n_ - 1]; }
-  const ElemRef& back() const { return items_[n_ - 1]; }
-  ElemRef& operator[](size_t i) { return items_[i]; }
-  const ElemRef& operator[](size_t i) const { return items_[i]; }
+  ElemRef& back() { return s_.items[n_ - 1]; }
+  const ElemRef& back() const { return s_.items[n_ - 1]; }
+  ElemRef& operator[](size_t i) { return s_.items[i]; }
+  const ElemRef& operator[](size_t i) const { return s_.items[i]; }
 
  private:
   static constexpr size_t kCapacity = format::kMaxTreeDepth;
-  ElemRef items_[kCapacity];
+  union Slots {
+    Slots() {}
+    ElemRef items[kCapacity];
+  };
+  static_assert(std::is_trivially_copyable_v<ElemRef> && std::is_trivially_destructible_v<ElemRef>);
+  Slots s_;
   size_t n_ = 0;
 };
 

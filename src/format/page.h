@@ -117,8 +117,34 @@ struct BranchElem {
 };
 
 // Decode element i; false when its offsets leave the page (damage).
-bool ReadLeafElem(const PageView& p, size_t i, LeafElem* out);
-bool ReadBranchElem(const PageView& p, size_t i, BranchElem* out);
+inline bool ReadLeafElem(const PageView& p, size_t i, LeafElem* out) {
+  const uint64_t elem_off = kPageHeaderSize + i * kLeafElementSize;
+  if (elem_off + kLeafElementSize > p.span) return false;
+  const uint8_t* e = p.data + elem_off;
+  const uint32_t pos = Load<uint32_t>(e + 4);
+  const uint32_t ksize = Load<uint32_t>(e + 8);
+  const uint32_t vsize = Load<uint32_t>(e + 12);
+  const uint64_t key_off = elem_off + pos;
+  if (key_off + uint64_t{ksize} + uint64_t{vsize} > p.span) return false;
+  out->flags = Load<uint32_t>(e);
+  out->key = std::string_view(reinterpret_cast<const char*>(p.data + key_off), ksize);
+  out->value = std::string_view(reinterpret_cast<const char*>(p.data + key_off + ksize), vsize);
+  return true;
+}
+
+inline bool ReadBranchElem(const PageView& p, size_t i, BranchElem* out) {
+  const uint64_t elem_off = kPageHeaderSize + i * kBranchElementSize;
+  if (elem_off + kBranchElementSize > p.span) return false;
+  const uint8_t* e = p.data + elem_off;
+  const uint32_t pos = Load<uint32_t>(e);
+  const uint32_t ksize = Load<uint32_t>(e + 4);
+  const uint64_t key_off = elem_off + pos;
+  if (key_off + uint64_t{ksize} > p.span) return false;
+  out->key = std::string_view(reinterpret_cast<const char*>(p.data + key_off), ksize);
+  out->pgid = Load<uint64_t>(e + 8);
+  return true;
+}
+
 // Bytes of a leaf/branch page in use (bbolt's stats formula).
 size_t LeafBytesUsed(const PageView& p);
 size_t BranchBytesUsed(const PageView& p);
