@@ -26,7 +26,22 @@ static BucketImpl* OpenValue(BucketImpl* parent, Bytes value) {
     (void)tx->Poison(Status(Code::kCorruption, "bucket value of " + std::to_string(value.size()) + " bytes is too short"));
     return nullptr;
   }
-  BucketImpl* b = tx->NewBucket(parent, BucketHeader::Decode(data));
+  const BucketHeader header = BucketHeader::Decode(data);
+  // A damaged file can point a bucket at one of its ancestors' pages: every
+  // walk over nested buckets would then recurse forever.
+  int nesting = 0;
+  for (BucketImpl* a = parent; a; a = a->parent) {
+    if (header.root != 0 && a->header.root == header.root) {
+      (void)tx->Poison(Corrupt(header.root, "bucket refers to an enclosing bucket's root (a cycle)"));
+      return nullptr;
+    }
+    if (++nesting > kMaxBucketNesting) {
+      (void)tx->Poison(Status(Code::kCorruption,
+                              "buckets nested deeper than " + std::to_string(kMaxBucketNesting) + " levels"));
+      return nullptr;
+    }
+  }
+  BucketImpl* b = tx->NewBucket(parent, header);
   if (b->header.root == 0) {
     b->inline_page = PageView{data + kBucketHeaderSize, value.size() - kBucketHeaderSize};
     Status s = ValidateNodePage(b->inline_page, 0);
@@ -223,12 +238,6 @@ static void AddPageStats(BucketImpl* b, const PageView& p, int depth, BucketStat
 
 BucketStats BucketImpl::Stats() {
   BucketStats s, sub;
-  int nesting = 0;
-  for (BucketImpl* a = parent; a; a = a->parent) nesting++;
-  if (nesting > kMaxBucketNesting) {
-    (void)tx->Poison(Status(Code::kCorruption, "buckets nested deeper than " + std::to_string(kMaxBucketNesting) + " (a cycle?)"));
-    return s;
-  }
   s.bucket_n = 1;
   if (header.root == 0) {
     s.inline_bucket_n = 1;

@@ -128,7 +128,7 @@ Status DBImpl::LoadMetas() {
     if (errs[i].ok() && metas[i].page_size != page_size) {
       errs[i] = Status(Code::kInvalid, "meta " + std::to_string(i) + " page size disagrees with meta 0");
     }
-    if (errs[i].ok() && metas[i].pgid * page_size > file_size_) {
+    if (errs[i].ok() && metas[i].pgid > file_size_ / page_size) {
       errs[i] = Status(Code::kInvalid, "meta " + std::to_string(i) + " high-water mark " +
                                            std::to_string(metas[i].pgid) + " is past the end of the file");
     }

@@ -64,11 +64,13 @@ Status TxImpl::RawPage(pgid_t id, PageView* out) const {
   if (id >= meta.pgid) {
     return Corrupt(id, "beyond the high-water mark " + std::to_string(meta.pgid));
   }
-  if ((id + 1) * page_size > map->size()) return Corrupt(id, "beyond the mapped file");
+  // Compare page counts, never byte offsets: id * page_size can overflow.
+  const uint64_t mapped_pages = map->size() / page_size;
+  if (id >= mapped_pages) return Corrupt(id, "beyond the mapped file");
   const uint8_t* p = map->data() + id * page_size;
   if (PageId(p) != id) return Corrupt(id, "header names page " + std::to_string(PageId(p)));
   const uint64_t last = id + PageOverflow(p);
-  if (last >= meta.pgid || (last + 1) * page_size > map->size()) {
+  if (last >= meta.pgid || last >= mapped_pages) {
     return Corrupt(id, "overflow " + std::to_string(PageOverflow(p)) + " runs past the high-water mark");
   }
   out->data = p;

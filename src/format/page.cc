@@ -114,6 +114,9 @@ Status Meta::Validate() const {
   if (page_size < 512 || page_size > kMaxPageSize || (page_size & (page_size - 1)) != 0) {
     return Status(Code::kInvalid, "meta page size " + std::to_string(page_size) + " is not a power of two");
   }
+  if (pgid > kMaxMapSize / page_size) {
+    return Status(Code::kInvalid, "meta high-water mark " + std::to_string(pgid) + " is impossibly large");
+  }
   if (pgid < 3 || root < 2 || root >= pgid) {
     return Status(Code::kInvalid, "meta root " + std::to_string(root) + " outside [2, " + std::to_string(pgid) + ")");
   }
