@@ -130,8 +130,10 @@ Status BucketImpl::DeleteChild(Bytes name) {
 }
 
 Status BucketImpl::MoveChild(Bytes name, BucketImpl* dst) {
+  if (tx->closed || dst->tx->closed) return Status(Code::kTxClosed);
+  if (!tx->writable || !dst->tx->writable) return Status(Code::kTxNotWritable);
+  if (dst->tx != tx) return Status(Code::kDifferentDB);
   if (Status s = CheckWritable(); !s.ok()) return s;
-  if (dst->tx != tx) return Status(dst->tx->db == tx->db ? Code::kTxClosed : Code::kDifferentDB);
   if (dst == this || (header.root != 0 && header.root == dst->header.root)) return Status(Code::kSameBuckets);
   CursorImpl src_cur(this);
   Inode in;
@@ -168,7 +170,7 @@ Status BucketImpl::MoveChild(Bytes name, BucketImpl* dst) {
 }
 
 std::optional<Bytes> BucketImpl::Get(Bytes key) {
-  if (tx->closed) return std::nullopt;
+  if (tx->closed || key.empty()) return std::nullopt;  // keys are never empty
   CursorImpl c(this);
   Inode in;
   if (!c.SeekRaw(key, &in)) return std::nullopt;
@@ -189,7 +191,7 @@ Status BucketImpl::Put(Bytes key, Bytes value) {
   if (Status s = c.LeafNode(&leaf); !s.ok()) return tx->Poison(s);
   Bytes k = tx->Copy(key);
   leaf->Put(k, k, tx->Copy(value), 0, 0);
-  if (leaf->inodes.size() > kInMemorySplitInodes) leaf->SplitOversized();
+  if (leaf->Oversized()) leaf->SplitOversized();
   return Status::OK();
 }
 

@@ -166,12 +166,8 @@ Status DBImpl::LoadFreelist() {
 Status DBImpl::ScanFreePages(std::vector<pgid_t>* ids) {
   TxImpl probe(this, false, meta_, map_);
   probe.closed = true;
-  std::vector<bool> used(meta_.pgid, false);
-  used[0] = used[1] = true;
-  Status s = probe.ForEachTreePage(meta_.root, true, [&](pgid_t id, const PageView& p, int) {
-    for (uint64_t i = 0; i <= PageOverflow(p.data) && id + i < used.size(); i++) used[id + i] = true;
-  });
-  if (!s.ok()) return s;
+  std::vector<bool> used;
+  if (Status s = probe.ReachablePages(&used); !s.ok()) return s;
   for (pgid_t id = 2; id < meta_.pgid; id++) {
     if (!used[id]) ids->push_back(id);
   }

@@ -82,6 +82,8 @@ struct Node {
   // Splits this node in halves while it holds more than kInMemorySplitInodes,
   // walking up to its parents (a new root takes over the old root's page id).
   void SplitOversized();
+  // Whether SplitOversized should run now (see kInMemorySplitInodes).
+  bool Oversized() const;
 
  private:
   std::vector<Node*> SplitForSpill(size_t page_size);
@@ -235,6 +237,7 @@ class TxImpl {
   TxStats stats;
   std::vector<std::function<void()>> on_commit;
   bool committing = false;
+  std::vector<bool> reachable;  // Page(): pages the snapshot uses (no freelist page), computed once
   pgid_t next_placeholder = format::kFirstPlaceholderPgid;
 
   Bytes Copy(Bytes b);
@@ -262,6 +265,8 @@ class TxImpl {
   // included when recurse_buckets), depth first. Stops on damage.
   Status ForEachTreePage(pgid_t root, bool recurse_buckets,
                          const std::function<void(pgid_t, const PageView&, int depth)>& fn);
+  // used[id]: page id is a meta page or part of this snapshot's trees.
+  Status ReachablePages(std::vector<bool>* used);
 
  private:
   Status CommitFreelist();

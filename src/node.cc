@@ -203,6 +203,13 @@ Status Node::Spill() {
   return Status::OK();
 }
 
+bool Node::Oversized() const {
+  const size_t n = inodes.size();
+  if (n > kInMemorySplitMaxInodes) return true;
+  if (n <= kInMemorySplitInodes || n % kInMemorySplitCheckEvery != 0) return false;
+  return Size() > kInMemorySplitPages * bucket->tx->page_size;
+}
+
 void Node::SplitOversized() {
   TxImpl* tx = bucket->tx;
   for (Node* n = this; n && n->inodes.size() > kInMemorySplitInodes;) {
@@ -246,7 +253,7 @@ void Node::SplitOversized() {
     right->parent = n->parent;
     n->parent->children.push_back(right);
     n->parent->Put(right->key, right->key, Bytes(), right->pgid, 0);
-    n = n->parent;
+    n = n->parent->inodes.size() > kInMemorySplitMaxInodes ? n->parent : nullptr;
   }
 }
 

@@ -266,6 +266,14 @@ Status TxImpl::ForEachTreePage(pgid_t root_id, bool recurse_buckets,
   return s;
 }
 
+Status TxImpl::ReachablePages(std::vector<bool>* used) {
+  used->assign(meta.pgid, false);
+  (*used)[0] = (*used)[1] = true;
+  return ForEachTreePage(meta.root, true, [&](pgid_t id, const PageView& p, int) {
+    for (uint64_t i = 0; i <= PageOverflow(p.data) && id + i < used->size(); i++) (*used)[id + i] = true;
+  });
+}
+
 Result<int64_t> TxImpl::WriteTo(const std::function<Status(const uint8_t*, size_t)>& sink) {
   if (closed) return Status(Code::kTxClosed);
   const Meta& m = writable ? begin_meta : meta;

@@ -279,8 +279,14 @@ Result<std::optional<PageInfo>> PageInfoOf(TxImpl* tx, pgid_t id) {
   info.count = PageCount(p.data);
   info.overflow_count = PageOverflow(p.data);
   info.type = PageTypeName(PageFlags(p.data));
-  // Free or pending in this snapshot: listed on its freelist page.
-  if (tx->meta.freelist != kNoFreelist) {
+  // Free or pending in this snapshot: listed on its freelist page, or (when
+  // none was written) not reachable from the snapshot's root.
+  if (tx->meta.freelist == kNoFreelist) {
+    if (tx->reachable.empty()) {
+      if (Status s = tx->ReachablePages(&tx->reachable); !s.ok()) return s;
+    }
+    if (!tx->reachable[id]) info.type = "free";
+  } else {
     PageView fp;
     std::vector<pgid_t> ids;
     if (tx->RawPage(tx->meta.freelist, &fp).ok() &&

@@ -59,9 +59,16 @@ constexpr int kMaxTreeDepth = 64;
 // up; they are never written or freed (a real page id is far below).
 constexpr pgid_t kFirstPlaceholderPgid = pgid_t{1} << 62;
 inline bool IsPlaceholderPgid(pgid_t id) { return id >= kFirstPlaceholderPgid && id != kNoFreelist; }
-// A node with more inodes than this is split in memory at once, so that
-// random inserts into one bucket stay O(log n) instead of bbolt's O(n).
+// A node is split in memory during a transaction once it holds more than
+// kInMemorySplitInodes entries and more than kInMemorySplitPages pages of
+// data (checked every kInMemorySplitCheckEvery inserts), or more than
+// kInMemorySplitMaxInodes entries: random inserts into one bucket then stay
+// cheap instead of bbolt's O(n) each. Smaller transactions never split early,
+// so they lay out pages exactly as bbolt does.
 constexpr size_t kInMemorySplitInodes = 1024;
+constexpr size_t kInMemorySplitPages = 32;
+constexpr size_t kInMemorySplitCheckEvery = 64;
+constexpr size_t kInMemorySplitMaxInodes = 16384;
 // Walks that follow nested buckets stop (as damage) past this nesting.
 constexpr int kMaxBucketNesting = 1000;
 

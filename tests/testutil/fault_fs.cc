@@ -1,0 +1,217 @@
+// File: tests/testutil/fault_fs.cc
+#include "testutil/fault_fs.h"
+
+namespace boltpp::testing {
+
+const char* FaultOpName(FaultOp op) {
+  switch (op) {
+    case FaultOp::kOpen: return "open";
+    case FaultOp::kRead: return "read";
+    case FaultOp::kWrite: return "write";
+    case FaultOp::kSync: return "sync";
+    case FaultOp::kTruncate: return "truncate";
+    case FaultOp::kSize: return "size";
+    case FaultOp::kLock: return "lock";
+    case FaultOp::kUnlock: return "unlock";
+    case FaultOp::kMap: return "map";
+    case FaultOp::kNumOps: break;
+  }
+  return "?";
+}
+
+void FaultInjector::FailNth(FaultOp op, int64_t n, bool persistent, Status error) {
+  std::lock_guard<std::mutex> l(mu_);
+  Rule& r = rules_[static_cast<int>(op)];
+  r.armed = true;
+  r.persistent = persistent;
+  r.fired = false;
+  r.countdown = n < 1 ? 1 : n;
+  r.error = std::move(error);
+}
+
+void FaultInjector::Clear(FaultOp op) {
+  std::lock_guard<std::mutex> l(mu_);
+  rules_[static_cast<int>(op)] = Rule();
+}
+
+void FaultInjector::ClearAll() {
+  std::lock_guard<std::mutex> l(mu_);
+  for (auto& r : rules_) r = Rule();
+  hook_ = nullptr;
+}
+
+void FaultInjector::SetHook(Hook hook) {
+  std::lock_guard<std::mutex> l(mu_);
+  hook_ = std::move(hook);
+}
+
+void FaultInjector::SetPathFilter(std::string suffix) {
+  std::lock_guard<std::mutex> l(mu_);
+  path_filter_ = std::move(suffix);
+}
+
+int64_t FaultInjector::count(FaultOp op) const {
+  std::lock_guard<std::mutex> l(mu_);
+  return counts_[static_cast<int>(op)];
+}
+
+int64_t FaultInjector::injected(FaultOp op) const {
+  std::lock_guard<std::mutex> l(mu_);
+  return injected_[static_cast<int>(op)];
+}
+
+int64_t FaultInjector::total_injected() const {
+  std::lock_guard<std::mutex> l(mu_);
+  int64_t t = 0;
+  for (auto v : injected_) t += v;
+  return t;
+}
+
+bool FaultInjector::armed(FaultOp op) const {
+  std::lock_guard<std::mutex> l(mu_);
+  const Rule& r = rules_[static_cast<int>(op)];
+  return r.armed && !r.fired;
+}
+
+void FaultInjector::ResetCounts() {
+  std::lock_guard<std::mutex> l(mu_);
+  for (auto& c : counts_) c = 0;
+  for (auto& c : injected_) c = 0;
+}
+
+void FaultInjector::set_recording(bool on) {
+  std::lock_guard<std::mutex> l(mu_);
+  recording_ = on;
+}
+
+std::vector<FaultEvent> FaultInjector::events() const {
+  std::lock_guard<std::mutex> l(mu_);
+  return events_;
+}
+
+void FaultInjector::ClearEvents() {
+  std::lock_guard<std::mutex> l(mu_);
+  events_.clear();
+}
+
+Status FaultInjector::OnOp(FaultEvent ev) {
+  Hook hook;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    if (!path_filter_.empty() &&
+        (ev.path.size() < path_filter_.size() ||
+         ev.path.compare(ev.path.size() - path_filter_.size(), path_filter_.size(), path_filter_) != 0)) {
+      return Status::OK();
+    }
+    int k = static_cast<int>(ev.op);
+    ev.seq = ++counts_[k];
+    if (recording_) events_.push_back(ev);
+    hook = hook_;
+  }
+  // The hook runs unlocked so that it may call back into the injector.
+  if (hook) {
+    Status s = hook(ev);
+    if (!s.ok()) {
+      std::lock_guard<std::mutex> l(mu_);
+      ++injected_[static_cast<int>(ev.op)];
+      return s;
+    }
+  }
+  std::lock_guard<std::mutex> l(mu_);
+  int k = static_cast<int>(ev.op);
+  Rule& r = rules_[k];
+  if (!r.armed) return Status::OK();
+  bool fail = false;
+  if (r.fired) {
+    fail = r.persistent;
+  } else if (--r.countdown <= 0) {
+    r.fired = true;
+    fail = true;
+  }
+  if (!fail) return Status::OK();
+  if (!r.persistent && r.fired) r.armed = false;
+  ++injected_[k];
+  if (!r.error.ok()) return r.error;
+  return Status(Code::kIOError, std::string("injected fault: ") + FaultOpName(ev.op) + " #" +
+                                    std::to_string(ev.seq));
+}
+
+Status FaultFile::Ask(FaultOp op, uint64_t offset, size_t length, bool flag) {
+  FaultEvent ev;
+  ev.op = op;
+  ev.path = path_;
+  ev.offset = offset;
+  ev.length = length;
+  ev.flag = flag;
+  return inj_->OnOp(std::move(ev));
+}
+
+Status FaultFile::ReadAt(uint64_t o, void* b, size_t n) {
+  Status s = Ask(FaultOp::kRead, o, n);
+  if (!s.ok()) return s;
+  return FileWrapper::ReadAt(o, b, n);
+}
+
+Status FaultFile::WriteAt(uint64_t o, const void* b, size_t n) {
+  Status s = Ask(FaultOp::kWrite, o, n);
+  if (!s.ok()) return s;
+  return FileWrapper::WriteAt(o, b, n);
+}
+
+Status FaultFile::Sync() {
+  Status s = Ask(FaultOp::kSync);
+  if (!s.ok()) return s;
+  return FileWrapper::Sync();
+}
+
+Status FaultFile::Truncate(uint64_t size, bool sync) {
+  Status s = Ask(FaultOp::kTruncate, size, 0, sync);
+  if (!s.ok()) return s;
+  return FileWrapper::Truncate(size, sync);
+}
+
+Result<uint64_t> FaultFile::Size() {
+  Status s = Ask(FaultOp::kSize);
+  if (!s.ok()) return s;
+  return FileWrapper::Size();
+}
+
+Status FaultFile::TryLock(bool exclusive) {
+  Status s = Ask(FaultOp::kLock, 0, 0, exclusive);
+  if (!s.ok()) return s;
+  return FileWrapper::TryLock(exclusive);
+}
+
+Status FaultFile::Unlock() {
+  Status s = Ask(FaultOp::kUnlock);
+  if (!s.ok()) return s;
+  return FileWrapper::Unlock();
+}
+
+Result<std::shared_ptr<const Mapping>> FaultFile::Map(size_t len, bool populate, bool mlock) {
+  Status s = Ask(FaultOp::kMap, len);
+  if (!s.ok()) return s;
+  return FileWrapper::Map(len, populate, mlock);
+}
+
+FaultFileSystem::FaultFileSystem(FileSystem* target)
+    : target_(target != nullptr ? target : FileSystem::Default()) {}
+
+Result<std::unique_ptr<File>> FaultFileSystem::Open(const std::string& path, const FileOpenOptions& opts) {
+  FaultEvent ev;
+  ev.op = FaultOp::kOpen;
+  ev.path = path;
+  ev.flag = opts.read_only;
+  Status s = injector_.OnOp(std::move(ev));
+  if (!s.ok()) return s;
+  auto f = target_->Open(path, opts);
+  if (!f.ok()) return f.status();
+  std::unique_ptr<File> wrapped = std::make_unique<FaultFile>(std::move(f).value(), path, &injector_);
+  return wrapped;
+}
+
+bool FaultFileSystem::Exists(const std::string& path) { return target_->Exists(path); }
+Status FaultFileSystem::Remove(const std::string& path) { return target_->Remove(path); }
+Result<uint32_t> FaultFileSystem::FileMode(const std::string& path) { return target_->FileMode(path); }
+
+}  // namespace boltpp::testing
