@@ -3,8 +3,7 @@
 set -euo pipefail
 PACKAGES=(
   build-essential cmake ninja-build pkg-config git
-  libgtest-dev libgmock-dev libbenchmark-dev
-  libcli11-dev libfmt-dev nlohmann-json3-dev libssl-dev
+  libgtest-dev libgmock-dev nlohmann-json3-dev
   clang libclang-rt-14-dev
   golang-go golang-github-coreos-bbolt-dev
   etcd-server etcd-client
