@@ -210,6 +210,10 @@ std::optional<Entry> CursorImpl::Next() {
     after_delete_ = false;
     return Seek(deleted_key_);
   }
+  if (ElemRef& top = stack_.back(); top.index + 1 < top.count()) {
+    top.index++;  // the common case: the next element is in the same leaf
+    return Current();
+  }
   ElemStack saved = stack_;
   if (!StepNext()) {
     if (status_.ok()) stack_ = saved;
@@ -224,6 +228,10 @@ std::optional<Entry> CursorImpl::Prev() {
     after_delete_ = false;
     Inode in;
     if (!SeekRaw(deleted_key_, &in)) return std::nullopt;
+  }
+  if (ElemRef& top = stack_.back(); top.index > 0 && top.index <= top.count()) {
+    top.index--;
+    return Current();
   }
   ElemStack saved = stack_;
   if (!StepPrev()) {
