@@ -41,7 +41,12 @@ Status DBImpl::Open() {
   if (!size.ok()) return size.status();
   if (*size == 0) {
     if (opts.read_only) return Status(Code::kInvalid, "file is empty");
-    if (Status s = Init(); !s.ok()) return s;
+    if (Status s = Init(); !s.ok()) {
+      // Leave an empty file, not a torn first page set, so the next Open
+      // starts over (nothing was ever committed to it).
+      (void)file->Truncate(0, true);
+      return s;
+    }
     size = file->Size();
     if (!size.ok()) return size.status();
   }
@@ -97,8 +102,11 @@ Status DBImpl::Init() {
 }
 
 Status DBImpl::DetectPageSize(uint64_t file_size) {
+  // A failed read is reported as such: guessing a page size instead would
+  // call a sound file "invalid".
   uint8_t buf[kPageHeaderSize + kMetaSize];
-  if (file_size >= sizeof buf && file->ReadAt(0, buf, sizeof buf).ok()) {
+  if (file_size >= sizeof buf) {
+    if (Status s = file->ReadAt(0, buf, sizeof buf); !s.ok()) return s;
     Meta m = Meta::Decode(buf);
     if (m.Validate().ok()) {
       page_size = m.page_size;
@@ -108,7 +116,7 @@ Status DBImpl::DetectPageSize(uint64_t file_size) {
   for (int i = 0; i <= 14; i++) {
     const uint64_t off = uint64_t{1024} << i;
     if (off + 1024 >= file_size) break;
-    if (!file->ReadAt(off, buf, sizeof buf).ok()) break;
+    if (Status s = file->ReadAt(off, buf, sizeof buf); !s.ok()) return s;
     Meta m = Meta::Decode(buf);
     if (m.Validate().ok() && m.page_size == off) {
       page_size = m.page_size;
