@@ -39,25 +39,16 @@ static bool ChildPgid(const ElemRef& ref, pgid_t* out) {
   return true;
 }
 
-bool CursorImpl::DescendFirst() {
+// Walks down from the top of the stack to a leaf, taking each branch's
+// first child (or last, when to_last).
+bool CursorImpl::Descend(bool to_last) {
   for (;;) {
     const ElemRef& ref = stack_.back();
     if (ref.is_leaf()) return true;
     pgid_t child;
     if (!ChildPgid(ref, &child)) return Fail(Corrupt(ref.id, "branch element out of bounds"));
     if (!PushPage(child)) return false;
-    stack_.back().index = 0;
-  }
-}
-
-bool CursorImpl::DescendLast() {
-  for (;;) {
-    const ElemRef& ref = stack_.back();
-    if (ref.is_leaf()) return true;
-    pgid_t child;
-    if (!ChildPgid(ref, &child)) return Fail(Corrupt(ref.id, "branch element out of bounds"));
-    if (!PushPage(child)) return false;
-    stack_.back().index = stack_.back().count() - 1;
+    stack_.back().index = to_last ? stack_.back().count() - 1 : 0;
   }
 }
 
@@ -159,7 +150,7 @@ bool CursorImpl::StepNext() {
     }
     if (i < 0) return false;
     stack_.resize(static_cast<size_t>(i) + 1);
-    if (!DescendFirst()) return false;
+    if (!Descend(false)) return false;
     if (stack_.back().count() == 0) continue;
     return true;
   }
@@ -177,7 +168,7 @@ bool CursorImpl::StepPrev() {
     }
     if (i < 0) return false;
     stack_.resize(static_cast<size_t>(i) + 1);
-    if (!DescendLast()) return false;
+    if (!Descend(true)) return false;
     if (stack_.back().count() == 0) continue;
     return true;
   }
@@ -188,7 +179,7 @@ std::optional<Entry> CursorImpl::First() {
   stack_.clear();
   if (!PushPage(bucket_->header.root)) return std::nullopt;
   stack_.back().index = 0;
-  if (!DescendFirst()) return std::nullopt;
+  if (!Descend(false)) return std::nullopt;
   if (stack_.back().count() == 0 && !StepNext()) return std::nullopt;
   return Current();
 }
@@ -198,7 +189,7 @@ std::optional<Entry> CursorImpl::Last() {
   stack_.clear();
   if (!PushPage(bucket_->header.root)) return std::nullopt;
   stack_.back().index = stack_.back().count() - 1;
-  if (!DescendLast()) return std::nullopt;
+  if (!Descend(true)) return std::nullopt;
   if (stack_.back().count() == 0 && !StepPrev()) return std::nullopt;
   return Current();
 }

@@ -157,8 +157,7 @@ class CursorImpl {
  private:
   bool PushPage(pgid_t id);
   bool Search(Bytes key, pgid_t id);
-  bool DescendFirst();
-  bool DescendLast();
+  bool Descend(bool to_last);
   bool StepNext();
   bool StepPrev();
   bool KeyValue(Inode* out) const;
