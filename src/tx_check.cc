@@ -269,32 +269,39 @@ std::vector<std::string> TxImpl::Check(const CheckOptions& opts) {
 
 BucketStructure InspectTx(TxImpl* tx) { return InspectBucket(tx->root, "root"); }
 
-Result<std::optional<PageInfo>> PageInfoOf(TxImpl* tx, pgid_t id) {
-  if (tx->closed) return Status(Code::kTxClosed);
-  if (id >= tx->meta.pgid) return std::optional<PageInfo>();
-  PageView p;
-  if (Status s = tx->RawPage(id, &p); !s.ok()) return s;
-  PageInfo info;
-  info.id = id;
-  info.count = PageCount(p.data);
-  info.overflow_count = PageOverflow(p.data);
-  info.type = PageTypeName(PageFlags(p.data));
-  // Free or pending in this snapshot: listed on its freelist page, or (when
-  // none was written) not reachable from the snapshot's root.
+// Whether page id is free or pending in this snapshot: listed on its
+// freelist page, or (when none was written) not reachable from its root.
+static Result<bool> FreeInSnapshot(TxImpl* tx, pgid_t id) {
   if (tx->meta.freelist == kNoFreelist) {
     if (tx->reachable.empty()) {
       if (Status s = tx->ReachablePages(&tx->reachable); !s.ok()) return s;
     }
-    if (!tx->reachable[id]) info.type = "free";
-  } else {
-    PageView fp;
-    std::vector<pgid_t> ids;
-    if (tx->RawPage(tx->meta.freelist, &fp).ok() &&
-        DecodeFreelist(fp.data, fp.span, tx->meta.freelist, &ids).ok() &&
-        std::find(ids.begin(), ids.end(), id) != ids.end()) {
-      info.type = "free";
-    }
+    return !tx->reachable[id];
   }
+  PageView fp;
+  std::vector<pgid_t> ids;
+  if (Status s = tx->RawPage(tx->meta.freelist, &fp); !s.ok()) return s;
+  if (Status s = DecodeFreelist(fp.data, fp.span, tx->meta.freelist, &ids); !s.ok()) return s;
+  return std::find(ids.begin(), ids.end(), id) != ids.end();
+}
+
+Result<std::optional<PageInfo>> PageInfoOf(TxImpl* tx, pgid_t id) {
+  if (tx->closed) return Status(Code::kTxClosed);
+  if (id >= tx->meta.pgid) return std::optional<PageInfo>();
+  auto free = FreeInSnapshot(tx, id);
+  if (!free.ok()) return free.status();
+  PageInfo info;
+  info.id = id;
+  if (*free) {
+    // A free page's bytes are stale: report it without trusting its header.
+    info.type = "free";
+    return std::optional<PageInfo>(info);
+  }
+  PageView p;
+  if (Status s = tx->RawPage(id, &p); !s.ok()) return s;
+  info.count = PageCount(p.data);
+  info.overflow_count = PageOverflow(p.data);
+  info.type = PageTypeName(PageFlags(p.data));
   return std::optional<PageInfo>(info);
 }
 
