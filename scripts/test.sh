@@ -51,9 +51,12 @@ build() {
 
 phase "build" 0 build
 phase "ctest" 1 bash -c "cd build && ctest --output-on-failure -j$JOBS"
-phase "asan+ubsan: build and ctest" 1 bash tests/reliability/sanitizers.sh asan
+# Under ASan the randomized suites run smaller: the release ctest above ran
+# them at full size (compat 200 seeds each way, model 100,000 ops per seed).
+phase "asan+ubsan: build and ctest" 1 env BOLTPP_COMPAT_COUNT=40 BOLTPP_COMPAT_PINGPONG=4 \
+  BOLTPP_MODEL_OPS=20000 BOLTPP_MODEL_TXS=100 bash tests/reliability/sanitizers.sh asan
 phase "tsan: concurrency stress" 1 bash tests/reliability/sanitizers.sh tsan
-phase "fuzz: 60 s per target" 0 bash fuzz/run.sh 60
+phase "fuzz: 45 s per target" 0 bash fuzz/run.sh 45
 
 echo
 if [ "${#failures[@]}" -gt 0 ]; then echo "failed phases: ${failures[*]}"; fi
