@@ -22,7 +22,7 @@ if [ -x build/tools/cli/boltpp ]; then
   $cli stats "$work/demo.db"
   $cli compact -o "$work/compact.db" "$work/demo.db"
   set +x
-  sample=tools/cli/testdata/jobs-300.db
+  sample=tools/cli/testdata/bbolt-1.5-cli/jobs-300.db
   if [ -f "$sample" ]; then
     echo "== the tool on a file written by Go bbolt 1.3.6"
     set -x
