@@ -50,14 +50,16 @@ for t in $TARGETS; do
   log="$BUILD/fuzz-$t.log"
   max_len=70000
   [ "$t" = ops ] && max_len=4096
-  echo "== fuzzing $t for ${SECS}s (log: $log)"
+  # A fixed seed (BOLTPP_FUZZ_SEED, default 1) makes a CI run repeat the same
+  # mutation sequence: a finding reproduces, and a clean run stays clean.
+  echo "== fuzzing $t for ${SECS}s, seed ${BOLTPP_FUZZ_SEED:-1} (log: $log)"
   start=$(date +%s)
   extra=()
   [ "$t" = ops ] && extra+=(-len_control=20)
   # FUZZ_JOBS > 1: libFuzzer's fork mode, several processes in parallel.
   [ "${FUZZ_JOBS:-1}" -gt 1 ] && extra+=(-fork="$FUZZ_JOBS")
   (cd "$BUILD" && "$BUILD/fuzz/boltpp_fuzz_$t" "$corpus" "$SEEDS/$t" \
-    -max_total_time="$SECS" -timeout=10 -rss_limit_mb=2048 -max_len=$max_len "${extra[@]}" \
+    -max_total_time="$SECS" -seed="${BOLTPP_FUZZ_SEED:-1}" -timeout=10 -rss_limit_mb=2048 -max_len=$max_len "${extra[@]}" \
     -artifact_prefix="$BUILD/artifact-$t-" -print_final_stats=1) >"$log" 2>&1
   rc=$?
   execs=$(grep -a 'stat::number_of_executed_units' "$log" | awk '{s+=$2} END {print s+0}')
