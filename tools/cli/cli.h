@@ -163,6 +163,9 @@ struct OpenOptions {
 std::unique_ptr<DB> OpenDB(const std::string& path, const Invocation& inv, const OpenOptions& o);
 // For commands that modify a file: refuses a file without write permission.
 void RequireWritable(const std::string& path);
+// For commands that modify a file: RequireWritable, then OpenDB read-write,
+// honouring the command's --no-sync flag.
+std::unique_ptr<DB> OpenForWrite(const std::string& path, const Invocation& inv);
 // The bucket at the end of names (top-level first); throws "bucket not found".
 Bucket FindLastBucket(const Tx& tx, const std::vector<std::string>& names);
 

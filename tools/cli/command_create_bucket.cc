@@ -21,11 +21,7 @@ Command CreateBucketCommand() {
     const std::string& path = inv.args[0];
     std::vector<std::string> names(inv.args.begin() + 1, inv.args.end());
     bool parents = inv.flags.Bool("parents");
-    RequireWritable(path);
-    OpenOptions o;
-    o.read_only = false;
-    o.no_sync = inv.flags.Bool("no-sync");
-    auto db = OpenDB(path, inv, o);
+    auto db = OpenForWrite(path, inv);
     UpdateOrThrow(*db, [&](Tx& tx) {
       Bucket b;
       for (size_t i = 0; i < names.size(); ++i) {

@@ -24,11 +24,7 @@ Command DeleteCommand() {
     std::string key = ParseBytes(inv.args.back(), inv.flags.Str("parse-format"));
     if (key.empty()) throw CliError("key is required: key required");
     CheckSourceDBPath(path);
-    RequireWritable(path);
-    OpenOptions o;
-    o.read_only = false;
-    o.no_sync = inv.flags.Bool("no-sync");
-    auto db = OpenDB(path, inv, o);
+    auto db = OpenForWrite(path, inv);
     UpdateOrThrow(*db, [&](Tx& tx) {
       Bucket b = FindLastBucket(tx, buckets);
       if (!b.Get(key)) {

@@ -19,11 +19,7 @@ Command DeleteBucketCommand() {
     const std::string& path = inv.args[0];
     std::vector<std::string> names(inv.args.begin() + 1, inv.args.end());
     CheckSourceDBPath(path);
-    RequireWritable(path);
-    OpenOptions o;
-    o.read_only = false;
-    o.no_sync = inv.flags.Bool("no-sync");
-    auto db = OpenDB(path, inv, o);
+    auto db = OpenForWrite(path, inv);
     UpdateOrThrow(*db, [&](Tx& tx) {
       if (names.size() == 1) {
         Check(tx.DeleteBucket(names[0]));

@@ -206,11 +206,7 @@ Command ImportCommand() {
       }
     } closer{in};
 
-    RequireWritable(path);
-    OpenOptions o;
-    o.read_only = false;
-    o.no_sync = inv.flags.Bool("no-sync");
-    auto db = OpenDB(path, inv, o);
+    auto db = OpenForWrite(path, inv);
     Importer imp(db.get(), inv.flags.Int("tx-max-size"));
     Progress progress("importing", total, true);
 

@@ -27,11 +27,7 @@ Command PutCommand() {
     std::string value = ParseBytes(inv.args.back(), pf);
     if (key.empty()) throw CliError("key is required: key required");
     bool parents = inv.flags.Bool("parents");
-    RequireWritable(path);
-    OpenOptions o;
-    o.read_only = false;
-    o.no_sync = inv.flags.Bool("no-sync");
-    auto db = OpenDB(path, inv, o);
+    auto db = OpenForWrite(path, inv);
     UpdateOrThrow(*db, [&](Tx& tx) {
       Bucket b;
       for (size_t i = 0; i < buckets.size(); ++i) {

@@ -131,6 +131,14 @@ std::unique_ptr<DB> OpenDB(const std::string& path, const Invocation& inv, const
   return std::move(r).value();
 }
 
+std::unique_ptr<DB> OpenForWrite(const std::string& path, const Invocation& inv) {
+  RequireWritable(path);
+  OpenOptions o;
+  o.read_only = false;
+  o.no_sync = inv.flags.Bool("no-sync");
+  return OpenDB(path, inv, o);
+}
+
 void RequireWritable(const std::string& path) {
   struct stat st;
   if (::stat(path.c_str(), &st) != 0) return;  // a new file: Open reports problems
