@@ -256,7 +256,6 @@ class TxImpl {
 
   Status Commit();
   void Rollback();
-  Status CheckOpen() const;
 
   std::vector<std::string> Check(const CheckOptions& opts);
   Result<int64_t> WriteTo(const std::function<Status(const uint8_t*, size_t)>& sink);

@@ -48,11 +48,6 @@ Status TxImpl::Poison(Status s) {
   return s;
 }
 
-Status TxImpl::CheckOpen() const {
-  if (closed) return Status(Code::kTxClosed);
-  return Status::OK();
-}
-
 Status TxImpl::RawPage(pgid_t id, PageView* out) const {
   if (writable && !dirty.empty()) {
     if (auto it = dirty.find(id); it != dirty.end()) {
