@@ -224,8 +224,10 @@ class TxImpl {
   bool closed = false;
   format::Meta meta;
   format::Meta begin_meta;
-  std::shared_ptr<const Mapping> map;
+  std::shared_ptr<const Mapping> map;  // replace only through SetMap
   std::vector<std::shared_ptr<const Mapping>> old_maps;
+  const uint8_t* map_base = nullptr;  // map->data(), cached for the page lookups
+  uint64_t mapped_pages = 0;          // whole pages in map
   uint32_t page_size;
   std::pmr::monotonic_buffer_resource arena;
   std::deque<Node> node_pool;
@@ -239,6 +241,8 @@ class TxImpl {
   std::vector<bool> reachable;  // Page(): pages the snapshot uses (no freelist page), computed once
   pgid_t next_placeholder = format::kFirstPlaceholderPgid;
 
+  // Makes m the map pages are read through (the old one moves to old_maps).
+  void SetMap(std::shared_ptr<const Mapping> m);
   Bytes Copy(Bytes b);
   Node* NewNode(BucketImpl* b);
   BucketImpl* NewBucket(BucketImpl* parent, format::BucketHeader h);

@@ -18,8 +18,16 @@ static int64_t NanosSince(Clock::time_point t) {
 }
 
 TxImpl::TxImpl(DBImpl* d, bool w, const Meta& m, std::shared_ptr<const Mapping> mp)
-    : db(d), writable(w), meta(m), begin_meta(m), map(std::move(mp)), page_size(m.page_size) {
+    : db(d), writable(w), meta(m), begin_meta(m), page_size(m.page_size) {
+  SetMap(std::move(mp));
   root = NewBucket(nullptr, BucketHeader{meta.root, 0});
+}
+
+void TxImpl::SetMap(std::shared_ptr<const Mapping> m) {
+  if (map) old_maps.push_back(std::move(map));
+  map = std::move(m);
+  map_base = map ? map->data() : nullptr;
+  mapped_pages = map ? map->size() / page_size : 0;
 }
 
 TxImpl::~TxImpl() {
@@ -60,9 +68,8 @@ Status TxImpl::RawPage(pgid_t id, PageView* out) const {
     return Corrupt(id, "beyond the high-water mark " + std::to_string(meta.pgid));
   }
   // Compare page counts, never byte offsets: id * page_size can overflow.
-  const uint64_t mapped_pages = map->size() / page_size;
   if (id >= mapped_pages) return Corrupt(id, "beyond the mapped file");
-  const uint8_t* p = map->data() + id * page_size;
+  const uint8_t* p = map_base + id * page_size;
   if (PageId(p) != id) return Corrupt(id, "header names page " + std::to_string(PageId(p)));
   const uint64_t last = id + PageOverflow(p);
   if (last >= meta.pgid || last >= mapped_pages) {
@@ -92,8 +99,7 @@ Status TxImpl::Allocate(size_t count, pgid_t* id, uint8_t** buf) {
     if (min_size >= map->size()) {
       auto m = db->EnsureMapped(min_size);
       if (!m.ok()) return m.status();
-      old_maps.push_back(std::move(map));
-      map = std::move(*m);
+      SetMap(std::move(*m));
     }
     meta.pgid += count;
   }
@@ -216,6 +222,8 @@ void TxImpl::Close() {
   dirty.clear();
   arena.release();
   map.reset();
+  map_base = nullptr;
+  mapped_pages = 0;
   old_maps.clear();
 }
 
