@@ -12,6 +12,8 @@
 
 #include <algorithm>
 #include <atomic>
+#include <bit>
+#include <cstring>
 #include <chrono>
 #include <condition_variable>
 #include <deque>
@@ -42,7 +44,28 @@ class BucketImpl;
 class TxImpl;
 class DBImpl;
 
-inline int CompareKeys(Bytes a, Bytes b) { return a.compare(b); }
+// Byte-wise key order (memcmp, then shorter first), as bbolt's bytes.Compare.
+// Most keys differ within their first 8 bytes: those are compared as one
+// big-endian word, without a call to memcmp.
+inline int CompareKeys(Bytes a, Bytes b) {
+  const size_t n = std::min(a.size(), b.size());
+  size_t done = 0;
+  if (n >= 8) {
+    uint64_t x, y;
+    std::memcpy(&x, a.data(), 8);
+    std::memcpy(&y, b.data(), 8);
+    if constexpr (std::endian::native == std::endian::little) {
+      x = __builtin_bswap64(x);
+      y = __builtin_bswap64(y);
+    }
+    if (x != y) return x < y ? -1 : 1;
+    done = 8;
+  }
+  if (n > done) {
+    if (int c = std::memcmp(a.data() + done, b.data() + done, n - done); c != 0) return c;
+  }
+  return a.size() < b.size() ? -1 : (a.size() > b.size() ? 1 : 0);
+}
 
 // One element of a node: a key with a value (leaf) or a child page (branch).
 struct Inode {

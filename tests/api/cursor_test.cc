@@ -6,6 +6,8 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <random>
+#include <set>
 
 #include "testutil/random.h"
 #include "testutil/snapshot.h"
@@ -369,6 +371,54 @@ TEST_F(CursorTest, ByteOrder) {
     for (auto e = c.First(); e; e = c.Next()) got.emplace_back(e->key);
     EXPECT_EQ(got, keys);
     EXPECT_EQ(KeyOf(c.Seek("\x7f\xff")), "\x80");
+    return Status::OK();
+  }));
+}
+
+// Key order is bytewise (unsigned bytes, a prefix before its extensions),
+// also where keys share their first 8 bytes or end around byte 8 (the
+// comparison handles the first 8 bytes as one word). Half the keys are read
+// back from pages, half from the writing transaction's nodes.
+TEST_F(CursorTest, KeyOrderIsBytewise) {
+  const uint64_t seed = SeedOr(77);
+  RecordProperty("seed", std::to_string(seed));
+  Random rnd(seed);
+  const std::string alphabet("\x00\x01\x7f\x80\xfe\xff", 6);
+  const std::vector<std::string> prefixes = {"", std::string(8, '\xff'), std::string("\x80\x00\x00\x00\x00\x00\x00", 7),
+                                             "abcdefgh"};
+  std::set<std::string> keys;
+  while (keys.size() < 2000) {
+    std::string k = prefixes[rnd.Uniform(prefixes.size())];
+    const size_t tail = rnd.Uniform(12);
+    for (size_t i = 0; i < tail; i++) k += alphabet[rnd.Uniform(alphabet.size())];
+    if (!k.empty()) keys.insert(k);
+  }
+  std::vector<std::string> order(keys.begin(), keys.end());
+  std::shuffle(order.begin(), order.end(), std::mt19937_64(seed));
+  auto put_half = [&](size_t from, size_t to) {
+    return db()->Update([&](Tx& tx) -> Status {
+      auto b = tx.CreateBucketIfNotExists("k");
+      BOLTPP_RETURN_IF_ERROR(b.status());
+      for (size_t i = from; i < to; i++) BOLTPP_RETURN_IF_ERROR(b->Put(order[i], order[i]));
+      return Status::OK();
+    });
+  };
+  ASSERT_OK(put_half(0, order.size() / 2));
+  ASSERT_OK(put_half(order.size() / 2, order.size()));
+  ASSERT_OK(db()->View([&](Tx& tx) {
+    Bucket b = tx.GetBucket("k");
+    std::vector<std::string> got;
+    Cursor c = b.NewCursor();
+    for (auto e = c.First(); e; e = c.Next()) got.emplace_back(e->key);
+    EXPECT_TRUE(std::equal(got.begin(), got.end(), keys.begin(), keys.end())) << "seed " << seed;
+    for (int probe = 0; probe < 500; probe++) {
+      std::string k = order[rnd.Uniform(order.size())];
+      if (rnd.OneIn(2)) k += alphabet[rnd.Uniform(alphabet.size())];  // often absent
+      auto want = keys.lower_bound(k);
+      EXPECT_EQ(KeyOf(c.Seek(k)), want == keys.end() ? std::nullopt : std::optional<std::string>(*want))
+          << "seed " << seed;
+      EXPECT_EQ(b.Get(k).has_value(), keys.count(k) == 1) << "seed " << seed;
+    }
     return Status::OK();
   }));
 }
