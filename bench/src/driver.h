@@ -27,13 +27,14 @@ struct RunConfig {
   uint64_t individual = 1000, batches = 100, batch_keys = 1000, scans = 0, bbolt_batch = 10000, jobs = 0;
   double read_seconds = 1.0;
   int floor_iters = 1000;
+  int floor_span_mib = 512;  // file size for the spread-out commit shapes
 };
 
 int RunAll(RunConfig cfg);
 
 // Durable-commit floor on the file system holding dir: `iters` times
 // (write a 4 KiB page + fdatasync, then write a 4 KiB meta page + fdatasync).
-nlohmann::json MeasureFloor(const std::string& dir, int iters);
+nlohmann::json MeasureFloor(const std::string& dir, int iters, int span_mib);
 nlohmann::json DescribeMachine(const std::string& dir);
 
 // Markdown + chart from a results JSON (as RunAll writes it).

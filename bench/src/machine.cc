@@ -58,46 +58,91 @@ double Percentile(std::vector<double> v, double p) {
   return v[std::min(i, v.size() - 1)];
 }
 
+// One commit shape: `pages` data pages in `extents` runs (the first
+// extents-1 runs one page each, the last run the rest), fdatasync, then a
+// meta page and fdatasync. The runs start at pseudo-random pages in
+// [2, 2 + span_pages), or at consecutive pages when sequential.
+struct CommitShape {
+  int pages;
+  int extents;
+  bool sequential;
+};
+
+// Times iters commits of the given shape on fd (after 10 warm-up commits).
+// Appends each commit's microseconds to commit_us and each sync's to sync_us.
+void TimeCommits(int fd, int iters, CommitShape shape, uint64_t span_pages, std::vector<double>* commit_us,
+                 std::vector<double>* sync_us) {
+  const size_t kPage = 4096;
+  std::vector<char> buf(kPage * static_cast<size_t>(shape.pages), 'x');
+  Rng rng(0xF100F);
+  uint64_t next_page = 0;
+  for (int i = -10; i < iters; i++) {
+    buf[0] = static_cast<char>(i);
+    Clock::time_point t0 = Clock::now();
+    for (int e = 0; e < shape.extents; e++) {
+      const int n = e + 1 < shape.extents ? 1 : shape.pages - (shape.extents - 1);
+      uint64_t page = shape.sequential ? next_page : rng.Below(span_pages - static_cast<uint64_t>(n));
+      next_page = (page + static_cast<uint64_t>(n)) % (span_pages - static_cast<uint64_t>(shape.pages));
+      WriteAll(fd, buf.data(), kPage * static_cast<size_t>(n), static_cast<off_t>((2 + page) * kPage));
+    }
+    if (fdatasync(fd) != 0) Die("fdatasync");
+    Clock::time_point t1 = Clock::now();
+    WriteAll(fd, buf.data(), kPage, static_cast<off_t>((i + 10) % 2) * static_cast<off_t>(kPage));
+    if (fdatasync(fd) != 0) Die("fdatasync");
+    Clock::time_point t2 = Clock::now();
+    if (i < 0) continue;
+    commit_us->push_back(std::chrono::duration<double, std::micro>(t2 - t0).count());
+    if (sync_us) {
+      sync_us->push_back(std::chrono::duration<double, std::micro>(t1 - t0).count());
+      sync_us->push_back(std::chrono::duration<double, std::micro>(t2 - t1).count());
+    }
+  }
+}
+
+double PerSecond(const std::vector<double>& us) {
+  double total = 0;
+  for (double u : us) total += u;
+  return us.empty() ? 0 : 1e6 / (total / static_cast<double>(us.size()));
+}
+
 }  // namespace
 
-json MeasureFloor(const std::string& dir, int iters) {
+// The floor is the cheapest durable commit: one data page (consecutive pages
+// near the file's start) and a meta page, each followed by fdatasync. The
+// other shapes show what a commit pays in a file of span_mib MiB, like the
+// benchmark's databases: one page anywhere in it, and the 6 data pages a
+// one-key commit rewrites in a 4-level bbolt tree (leaf, 2 branches, bucket
+// root, root bucket leaf, freelist), contiguous or as 3 extents.
+json MeasureFloor(const std::string& dir, int iters, int span_mib) {
   MakeDirs(dir);
   std::string path = dir + "/floor.dat";
   int fd = open(path.c_str(), O_RDWR | O_CREAT | O_TRUNC, 0600);
   if (fd < 0) Die("open " + path + ": " + std::strerror(errno));
-  const size_t kPage = 4096;
-  const int kDataPages = 256;
-  std::vector<char> page(kPage, 'x');
-  for (int i = 0; i < kDataPages + 2; i++) WriteAll(fd, page.data(), kPage, static_cast<off_t>(i) * kPage);
-  if (fdatasync(fd) != 0) Die("fdatasync");
-  // Warm-up, then the measured loop.
-  std::vector<double> commit_us, sync_us;
-  for (int i = -10; i < iters; i++) {
-    page[0] = static_cast<char>(i);
-    Clock::time_point t0 = Clock::now();
-    WriteAll(fd, page.data(), kPage, static_cast<off_t>(2 + (i + 10) % kDataPages) * kPage);
-    if (fdatasync(fd) != 0) Die("fdatasync");
-    Clock::time_point t1 = Clock::now();
-    WriteAll(fd, page.data(), kPage, static_cast<off_t>((i + 10) % 2) * kPage);
-    if (fdatasync(fd) != 0) Die("fdatasync");
-    Clock::time_point t2 = Clock::now();
-    if (i < 0) continue;
-    commit_us.push_back(std::chrono::duration<double, std::micro>(t2 - t0).count());
-    sync_us.push_back(std::chrono::duration<double, std::micro>(t1 - t0).count());
-    sync_us.push_back(std::chrono::duration<double, std::micro>(t2 - t1).count());
+  const size_t kChunk = 1 << 20;
+  const uint64_t span_pages = std::max<uint64_t>(uint64_t(span_mib) * 256, 256);
+  std::vector<char> chunk(kChunk, 'x');
+  for (uint64_t off = 0; off < (span_pages + 2) * 4096; off += kChunk) {
+    WriteAll(fd, chunk.data(), kChunk, static_cast<off_t>(off));  // real blocks, not holes
   }
+  if (fdatasync(fd) != 0) Die("fdatasync");
+  std::vector<double> commit_us, sync_us, page_us, contiguous_us, extents_us;
+  TimeCommits(fd, iters, CommitShape{1, 1, true}, 256, &commit_us, &sync_us);
+  TimeCommits(fd, iters, CommitShape{1, 1, false}, span_pages, &page_us, nullptr);
+  TimeCommits(fd, iters, CommitShape{6, 1, false}, span_pages, &contiguous_us, nullptr);
+  TimeCommits(fd, iters, CommitShape{6, 3, false}, span_pages, &extents_us, nullptr);
   close(fd);
   unlink(path.c_str());
-  double total = 0;
-  for (double u : commit_us) total += u;
   json j;
   j["iterations"] = iters;
-  j["commit_mean_us"] = total / static_cast<double>(commit_us.size());
+  j["span_mib"] = span_mib;
   j["commit_p50_us"] = Percentile(commit_us, 0.5);
   j["commit_p99_us"] = Percentile(commit_us, 0.99);
-  j["commits_per_s"] = 1e6 / (total / static_cast<double>(commit_us.size()));
+  j["commits_per_s"] = PerSecond(commit_us);
   j["write_fdatasync_p50_us"] = Percentile(sync_us, 0.5);
   j["write_fdatasync_per_s"] = 1e6 / Percentile(sync_us, 0.5);
+  j["one_page_spread_per_s"] = PerSecond(page_us);
+  j["six_pages_contiguous_per_s"] = PerSecond(contiguous_us);
+  j["six_pages_3_extents_per_s"] = PerSecond(extents_us);
   return j;
 }
 

@@ -4,7 +4,7 @@
 //                    [--dir DATA] [--go-bin PATH] [--json F] [--md F] [--png F]
 //                    [--phase-timeout S] [--no-chart] [--command "..."]
 //   boltpp_bench report --json F [--md F] [--png F] [--no-chart]
-//   boltpp_bench floor [--dir D] [--iters K]
+//   boltpp_bench floor [--dir D] [--iters K] [--span-mib M]
 //   boltpp_bench child --engine E --suite S [--mode M] --dir D [--n N] ...   (internal)
 //
 // bench/run.sh builds everything and calls `run` with the right paths.
@@ -56,7 +56,7 @@ int Usage() {
                "                        [--dir DATA] [--go-bin PATH] [--json F] [--md F] [--png F]\n"
                "                        [--phase-timeout S] [--no-chart] [--command TEXT]\n"
                "       boltpp_bench report --json F [--md F] [--png F] [--no-chart]\n"
-               "       boltpp_bench floor [--dir D] [--iters K]\n"
+               "       boltpp_bench floor [--dir D] [--iters K] [--span-mib M]\n"
                "       boltpp_bench engines\n"
                "engines: boltpp bbolt-go lmdb rocksdb sqlite sqlite-wal (default: all but sqlite-wal)\n"
                "suites: redb sorted bbolt (or bbolt:seq, bbolt:rnd, bbolt:seq-nest, bbolt:rnd-nest) jobstore\n");
@@ -159,13 +159,15 @@ int Report(Args& args) {
 int Floor(Args& args) {
   std::string dir = "bench-data";
   int iters = 1000;
+  int span_mib = 512;
   while (args.More()) {
     std::string f = args.Next();
     if (f == "--dir") dir = args.Value(f);
     else if (f == "--iters") iters = std::atoi(args.Value(f).c_str());
+    else if (f == "--span-mib") span_mib = std::atoi(args.Value(f).c_str());
     else return Usage();
   }
-  std::cout << MeasureFloor(dir, iters).dump(1) << "\n";
+  std::cout << MeasureFloor(dir, iters, span_mib).dump(1) << "\n";
   return 0;
 }
 

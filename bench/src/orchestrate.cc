@@ -197,6 +197,7 @@ void ApplyQuick(RunConfig& cfg) {
   cfg.bbolt_batch = std::min<uint64_t>(cfg.bbolt_batch, 500);
   cfg.read_seconds = 0.05;
   cfg.floor_iters = std::min(cfg.floor_iters, 50);
+  cfg.floor_span_mib = 4;
 }
 
 // The requested engines, or every available one but sqlite-wal; bbolt-go
@@ -394,14 +395,22 @@ void Summarize(json& results) {
     for (auto& [eng, vals] : per) summary[phase][eng] = SummarizeCell(vals);
   for (auto& [suite, per] : rss_by)
     for (auto& [eng, v] : per) rss[suite][eng] = Median(v);
-  std::vector<double> floors, syncs;
+  std::vector<double> floors, syncs, spread, contiguous, extents;
   for (const auto& f : results["floor"]) {
     floors.push_back(f["commits_per_s"].get<double>());
     syncs.push_back(f["write_fdatasync_per_s"].get<double>());
+    spread.push_back(f.value("one_page_spread_per_s", 0.0));
+    contiguous.push_back(f.value("six_pages_contiguous_per_s", 0.0));
+    extents.push_back(f.value("six_pages_3_extents_per_s", 0.0));
   }
   results["summary"] = summary;
   results["rss_kb"] = rss;
-  results["floor_median"] = json{{"commits_per_s", Median(floors)}, {"write_fdatasync_per_s", Median(syncs)}};
+  results["floor_median"] = json{{"commits_per_s", Median(floors)},
+                                 {"write_fdatasync_per_s", Median(syncs)},
+                                 {"span_mib", results["floor"].empty() ? 0 : results["floor"][0].value("span_mib", 0)},
+                                 {"one_page_spread_per_s", Median(spread)},
+                                 {"six_pages_contiguous_per_s", Median(contiguous)},
+                                 {"six_pages_3_extents_per_s", Median(extents)}};
 }
 
 }  // namespace
@@ -424,10 +433,14 @@ int RunAll(RunConfig cfg) {
   std::set<std::string> bulk_timed_out;  // engines whose random bulk load timed out
   for (int rep = 0; rep < cfg.reps; rep++) {
     std::fprintf(stderr, "== repetition %d/%d: disk floor\n", rep + 1, cfg.reps);
-    json fl = MeasureFloor(cfg.data_dir + "/floor", cfg.floor_iters);
+    json fl = MeasureFloor(cfg.data_dir + "/floor", cfg.floor_iters, cfg.floor_span_mib);
     fl["rep"] = rep;
-    std::fprintf(stderr, "  floor: %.0f commits/s (2 x write+fdatasync, p50 %.0f us)\n",
-                 fl["commits_per_s"].get<double>(), fl["commit_p50_us"].get<double>());
+    std::fprintf(stderr,
+                 "  floor: %.0f commits/s (2 x write+fdatasync, p50 %.0f us); in %d MiB: 1 page %.0f/s, "
+                 "6 pages %.0f/s contiguous, %.0f/s in 3 extents\n",
+                 fl["commits_per_s"].get<double>(), fl["commit_p50_us"].get<double>(), cfg.floor_span_mib,
+                 fl["one_page_spread_per_s"].get<double>(),
+                 fl["six_pages_contiguous_per_s"].get<double>(), fl["six_pages_3_extents_per_s"].get<double>());
     results["floor"].push_back(fl);
     for (const auto& s : suites) {
       for (size_t k = 0; k < engines.size(); k++) {

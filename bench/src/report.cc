@@ -275,7 +275,13 @@ void Machine(std::ostream& md, const json& res) {
   md << "- Disk floor for a durable commit, measured in C++ on the same file system (write a 4 KiB page +\n"
      << "  fdatasync, then write a 4 KiB meta page + fdatasync, the minimum a bbolt/LMDB commit does): **"
      << FmtRate(fl.value("commits_per_s", 0.0)) << " commits/s**; a single write + fdatasync: "
-     << FmtRate(fl.value("write_fdatasync_per_s", 0.0)) << "/s (medians over repetitions).\n\n";
+     << FmtRate(fl.value("write_fdatasync_per_s", 0.0)) << "/s (medians over repetitions).\n"
+     << "  The same protocol at random places in a " << fl.value("span_mib", 0) << " MiB file (the size of the\n"
+     << "  redb suite's database): one data page "
+     << FmtRate(fl.value("one_page_spread_per_s", 0.0)) << "/s; the 6 data pages a one-key commit rewrites in a\n"
+     << "  4-level bbolt tree (leaf, 2 branches, bucket root, root bucket leaf, freelist) "
+     << FmtRate(fl.value("six_pages_contiguous_per_s", 0.0)) << "/s written contiguously, "
+     << FmtRate(fl.value("six_pages_3_extents_per_s", 0.0)) << "/s as 3 extents.\n\n";
 }
 
 void EnginesAndWorkloads(std::ostream& md, const json& meta, const std::vector<std::string>& engines) {
