@@ -106,6 +106,19 @@ func emitBegin(phase string) { emit(map[string]interface{}{"ev": "begin", "phase
 func emitResult(phase string, ops float64, d time.Duration, unit string) {
 	emit(map[string]interface{}{"ev": "result", "phase": phase, "ops": ops, "seconds": d.Seconds(), "unit": unit})
 }
+// emitStartRss reports VmRSS before the database is opened (the Go runtime's
+// baseline, which the memory table subtracts).
+func emitStartRss() {
+	var kb int64
+	if b, err := os.ReadFile("/proc/self/status"); err == nil {
+		for _, line := range strings.Split(string(b), "\n") {
+			if strings.HasPrefix(line, "VmRSS:") {
+				fmt.Sscan(strings.TrimSpace(strings.TrimPrefix(line, "VmRSS:")), &kb)
+			}
+		}
+	}
+	emit(map[string]interface{}{"ev": "start", "rss_kb": kb})
+}
 func emitBytes(phase string, n int64) {
 	emit(map[string]interface{}{"ev": "bytes", "phase": phase, "bytes": n})
 }
@@ -792,6 +805,7 @@ func main() {
 			os.Exit(1)
 		}
 	}()
+	emitStartRss()
 	switch c.suite {
 	case "redb":
 		runRedb(&c)

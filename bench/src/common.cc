@@ -1,4 +1,5 @@
 // bench/src/common.cc
+#include <fstream>
 #include "common.h"
 
 #include <dirent.h>
@@ -57,6 +58,19 @@ void EmitError(const std::string& phase, const std::string& msg) {
   Line("{\"ev\":\"error\",\"phase\":\"" + JsonEscape(phase) + "\",\"msg\":\"" + JsonEscape(msg) + "\"}");
 }
 void EmitDone() { Line("{\"ev\":\"done\"}"); }
+void EmitStartRss() {
+  std::ifstream f("/proc/self/status");
+  std::string key;
+  uint64_t kb = 0;
+  while (f >> key) {
+    if (key == "VmRSS:") {
+      f >> kb;
+      break;
+    }
+    f.ignore(1 << 20, '\n');
+  }
+  Line("{\"ev\":\"start\",\"rss_kb\":" + std::to_string(kb) + "}");
+}
 
 uint64_t DirBytes(const std::string& dir) {
   uint64_t total = 0;

@@ -113,6 +113,9 @@ void EmitResult(const std::string& phase, double ops, double seconds, const std:
 void EmitBytes(const std::string& phase, uint64_t bytes);
 void EmitError(const std::string& phase, const std::string& msg);
 void EmitDone();
+// Reports the process's resident memory before the engine is opened (the
+// baseline the memory table subtracts: runtime and shared libraries).
+void EmitStartRss();
 
 // Sum of st_size of the regular files under dir (recursive).
 uint64_t DirBytes(const std::string& dir);

@@ -87,6 +87,7 @@ int Child(Args& args) {
     }
   }
   if (c.dir.empty() || c.engine.empty()) return Usage();
+  EmitStartRss();
   return RunChild(c);
 }
 

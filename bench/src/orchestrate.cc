@@ -62,6 +62,7 @@ struct ChildOutcome {
   std::string error;
   std::string timeout_phase;
   long maxrss_kb = 0;
+  long start_rss_kb = 0;  // the child's RSS before it opened the engine
   double user_s = 0, sys_s = 0, wall_s = 0;
   int exit_code = -1;
 };
@@ -121,7 +122,9 @@ ChildOutcome RunChildProcess(const std::vector<std::string>& argv, double phase_
         continue;
       }
       std::string e = ev.value("ev", "");
-      if (e == "begin") {
+      if (e == "start") {
+        out.start_rss_kb = ev.value("rss_kb", 0L);
+      } else if (e == "begin") {
         phase = ev.value("phase", "");
         phase_start = Clock::now();
       } else if (e == "result") {
@@ -325,7 +328,10 @@ json RunSuite(const RunConfig& cfg, const std::string& self, const std::string& 
       MakeDirs(dir);
       o = RunChildProcess(fallback, cfg.phase_timeout, label + " (fallback)");
       for (auto it = first.phases.begin(); it != first.phases.end(); ++it) o.phases[it.key()] = it.value();
-      o.maxrss_kb = std::max(o.maxrss_kb, first.maxrss_kb);
+      if (first.maxrss_kb > o.maxrss_kb) {
+        o.maxrss_kb = first.maxrss_kb;
+        o.start_rss_kb = first.start_rss_kb;
+      }
       o.wall_s += first.wall_s;
       o.user_s += first.user_s;
       o.sys_s += first.sys_s;
@@ -336,7 +342,7 @@ json RunSuite(const RunConfig& cfg, const std::string& self, const std::string& 
   std::fprintf(stderr, "  %s: peak RSS %.1f MiB, wall %.1f s\n", label.c_str(),
                static_cast<double>(o.maxrss_kb) / 1024.0, o.wall_s);
   json record = json{{"rep", rep},         {"suite", s.Key()},     {"engine", eng},         {"phases", o.phases},
-                     {"maxrss_kb", o.maxrss_kb}, {"user_s", o.user_s}, {"sys_s", o.sys_s}, {"wall_s", o.wall_s},
+                     {"maxrss_kb", o.maxrss_kb}, {"start_rss_kb", o.start_rss_kb}, {"user_s", o.user_s}, {"sys_s", o.sys_s}, {"wall_s", o.wall_s},
                      {"exit_code", o.exit_code}};
   if (!o.error.empty()) record["error"] = o.error;
   if (!o.timeout_phase.empty()) record["timeout_phase"] = o.timeout_phase;
@@ -384,17 +390,21 @@ json SummarizeCell(const std::vector<json>& vals) {
 
 void Summarize(json& results) {
   std::map<std::string, std::map<std::string, std::vector<json>>> by;  // phase -> engine -> values
-  std::map<std::string, std::map<std::string, std::vector<double>>> rss_by;
+  std::map<std::string, std::map<std::string, std::vector<double>>> rss_by, above_by;
   for (const auto& r : results["runs"]) {
     const std::string eng = r["engine"].get<std::string>();
     for (auto it = r["phases"].begin(); it != r["phases"].end(); ++it) by[it.key()][eng].push_back(it.value());
     rss_by[r["suite"].get<std::string>()][eng].push_back(r["maxrss_kb"].get<double>());
+    above_by[r["suite"].get<std::string>()][eng].push_back(r["maxrss_kb"].get<double>() -
+                                                          r.value("start_rss_kb", 0.0));
   }
-  json summary = json::object(), rss = json::object();
+  json summary = json::object(), rss = json::object(), above = json::object();
   for (auto& [phase, per] : by)
     for (auto& [eng, vals] : per) summary[phase][eng] = SummarizeCell(vals);
   for (auto& [suite, per] : rss_by)
     for (auto& [eng, v] : per) rss[suite][eng] = Median(v);
+  for (auto& [suite, per] : above_by)
+    for (auto& [eng, v] : per) above[suite][eng] = Median(v);
   std::vector<double> floors, syncs, spread, contiguous, extents;
   for (const auto& f : results["floor"]) {
     floors.push_back(f["commits_per_s"].get<double>());
@@ -405,6 +415,7 @@ void Summarize(json& results) {
   }
   results["summary"] = summary;
   results["rss_kb"] = rss;
+  results["rss_above_start_kb"] = above;
   results["floor_median"] = json{{"commits_per_s", Median(floors)},
                                  {"write_fdatasync_per_s", Median(syncs)},
                                  {"span_mib", results["floor"].empty() ? 0 : results["floor"][0].value("span_mib", 0)},

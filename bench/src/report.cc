@@ -348,24 +348,35 @@ void Results(std::ostream& md, const json& res, const std::vector<std::string>& 
   if (!png_name.empty()) md << "\n![throughput relative to " << ref << "](" << png_name << ")\n";
 }
 
-void Memory(std::ostream& md, const json& res, const std::vector<std::string>& engines) {
-  md << "\n## Peak memory\n\nHigh-water RSS of the child process that ran the suite (`ru_maxrss` from `wait4`), MiB,\n"
-        "median over repetitions. For the mmap engines (boltpp, bbolt, LMDB) it includes the touched pages of\n"
-        "the mapped file, which the kernel can drop at will; RocksDB and SQLite count their own caches.\n\n"
-     << "| suite |";
+// One row per suite of res[field] (KiB per engine), in MiB.
+void MemoryTable(std::ostream& md, const json& res, const std::vector<std::string>& engines, const char* field) {
+  md << "| suite |";
   for (const auto& e : engines) md << " " << e << " |";
   md << "\n|---|";
   for (size_t i = 0; i < engines.size(); i++) md << "---:|";
   md << "\n";
+  if (!res.contains(field)) return;
   for (const auto& suite : res["meta"]["suites"]) {
     std::string key = suite.get<std::string>();
-    if (!res["rss_kb"].contains(key)) continue;
-    const json& per = res["rss_kb"][key];
+    if (!res[field].contains(key)) continue;
+    const json& per = res[field][key];
     md << "| " << key << " |";
     for (const auto& e : engines)
       md << " " << (per.contains(e) ? FmtF("%.1f", per[e].get<double>() / 1024.0) : "n/a") << " |";
     md << "\n";
   }
+}
+
+void Memory(std::ostream& md, const json& res, const std::vector<std::string>& engines) {
+  md << "\n## Peak memory\n\nHigh-water RSS of the child process that ran the suite (`ru_maxrss` from `wait4`), MiB,\n"
+        "median over repetitions. For the mmap engines (boltpp, bbolt, LMDB) it includes the touched pages of\n"
+        "the mapped file, which the kernel can drop at will; RocksDB and SQLite count their own caches.\n\n";
+  MemoryTable(md, res, engines, "rss_kb");
+  md << "\nThe same, less the child's RSS when it started, before it opened the database: the memory the\n"
+        "engine and the workload added. The C++ child (one binary for boltpp, LMDB, RocksDB and SQLite)\n"
+        "starts larger because it maps all four libraries; the Go child starts with only its runtime and\n"
+        "bbolt (each run's `start_rss_kb` is in the raw results).\n\n";
+  MemoryTable(md, res, engines, "rss_above_start_kb");
 }
 
 // Timeouts, fallbacks and failures, run by run. Returns whether any.
