@@ -118,15 +118,21 @@ json MeasureFloor(const std::string& dir, int iters, int span_mib) {
   std::string path = dir + "/floor.dat";
   int fd = open(path.c_str(), O_RDWR | O_CREAT | O_TRUNC, 0600);
   if (fd < 0) Die("open " + path + ": " + std::strerror(errno));
-  const size_t kChunk = 1 << 20;
-  const uint64_t span_pages = std::max<uint64_t>(uint64_t(span_mib) * 256, 256);
-  std::vector<char> chunk(kChunk, 'x');
-  for (uint64_t off = 0; off < (span_pages + 2) * 4096; off += kChunk) {
-    WriteAll(fd, chunk.data(), kChunk, static_cast<off_t>(off));  // real blocks, not holes
-  }
+  // The floor first, in a small file (as before the spread shapes existed),
+  // then the file is extended to span_mib with real blocks, not holes.
+  const size_t kPage = 4096;
+  std::vector<char> page(kPage, 'x');
+  for (int i = 0; i < 256 + 2; i++) WriteAll(fd, page.data(), kPage, static_cast<off_t>(i) * static_cast<off_t>(kPage));
   if (fdatasync(fd) != 0) Die("fdatasync");
   std::vector<double> commit_us, sync_us, page_us, contiguous_us, extents_us;
   TimeCommits(fd, iters, CommitShape{1, 1, true}, 256, &commit_us, &sync_us);
+  const size_t kChunk = 1 << 20;
+  const uint64_t span_pages = std::max<uint64_t>(uint64_t(span_mib) * 256, 256);
+  std::vector<char> chunk(kChunk, 'x');
+  for (uint64_t off = 0; off < (span_pages + 2) * kPage; off += kChunk) {
+    WriteAll(fd, chunk.data(), kChunk, static_cast<off_t>(off));
+  }
+  if (fdatasync(fd) != 0) Die("fdatasync");
   TimeCommits(fd, iters, CommitShape{1, 1, false}, span_pages, &page_us, nullptr);
   TimeCommits(fd, iters, CommitShape{6, 1, false}, span_pages, &contiguous_us, nullptr);
   TimeCommits(fd, iters, CommitShape{6, 3, false}, span_pages, &extents_us, nullptr);
