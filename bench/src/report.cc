@@ -314,8 +314,8 @@ void EnginesAndWorkloads(std::ostream& md, const json& meta, const std::vector<s
         "  300-600 bytes (spec, state, result), a queue bucket and a done bucket. Submit = 1 durable txn per\n"
         "  job (create the job bucket, 2 documents, enqueue); claim (pop the queue head, read spec, write\n"
         "  state) and complete (write result and state, mark done) = 2 durable txns per job; get = 1 read txn\n"
-        "  reading 3 documents of a random job; list = scan the done bucket reading each job's state (repeated\n"
-        "  for the read time); purge = delete job buckets, 10 jobs per durable txn.\n\n";
+        "  reading 3 documents of a random job; list = scan the done bucket reading each job's state (get and\n"
+        "  list repeated for the read time); purge = delete job buckets, 10 jobs per durable txn.\n\n";
 }
 
 void Results(std::ostream& md, const json& res, const std::vector<std::string>& engines, const std::string& ref,
