@@ -45,21 +45,22 @@ class TxImpl;
 class DBImpl;
 
 // Byte-wise key order (memcmp, then shorter first), as bbolt's bytes.Compare.
-// Most keys differ within their first 8 bytes: those are compared as one
-// big-endian word, without a call to memcmp.
+// The first 32 bytes are compared 8 at a time as big-endian words, without a
+// call to memcmp: keys usually differ there, often after a shared prefix
+// ("job-0000...").
 inline int CompareKeys(Bytes a, Bytes b) {
   const size_t n = std::min(a.size(), b.size());
   size_t done = 0;
-  if (n >= 8) {
+  for (; done + 8 <= n && done < 32; done += 8) {
     uint64_t x, y;
-    std::memcpy(&x, a.data(), 8);
-    std::memcpy(&y, b.data(), 8);
+    std::memcpy(&x, a.data() + done, 8);
+    std::memcpy(&y, b.data() + done, 8);
+    if (x == y) continue;
     if constexpr (std::endian::native == std::endian::little) {
       x = __builtin_bswap64(x);
       y = __builtin_bswap64(y);
     }
-    if (x != y) return x < y ? -1 : 1;
-    done = 8;
+    return x < y ? -1 : 1;
   }
   if (n > done) {
     if (int c = std::memcmp(a.data() + done, b.data() + done, n - done); c != 0) return c;

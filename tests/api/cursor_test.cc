@@ -376,16 +376,22 @@ TEST_F(CursorTest, ByteOrder) {
 }
 
 // Key order is bytewise (unsigned bytes, a prefix before its extensions),
-// also where keys share their first 8 bytes or end around byte 8 (the
-// comparison handles the first 8 bytes as one word). Half the keys are read
+// also where keys share a prefix of 7 to 31 bytes or end around a multiple
+// of 8 (the comparison takes the first 32 bytes as 8-byte words). Half the keys are read
 // back from pages, half from the writing transaction's nodes.
 TEST_F(CursorTest, KeyOrderIsBytewise) {
   const uint64_t seed = SeedOr(77);
   RecordProperty("seed", std::to_string(seed));
   Random rnd(seed);
   const std::string alphabet("\x00\x01\x7f\x80\xfe\xff", 6);
-  const std::vector<std::string> prefixes = {"", std::string(8, '\xff'), std::string("\x80\x00\x00\x00\x00\x00\x00", 7),
-                                             "abcdefgh"};
+  const std::vector<std::string> prefixes = {"",
+                                             std::string(8, '\xff'),
+                                             std::string("\x80\x00\x00\x00\x00\x00\x00", 7),
+                                             "abcdefgh",
+                                             "job-00000000",
+                                             std::string(16, '\x80'),
+                                             std::string(24, '\x01'),
+                                             std::string(31, 'z')};
   std::set<std::string> keys;
   while (keys.size() < 2000) {
     std::string k = prefixes[rnd.Uniform(prefixes.size())];
