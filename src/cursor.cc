@@ -44,7 +44,8 @@ static bool ChildPgid(const ElemRef& ref, pgid_t* out) {
 // search probes and the probed keys are all misses, one after the other.
 // Asking for the first kPrefetchBytes of a page as soon as its id is known
 // lets those misses overlap (measured at 1M keys: about 1.8x more random
-// gets per second; no loss when the tree is cache-resident).
+// gets per second; no loss when the tree is cache-resident). A prefetch
+// never faults, so a damaged id costs nothing.
 namespace {
 
 constexpr size_t kCacheLine = 64;
@@ -61,7 +62,7 @@ inline void PrefetchLine(const uint8_t* p) {
 }
 
 void PrefetchPage(const TxImpl& tx, pgid_t id) {
-  if (id >= tx.mapped_pages) return;  // a dirty or damaged page: nothing to gain
+  if (id >= tx.mapped_pages) return;  // beyond the map (new this tx, or damage): nothing to load
   const uint8_t* p = tx.map_base + id * tx.page_size;
   const size_t bytes = std::min<size_t>(tx.page_size, kPrefetchBytes);
   for (size_t off = 0; off < bytes; off += kCacheLine) PrefetchLine(p + off);

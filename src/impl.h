@@ -13,9 +13,9 @@
 #include <algorithm>
 #include <atomic>
 #include <bit>
-#include <cstring>
 #include <chrono>
 #include <condition_variable>
+#include <cstring>
 #include <deque>
 #include <functional>
 #include <map>
