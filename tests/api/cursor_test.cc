@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <map>
 #include <random>
 #include <set>
 
@@ -22,6 +23,13 @@ std::string K5(int i) {
   char b[16];
   snprintf(b, sizeof b, "%05d", i);
   return b;
+}
+
+// Keys U64Key(0) .. U64Key(n - 1), each with an empty value.
+std::map<std::string, std::string> EmptyU64Keys(int n) {
+  std::map<std::string, std::string> kvs;
+  for (int i = 0; i < n; ++i) kvs[U64Key(i)] = "";
+  return kvs;
 }
 
 std::optional<std::string> KeyOf(const std::optional<Entry>& e) {
@@ -283,11 +291,7 @@ TEST_F(CursorRepeatTest, EdgesOnNodes) {
 // bbolt TestCursor_First_EmptyPages / Last_EmptyPages: empty nodes left by
 // deletes in the same transaction are skipped.
 TEST_F(CursorTest, First_EmptyPages) {
-  ASSERT_OK(db()->Update([](Tx& tx) -> Status {
-    auto b = tx.CreateBucket("widgets");
-    for (int i = 0; i < 1000; ++i) BOLTPP_RETURN_IF_ERROR(b->Put(U64Key(i), ""));
-    return Status::OK();
-  }));
+  ASSERT_OK(PutAll(db(), "widgets", EmptyU64Keys(1000)));
   ASSERT_OK(db()->Update([](Tx& tx) {
     Bucket b = tx.GetBucket("widgets");
     for (int i = 0; i < 600; ++i) EXPECT_OK(b.Delete(U64Key(i)));
@@ -302,11 +306,7 @@ TEST_F(CursorTest, First_EmptyPages) {
 }
 
 TEST_F(CursorTest, Last_EmptyPages) {
-  ASSERT_OK(db()->Update([](Tx& tx) -> Status {
-    auto b = tx.CreateBucket("widgets");
-    for (int i = 0; i < 1000; ++i) BOLTPP_RETURN_IF_ERROR(b->Put(U64Key(i), ""));
-    return Status::OK();
-  }));
+  ASSERT_OK(PutAll(db(), "widgets", EmptyU64Keys(1000)));
   ASSERT_OK(db()->Update([](Tx& tx) {
     Bucket b = tx.GetBucket("widgets");
     for (int i = 200; i < 1000; ++i) EXPECT_OK(b.Delete(U64Key(i)));
