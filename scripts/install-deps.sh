@@ -9,6 +9,8 @@ PACKAGES=(
   etcd-server etcd-client
   liblmdb-dev librocksdb-dev libsqlite3-dev
   gnuplot-nox
+  libcli11-dev libfmt-dev libssl-dev libsodium-dev libb2-dev libcpp-httplib-dev libleveldb-dev
+  curl
 )
 missing=()
 for p in "${PACKAGES[@]}"; do
