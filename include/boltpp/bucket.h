@@ -18,6 +18,7 @@
 #include <optional>
 #include <string_view>
 
+#include "boltpp/export.h"
 #include "boltpp/stats.h"
 #include "boltpp/status.h"
 
@@ -42,7 +43,7 @@ struct Entry {
   bool is_bucket = false;
 };
 
-class Bucket {
+class BOLTPP_EXPORT Bucket {
  public:
   Bucket() = default;
   explicit Bucket(BucketImpl* impl) : impl_(impl) {}
@@ -97,7 +98,7 @@ class Bucket {
 // given. Next at the end and Prev at the start leave the cursor where it was.
 // Delete removes the current key; the next Next returns the key after it
 // (no key is skipped, unlike bbolt).
-class Cursor {
+class BOLTPP_EXPORT Cursor {
  public:
   Cursor();
   explicit Cursor(std::unique_ptr<CursorImpl> impl);

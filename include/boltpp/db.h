@@ -19,6 +19,7 @@
 #include <memory>
 #include <string>
 
+#include "boltpp/export.h"
 #include "boltpp/options.h"
 #include "boltpp/stats.h"
 #include "boltpp/status.h"
@@ -28,7 +29,7 @@ namespace boltpp {
 
 class DBImpl;
 
-class DB {
+class BOLTPP_EXPORT DB {
  public:
   // Opens (or, unless read_only, creates) the database at path.
   // Errors: kTimeout (locked), kInvalid, kVersionMismatch, kChecksum,
@@ -73,6 +74,6 @@ class DB {
 // Copies every bucket, key, value and sequence of src into dst (a fresh
 // database), committing dst every tx_max_size bytes of keys and values
 // (0 = one transaction).
-Status Compact(DB& dst, DB& src, int64_t tx_max_size);
+BOLTPP_EXPORT Status Compact(DB& dst, DB& src, int64_t tx_max_size);
 
 }  // namespace boltpp

@@ -9,6 +9,7 @@
 #include <memory>
 #include <string>
 
+#include "boltpp/export.h"
 #include "boltpp/status.h"
 
 namespace boltpp {
@@ -17,14 +18,14 @@ namespace boltpp {
 // valid, and shows later WriteAt calls on the same file (a unified buffer
 // cache, as bbolt assumes), for as long as the Mapping object lives. Bytes
 // past the end of the file must not be read.
-class Mapping {
+class BOLTPP_EXPORT Mapping {
  public:
   virtual ~Mapping() = default;
   virtual const uint8_t* data() const = 0;
   virtual size_t size() const = 0;
 };
 
-class File {
+class BOLTPP_EXPORT File {
  public:
   virtual ~File() = default;
 
@@ -51,7 +52,7 @@ struct FileOpenOptions {
   uint32_t mode = 0600;
 };
 
-class FileSystem {
+class BOLTPP_EXPORT FileSystem {
  public:
   virtual ~FileSystem() = default;
   virtual Result<std::unique_ptr<File>> Open(const std::string& path, const FileOpenOptions& opts) = 0;
@@ -64,7 +65,7 @@ class FileSystem {
 };
 
 // Forwards every call to a target; override only what a test needs to fail.
-class FileWrapper : public File {
+class BOLTPP_EXPORT FileWrapper : public File {
  public:
   explicit FileWrapper(std::unique_ptr<File> target) : target_(std::move(target)) {}
   Status ReadAt(uint64_t o, void* b, size_t n) override { return target_->ReadAt(o, b, n); }

@@ -7,9 +7,11 @@
 #include <string>
 #include <vector>
 
+#include "boltpp/export.h"
+
 namespace boltpp {
 
-struct TxStats {
+struct BOLTPP_EXPORT TxStats {
   int64_t page_count = 0;    // pages allocated
   int64_t page_alloc = 0;    // bytes allocated
   int64_t cursor_count = 0;  // cursors created
@@ -37,7 +39,7 @@ struct Stats {
   int64_t open_tx_n = 0;      // read transactions open now
 };
 
-struct BucketStats {
+struct BOLTPP_EXPORT BucketStats {
   int64_t branch_page_n = 0;
   int64_t branch_overflow_n = 0;
   int64_t leaf_page_n = 0;

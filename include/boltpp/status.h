@@ -9,6 +9,8 @@
 #include <string_view>
 #include <utility>
 
+#include "boltpp/export.h"
+
 namespace boltpp {
 
 // Codes map one to one onto bbolt's errors (go.etcd.io/bbolt/errors); the
@@ -43,9 +45,9 @@ enum class Code : uint8_t {
 };
 
 // bbolt's message for a code, e.g. "bucket not found".
-std::string_view CodeMessage(Code code);
+BOLTPP_EXPORT std::string_view CodeMessage(Code code);
 
-class [[nodiscard]] Status {
+class [[nodiscard]] BOLTPP_EXPORT Status {
  public:
   Status() = default;  // OK
   Status(Code code, std::string detail = {}) : code_(code), detail_(std::move(detail)) {}

@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "boltpp/export.h"
 #include "boltpp/bucket.h"
 #include "boltpp/stats.h"
 #include "boltpp/status.h"
@@ -29,7 +30,7 @@ struct CheckOptions {
   bool printable_keys = false;
 };
 
-class Tx {
+class BOLTPP_EXPORT Tx {
  public:
   Tx();
   explicit Tx(std::unique_ptr<TxImpl> impl);
