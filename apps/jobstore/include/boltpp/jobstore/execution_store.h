@@ -1,0 +1,140 @@
+// File: boltpp/jobstore/execution_store.h
+// ExecutionStore: a compute node's execution store ({NODE_ID}-compute.db),
+// file-compatible with the real one. Exactly three top-level buckets:
+//
+//   execution/          <execID>          -> LocalExecutionState JSON
+//   execution-history/  <execID>/ <seq>   -> LocalStateHistory JSON
+//   execution-index/    <jobID>/  <execID> -> "" (empty)
+//
+// History keys are written as 8-byte big-endian bucket sequences; the real
+// store's "%03d" decimal keys are read too, and every history is returned in
+// numeric order (the real store's order breaks after 999 entries).
+//
+// Every operation is one transaction; a failed guard changes nothing.
+// Per-state counters: Open walks the keys of `execution` once and reads each
+// record's State from the tail of its JSON without decoding it (see
+// ExtractLocalState); afterwards every committed transition updates them (a
+// commit hook). The file layout carries no counter record, so files written
+// by the real store, or edited by any other tool, always count right.
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "boltpp/db.h"
+#include "boltpp/jobstore/errors.h"
+#include "boltpp/jobstore/model.h"
+
+namespace boltpp::jobstore {
+
+inline constexpr std::string_view kExecutionBucket = "execution";
+inline constexpr std::string_view kExecutionHistoryBucket = "execution-history";
+inline constexpr std::string_view kExecutionIndexBucket = "execution-index";
+
+struct StoreOptions {
+  // How long to wait for another process's lock before failing with kLocked.
+  std::chrono::milliseconds lock_timeout{2000};
+  bool read_only = false;
+  // Skip fdatasync on commit (bulk loads, benchmarks without durability).
+  bool no_sync = false;
+  // Group concurrent writers into one durable commit (DB::Batch).
+  bool batch = false;
+  // Unix nanoseconds; tests inject a clock to age records.
+  std::function<int64_t()> clock;
+};
+
+struct UpdateExecutionStateRequest {
+  std::string execution_id;
+  LocalState new_state = LocalState::kUndefined;
+  std::vector<LocalState> expected_states;  // empty: any
+  uint64_t expected_version = 0;            // 0: any
+  std::string comment;
+};
+
+using StateCounts = std::array<uint64_t, kLocalStateCount>;
+
+struct RestartPolicy {
+  // Move executions in a non-terminal state not updated for this long to
+  // Failed (0 = off). Recorded in their history.
+  std::chrono::nanoseconds fail_stuck_after{0};
+  // Delete terminal executions not updated for this long, with their history
+  // and index entries (0 = off).
+  std::chrono::nanoseconds delete_terminal_after{0};
+};
+
+struct RestartReport {
+  StateCounts counts{};              // after the policies ran
+  std::vector<std::string> failed;   // execution ids moved to Failed
+  std::vector<std::string> deleted;  // execution ids deleted
+  double scan_seconds = 0;           // the counter scan at open
+};
+
+class ExecutionStore {
+ public:
+  // Opens (creating if needed) the file and its three buckets, then counts
+  // executions per state. kLocked when another process holds the file.
+  static Expected<std::unique_ptr<ExecutionStore>> Open(const std::string& path,
+                                                        StoreOptions options = {});
+  ~ExecutionStore();
+
+  // state must be Created or BidAccepted and version 1; CreateTime and
+  // UpdateTime default to now. Appends history Undefined -> state.
+  Error CreateExecution(LocalExecutionState state);
+  // Guards, in order: found; current state in expected_states (if any);
+  // version == expected_version (if non-zero); current state not terminal.
+  // Sets the state, Version+1, UpdateTime and LatestComment; appends history.
+  Error UpdateExecutionState(const UpdateExecutionStateRequest& request);
+  Expected<LocalExecutionState> GetExecution(const std::string& id);
+  // The executions of a job, oldest UpdateTime first; ExecutionNotFound when none.
+  Expected<std::vector<LocalExecutionState>> GetExecutions(const std::string& job_id);
+  // Oldest first, numeric order of the keys (legacy keys included).
+  Expected<std::vector<LocalStateHistory>> GetExecutionHistory(const std::string& id);
+  // Removes the record, its index key (and the job's index bucket once empty)
+  // and its history.
+  Error DeleteExecution(const std::string& id);
+  uint64_t GetExecutionCount(LocalState state) const;
+  StateCounts GetCounts() const;
+  // Every execution (id order); for tools.
+  Expected<std::vector<LocalExecutionState>> ListExecutions();
+
+  // Applies the policies (each in its own transaction per execution batch).
+  Expected<RestartReport> Restart(const RestartPolicy& policy);
+
+  DB& db() { return *db_; }
+  double open_scan_seconds() const { return scan_seconds_; }
+  Error Close();
+
+  // Full scan of the counts, decoding nothing (as Open does).
+  static Expected<StateCounts> CountStates(Tx& tx);
+
+ private:
+  ExecutionStore(std::unique_ptr<DB> db, StoreOptions options);
+  int64_t Now() const;
+  Error Write(const std::function<Error(Tx&)>& fn);
+  void Apply(LocalState from, LocalState to, int64_t delta_from, int64_t delta_to);
+
+  std::unique_ptr<DB> db_;
+  StoreOptions options_;
+  std::array<std::atomic<int64_t>, kLocalStateCount> counts_{};
+  double scan_seconds_ = 0;
+};
+
+// Opens the engine's file with the store options; kLocked after the timeout.
+Expected<std::unique_ptr<DB>> OpenStoreDB(const std::string& path, const StoreOptions& options);
+
+// Moves a closed store file through boltpp::Compact into a fresh file and
+// renames it over the original (atomic on POSIX). Returns bytes before/after.
+struct CompactReport {
+  int64_t bytes_before = 0;
+  int64_t bytes_after = 0;
+};
+Expected<CompactReport> CompactFile(const std::string& path,
+                                    std::chrono::milliseconds lock_timeout);
+
+}  // namespace boltpp::jobstore

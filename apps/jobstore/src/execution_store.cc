@@ -1,0 +1,438 @@
+// File: apps/jobstore/src/execution_store.cc
+#include "boltpp/jobstore/execution_store.h"
+
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+
+#include "internal.h"
+
+namespace boltpp::jobstore {
+
+using internal::AbortWith;
+using internal::StorageError;
+
+namespace {
+
+constexpr std::string_view kCreatedComment = "LocalExecutionState created";
+
+Error LockedError(const std::string& path) {
+  return Error(Errc::kLocked, "timed out while opening database, is file " + path + " in use?");
+}
+
+struct Buckets {
+  Bucket executions, history, index;
+};
+
+Buckets GetBuckets(Tx& tx) {
+  return {tx.GetBucket(kExecutionBucket), tx.GetBucket(kExecutionHistoryBucket),
+          tx.GetBucket(kExecutionIndexBucket)};
+}
+
+Expected<LocalExecutionState> DecodeState(std::string_view id, std::string_view text) {
+  auto j = internal::ParseJson(text, "execution " + std::string(id));
+  if (!j.ok()) return j.error();
+  return LocalExecutionState::FromJson(*j);
+}
+
+Expected<LocalExecutionState> LoadState(Bucket executions, std::string_view id) {
+  auto v = executions ? executions.Get(id) : std::nullopt;
+  if (!v) return Error(Errc::kExecutionNotFound, "execution " + std::string(id) + " not found");
+  return DecodeState(id, *v);
+}
+
+Status PutHistory(Bucket history_root, const LocalStateHistory& h) {
+  auto b = history_root.CreateBucketIfNotExists(h.execution_id);
+  if (!b.ok()) return b.status();
+  return internal::AppendSeq(*b, internal::Dump(h.ToJson()));
+}
+
+}  // namespace
+
+Expected<std::unique_ptr<DB>> OpenStoreDB(const std::string& path, const StoreOptions& options) {
+  Options o;
+  o.timeout =
+      options.lock_timeout.count() > 0 ? options.lock_timeout : std::chrono::milliseconds(-1);
+  o.read_only = options.read_only;
+  o.no_sync = options.no_sync;
+  if (options.read_only && !std::filesystem::exists(path)) {
+    return Error(Errc::kInvalidArgument, "open " + path + ": no such file");
+  }
+  auto db = DB::Open(path, o);
+  if (!db.ok()) {
+    if (db.status().code() == Code::kTimeout) return LockedError(path);
+    return Error(Errc::kStorage, "open " + path + ": " + db.status().ToString());
+  }
+  return std::move(*db);
+}
+
+Expected<std::unique_ptr<ExecutionStore>> ExecutionStore::Open(const std::string& path,
+                                                               StoreOptions options) {
+  auto db = OpenStoreDB(path, options);
+  if (!db.ok()) return db.error();
+  if (!options.read_only) {
+    Status s = (*db)->Update([](Tx& tx) -> Status {
+      for (auto name : {kExecutionBucket, kExecutionHistoryBucket, kExecutionIndexBucket}) {
+        auto b = tx.CreateBucketIfNotExists(name);
+        if (!b.ok()) return b.status();
+      }
+      return Status::OK();
+    });
+    if (!s.ok()) return StorageError(s);
+  }
+  std::unique_ptr<ExecutionStore> store(new ExecutionStore(std::move(*db), std::move(options)));
+  auto start = std::chrono::steady_clock::now();
+  Expected<StateCounts> counts = Error();
+  Status s = store->db_->View([&](Tx& tx) {
+    counts = CountStates(tx);
+    return Status::OK();
+  });
+  if (!s.ok()) return StorageError(s);
+  if (!counts.ok()) return counts.error();
+  for (int i = 0; i < kLocalStateCount; ++i) store->counts_[i] = static_cast<int64_t>((*counts)[i]);
+  store->scan_seconds_ =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return store;
+}
+
+ExecutionStore::ExecutionStore(std::unique_ptr<DB> db, StoreOptions options)
+    : db_(std::move(db)), options_(std::move(options)) {}
+
+ExecutionStore::~ExecutionStore() { (void)Close(); }
+
+Error ExecutionStore::Close() {
+  if (!db_) return {};
+  Status s = db_->Close();
+  return StorageError(s);
+}
+
+int64_t ExecutionStore::Now() const { return options_.clock ? options_.clock() : NowNanos(); }
+
+Expected<StateCounts> ExecutionStore::CountStates(Tx& tx) {
+  StateCounts counts{};
+  Bucket executions = tx.GetBucket(kExecutionBucket);
+  if (!executions) return counts;
+  auto c = executions.NewCursor();
+  for (auto e = c.First(); e; e = c.Next()) {
+    if (e->is_bucket) continue;
+    auto state = ExtractLocalState(e->value);
+    if (!state) {
+      return Error(Errc::kBadRecord, "execution " + std::string(e->key) + ": no State");
+    }
+    int i = static_cast<int>(*state);
+    counts[i >= 0 && i < kLocalStateCount ? i : 0]++;
+  }
+  if (!c.status().ok()) return StorageError(c.status());
+  return counts;
+}
+
+Error ExecutionStore::Write(const std::function<Error(Tx&)>& fn) {
+  Error result;
+  auto body = [&](Tx& tx) -> Status {
+    result = fn(tx);
+    // A guard failure has written nothing: in a batch it may commit with the
+    // others; alone it rolls back.
+    if (options_.batch && result.code() != Errc::kStorage && result.code() != Errc::kBadRecord) {
+      return Status::OK();
+    }
+    return AbortWith(result);
+  };
+  Status s = options_.batch ? db_->Batch(body) : db_->Update(body);
+  if (!result.ok()) return result;
+  return StorageError(s);
+}
+
+void ExecutionStore::Apply(LocalState from, LocalState to, int64_t delta_from, int64_t delta_to) {
+  auto slot = [](LocalState s) {
+    int i = static_cast<int>(s);
+    return i >= 0 && i < kLocalStateCount ? i : 0;
+  };
+  if (delta_from) counts_[slot(from)].fetch_add(delta_from, std::memory_order_relaxed);
+  if (delta_to) counts_[slot(to)].fetch_add(delta_to, std::memory_order_relaxed);
+}
+
+Error ExecutionStore::CreateExecution(LocalExecutionState state) {
+  const std::string id = state.id();
+  const std::string job_id = state.job_id();
+  if (!internal::ValidId(id) || !internal::ValidId(job_id)) {
+    return Error(Errc::kInvalidArgument, "execution needs an ID and a JobID without spaces");
+  }
+  if (state.state != LocalState::kCreated && state.state != LocalState::kBidAccepted) {
+    return Error(Errc::kInvalidExecutionState, "execution " + id + ": created in state " +
+                                                   std::string(LocalStateName(state.state)) +
+                                                   ", expected Created or BidAccepted");
+  }
+  if (state.version != 1) {
+    return Error(Errc::kInvalidExecutionVersion, "execution " + id + ": created with version " +
+                                                     std::to_string(state.version) +
+                                                     ", expected 1");
+  }
+  int64_t now = Now();
+  if (state.create_time == 0) state.create_time = now;
+  if (state.update_time == 0) state.update_time = state.create_time;
+  const std::string doc = internal::Dump(state.ToJson());
+  LocalStateHistory h{id, LocalState::kUndefined,       state.state,
+                      1,  std::string(kCreatedComment), now};
+  const LocalState created = state.state;
+  return Write([&](Tx& tx) -> Error {
+    Buckets b = GetBuckets(tx);
+    if (!b.executions || !b.history || !b.index) {
+      return Error(Errc::kStorage, "execution store buckets missing (read-only file?)");
+    }
+    if (b.executions.Get(id)) {
+      return Error(Errc::kExecutionAlreadyExists, "execution " + id + " already exists");
+    }
+    if (Status s = b.executions.Put(id, doc); !s.ok()) return StorageError(s);
+    auto job = b.index.CreateBucketIfNotExists(job_id);
+    if (!job.ok()) return StorageError(job.status());
+    if (Status s = job->Put(id, ""); !s.ok()) return StorageError(s);
+    // A history left behind by an earlier record of the same id starts over.
+    if (b.history.GetBucket(id)) {
+      if (Status s = b.history.DeleteBucket(id); !s.ok()) return StorageError(s);
+    }
+    if (Status s = PutHistory(b.history, h); !s.ok()) return StorageError(s);
+    tx.OnCommit([this, created] { Apply(created, created, 0, 1); });
+    return {};
+  });
+}
+
+Error ExecutionStore::UpdateExecutionState(const UpdateExecutionStateRequest& r) {
+  return Write([&](Tx& tx) -> Error {
+    Buckets b = GetBuckets(tx);
+    auto current = LoadState(b.executions, r.execution_id);
+    if (!current.ok()) return current.error();
+    LocalExecutionState& s = *current;
+    if (!r.expected_states.empty() && std::find(r.expected_states.begin(), r.expected_states.end(),
+                                                s.state) == r.expected_states.end()) {
+      std::string want;
+      for (auto e : r.expected_states)
+        want += (want.empty() ? "" : "|") + std::string(LocalStateName(e));
+      return Error(Errc::kInvalidExecutionState, "execution " + r.execution_id + " is " +
+                                                     std::string(LocalStateName(s.state)) +
+                                                     ", expected " + want);
+    }
+    if (r.expected_version != 0 && r.expected_version != s.version) {
+      return Error(Errc::kInvalidExecutionVersion,
+                   "execution " + r.execution_id + " is at version " + std::to_string(s.version) +
+                       ", expected " + std::to_string(r.expected_version));
+    }
+    if (IsTerminal(s.state)) {
+      return Error(Errc::kExecutionAlreadyTerminal, "execution " + r.execution_id + " is already " +
+                                                        std::string(LocalStateName(s.state)));
+    }
+    const LocalState previous = s.state;
+    int64_t now = Now();
+    s.state = r.new_state;
+    s.version += 1;
+    s.update_time = now;
+    s.latest_comment = r.comment;
+    if (Status st = b.executions.Put(r.execution_id, internal::Dump(s.ToJson())); !st.ok()) {
+      return StorageError(st);
+    }
+    LocalStateHistory h{r.execution_id, previous, r.new_state, s.version, r.comment, now};
+    if (Status st = PutHistory(b.history, h); !st.ok()) return StorageError(st);
+    const LocalState next = r.new_state;
+    tx.OnCommit([this, previous, next] { Apply(previous, next, -1, 1); });
+    return {};
+  });
+}
+
+Expected<LocalExecutionState> ExecutionStore::GetExecution(const std::string& id) {
+  Expected<LocalExecutionState> out = Error();
+  Status s = db_->View([&](Tx& tx) {
+    out = LoadState(tx.GetBucket(kExecutionBucket), id);
+    return Status::OK();
+  });
+  if (!s.ok()) return StorageError(s);
+  return out;
+}
+
+Expected<std::vector<LocalExecutionState>> ExecutionStore::GetExecutions(
+    const std::string& job_id) {
+  std::vector<LocalExecutionState> list;
+  Error err;
+  Status s = db_->View([&](Tx& tx) {
+    Buckets b = GetBuckets(tx);
+    Bucket job = b.index ? b.index.GetBucket(job_id) : Bucket();
+    if (!job) return Status::OK();
+    return job.ForEach([&](const Entry& e) {
+      auto st = LoadState(b.executions, e.key);
+      if (!st.ok()) {
+        // An index key without its record: verify reports it; skip here.
+        if (st.error().code() == Errc::kExecutionNotFound) return Status::OK();
+        err = st.error();
+        return Status(Code::kAborted);
+      }
+      list.push_back(std::move(*st));
+      return Status::OK();
+    });
+  });
+  if (!err.ok()) return err;
+  if (!s.ok()) return StorageError(s);
+  if (list.empty()) return Error(Errc::kExecutionNotFound, "no executions found for job " + job_id);
+  std::stable_sort(list.begin(), list.end(),
+                   [](const auto& a, const auto& b) { return a.update_time < b.update_time; });
+  return list;
+}
+
+Expected<std::vector<LocalStateHistory>> ExecutionStore::GetExecutionHistory(
+    const std::string& id) {
+  std::vector<LocalStateHistory> list;
+  Error err;
+  Status s = db_->View([&](Tx& tx) {
+    Buckets b = GetBuckets(tx);
+    if (!b.executions || !b.executions.Get(id)) {
+      err = Error(Errc::kExecutionNotFound, "execution " + id + " not found");
+      return Status::OK();
+    }
+    for (auto& row : internal::ReadSeqRows(b.history ? b.history.GetBucket(id) : Bucket())) {
+      auto j = internal::ParseJson(row.value, "history of " + id);
+      if (!j.ok()) {
+        err = j.error();
+        return Status::OK();
+      }
+      auto h = LocalStateHistory::FromJson(*j);
+      if (!h.ok()) {
+        err = h.error();
+        return Status::OK();
+      }
+      h->seq = row.seq;
+      list.push_back(std::move(*h));
+    }
+    return Status::OK();
+  });
+  if (!err.ok()) return err;
+  if (!s.ok()) return StorageError(s);
+  return list;
+}
+
+Error ExecutionStore::DeleteExecution(const std::string& id) {
+  return Write([&](Tx& tx) -> Error {
+    Buckets b = GetBuckets(tx);
+    auto current = LoadState(b.executions, id);
+    if (!current.ok()) return current.error();
+    const std::string job_id = current->job_id();
+    if (Status s = b.executions.Delete(id); !s.ok()) return StorageError(s);
+    if (Bucket job = b.index.GetBucket(job_id)) {
+      if (Status s = job.Delete(id); !s.ok()) return StorageError(s);
+      if (!job.NewCursor().First()) {
+        if (Status s = b.index.DeleteBucket(job_id); !s.ok()) return StorageError(s);
+      }
+    }
+    if (b.history.GetBucket(id)) {
+      if (Status s = b.history.DeleteBucket(id); !s.ok()) return StorageError(s);
+    }
+    const LocalState was = current->state;
+    tx.OnCommit([this, was] { Apply(was, was, -1, 0); });
+    return {};
+  });
+}
+
+uint64_t ExecutionStore::GetExecutionCount(LocalState state) const {
+  int i = static_cast<int>(state);
+  if (i < 0 || i >= kLocalStateCount) return 0;
+  return static_cast<uint64_t>(counts_[i].load(std::memory_order_relaxed));
+}
+
+StateCounts ExecutionStore::GetCounts() const {
+  StateCounts out{};
+  for (int i = 0; i < kLocalStateCount; ++i) out[i] = static_cast<uint64_t>(counts_[i].load());
+  return out;
+}
+
+Expected<std::vector<LocalExecutionState>> ExecutionStore::ListExecutions() {
+  std::vector<LocalExecutionState> list;
+  Error err;
+  Status s = db_->View([&](Tx& tx) {
+    Bucket executions = tx.GetBucket(kExecutionBucket);
+    if (!executions) return Status::OK();
+    return executions.ForEach([&](const Entry& e) {
+      if (e.is_bucket) return Status::OK();
+      auto st = DecodeState(e.key, e.value);
+      if (!st.ok()) {
+        err = st.error();
+        return Status(Code::kAborted);
+      }
+      list.push_back(std::move(*st));
+      return Status::OK();
+    });
+  });
+  if (!err.ok()) return err;
+  if (!s.ok()) return StorageError(s);
+  return list;
+}
+
+Expected<RestartReport> ExecutionStore::Restart(const RestartPolicy& policy) {
+  RestartReport report;
+  report.scan_seconds = scan_seconds_;
+  auto all = ListExecutions();
+  if (!all.ok()) return all.error();
+  const int64_t now = Now();
+  for (const auto& e : *all) {
+    const int64_t age = now - e.update_time;
+    const std::string id = e.id();
+    if (policy.fail_stuck_after.count() > 0 && !IsTerminal(e.state) &&
+        age > policy.fail_stuck_after.count()) {
+      UpdateExecutionStateRequest r;
+      r.execution_id = id;
+      r.new_state = LocalState::kFailed;
+      r.expected_states = {e.state};
+      r.expected_version = e.version;
+      r.comment = "restart: " + std::string(LocalStateName(e.state)) + " for " +
+                  std::to_string(age / 1'000'000'000) + "s, moved to Failed";
+      Error err = UpdateExecutionState(r);
+      if (err.ok()) {
+        report.failed.push_back(id);
+      } else if (err.code() == Errc::kStorage) {
+        return err;
+      }
+    } else if (policy.delete_terminal_after.count() > 0 && IsTerminal(e.state) &&
+               age > policy.delete_terminal_after.count()) {
+      Error err = DeleteExecution(id);
+      if (err.ok()) {
+        report.deleted.push_back(id);
+      } else if (err.code() == Errc::kStorage) {
+        return err;
+      }
+    }
+  }
+  report.counts = GetCounts();
+  return report;
+}
+
+Expected<CompactReport> CompactFile(const std::string& path,
+                                    std::chrono::milliseconds lock_timeout) {
+  CompactReport report;
+  std::error_code ec;
+  report.bytes_before = static_cast<int64_t>(std::filesystem::file_size(path, ec));
+  if (ec) return Error(Errc::kInvalidArgument, "compact " + path + ": " + ec.message());
+  StoreOptions src_options;
+  src_options.lock_timeout = lock_timeout;
+  auto src = OpenStoreDB(path, src_options);
+  if (!src.ok()) return src.error();
+  const std::string tmp = path + ".compact.tmp";
+  std::filesystem::remove(tmp, ec);
+  {
+    Options o;
+    o.no_sync = true;
+    auto dst = DB::Open(tmp, o);
+    if (!dst.ok()) return StorageError(dst.status());
+    if (Status s = Compact(**dst, **src, 64 << 20); !s.ok()) {
+      std::filesystem::remove(tmp, ec);
+      return StorageError(s);
+    }
+    if (Status s = (*dst)->Sync(); !s.ok()) return StorageError(s);
+    if (Status s = (*dst)->Close(); !s.ok()) return StorageError(s);
+  }
+  // Rename while still holding the source's lock, so no writer slips in.
+  std::filesystem::rename(tmp, path, ec);
+  if (ec) return Error(Errc::kStorage, "rename " + tmp + ": " + ec.message());
+  (void)(*src)->Close();
+  report.bytes_after = static_cast<int64_t>(std::filesystem::file_size(path, ec));
+  return report;
+}
+
+}  // namespace boltpp::jobstore

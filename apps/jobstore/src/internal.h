@@ -1,0 +1,78 @@
+// File: apps/jobstore/src/internal.h
+// Helpers shared by the two stores and verify (not installed).
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "boltpp/boltpp.h"
+#include "boltpp/jobstore/errors.h"
+#include "boltpp/jobstore/model.h"
+
+namespace boltpp::jobstore::internal {
+
+// A storage failure as an Error.
+inline Error StorageError(const Status& s) { return Error::FromStatus(s); }
+
+// Marks a store's Error on its way out of a transaction callback: guard
+// failures (which the stores report before writing anything) end the
+// transaction with kAborted so that it rolls back.
+inline Status AbortWith(const Error& e) {
+  if (e.ok()) return Status::OK();
+  return Status(Code::kAborted, e.ToString());
+}
+
+inline Expected<Json> ParseJson(std::string_view text, std::string_view what) {
+  Json j = Json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded()) return Error(Errc::kBadRecord, std::string(what) + ": invalid JSON");
+  return j;
+}
+
+inline std::string Dump(const Json& j) {
+  return j.dump(-1, ' ', false, nlohmann::detail::error_handler_t::replace);
+}
+
+// One history row: its numeric sequence, raw key and document text.
+struct SeqRow {
+  uint64_t seq = 0;
+  std::string key;
+  std::string value;
+};
+
+// Every key of a history bucket, in numeric order of the sequence (8-byte
+// big-endian and legacy decimal keys mixed). Keys that are neither are put
+// last with seq 0 (verify reports them).
+inline std::vector<SeqRow> ReadSeqRows(Bucket b) {
+  std::vector<SeqRow> rows;
+  if (!b) return rows;
+  auto c = b.NewCursor();
+  for (auto e = c.First(); e; e = c.Next()) {
+    if (e->is_bucket) continue;
+    rows.push_back({ParseSeqKey(e->key).value_or(0), std::string(e->key), std::string(e->value)});
+  }
+  std::stable_sort(rows.begin(), rows.end(), [](const SeqRow& x, const SeqRow& y) {
+    if ((x.seq == 0) != (y.seq == 0)) return y.seq == 0;
+    return x.seq < y.seq;
+  });
+  return rows;
+}
+
+// Appends value under the next 8-byte big-endian sequence of b.
+inline Status AppendSeq(Bucket b, std::string_view value, uint64_t* seq_out = nullptr) {
+  auto seq = b.NextSequence();
+  if (!seq.ok()) return seq.status();
+  if (seq_out) *seq_out = *seq;
+  return b.Put(SeqKey(*seq), value);
+}
+
+inline bool ValidId(std::string_view id) {
+  if (id.empty()) return false;
+  return std::none_of(id.begin(), id.end(), [](char c) { return c == ' ' || c == '\0'; });
+}
+
+}  // namespace boltpp::jobstore::internal

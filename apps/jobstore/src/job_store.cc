@@ -1,0 +1,830 @@
+// File: apps/jobstore/src/job_store.cc
+#include "boltpp/jobstore/job_store.h"
+
+#include <algorithm>
+#include <cctype>
+#include <set>
+
+#include "internal.h"
+
+namespace boltpp::jobstore {
+
+using internal::AbortWith;
+using internal::Dump;
+using internal::StorageError;
+
+// The events a write transaction produced, dispatched to watchers on commit.
+struct JobStore::TxContext {
+  std::vector<Event> events;
+};
+
+namespace {
+
+constexpr std::string_view kTopBuckets[] = {kJobsBucket,   kInProgressIndex,  kNamespaceIndex,
+                                            kTagIndex,     kExecutionIndex,   kEvaluationIndex,
+                                            kEventsBucket, kCheckpointsBucket};
+
+std::string Lower(std::string s) {
+  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+std::string Str(const Json& j, const char* name) {
+  if (!j.is_object()) return {};
+  auto it = j.find(name);
+  return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
+int64_t Int(const Json& j, const char* name) {
+  if (!j.is_object()) return 0;
+  auto it = j.find(name);
+  return it != j.end() && it->is_number() ? it->get<int64_t>() : 0;
+}
+
+JobState StateOfJob(const Json& job) {
+  auto it = job.find("State");
+  if (it == job.end() || !it->is_object()) return JobState::kUndefined;
+  return ParseJobState(Str(*it, "StateType")).value_or(JobState::kUndefined);
+}
+
+ExecState ComputeStateOf(const Json& exec) {
+  auto it = exec.find("ComputeState");
+  if (it == exec.end() || !it->is_object()) return ExecState::kUndefined;
+  return ExecState(Int(*it, "StateType"));
+}
+
+std::vector<std::string> LabelKeys(const Json& job) {
+  std::vector<std::string> keys;
+  auto it = job.find("Labels");
+  if (it == job.end() || !it->is_object()) return keys;
+  for (auto& [k, v] : it->items()) keys.push_back(Lower(k));
+  return keys;
+}
+
+Error JobNotFound(const std::string& id) {
+  return Error(Errc::kJobNotFound, "job " + id + " not found");
+}
+Error ExecNotFound(const std::string& id) {
+  return Error(Errc::kExecutionNotFound, "execution " + id + " not found");
+}
+
+Expected<Json> LoadJson(Bucket b, std::string_view key, const std::string& what) {
+  auto v = b ? b.Get(key) : std::nullopt;
+  if (!v) return Error(Errc::kBadRecord, what + " missing");
+  return internal::ParseJson(*v, what);
+}
+
+Bucket JobBucket(Tx& tx, const std::string& job_id) {
+  Bucket jobs = tx.GetBucket(kJobsBucket);
+  return jobs ? jobs.GetBucket(job_id) : Bucket();
+}
+
+// The job id an index sub-bucket (idx_executions/<id>, idx_evaluations/<id>)
+// points at, or "".
+std::string IndexedJob(Tx& tx, std::string_view index, const std::string& id) {
+  Bucket idx = tx.GetBucket(index);
+  Bucket sub = idx ? idx.GetBucket(id) : Bucket();
+  if (!sub) return {};
+  auto first = sub.NewCursor().First();
+  return first ? std::string(first->key) : std::string();
+}
+
+Status PutIndex(Tx& tx, std::string_view index, const std::string& group, const std::string& id) {
+  Bucket idx = tx.GetBucket(index);
+  if (!idx) return Status(Code::kBucketNotFound, std::string(index));
+  auto sub = idx.CreateBucketIfNotExists(group);
+  if (!sub.ok()) return sub.status();
+  return sub->Put(id, "");
+}
+
+// Removes group/id from an index and the group bucket once it is empty.
+Status DeleteIndex(Tx& tx, std::string_view index, const std::string& group,
+                   const std::string& id) {
+  Bucket idx = tx.GetBucket(index);
+  Bucket sub = idx ? idx.GetBucket(group) : Bucket();
+  if (!sub) return Status::OK();
+  if (Status s = sub.Delete(id); !s.ok()) return s;
+  if (!sub.NewCursor().First()) return idx.DeleteBucket(group);
+  return Status::OK();
+}
+
+// Recursive merge: fields present and non-null in `patch` win.
+void MergeOver(Json& base, const Json& patch) {
+  if (!patch.is_object()) return;
+  for (auto& [k, v] : patch.items()) {
+    if (v.is_null()) continue;
+    auto it = base.find(k);
+    if (v.is_object() && it != base.end() && it->is_object()) {
+      MergeOver(*it, v);
+    } else {
+      base[k] = v;
+    }
+  }
+}
+
+bool HasPrefix(const std::string& s, const std::string& prefix) {
+  return s.compare(0, prefix.size(), prefix) == 0;
+}
+
+}  // namespace
+
+Expected<std::unique_ptr<JobStore>> JobStore::Open(const std::string& path, StoreOptions options) {
+  auto db = OpenStoreDB(path, options);
+  if (!db.ok()) return db.error();
+  if (!options.read_only) {
+    Status s = (*db)->Update([](Tx& tx) -> Status {
+      for (auto name : kTopBuckets) {
+        auto b = tx.CreateBucketIfNotExists(name);
+        if (!b.ok()) return b.status();
+      }
+      return Status::OK();
+    });
+    if (!s.ok()) return StorageError(s);
+  }
+  return std::unique_ptr<JobStore>(new JobStore(std::move(*db), std::move(options)));
+}
+
+JobStore::JobStore(std::unique_ptr<DB> db, StoreOptions options)
+    : db_(std::move(db)), options_(std::move(options)) {}
+JobStore::~JobStore() { (void)Close(); }
+Error JobStore::Close() { return db_ ? StorageError(db_->Close()) : Error(); }
+int64_t JobStore::Now() const { return options_.clock ? options_.clock() : NowNanos(); }
+
+Error JobStore::Write(const std::function<Error(Tx&, TxContext&)>& fn) {
+  Error result;
+  auto body = [&](Tx& tx) -> Status {
+    auto ctx = std::make_shared<TxContext>();
+    result = fn(tx, *ctx);
+    if (result.ok() && !ctx->events.empty()) {
+      tx.OnCommit([this, ctx] { Dispatch(ctx->events); });
+    }
+    // Guard failures are reported before anything is written: in a batch
+    // that transaction may commit with the others; alone it rolls back.
+    if (options_.batch && result.code() != Errc::kStorage && result.code() != Errc::kBadRecord) {
+      return Status::OK();
+    }
+    return AbortWith(result);
+  };
+  Status s = options_.batch ? db_->Batch(body) : db_->Update(body);
+  if (!result.ok()) return result;
+  return StorageError(s);
+}
+
+namespace {
+
+// Appends an event in the transaction's own v1_events bucket.
+Status AppendEvent(Tx& tx, std::vector<Event>& out, int64_t now, std::string op, std::string type,
+                   const Json& object) {
+  Bucket events = tx.GetBucket(kEventsBucket);
+  if (!events) return Status::OK();  // a file opened read-only or by an older store
+  auto seq = events.NextSequence();
+  if (!seq.ok()) return seq.status();
+  Event e{*seq, now, std::move(op), std::move(type), object};
+  Json doc = Json::object();
+  doc["SeqNum"] = e.seq;
+  doc["Operation"] = e.operation;
+  doc["ObjectType"] = e.object_type;
+  doc["Object"] = e.object;
+  doc["Timestamp"] = FormatRfc3339Nano(now);
+  if (Status s = events.Put(SeqKey(e.seq) + SeqKey(static_cast<uint64_t>(now)), Dump(doc));
+      !s.ok()) {
+    return s;
+  }
+  out.push_back(std::move(e));
+  return Status::OK();
+}
+
+Json HistoryRow(bool job_level, const std::string& job_id, const std::string& node_id,
+                const std::string& exec_id, const Json& previous, const Json& next,
+                uint64_t revision, const std::string& comment, int64_t now) {
+  Json h = Json::object();
+  h["Type"] = job_level ? "JobLevel" : "ExecutionLevel";
+  h["JobID"] = job_id;
+  if (!job_level) {
+    h["NodeID"] = node_id;
+    h["ExecutionID"] = exec_id;
+    h["ExecutionState"] = {{"Previous", previous}, {"New", next}};
+  } else {
+    h["JobState"] = {{"Previous", previous}, {"New", next}};
+  }
+  h["NewRevision"] = revision;
+  h["Comment"] = comment;
+  h["Time"] = FormatRfc3339Nano(now);
+  return h;
+}
+
+}  // namespace
+
+void JobStore::Dispatch(const std::vector<Event>& events) {
+  std::lock_guard lock(watch_mu_);
+  for (const Event& e : events) {
+    unsigned object = e.object_type == "Job"         ? kWatchJob
+                      : e.object_type == "Execution" ? kWatchExecution
+                                                     : kWatchEvaluation;
+    unsigned op = e.operation == "CREATE"   ? kWatchCreate
+                  : e.operation == "UPDATE" ? kWatchUpdate
+                                            : kWatchDelete;
+    for (auto& [id, w] : watchers_) {
+      if ((w.objects & object) && (w.operations & op)) w.fn(e);
+    }
+  }
+}
+
+int JobStore::Watch(unsigned objects, unsigned operations, WatchFn fn) {
+  std::lock_guard lock(watch_mu_);
+  int id = next_watch_id_++;
+  watchers_[id] = Watcher{objects, operations, std::move(fn)};
+  return id;
+}
+
+void JobStore::Unwatch(int id) {
+  std::lock_guard lock(watch_mu_);
+  watchers_.erase(id);
+}
+
+// ---------------------------------------------------------------- jobs ----
+
+Error JobStore::CreateJob(Json job) {
+  if (!job.is_object()) return Error(Errc::kInvalidArgument, "job is not a JSON object");
+  const std::string id = Str(job, "ID");
+  if (!internal::ValidId(id)) return Error(Errc::kInvalidArgument, "job ID is blank or has spaces");
+  if (Str(job, "Namespace").empty()) job["Namespace"] = "default";
+  const std::string ns = Str(job, "Namespace");
+  if (!internal::ValidId(ns)) return Error(Errc::kInvalidArgument, "job namespace has spaces");
+  const int64_t now = Now();
+  job["State"] = {{"StateType", "Pending"}, {"Message", ""}};
+  job["Revision"] = 1;
+  if (Int(job, "CreateTime") == 0) job["CreateTime"] = now;
+  if (Int(job, "ModifyTime") == 0) job["ModifyTime"] = Int(job, "CreateTime");
+  const std::string spec = Dump(job);
+  const auto labels = LabelKeys(job);
+  return Write([&](Tx& tx, TxContext& ctx) -> Error {
+    Bucket jobs = tx.GetBucket(kJobsBucket);
+    if (!jobs) return Error(Errc::kStorage, "jobs bucket missing (read-only file?)");
+    Bucket existing = jobs.GetBucket(id);
+    if (existing && existing.Get(kSpecKey)) {
+      return Error(Errc::kJobAlreadyExists, "job " + id + " already exists");
+    }
+    auto b = jobs.CreateBucketIfNotExists(id);
+    if (!b.ok()) return StorageError(b.status());
+    for (auto sub : {kJobExecutions, kJobEvaluations, kJobHistory, kJobExecutionHistory}) {
+      auto s = b->CreateBucketIfNotExists(sub);
+      if (!s.ok()) return StorageError(s.status());
+    }
+    if (Status s = b->Put(kSpecKey, spec); !s.ok()) return StorageError(s);
+    if (Status s = tx.GetBucket(kInProgressIndex).Put(id, ""); !s.ok()) return StorageError(s);
+    if (Status s = PutIndex(tx, kNamespaceIndex, ns, id); !s.ok()) return StorageError(s);
+    for (auto& label : labels) {
+      if (Status s = PutIndex(tx, kTagIndex, label, id); !s.ok()) return StorageError(s);
+    }
+    Json h = HistoryRow(true, id, "", "", "Pending", "Pending", 1, "Job created", now);
+    if (Status s = internal::AppendSeq(b->GetBucket(kJobHistory), Dump(h)); !s.ok()) {
+      return StorageError(s);
+    }
+    if (Status s = AppendEvent(tx, ctx.events, now, "CREATE", "Job", job); !s.ok()) {
+      return StorageError(s);
+    }
+    return {};
+  });
+}
+
+namespace {
+
+// Short ids resolve by a Seek over the jobs bucket.
+Expected<std::string> ResolveIn(Tx& tx, const std::string& id) {
+  Bucket jobs = tx.GetBucket(kJobsBucket);
+  if (!jobs) return JobNotFound(id);
+  if (jobs.GetBucket(id)) return id;
+  if (id.empty()) return JobNotFound(id);
+  std::vector<std::string> hits;
+  auto c = jobs.NewCursor();
+  for (auto e = c.Seek(id); e && e->key.starts_with(id); e = c.Next()) {
+    hits.emplace_back(e->key);
+    if (hits.size() > 1) break;
+  }
+  if (hits.empty()) return JobNotFound(id);
+  if (hits.size() > 1) {
+    return Error(Errc::kMultipleJobsFound,
+                 "multiple jobs found for id " + id + " (" + hits[0] + ", " + hits[1] + ", ...)");
+  }
+  return hits[0];
+}
+
+Expected<Json> LoadSpec(Tx& tx, const std::string& id) {
+  Bucket b = JobBucket(tx, id);
+  if (!b || !b.Get(kSpecKey)) return JobNotFound(id);
+  return LoadJson(b, kSpecKey, "job " + id + " spec");
+}
+
+}  // namespace
+
+Expected<std::string> JobStore::ResolveJobId(const std::string& id) {
+  Expected<std::string> out = Error();
+  Status s = db_->View([&](Tx& tx) {
+    out = ResolveIn(tx, id);
+    return Status::OK();
+  });
+  if (!s.ok()) return StorageError(s);
+  return out;
+}
+
+Expected<Json> JobStore::GetJob(const std::string& id) {
+  Expected<Json> out = Error();
+  Status s = db_->View([&](Tx& tx) {
+    auto full = ResolveIn(tx, id);
+    out = full.ok() ? LoadSpec(tx, *full) : Expected<Json>(full.error());
+    return Status::OK();
+  });
+  if (!s.ok()) return StorageError(s);
+  return out;
+}
+
+Expected<std::vector<Json>> JobStore::GetJobs(const JobQuery& q) {
+  std::vector<Json> jobs;
+  Error err;
+  Status s = db_->View([&](Tx& tx) {
+    auto keys_of = [](Bucket b) {
+      std::set<std::string> out;
+      if (!b) return out;
+      auto c = b.NewCursor();
+      for (auto e = c.First(); e; e = c.Next()) out.emplace(e->key);
+      return out;
+    };
+    std::set<std::string> ids;
+    if (!q.namespace_name.empty()) {
+      Bucket ns = tx.GetBucket(kNamespaceIndex);
+      ids = keys_of(ns ? ns.GetBucket(q.namespace_name) : Bucket());
+    } else {
+      ids = keys_of(tx.GetBucket(kJobsBucket));
+    }
+    Bucket tags = tx.GetBucket(kTagIndex);
+    if (!q.include_tags.empty()) {
+      std::set<std::string> wanted;
+      for (auto& t : q.include_tags) {
+        auto k = keys_of(tags ? tags.GetBucket(Lower(t)) : Bucket());
+        wanted.insert(k.begin(), k.end());
+      }
+      std::erase_if(ids, [&](const std::string& id) { return !wanted.count(id); });
+    }
+    for (auto& t : q.exclude_tags) {
+      for (auto& id : keys_of(tags ? tags.GetBucket(Lower(t)) : Bucket())) ids.erase(id);
+    }
+    for (auto& id : ids) {
+      auto spec = LoadSpec(tx, id);
+      if (!spec.ok()) {
+        if (spec.error().code() == Errc::kJobNotFound) continue;  // stale index: verify reports
+        err = spec.error();
+        return Status::OK();
+      }
+      jobs.push_back(std::move(*spec));
+    }
+    return Status::OK();
+  });
+  if (!s.ok()) return StorageError(s);
+  if (!err.ok()) return err;
+  const bool by_id = q.sort_by == "id";
+  std::stable_sort(jobs.begin(), jobs.end(), [&](const Json& a, const Json& b) {
+    bool less = by_id ? Str(a, "ID") < Str(b, "ID")
+                      : std::make_pair(Int(a, "CreateTime"), Str(a, "ID")) <
+                            std::make_pair(Int(b, "CreateTime"), Str(b, "ID"));
+    return less;
+  });
+  if (q.sort_reverse) std::reverse(jobs.begin(), jobs.end());
+  if (q.offset >= jobs.size()) return std::vector<Json>{};
+  auto first = jobs.begin() + static_cast<ptrdiff_t>(q.offset);
+  auto last = q.limit == 0 || q.offset + q.limit >= jobs.size()
+                  ? jobs.end()
+                  : first + static_cast<ptrdiff_t>(q.limit);
+  return std::vector<Json>(std::make_move_iterator(first), std::make_move_iterator(last));
+}
+
+Expected<std::vector<Json>> JobStore::GetInProgressJobs() {
+  std::vector<Json> jobs;
+  Error err;
+  Status s = db_->View([&](Tx& tx) {
+    Bucket idx = tx.GetBucket(kInProgressIndex);
+    if (!idx) return Status::OK();
+    auto c = idx.NewCursor();
+    for (auto e = c.First(); e; e = c.Next()) {
+      auto spec = LoadSpec(tx, std::string(e->key));
+      if (spec.ok()) {
+        jobs.push_back(std::move(*spec));
+      } else if (spec.error().code() != Errc::kJobNotFound) {
+        err = spec.error();
+        break;
+      }
+    }
+    return Status::OK();
+  });
+  if (!s.ok()) return StorageError(s);
+  if (!err.ok()) return err;
+  return jobs;
+}
+
+Error JobStore::UpdateJobState(const UpdateJobStateRequest& r) {
+  return Write([&](Tx& tx, TxContext& ctx) -> Error {
+    auto spec = LoadSpec(tx, r.job_id);
+    if (!spec.ok()) return spec.error();
+    Json& job = *spec;
+    const JobState current = StateOfJob(job);
+    const uint64_t revision = static_cast<uint64_t>(Int(job, "Revision"));
+    const auto& c = r.condition;
+    auto state_error = [&](const std::string& expected) {
+      return Error(Errc::kInvalidJobState, "job " + r.job_id + " is " +
+                                               std::string(JobStateName(current)) + ", expected " +
+                                               expected);
+    };
+    if (c.expected_state && *c.expected_state != current) {
+      return state_error(std::string(JobStateName(*c.expected_state)));
+    }
+    if (std::find(c.unexpected_states.begin(), c.unexpected_states.end(), current) !=
+        c.unexpected_states.end()) {
+      return state_error("not " + std::string(JobStateName(current)));
+    }
+    if (c.expected_revision != 0 && c.expected_revision != revision) {
+      return Error(Errc::kInvalidJobRevision, "job " + r.job_id + " is at revision " +
+                                                  std::to_string(revision) + ", expected " +
+                                                  std::to_string(c.expected_revision));
+    }
+    if (IsTerminal(current)) {
+      return Error(Errc::kJobAlreadyTerminal,
+                   "job " + r.job_id + " is already " + std::string(JobStateName(current)));
+    }
+    const int64_t now = Now();
+    job["State"] = {{"StateType", JobStateName(r.new_state)}, {"Message", r.comment}};
+    job["Revision"] = revision + 1;
+    job["ModifyTime"] = now;
+    Bucket b = JobBucket(tx, r.job_id);
+    if (Status s = b.Put(kSpecKey, Dump(job)); !s.ok()) return StorageError(s);
+    if (IsTerminal(r.new_state)) {
+      if (Status s = tx.GetBucket(kInProgressIndex).Delete(r.job_id); !s.ok()) {
+        return StorageError(s);
+      }
+    }
+    Json h = HistoryRow(true, r.job_id, "", "", JobStateName(current), JobStateName(r.new_state),
+                        revision + 1, r.comment, now);
+    Bucket history = b.GetBucket(kJobHistory);
+    if (!history) return Error(Errc::kBadRecord, "job " + r.job_id + " has no job_history");
+    if (Status s = internal::AppendSeq(history, Dump(h)); !s.ok()) return StorageError(s);
+    if (Status s = AppendEvent(tx, ctx.events, now, "UPDATE", "Job", job); !s.ok()) {
+      return StorageError(s);
+    }
+    return {};
+  });
+}
+
+Error JobStore::DeleteJob(const std::string& job_id) {
+  return Write([&](Tx& tx, TxContext& ctx) -> Error {
+    auto spec = LoadSpec(tx, job_id);
+    if (!spec.ok()) return spec.error();
+    Bucket b = JobBucket(tx, job_id);
+    std::vector<std::string> execs, evals;
+    for (auto [sub, out] :
+         {std::pair{kJobExecutions, &execs}, std::pair{kJobEvaluations, &evals}}) {
+      Bucket s = b.GetBucket(sub);
+      if (!s) continue;
+      auto c = s.NewCursor();
+      for (auto e = c.First(); e; e = c.Next()) out->emplace_back(e->key);
+    }
+    if (Status s = tx.GetBucket(kJobsBucket).DeleteBucket(job_id); !s.ok()) return StorageError(s);
+    if (Status s = tx.GetBucket(kInProgressIndex).Delete(job_id); !s.ok()) return StorageError(s);
+    if (Status s = DeleteIndex(tx, kNamespaceIndex, Str(*spec, "Namespace"), job_id); !s.ok()) {
+      return StorageError(s);
+    }
+    for (auto& label : LabelKeys(*spec)) {
+      if (Status s = DeleteIndex(tx, kTagIndex, label, job_id); !s.ok()) return StorageError(s);
+    }
+    for (auto& e : execs) {
+      if (Status s = DeleteIndex(tx, kExecutionIndex, e, job_id); !s.ok()) return StorageError(s);
+    }
+    for (auto& e : evals) {
+      if (Status s = DeleteIndex(tx, kEvaluationIndex, e, job_id); !s.ok()) return StorageError(s);
+    }
+    if (Status s = AppendEvent(tx, ctx.events, Now(), "DELETE", "Job", *spec); !s.ok()) {
+      return StorageError(s);
+    }
+    return {};
+  });
+}
+
+// ---------------------------------------------------------- executions ----
+
+Error JobStore::CreateExecution(Json exec) {
+  if (!exec.is_object()) return Error(Errc::kInvalidArgument, "execution is not a JSON object");
+  const std::string id = Str(exec, "ID"), job_id = Str(exec, "JobID");
+  if (!internal::ValidId(id) || !internal::ValidId(job_id) ||
+      !internal::ValidId(Str(exec, "Namespace"))) {
+    return Error(Errc::kInvalidArgument,
+                 "execution needs ID, Namespace and JobID, without spaces or NUL");
+  }
+  const int64_t now = Now();
+  if (Int(exec, "CreateTime") == 0) exec["CreateTime"] = now;
+  if (Int(exec, "ModifyTime") == 0) exec["ModifyTime"] = Int(exec, "CreateTime");
+  if (Int(exec, "Revision") == 0) exec["Revision"] = 1;
+  const uint64_t revision = static_cast<uint64_t>(Int(exec, "Revision"));
+  const std::string doc = Dump(exec);
+  return Write([&](Tx& tx, TxContext& ctx) -> Error {
+    Bucket job = JobBucket(tx, job_id);
+    if (!job || !job.Get(kSpecKey)) return JobNotFound(job_id);
+    Bucket execs = job.GetBucket(kJobExecutions);
+    if (!execs) return Error(Errc::kBadRecord, "job " + job_id + " has no executions bucket");
+    if (execs.Get(id) || !IndexedJob(tx, kExecutionIndex, id).empty()) {
+      return Error(Errc::kExecutionAlreadyExists, "execution " + id + " already exists");
+    }
+    if (Status s = execs.Put(id, doc); !s.ok()) return StorageError(s);
+    if (Status s = PutIndex(tx, kExecutionIndex, id, job_id); !s.ok()) return StorageError(s);
+    Json h = HistoryRow(false, job_id, Str(exec, "NodeID"), id, int(ExecState::kNew),
+                        int(ComputeStateOf(exec)), revision, "", now);
+    if (Status s = internal::AppendSeq(job.GetBucket(kJobExecutionHistory), Dump(h)); !s.ok()) {
+      return StorageError(s);
+    }
+    if (Status s = AppendEvent(tx, ctx.events, now, "CREATE", "Execution", exec); !s.ok()) {
+      return StorageError(s);
+    }
+    return {};
+  });
+}
+
+Error JobStore::UpdateExecution(const UpdateExecutionRequest& r) {
+  return Write([&](Tx& tx, TxContext& ctx) -> Error {
+    const std::string job_id = IndexedJob(tx, kExecutionIndex, r.execution_id);
+    Bucket job = job_id.empty() ? Bucket() : JobBucket(tx, job_id);
+    Bucket execs = job ? job.GetBucket(kJobExecutions) : Bucket();
+    if (!execs || !execs.Get(r.execution_id)) return ExecNotFound(r.execution_id);
+    auto current = LoadJson(execs, r.execution_id, "execution " + r.execution_id);
+    if (!current.ok()) return current.error();
+    Json& exec = *current;
+    const ExecState state = ComputeStateOf(exec);
+    const uint64_t revision = static_cast<uint64_t>(Int(exec, "Revision"));
+    const auto& c = r.condition;
+    auto state_error = [&] {
+      return Error(Errc::kInvalidExecutionState,
+                   "execution " + r.execution_id + " is " + std::string(ExecStateName(state)));
+    };
+    if (!c.expected_states.empty() && std::find(c.expected_states.begin(), c.expected_states.end(),
+                                                state) == c.expected_states.end()) {
+      return state_error();
+    }
+    if (c.expected_revision != 0 && c.expected_revision != revision) {
+      return Error(Errc::kInvalidExecutionVersion,
+                   "execution " + r.execution_id + " is at revision " + std::to_string(revision) +
+                       ", expected " + std::to_string(c.expected_revision));
+    }
+    if (std::find(c.unexpected_states.begin(), c.unexpected_states.end(), state) !=
+        c.unexpected_states.end()) {
+      return state_error();
+    }
+    if (IsTerminal(state)) {
+      return Error(Errc::kExecutionAlreadyTerminal, "execution " + r.execution_id + " is already " +
+                                                        std::string(ExecStateName(state)));
+    }
+    const int64_t now = Now();
+    const Json create_time = exec.value("CreateTime", Json(0));
+    MergeOver(exec, r.new_values);
+    exec["CreateTime"] = create_time;
+    if (Int(r.new_values, "Revision") == 0) exec["Revision"] = revision + 1;
+    if (Int(r.new_values, "ModifyTime") == 0) exec["ModifyTime"] = now;
+    const uint64_t new_revision = static_cast<uint64_t>(Int(exec, "Revision"));
+    if (Status s = execs.Put(r.execution_id, Dump(exec)); !s.ok()) return StorageError(s);
+    Json h = HistoryRow(false, job_id, Str(exec, "NodeID"), r.execution_id, int(state),
+                        int(ComputeStateOf(exec)), new_revision, r.comment, now);
+    if (Status s = internal::AppendSeq(job.GetBucket(kJobExecutionHistory), Dump(h)); !s.ok()) {
+      return StorageError(s);
+    }
+    if (Status s = AppendEvent(tx, ctx.events, now, "UPDATE", "Execution", exec); !s.ok()) {
+      return StorageError(s);
+    }
+    return {};
+  });
+}
+
+Expected<Json> JobStore::GetExecution(const std::string& id) {
+  Expected<Json> out = Error();
+  Status s = db_->View([&](Tx& tx) {
+    const std::string job_id = IndexedJob(tx, kExecutionIndex, id);
+    Bucket job = job_id.empty() ? Bucket() : JobBucket(tx, job_id);
+    Bucket execs = job ? job.GetBucket(kJobExecutions) : Bucket();
+    out = execs && execs.Get(id) ? LoadJson(execs, id, "execution " + id)
+                                 : Expected<Json>(ExecNotFound(id));
+    return Status::OK();
+  });
+  if (!s.ok()) return StorageError(s);
+  return out;
+}
+
+Expected<std::vector<Json>> JobStore::GetExecutions(const std::string& job_id) {
+  std::vector<Json> list;
+  Error err;
+  Status s = db_->View([&](Tx& tx) {
+    auto full = ResolveIn(tx, job_id);
+    if (!full.ok()) {
+      err = full.error();
+      return Status::OK();
+    }
+    Bucket execs = JobBucket(tx, *full).GetBucket(kJobExecutions);
+    if (!execs) return Status::OK();
+    auto c = execs.NewCursor();
+    for (auto e = c.First(); e; e = c.Next()) {
+      auto j = internal::ParseJson(e->value, "execution " + std::string(e->key));
+      if (!j.ok()) {
+        err = j.error();
+        break;
+      }
+      list.push_back(std::move(*j));
+    }
+    return Status::OK();
+  });
+  if (!s.ok()) return StorageError(s);
+  if (!err.ok()) return err;
+  std::stable_sort(list.begin(), list.end(), [](const Json& a, const Json& b) {
+    return Int(a, "CreateTime") < Int(b, "CreateTime");
+  });
+  return list;
+}
+
+// --------------------------------------------------------- evaluations ----
+
+Error JobStore::CreateEvaluation(Json eval) {
+  const std::string id = Str(eval, "ID"), job_id = Str(eval, "JobID");
+  if (!internal::ValidId(id) || !internal::ValidId(job_id)) {
+    return Error(Errc::kInvalidArgument, "evaluation needs ID and JobID without spaces");
+  }
+  if (Int(eval, "CreateTime") == 0) eval["CreateTime"] = Now();
+  const std::string doc = Dump(eval);
+  return Write([&](Tx& tx, TxContext& ctx) -> Error {
+    Bucket job = JobBucket(tx, job_id);
+    if (!job || !job.Get(kSpecKey)) return JobNotFound(job_id);
+    Bucket evals = job.GetBucket(kJobEvaluations);
+    if (!evals) return Error(Errc::kBadRecord, "job " + job_id + " has no evaluations bucket");
+    if (evals.Get(id) || !IndexedJob(tx, kEvaluationIndex, id).empty()) {
+      return Error(Errc::kEvaluationAlreadyExists, "evaluation " + id + " already exists");
+    }
+    if (Status s = evals.Put(id, doc); !s.ok()) return StorageError(s);
+    if (Status s = PutIndex(tx, kEvaluationIndex, id, job_id); !s.ok()) return StorageError(s);
+    if (Status s = AppendEvent(tx, ctx.events, Now(), "CREATE", "Evaluation", eval); !s.ok()) {
+      return StorageError(s);
+    }
+    return {};
+  });
+}
+
+Expected<Json> JobStore::GetEvaluation(const std::string& id) {
+  Expected<Json> out = Error();
+  Status s = db_->View([&](Tx& tx) {
+    const std::string job_id = IndexedJob(tx, kEvaluationIndex, id);
+    Bucket job = job_id.empty() ? Bucket() : JobBucket(tx, job_id);
+    Bucket evals = job ? job.GetBucket(kJobEvaluations) : Bucket();
+    out = evals && evals.Get(id)
+              ? LoadJson(evals, id, "evaluation " + id)
+              : Expected<Json>(Error(Errc::kEvaluationNotFound, "evaluation " + id + " not found"));
+    return Status::OK();
+  });
+  if (!s.ok()) return StorageError(s);
+  return out;
+}
+
+Error JobStore::DeleteEvaluation(const std::string& id) {
+  return Write([&](Tx& tx, TxContext& ctx) -> Error {
+    const std::string job_id = IndexedJob(tx, kEvaluationIndex, id);
+    Bucket job = job_id.empty() ? Bucket() : JobBucket(tx, job_id);
+    Bucket evals = job ? job.GetBucket(kJobEvaluations) : Bucket();
+    if (!evals || !evals.Get(id)) {
+      return Error(Errc::kEvaluationNotFound, "evaluation " + id + " not found");
+    }
+    auto eval = LoadJson(evals, id, "evaluation " + id);
+    if (!eval.ok()) return eval.error();
+    if (Status s = evals.Delete(id); !s.ok()) return StorageError(s);
+    if (Status s = DeleteIndex(tx, kEvaluationIndex, id, job_id); !s.ok()) return StorageError(s);
+    if (Status s = AppendEvent(tx, ctx.events, Now(), "DELETE", "Evaluation", *eval); !s.ok()) {
+      return StorageError(s);
+    }
+    return {};
+  });
+}
+
+// ------------------------------------------------------------- history ----
+
+Expected<std::vector<Json>> JobStore::GetJobHistory(const std::string& job_id,
+                                                    const HistoryQuery& q) {
+  std::vector<Json> rows;
+  Error err;
+  Status s = db_->View([&](Tx& tx) {
+    auto full = ResolveIn(tx, job_id);
+    if (!full.ok()) {
+      err = full.error();
+      return Status::OK();
+    }
+    Bucket job = JobBucket(tx, *full);
+    auto read = [&](std::string_view sub, bool job_level) {
+      for (auto& row : internal::ReadSeqRows(job.GetBucket(sub))) {
+        auto j = internal::ParseJson(row.value, "history of " + *full);
+        if (!j.ok()) {
+          err = j.error();
+          return;
+        }
+        if (!job_level && (!HasPrefix(Str(*j, "ExecutionID"), q.execution_id) ||
+                           !HasPrefix(Str(*j, "NodeID"), q.node_id))) {
+          continue;
+        }
+        if (job_level && (!q.execution_id.empty() || !q.node_id.empty())) continue;
+        if (q.since > 0) {
+          auto t = ParseRfc3339(Str(*j, "Time"));
+          if (t && *t / 1'000'000'000 < q.since) continue;
+        }
+        rows.push_back(std::move(*j));
+      }
+    };
+    if (!q.exclude_job_level) read(kJobHistory, true);
+    if (!q.exclude_execution_level) read(kJobExecutionHistory, false);
+    return Status::OK();
+  });
+  if (!s.ok()) return StorageError(s);
+  if (!err.ok()) return err;
+  std::stable_sort(rows.begin(), rows.end(), [](const Json& a, const Json& b) {
+    return ParseRfc3339(Str(a, "Time")).value_or(0) < ParseRfc3339(Str(b, "Time")).value_or(0);
+  });
+  return rows;
+}
+
+// -------------------------------------------------------------- events ----
+
+Expected<std::vector<Event>> JobStore::ReadEvents(uint64_t after, size_t limit) {
+  std::vector<Event> out;
+  Error err;
+  Status s = db_->View([&](Tx& tx) {
+    Bucket events = tx.GetBucket(kEventsBucket);
+    if (!events) return Status::OK();
+    auto c = events.NewCursor();
+    for (auto e = c.Seek(SeqKey(after + 1)); e && (limit == 0 || out.size() < limit);
+         e = c.Next()) {
+      if (e->key.size() != 16) continue;
+      auto j = internal::ParseJson(e->value, "event");
+      if (!j.ok()) {
+        err = j.error();
+        break;
+      }
+      Event ev;
+      ev.seq = *ParseSeqKey(e->key.substr(0, 8));
+      ev.timestamp = static_cast<int64_t>(*ParseSeqKey(e->key.substr(8, 8)));
+      ev.operation = Str(*j, "Operation");
+      ev.object_type = Str(*j, "ObjectType");
+      ev.object = (*j)["Object"];
+      out.push_back(std::move(ev));
+    }
+    return Status::OK();
+  });
+  if (!s.ok()) return StorageError(s);
+  if (!err.ok()) return err;
+  return out;
+}
+
+Error JobStore::SetCheckpoint(const std::string& watcher, uint64_t seq) {
+  if (watcher.empty()) return Error(Errc::kInvalidArgument, "checkpoint needs a watcher name");
+  return Write([&](Tx& tx, TxContext&) -> Error {
+    Bucket b = tx.GetBucket(kCheckpointsBucket);
+    if (!b) return Error(Errc::kStorage, "checkpoints bucket missing (read-only file?)");
+    return StorageError(b.Put(watcher, SeqKey(seq)));
+  });
+}
+
+Expected<uint64_t> JobStore::GetCheckpoint(const std::string& watcher) {
+  uint64_t seq = 0;
+  Status s = db_->View([&](Tx& tx) {
+    Bucket b = tx.GetBucket(kCheckpointsBucket);
+    auto v = b ? b.Get(watcher) : std::nullopt;
+    if (v && v->size() == 8) seq = *ParseSeqKey(*v);
+    return Status::OK();
+  });
+  if (!s.ok()) return StorageError(s);
+  return seq;
+}
+
+Expected<size_t> JobStore::PruneEvents(int64_t older_than) {
+  size_t pruned = 0;
+  Error err = Write([&](Tx& tx, TxContext&) -> Error {
+    pruned = 0;
+    Bucket cps = tx.GetBucket(kCheckpointsBucket);
+    Bucket events = tx.GetBucket(kEventsBucket);
+    if (!cps || !events) return {};
+    uint64_t floor = UINT64_MAX;
+    auto c = cps.NewCursor();
+    for (auto e = c.First(); e; e = c.Next()) {
+      if (e->value.size() == 8) floor = std::min(floor, *ParseSeqKey(e->value));
+    }
+    if (floor == UINT64_MAX) return {};  // no watcher has read anything yet
+    auto ec = events.NewCursor();
+    for (auto e = ec.First(); e && e->key.size() == 16;) {
+      uint64_t seq = *ParseSeqKey(e->key.substr(0, 8));
+      int64_t ts = static_cast<int64_t>(*ParseSeqKey(e->key.substr(8, 8)));
+      if (seq > floor || ts >= older_than) break;
+      if (Status s = ec.Delete(); !s.ok()) return StorageError(s);
+      ++pruned;
+      e = ec.Next();
+    }
+    return {};
+  });
+  if (!err.ok()) return err;
+  return pruned;
+}
+
+}  // namespace boltpp::jobstore
