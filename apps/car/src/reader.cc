@@ -19,6 +19,12 @@ namespace {
 
 Status Damage(std::string what) { return Status(Code::kCorruption, std::move(what)); }
 
+// "8 MiB" for whole MiB, else "N-byte".
+std::string LimitText(uint64_t limit) {
+  return limit % (1 << 20) == 0 ? fmt::format("{} MiB", limit >> 20)
+                                : fmt::format("{}-byte", limit);
+}
+
 uint64_t LoadLE64(const uint8_t* p) {
   uint64_t v = 0;
   for (int i = 7; i >= 0; i--) v = (v << 8) | p[i];
@@ -322,8 +328,8 @@ Status ReadLengthPrefixedHeader(ByteSource& src, uint64_t abs, uint64_t limit, u
     return Damage(fmt::format("CAR header length at byte {}: {}", abs, VarintErrorText(err)));
   if (len == 0) return Damage(fmt::format("CAR header length at byte {}: zero", abs));
   if (len > max_size) {
-    return Damage(fmt::format("CAR header length at byte {}: {} exceeds the {} MiB limit", abs, len,
-                              max_size >> 20));
+    return Damage(fmt::format("CAR header length at byte {}: {} exceeds the {} limit", abs, len,
+                              LimitText(max_size)));
   }
   p = src.Fetch(abs + vs, static_cast<size_t>(len), &got, &io);
   if (!p) return io;
@@ -431,8 +437,8 @@ Status CarReader::ParseSection(uint64_t rel, Section* out, bool want_block, bool
         "section at byte {}: zero length (padding? use the zero-length-as-end option)", abs));
   }
   if (len > opts_.max_section_size) {
-    return Damage(fmt::format("section at byte {}: length {} exceeds the {} MiB limit", abs, len,
-                              opts_.max_section_size >> 20));
+    return Damage(fmt::format("section at byte {}: length {} exceeds the {} limit", abs, len,
+                              LimitText(opts_.max_section_size)));
   }
   const uint64_t total = vs + len;
   p = source_->Fetch(abs, static_cast<size_t>(total), &got, &io);

@@ -33,8 +33,9 @@ class MemorySource : public ByteSource {
   ~MemorySource() override;
   const uint8_t* Fetch(uint64_t pos, size_t n, size_t* got, Status*) override {
     if (pos >= bytes_.size()) {
+      static const uint8_t kNothing = 0;
       *got = 0;
-      return bytes_.data();
+      return &kNothing;  // not nullptr, which means an I/O error
     }
     const uint64_t left = bytes_.size() - pos;
     *got = n < left ? n : static_cast<size_t>(left);

@@ -253,6 +253,15 @@ int main(int argc, char** argv) {
   gen->add_flag("--pad", g.o.zero_pad, "pad CARv1 files with zeros to a power of two");
   gen->add_option("--fanout", g.o.fanout, "links per interior node")->capture_default_str();
 
+  // CLI11 would only say "A subcommand is required" for a misspelt command.
+  if (argc > 1 && argv[1][0] != '-') {
+    try {
+      app.get_subcommand(argv[1]);
+    } catch (const CLI::OptionNotFound&) {
+      std::fprintf(stderr, "boltpp-car: unknown command \"%s\" (see --help)\n", argv[1]);
+      return 1;
+    }
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
