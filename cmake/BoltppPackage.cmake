@@ -43,14 +43,14 @@ else()
 endif()
 install(EXPORT boltppTargets NAMESPACE boltpp:: DESTINATION ${BOLTPP_CMAKE_INSTALL_DIR})
 configure_package_config_file(${CMAKE_CURRENT_LIST_DIR}/boltppConfig.cmake.in
-  ${PROJECT_BINARY_DIR}/packaging/boltppConfig.cmake
+  ${PROJECT_BINARY_DIR}/package-files/boltppConfig.cmake
   INSTALL_DESTINATION ${BOLTPP_CMAKE_INSTALL_DIR})
 # 0.x releases are compatible with each other only within the same major
 # number, as every release line is: what BOLTPP_ABI_VERSION also promises.
-write_basic_package_version_file(${PROJECT_BINARY_DIR}/packaging/boltppConfigVersion.cmake
+write_basic_package_version_file(${PROJECT_BINARY_DIR}/package-files/boltppConfigVersion.cmake
   VERSION ${PROJECT_VERSION} COMPATIBILITY SameMajorVersion)
-install(FILES ${PROJECT_BINARY_DIR}/packaging/boltppConfig.cmake
-              ${PROJECT_BINARY_DIR}/packaging/boltppConfigVersion.cmake
+install(FILES ${PROJECT_BINARY_DIR}/package-files/boltppConfig.cmake
+              ${PROJECT_BINARY_DIR}/package-files/boltppConfigVersion.cmake
         DESTINATION ${BOLTPP_CMAKE_INSTALL_DIR})
 
 # boltpp.pc, relocatable: its prefix is found from the file's own place
@@ -75,8 +75,8 @@ if(_boltpp_type STREQUAL "STATIC_LIBRARY")
 else()
   set(BOLTPP_PC_STATIC_LIBS "")
 endif()
-configure_file(${CMAKE_CURRENT_LIST_DIR}/boltpp.pc.in ${PROJECT_BINARY_DIR}/packaging/boltpp.pc @ONLY)
-install(FILES ${PROJECT_BINARY_DIR}/packaging/boltpp.pc DESTINATION ${_boltpp_pc_dir})
+configure_file(${CMAKE_CURRENT_LIST_DIR}/boltpp.pc.in ${PROJECT_BINARY_DIR}/package-files/boltpp.pc @ONLY)
+install(FILES ${PROJECT_BINARY_DIR}/package-files/boltpp.pc DESTINATION ${_boltpp_pc_dir})
 
 install(FILES ${PROJECT_SOURCE_DIR}/README.md DESTINATION ${CMAKE_INSTALL_DOCDIR})
 install(DIRECTORY ${PROJECT_SOURCE_DIR}/docs/ DESTINATION ${CMAKE_INSTALL_DOCDIR}
