@@ -330,12 +330,9 @@ std::optional<LocalState> ExtractLocalState(std::string_view doc) {
     int v = 0;
     auto r = std::from_chars(doc.data() + p, doc.data() + doc.size(), v);
     // The top-level State is followed by `,"Version"` in Go's field order.
-    if (r.ec == std::errc() && r.ptr < doc.data() + doc.size() &&
-        (*r.ptr == ',' || *r.ptr == '}')) {
-      std::string_view rest(r.ptr, doc.data() + doc.size() - r.ptr);
-      if (rest.find('{') == std::string_view::npos || rest.starts_with(",\"Version\":")) {
-        return LocalState(v);
-      }
+    if (r.ec == std::errc() &&
+        std::string_view(r.ptr, doc.data() + doc.size() - r.ptr).starts_with(",\"Version\":")) {
+      return LocalState(v);
     }
   }
   Json j = Json::parse(doc, nullptr, /*allow_exceptions=*/false);

@@ -617,7 +617,7 @@ int main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    return app.exit(e) == 0 ? 0 : 1;  // usage errors exit 1, as every error does
   }
   try {
     if (action) action();

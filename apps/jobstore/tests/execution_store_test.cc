@@ -1,0 +1,411 @@
+// File: apps/jobstore/tests/execution_store_test.cc
+// ExecutionStore: layout, every operation, guard and error, history order past
+// 999 entries (legacy "%03d" keys included), counters, restart policies,
+// locking, and guarded-update races.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <thread>
+
+#include "helpers.h"
+
+namespace boltpp::jobstore::testing {
+namespace {
+
+class ExecutionStoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override { Open(); }
+  void TearDown() override {
+    store_.reset();
+    ExpectSoundFile(path_);
+  }
+  void Open(StoreOptions o = {}) {
+    if (!o.clock) o = TestStoreOptions(&clock_);
+    store_.reset();
+    auto s = ExecutionStore::Open(path_, o);
+    ASSERT_TRUE(s.ok()) << s.error().ToString();
+    store_ = std::move(*s);
+  }
+  uint64_t Txid() { return boltpp::testing::CurrentTxid(&store_->db()); }
+  std::string Raw(std::string_view bucket, const std::string& key) {
+    std::string out;
+    EXPECT_TRUE(store_->db()
+                    .View([&](Tx& tx) {
+                      auto v = tx.GetBucket(bucket).Get(key);
+                      if (v) out = std::string(*v);
+                      return Status::OK();
+                    })
+                    .ok());
+    return out;
+  }
+  Error Move(const std::string& id, LocalState from, LocalState to, uint64_t version = 0) {
+    return store_->UpdateExecutionState(
+        {id, to, {from}, version, "to " + std::string(LocalStateName(to))});
+  }
+
+  TempDir dir_;
+  std::string path_ = dir_.File("node-1-compute.db");
+  FakeClock clock_;
+  std::unique_ptr<ExecutionStore> store_;
+};
+
+TEST_F(ExecutionStoreTest, CreateWritesTheRealLayoutAndNothingElse) {
+  ASSERT_NO_ERR(store_->CreateExecution(NewLocal("e-1", "j-1")));
+  std::vector<std::string> top;
+  ASSERT_OK(store_->db().View([&](Tx& tx) {
+    return tx.ForEach([&](Bytes name, Bucket) {
+      top.emplace_back(name);
+      return Status::OK();
+    });
+  }));
+  EXPECT_EQ(top, (std::vector<std::string>{"execution", "execution-history", "execution-index"}));
+  const std::string raw = Raw(kExecutionBucket, "e-1");
+  EXPECT_TRUE(raw.starts_with(R"({"Execution":{"ID":"e-1",)")) << raw;
+  EXPECT_NE(
+      raw.find(
+          R"("RequesterNodeID":"requester-0","State":1,"Version":1,"CreateTime":"2023-11-14T22:13:20Z")"),
+      std::string::npos)
+      << raw;
+  auto got = store_->GetExecution("e-1");
+  ASSERT_TRUE(got.ok());
+  EXPECT_EQ(got->state, LocalState::kCreated);
+  EXPECT_EQ(got->version, 1u);
+  EXPECT_EQ(got->create_time, clock_.now.load());
+  EXPECT_EQ(got->job_id(), "j-1");
+  auto history = store_->GetExecutionHistory("e-1");
+  ASSERT_TRUE(history.ok());
+  ASSERT_EQ(history->size(), 1u);
+  EXPECT_EQ((*history)[0].previous_state, LocalState::kUndefined);
+  EXPECT_EQ((*history)[0].new_state, LocalState::kCreated);
+  EXPECT_EQ((*history)[0].comment, "LocalExecutionState created");
+  EXPECT_EQ((*history)[0].seq, 1u);
+  ASSERT_OK(store_->db().View([&](Tx& tx) {
+    EXPECT_TRUE(tx.GetBucket(kExecutionIndexBucket).GetBucket("j-1").Get("e-1"));
+    EXPECT_TRUE(tx.GetBucket(kExecutionHistoryBucket).GetBucket("e-1").Get(SeqKey(1)));
+    return Status::OK();
+  }));
+  EXPECT_EQ(store_->GetExecutionCount(LocalState::kCreated), 1u);
+}
+
+TEST_F(ExecutionStoreTest, CreateRejectsWrongStateVersionDuplicatesAndBadIds) {
+  const uint64_t before = Txid();
+  EXPECT_ERRC(store_->CreateExecution(NewLocal("e-1", "j-1", LocalState::kRunning)),
+              Errc::kInvalidExecutionState);
+  auto v2 = NewLocal("e-1", "j-1");
+  v2.version = 2;
+  EXPECT_ERRC(store_->CreateExecution(v2), Errc::kInvalidExecutionVersion);
+  EXPECT_ERRC(store_->CreateExecution(NewLocal("", "j-1")), Errc::kInvalidArgument);
+  EXPECT_ERRC(store_->CreateExecution(NewLocal("e 1", "j-1")), Errc::kInvalidArgument);
+  EXPECT_ERRC(store_->CreateExecution(NewLocal("e-1", "")), Errc::kInvalidArgument);
+  EXPECT_EQ(Txid(), before);
+  ASSERT_NO_ERR(store_->CreateExecution(NewLocal("e-1", "j-1", LocalState::kBidAccepted)));
+  const uint64_t after = Txid();
+  EXPECT_ERRC(store_->CreateExecution(NewLocal("e-1", "j-2")), Errc::kExecutionAlreadyExists);
+  EXPECT_EQ(Txid(), after) << "a refused create committed something";
+  EXPECT_EQ(store_->GetExecutionCount(LocalState::kBidAccepted), 1u);
+}
+
+TEST_F(ExecutionStoreTest, UpdateGuardsRefuseAndChangeNothing) {
+  ASSERT_NO_ERR(store_->CreateExecution(NewLocal("e-1", "j-1")));
+  const uint64_t before = Txid();
+  const std::string raw = Raw(kExecutionBucket, "e-1");
+  EXPECT_ERRC(Move("e-missing", LocalState::kCreated, LocalState::kBidAccepted),
+              Errc::kExecutionNotFound);
+  EXPECT_ERRC(Move("e-1", LocalState::kRunning, LocalState::kPublishing),
+              Errc::kInvalidExecutionState);
+  EXPECT_ERRC(Move("e-1", LocalState::kCreated, LocalState::kBidAccepted, 7),
+              Errc::kInvalidExecutionVersion);
+  EXPECT_EQ(Txid(), before);
+  EXPECT_EQ(Raw(kExecutionBucket, "e-1"), raw);
+  clock_.Advance(std::chrono::seconds(5));
+  ASSERT_NO_ERR(Move("e-1", LocalState::kCreated, LocalState::kBidAccepted, 1));
+  // No expected states: any non-terminal state moves.
+  ASSERT_NO_ERR(store_->UpdateExecutionState({"e-1", LocalState::kCancelled, {}, 0, "cancel"}));
+  const uint64_t terminal = Txid();
+  EXPECT_ERRC(store_->UpdateExecutionState({"e-1", LocalState::kRunning, {}, 0, ""}),
+              Errc::kExecutionAlreadyTerminal);
+  EXPECT_EQ(Txid(), terminal);
+  auto got = store_->GetExecution("e-1");
+  ASSERT_TRUE(got.ok());
+  EXPECT_EQ(got->state, LocalState::kCancelled);
+  EXPECT_EQ(got->version, 3u);
+  EXPECT_EQ(got->latest_comment, "cancel");
+  EXPECT_EQ(got->update_time - got->create_time, 5'000'000'000);
+  auto history = store_->GetExecutionHistory("e-1");
+  ASSERT_TRUE(history.ok());
+  ASSERT_EQ(history->size(), 3u);
+  EXPECT_EQ((*history)[1].previous_state, LocalState::kCreated);
+  EXPECT_EQ((*history)[1].new_state, LocalState::kBidAccepted);
+  EXPECT_EQ((*history)[2].new_version, 3u);
+  auto counts = store_->GetCounts();
+  EXPECT_EQ(counts[int(LocalState::kCancelled)], 1u);
+  EXPECT_EQ(counts[int(LocalState::kCreated)], 0u);
+  EXPECT_EQ(counts[int(LocalState::kBidAccepted)], 0u);
+}
+
+TEST_F(ExecutionStoreTest, ExecutionsOfAJobByUpdateTimeAndDelete) {
+  EXPECT_ERRC(store_->GetExecutions("j-1").error(), Errc::kExecutionNotFound);
+  for (std::string id : {"e-a", "e-b", "e-c"}) {
+    clock_.Advance(std::chrono::seconds(1));
+    ASSERT_NO_ERR(store_->CreateExecution(NewLocal(id, "j-1")));
+  }
+  ASSERT_NO_ERR(store_->CreateExecution(NewLocal("e-other", "j-2")));
+  clock_.Advance(std::chrono::seconds(1));
+  ASSERT_NO_ERR(Move("e-a", LocalState::kCreated, LocalState::kBidAccepted));
+  auto list = store_->GetExecutions("j-1");
+  ASSERT_TRUE(list.ok());
+  std::vector<std::string> ids;
+  for (auto& e : *list) ids.push_back(e.id());
+  EXPECT_EQ(ids, (std::vector<std::string>{"e-b", "e-c", "e-a"}));
+
+  EXPECT_ERRC(store_->DeleteExecution("e-missing"), Errc::kExecutionNotFound);
+  ASSERT_NO_ERR(store_->DeleteExecution("e-other"));
+  EXPECT_ERRC(store_->GetExecution("e-other").error(), Errc::kExecutionNotFound);
+  EXPECT_ERRC(store_->GetExecutionHistory("e-other").error(), Errc::kExecutionNotFound);
+  ASSERT_OK(store_->db().View([&](Tx& tx) {
+    EXPECT_FALSE(tx.GetBucket(kExecutionIndexBucket).GetBucket("j-2"))
+        << "empty job index bucket left";
+    EXPECT_FALSE(tx.GetBucket(kExecutionHistoryBucket).GetBucket("e-other"));
+    return Status::OK();
+  }));
+  EXPECT_EQ(store_->GetExecutionCount(LocalState::kCreated), 2u);
+  // A new record under a deleted id starts a fresh history.
+  ASSERT_NO_ERR(store_->CreateExecution(NewLocal("e-other", "j-2")));
+  EXPECT_EQ(store_->GetExecutionHistory("e-other")->size(), 1u);
+}
+
+TEST_F(ExecutionStoreTest, CountersSurviveReopenAndMatchAFullDecode) {
+  boltpp::testing::Random rnd(boltpp::testing::SeedOr(7));
+  std::printf("seed %llu\n", static_cast<unsigned long long>(rnd.seed()));
+  StateCounts want{};
+  for (int i = 0; i < 300; ++i) {
+    const std::string id = "e-" + std::to_string(i);
+    ASSERT_NO_ERR(store_->CreateExecution(NewLocal(id, "j-" + std::to_string(i % 17))));
+    LocalState s = LocalState::kCreated;
+    for (LocalState next :
+         {LocalState::kBidAccepted, LocalState::kRunning, LocalState::kWaitingVerification,
+          LocalState::kResultAccepted, LocalState::kPublishing, LocalState::kCompleted}) {
+      if (rnd.OneIn(4)) break;
+      ASSERT_NO_ERR(Move(id, s, next));
+      s = next;
+    }
+    if (!IsTerminal(s) && rnd.OneIn(3)) {
+      LocalState end = rnd.OneIn(2) ? LocalState::kFailed : LocalState::kCancelled;
+      ASSERT_NO_ERR(Move(id, s, end));
+      s = end;
+    }
+    want[int(s)]++;
+  }
+  EXPECT_EQ(store_->GetCounts(), want);
+  Open();
+  EXPECT_EQ(store_->GetCounts(), want);
+  StateCounts decoded{};
+  auto all = store_->ListExecutions();
+  ASSERT_TRUE(all.ok());
+  for (auto& e : *all) decoded[int(e.state)]++;
+  EXPECT_EQ(decoded, want);
+}
+
+TEST(ExtractLocalStateTest, ReadsTheTopLevelStateWhateverTheDocumentHolds) {
+  auto doc = [](LocalState s, std::string comment, Json execution) {
+    LocalExecutionState st;
+    st.execution = std::move(execution);
+    st.state = s;
+    st.version = 3;
+    st.latest_comment = std::move(comment);
+    return st.ToJson().dump();
+  };
+  Json nested = {{"ID", "e-1"},
+                 {"Job", {{"State", {{"StateType", "Running"}}}, {"Meta", {{"State", 9}}}}}};
+  EXPECT_EQ(ExtractLocalState(doc(LocalState::kRunning, "", nested)), LocalState::kRunning);
+  EXPECT_EQ(
+      ExtractLocalState(doc(LocalState::kFailed, R"(said "State":5, then {"State":2})", nested)),
+      LocalState::kFailed);
+  // Fields in another order: the fallback decodes.
+  EXPECT_EQ(ExtractLocalState(
+                R"({"State":6,"Version":2,"Execution":{"Job":{"State":{"StateType":"x"}}}})"),
+            LocalState::kPublishing);
+  EXPECT_EQ(ExtractLocalState(R"({"State":4,"Execution":{"Meta":{"State":9}}})"),
+            LocalState::kWaitingVerification);
+  EXPECT_EQ(ExtractLocalState("{not json"), std::nullopt);
+  EXPECT_EQ(ExtractLocalState(R"({"Version":1})"), std::nullopt);
+}
+
+TEST(SeqKeyTest, BigEndianAndLegacyDecimalKeys) {
+  EXPECT_EQ(SeqKey(1), std::string("\0\0\0\0\0\0\0\1", 8));
+  EXPECT_EQ(ParseSeqKey(SeqKey(1000)), 1000u);
+  EXPECT_EQ(ParseSeqKey("001"), 1u);
+  EXPECT_EQ(ParseSeqKey("1000"), 1000u);
+  EXPECT_EQ(ParseSeqKey("0000000000000042"), 42u);
+  EXPECT_EQ(ParseSeqKey("12345678"), 12345678u);  // eight digits stay decimal
+  EXPECT_EQ(ParseSeqKey("x1"), std::nullopt);
+  EXPECT_EQ(ParseSeqKey(""), std::nullopt);
+}
+
+TEST(TimeTest, Rfc3339NanoRoundTripsAndReadsOffsets) {
+  const int64_t t = 1'688'990'400'123'456'789;
+  EXPECT_EQ(FormatRfc3339Nano(t), "2023-07-10T12:00:00.123456789Z");
+  EXPECT_EQ(FormatRfc3339Nano(1'688'990'400'500'000'000), "2023-07-10T12:00:00.5Z");
+  EXPECT_EQ(ParseRfc3339(FormatRfc3339Nano(t)), t);
+  EXPECT_EQ(ParseRfc3339("2023-07-10T14:00:00.123456789+02:00"), t);
+  EXPECT_EQ(ParseRfc3339("2023-07-10T12:00:00Z"), 1'688'990'400'000'000'000);
+  EXPECT_EQ(ParseRfc3339("2023-07-10 12:00:00"), std::nullopt);
+  EXPECT_EQ(ParseRfc3339("2023-13-10T12:00:00Z"), std::nullopt);
+}
+
+TEST_F(ExecutionStoreTest, HistoryStaysInOrderPast999Entries) {
+  ASSERT_NO_ERR(store_->CreateExecution(NewLocal("e-long", "j-1", LocalState::kBidAccepted)));
+  ASSERT_NO_ERR(Move("e-long", LocalState::kBidAccepted, LocalState::kRunning));
+  for (int i = 0; i < 1100; ++i) {
+    ASSERT_NO_ERR(store_->UpdateExecutionState({"e-long",
+                                                LocalState::kRunning,
+                                                {LocalState::kRunning},
+                                                uint64_t(i + 2),
+                                                "restart " + std::to_string(i)}));
+  }
+  auto history = store_->GetExecutionHistory("e-long");
+  ASSERT_TRUE(history.ok());
+  ASSERT_EQ(history->size(), 1102u);
+  for (size_t i = 0; i < history->size(); ++i) {
+    EXPECT_EQ((*history)[i].seq, i + 1);
+    EXPECT_EQ((*history)[i].new_version, i + 1);
+  }
+  EXPECT_EQ(history->back().comment, "restart 1099");
+}
+
+TEST_F(ExecutionStoreTest, ReadsTheRealStoresLegacyKeysInNumericOrderAndAppendsAfterThem) {
+  store_.reset();
+  std::filesystem::copy_file(TestData("node-1-compute.db"), path_,
+                             std::filesystem::copy_options::overwrite_existing);
+  Open();
+  // The Go program wrote 1005 rows with "%03d" keys: "1000" sorts before "101".
+  const std::string id = "e-00000006-aaaa-4000-8000-000000000006";
+  auto history = store_->GetExecutionHistory(id);
+  ASSERT_TRUE(history.ok()) << history.error().ToString();
+  ASSERT_EQ(history->size(), 1005u);
+  for (size_t i = 0; i < history->size(); ++i) ASSERT_EQ((*history)[i].new_version, i + 1) << i;
+  EXPECT_EQ(history->back().comment, "restart 1002");
+  ASSERT_NO_ERR(store_->UpdateExecutionState(
+      {id, LocalState::kCompleted, {LocalState::kRunning}, 1005, "done"}));
+  history = store_->GetExecutionHistory(id);
+  ASSERT_EQ(history->size(), 1006u);
+  EXPECT_EQ(history->back().comment, "done");
+  EXPECT_EQ(history->back().seq, 1006u);
+  // Counters of the Go-written file, from the key scan.
+  auto counts = store_->GetCounts();
+  EXPECT_EQ(counts[int(LocalState::kCreated)], 1u);
+  EXPECT_EQ(counts[int(LocalState::kRunning)], 1u);
+  EXPECT_EQ(counts[int(LocalState::kCompleted)], 2u);
+  EXPECT_EQ(counts[int(LocalState::kFailed)], 1u);
+  EXPECT_EQ(counts[int(LocalState::kCancelled)], 1u);
+  auto e1 = store_->GetExecution("e-00000001-aaaa-4000-8000-000000000001");
+  ASSERT_TRUE(e1.ok());
+  EXPECT_EQ(e1->create_time, 1'688'990'400'123'456'789);
+}
+
+TEST_F(ExecutionStoreTest, RestartPoliciesFailStuckDeleteOldAndCompact) {
+  for (int i = 0; i < 200; ++i) {
+    const std::string id = "e-old-" + std::to_string(i);
+    ASSERT_NO_ERR(store_->CreateExecution(NewLocal(id, "j-old")));
+    ASSERT_NO_ERR(Move(id, LocalState::kCreated, LocalState::kCompleted));
+  }
+  ASSERT_NO_ERR(store_->CreateExecution(NewLocal("e-stuck", "j-1", LocalState::kBidAccepted)));
+  ASSERT_NO_ERR(Move("e-stuck", LocalState::kBidAccepted, LocalState::kRunning));
+  clock_.Advance(std::chrono::hours(48));
+  ASSERT_NO_ERR(store_->CreateExecution(NewLocal("e-young", "j-2")));
+  ASSERT_NO_ERR(store_->CreateExecution(NewLocal("e-done-young", "j-2")));
+  ASSERT_NO_ERR(Move("e-done-young", LocalState::kCreated, LocalState::kCancelled));
+  clock_.Advance(std::chrono::hours(1));
+
+  RestartPolicy none;
+  auto noop = store_->Restart(none);
+  ASSERT_TRUE(noop.ok());
+  EXPECT_TRUE(noop->failed.empty());
+  EXPECT_TRUE(noop->deleted.empty());
+
+  RestartPolicy policy{std::chrono::hours(24), std::chrono::hours(24)};
+  auto report = store_->Restart(policy);
+  ASSERT_TRUE(report.ok()) << report.error().ToString();
+  EXPECT_EQ(report->failed, std::vector<std::string>{"e-stuck"});
+  EXPECT_EQ(report->deleted.size(), 200u);
+  EXPECT_EQ(report->counts[int(LocalState::kCompleted)], 0u);
+  EXPECT_EQ(report->counts[int(LocalState::kFailed)], 1u);
+  EXPECT_EQ(report->counts[int(LocalState::kCreated)], 1u);
+  EXPECT_EQ(report->counts[int(LocalState::kCancelled)], 1u);
+  auto history = store_->GetExecutionHistory("e-stuck");
+  ASSERT_TRUE(history.ok());
+  EXPECT_EQ(history->back().new_state, LocalState::kFailed);
+  EXPECT_NE(history->back().comment.find("moved to Failed"), std::string::npos);
+  EXPECT_ERRC(store_->GetExecutions("j-old").error(), Errc::kExecutionNotFound);
+
+  store_.reset();
+  auto compacted = CompactFile(path_, std::chrono::milliseconds(500));
+  ASSERT_TRUE(compacted.ok()) << compacted.error().ToString();
+  EXPECT_LT(compacted->bytes_after, compacted->bytes_before);
+  EXPECT_FALSE(std::filesystem::exists(path_ + ".compact.tmp"));
+  Open();
+  EXPECT_EQ(store_->GetCounts()[int(LocalState::kFailed)], 1u);
+  EXPECT_TRUE(store_->GetExecution("e-young").ok());
+}
+
+TEST_F(ExecutionStoreTest, ALockedFileFailsWithinTheTimeoutNamingTheFile) {
+  auto o = TestStoreOptions();
+  o.lock_timeout = std::chrono::milliseconds(200);
+  const auto start = std::chrono::steady_clock::now();
+  auto second = ExecutionStore::Open(path_, o);
+  const auto waited = std::chrono::steady_clock::now() - start;
+  ASSERT_FALSE(second.ok());
+  EXPECT_EQ(second.error().code(), Errc::kLocked);
+  EXPECT_NE(second.error().message().find(path_), std::string::npos) << second.error().message();
+  EXPECT_LT(waited, std::chrono::seconds(2));
+  o.read_only = true;
+  EXPECT_EQ(ExecutionStore::Open(dir_.File("missing.db"), o).error().code(),
+            Errc::kInvalidArgument);
+}
+
+// Many clients race the same guarded transition: exactly one wins each round.
+void RaceRounds(ExecutionStore& store, int clients, int rounds) {
+  ASSERT_NO_ERR(store.CreateExecution(NewLocal("e-race", "j-race", LocalState::kBidAccepted)));
+  ASSERT_NO_ERR(store.UpdateExecutionState(
+      {"e-race", LocalState::kRunning, {LocalState::kBidAccepted}, 1, ""}));
+  for (int round = 0; round < rounds; ++round) {
+    const uint64_t version = 2 + static_cast<uint64_t>(round);
+    std::atomic<int> winners{0}, losers{0};
+    std::vector<std::thread> threads;
+    for (int c = 0; c < clients; ++c) {
+      threads.emplace_back([&, c] {
+        Error e = store.UpdateExecutionState({"e-race",
+                                              LocalState::kRunning,
+                                              {LocalState::kRunning},
+                                              version,
+                                              "client " + std::to_string(c)});
+        if (e.ok()) {
+          winners++;
+        } else if (e.code() == Errc::kInvalidExecutionVersion) {
+          losers++;
+        } else {
+          ADD_FAILURE() << e.ToString();
+        }
+      });
+    }
+    for (auto& t : threads) t.join();
+    EXPECT_EQ(winners.load(), 1) << "round " << round;
+    EXPECT_EQ(losers.load(), clients - 1);
+  }
+  auto history = store.GetExecutionHistory("e-race");
+  ASSERT_TRUE(history.ok());
+  EXPECT_EQ(history->size(), static_cast<size_t>(rounds) + 2);
+  EXPECT_EQ(store.GetExecution("e-race")->version, static_cast<uint64_t>(rounds) + 2);
+}
+
+TEST_F(ExecutionStoreTest, GuardedUpdateRaceHasExactlyOneWinner) { RaceRounds(*store_, 8, 20); }
+
+TEST_F(ExecutionStoreTest, GuardedUpdateRaceHasExactlyOneWinnerInBatches) {
+  auto o = TestStoreOptions(&clock_);
+  o.batch = true;
+  Open(o);
+  RaceRounds(*store_, 8, 20);
+}
+
+}  // namespace
+}  // namespace boltpp::jobstore::testing

@@ -1,0 +1,116 @@
+// File: apps/jobstore/tests/helpers.cc
+#include "helpers.h"
+
+#include <sys/wait.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+
+namespace boltpp::jobstore::testing {
+
+namespace {
+std::string ReadWhole(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+}  // namespace
+
+bool HaveGo() { return std::string(JOBS_GO_FIXTURE).size() > 0; }
+
+std::string GoCheck(const std::string& path) {
+  if (!HaveGo()) {
+    const char* ci = std::getenv("CI");
+    if (ci && std::string(ci) == "true") return "Go helper jobsfixture was not built";
+    return "";
+  }
+  auto r = Run(std::string(JOBS_GO_FIXTURE) + " check -db '" + path + "'");
+  if (r.status == 0) return "";
+  return "go check exit " + std::to_string(r.status) + ": " + r.out + r.err;
+}
+
+void ExpectSoundFile(const std::string& path, bool expect_verify_clean) {
+  {
+    Options o;
+    o.read_only = true;
+    o.timeout = std::chrono::milliseconds(2000);
+    auto db = DB::Open(path, o);
+    ASSERT_TRUE(db.ok()) << db.status().ToString();
+    Status s = (*db)->View([&](Tx& tx) {
+      auto errors = tx.Check();
+      for (auto& e : errors) ADD_FAILURE() << path << ": Tx::Check: " << e;
+      return Status::OK();
+    });
+    EXPECT_TRUE(s.ok()) << s.ToString();
+  }
+  if (expect_verify_clean) {
+    auto report = VerifyFile(path, false, std::chrono::milliseconds(2000));
+    ASSERT_TRUE(report.ok()) << report.error().ToString();
+    for (auto& p : report->problems) ADD_FAILURE() << path << ": verify: " << p.ToString();
+  }
+  EXPECT_EQ(GoCheck(path), "") << path;
+}
+
+CommandResult Run(const std::string& command) {
+  TempDir dir;
+  const std::string out = dir.File("out"), err = dir.File("err");
+  std::string full = "(" + command + ") >'" + out + "' 2>'" + err + "'";
+  int rc = std::system(full.c_str());
+  CommandResult r;
+  r.status = WIFEXITED(rc) ? WEXITSTATUS(rc) : 128 + WTERMSIG(rc);
+  r.out = ReadWhole(out);
+  r.err = ReadWhole(err);
+  return r;
+}
+
+std::string Cli() { return JOBS_CLI; }
+std::string TestData(const std::string& name) { return std::string(JOBS_TESTDATA) + "/" + name; }
+
+StoreOptions TestStoreOptions(FakeClock* clock) {
+  StoreOptions o;
+  o.lock_timeout = std::chrono::milliseconds(300);
+  o.no_sync = true;
+  if (clock) o.clock = clock->fn();
+  return o;
+}
+
+LocalExecutionState NewLocal(const std::string& id, const std::string& job, LocalState state) {
+  LocalExecutionState s;
+  s.execution = {{"ID", id}, {"Namespace", "default"}, {"JobID", job}, {"NodeID", "node-1"}};
+  s.requester_node_id = "requester-0";
+  s.state = state;
+  s.version = 1;
+  return s;
+}
+
+Json NewJob(const std::string& id, const std::string& ns, const std::vector<std::string>& labels) {
+  Json job = {{"ID", id},
+              {"Name", "job " + id.substr(0, 10)},
+              {"Namespace", ns},
+              {"Type", "batch"},
+              {"Priority", 0},
+              {"Count", 1},
+              {"Constraints", Json::array()},
+              {"Meta", Json::object()},
+              {"Labels", Json::object()},
+              {"Tasks", Json::array({{{"Name", "main"}, {"Engine", {{"Type", "docker"}}}}})}};
+  for (auto& l : labels) job["Labels"][l] = "1";
+  return job;
+}
+
+Json NewExecution(const std::string& id, const std::string& job, const std::string& node) {
+  return {{"ID", id},
+          {"Namespace", "default"},
+          {"EvalID", ""},
+          {"Name", "main"},
+          {"NodeID", node},
+          {"JobID", job},
+          {"Job", nullptr},
+          {"DesiredState", {{"StateType", 1}, {"Message", ""}}},
+          {"ComputeState", {{"StateType", 1}, {"Message", ""}}}};
+}
+
+}  // namespace boltpp::jobstore::testing

@@ -1,0 +1,66 @@
+// File: apps/jobstore/tests/helpers.h
+// Shared by the jobstore tests: the checks every test runs on the files it
+// wrote (boltpp's Tx::Check, the stores' verify, Go bbolt's check), a command
+// runner for the CLI tests, and a settable clock.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "boltpp/jobstore/execution_store.h"
+#include "boltpp/jobstore/job_store.h"
+#include "boltpp/jobstore/verify.h"
+#include "testutil/random.h"
+#include "testutil/test_db.h"
+
+namespace boltpp::jobstore::testing {
+
+using boltpp::testing::TempDir;
+
+// Tx::Check finds nothing, verify finds no problem, and (when the Go helper
+// is built) Go bbolt's tx.Check() is clean. The file must be closed.
+void ExpectSoundFile(const std::string& path, bool expect_verify_clean = true);
+// Go bbolt's check on path: "" when clean, its output otherwise. Skips (returns
+// "") when the Go helper was not built, unless CI=true.
+std::string GoCheck(const std::string& path);
+bool HaveGo();
+
+struct CommandResult {
+  int status = -1;
+  std::string out, err;
+};
+// Runs `sh -c command` and captures stdout and stderr.
+CommandResult Run(const std::string& command);
+// The path of boltpp-jobs.
+std::string Cli();
+std::string TestData(const std::string& name);
+
+// A clock tests move by hand (Unix ns).
+struct FakeClock {
+  std::atomic<int64_t> now{1'700'000'000'000'000'000};
+  std::function<int64_t()> fn() {
+    return [this] { return now.load(); };
+  }
+  void Advance(std::chrono::nanoseconds d) { now += d.count(); }
+};
+
+// Store options for tests: short lock timeout, no fsync, the given clock.
+StoreOptions TestStoreOptions(FakeClock* clock = nullptr);
+
+LocalExecutionState NewLocal(const std::string& id, const std::string& job,
+                             LocalState state = LocalState::kCreated);
+Json NewJob(const std::string& id, const std::string& ns = "default",
+            const std::vector<std::string>& labels = {});
+Json NewExecution(const std::string& id, const std::string& job,
+                  const std::string& node = "node-1");
+
+#define EXPECT_ERRC(expr, want) EXPECT_EQ((expr).code(), (want)) << (expr).ToString()
+#define ASSERT_NO_ERR(expr)                                 \
+  do {                                                      \
+    auto _e = (expr);                                       \
+    ASSERT_TRUE(_e.ok()) << #expr << ": " << _e.ToString(); \
+  } while (0)
+
+}  // namespace boltpp::jobstore::testing
