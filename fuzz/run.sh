@@ -10,7 +10,7 @@
 #
 # Environment:
 #   BOLTPP_FUZZ_BUILD   build directory (default <repo>/build-fuzz)
-#   BOLTPP_FUZZ_TARGETS targets to run (default "open ops")
+#   BOLTPP_FUZZ_TARGETS targets to run (default "open ops car_reader car_index")
 #   JOBS                build parallelism (default 1; the build runs under nice)
 #   FUZZ_JOBS           parallel fuzzing processes per target (default 1;
 #                       more uses libFuzzer's -fork mode)
@@ -19,7 +19,7 @@ set -uo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 BUILD="${BOLTPP_FUZZ_BUILD:-$ROOT/build-fuzz}"
 SECS="${1:-60}"
-TARGETS="${BOLTPP_FUZZ_TARGETS:-open ops}"
+TARGETS="${BOLTPP_FUZZ_TARGETS:-open ops car_reader car_index}"
 JOBS="${JOBS:-1}"
 
 CXX=clang++ cmake -S "$ROOT" -B "$BUILD" -G Ninja \
@@ -38,6 +38,18 @@ if compgen -G "$ROOT/tests/compat/testdata/*.db" >/dev/null; then
     { printf '\x07'; cat "$f"; } >"$SEEDS/open/go7-$(basename "$f")"
   done
 fi
+
+# CAR targets (apps/car): the go-car fixtures and small generated CARs, each
+# behind an options byte (0x00 plain; 0x0d zero-length-as-end, re-hash,
+# identity CIDs indexed); indexes for the index target.
+mkdir -p "$SEEDS/car_reader" "$SEEDS/car_index"
+for f in "$ROOT"/apps/car/testdata/*.car "$ROOT"/apps/car/testdata/fuzz-seeds/*.car; do
+  [ -e "$f" ] || continue
+  { printf '\x00'; cat "$f"; } >"$SEEDS/car_reader/$(basename "$f")"
+  { printf '\x0d'; cat "$f"; } >"$SEEDS/car_reader/z-$(basename "$f")"
+done
+cp "$ROOT"/apps/car/testdata/fuzz-seeds/*.idx "$SEEDS/car_index/" 2>/dev/null
+tail -c +479959 "$ROOT/apps/car/testdata/sample-wrapped-v2.car" >"$SEEDS/car_index/sample.idx"
 
 export ASAN_OPTIONS="abort_on_error=1:detect_leaks=1:allocator_may_return_null=1"
 export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"

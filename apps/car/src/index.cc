@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <cstring>
 #include <fstream>
+#include <memory>
 #include <sstream>
 
 #include "boltpp/car/varint.h"
@@ -31,10 +32,11 @@ uint64_t GetLE(const uint8_t* p, int bytes) {
   return v;
 }
 
-// Sorts fixed-width records (digest ++ u64le offset) by digest bytes, then
-// offset. Sorts 16-byte keys (the digest's first 8 bytes big-endian, the
-// record number) rather than moving the records, then copies once.
-std::string SortRecords(const std::string& records, size_t width) {
+// Appends fixed-width records (digest ++ u64le offset) to *out sorted by
+// digest bytes, then offset. Sorts 16-byte keys (the digest's first 8 bytes
+// big-endian, the record number) rather than moving the records, then
+// copies each record once.
+void AppendSorted(const std::string& records, size_t width, std::string* out) {
   const size_t digest = width - 8;
   const size_t n = records.size() / width;
   const auto* base = reinterpret_cast<const uint8_t*>(records.data());
@@ -42,14 +44,14 @@ std::string SortRecords(const std::string& records, size_t width) {
     uint64_t prefix;
     uint64_t index;
   };
-  std::vector<Key> keys(n);
+  std::unique_ptr<Key[]> keys(new Key[n]);
   for (size_t i = 0; i < n; i++) {
     uint64_t prefix = 0;
     const uint8_t* d = base + i * width;
     for (size_t b = 0; b < 8; b++) prefix = (prefix << 8) | (b < digest ? d[b] : 0);
     keys[i] = {prefix, i};
   }
-  std::sort(keys.begin(), keys.end(), [&](const Key& a, const Key& b) {
+  std::sort(keys.get(), keys.get() + n, [&](const Key& a, const Key& b) {
     if (a.prefix != b.prefix) return a.prefix < b.prefix;
     const uint8_t* ra = base + a.index * width;
     const uint8_t* rb = base + b.index * width;
@@ -59,19 +61,19 @@ std::string SortRecords(const std::string& records, size_t width) {
     }
     return GetLE(ra + digest, 8) < GetLE(rb + digest, 8);
   });
-  std::string out(records.size(), '\0');
-  for (size_t i = 0; i < n; i++)
-    std::memcpy(out.data() + i * width, base + keys[i].index * width, width);
-  return out;
+  const size_t at = out->size();
+  out->resize(at + records.size());
+  char* dst = out->data() + at;
+  for (size_t i = 0; i < n; i++) std::memcpy(dst + i * width, base + keys[i].index * width, width);
 }
 
 // An IndexSorted body: i32 bucket count, then width/length/records per bucket.
-void SerializeSorted(const std::map<uint32_t, std::string>& by_width, std::string* out) {
+void SerializeSorted(const std::map<uint32_t, const std::string*>& by_width, std::string* out) {
   PutLE(out, by_width.size(), 4);
   for (const auto& [width, records] : by_width) {
     PutLE(out, width, 4);
-    PutLE(out, records.size(), 8);
-    *out += SortRecords(records, width);
+    PutLE(out, records->size(), 8);
+    AppendSorted(*records, width, out);
   }
 }
 
@@ -85,16 +87,22 @@ void IndexBuilder::Add(uint64_t hash_code, std::span<const uint8_t> digest, uint
 }
 
 std::string IndexBuilder::Serialize(uint64_t codec) const {
+  size_t total = 64;
+  for (const auto& [key, records] : buckets_) total += records.size() + 32;
   std::string out;
+  out.reserve(total);
   AppendUvarint(&out, codec);
   if (codec == kIndexSortedCodec) {
-    std::map<uint32_t, std::string> by_width;
-    for (const auto& [key, records] : buckets_) by_width[key.second + 8] += records;
+    // Keys are digests only: hash functions with the same digest size share a bucket.
+    std::map<uint32_t, std::string> merged;
+    for (const auto& [key, records] : buckets_) merged[key.second + 8] += records;
+    std::map<uint32_t, const std::string*> by_width;
+    for (const auto& [width, records] : merged) by_width[width] = &records;
     SerializeSorted(by_width, &out);
     return out;
   }
-  std::map<uint64_t, std::map<uint32_t, std::string>> groups;
-  for (const auto& [key, records] : buckets_) groups[key.first][key.second + 8] = records;
+  std::map<uint64_t, std::map<uint32_t, const std::string*>> groups;
+  for (const auto& [key, records] : buckets_) groups[key.first][key.second + 8] = &records;
   PutLE(&out, groups.size(), 4);
   for (const auto& [code, by_width] : groups) {
     PutLE(&out, code, 8);
@@ -106,9 +114,7 @@ std::string IndexBuilder::Serialize(uint64_t codec) const {
 Result<std::string> BuildIndex(CarReader& reader, const IndexOptions& opts) {
   if (opts.adopt_existing && reader.v2_header() && reader.v2_header()->has_index() &&
       reader.seekable()) {
-    auto bytes = reader.IndexBytes();
-    if (!bytes.ok()) return bytes.status();
-    return std::string(reinterpret_cast<const char*>(bytes->data()), bytes->size());
+    return reader.IndexBytes();
   }
   if (reader.seekable()) {
     Status s = reader.Rewind();

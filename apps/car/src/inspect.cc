@@ -133,7 +133,8 @@ Result<InspectReport> Inspect(CarReader& reader, bool verify_hashes) {
       if (!idx.ok()) return idx.status();
       uint64_t codec;
       VarintError err{};
-      if (DecodeUvarint(idx->data(), idx->size(), &codec, &err) == 0) {
+      if (DecodeUvarint(reinterpret_cast<const uint8_t*>(idx->data()), idx->size(), &codec, &err) ==
+          0) {
         return Damage(
             fmt::format("index at byte {}: codec {}", r.v2->index_offset, VarintErrorText(err)));
       }
@@ -153,7 +154,7 @@ Status Verify(const std::string& path, const VerifyOptions& opts) {
   std::optional<Index> index;
   if (reader.version() == 2) {
     const V2Header& h = *reader.v2_header();
-    const uint64_t file_size = reader.bytes().size();
+    const uint64_t file_size = reader.input_size();
     const uint64_t length_to_index = kPragmaSize + kV2HeaderSize + h.data_size;
     if (file_size > h.data_offset + h.data_size && h.index_offset == 0) {
       return Damage("header claims no index, but extra bytes in file beyond data size");
@@ -166,7 +167,7 @@ Status Verify(const std::string& path, const VerifyOptions& opts) {
     if (h.has_index()) {
       auto bytes = reader.IndexBytes();
       if (!bytes.ok()) return bytes.status();
-      auto parsed = Index::Parse(*bytes);
+      auto parsed = Index::Parse({reinterpret_cast<const uint8_t*>(bytes->data()), bytes->size()});
       if (!parsed.ok()) {
         return Damage(
             fmt::format("index at byte {}: {}", h.index_offset, parsed.status().detail()));

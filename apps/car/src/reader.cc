@@ -3,7 +3,6 @@
 
 #include <fcntl.h>
 #include <fmt/format.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -20,6 +19,9 @@ namespace {
 Status Damage(std::string what) { return Status(Code::kCorruption, std::move(what)); }
 
 // "8 MiB" for whole MiB, else "N-byte".
+// Bytes fetched for a section's length and CID when its block is skipped.
+constexpr size_t kHeadBytes = 4096;
+
 std::string LimitText(uint64_t limit) {
   return limit % (1 << 20) == 0 ? fmt::format("{} MiB", limit >> 20)
                                 : fmt::format("{}-byte", limit);
@@ -199,12 +201,6 @@ std::string EncodeV2Header(const V2Header& h) {
   return out;
 }
 
-MemorySource::~MemorySource() {
-  if (owns_mapping_ && !bytes_.empty()) {
-    munmap(const_cast<uint8_t*>(bytes_.data()), bytes_.size());
-  }
-}
-
 const uint8_t* StreamSource::Fetch(uint64_t pos, size_t n, size_t* got, Status* error) {
   if (pos < buf_pos_) {
     *error = Status(Code::kInvalidArgument, "a stream cannot go back");
@@ -262,7 +258,45 @@ CarReader::CarReader(std::unique_ptr<ByteSource> source, ReadOptions opts)
 CarReader::~CarReader() = default;
 
 bool CarReader::seekable() const { return source_->seekable(); }
-std::span<const uint8_t> CarReader::bytes() const { return source_->all(); }
+uint64_t CarReader::input_size() const { return source_->size(); }
+
+FileSource::~FileSource() { close(fd_); }
+
+const uint8_t* FileSource::Fetch(uint64_t pos, size_t n, size_t* got, Status* error) {
+  static const uint8_t kNothing = 0;
+  if (pos >= size_) {
+    *got = 0;
+    return &kNothing;
+  }
+  const size_t want = static_cast<size_t>(std::min<uint64_t>(n, size_ - pos));
+  if (pos >= window_pos_ && pos + want <= window_pos_ + window_len_) {
+    *got = want;
+    return buf_.get() + (pos - window_pos_);
+  }
+  const size_t len =
+      static_cast<size_t>(std::min<uint64_t>(std::max(want, read_ahead_), size_ - pos));
+  if (capacity_ < len) {
+    buf_.reset(new uint8_t[len]);  // uninitialized: pread fills it
+    capacity_ = len;
+  }
+  size_t done = 0;
+  while (done < len) {
+    const ssize_t r = pread(fd_, buf_.get() + done, len - done, static_cast<off_t>(pos + done));
+    if (r < 0 && errno == EINTR) continue;
+    if (r < 0) {
+      window_len_ = 0;
+      *error = Status(Code::kIOError,
+                      fmt::format("read at byte {}: {}", pos + done, std::strerror(errno)));
+      return nullptr;
+    }
+    if (r == 0) break;  // the file shrank
+    done += static_cast<size_t>(r);
+  }
+  window_pos_ = pos;
+  window_len_ = done;
+  *got = std::min(want, done);
+  return buf_.get();
+}
 
 Result<std::unique_ptr<CarReader>> CarReader::OpenFile(const std::string& path, ReadOptions opts) {
   const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
@@ -277,19 +311,9 @@ Result<std::unique_ptr<CarReader>> CarReader::OpenFile(const std::string& path, 
     close(fd);
     return Status(Code::kIOError, fmt::format("open {}: is a directory", path));
   }
-  std::span<const uint8_t> bytes;
-  if (st.st_size > 0) {
-    void* map = mmap(nullptr, static_cast<size_t>(st.st_size), PROT_READ, MAP_PRIVATE, fd, 0);
-    if (map == MAP_FAILED) {
-      const int e = errno;
-      close(fd);
-      return Status(Code::kIOError, fmt::format("mmap {}: {}", path, std::strerror(e)));
-    }
-    madvise(map, static_cast<size_t>(st.st_size), MADV_SEQUENTIAL | MADV_WILLNEED);
-    bytes = {static_cast<const uint8_t*>(map), static_cast<size_t>(st.st_size)};
-  }
-  close(fd);
-  std::unique_ptr<CarReader> r(new CarReader(std::make_unique<MemorySource>(bytes, true), opts));
+  posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+  std::unique_ptr<CarReader> r(
+      new CarReader(std::make_unique<FileSource>(fd, static_cast<uint64_t>(st.st_size)), opts));
   Status s = r->ReadHeaders();
   if (!s.ok()) return Status(s.code(), fmt::format("{}: {}", path, s.detail()));
   return r;
@@ -297,7 +321,7 @@ Result<std::unique_ptr<CarReader>> CarReader::OpenFile(const std::string& path, 
 
 Result<std::unique_ptr<CarReader>> CarReader::OpenBytes(std::span<const uint8_t> bytes,
                                                         ReadOptions opts) {
-  std::unique_ptr<CarReader> r(new CarReader(std::make_unique<MemorySource>(bytes, false), opts));
+  std::unique_ptr<CarReader> r(new CarReader(std::make_unique<MemorySource>(bytes), opts));
   Status s = r->ReadHeaders();
   if (!s.ok()) return s;
   return r;
@@ -415,6 +439,9 @@ Status CarReader::ParseSection(uint64_t rel, Section* out, bool want_block, bool
   }
   const uint64_t abs = payload_offset_ + rel;
   const uint64_t left = payload_size_ - rel;  // bytes of payload from here
+  // Skipping large blocks: read only around each section's head.
+  const bool head_only = !want_block && source_->seekable();
+  source_->SetReadAhead(head_only && last_length_ > (64 << 10) ? kHeadBytes : (1 << 20));
   Status io;
   size_t got;
   const uint8_t* p = source_->Fetch(abs, kMaxVarintBytes, &got, &io);
@@ -440,15 +467,35 @@ Status CarReader::ParseSection(uint64_t rel, Section* out, bool want_block, bool
     return Damage(fmt::format("section at byte {}: length {} exceeds the {} limit", abs, len,
                               LimitText(opts_.max_section_size)));
   }
+  last_length_ = len;
   const uint64_t total = vs + len;
-  p = source_->Fetch(abs, static_cast<size_t>(total), &got, &io);
+  const uint64_t available = std::min<uint64_t>(left, source_->size() - abs);
+  if (total > available) {
+    // A seekable source knows its size: report truncation before reading.
+    if (source_->seekable()) {
+      return Damage(fmt::format(
+          "section at byte {}: length {} runs past the end of the data ({} bytes left): truncated",
+          abs, len, available - vs));
+    }
+  }
+  // The CID is parsed from the section's head; the whole section is fetched
+  // when the block is wanted, when the head does not hold the CID, or from a stream.
+  size_t fetch = static_cast<size_t>(total);
+  if (head_only && total > kHeadBytes) fetch = kHeadBytes;
+  p = source_->Fetch(abs, fetch, &got, &io);
   if (!p) return io;
-  if (got < total || total > left) {
+  if (got < fetch || total > left) {
     return Damage(fmt::format(
         "section at byte {}: length {} runs past the end of the data ({} bytes left): truncated",
         abs, len, std::min<uint64_t>(got, left) - vs));
   }
-  auto info = ParseCid(p + vs, static_cast<size_t>(len));
+  auto info = ParseCid(p + vs, static_cast<size_t>(std::min<uint64_t>(len, got - vs)));
+  if (!info.ok() && fetch < total) {
+    p = source_->Fetch(abs, static_cast<size_t>(total), &got, &io);
+    if (!p) return io;
+    if (got < total) return Damage(fmt::format("section at byte {}: truncated", abs));
+    info = ParseCid(p + vs, static_cast<size_t>(len));
+  }
   if (!info.ok()) {
     return Damage(fmt::format("section at byte {}: CID at byte {}: {}", abs, abs + vs,
                               info.status().detail()));
@@ -503,11 +550,15 @@ Result<Section> CarReader::ReadSectionAt(uint64_t offset) {
   return s;
 }
 
-Result<std::span<const uint8_t>> CarReader::IndexBytes() const {
+Result<std::string> CarReader::IndexBytes() {
   if (!v2_ || !v2_->has_index()) return Status(Code::kInvalidArgument, "the CAR has no index");
   if (!seekable()) return Status(Code::kInvalidArgument, "cannot read the index of a stream");
-  auto all = source_->all();
-  return all.subspan(static_cast<size_t>(v2_->index_offset));
+  const uint64_t size = source_->size() - v2_->index_offset;  // index_offset < size (checked)
+  Status io;
+  size_t got;
+  const uint8_t* p = source_->Fetch(v2_->index_offset, static_cast<size_t>(size), &got, &io);
+  if (!p) return io;
+  return std::string(reinterpret_cast<const char*>(p), got);
 }
 
 }  // namespace boltpp::car

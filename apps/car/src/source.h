@@ -1,8 +1,9 @@
-// Where a CarReader's bytes come from: a mapped file, bytes in memory, or a
+// Where a CarReader's bytes come from: a file read with pread, bytes in memory, or a
 // forward-only stream read through a buffer. Internal to the library.
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <span>
 #include <vector>
 
@@ -21,16 +22,36 @@ class ByteSource {
   virtual bool seekable() const = 0;
   // The input's size; UINT64_MAX when unknown (a stream).
   virtual uint64_t size() const = 0;
-  // All bytes (seekable sources only).
-  virtual std::span<const uint8_t> all() const { return {}; }
+  // How many bytes to read at once when a Fetch misses the buffer (sources
+  // that read through one); the reader lowers it while it skips large blocks.
+  virtual void SetReadAhead(size_t) {}
 };
 
-// Bytes in memory (not owned), or a mapped file (owned: unmapped on destruction).
+// A file read with pread through a window that moves with the fetches:
+// random access, bounded memory, no mapping (so RSS does not grow with the file).
+class FileSource : public ByteSource {
+ public:
+  FileSource(int fd, uint64_t size) : fd_(fd), size_(size) {}
+  ~FileSource() override;
+  const uint8_t* Fetch(uint64_t pos, size_t n, size_t* got, Status* error) override;
+  bool seekable() const override { return true; }
+  uint64_t size() const override { return size_; }
+  void SetReadAhead(size_t bytes) override { read_ahead_ = bytes; }
+
+ private:
+  int fd_;
+  uint64_t size_;
+  std::unique_ptr<uint8_t[]> buf_;
+  size_t capacity_ = 0;
+  uint64_t window_pos_ = 0;
+  size_t window_len_ = 0;
+  size_t read_ahead_ = 1 << 20;
+};
+
+// Bytes in memory (not owned).
 class MemorySource : public ByteSource {
  public:
-  MemorySource(std::span<const uint8_t> bytes, bool owns_mapping)
-      : bytes_(bytes), owns_mapping_(owns_mapping) {}
-  ~MemorySource() override;
+  explicit MemorySource(std::span<const uint8_t> bytes) : bytes_(bytes) {}
   const uint8_t* Fetch(uint64_t pos, size_t n, size_t* got, Status*) override {
     if (pos >= bytes_.size()) {
       static const uint8_t kNothing = 0;
@@ -43,11 +64,9 @@ class MemorySource : public ByteSource {
   }
   bool seekable() const override { return true; }
   uint64_t size() const override { return bytes_.size(); }
-  std::span<const uint8_t> all() const override { return bytes_; }
 
  private:
   std::span<const uint8_t> bytes_;
-  bool owns_mapping_;
 };
 
 // Reads a file descriptor forward through a growable buffer (at least 1 MiB

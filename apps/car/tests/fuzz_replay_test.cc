@@ -25,7 +25,8 @@ int Replay(const std::string& target, int (*fn)(const uint8_t*, size_t)) {
   std::vector<std::filesystem::path> files;
   for (const auto& e : std::filesystem::directory_iterator(dir)) {
     const auto ext = e.path().extension();
-    if (e.is_regular_file() && ext != ".md" && ext != ".txt") files.push_back(e.path());
+    const bool hidden = e.path().filename().string()[0] == '.';
+    if (e.is_regular_file() && !hidden && ext != ".md" && ext != ".txt") files.push_back(e.path());
   }
   std::sort(files.begin(), files.end());
   for (const auto& f : files) {
@@ -55,6 +56,19 @@ TEST(CarFuzz, FixturesRunThroughBothTargets) {
   }
   const std::string index = v2.substr(479958);
   fuzz::FuzzIndexReader(reinterpret_cast<const uint8_t*>(index.data()), index.size());
+  // The fuzzers' small seeds (apps/car/testdata/fuzz-seeds).
+  size_t seeds = 0;
+  for (const auto& e : std::filesystem::directory_iterator(testing::Testdata("fuzz-seeds"))) {
+    const std::string bytes = ReadFile(e.path());
+    if (e.path().extension() == ".idx") {
+      fuzz::FuzzIndexReader(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size());
+    } else {
+      const std::string in = WithFlags(0x0d, bytes);
+      fuzz::FuzzCarReader(reinterpret_cast<const uint8_t*>(in.data()), in.size());
+    }
+    seeds++;
+  }
+  EXPECT_GE(seeds, 12u);
 }
 
 TEST(CarFuzz, OneByteMutationSweep) {

@@ -105,7 +105,8 @@ void GetBlock(const std::string& path, const std::string& cid_text, const std::s
   if (reader->seekable() && reader->v2_header() && reader->v2_header()->has_index()) {
     // Use the CAR's own index: look the multihash up, then read the section.
     const auto bytes = Take(reader->IndexBytes());
-    const car::Index index = Take(car::Index::Parse(bytes));
+    const car::Index index =
+        Take(car::Index::Parse({reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()}));
     std::vector<uint64_t> offsets;
     index.Lookup(want, &offsets);
     for (uint64_t off : offsets) {

@@ -68,10 +68,12 @@ class ByteSource;  // src/source.h
 
 class CarReader {
  public:
-  // Maps the file read-only.
+  // Reads the file with pread.
   static Result<std::unique_ptr<CarReader>> OpenFile(const std::string& path,
                                                      ReadOptions opts = {});
-  // Reads `bytes` in place: they must outlive the reader.
+  // Reading a file uses pread through a window (1 MiB, or 4 KiB while sections
+  // are large and blocks are skipped), so memory stays small whatever the
+  // file's size. Reads `bytes` in place: they must outlive the reader.
   static Result<std::unique_ptr<CarReader>> OpenBytes(std::span<const uint8_t> bytes,
                                                       ReadOptions opts = {});
   // Reads forward from fd through a buffer (not seekable; fd is not closed).
@@ -91,8 +93,8 @@ class CarReader {
   // Payload-relative offset of the first section (just past the v1 header).
   uint64_t first_section_offset() const { return first_section_; }
   bool seekable() const;
-  // The whole input when it is mapped or in memory (empty for a stream).
-  std::span<const uint8_t> bytes() const;
+  // The input's size in bytes (UINT64_MAX for a stream).
+  uint64_t input_size() const;
 
   // Reads the next section into *out: true, or false at the end of the data.
   // want_block = false lets a stream skip the block bytes (out->block empty).
@@ -103,12 +105,12 @@ class CarReader {
   Result<Section> ReadSectionAt(uint64_t offset);
   // Seekable CARv2 with an index: the index bytes (codec varint + body), to
   // the end of the input.
-  Result<std::span<const uint8_t>> IndexBytes() const;
+  Result<std::string> IndexBytes();
 
  private:
   CarReader(std::unique_ptr<ByteSource> source, ReadOptions opts);
   Status ReadHeaders();
-  Status ParseSection(uint64_t abs, Section* out, bool want_block, bool* end);
+  Status ParseSection(uint64_t rel, Section* out, bool want_block, bool* end);
 
   std::unique_ptr<ByteSource> source_;
   ReadOptions opts_;
@@ -120,6 +122,7 @@ class CarReader {
   uint64_t first_section_ = 0;
   uint64_t next_ = 0;  // payload-relative offset of the next section
   bool done_ = false;
+  uint64_t last_length_ = 0;  // the previous section's length (read-ahead hint)
 };
 
 // CARv1 header bytes: uvarint(length) ++ DAG-CBOR {"roots": [...], "version": 1}.
