@@ -1,0 +1,324 @@
+// File: apps/jobstore/bench/jobs_bench.cc
+// The job-store workloads of apps-spec 4.4 on boltpp::jobstore, the C++ side
+// of a side-by-side run with the Go twin (go/jobstwin, Go bbolt 1.3.6, same
+// layout, same JSON documents). Every commit is durable unless --no-sync.
+// Prints one JSON object per workload on stdout.
+//
+//   jobs_bench j1 --file F --jobs N --clients C      job lifecycle (requester)
+//   jobs_bench j2 --file F --n N --clients C         compute lifecycle, 5 tx each
+//   jobs_bench load --file F --n N                   bulk-load N executions (for j3)
+//   jobs_bench j3 --file F [--decode]                open + per-state counters
+//   jobs_bench j7 --file F --n N --clients C         guarded-transition contention
+#include <sys/resource.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <map>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "boltpp/jobstore/execution_store.h"
+#include "boltpp/jobstore/job_store.h"
+
+namespace bj = boltpp::jobstore;
+using bj::Json;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+struct Args {
+  std::string cmd, file;
+  int64_t n = 10000, jobs = 1000;
+  int clients = 1;
+  bool no_sync = false, decode = false;
+};
+
+double Since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+
+long PeakRssKb() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  return u.ru_maxrss;
+}
+
+[[noreturn]] void Die(const std::string& what) {
+  std::fprintf(stderr, "jobs_bench: %s\n", what.c_str());
+  std::exit(1);
+}
+void Must(const bj::Error& e, const char* what) {
+  if (!e.ok()) Die(std::string(what) + ": " + e.ToString());
+}
+
+// The ids and the ~1 KB Execution document both sides write.
+std::string ExecId(int64_t i) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "e-%08llx-0000-4000-8000-%012llx", static_cast<unsigned long long>(i * 2654435761u % 4294967296u),
+                static_cast<unsigned long long>(i));
+  return buf;
+}
+std::string JobId(int64_t i) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "j-%08llx-0000-4000-8000-%012llx", static_cast<unsigned long long>(i * 40503u % 4294967296u),
+                static_cast<unsigned long long>(i));
+  return buf;
+}
+Json ExecutionDoc(const std::string& id, const std::string& job) {
+  return {{"ID", id},
+          {"Namespace", "default"},
+          {"EvalID", "v-00000000-0000-4000-8000-000000000000"},
+          {"Name", "main"},
+          {"NodeID", "node-1"},
+          {"JobID", job},
+          {"Job", nullptr},
+          {"AllocatedResources", {{"Tasks", {{"main", {{"CPU", 1}, {"Memory", 1073741824}, {"Disk", 0}, {"GPU", 0}}}}}}},
+          {"DesiredState", {{"StateType", 1}, {"Message", ""}}},
+          {"ComputeState", {{"StateType", 5}, {"Message", ""}}},
+          {"PublishedResult", {{"Type", "ipfs"}, {"Params", {{"CID", "QmYwAPJzv5CZsnA625s3Xf2nemtYgPpHdWEz79ojWnPbdG"}}}}},
+          {"RunOutput", {{"Stdout", std::string(512, 'o')}, {"Stderr", ""}, {"ExitCode", 0}}},
+          {"PreviousExecution", ""},
+          {"NextExecution", ""},
+          {"FollowupEvalID", ""},
+          {"Revision", 1},
+          {"CreateTime", 1700000000000000000},
+          {"ModifyTime", 1700000000000000000}};
+}
+
+bj::StoreOptions Opts(const Args& a) {
+  bj::StoreOptions o;
+  o.no_sync = a.no_sync;
+  o.batch = a.clients > 1;
+  return o;
+}
+
+void Report(const char* workload, const Args& a, double secs, int64_t ops, const char* unit,
+            const std::map<std::string, double>& extra = {}) {
+  std::printf("{\"impl\":\"boltpp\",\"workload\":\"%s\",\"clients\":%d,\"ops\":%lld,\"unit\":\"%s\",\"seconds\":%.4f,\"per_sec\":%.1f",
+              workload, a.clients, static_cast<long long>(ops), unit, secs, ops / secs);
+  for (auto& [k, v] : extra) std::printf(",\"%s\":%.4f", k.c_str(), v);
+  std::error_code ec;
+  auto size = std::filesystem::file_size(a.file, ec);
+  std::printf(",\"file_bytes\":%lld,\"peak_rss_kb\":%ld}\n", static_cast<long long>(ec ? 0 : size), PeakRssKb());
+  std::fflush(stdout);
+}
+
+// J2: Created -> BidAccepted -> Running -> Publishing -> Completed, 5 durable tx each.
+void J2(const Args& a) {
+  auto store = bj::ExecutionStore::Open(a.file, Opts(a));
+  if (!store.ok()) Die(store.error().ToString());
+  std::atomic<int64_t> next{0};
+  auto start = Clock::now();
+  std::vector<std::thread> threads;
+  for (int c = 0; c < a.clients; ++c) {
+    threads.emplace_back([&] {
+      for (int64_t i; (i = next.fetch_add(1)) < a.n;) {
+        const std::string id = ExecId(i);
+        bj::LocalExecutionState s;
+        s.execution = ExecutionDoc(id, JobId(i / 2));
+        s.requester_node_id = "requester-0";
+        s.state = bj::LocalState::kCreated;
+        s.version = 1;
+        Must((*store)->CreateExecution(std::move(s)), "create");
+        bj::LocalState from = bj::LocalState::kCreated;
+        uint64_t version = 1;
+        for (auto to : {bj::LocalState::kBidAccepted, bj::LocalState::kRunning, bj::LocalState::kPublishing,
+                        bj::LocalState::kCompleted}) {
+          Must((*store)->UpdateExecutionState({id, to, {from}, version, "step"}), "update");
+          from = to;
+          ++version;
+        }
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  double secs = Since(start);
+  Report("J2", a, secs, a.n * 5, "transitions", {{"executions_per_sec", a.n / secs}});
+}
+
+// Bulk load for J3: n executions in their final states, 10k per transaction.
+void Load(const Args& a) {
+  std::filesystem::remove(a.file);
+  {
+    auto store = bj::ExecutionStore::Open(a.file, Opts(a));
+    if (!store.ok()) Die(store.error().ToString());
+  }
+  auto db = boltpp::DB::Open(a.file);
+  if (!db.ok()) Die(db.status().ToString());
+  auto start = Clock::now();
+  const int64_t per_tx = 10000;
+  for (int64_t base = 0; base < a.n; base += per_tx) {
+    boltpp::Status s = (*db)->Update([&](boltpp::Tx& tx) -> boltpp::Status {
+      auto ex = tx.GetBucket(bj::kExecutionBucket), hist = tx.GetBucket(bj::kExecutionHistoryBucket),
+           idx = tx.GetBucket(bj::kExecutionIndexBucket);
+      for (int64_t i = base; i < std::min(a.n, base + per_tx); ++i) {
+        const std::string id = ExecId(i), job = JobId(i / 2);
+        bj::LocalExecutionState st;
+        st.execution = ExecutionDoc(id, job);
+        st.requester_node_id = "requester-0";
+        st.state = bj::LocalState(1 + i % 9);
+        st.version = 1;
+        st.create_time = st.update_time = 1700000000000000000;
+        if (auto r = ex.Put(id, st.ToJson().dump()); !r.ok()) return r;
+        auto jb = idx.CreateBucketIfNotExists(job);
+        if (!jb.ok()) return jb.status();
+        if (auto r = jb->Put(id, ""); !r.ok()) return r;
+        auto hb = hist.CreateBucketIfNotExists(id);
+        if (!hb.ok()) return hb.status();
+        bj::LocalStateHistory h{id, bj::LocalState::kUndefined, st.state, 1, "LocalExecutionState created", st.create_time};
+        if (auto r = hb->SetSequence(1); !r.ok()) return r;
+        if (auto r = hb->Put(bj::SeqKey(1), h.ToJson().dump()); !r.ok()) return r;
+      }
+      return boltpp::Status::OK();
+    });
+    if (!s.ok()) Die(s.ToString());
+  }
+  Report("load", a, Since(start), a.n, "executions");
+}
+
+// J3: open the store; counters ready when Open returns.
+void J3(const Args& a) {
+  auto start = Clock::now();
+  bj::StateCounts counts{};
+  if (!a.decode) {
+    auto store = bj::ExecutionStore::Open(a.file, Opts(a));
+    if (!store.ok()) Die(store.error().ToString());
+    counts = (*store)->GetCounts();
+  } else {
+    bj::StoreOptions o = Opts(a);
+    o.read_only = true;
+    auto db = bj::OpenStoreDB(a.file, o);
+    if (!db.ok()) Die(db.error().ToString());
+    (void)(*db)->View([&](boltpp::Tx& tx) {
+      auto c = tx.GetBucket(bj::kExecutionBucket).NewCursor();
+      for (auto e = c.First(); e; e = c.Next()) {
+        auto st = bj::LocalExecutionState::FromJson(Json::parse(e->value));
+        if (!st.ok()) Die("decode");
+        counts[int(st->state)]++;
+      }
+      return boltpp::Status::OK();
+    });
+  }
+  double secs = Since(start);
+  int64_t total = 0;
+  for (auto c : counts) total += static_cast<int64_t>(c);
+  Report(a.decode ? "J3-decode" : "J3", a, secs, total, "executions counted",
+         {{"completed", double(counts[int(bj::LocalState::kCompleted)])}});
+}
+
+// J7: every client races the same guarded transition on each execution:
+// exactly one winner per transition.
+void J7(const Args& a) {
+  auto store = bj::ExecutionStore::Open(a.file, Opts(a));
+  if (!store.ok()) Die(store.error().ToString());
+  const int64_t execs = a.n;
+  for (int64_t i = 0; i < execs; ++i) {
+    bj::LocalExecutionState s;
+    s.execution = ExecutionDoc(ExecId(i), JobId(i));
+    s.state = bj::LocalState::kBidAccepted;
+    s.version = 1;
+    Must((*store)->CreateExecution(std::move(s)), "create");
+  }
+  const int rounds = 4;
+  std::atomic<int64_t> wins{0}, losses{0};
+  auto start = Clock::now();
+  std::vector<std::thread> threads;
+  for (int c = 0; c < a.clients; ++c) {
+    threads.emplace_back([&] {
+      for (int64_t i = 0; i < execs; ++i) {
+        for (int r = 0; r < rounds; ++r) {
+          auto e = (*store)->UpdateExecutionState({ExecId(i), bj::LocalState::kRunning,
+                                                   {bj::LocalState::kBidAccepted, bj::LocalState::kRunning},
+                                                   uint64_t(1 + r), "race"});
+          if (e.ok()) {
+            wins++;
+          } else if (e.code() == bj::Errc::kInvalidExecutionVersion) {
+            losses++;
+          } else {
+            Die(e.ToString());
+          }
+        }
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  double secs = Since(start);
+  if (wins != execs * rounds) Die("J7: " + std::to_string(wins.load()) + " winners, want " + std::to_string(execs * rounds));
+  Report("J7", a, secs, wins + losses, "attempts", {{"wins", double(wins)}, {"losses", double(losses)}});
+}
+
+// J1: the requester's job lifecycle (apps-spec 1.7): CreateJob, CreateEvaluation,
+// CreateExecution, 4 UpdateExecution, 2 UpdateJobState = 9 durable tx per job.
+void J1(const Args& a) {
+  auto store = bj::JobStore::Open(a.file, Opts(a));
+  if (!store.ok()) Die(store.error().ToString());
+  std::atomic<int64_t> next{0};
+  auto start = Clock::now();
+  std::vector<std::thread> threads;
+  for (int c = 0; c < a.clients; ++c) {
+    threads.emplace_back([&] {
+      for (int64_t i; (i = next.fetch_add(1)) < a.jobs;) {
+        const std::string job = JobId(i), exec = ExecId(i);
+        Json spec = {{"ID", job}, {"Name", "bench"}, {"Namespace", "default"}, {"Type", "batch"}, {"Priority", 0},
+                     {"Count", 1}, {"Constraints", Json::array()}, {"Meta", Json::object()},
+                     {"Labels", {{"env", "bench"}}},
+                     {"Tasks", Json::array({{{"Name", "main"}, {"Engine", {{"Type", "docker"}, {"Params", {{"Image", "ubuntu:22.04"}}}}}}})}};
+        Must((*store)->CreateJob(spec), "create job");
+        Must((*store)->CreateEvaluation({{"ID", "v-" + job.substr(2)}, {"JobID", job}, {"Status", "pending"}}), "eval");
+        Json e = ExecutionDoc(exec, job);
+        e["ComputeState"]["StateType"] = 1;
+        Must((*store)->CreateExecution(e), "create exec");
+        int from = 1;
+        uint64_t rev = 1;
+        for (int to : {2, 3, 5, 7}) {
+          bj::UpdateExecutionRequest u;
+          u.execution_id = exec;
+          u.condition.expected_states = {bj::ExecState(from)};
+          u.condition.expected_revision = rev++;
+          u.new_values = {{"ComputeState", {{"StateType", to}, {"Message", ""}}}};
+          Must((*store)->UpdateExecution(u), "update exec");
+          from = to;
+        }
+        Must((*store)->UpdateJobState({job, {.expected_state = bj::JobState::kPending}, bj::JobState::kRunning, ""}), "running");
+        Must((*store)->UpdateJobState({job, {.expected_state = bj::JobState::kRunning}, bj::JobState::kCompleted, ""}), "done");
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  double secs = Since(start);
+  std::error_code ec;
+  double bytes = static_cast<double>(std::filesystem::file_size(a.file, ec));
+  Report("J1", a, secs, a.jobs * 9, "write tx", {{"jobs_per_sec", a.jobs / secs}, {"bytes_per_job", bytes / a.jobs}});
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Args a;
+  if (argc < 2) Die("usage: jobs_bench j1|j2|load|j3|j7 --file F [--n N] [--jobs N] [--clients C] [--no-sync] [--decode]");
+  a.cmd = argv[1];
+  for (int i = 2; i < argc; ++i) {
+    std::string f = argv[i];
+    auto val = [&] {
+      if (i + 1 >= argc) Die("missing value for " + f);
+      return std::string(argv[++i]);
+    };
+    if (f == "--file") a.file = val();
+    else if (f == "--n") a.n = std::stoll(val());
+    else if (f == "--jobs") a.jobs = std::stoll(val());
+    else if (f == "--clients") a.clients = std::stoi(val());
+    else if (f == "--no-sync") a.no_sync = true;
+    else if (f == "--decode") a.decode = true;
+    else Die("unknown flag " + f);
+  }
+  if (a.file.empty()) Die("--file is required");
+  if (a.cmd == "j1") J1(a);
+  else if (a.cmd == "j2") J2(a);
+  else if (a.cmd == "load") Load(a);
+  else if (a.cmd == "j3") J3(a);
+  else if (a.cmd == "j7") J7(a);
+  else Die("unknown workload " + a.cmd);
+  return 0;
+}
