@@ -38,13 +38,14 @@ if [ ! -x "$BUILD/apps/car/boltpp-car" ] || [ -n "${BOLTPP_REBUILD:-}" ]; then
   cmake -S "$ROOT" -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
   cmake --build "$BUILD" -j"${JOBS:-2}" --target boltpp_car_cli >/dev/null
 fi
-CAR="$BUILD/apps/car/boltpp-car"
+mkdir -p "$DIR"
+cp "$BUILD/apps/car/boltpp-car" "$DIR/boltpp-car"  # a rebuild during the run cannot disturb it
+CAR="$DIR/boltpp-car"
 if [ ! -d "$CAR_DIR/tests/node/node_modules/@ipld/car" ]; then
   (cd "$CAR_DIR/tests/node" && npm ci --no-audit --no-fund >/dev/null)
 fi
 command -v node >/dev/null || { echo "node is needed for the @ipld/car column" >&2; exit 1; }
 
-mkdir -p "$DIR"
 # name block-size
 files=("small 1024" "large 262144")
 for f in "${files[@]}"; do
@@ -59,30 +60,32 @@ for f in "${files[@]}"; do
   fi
 done
 
-# Runs a command REPS times; prints "best_seconds max_rss_kib" (wall time
-# from date's nanoseconds, peak RSS from /usr/bin/time).
+# Runs a command REPS times; prints "best_seconds max_rss_kib cpu_seconds"
+# (wall time from date's nanoseconds; peak RSS and user+system CPU of the
+# best run from /usr/bin/time).
 measure() {
-  local best="" rss=0 t0 t1 t m
+  local best="" rss=0 cpu="" t0 t1 t m c
   for _ in $(seq "$REPS"); do
     t0=$(date +%s.%N)
-    if ! /usr/bin/time -o "$DIR/time.out" -f "%M" "$@" >/dev/null 2>"$DIR/stderr.out"; then
+    if ! /usr/bin/time -o "$DIR/time.out" -f "%M %U %S" "$@" >/dev/null 2>"$DIR/stderr.out"; then
       echo "failed: $*" >&2
       cat "$DIR/stderr.out" >&2
       exit 1
     fi
     t1=$(date +%s.%N)
     t=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }')
-    m=$(tail -1 "$DIR/time.out")
-    if [ -z "$best" ] || awk -v t="$t" -v b="$best" 'BEGIN { exit !(t < b) }'; then best=$t; fi
+    read -r m u s < <(tail -1 "$DIR/time.out")
+    c=$(awk -v u="$u" -v s="$s" 'BEGIN { printf "%.2f", u + s }')
+    if [ -z "$best" ] || awk -v t="$t" -v b="$best" 'BEGIN { exit !(t < b) }'; then best=$t; cpu=$c; fi
     [ "$m" -gt "$rss" ] && rss=$m
   done
-  echo "$best $rss"
+  echo "$best $rss $cpu"
 }
 
-echo "## boltpp-car benchmark: $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), best of $REPS"
+echo "## boltpp-car benchmark: $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), best of $REPS, load average $(cut -d' ' -f1-3 /proc/loadavg)"
 echo
-echo "| file | size | blocks | what | seconds | MB/s | vs floor | peak RSS (MiB) |"
-echo "|---|---|---|---|---:|---:|---:|---:|"
+echo "| file | size | blocks | what | seconds | MB/s | vs floor | CPU s | peak RSS (MiB) |"
+echo "|---|---|---|---|---:|---:|---:|---:|---:|"
 for f in "${files[@]}"; do
   set -- $f
   file="$DIR/$1-$SIZE.car"
@@ -92,12 +95,12 @@ for f in "${files[@]}"; do
   floor=""
   row() {  # label command...
     local label="$1"; shift
-    local r t m
+    local r t m c
     r=$(measure "$@")
-    t=${r% *}; m=${r#* }
+    read -r t m c <<<"$r"
     [ -z "$floor" ] && floor=$t
-    awk -v f="$(basename "$file")" -v s="$fsize" -v b="$blocks" -v l="$label" -v t="$t" -v m="$m" -v fl="$floor" \
-      'BEGIN { tt = (t > 0 ? t : 0.005); printf "| %s | %.0f MiB | %d | %s | %.3f | %.0f | %.2fx | %.0f |\n", f, s/1048576, b, l, t, s/1e6/tt, tt/(fl > 0 ? fl : 0.005), m/1024 }'
+    awk -v f="$(basename "$file")" -v s="$fsize" -v b="$blocks" -v l="$label" -v t="$t" -v m="$m" -v fl="$floor" -v c="$c" \
+      'BEGIN { tt = (t > 0 ? t : 0.005); printf "| %s | %.0f MiB | %d | %s | %.3f | %.0f | %.2fx | %s | %.0f |\n", f, s/1048576, b, l, t, s/1e6/tt, tt/(fl > 0 ? fl : 0.005), c, m/1024 }'
   }
   row "read floor: cat" sh -c "cat '$file' >/dev/null"
   row "sha256sum" sha256sum "$file"

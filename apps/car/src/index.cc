@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <cstring>
 #include <fstream>
+#include <set>
 #include <memory>
 #include <sstream>
 
@@ -20,107 +21,175 @@ namespace {
 
 Status Damage(std::string what) { return Status(Code::kCorruption, std::move(what)); }
 
-void PutLE(std::string* out, uint64_t v, int bytes) {
-  char b[8];
-  for (int i = 0; i < bytes; i++) b[i] = static_cast<char>(v >> (8 * i));
-  out->append(b, static_cast<size_t>(bytes));
-}
-
 uint64_t GetLE(const uint8_t* p, int bytes) {
   uint64_t v = 0;
   for (int i = bytes - 1; i >= 0; i--) v = (v << 8) | p[i];
   return v;
 }
 
-// Appends fixed-width records (digest ++ u64le offset) to *out sorted by
-// digest bytes, then offset. Sorts 16-byte keys (the digest's first 8 bytes
-// big-endian, the record number) rather than moving the records, then
-// copies each record once.
-void AppendSorted(const std::string& records, size_t width, std::string* out) {
+}  // namespace
+
+// Records of one width, appended into 1 MiB chunks: no reallocation copies
+// while a large CAR is indexed, and memory grows only with the records.
+struct IndexBuilder::Records {
+  explicit Records(size_t w) : width(w), per_chunk(std::max<size_t>(1, (1 << 20) / w)) {}
+  uint8_t* Append() {
+    if (count % per_chunk == 0) chunks.emplace_back(new uint8_t[per_chunk * width]);
+    return chunks.back().get() + (count++ % per_chunk) * width;
+  }
+  const uint8_t* At(size_t i) const {
+    return chunks[i / per_chunk].get() + (i % per_chunk) * width;
+  }
+  size_t width;
+  size_t per_chunk;
+  size_t count = 0;
+  std::vector<std::unique_ptr<uint8_t[]>> chunks;
+};
+
+namespace {
+
+using Records = IndexBuilder::Records;
+using Sink = std::function<void(std::string_view)>;
+
+// Output in 1 MiB pieces.
+class Writer {
+ public:
+  explicit Writer(const Sink& sink) : sink_(sink) { buf_.reserve(kSize); }
+  ~Writer() { Flush(); }
+  void Put(const void* p, size_t n) {
+    if (buf_.size() + n > kSize) Flush();
+    buf_.append(static_cast<const char*>(p), n);
+  }
+  void PutLE(uint64_t v, int bytes) {
+    char b[8];
+    for (int i = 0; i < bytes; i++) b[i] = static_cast<char>(v >> (8 * i));
+    Put(b, static_cast<size_t>(bytes));
+  }
+  void Flush() {
+    if (!buf_.empty()) sink_(buf_);
+    buf_.clear();
+  }
+
+ private:
+  static constexpr size_t kSize = 1 << 20;
+  const Sink& sink_;
+  std::string buf_;
+};
+
+// The records of `parts` (all one width) sorted by digest bytes, then offset.
+// Sorts 16-byte keys (the digest's first 8 bytes big-endian, the record's
+// position) rather than moving the records, then writes each record once.
+void WriteSorted(const std::vector<const Records*>& parts, size_t width, Writer* out) {
   const size_t digest = width - 8;
-  const size_t n = records.size() / width;
-  const auto* base = reinterpret_cast<const uint8_t*>(records.data());
+  size_t n = 0;
+  for (const Records* r : parts) n += r->count;
   struct Key {
     uint64_t prefix;
-    uint64_t index;
+    const uint8_t* record;
   };
   std::unique_ptr<Key[]> keys(new Key[n]);
-  for (size_t i = 0; i < n; i++) {
-    uint64_t prefix = 0;
-    const uint8_t* d = base + i * width;
-    for (size_t b = 0; b < 8; b++) prefix = (prefix << 8) | (b < digest ? d[b] : 0);
-    keys[i] = {prefix, i};
+  size_t k = 0;
+  for (const Records* r : parts) {
+    for (size_t i = 0; i < r->count; i++) {
+      const uint8_t* d = r->At(i);
+      uint64_t prefix = 0;
+      for (size_t b = 0; b < 8; b++) prefix = (prefix << 8) | (b < digest ? d[b] : 0);
+      keys[k++] = {prefix, d};
+    }
   }
   std::sort(keys.get(), keys.get() + n, [&](const Key& a, const Key& b) {
     if (a.prefix != b.prefix) return a.prefix < b.prefix;
-    const uint8_t* ra = base + a.index * width;
-    const uint8_t* rb = base + b.index * width;
     if (digest > 8) {
-      const int c = std::memcmp(ra + 8, rb + 8, digest - 8);
+      const int c = std::memcmp(a.record + 8, b.record + 8, digest - 8);
       if (c != 0) return c < 0;
     }
-    return GetLE(ra + digest, 8) < GetLE(rb + digest, 8);
+    return GetLE(a.record + digest, 8) < GetLE(b.record + digest, 8);
   });
-  const size_t at = out->size();
-  out->resize(at + records.size());
-  char* dst = out->data() + at;
-  for (size_t i = 0; i < n; i++) std::memcpy(dst + i * width, base + keys[i].index * width, width);
+  for (size_t i = 0; i < n; i++) out->Put(keys[i].record, width);
 }
 
 // An IndexSorted body: i32 bucket count, then width/length/records per bucket.
-void SerializeSorted(const std::map<uint32_t, const std::string*>& by_width, std::string* out) {
-  PutLE(out, by_width.size(), 4);
-  for (const auto& [width, records] : by_width) {
-    PutLE(out, width, 4);
-    PutLE(out, records->size(), 8);
-    AppendSorted(*records, width, out);
+void WriteSortedBody(const std::map<uint32_t, std::vector<const Records*>>& by_width, Writer* out) {
+  out->PutLE(by_width.size(), 4);
+  for (const auto& [width, parts] : by_width) {
+    size_t n = 0;
+    for (const Records* r : parts) n += r->count;
+    out->PutLE(width, 4);
+    out->PutLE(n * width, 8);
+    WriteSorted(parts, width, out);
   }
 }
 
 }  // namespace
 
+IndexBuilder::IndexBuilder() = default;
+IndexBuilder::~IndexBuilder() = default;
+
 void IndexBuilder::Add(uint64_t hash_code, std::span<const uint8_t> digest, uint64_t offset) {
-  std::string& b = buckets_[{hash_code, static_cast<uint32_t>(digest.size())}];
-  b.append(reinterpret_cast<const char*>(digest.data()), digest.size());
-  PutLE(&b, offset, 8);
+  // Consecutive records nearly always share a bucket: skip the map lookup.
+  const std::pair<uint64_t, uint32_t> key{hash_code, static_cast<uint32_t>(digest.size())};
+  if (last_ == nullptr || last_key_ != key) {
+    auto& slot = buckets_[key];
+    if (!slot) slot = std::make_unique<Records>(digest.size() + 8);
+    last_ = slot.get();
+    last_key_ = key;
+  }
+  uint8_t* r = last_->Append();
+  if (!digest.empty()) std::memcpy(r, digest.data(), digest.size());
+  for (int i = 0; i < 8; i++)
+    r[digest.size() + static_cast<size_t>(i)] = static_cast<uint8_t>(offset >> (8 * i));
   count_++;
 }
 
-std::string IndexBuilder::Serialize(uint64_t codec) const {
-  size_t total = 64;
-  for (const auto& [key, records] : buckets_) total += records.size() + 32;
-  std::string out;
-  out.reserve(total);
-  AppendUvarint(&out, codec);
+void IndexBuilder::SerializeTo(uint64_t codec, const Sink& sink) const {
+  Writer out(sink);
+  uint8_t v[10];
+  out.Put(v, PutUvarint(v, codec));
   if (codec == kIndexSortedCodec) {
     // Keys are digests only: hash functions with the same digest size share a bucket.
-    std::map<uint32_t, std::string> merged;
-    for (const auto& [key, records] : buckets_) merged[key.second + 8] += records;
-    std::map<uint32_t, const std::string*> by_width;
-    for (const auto& [width, records] : merged) by_width[width] = &records;
-    SerializeSorted(by_width, &out);
-    return out;
+    std::map<uint32_t, std::vector<const Records*>> by_width;
+    for (const auto& [key, records] : buckets_) by_width[key.second + 8].push_back(records.get());
+    WriteSortedBody(by_width, &out);
+    return;
   }
-  std::map<uint64_t, std::map<uint32_t, const std::string*>> groups;
-  for (const auto& [key, records] : buckets_) groups[key.first][key.second + 8] = &records;
-  PutLE(&out, groups.size(), 4);
+  std::map<uint64_t, std::map<uint32_t, std::vector<const Records*>>> groups;
+  for (const auto& [key, records] : buckets_)
+    groups[key.first][key.second + 8].push_back(records.get());
+  out.PutLE(groups.size(), 4);
   for (const auto& [code, by_width] : groups) {
-    PutLE(&out, code, 8);
-    SerializeSorted(by_width, &out);
+    out.PutLE(code, 8);
+    WriteSortedBody(by_width, &out);
   }
+}
+
+size_t IndexBuilder::SerializedSize(uint64_t codec) const {
+  size_t n = UvarintSize(codec) + 4;
+  std::set<uint64_t> codes;
+  std::set<uint32_t> widths;
+  for (const auto& [key, records] : buckets_) {
+    n += records->count * records->width;
+    codes.insert(key.first);
+    widths.insert(key.second);
+  }
+  if (codec == kIndexSortedCodec) return n + widths.size() * 12;
+  return n + codes.size() * 12 + buckets_.size() * 12;
+}
+
+std::string IndexBuilder::Serialize(uint64_t codec) const {
+  std::string out;
+  out.reserve(SerializedSize(codec));
+  SerializeTo(codec, [&out](std::string_view piece) { out.append(piece); });
   return out;
 }
 
-Result<std::string> BuildIndex(CarReader& reader, const IndexOptions& opts) {
-  if (opts.adopt_existing && reader.v2_header() && reader.v2_header()->has_index() &&
-      reader.seekable()) {
-    return reader.IndexBytes();
-  }
+namespace {
+
+// Indexes the reader's sections into *builder (or reports an adoptable index).
+Status Collect(CarReader& reader, const IndexOptions& opts, IndexBuilder* builder) {
   if (reader.seekable()) {
     Status s = reader.Rewind();
     if (!s.ok()) return s;
   }
-  IndexBuilder builder;
   Section s;
   for (;;) {
     auto more = reader.Next(&s, false);
@@ -132,9 +201,36 @@ Result<std::string> BuildIndex(CarReader& reader, const IndexOptions& opts) {
           fmt::format("section at byte {}: CID of {} bytes exceeds the {}-byte index limit",
                       reader.payload_offset() + s.offset, s.cid_info.size, opts.max_cid_size));
     }
-    builder.Add(s.cid_info.hash_code,
-                s.cid.subspan(s.cid_info.digest_offset, s.cid_info.digest_size), s.offset);
+    builder->Add(s.cid_info.hash_code,
+                 s.cid.subspan(s.cid_info.digest_offset, s.cid_info.digest_size), s.offset);
   }
+  return Status::OK();
+}
+
+bool Adopts(const CarReader& reader, const IndexOptions& opts) {
+  return opts.adopt_existing && reader.v2_header() && reader.v2_header()->has_index() &&
+         reader.seekable();
+}
+
+// Writes all of data to fd.
+Status WriteAll(int fd, std::string_view data, const std::string& path) {
+  while (!data.empty()) {
+    const ssize_t w = write(fd, data.data(), data.size());
+    if (w < 0 && errno == EINTR) continue;
+    if (w <= 0)
+      return Status(Code::kIOError, fmt::format("write {}: {}", path, std::strerror(errno)));
+    data.remove_prefix(static_cast<size_t>(w));
+  }
+  return Status::OK();
+}
+
+}  // namespace
+
+Result<std::string> BuildIndex(CarReader& reader, const IndexOptions& opts) {
+  if (Adopts(reader, opts)) return reader.IndexBytes();
+  IndexBuilder builder;
+  Status s = Collect(reader, opts, &builder);
+  if (!s.ok()) return s;
   return builder.Serialize(opts.codec);
 }
 
@@ -144,36 +240,40 @@ Status WriteIndexFile(const std::string& car_path, const std::string& out_path,
   ro.zero_length_section_as_eof = opts.zero_length_section_as_eof;
   auto reader = CarReader::OpenFile(car_path, ro);
   if (!reader.ok()) return reader.status();
-  auto bytes = BuildIndex(**reader, opts);
-  if (!bytes.ok())
-    return Status(bytes.status().code(), fmt::format("{}: {}", car_path, bytes.status().detail()));
+  // Build first (a damaged CAR leaves no file behind), then stream the
+  // sorted records to a temporary file, sync it and rename it into place.
+  IndexBuilder builder;
+  std::string adopted;
+  if (Adopts(**reader, opts)) {
+    auto bytes = (*reader)->IndexBytes();
+    if (!bytes.ok()) return bytes.status();
+    adopted = std::move(*bytes);
+  } else {
+    Status s = Collect(**reader, opts, &builder);
+    if (!s.ok()) return Status(s.code(), fmt::format("{}: {}", car_path, s.detail()));
+  }
   const std::string tmp = out_path + ".tmp";
   const int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0)
     return Status(Code::kIOError, fmt::format("create {}: {}", tmp, std::strerror(errno)));
-  size_t done = 0;
-  while (done < bytes->size()) {
-    const ssize_t w = write(fd, bytes->data() + done, bytes->size() - done);
-    if (w < 0 && errno == EINTR) continue;
-    if (w <= 0) {
-      const int e = errno;
-      close(fd);
-      unlink(tmp.c_str());
-      return Status(Code::kIOError, fmt::format("write {}: {}", tmp, std::strerror(e)));
-    }
-    done += static_cast<size_t>(w);
+  Status s;
+  if (!adopted.empty()) {
+    s = WriteAll(fd, adopted, tmp);
+  } else {
+    builder.SerializeTo(opts.codec, [&](std::string_view piece) {
+      if (s.ok()) s = WriteAll(fd, piece, tmp);
+    });
   }
-  if (fsync(fd) != 0 || close(fd) != 0) {
-    unlink(tmp.c_str());
-    return Status(Code::kIOError, fmt::format("sync {}: {}", tmp, std::strerror(errno)));
+  if (s.ok() && fsync(fd) != 0)
+    s = Status(Code::kIOError, fmt::format("sync {}: {}", tmp, std::strerror(errno)));
+  if (close(fd) != 0 && s.ok())
+    s = Status(Code::kIOError, fmt::format("close {}: {}", tmp, std::strerror(errno)));
+  if (s.ok() && rename(tmp.c_str(), out_path.c_str()) != 0) {
+    s = Status(Code::kIOError,
+               fmt::format("rename {} to {}: {}", tmp, out_path, std::strerror(errno)));
   }
-  if (rename(tmp.c_str(), out_path.c_str()) != 0) {
-    const int e = errno;
-    unlink(tmp.c_str());
-    return Status(Code::kIOError,
-                  fmt::format("rename {} to {}: {}", tmp, out_path, std::strerror(e)));
-  }
-  return Status::OK();
+  if (!s.ok()) unlink(tmp.c_str());
+  return s;
 }
 
 namespace {

@@ -24,16 +24,29 @@ inline constexpr uint64_t kMaxIndexWidth = 32 << 20;  // a record wider than thi
 // Collects (multihash, offset) records and serializes them sorted.
 class IndexBuilder {
  public:
+  IndexBuilder();
+  ~IndexBuilder();
+  IndexBuilder(const IndexBuilder&) = delete;
+  IndexBuilder& operator=(const IndexBuilder&) = delete;
   void Add(uint64_t hash_code, std::span<const uint8_t> digest, uint64_t offset);
   size_t record_count() const { return count_; }
   // uvarint(codec) ++ body; records in each bucket sorted by digest bytes,
   // equal digests by offset (go-car leaves their order to an unstable sort).
   // kIndexSortedCodec merges all hash functions (its keys are digests only).
   std::string Serialize(uint64_t codec = kMultihashIndexSortedCodec) const;
+  // The same bytes, handed to `sink` in pieces (for writing a file without
+  // holding the whole index twice in memory).
+  void SerializeTo(uint64_t codec, const std::function<void(std::string_view)>& sink) const;
+  // The serialized size.
+  size_t SerializedSize(uint64_t codec = kMultihashIndexSortedCodec) const;
+
+  struct Records;  // fixed-width records in 1 MiB chunks (src/index.cc)
 
  private:
   // (hash code, digest size) -> records of (digest ++ u64le offset).
-  std::map<std::pair<uint64_t, uint32_t>, std::string> buckets_;
+  std::map<std::pair<uint64_t, uint32_t>, std::unique_ptr<Records>> buckets_;
+  Records* last_ = nullptr;  // the bucket of the previous Add
+  std::pair<uint64_t, uint32_t> last_key_;
   size_t count_ = 0;
 };
 
