@@ -14,16 +14,16 @@
 #include <vector>
 
 #include "boltpp/boltpp.h"
-#include "reliability/mem_fs.h"
-#include "reliability/model.h"
+#include "testutil/mem_fs.h"
+#include "testutil/model.h"
 
 namespace boltpp::fuzz {
 
-using reliability::ApplyOp;
-using reliability::MBucket;
-using reliability::MemFileSystem;
-using reliability::Op;
-using reliability::Path;
+using testing::ApplyOp;
+using testing::MBucket;
+using testing::MemFileSystem;
+using testing::Op;
+using testing::Path;
 
 // ---- meta checksums (bbolt: FNV-1a 64 over the meta struct up to the checksum) ----
 
@@ -360,11 +360,11 @@ void CompareDB(DB* db, const MBucket& want, const char* when) {
   MBucket got;
   Status s = db->View([&](Tx& tx) {
     for (const std::string& e : tx.Check()) errs += e + "\n";
-    return reliability::ReadModel(tx, &got);
+    return testing::ReadModel(tx, &got);
   });
   if (!s.ok()) Fail(std::string(when) + ": read: " + s.ToString());
   if (!errs.empty()) Fail(std::string(when) + ": check: " + errs);
-  std::string d = reliability::Diff(want, got);
+  std::string d = testing::Diff(want, got);
   if (!d.empty()) Fail(std::string(when) + ": content differs from the model:\n" + d);
 }
 
@@ -484,8 +484,8 @@ int FuzzOps(const uint8_t* data, size_t size) {
         CompareDB(db.get(), committed, "check");
         if (tx) {
           MBucket got;
-          if (Status s = reliability::ReadModel(*tx, &got); !s.ok()) Fail("read in tx: " + s.ToString());
-          std::string d = reliability::Diff(cur, got);
+          if (Status s = testing::ReadModel(*tx, &got); !s.ok()) Fail("read in tx: " + s.ToString());
+          std::string d = testing::Diff(cur, got);
           if (!d.empty()) Fail("the write transaction sees a state other than its own:\n" + d);
         }
         break;
@@ -543,8 +543,8 @@ int FuzzOps(const uint8_t* data, size_t size) {
       case 17:  // the snapshot has not moved
         if (snap) {
           MBucket got;
-          if (Status s = reliability::ReadModel(*snap, &got); !s.ok()) Fail("read snapshot: " + s.ToString());
-          std::string d = reliability::Diff(snap_model, got);
+          if (Status s = testing::ReadModel(*snap, &got); !s.ok()) Fail("read snapshot: " + s.ToString());
+          std::string d = testing::Diff(snap_model, got);
           if (!d.empty()) Fail("a read transaction saw later commits:\n" + d);
           snap.reset();
         }

@@ -5,7 +5,7 @@
 #include <functional>
 
 #include "boltpp/boltpp.h"
-#include "reliability/mem_fs.h"
+#include "testutil/mem_fs.h"
 
 namespace boltpp::fuzz {
 
@@ -13,7 +13,7 @@ namespace {
 
 std::string Make(uint32_t page_size, const std::function<void(DB*)>& fill, bool no_freelist_sync = false,
                  FreelistType fl = FreelistType::kArray) {
-  reliability::MemFileSystem fs(size_t{64} << 20);
+  testing::MemFileSystem fs(size_t{64} << 20);
   Options o;
   o.page_size = page_size;
   o.no_freelist_sync = no_freelist_sync;

@@ -29,6 +29,7 @@
 #include <vector>
 
 #include "compat.h"
+#include "testutil/temp_dir.h"
 
 #ifndef BOLTPP_COMPAT_BBOLTGEN
 #define BOLTPP_COMPAT_BBOLTGEN ""
@@ -47,10 +48,10 @@ using compat::WorkloadConfig;
 
 namespace {
 
-constexpr int kShards = 4;           // per direction
+constexpr int kShards = 4;  // per direction
 constexpr int kPingPongShards = 2;
 constexpr int kPingPongRounds = 6;
-constexpr int kMaxFailures = 8;      // per test; later seeds are not run
+constexpr int kMaxFailures = 8;  // per test; later seeds are not run
 constexpr auto kGenTimeout = std::chrono::seconds(120);
 
 // ------------------------------------------------------------ settings ----
@@ -73,19 +74,21 @@ std::string GoHelper() {
 bool GoAvailable(std::string* why) {
   std::string p = GoHelper();
   if (!p.empty() && ::access(p.c_str(), X_OK) == 0) return true;
-  *why = "the Go helper bboltgen is not available (" + (p.empty() ? std::string("not configured") : p) +
-         "): CMake builds it only when `go` (golang-go) and bbolt 1.3.6 (golang-github-coreos-bbolt-dev) "
+  *why = "the Go helper bboltgen is not available (" +
+         (p.empty() ? std::string("not configured") : p) +
+         "): CMake builds it only when `go` (golang-go) and bbolt 1.3.6 "
+         "(golang-github-coreos-bbolt-dev) "
          "are installed; see docs/compatibility.md";
   return false;
 }
 
-#define REQUIRE_GO()                            \
-  do {                                          \
-    std::string why_;                           \
-    if (!GoAvailable(&why_)) {                  \
+#define REQUIRE_GO()                              \
+  do {                                            \
+    std::string why_;                             \
+    if (!GoAvailable(&why_)) {                    \
       if (IsCI()) FAIL() << why_ << " [CI=true]"; \
-      GTEST_SKIP() << why_;                     \
-    }                                           \
+      GTEST_SKIP() << why_;                       \
+    }                                             \
   } while (0)
 
 uint64_t BaseSeed() {
@@ -129,30 +132,12 @@ std::string SeedList(const std::vector<uint64_t>& seeds) {
 
 // ------------------------------------------------------------- helpers ----
 
-class TempDir {
- public:
-  explicit TempDir(const std::string& tag) {
-    std::string base = Env("TMPDIR");
-    if (base.empty()) base = "/tmp";
-    std::string tmpl = base + "/boltpp-compat-" + tag + "-XXXXXX";
-    std::vector<char> buf(tmpl.begin(), tmpl.end());
-    buf.push_back('\0');
-    if (::mkdtemp(buf.data()) != nullptr) path_ = buf.data();
-    keep_ = Env("BOLTPP_COMPAT_KEEP") == "1";
-  }
-  ~TempDir() {
-    if (keep_ || path_.empty()) return;
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  const std::string& path() const { return path_; }
-  void Keep() { keep_ = true; }
-  bool ok() const { return !path_.empty(); }
-
- private:
-  std::string path_;
-  bool keep_ = false;
-};
+// A temporary directory for one test (testutil/temp_dir.h), kept when
+// BOLTPP_COMPAT_KEEP=1, when the test fails or when a failing seed calls Keep().
+boltpp::testing::TempDir CompatTempDir(const std::string& tag) {
+  return boltpp::testing::TempDir(boltpp::testing::TempDirOptions{
+      .prefix = "boltpp-compat-" + tag, .keep_env = "BOLTPP_COMPAT_KEEP"});
+}
 
 std::vector<std::string> Sorted(std::vector<std::string> v) {
   std::sort(v.begin(), v.end());
@@ -167,7 +152,8 @@ std::string JoinLines(const std::vector<std::string>& v, size_t max = 8) {
   return s;
 }
 
-std::vector<std::string> Minus(const std::vector<std::string>& a, const std::vector<std::string>& b) {
+std::vector<std::string> Minus(const std::vector<std::string>& a,
+                               const std::vector<std::string>& b) {
   std::set<std::string> sb(b.begin(), b.end());
   std::vector<std::string> out;
   for (const auto& x : a)
@@ -183,9 +169,9 @@ std::string Tail(const std::string& path, size_t n = 1500) {
 
 std::string ConfigLine(const WorkloadConfig& c) {
   char buf[256];
-  std::snprintf(buf, sizeof buf, "ps=%-5u %-7s nfs=%d txs=%-2d ops=%-2d maxv=%d maxk=%d%s", c.page_size,
-                c.freelist.c_str(), c.no_freelist_sync ? 1 : 0, c.txs, c.ops, c.max_value, c.max_key,
-                c.big_freelist ? " bigfreelist" : "");
+  std::snprintf(buf, sizeof buf, "ps=%-5u %-7s nfs=%d txs=%-2d ops=%-2d maxv=%d maxk=%d%s",
+                c.page_size, c.freelist.c_str(), c.no_freelist_sync ? 1 : 0, c.txs, c.ops,
+                c.max_value, c.max_key, c.big_freelist ? " bigfreelist" : "");
   return buf;
 }
 
@@ -198,7 +184,8 @@ struct GoResult {
   std::string cmdline;
 };
 
-GoResult RunGo(const std::vector<std::string>& args, const std::string& dir, const std::string& tag) {
+GoResult RunGo(const std::vector<std::string>& args, const std::string& dir,
+               const std::string& tag) {
   GoResult g;
   std::string dump = dir + "/" + tag + ".dump", check = dir + "/" + tag + ".check";
   std::vector<std::string> argv = {GoHelper()};
@@ -217,8 +204,10 @@ GoResult RunGo(const std::vector<std::string>& args, const std::string& dir, con
   return g;
 }
 
-std::vector<std::string> GoGenArgs(const std::string& db, uint64_t seed, const WorkloadConfig& c, int round) {
-  std::vector<std::string> a = {round < 0 ? "gen" : "mutate", "-db", db, "-seed", std::to_string(seed)};
+std::vector<std::string> GoGenArgs(const std::string& db, uint64_t seed, const WorkloadConfig& c,
+                                   int round) {
+  std::vector<std::string> a = {round < 0 ? "gen" : "mutate", "-db", db, "-seed",
+                                std::to_string(seed)};
   if (round >= 0) a.insert(a.end(), {"-round", std::to_string(round)});
   auto f = c.GoFlags();
   a.insert(a.end(), f.begin(), f.end());
@@ -238,18 +227,22 @@ struct Tally {
   void Print(const std::string& what) const {
     double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     std::printf(
-        "[compat] %s: %d workloads, %d passed, %d failed, %.1fs; content: %lld buckets (max depth %lld), %lld keys, "
-        "%lld empty values, %lld values > page size, %lld values > 1 MiB, %lld keys > 16 KiB, %lld non-zero "
+        "[compat] %s: %d workloads, %d passed, %d failed, %.1fs; content: %lld buckets (max depth "
+        "%lld), %lld keys, "
+        "%lld empty values, %lld values > page size, %lld values > 1 MiB, %lld keys > 16 KiB, %lld "
+        "non-zero "
         "sequences\n",
         what.c_str(), workloads, passed, failures, secs, static_cast<long long>(stats.buckets),
         static_cast<long long>(stats.max_depth), static_cast<long long>(stats.keys),
         static_cast<long long>(stats.empty_values), static_cast<long long>(stats.overflow_values),
-        static_cast<long long>(stats.values_over_1mib), static_cast<long long>(stats.keys_over_16kib),
-        static_cast<long long>(stats.nonzero_seq));
+        static_cast<long long>(stats.values_over_1mib),
+        static_cast<long long>(stats.keys_over_16kib), static_cast<long long>(stats.nonzero_seq));
     if (go_defects > 0) {
-      std::printf("[compat] %s: Go 1.3.6's own tx.Check() failed on %d Go-written files (a Go defect, counted, "
-                  "not a failure): seeds %s\n",
-                  what.c_str(), go_defects, SeedList(go_defect_seeds).c_str());
+      std::printf(
+          "[compat] %s: Go 1.3.6's own tx.Check() failed on %d Go-written files (a Go defect, "
+          "counted, "
+          "not a failure): seeds %s\n",
+          what.c_str(), go_defects, SeedList(go_defect_seeds).c_str());
     }
     std::fflush(stdout);
   }
@@ -289,9 +282,10 @@ std::string ReproGo(uint64_t seed, const WorkloadConfig& c, const char* test) {
   std::ostringstream os;
   os << "\n    repro (whole suite entry): BOLTPP_COMPAT_SEEDS=" << seed
      << " ./boltpp_compat_tests --gtest_filter='*" << test << "*'"
-     << "\n    repro (by hand): " << GoHelper() << " gen -db /tmp/g.db -seed " << seed << " " << c.Describe()
-     << " -dump /tmp/g.dump -checkout /tmp/g.check && " << BOLTPP_COMPAT_TOOL
-     << " dump -db /tmp/g.db -dump /tmp/b.dump && " << BOLTPP_COMPAT_TOOL << " diff /tmp/g.dump /tmp/b.dump";
+     << "\n    repro (by hand): " << GoHelper() << " gen -db /tmp/g.db -seed " << seed << " "
+     << c.Describe() << " -dump /tmp/g.dump -checkout /tmp/g.check && " << BOLTPP_COMPAT_TOOL
+     << " dump -db /tmp/g.db -dump /tmp/b.dump && " << BOLTPP_COMPAT_TOOL
+     << " diff /tmp/g.dump /tmp/b.dump";
   return os.str();
 }
 
@@ -299,8 +293,8 @@ std::string ReproBoltpp(uint64_t seed, const WorkloadConfig& c, const char* test
   std::ostringstream os;
   os << "\n    repro (whole suite entry): BOLTPP_COMPAT_SEEDS=" << seed
      << " ./boltpp_compat_tests --gtest_filter='*" << test << "*'"
-     << "\n    repro (by hand): " << BOLTPP_COMPAT_TOOL << " gen -db /tmp/b.db -seed " << seed << " "
-     << c.Describe() << " -dump /tmp/b.dump && " << GoHelper()
+     << "\n    repro (by hand): " << BOLTPP_COMPAT_TOOL << " gen -db /tmp/b.db -seed " << seed
+     << " " << c.Describe() << " -dump /tmp/b.dump && " << GoHelper()
      << " dump -db /tmp/b.db -dump /tmp/g.dump -checkout /tmp/g.check && " << BOLTPP_COMPAT_TOOL
      << " diff /tmp/b.dump /tmp/g.dump";
   return os.str();
@@ -320,11 +314,13 @@ std::string GoWritesOne(uint64_t seed, const WorkloadConfig& cfg, const std::str
   if (!d.empty()) return "content differs: " + d;
   if (g.check.empty()) {
     if (!r.check.empty())
-      return "boltpp's Tx::Check() reports errors on a file Go's tx.Check() accepts:" + JoinLines(r.check);
+      return "boltpp's Tx::Check() reports errors on a file Go's tx.Check() accepts:" +
+             JoinLines(r.check);
   } else {
     *go_defect = true;
     if (Sorted(g.check) != Sorted(r.check))
-      return "on a file that Go 1.3.6's own check rejects (Go defect), boltpp's check disagrees with Go's:\n    "
+      return "on a file that Go 1.3.6's own check rejects (Go defect), boltpp's check disagrees "
+             "with Go's:\n    "
              "Go:" +
              JoinLines(g.check) + "\n    boltpp:" + JoinLines(r.check);
   }
@@ -333,23 +329,27 @@ std::string GoWritesOne(uint64_t seed, const WorkloadConfig& cfg, const std::str
 }
 
 // boltpp writes, Go reads; Go also runs the same workload as a reference.
-std::string BoltppWritesOne(uint64_t seed, const WorkloadConfig& cfg, const std::string& dir, Tally* t) {
+std::string BoltppWritesOne(uint64_t seed, const WorkloadConfig& cfg, const std::string& dir,
+                            Tally* t) {
   std::string db = dir + "/boltpp.db";
   boltpp::Status s = compat::RunWorkload(db, cfg, seed, 0);
   if (!s.ok()) return "boltpp could not run the workload: " + s.ToString();
   ReadResult r = compat::ReadWithBoltpp(db);
   if (!r.status.ok()) return "boltpp cannot reopen its own file: " + r.status.ToString();
-  if (!r.check.empty()) return "boltpp's Tx::Check() fails on the file it wrote:" + JoinLines(r.check);
+  if (!r.check.empty())
+    return "boltpp's Tx::Check() fails on the file it wrote:" + JoinLines(r.check);
   GoResult g = RunGo({"dump", "-db", db}, dir, "go-read");
   if (!g.ok) return "Go cannot read the file boltpp wrote: " + g.error;
-  if (!g.check.empty()) return "Go's tx.Check() rejects the file boltpp wrote:" + JoinLines(g.check);
+  if (!g.check.empty())
+    return "Go's tx.Check() rejects the file boltpp wrote:" + JoinLines(g.check);
   std::string d = compat::CompareDumps(r.dump, g.dump, "boltpp wrote", "Go read     ");
   if (!d.empty()) return "content differs: " + d;
   // The same seeded workload run by Go must leave the same content.
   GoResult ref = RunGo(GoGenArgs(dir + "/go-ref.db", seed, cfg, -1), dir, "go-ref");
   if (!ref.ok) return "Go could not run the reference workload: " + ref.error;
   d = compat::CompareDumps(ref.dump, r.dump, "Go ran the workload    ", "boltpp ran the workload");
-  if (!d.empty()) return "the same seeded workload left different content in boltpp and in Go: " + d;
+  if (!d.empty())
+    return "the same seeded workload left different content in boltpp and in Go: " + d;
   t->stats.Add(compat::StatsOfDump(r.dump, cfg.page_size));
   return "";
 }
@@ -362,9 +362,9 @@ TEST_P(GoWritesBoltppReads, SeededWorkloads) {
   REQUIRE_GO();
   const int shard = GetParam();
   auto seeds = ShardSeeds(shard, kShards, EnvInt("BOLTPP_COMPAT_COUNT", 200), 0);
-  std::printf("[compat] Go writes, boltpp reads: shard %d/%d, base seed %llu, seeds %s\n", shard, kShards,
-              static_cast<unsigned long long>(BaseSeed()), SeedList(seeds).c_str());
-  TempDir tmp("g2b");
+  std::printf("[compat] Go writes, boltpp reads: shard %d/%d, base seed %llu, seeds %s\n", shard,
+              kShards, static_cast<unsigned long long>(BaseSeed()), SeedList(seeds).c_str());
+  boltpp::testing::TempDir tmp = CompatTempDir("g2b");
   ASSERT_TRUE(tmp.ok());
   Tally t;
   for (uint64_t seed : seeds) {
@@ -384,8 +384,9 @@ TEST_P(GoWritesBoltppReads, SeededWorkloads) {
       t.go_defects++;
       t.go_defect_seeds.push_back(seed);
     }
-    std::printf("  seed %-10llu %s: %s%s (%.2fs)\n", static_cast<unsigned long long>(seed), ConfigLine(cfg).c_str(),
-                err.empty() ? "ok" : "FAIL", go_defect ? " [Go's own check failed: Go 1.3.6 defect]" : "", secs);
+    std::printf("  seed %-10llu %s: %s%s (%.2fs)\n", static_cast<unsigned long long>(seed),
+                ConfigLine(cfg).c_str(), err.empty() ? "ok" : "FAIL",
+                go_defect ? " [Go's own check failed: Go 1.3.6 defect]" : "", secs);
     if (err.empty()) {
       t.passed++;
       std::error_code ec;
@@ -393,8 +394,9 @@ TEST_P(GoWritesBoltppReads, SeededWorkloads) {
     } else {
       t.failures++;
       tmp.Keep();
-      ADD_FAILURE() << "Go writes, boltpp reads: seed " << seed << " [" << cfg.Describe() << "]: " << err
-                    << "\n    files kept in " << dir << ReproGo(seed, cfg, "GoWritesBoltppReads");
+      ADD_FAILURE() << "Go writes, boltpp reads: seed " << seed << " [" << cfg.Describe()
+                    << "]: " << err << "\n    files kept in " << dir
+                    << ReproGo(seed, cfg, "GoWritesBoltppReads");
     }
   }
   t.Print("Go writes, boltpp reads, shard " + std::to_string(shard));
@@ -408,9 +410,9 @@ TEST_P(BoltppWritesGoReads, SeededWorkloads) {
   REQUIRE_GO();
   const int shard = GetParam();
   auto seeds = ShardSeeds(shard, kShards, EnvInt("BOLTPP_COMPAT_COUNT", 200), 0);
-  std::printf("[compat] boltpp writes, Go reads: shard %d/%d, base seed %llu, seeds %s\n", shard, kShards,
-              static_cast<unsigned long long>(BaseSeed()), SeedList(seeds).c_str());
-  TempDir tmp("b2g");
+  std::printf("[compat] boltpp writes, Go reads: shard %d/%d, base seed %llu, seeds %s\n", shard,
+              kShards, static_cast<unsigned long long>(BaseSeed()), SeedList(seeds).c_str());
+  boltpp::testing::TempDir tmp = CompatTempDir("b2g");
   ASSERT_TRUE(tmp.ok());
   Tally t;
   for (uint64_t seed : seeds) {
@@ -425,8 +427,8 @@ TEST_P(BoltppWritesGoReads, SeededWorkloads) {
     std::string err = BoltppWritesOne(seed, cfg, dir, &t);
     double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     t.workloads++;
-    std::printf("  seed %-10llu %s: %s (%.2fs)\n", static_cast<unsigned long long>(seed), ConfigLine(cfg).c_str(),
-                err.empty() ? "ok" : "FAIL", secs);
+    std::printf("  seed %-10llu %s: %s (%.2fs)\n", static_cast<unsigned long long>(seed),
+                ConfigLine(cfg).c_str(), err.empty() ? "ok" : "FAIL", secs);
     if (err.empty()) {
       t.passed++;
       std::error_code ec;
@@ -434,8 +436,9 @@ TEST_P(BoltppWritesGoReads, SeededWorkloads) {
     } else {
       t.failures++;
       tmp.Keep();
-      ADD_FAILURE() << "boltpp writes, Go reads: seed " << seed << " [" << cfg.Describe() << "]: " << err
-                    << "\n    files kept in " << dir << ReproBoltpp(seed, cfg, "BoltppWritesGoReads");
+      ADD_FAILURE() << "boltpp writes, Go reads: seed " << seed << " [" << cfg.Describe()
+                    << "]: " << err << "\n    files kept in " << dir
+                    << ReproBoltpp(seed, cfg, "BoltppWritesGoReads");
     }
   }
   t.Print("boltpp writes, Go reads, shard " + std::to_string(shard));
@@ -464,9 +467,9 @@ TEST(BigFreelist, GoWritesBoltppReadsAndRewrites) {
   REQUIRE_GO();
   const uint64_t seed = BaseSeed() + 900001;
   WorkloadConfig cfg = BigFreelistConfig("array");
-  std::printf("[compat] big freelist, Go writes: seed %llu [%s]\n", static_cast<unsigned long long>(seed),
-              cfg.Describe().c_str());
-  TempDir tmp("bigfl-g");
+  std::printf("[compat] big freelist, Go writes: seed %llu [%s]\n",
+              static_cast<unsigned long long>(seed), cfg.Describe().c_str());
+  boltpp::testing::TempDir tmp = CompatTempDir("bigfl-g");
   ASSERT_TRUE(tmp.ok());
   Tally t;
   bool go_defect = false;
@@ -485,16 +488,18 @@ TEST(BigFreelist, GoWritesBoltppReadsAndRewrites) {
   ASSERT_TRUE(s.ok()) << s.ToString();
   ReadResult r = compat::ReadWithBoltpp(db);
   ASSERT_TRUE(r.status.ok()) << r.status.ToString();
-  std::vector<std::string> inherited = go_defect ? compat::SplitLines(compat::ReadFileOrEmpty(
-                                                       tmp.path() + "/go-gen.check"))
-                                                 : std::vector<std::string>{};
-  EXPECT_EQ(Minus(r.check, inherited), std::vector<std::string>{}) << "boltpp's check after boltpp rewrote it";
+  std::vector<std::string> inherited =
+      go_defect ? compat::SplitLines(compat::ReadFileOrEmpty(tmp.path() + "/go-gen.check"))
+                : std::vector<std::string>{};
+  EXPECT_EQ(Minus(r.check, inherited), std::vector<std::string>{})
+      << "boltpp's check after boltpp rewrote it";
   n = RawFreelistCount(db);
   std::printf("  boltpp-rewritten freelist holds %lld ids\n", static_cast<long long>(n));
   EXPECT_GT(n, 65535);
   GoResult g = RunGo({"dump", "-db", db}, tmp.path(), "go-read");
   ASSERT_TRUE(g.ok) << g.error;
-  EXPECT_EQ(Minus(g.check, inherited), std::vector<std::string>{}) << "Go's check of the file boltpp rewrote";
+  EXPECT_EQ(Minus(g.check, inherited), std::vector<std::string>{})
+      << "Go's check of the file boltpp rewrote";
   EXPECT_EQ(compat::CompareDumps(r.dump, g.dump, "boltpp wrote", "Go read"), "");
   if (go_defect) std::printf("  (Go 1.3.6's own check failed on its file: Go defect)\n");
 }
@@ -503,9 +508,9 @@ TEST(BigFreelist, BoltppWritesGoReadsAndRewrites) {
   REQUIRE_GO();
   const uint64_t seed = BaseSeed() + 900002;
   WorkloadConfig cfg = BigFreelistConfig("hashmap");
-  std::printf("[compat] big freelist, boltpp writes: seed %llu [%s]\n", static_cast<unsigned long long>(seed),
-              cfg.Describe().c_str());
-  TempDir tmp("bigfl-b");
+  std::printf("[compat] big freelist, boltpp writes: seed %llu [%s]\n",
+              static_cast<unsigned long long>(seed), cfg.Describe().c_str());
+  boltpp::testing::TempDir tmp = CompatTempDir("bigfl-b");
   ASSERT_TRUE(tmp.ok());
   Tally t;
   std::string err = BoltppWritesOne(seed, cfg, tmp.path(), &t);
@@ -525,8 +530,9 @@ TEST(BigFreelist, BoltppWritesGoReadsAndRewrites) {
   ASSERT_TRUE(r.status.ok()) << r.status.ToString();
   EXPECT_EQ(compat::CompareDumps(g.dump, r.dump, "Go wrote", "boltpp read"), "");
   EXPECT_EQ(Sorted(r.check), Sorted(g.check));
-  if (!g.check.empty()) std::printf("  Go 1.3.6's own check failed after its rewrite (Go defect):%s\n",
-                                    JoinLines(g.check).c_str());
+  if (!g.check.empty())
+    std::printf("  Go 1.3.6's own check failed after its rewrite (Go defect):%s\n",
+                JoinLines(g.check).c_str());
 }
 
 // ------------------------------------------------------------ ping-pong ----
@@ -538,8 +544,8 @@ struct SideResult {
   std::vector<std::string> check;
 };
 
-SideResult Mutate(bool go, const std::string& db, uint64_t seed, int round, const WorkloadConfig& cfg,
-                  const std::string& dir, const std::string& tag) {
+SideResult Mutate(bool go, const std::string& db, uint64_t seed, int round,
+                  const WorkloadConfig& cfg, const std::string& dir, const std::string& tag) {
   SideResult out;
   if (go) {
     GoResult g = RunGo(GoGenArgs(db, seed, cfg, round == 0 ? -1 : round), dir, tag);
@@ -551,7 +557,8 @@ SideResult Mutate(bool go, const std::string& db, uint64_t seed, int round, cons
     out.check = g.check;
     return out;
   }
-  boltpp::Status s = compat::RunWorkload(db, cfg, seed, round == 0 ? 0 : static_cast<uint64_t>(round) + 1);
+  boltpp::Status s =
+      compat::RunWorkload(db, cfg, seed, round == 0 ? 0 : static_cast<uint64_t>(round) + 1);
   if (!s.ok()) {
     out.error = "boltpp workload: " + s.ToString();
     return out;
@@ -602,9 +609,9 @@ TEST_P(PingPong, FilesPassBackAndForth) {
   REQUIRE_GO();
   const int shard = GetParam();
   auto seeds = ShardSeeds(shard, kPingPongShards, EnvInt("BOLTPP_COMPAT_PINGPONG", 20), 500000);
-  std::printf("[compat] ping-pong: shard %d/%d, %d rounds per file, seeds %s\n", shard, kPingPongShards,
-              kPingPongRounds, SeedList(seeds).c_str());
-  TempDir tmp("pingpong");
+  std::printf("[compat] ping-pong: shard %d/%d, %d rounds per file, seeds %s\n", shard,
+              kPingPongShards, kPingPongRounds, SeedList(seeds).c_str());
+  boltpp::testing::TempDir tmp = CompatTempDir("pingpong");
   ASSERT_TRUE(tmp.ok());
   Tally t;
   for (uint64_t seed : seeds) {
@@ -629,15 +636,16 @@ TEST_P(PingPong, FilesPassBackAndForth) {
           err = std::string(SideName(go)) + " cannot read the file: " + in.error;
           break;
         }
-        std::string d = compat::CompareDumps(prev_dump, in.dump, std::string(SideName(!go)) + " wrote",
-                                             std::string(SideName(go)) + " read");
+        std::string d =
+            compat::CompareDumps(prev_dump, in.dump, std::string(SideName(!go)) + " wrote",
+                                 std::string(SideName(go)) + " read");
         if (!d.empty()) {
           err = "content differs: " + d;
           break;
         }
         if (Sorted(in.check) != Sorted(prev_check)) {
-          err = "the two checks disagree on the same file:\n    " + std::string(SideName(!go)) + ":" +
-                JoinLines(prev_check) + "\n    " + SideName(go) + ":" + JoinLines(in.check);
+          err = "the two checks disagree on the same file:\n    " + std::string(SideName(!go)) +
+                ":" + JoinLines(prev_check) + "\n    " + SideName(go) + ":" + JoinLines(in.check);
           break;
         }
       }
@@ -658,13 +666,16 @@ TEST_P(PingPong, FilesPassBackAndForth) {
       }
       SideResult tw = Mutate(!go, twin, seed, round, cfg, dir, tag + "-twin");
       if (!tw.error.empty()) {
-        err = std::string(SideName(!go)) + " twin of round " + std::to_string(round) + ": " + tw.error;
+        err = std::string(SideName(!go)) + " twin of round " + std::to_string(round) + ": " +
+              tw.error;
         break;
       }
-      std::string d = compat::CompareDumps(out.dump, tw.dump, std::string(SideName(go)) + " ran round",
-                                           std::string(SideName(!go)) + " ran round");
+      std::string d =
+          compat::CompareDumps(out.dump, tw.dump, std::string(SideName(go)) + " ran round",
+                               std::string(SideName(!go)) + " ran round");
       if (!d.empty()) {
-        err = "round " + std::to_string(round) + " of the same seeded workload left different content: " + d;
+        err = "round " + std::to_string(round) +
+              " of the same seeded workload left different content: " + d;
         break;
       }
       // 4. New check errors: Go's are Go 1.3.6 defects; boltpp's are failures.
@@ -673,7 +684,8 @@ TEST_P(PingPong, FilesPassBackAndForth) {
         if (go) {
           go_defect = true;
         } else {
-          err = "round " + std::to_string(round) + ": boltpp's check fails after boltpp wrote:" + JoinLines(fresh);
+          err = "round " + std::to_string(round) +
+                ": boltpp's check fails after boltpp wrote:" + JoinLines(fresh);
           break;
         }
       }
@@ -697,8 +709,8 @@ TEST_P(PingPong, FilesPassBackAndForth) {
     } else {
       t.failures++;
       tmp.Keep();
-      ADD_FAILURE() << "ping-pong seed " << seed << " (" << trail << "): " << err << "\n    files kept in " << dir
-                    << "\n    repro: BOLTPP_COMPAT_SEEDS=" << seed
+      ADD_FAILURE() << "ping-pong seed " << seed << " (" << trail << "): " << err
+                    << "\n    files kept in " << dir << "\n    repro: BOLTPP_COMPAT_SEEDS=" << seed
                     << " ./boltpp_compat_tests --gtest_filter='*PingPong*'";
     }
   }
@@ -716,17 +728,20 @@ struct CliResult {
   std::string out, err;
 };
 
-CliResult RunCli(const std::vector<std::string>& args, const std::string& dir, const std::string& tag) {
+CliResult RunCli(const std::vector<std::string>& args, const std::string& dir,
+                 const std::string& tag) {
   std::vector<std::string> argv = {BOLTPP_CLI_PATH};
   argv.insert(argv.end(), args.begin(), args.end());
   const std::string out = dir + "/" + tag + ".out", err = dir + "/" + tag + ".err";
   compat::ProcResult p = compat::RunProcess(argv, out, err, std::chrono::seconds(120));
-  return {p.timed_out ? -1 : p.exit_code, compat::ReadFileOrEmpty(out), compat::ReadFileOrEmpty(err)};
+  return {p.timed_out ? -1 : p.exit_code, compat::ReadFileOrEmpty(out),
+          compat::ReadFileOrEmpty(err)};
 }
 
 std::string UnHex(const std::string& hex) {
   std::string out;
-  for (size_t i = 0; i + 1 < hex.size(); i += 2) out += static_cast<char>(std::stoi(hex.substr(i, 2), nullptr, 16));
+  for (size_t i = 0; i + 1 < hex.size(); i += 2)
+    out += static_cast<char>(std::stoi(hex.substr(i, 2), nullptr, 16));
   return out;
 }
 
@@ -741,9 +756,10 @@ void ExpectExportImportKeepsContent(const std::string& db, const std::string& ex
   GoResult g = RunGo({"dump", "-db", copy}, dir, tag + "-go-imported");
   ASSERT_TRUE(g.ok) << g.error;
   EXPECT_EQ(g.check, std::vector<std::string>{}) << tag << ": Go's check of the imported file";
-  EXPECT_EQ(compat::CompareDumps(expected_dump, g.dump, "original (Go)", "imported (Go)"), "") << tag;
-  std::printf("[compat] %s: export -> import -> Go read: %zu bytes of dump, check clean\n", tag.c_str(),
-              g.dump.size());
+  EXPECT_EQ(compat::CompareDumps(expected_dump, g.dump, "original (Go)", "imported (Go)"), "")
+      << tag;
+  std::printf("[compat] %s: export -> import -> Go read: %zu bytes of dump, check clean\n",
+              tag.c_str(), g.dump.size());
 }
 
 std::string FindInPath(const std::string& name) {
@@ -767,7 +783,8 @@ class Etcdctl {
                                      "--dial-timeout=5s"};
     argv.insert(argv.end(), args.begin(), args.end());
     std::string out = dir_ + "/etcdctl.out", err = dir_ + "/etcdctl.err";
-    compat::ProcResult p = compat::RunProcess(argv, out, err, std::chrono::seconds(20), {"ETCDCTL_API=3"});
+    compat::ProcResult p =
+        compat::RunProcess(argv, out, err, std::chrono::seconds(20), {"ETCDCTL_API=3"});
     if (p.exit_code != 0 || p.timed_out) {
       *error = compat::ShellQuote(argv) + ": " + p.Describe() + ": " + Tail(err, 600);
       return "";
@@ -782,12 +799,13 @@ class Etcdctl {
 TEST(Etcd, BoltppReadsEtcdBackend) {
   std::string etcd = FindInPath("etcd"), etcdctl = FindInPath("etcdctl");
   if (etcd.empty() || etcdctl.empty()) {
-    std::string why = "etcd/etcdctl not found in PATH (Debian packages etcd-server and etcd-client)";
+    std::string why =
+        "etcd/etcdctl not found in PATH (Debian packages etcd-server and etcd-client)";
     if (IsCI()) FAIL() << why << " [CI=true]";
     GTEST_SKIP() << why;
   }
   REQUIRE_GO();
-  TempDir tmp("etcd");
+  boltpp::testing::TempDir tmp = CompatTempDir("etcd");
   ASSERT_TRUE(tmp.ok());
   std::string data = tmp.path() + "/data";
   compat::BackgroundProcess proc;
@@ -832,7 +850,8 @@ TEST(Etcd, BoltppReadsEtcdBackend) {
     if (!up) proc.Stop(std::chrono::seconds(5));
   }
   if (!up) tmp.Keep();
-  ASSERT_TRUE(up) << "etcd did not come up: " << last_err << "\n" << Tail(tmp.path() + "/etcd.log.err");
+  ASSERT_TRUE(up) << "etcd did not come up: " << last_err << "\n"
+                  << Tail(tmp.path() + "/etcd.log.err");
 
   Etcdctl ctl(etcdctl, endpoint, tmp.path());
   std::string e;
@@ -841,8 +860,10 @@ TEST(Etcd, BoltppReadsEtcdBackend) {
     if (e.empty()) out = ctl.Run(std::move(args), &e);
     return out;
   };
-  for (int i = 0; i < 40; i++) run({"put", "compat/k" + std::to_string(i), "value-" + std::to_string(i * i)});
-  for (int i = 0; i < 10; i++) run({"put", "compat/k" + std::to_string(i), std::string(100 + i * 50, 'v')});
+  for (int i = 0; i < 40; i++)
+    run({"put", "compat/k" + std::to_string(i), "value-" + std::to_string(i * i)});
+  for (int i = 0; i < 10; i++)
+    run({"put", "compat/k" + std::to_string(i), std::string(100 + i * 50, 'v')});
   run({"put", "compat/big", std::string(60000, 'B')});  // an overflow page in etcd's bbolt file
   for (int i = 0; i < 8; i++) run({"del", "compat/k" + std::to_string(i)});
   for (int i = 0; i < 5; i++) run({"put", "drop/" + std::to_string(i), "x"});
@@ -868,8 +889,10 @@ TEST(Etcd, BoltppReadsEtcdBackend) {
   for (int i = 40; i < 60; i++) run({"put", "compat/k" + std::to_string(i), "after-compaction"});
   ASSERT_TRUE(e.empty()) << e;
   int rc = proc.Stop(std::chrono::seconds(15));
-  std::printf("[compat] etcd stopped (status %d), compacted at revision %s, leases %s (kept) %s (revoked)\n", rc,
-              rev.c_str(), l1.c_str(), l2.c_str());
+  std::printf(
+      "[compat] etcd stopped (status %d), compacted at revision %s, leases %s (kept) %s "
+      "(revoked)\n",
+      rc, rev.c_str(), l1.c_str(), l2.c_str());
 
   std::string db = data + "/member/snap/db";
   ASSERT_TRUE(compat::FileExists(db)) << db;
@@ -888,7 +911,8 @@ TEST(Etcd, BoltppReadsEtcdBackend) {
   if (g.check.empty()) {
     EXPECT_EQ(r.check, std::vector<std::string>{}) << "boltpp's check fails on etcd's file";
   } else {
-    std::printf("[compat] Go 1.3.6's own check failed on etcd's file (Go defect):%s\n", JoinLines(g.check).c_str());
+    std::printf("[compat] Go 1.3.6's own check failed on etcd's file (Go defect):%s\n",
+                JoinLines(g.check).c_str());
     EXPECT_EQ(Sorted(r.check), Sorted(g.check));
   }
   // Sanity: etcd's "key" bucket holds revisions; "lease" holds the one live lease.
@@ -926,7 +950,7 @@ TEST(Cli, ExportImportOfGoFilesKeepsContent) {
   REQUIRE_GO();
   std::string dir = Env("BOLTPP_COMPAT_TESTDATA");
   if (dir.empty()) dir = BOLTPP_COMPAT_TESTDATA;
-  TempDir tmp("cli");
+  boltpp::testing::TempDir tmp = CompatTempDir("cli");
   ASSERT_TRUE(tmp.ok());
   int files = 0;
   for (const auto& ent : fs::directory_iterator(dir)) {

@@ -32,11 +32,14 @@
 #include <sstream>
 #include <thread>
 
-#include "reliability/mem_fs.h"
-#include "reliability/model.h"
+#include "testutil/mem_fs.h"
+#include "testutil/model.h"
+#include "testutil/random.h"
+#include "testutil/temp_dir.h"
 #include "reliability/stats.h"
 
 namespace boltpp::reliability {
+using namespace boltpp::testing;  // the shared test toolkit (tests/testutil)
 namespace {
 
 constexpr int kAccounts = 100;
@@ -74,7 +77,8 @@ bool JunkValueOk(std::string_view key, std::string_view v) {
 
 struct Shared {
   std::atomic<bool> stop{false};
-  std::atomic<int64_t> reads{0}, checks{0}, commits{0}, batches{0}, backups{0}, long_reads{0}, remaps{0};
+  std::atomic<int64_t> reads{0}, checks{0}, commits{0}, batches{0}, backups{0}, long_reads{0},
+      remaps{0};
   std::mutex mu;
   std::string first_error;
   std::atomic<int> errors{0};
@@ -105,7 +109,8 @@ std::string VerifySnapshot(const Tx& tx, bool deep, uint64_t* version, int64_t* 
     auto v = stamp.Get(StampKey(i));
     if (!v) return "missing stamp " + std::to_string(i);
     if (i == 0) v0 = std::string(*v);
-    if (*v != v0) return "partial commit: stamp " + std::to_string(i) + " = " + std::string(*v) + " vs " + v0;
+    if (*v != v0)
+      return "partial commit: stamp " + std::to_string(i) + " = " + std::string(*v) + " vs " + v0;
   }
   *version = std::stoull(v0);
   if (junk) {
@@ -158,11 +163,12 @@ TEST_P(Concurrency, ReadersNeverSeePartialCommitsOrFreedPages) {
   const StressParam& p = GetParam();
   double seconds = 6;
   if (const char* e = std::getenv("BOLTPP_STRESS_SECONDS")) seconds = std::atof(e);
-  const uint64_t seed = SeedFromEnv(4242);
-  std::printf("config=%s seconds=%.0f seed=%llu\n", p.name, seconds, static_cast<unsigned long long>(seed));
+  const uint64_t seed = SeedOr(4242);
+  std::printf("config=%s seconds=%.0f seed=%llu\n", p.name, seconds,
+              static_cast<unsigned long long>(seed));
 
   MemFileSystem mem(size_t{1} << 30);
-  TmpDir dir("boltpp-stress");
+  TempDir dir(TempDirOptions{.prefix = "boltpp-stress"});
   Options o;
   o.freelist_type = p.freelist;
   o.timeout = std::chrono::milliseconds(-1);
@@ -266,7 +272,8 @@ TEST_P(Concurrency, ReadersNeverSeePartialCommitsOrFreedPages) {
           return Status::OK();
         });
         if (!s.ok()) why = "view: " + s.ToString();
-        if (why.empty() && v < last) why = "version went back from " + std::to_string(last) + " to " + std::to_string(v);
+        if (why.empty() && v < last)
+          why = "version went back from " + std::to_string(last) + " to " + std::to_string(v);
         if (!why.empty()) {
           sh.Error("reader " + std::to_string(r) + ": " + why);
           break;
@@ -293,7 +300,8 @@ TEST_P(Concurrency, ReadersNeverSeePartialCommitsOrFreedPages) {
         std::this_thread::sleep_for(std::chrono::milliseconds(5));
       }
       if (why.empty()) why = VerifySnapshot(*t, true, &v2);
-      if (why.empty() && v1 != v2) why = "snapshot changed from version " + std::to_string(v1) + " to " + std::to_string(v2);
+      if (why.empty() && v1 != v2)
+        why = "snapshot changed from version " + std::to_string(v1) + " to " + std::to_string(v2);
       (void)t->Rollback();
       if (!why.empty()) {
         sh.Error("long reader: " + why);
@@ -335,7 +343,8 @@ TEST_P(Concurrency, ReadersNeverSeePartialCommitsOrFreedPages) {
         break;
       }
       sh.backups++;
-      for (int w = 0; w < 20 && !sh.stop; w++) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      for (int w = 0; w < 20 && !sh.stop; w++)
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }
   });
 
@@ -346,12 +355,14 @@ TEST_P(Concurrency, ReadersNeverSeePartialCommitsOrFreedPages) {
   std::thread watchdog([&] {
     std::unique_lock<std::mutex> lk(wmu);
     if (!wcv.wait_for(lk, std::chrono::duration<double>(seconds + 120), [&] { return joined; })) {
-      std::fprintf(stderr, "concurrency_test: threads did not finish: deadlock suspected (seed %llu)\n",
+      std::fprintf(stderr,
+                   "concurrency_test: threads did not finish: deadlock suspected (seed %llu)\n",
                    static_cast<unsigned long long>(seed));
       std::abort();
     }
   });
-  for (int i = 0; i < seconds * 10 && !sh.stop; i++) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  for (int i = 0; i < seconds * 10 && !sh.stop; i++)
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
   sh.stop = true;
   for (auto& t : threads) t.join();
   {
@@ -386,10 +397,11 @@ TEST_P(Concurrency, ReadersNeverSeePartialCommitsOrFreedPages) {
                                                {"stress_errors", sh.errors}});
 }
 
-INSTANTIATE_TEST_SUITE_P(Files, Concurrency,
-                         ::testing::Values(StressParam{"posix_array", false, FreelistType::kArray},
-                                           StressParam{"mem_hashmap", true, FreelistType::kHashMap}),
-                         [](const ::testing::TestParamInfo<StressParam>& i) { return std::string(i.param.name); });
+INSTANTIATE_TEST_SUITE_P(
+    Files, Concurrency,
+    ::testing::Values(StressParam{"posix_array", false, FreelistType::kArray},
+                      StressParam{"mem_hashmap", true, FreelistType::kHashMap}),
+    [](const ::testing::TestParamInfo<StressParam>& i) { return std::string(i.param.name); });
 
 }  // namespace
 }  // namespace boltpp::reliability

@@ -18,11 +18,13 @@
 #include <fstream>
 #include <random>
 
-#include "reliability/mem_fs.h"
-#include "reliability/model.h"
+#include "testutil/mem_fs.h"
+#include "testutil/model.h"
+#include "testutil/random.h"
 #include "reliability/stats.h"
 
 namespace boltpp::reliability {
+using namespace boltpp::testing;  // the shared test toolkit (tests/testutil)
 namespace {
 
 struct CrashConfig {
@@ -60,8 +62,9 @@ Options CrashOptions(const CrashConfig& c, FileSystem* fs) {
 // check clean and hold prev, or -- when the meta write was among the
 // unsynced ones -- prev or next (next when every write landed). With
 // extra_commit, it must also take one more commit. *is_new tells which.
-std::string ImageProblem(const std::string& img, const Options& base, const MBucket& prev, const MBucket& next,
-                         bool meta_pending, CrashMode mode, bool extra_commit, uint64_t salt, bool* is_new) {
+std::string ImageProblem(const std::string& img, const Options& base, const MBucket& prev,
+                         const MBucket& next, bool meta_pending, CrashMode mode, bool extra_commit,
+                         uint64_t salt, bool* is_new) {
   MemFileSystem fs;
   fs.PutFile("/img.db", img);
   Options o = base;
@@ -80,8 +83,8 @@ std::string ImageProblem(const std::string& img, const Options& base, const MBuc
     return "before the meta write, the image is not the previous commit:\n" + Diff(prev, got);
   }
   if (meta_pending && !eq_prev && !eq_next) {
-    return "the image is neither the previous nor the new commit:\nvs previous:\n" + Diff(prev, got) +
-           "vs new:\n" + Diff(next, got);
+    return "the image is neither the previous nor the new commit:\nvs previous:\n" +
+           Diff(prev, got) + "vs new:\n" + Diff(next, got);
   }
   if (meta_pending && mode == CrashMode::kApplyAll && !eq_next) {
     return "every write landed but the image is not the new commit";
@@ -93,7 +96,8 @@ std::string ImageProblem(const std::string& img, const Options& base, const MBuc
   Ops more = RandomOps(rng, gc, 40);
   Status u = (*db)->Update([&](Tx& tx) { return ApplyOps(tx, more); });
   if (!u.ok()) return "commit after recovery: " + u.ToString();
-  if (std::string c2 = CheckDB(db->get()); !c2.empty()) return "after a commit on the recovered image: " + c2;
+  if (std::string c2 = CheckDB(db->get()); !c2.empty())
+    return "after a commit on the recovered image: " + c2;
   ApplyOps(&got, more);
   MBucket again;
   if (!ReadModel(db->get(), &again).ok() || !Diff(got, again).empty()) {
@@ -107,8 +111,9 @@ class CrashImages : public ::testing::TestWithParam<CrashConfig> {
   void VerifyImage(const std::string& img, CrashMode mode, bool meta_pending) {
     images_++;
     bool is_new = false;
-    const std::string why = ImageProblem(img, CrashOptions(GetParam(), nullptr), prev_, next_, meta_pending, mode,
-                                         images_ % 3 == 0, static_cast<uint64_t>(images_), &is_new);
+    const std::string why =
+        ImageProblem(img, CrashOptions(GetParam(), nullptr), prev_, next_, meta_pending, mode,
+                     images_ % 3 == 0, static_cast<uint64_t>(images_), &is_new);
     if (is_new) new_images_++;
     if (why.empty()) return;
     failures_++;
@@ -116,11 +121,14 @@ class CrashImages : public ::testing::TestWithParam<CrashConfig> {
     char name[256];
     std::snprintf(name, sizeof name, "%s/boltpp-crash-%s-seed%llu-commit%d-sync%d-%s.db",
                   std::getenv("TMPDIR") ? std::getenv("TMPDIR") : "/tmp", GetParam().name,
-                  static_cast<unsigned long long>(seed_), commit_, sync_in_commit_, CrashModeName(mode));
-    std::ofstream(name, std::ios::binary).write(img.data(), static_cast<std::streamsize>(img.size()));
-    ADD_FAILURE() << "crash image fails: config=" << GetParam().name << " seed=" << seed_ << " commit=" << commit_
-                  << " sync#" << sync_in_commit_ << " mode=" << CrashModeName(mode)
-                  << " meta_pending=" << meta_pending << "\nsaved as " << name << "\n"
+                  static_cast<unsigned long long>(seed_), commit_, sync_in_commit_,
+                  CrashModeName(mode));
+    std::ofstream(name, std::ios::binary)
+        .write(img.data(), static_cast<std::streamsize>(img.size()));
+    ADD_FAILURE() << "crash image fails: config=" << GetParam().name << " seed=" << seed_
+                  << " commit=" << commit_ << " sync#" << sync_in_commit_
+                  << " mode=" << CrashModeName(mode) << " meta_pending=" << meta_pending
+                  << "\nsaved as " << name << "\n"
                   << why;
   }
 
@@ -129,7 +137,8 @@ class CrashImages : public ::testing::TestWithParam<CrashConfig> {
     syncs_++;
     bool meta_pending = false;
     for (const PendingOp& op : *st.pending) {
-      if (op.kind == PendingOp::kWrite && op.offset < 2 * uint64_t{GetParam().page_size}) meta_pending = true;
+      if (op.kind == PendingOp::kWrite && op.offset < 2 * uint64_t{GetParam().page_size})
+        meta_pending = true;
     }
     VerifyImage(MakeCrashImage(st, CrashMode::kDropAll, rng_), CrashMode::kDropAll, meta_pending);
     VerifyImage(MakeCrashImage(st, CrashMode::kApplyAll, rng_), CrashMode::kApplyAll, meta_pending);
@@ -149,8 +158,9 @@ class CrashImages : public ::testing::TestWithParam<CrashConfig> {
 
 TEST_P(CrashImages, EveryImageHoldsPreviousOrNewCommit) {
   const CrashConfig& c = GetParam();
-  seed_ = SeedFromEnv(c.seed);
-  std::printf("config=%s seed=%llu (set BOLTPP_SEED to repeat)\n", c.name, static_cast<unsigned long long>(seed_));
+  seed_ = SeedOr(c.seed);
+  std::printf("config=%s seed=%llu (set BOLTPP_SEED to repeat)\n", c.name,
+              static_cast<unsigned long long>(seed_));
   rng_.seed(seed_);
   MemFileSystem fs;
   auto db = DB::Open("/crash.db", CrashOptions(c, &fs));
@@ -183,7 +193,9 @@ TEST_P(CrashImages, EveryImageHoldsPreviousOrNewCommit) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Configs, CrashImages, ::testing::ValuesIn(kCrashConfigs),
-                         [](const ::testing::TestParamInfo<CrashConfig>& p) { return std::string(p.param.name); });
+                         [](const ::testing::TestParamInfo<CrashConfig>& p) {
+                           return std::string(p.param.name);
+                         });
 
 // The harness has teeth: with no_sync the data pages and the meta page of
 // several commits are all unsynced at once, so some crash images hold a
@@ -214,7 +226,8 @@ TEST(CrashHarness, DetectsCommitsWithoutDataSync) {
     for (int i = 0; i < 200; i++) {
       std::string img = MakeCrashImage(st, i % 2 ? CrashMode::kSubset : CrashMode::kTorn, rng);
       bool is_new;
-      std::string why = ImageProblem(img, o, prev, next, true, CrashMode::kSubset, false, 0, &is_new);
+      std::string why =
+          ImageProblem(img, o, prev, next, true, CrashMode::kSubset, false, 0, &is_new);
       images++;
       if (!why.empty() && why.find("neither") == std::string::npos) bad++;
     }

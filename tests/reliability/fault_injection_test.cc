@@ -24,13 +24,16 @@
 #include <sstream>
 #include <thread>
 
-#include "reliability/fault_fs.h"
-#include "reliability/mem_fs.h"
-#include "reliability/model.h"
+#include "testutil/fault_fs.h"
+#include "testutil/mem_fs.h"
+#include "testutil/model.h"
+#include "testutil/random.h"
+#include "testutil/temp_dir.h"
 #include "reliability/stats.h"
 #include "reliability/workload.h"
 
 namespace boltpp::reliability {
+using namespace boltpp::testing;  // the shared test toolkit (tests/testutil)
 namespace {
 
 struct Config {
@@ -83,19 +86,20 @@ class FaultRun {
   FaultRun(const Config& cfg, const FaultPlan& plan, uint64_t seed, Totals* totals)
       : cfg_(cfg), plan_(plan), seed_(seed), totals_(totals) {
     if (cfg.posix) {
-      dir_ = std::make_unique<TmpDir>("boltpp-fault", true);
+      dir_ = std::make_unique<TempDir>(
+          TempDirOptions{.prefix = "boltpp-fault", .prefer_shm = true, .keep_on_failure = false});
       base_ = FileSystem::Default();
       path_ = dir_->File("db");
     } else {
       base_ = &mem_;
       path_ = "/fault.db";
     }
-    ffs_ = std::make_unique<FaultFS>(base_, cfg.page_size);
+    ffs_ = std::make_unique<FaultFileSystem>(base_, cfg.page_size);
   }
 
   // Returns whether the fault fired.
   bool Run(const std::vector<Step>& work) {
-    ffs_->Arm(plan_);
+    ffs_->injector().Arm(plan_);
     if (OpenThroughFaults()) {
       for (const Step& st : work) {
         if (!db_ || stop_ || ::testing::Test::HasFatalFailure()) break;
@@ -106,9 +110,9 @@ class FaultRun {
       (void)db_->Close();
       db_.reset();
     }
-    ffs_->Disarm();
-    const bool fired = ffs_->injected_count() > 0;
-    totals_->faults += static_cast<int64_t>(ffs_->injected_count());
+    ffs_->injector().ClearAll();
+    const bool fired = InjectedCount() > 0;
+    totals_->faults += static_cast<int64_t>(InjectedCount());
     Verify();
     return fired;
   }
@@ -116,15 +120,18 @@ class FaultRun {
  private:
   std::string Where() const {
     std::ostringstream os;
-    os << "config=" << cfg_.name << " kind=" << FaultKindName(plan_.kind) << " n=" << plan_.nth
-       << (plan_.persistent ? " persistent" : " once") << (plan_.torn ? " torn" : "") << " seed=" << seed_
-       << " step=" << step_name_;
+    os << "config=" << cfg_.name << " kind=" << FaultOpName(plan_.op) << " n=" << plan_.nth
+       << (plan_.persistent ? " persistent" : " once") << (plan_.torn ? " torn" : "")
+       << " seed=" << seed_ << " step=" << step_name_;
     return os.str();
   }
 
+  size_t InjectedCount() const { return ffs_->injector().injected_events().size(); }
+
   // An error must come with an injected fault and say so.
   void ExpectInjected(const Status& s, size_t before) {
-    EXPECT_GT(ffs_->injected_count(), before) << Where() << ": error without an injected fault: " << s.ToString();
+    EXPECT_GT(InjectedCount(), before)
+        << Where() << ": error without an injected fault: " << s.ToString();
     EXPECT_TRUE(s.code() == Code::kIOError || s.code() == Code::kDatabaseFailed)
         << Where() << ": a failed file operation should surface as kIOError, got " << s.ToString();
     totals_->failed_calls++;
@@ -132,7 +139,7 @@ class FaultRun {
 
   bool OpenThroughFaults() {
     for (int attempt = 0; attempt < 2; attempt++) {
-      const size_t before = ffs_->injected_count();
+      const size_t before = InjectedCount();
       auto db = DB::Open(path_, MakeOptions(cfg_, ffs_.get()));
       totals_->reopens++;
       if (db.ok()) {
@@ -150,14 +157,16 @@ class FaultRun {
   // meta sync failed; reads still show the committed state.
   void AfterFailure(size_t before, const MBucket& pending) {
     bool meta = false;
-    auto recs = ffs_->injected();
+    auto recs = ffs_->injector().injected_events();
     for (size_t i = before; i < recs.size(); i++) meta |= recs[i].meta;
     auto t = db_->Begin(true);
     if (meta) {
       totals_->meta_failures++;
-      EXPECT_FALSE(t.ok()) << Where() << ": a write transaction began after a failed meta write/sync";
+      EXPECT_FALSE(t.ok()) << Where()
+                           << ": a write transaction began after a failed meta write/sync";
       if (!t.ok()) {
-        EXPECT_EQ(t.status().code(), Code::kDatabaseFailed) << Where() << ": " << t.status().ToString();
+        EXPECT_EQ(t.status().code(), Code::kDatabaseFailed)
+            << Where() << ": " << t.status().ToString();
       }
       Status u = db_->Update([](Tx&) { return Status::OK(); });
       EXPECT_EQ(u.code(), Code::kDatabaseFailed) << Where() << ": " << u.ToString();
@@ -172,12 +181,13 @@ class FaultRun {
     Status r = ReadModel(db_.get(), &seen);
     EXPECT_TRUE(r.ok()) << Where() << ": read after failure: " << r.ToString();
     std::string d = Diff(committed_, seen);
-    EXPECT_EQ(d, "") << Where() << ": after a failed commit the handle shows a state other than the last commit";
+    EXPECT_EQ(d, "")
+        << Where() << ": after a failed commit the handle shows a state other than the last commit";
   }
 
   void RunStep(const Step& st) {
     step_name_ = st.name;
-    const size_t before = ffs_->injected_count();
+    const size_t before = InjectedCount();
     MBucket pending = committed_;
     Status s;
     switch (st.kind) {
@@ -286,17 +296,21 @@ class FaultRun {
     step_name_ = "verify";
     Options o = MakeOptions(cfg_, base_);
     auto db = DB::Open(path_, o);
-    ASSERT_TRUE(db.ok()) << Where() << ": reopen with the real file system: " << db.status().ToString();
+    ASSERT_TRUE(db.ok()) << Where()
+                         << ": reopen with the real file system: " << db.status().ToString();
     ASSERT_EQ(CheckDB(db->get()), "") << Where();
     MBucket got;
     Status r = ReadModel(db->get(), &got);
     ASSERT_TRUE(r.ok()) << Where() << ": " << r.ToString();
     std::string d_old = Diff(committed_, got);
     if (!d_old.empty()) {
-      ASSERT_TRUE(maybe_.has_value()) << Where() << ": content is not the last committed state:\n" << d_old;
+      ASSERT_TRUE(maybe_.has_value()) << Where() << ": content is not the last committed state:\n"
+                                      << d_old;
       std::string d_new = Diff(*maybe_, got);
-      ASSERT_EQ(d_new, "") << Where() << ": content is neither the last committed state nor the failed commit's\n"
-                           << "vs committed:\n" << d_old;
+      ASSERT_EQ(d_new, "")
+          << Where() << ": content is neither the last committed state nor the failed commit's\n"
+          << "vs committed:\n"
+          << d_old;
       totals_->outcome_new++;
     }
     // The recovered file takes more commits (the freelist is sound).
@@ -317,10 +331,10 @@ class FaultRun {
   const uint64_t seed_;
   Totals* totals_;
   MemFileSystem mem_;
-  std::unique_ptr<TmpDir> dir_;
+  std::unique_ptr<TempDir> dir_;
   FileSystem* base_;
   std::string path_;
-  std::unique_ptr<FaultFS> ffs_;
+  std::unique_ptr<FaultFileSystem> ffs_;
   std::unique_ptr<DB> db_;
   MBucket committed_;
   std::optional<MBucket> maybe_;
@@ -330,23 +344,24 @@ class FaultRun {
 
 struct Param {
   const Config* cfg;
-  FaultKind kind;
+  FaultOp kind;
   const Mode* mode;
 };
 
 void PrintTo(const Param& p, std::ostream* os) {
-  *os << p.cfg->name << "/" << FaultKindName(p.kind) << "/" << p.mode->name;
+  *os << p.cfg->name << "/" << FaultOpName(p.kind) << "/" << p.mode->name;
 }
 
 std::string ParamName(const ::testing::TestParamInfo<Param>& p) {
-  return std::string(p.param.cfg->name) + "_" + FaultKindName(p.param.kind) + "_" + p.param.mode->name;
+  return std::string(p.param.cfg->name) + "_" + FaultOpName(p.param.kind) + "_" +
+         p.param.mode->name;
 }
 
 class FaultInjection : public ::testing::TestWithParam<Param> {};
 
 TEST_P(FaultInjection, NthOperationFails) {
   const Param& p = GetParam();
-  const uint64_t seed = SeedFromEnv(20240501);
+  const uint64_t seed = SeedOr(20240501);
   std::printf("seed=%llu (set BOLTPP_SEED to repeat)\n", static_cast<unsigned long long>(seed));
   const std::vector<Step> work = MakeWorkload(seed);
   Totals t;
@@ -371,16 +386,16 @@ TEST_P(FaultInjection, NthOperationFails) {
 
 std::vector<Param> AllParams() {
   std::vector<Param> out;
-  const FaultKind kinds[] = {FaultKind::kWrite, FaultKind::kSync,     FaultKind::kTruncate,
-                             FaultKind::kMap,   FaultKind::kLock,     FaultKind::kRead};
+  const FaultOp kinds[] = {FaultOp::kWrite, FaultOp::kSync, FaultOp::kTruncate,
+                           FaultOp::kMap,   FaultOp::kLock, FaultOp::kRead};
   for (const Config& c : kConfigs) {
-    for (FaultKind k : kinds) {
+    for (FaultOp k : kinds) {
       // Real files: one-time faults only (the persistent runs add nothing the
       // in-memory runs do not, and real files are slower).
       out.push_back({&c, k, &kOnce});
       if (!c.posix) out.push_back({&c, k, &kPersistent});
     }
-    out.push_back({&c, FaultKind::kWrite, &kTornOnce});
+    out.push_back({&c, FaultOp::kWrite, &kTornOnce});
   }
   return out;
 }
@@ -397,34 +412,38 @@ class MetaFailure : public ::testing::TestWithParam<bool> {};
 TEST_P(MetaFailure, HandleRefusesWritesUntilReopened) {
   const bool fail_sync = GetParam();
   MemFileSystem mem;
-  FaultFS ffs(&mem, 4096);
+  FaultFileSystem ffs(&mem, 4096);
   Options o;
   o.page_size = 4096;
   o.file_system = &ffs;
   auto db = DB::Open("/m.db", o);
   ASSERT_TRUE(db.ok()) << db.status().ToString();
-  ASSERT_TRUE((*db)->Update([](Tx& tx) {
-                  auto b = tx.CreateBucket("b");
-                  if (!b.ok()) return b.status();
-                  return b->Put("k", "old");
-                }).ok());
+  ASSERT_TRUE((*db)
+                  ->Update([](Tx& tx) {
+                    auto b = tx.CreateBucket("b");
+                    if (!b.ok()) return b.status();
+                    return b->Put("k", "old");
+                  })
+                  .ok());
 
   // Find which write/sync of a one-key commit is the meta one.
-  const int64_t w0 = ffs.count(FaultKind::kWrite), s0 = ffs.count(FaultKind::kSync);
+  const int64_t w0 = ffs.injector().count(FaultOp::kWrite),
+                s0 = ffs.injector().count(FaultOp::kSync);
   ASSERT_TRUE((*db)->Update([](Tx& tx) { return tx.GetBucket("b").Put("k", "old"); }).ok());
-  const int64_t writes = ffs.count(FaultKind::kWrite) - w0, syncs = ffs.count(FaultKind::kSync) - s0;
+  const int64_t writes = ffs.injector().count(FaultOp::kWrite) - w0,
+                syncs = ffs.injector().count(FaultOp::kSync) - s0;
   ASSERT_EQ(syncs, 2) << "a commit is expected to sync twice (data, then meta)";
   if (fail_sync) {
-    ffs.Arm(FaultPlan{FaultKind::kSync, 2, false, false});
+    ffs.injector().Arm(FaultPlan{FaultOp::kSync, 2, false, false});
   } else {
-    ffs.Arm(FaultPlan{FaultKind::kWrite, writes, false, false});
+    ffs.injector().Arm(FaultPlan{FaultOp::kWrite, writes, false, false});
   }
   Status s = (*db)->Update([](Tx& tx) { return tx.GetBucket("b").Put("k", "new"); });
   ASSERT_EQ(s.code(), Code::kIOError) << s.ToString();
-  auto rec = ffs.injected();
+  auto rec = ffs.injector().injected_events();
   ASSERT_EQ(rec.size(), 1u);
   ASSERT_TRUE(rec[0].meta) << "the injected fault did not hit the meta page";
-  ffs.Disarm();
+  ffs.injector().ClearAll();
 
   // Writes are refused, every way in.
   auto t = (*db)->Begin(true);
@@ -436,20 +455,24 @@ TEST_P(MetaFailure, HandleRefusesWritesUntilReopened) {
   EXPECT_EQ((*db)->Update([](Tx&) { return Status::OK(); }).code(), Code::kDatabaseFailed);
   // Reads still work and show the last commit the handle knows of.
   std::string v;
-  ASSERT_TRUE((*db)->View([&](Tx& tx) {
-                  auto g = tx.GetBucket("b").Get("k");
-                  if (g) v = std::string(*g);
-                  return Status::OK();
-                }).ok());
+  ASSERT_TRUE((*db)
+                  ->View([&](Tx& tx) {
+                    auto g = tx.GetBucket("b").Get("k");
+                    if (g) v = std::string(*g);
+                    return Status::OK();
+                  })
+                  .ok());
   EXPECT_EQ(v, "old");
   ASSERT_TRUE((*db)->Close().ok());
   db = DB::Open("/m.db", o);
   ASSERT_TRUE(db.ok()) << db.status().ToString();
   EXPECT_EQ(CheckDB(db->get()), "");
-  ASSERT_TRUE((*db)->View([&](Tx& tx) {
-                  v = std::string(tx.GetBucket("b").Get("k").value_or("?"));
-                  return Status::OK();
-                }).ok());
+  ASSERT_TRUE((*db)
+                  ->View([&](Tx& tx) {
+                    v = std::string(tx.GetBucket("b").Get("k").value_or("?"));
+                    return Status::OK();
+                  })
+                  .ok());
   // A failed sync leaves the written meta in the page cache: the new value
   // is what the file holds. A failed (untorn) meta write leaves the old one.
   EXPECT_EQ(v, fail_sync ? "new" : "old");
@@ -458,7 +481,9 @@ TEST_P(MetaFailure, HandleRefusesWritesUntilReopened) {
 }
 
 INSTANTIATE_TEST_SUITE_P(SyncOrWrite, MetaFailure, ::testing::Values(true, false),
-                         [](const ::testing::TestParamInfo<bool>& p) { return p.param ? "MetaSync" : "MetaWrite"; });
+                         [](const ::testing::TestParamInfo<bool>& p) {
+                           return p.param ? "MetaSync" : "MetaWrite";
+                         });
 
 }  // namespace
 }  // namespace boltpp::reliability
@@ -482,8 +507,8 @@ TEST(ReadFault, OpenReportsTheIOError) {
     ASSERT_TRUE(db.ok());
     ASSERT_TRUE((*db)->Update([](Tx& tx) { return tx.CreateBucket("b").status(); }).ok());
   }
-  FaultFS ffs(&mem, 1024);
-  ffs.Arm(FaultPlan{FaultKind::kRead, 1, true, false});
+  FaultFileSystem ffs(&mem, 1024);
+  ffs.injector().Arm(FaultPlan{FaultOp::kRead, 1, true, false});
   Options o;
   o.file_system = &ffs;
   auto db = DB::Open("/r.db", o);
@@ -509,17 +534,18 @@ namespace {
 // f2fec5e (a failed create truncates the file back to empty).
 TEST(CreateFault, TornWriteWhileCreatingLeavesAnOpenableFile) {
   MemFileSystem mem;
-  FaultFS ffs(&mem, 4096);
+  FaultFileSystem ffs(&mem, 4096);
   Options o;
   o.page_size = 4096;
   o.file_system = &ffs;
-  ffs.Arm(FaultPlan{FaultKind::kWrite, 1, false, true});
+  ffs.injector().Arm(FaultPlan{FaultOp::kWrite, 1, false, true});
   auto db = DB::Open("/c.db", o);
   ASSERT_FALSE(db.ok());
   EXPECT_EQ(db.status().code(), Code::kIOError) << db.status().ToString();
-  ffs.Disarm();
+  ffs.injector().ClearAll();
   db = DB::Open("/c.db", o);
-  ASSERT_TRUE(db.ok()) << "after a failed create, the file cannot be opened: " << db.status().ToString();
+  ASSERT_TRUE(db.ok()) << "after a failed create, the file cannot be opened: "
+                       << db.status().ToString();
   EXPECT_EQ(CheckDB(db->get()), "");
   EXPECT_TRUE((*db)->Update([](Tx& tx) { return tx.CreateBucket("b").status(); }).ok());
 }

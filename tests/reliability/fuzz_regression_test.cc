@@ -18,12 +18,14 @@
 #include <random>
 
 #include "fuzz_logic.h"
-#include "reliability/mem_fs.h"
-#include "reliability/model.h"
+#include "testutil/mem_fs.h"
+#include "testutil/model.h"
+#include "testutil/random.h"
 #include "reliability/stats.h"
 #include "seeds.h"
 
 namespace boltpp::reliability {
+using namespace boltpp::testing;  // the shared test toolkit (tests/testutil)
 namespace {
 
 std::string ReadAll(const std::filesystem::path& p) {
@@ -32,13 +34,15 @@ std::string ReadAll(const std::filesystem::path& p) {
 }
 
 int Replay(const std::string& sub, int (*fn)(const uint8_t*, size_t)) {
-  const std::filesystem::path dir = std::filesystem::path(BOLTPP_SOURCE_DIR) / "fuzz" / "regressions" / sub;
+  const std::filesystem::path dir =
+      std::filesystem::path(BOLTPP_SOURCE_DIR) / "fuzz" / "regressions" / sub;
   int n = 0;
   if (!std::filesystem::is_directory(dir)) return 0;
   std::vector<std::filesystem::path> files;
   for (const auto& e : std::filesystem::directory_iterator(dir)) {
     const std::string name = e.path().filename().string();
-    if (!e.is_regular_file() || name[0] == '.' || e.path().extension() == ".md" || e.path().extension() == ".txt") {
+    if (!e.is_regular_file() || name[0] == '.' || e.path().extension() == ".md" ||
+        e.path().extension() == ".txt") {
       continue;
     }
     files.push_back(e.path());
@@ -58,7 +62,8 @@ int Replay(const std::string& sub, int (*fn)(const uint8_t*, size_t)) {
 // suite when they are there.
 std::vector<std::pair<std::string, std::string>> AllSeedFiles() {
   auto seeds = fuzz::MakeSeedDatabases();
-  const std::filesystem::path dir = std::filesystem::path(BOLTPP_SOURCE_DIR) / "tests" / "compat" / "testdata";
+  const std::filesystem::path dir =
+      std::filesystem::path(BOLTPP_SOURCE_DIR) / "tests" / "compat" / "testdata";
   if (std::filesystem::is_directory(dir)) {
     std::vector<std::filesystem::path> files;
     for (const auto& e : std::filesystem::directory_iterator(dir)) {
@@ -114,7 +119,8 @@ TEST(FuzzSeeds, CorruptionSweep) {
     uint32_t ps;
     std::memcpy(&ps, bytes.data() + 16 + 8, 4);
     std::vector<size_t> offsets;
-    for (size_t o : {0, 1, 2, 3, 7, 8, 9, 10, 11, 12, 13, 15}) offsets.push_back(o);  // id, flags, count, overflow
+    for (size_t o : {0, 1, 2, 3, 7, 8, 9, 10, 11, 12, 13, 15})
+      offsets.push_back(o);  // id, flags, count, overflow
     for (size_t o = 16; o < 16 + 4 * 16; o += 2) offsets.push_back(o);  // elements, meta fields
     offsets.push_back(ps / 2);
     offsets.push_back(ps - 1);
@@ -135,25 +141,37 @@ TEST(FuzzSeeds, CorruptionSweep) {
     std::string f = seeds[m.seed].second;
     uint8_t& b = reinterpret_cast<uint8_t&>(f[m.offset]);
     switch (m.variant) {
-      case 0: b = 0x00; break;
-      case 1: b = 0xff; break;
-      case 2: b ^= 0x01; break;
-      case 3: b += 0x10; break;
+      case 0:
+        b = 0x00;
+        break;
+      case 1:
+        b = 0xff;
+        break;
+      case 2:
+        b ^= 0x01;
+        break;
+      case 3:
+        b += 0x10;
+        break;
     }
     // Fix checksums so the damage is reached; write on some, compact on some.
-    const char flags = static_cast<char>(1 | (runs % 4 == 0 ? 2 : 0) | (runs % 8 == 1 ? 4 : 0) | (runs % 16 == 4 ? 8 : 0));
+    const char flags = static_cast<char>(1 | (runs % 4 == 0 ? 2 : 0) | (runs % 8 == 1 ? 4 : 0) |
+                                         (runs % 16 == 4 ? 8 : 0));
     std::string in = std::string(1, flags) + f;
-    if (dump) std::ofstream(dump, std::ios::binary | std::ios::trunc) << in;  // the input, should it crash
+    if (dump)
+      std::ofstream(dump, std::ios::binary | std::ios::trunc) << in;  // the input, should it crash
     fuzz::FuzzOpenFile(reinterpret_cast<const uint8_t*>(in.data()), in.size());
     runs++;
   }
-  std::printf("%lld of %zu one-byte mutations of %zu seed files opened, checked, read and written without a crash\n",
-              static_cast<long long>(runs), all.size(), seeds.size());
+  std::printf(
+      "%lld of %zu one-byte mutations of %zu seed files opened, checked, read and written without "
+      "a crash\n",
+      static_cast<long long>(runs), all.size(), seeds.size());
   PrintStats("corruption_sweep", {{"corrupt_files_opened", runs}});
 }
 
 TEST(FuzzSeeds, RandomProgramsAgreeWithModel) {
-  const uint64_t seed = SeedFromEnv(99);
+  const uint64_t seed = SeedOr(99);
   std::mt19937_64 rng(seed);
   const int programs = Scaled(150, 10);
   for (int i = 0; i < programs; i++) {

@@ -80,7 +80,8 @@ int main(int argc, char** argv) {
     }
     if (!s.ok()) Die("commit", s);
     const std::string line = std::to_string(i) + "\n";
-    if (write(log, line.data(), line.size()) != static_cast<ssize_t>(line.size()) || fdatasync(log) != 0) {
+    if (write(log, line.data(), line.size()) != static_cast<ssize_t>(line.size()) ||
+        fdatasync(log) != 0) {
       std::perror("kill_child: log");
       return 2;
     }

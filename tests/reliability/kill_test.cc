@@ -25,10 +25,13 @@
 #include <thread>
 
 #include "reliability/kill_txn.h"
-#include "reliability/model.h"
+#include "testutil/model.h"
+#include "testutil/random.h"
+#include "testutil/temp_dir.h"
 #include "reliability/stats.h"
 
 namespace boltpp::reliability {
+using namespace boltpp::testing;  // the shared test toolkit (tests/testutil)
 namespace {
 
 uint64_t LastLogged(const std::string& log) {
@@ -72,13 +75,13 @@ pid_t Spawn(const std::vector<std::string>& args, const std::string& err_path) {
 }
 
 TEST(KillTest, EveryLoggedCommitSurvivesSigkill) {
-  const uint64_t seed = SeedFromEnv(777);
+  const uint64_t seed = SeedOr(777);
   int kills = 300;
   if (const char* e = std::getenv("BOLTPP_KILLS")) kills = std::atoi(e);
   kills = Scaled(kills, 10);
   std::printf("seed=%llu kills=%d child=%s (set BOLTPP_SEED / BOLTPP_KILLS to repeat)\n",
               static_cast<unsigned long long>(seed), kills, BOLTPP_KILL_CHILD);
-  TmpDir dir("boltpp-kill", true);
+  TempDir dir(TempDirOptions{.prefix = "boltpp-kill", .prefer_shm = true});
   const std::string db_path = dir.File("kill.db");
   const std::string log_path = dir.File("commits.log");
   const std::string err_path = dir.File("child.err");
@@ -89,13 +92,15 @@ TEST(KillTest, EveryLoggedCommitSurvivesSigkill) {
   int64_t unlogged = 0, during_open = 0;
   const auto t0 = std::chrono::steady_clock::now();
   for (int k = 0; k < kills; k++) {
-    pid_t pid = Spawn({BOLTPP_KILL_CHILD, db_path, log_path, std::to_string(seed), std::to_string(k)}, err_path);
+    pid_t pid = Spawn(
+        {BOLTPP_KILL_CHILD, db_path, log_path, std::to_string(seed), std::to_string(k)}, err_path);
     ASSERT_GT(pid, 0);
     // A third of the kills land within the first 3 ms (open, first commit);
     // the rest after the child has logged a commit, plus up to 30 ms, so
     // that they hit a working child however slow the build (sanitizers).
     if (k % 3 == 0) {
-      std::this_thread::sleep_for(std::chrono::microseconds(std::uniform_int_distribution<int>(0, 3000)(rng)));
+      std::this_thread::sleep_for(
+          std::chrono::microseconds(std::uniform_int_distribution<int>(0, 3000)(rng)));
     } else {
       const uintmax_t before = LogSize(log_path);
       const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
@@ -105,7 +110,8 @@ TEST(KillTest, EveryLoggedCommitSurvivesSigkill) {
                                                  << ReadFile(err_path);
         std::this_thread::sleep_for(std::chrono::microseconds(300));
       }
-      std::this_thread::sleep_for(std::chrono::microseconds(std::uniform_int_distribution<int>(0, 30000)(rng)));
+      std::this_thread::sleep_for(
+          std::chrono::microseconds(std::uniform_int_distribution<int>(0, 30000)(rng)));
     }
     kill(pid, SIGKILL);
     int st = 0;
@@ -136,10 +142,13 @@ TEST(KillTest, EveryLoggedCommitSurvivesSigkill) {
     ASSERT_TRUE((*db)->Close().ok());
   }
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  std::printf("%d kills in %.1f s, %llu commits, %lld committed but not yet logged, %lld killed before a commit\n",
-              kills, secs, static_cast<unsigned long long>(applied), static_cast<long long>(unlogged),
-              static_cast<long long>(during_open));
-  EXPECT_GT(applied, static_cast<uint64_t>(kills) / 2) << "too few commits: the kills did not hit a working child";
+  std::printf(
+      "%d kills in %.1f s, %llu commits, %lld committed but not yet logged, %lld killed before a "
+      "commit\n",
+      kills, secs, static_cast<unsigned long long>(applied), static_cast<long long>(unlogged),
+      static_cast<long long>(during_open));
+  EXPECT_GT(applied, static_cast<uint64_t>(kills) / 2)
+      << "too few commits: the kills did not hit a working child";
   PrintStats("kill", {{"kills", kills},
                       {"kill_commits_verified", static_cast<int64_t>(applied)},
                       {"kill_lost_commits", 0},

@@ -4,6 +4,7 @@
 #include <random>
 
 namespace boltpp::reliability {
+using namespace boltpp::testing;  // the shared test toolkit (tests/testutil)
 
 Ops KillTxnOps(uint64_t seed, uint64_t i) {
   std::mt19937_64 rng(seed * 0x9E3779B97F4A7C15ull + i);

@@ -9,9 +9,11 @@
 #include <string>
 
 #include "boltpp/boltpp.h"
-#include "reliability/model.h"
+#include "testutil/model.h"
 
 namespace boltpp::reliability {
+
+using boltpp::testing::Ops;
 
 Ops KillTxnOps(uint64_t seed, uint64_t i);
 // state/n of the database (0 when missing).

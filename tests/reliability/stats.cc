@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <sstream>
 
 namespace boltpp::reliability {
@@ -56,5 +57,19 @@ const bool registered = [] {
 }();
 
 }  // namespace
+
+double Scale() {
+  static const double s = [] {
+    const char* e = std::getenv("BOLTPP_RELIABILITY_SCALE");
+    double v = e && *e ? std::atof(e) : 1.0;
+    return v > 0 ? v : 1.0;
+  }();
+  return s;
+}
+
+int Scaled(int n, int min) {
+  int v = static_cast<int>(n * Scale());
+  return v < min ? min : v;
+}
 
 }  // namespace boltpp::reliability

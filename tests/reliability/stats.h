@@ -27,4 +27,9 @@ class RelStats {
 // Prints "RELSTAT <label> k=v ..." for one test.
 void PrintStats(const std::string& label, const std::map<std::string, int64_t>& kv);
 
+// BOLTPP_RELIABILITY_SCALE (default 1.0) scales iteration counts so that
+// sanitizer builds can run a smaller share of the same tests.
+double Scale();
+int Scaled(int n, int min = 1);
+
 }  // namespace boltpp::reliability

@@ -6,10 +6,13 @@
 #include <random>
 
 namespace boltpp::reliability {
+using namespace boltpp::testing;  // the shared test toolkit (tests/testutil)
 
 namespace {
 
-Op Put(Path p, std::string k, std::string v) { return Op{Op::kPut, std::move(p), std::move(k), std::move(v)}; }
+Op Put(Path p, std::string k, std::string v) {
+  return Op{Op::kPut, std::move(p), std::move(k), std::move(v)};
+}
 Op Del(Path p, std::string k) { return Op{Op::kDelete, std::move(p), std::move(k), {}}; }
 
 std::string Filler(std::mt19937_64& rng, size_t n) {
@@ -31,7 +34,8 @@ std::vector<Ops> BatchOps(std::mt19937_64& rng, const std::string& tag) {
   for (int c = 0; c < kBatchCallers; c++) {
     Ops ops;
     for (int i = 0; i < 25; i++) {
-      ops.push_back(Put({"c" + std::to_string(c)}, tag + KeyName(i), Filler(rng, 40 + rng() % 200)));
+      ops.push_back(
+          Put({"c" + std::to_string(c)}, tag + KeyName(i), Filler(rng, 40 + rng() % 200)));
     }
     calls.push_back(std::move(ops));
   }
@@ -57,7 +61,8 @@ std::vector<Step> MakeWorkload(uint64_t seed) {
   }
   {  // 3. overflow values in a nested bucket, manual transaction
     Ops ops;
-    for (int i = 0; i < 3; i++) ops.push_back(Put({"b0", "n0"}, KeyName(i), Filler(rng, 6000 + rng() % 14000)));
+    for (int i = 0; i < 3; i++)
+      ops.push_back(Put({"b0", "n0"}, KeyName(i), Filler(rng, 6000 + rng() % 14000)));
     w.push_back(Make(Step::kManual, "overflow", std::move(ops)));
   }
   {  // 4. concurrent Batch callers coalesced into one commit
@@ -89,7 +94,8 @@ std::vector<Step> MakeWorkload(uint64_t seed) {
     w.push_back(Make(Step::kRollback, "rollback", std::move(ops)));
   }
   {  // 11. sequences, and new pages reusing freed ones
-    Ops ops{Op{Op::kNextSeq, {"b1"}, {}, {}}, Op{Op::kNextSeq, {"b3"}, {}, {}}, Op{Op::kNextSeq, {"b3"}, {}, {}}};
+    Ops ops{Op{Op::kNextSeq, {"b1"}, {}, {}}, Op{Op::kNextSeq, {"b3"}, {}, {}},
+            Op{Op::kNextSeq, {"b3"}, {}, {}}};
     for (int i = 0; i < 60; i++) ops.push_back(Put({"b3", "n1"}, KeyName(i), Filler(rng, 250)));
     w.push_back(Make(Step::kUpdate, "reuse", std::move(ops)));
   }

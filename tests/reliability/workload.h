@@ -9,9 +9,11 @@
 #include <string>
 #include <vector>
 
-#include "reliability/model.h"
+#include "testutil/model.h"
 
 namespace boltpp::reliability {
+
+using boltpp::testing::Ops;
 
 struct Step {
   enum Kind { kUpdate, kManual, kBatch, kRollback, kBackup, kReopen };

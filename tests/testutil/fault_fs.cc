@@ -1,32 +1,45 @@
 // File: tests/testutil/fault_fs.cc
 #include "testutil/fault_fs.h"
 
+#include <algorithm>
+
 namespace boltpp::testing {
 
 const char* FaultOpName(FaultOp op) {
   switch (op) {
-    case FaultOp::kOpen: return "open";
-    case FaultOp::kRead: return "read";
-    case FaultOp::kWrite: return "write";
-    case FaultOp::kSync: return "sync";
-    case FaultOp::kTruncate: return "truncate";
-    case FaultOp::kSize: return "size";
-    case FaultOp::kLock: return "lock";
-    case FaultOp::kUnlock: return "unlock";
-    case FaultOp::kMap: return "map";
-    case FaultOp::kNumOps: break;
+    case FaultOp::kOpen:
+      return "open";
+    case FaultOp::kRead:
+      return "read";
+    case FaultOp::kWrite:
+      return "write";
+    case FaultOp::kSync:
+      return "sync";
+    case FaultOp::kTruncate:
+      return "truncate";
+    case FaultOp::kSize:
+      return "size";
+    case FaultOp::kLock:
+      return "lock";
+    case FaultOp::kUnlock:
+      return "unlock";
+    case FaultOp::kMap:
+      return "map";
+    case FaultOp::kNumOps:
+      break;
   }
   return "?";
 }
 
-void FaultInjector::FailNth(FaultOp op, int64_t n, bool persistent, Status error) {
+void FaultInjector::Arm(FaultPlan plan) {
   std::lock_guard<std::mutex> l(mu_);
-  Rule& r = rules_[static_cast<int>(op)];
+  Rule& r = rules_[static_cast<int>(plan.op)];
   r.armed = true;
-  r.persistent = persistent;
+  r.persistent = plan.persistent;
+  r.torn = plan.torn;
   r.fired = false;
-  r.countdown = n < 1 ? 1 : n;
-  r.error = std::move(error);
+  r.countdown = plan.nth < 1 ? 1 : plan.nth;
+  r.error = std::move(plan.error);
 }
 
 void FaultInjector::Clear(FaultOp op) {
@@ -50,6 +63,11 @@ void FaultInjector::SetPathFilter(std::string suffix) {
   path_filter_ = std::move(suffix);
 }
 
+void FaultInjector::SetMetaPageSize(uint32_t page_size) {
+  std::lock_guard<std::mutex> l(mu_);
+  meta_page_size_ = page_size;
+}
+
 int64_t FaultInjector::count(FaultOp op) const {
   std::lock_guard<std::mutex> l(mu_);
   return counts_[static_cast<int>(op)];
@@ -67,6 +85,11 @@ int64_t FaultInjector::total_injected() const {
   return t;
 }
 
+std::vector<FaultEvent> FaultInjector::injected_events() const {
+  std::lock_guard<std::mutex> l(mu_);
+  return injected_events_;
+}
+
 bool FaultInjector::armed(FaultOp op) const {
   std::lock_guard<std::mutex> l(mu_);
   const Rule& r = rules_[static_cast<int>(op)];
@@ -77,6 +100,7 @@ void FaultInjector::ResetCounts() {
   std::lock_guard<std::mutex> l(mu_);
   for (auto& c : counts_) c = 0;
   for (auto& c : injected_) c = 0;
+  injected_events_.clear();
 }
 
 void FaultInjector::set_recording(bool on) {
@@ -94,17 +118,29 @@ void FaultInjector::ClearEvents() {
   events_.clear();
 }
 
-Status FaultInjector::OnOp(FaultEvent ev) {
+namespace {
+
+bool EndsWith(const std::string& s, const std::string& suffix) {
+  return s.size() >= suffix.size() &&
+         s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+// Half the sectors of a write of n bytes (rounded down to whole sectors).
+size_t TornBytes(size_t n) { return (n / 2) / 512 * 512; }
+
+}  // namespace
+
+Status FaultInjector::OnOp(FaultEvent ev, size_t* torn_bytes) {
   Hook hook;
   {
     std::lock_guard<std::mutex> l(mu_);
-    if (!path_filter_.empty() &&
-        (ev.path.size() < path_filter_.size() ||
-         ev.path.compare(ev.path.size() - path_filter_.size(), path_filter_.size(), path_filter_) != 0)) {
-      return Status::OK();
+    if (!path_filter_.empty() && !EndsWith(ev.path, path_filter_)) return Status::OK();
+    ev.seq = ++counts_[static_cast<int>(ev.op)];
+    if (ev.op == FaultOp::kWrite) {
+      ev.meta = ev.offset < 2 * uint64_t{meta_page_size_};
+    } else if (ev.op == FaultOp::kSync) {
+      ev.meta = last_write_meta_;
     }
-    int k = static_cast<int>(ev.op);
-    ev.seq = ++counts_[k];
     if (recording_) events_.push_back(ev);
     hook = hook_;
   }
@@ -113,14 +149,29 @@ Status FaultInjector::OnOp(FaultEvent ev) {
     Status s = hook(ev);
     if (!s.ok()) {
       std::lock_guard<std::mutex> l(mu_);
-      ++injected_[static_cast<int>(ev.op)];
-      return s;
+      return Inject(std::move(ev), std::move(s));
     }
   }
   std::lock_guard<std::mutex> l(mu_);
-  int k = static_cast<int>(ev.op);
-  Rule& r = rules_[k];
-  if (!r.armed) return Status::OK();
+  if (!RuleFires(ev)) {
+    if (ev.op == FaultOp::kWrite) last_write_meta_ = ev.meta;
+    return Status::OK();
+  }
+  const Rule& r = rules_[static_cast<int>(ev.op)];
+  if (r.torn && ev.op == FaultOp::kWrite && torn_bytes != nullptr) {
+    *torn_bytes = std::min(ev.length, TornBytes(ev.length));
+    if (*torn_bytes > 0) last_write_meta_ = ev.meta;
+  }
+  Status error = r.error.ok()
+                     ? Status(Code::kIOError, std::string("injected fault: ") + FaultOpName(ev.op) +
+                                                  " #" + std::to_string(ev.seq))
+                     : r.error;
+  return Inject(std::move(ev), std::move(error));
+}
+
+bool FaultInjector::RuleFires(const FaultEvent& ev) {
+  Rule& r = rules_[static_cast<int>(ev.op)];
+  if (!r.armed) return false;
   bool fail = false;
   if (r.fired) {
     fail = r.persistent;
@@ -128,22 +179,24 @@ Status FaultInjector::OnOp(FaultEvent ev) {
     r.fired = true;
     fail = true;
   }
-  if (!fail) return Status::OK();
-  if (!r.persistent && r.fired) r.armed = false;
-  ++injected_[k];
-  if (!r.error.ok()) return r.error;
-  return Status(Code::kIOError, std::string("injected fault: ") + FaultOpName(ev.op) + " #" +
-                                    std::to_string(ev.seq));
+  if (fail && !r.persistent) r.armed = false;
+  return fail;
 }
 
-Status FaultFile::Ask(FaultOp op, uint64_t offset, size_t length, bool flag) {
+Status FaultInjector::Inject(FaultEvent ev, Status error) {
+  ++injected_[static_cast<int>(ev.op)];
+  injected_events_.push_back(std::move(ev));
+  return error;
+}
+
+Status FaultFile::Ask(FaultOp op, uint64_t offset, size_t length, bool flag, size_t* torn_bytes) {
   FaultEvent ev;
   ev.op = op;
   ev.path = path_;
   ev.offset = offset;
   ev.length = length;
   ev.flag = flag;
-  return inj_->OnOp(std::move(ev));
+  return inj_->OnOp(std::move(ev), torn_bytes);
 }
 
 Status FaultFile::ReadAt(uint64_t o, void* b, size_t n) {
@@ -153,8 +206,12 @@ Status FaultFile::ReadAt(uint64_t o, void* b, size_t n) {
 }
 
 Status FaultFile::WriteAt(uint64_t o, const void* b, size_t n) {
-  Status s = Ask(FaultOp::kWrite, o, n);
-  if (!s.ok()) return s;
+  size_t torn_bytes = 0;
+  Status s = Ask(FaultOp::kWrite, o, n, false, &torn_bytes);
+  if (!s.ok()) {
+    if (torn_bytes > 0) (void)FileWrapper::WriteAt(o, b, torn_bytes);
+    return s;
+  }
   return FileWrapper::WriteAt(o, b, n);
 }
 
@@ -194,10 +251,13 @@ Result<std::shared_ptr<const Mapping>> FaultFile::Map(size_t len, bool populate,
   return FileWrapper::Map(len, populate, mlock);
 }
 
-FaultFileSystem::FaultFileSystem(FileSystem* target)
-    : target_(target != nullptr ? target : FileSystem::Default()) {}
+FaultFileSystem::FaultFileSystem(FileSystem* target, uint32_t meta_page_size)
+    : target_(target != nullptr ? target : FileSystem::Default()) {
+  injector_.SetMetaPageSize(meta_page_size);
+}
 
-Result<std::unique_ptr<File>> FaultFileSystem::Open(const std::string& path, const FileOpenOptions& opts) {
+Result<std::unique_ptr<File>> FaultFileSystem::Open(const std::string& path,
+                                                    const FileOpenOptions& opts) {
   FaultEvent ev;
   ev.op = FaultOp::kOpen;
   ev.path = path;
@@ -206,12 +266,15 @@ Result<std::unique_ptr<File>> FaultFileSystem::Open(const std::string& path, con
   if (!s.ok()) return s;
   auto f = target_->Open(path, opts);
   if (!f.ok()) return f.status();
-  std::unique_ptr<File> wrapped = std::make_unique<FaultFile>(std::move(f).value(), path, &injector_);
+  std::unique_ptr<File> wrapped =
+      std::make_unique<FaultFile>(std::move(f).value(), path, &injector_);
   return wrapped;
 }
 
 bool FaultFileSystem::Exists(const std::string& path) { return target_->Exists(path); }
 Status FaultFileSystem::Remove(const std::string& path) { return target_->Remove(path); }
-Result<uint32_t> FaultFileSystem::FileMode(const std::string& path) { return target_->FileMode(path); }
+Result<uint32_t> FaultFileSystem::FileMode(const std::string& path) {
+  return target_->FileMode(path);
+}
 
 }  // namespace boltpp::testing

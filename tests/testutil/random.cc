@@ -32,6 +32,9 @@ std::string Random::SmallAlphabet(size_t n, int alphabet) {
 std::optional<uint64_t> SeedFromEnv() {
   const char* v = std::getenv("BOLTPP_SEED");
   if (v == nullptr || *v == '\0') return std::nullopt;
+  if (std::string_view(v) == "random") {
+    return (uint64_t{std::random_device{}()} << 32) | std::random_device{}();
+  }
   return std::strtoull(v, nullptr, 0);
 }
 

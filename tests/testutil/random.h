@@ -17,9 +17,13 @@ class Random {
   uint64_t seed() const { return seed_; }
   uint64_t Next() { return gen_(); }
   // Uniform in [0, n); n > 0.
-  uint64_t Uniform(uint64_t n) { return n == 0 ? 0 : std::uniform_int_distribution<uint64_t>(0, n - 1)(gen_); }
+  uint64_t Uniform(uint64_t n) {
+    return n == 0 ? 0 : std::uniform_int_distribution<uint64_t>(0, n - 1)(gen_);
+  }
   // Uniform in [lo, hi].
-  int64_t Range(int64_t lo, int64_t hi) { return std::uniform_int_distribution<int64_t>(lo, hi)(gen_); }
+  int64_t Range(int64_t lo, int64_t hi) {
+    return std::uniform_int_distribution<int64_t>(lo, hi)(gen_);
+  }
   // True with probability 1/n.
   bool OneIn(uint64_t n) { return Uniform(n) == 0; }
   // True with probability pct/100.
@@ -41,7 +45,8 @@ class Random {
   std::mt19937_64 gen_;
 };
 
-// The seed from env BOLTPP_SEED, if set.
+// The seed from env BOLTPP_SEED, if set ("random": a fresh one; the caller
+// prints the seed it uses, so the run can be replayed).
 std::optional<uint64_t> SeedFromEnv();
 // A seed: BOLTPP_SEED if set, else `fallback`.
 uint64_t SeedOr(uint64_t fallback);

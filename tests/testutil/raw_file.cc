@@ -191,7 +191,8 @@ static void CollectLeafCounts(std::string_view file, uint32_t page_size, uint64_
   if (h.flags == kRawLeaf) {
     out->push_back(h.count);
   } else if (h.flags == kRawBranch) {
-    for (auto& e : ParseBranch(file, off)) CollectLeafCounts(file, page_size, e.pgid, depth + 1, out);
+    for (auto& e : ParseBranch(file, off))
+      CollectLeafCounts(file, page_size, e.pgid, depth + 1, out);
   }
 }
 
@@ -225,7 +226,8 @@ static void WalkReachable(std::string_view file, uint32_t page_size, uint64_t pg
   }
 }
 
-std::vector<uint64_t> ReachablePages(std::string_view file, uint32_t page_size, const RawMeta& meta) {
+std::vector<uint64_t> ReachablePages(std::string_view file, uint32_t page_size,
+                                     const RawMeta& meta) {
   std::vector<uint64_t> out{0, 1};
   WalkReachable(file, page_size, meta.root, 0, &out);
   if (meta.freelist != kRawNoFreelist) {

@@ -1,7 +1,7 @@
 // File: tests/testutil/raw_file.h
 // Reads and patches database files byte by byte, independently of the
 // engine's own format code, so format tests check the engine against bbolt's
-// documented layout (docs/format.md, spec section 1) rather than against
+// documented layout (docs/format.md) rather than against
 // itself. Little-endian, as bbolt writes on every supported host.
 #pragma once
 
@@ -123,5 +123,6 @@ std::vector<int> LeafCountsUnder(std::string_view file, uint32_t page_size, uint
 namespace boltpp::testing {
 // Every page id reachable from the meta's root (bucket trees, overflow pages
 // included) plus the freelist pages, in the file as written.
-std::vector<uint64_t> ReachablePages(std::string_view file, uint32_t page_size, const RawMeta& meta);
+std::vector<uint64_t> ReachablePages(std::string_view file, uint32_t page_size,
+                                     const RawMeta& meta);
 }  // namespace boltpp::testing

@@ -3,41 +3,10 @@
 
 #include <sstream>
 
+#include "testutil/model.h"
 #include "testutil/random.h"
 
 namespace boltpp::testing {
-
-namespace {
-
-Status WalkBucket(Bucket b, const BucketPath& path, DBSnap* out, int depth) {
-  if (depth > 200) return Status(Code::kCorruption, "snapshot: bucket nesting too deep");
-  BucketSnap& snap = (*out)[path];
-  snap.sequence = b.Sequence();
-  Cursor c = b.NewCursor();
-  std::vector<std::string> subs;
-  for (auto e = c.First(); e; e = c.Next()) {
-    std::string k(e->key);
-    if (e->is_bucket) {
-      snap.buckets.insert(k);
-      subs.push_back(k);
-    } else {
-      snap.kv.emplace(k, std::string(e->value));
-    }
-  }
-  Status s = c.status();
-  if (!s.ok()) return s;
-  for (const auto& name : subs) {
-    Bucket child = b.GetBucket(name);
-    if (!child) return Status(Code::kCorruption, "snapshot: sub-bucket " + Hex(name) + " not found");
-    BucketPath p = path;
-    p.push_back(name);
-    s = WalkBucket(child, p, out, depth + 1);
-    if (!s.ok()) return s;
-  }
-  return Status::OK();
-}
-
-}  // namespace
 
 std::string PathString(const BucketPath& p) {
   if (p.empty()) return "/";
@@ -59,22 +28,11 @@ Bucket BucketAt(const Tx& tx, const BucketPath& path) {
 
 Status SnapshotTx(const Tx& tx, DBSnap* out) {
   out->clear();
-  BucketSnap& top = (*out)[{}];
-  Cursor c = tx.NewCursor();
-  std::vector<std::string> names;
-  for (auto e = c.First(); e; e = c.Next()) {
-    names.emplace_back(e->key);
-    top.buckets.insert(std::string(e->key));
-  }
-  Status s = c.status();
+  MBucket root;
+  Status s = ReadModel(tx, &root);
   if (!s.ok()) return s;
-  for (const auto& name : names) {
-    Bucket b = tx.GetBucket(name);
-    if (!b) return Status(Code::kCorruption, "snapshot: top-level bucket " + Hex(name) + " not found");
-    s = WalkBucket(b, {name}, out, 1);
-    if (!s.ok()) return s;
-  }
-  return tx.status();
+  *out = Flatten(root);
+  return Status::OK();
 }
 
 Status SnapshotDB(DB* db, DBSnap* out) {
@@ -96,26 +54,29 @@ std::string DiffSnaps(const DBSnap& want, const DBSnap& got, size_t max_diffs) {
     }
     const BucketSnap& g = it->second;
     if (w.sequence != g.sequence) {
-      note("bucket " + PathString(path) + ": sequence want " + std::to_string(w.sequence) + " got " +
-           std::to_string(g.sequence));
+      note("bucket " + PathString(path) + ": sequence want " + std::to_string(w.sequence) +
+           " got " + std::to_string(g.sequence));
     }
     for (const auto& name : w.buckets) {
-      if (!g.buckets.count(name)) note("bucket " + PathString(path) + ": missing sub-bucket " + Hex(name));
+      if (!g.buckets.count(name))
+        note("bucket " + PathString(path) + ": missing sub-bucket " + Hex(name));
     }
     for (const auto& name : g.buckets) {
-      if (!w.buckets.count(name)) note("bucket " + PathString(path) + ": unexpected sub-bucket " + Hex(name));
+      if (!w.buckets.count(name))
+        note("bucket " + PathString(path) + ": unexpected sub-bucket " + Hex(name));
     }
     for (const auto& [k, v] : w.kv) {
       auto kit = g.kv.find(k);
       if (kit == g.kv.end()) {
         note("bucket " + PathString(path) + ": missing key " + Hex(k));
       } else if (kit->second != v) {
-        note("bucket " + PathString(path) + ": key " + Hex(k) + " want value " + Hex(v, 16) + " got " +
-             Hex(kit->second, 16));
+        note("bucket " + PathString(path) + ": key " + Hex(k) + " want value " + Hex(v, 16) +
+             " got " + Hex(kit->second, 16));
       }
     }
     for (const auto& [k, v] : g.kv) {
-      if (!w.kv.count(k)) note("bucket " + PathString(path) + ": unexpected key " + Hex(k) + " = " + Hex(v, 16));
+      if (!w.kv.count(k))
+        note("bucket " + PathString(path) + ": unexpected key " + Hex(k) + " = " + Hex(v, 16));
     }
   }
   for (const auto& [path, g] : got) {

@@ -27,8 +27,8 @@ struct BucketSnap {
 // Every bucket by path; the top level is the empty path (its buckets only).
 using DBSnap = std::map<BucketPath, BucketSnap>;
 
-// Reads everything visible to tx with forward cursors. Returns the first
-// non-OK cursor or transaction status.
+// Reads everything visible to tx with forward cursors (model.h's ReadModel,
+// flattened). Returns the first non-OK cursor or transaction status.
 Status SnapshotTx(const Tx& tx, DBSnap* out);
 // Same, in a fresh read transaction.
 Status SnapshotDB(DB* db, DBSnap* out);

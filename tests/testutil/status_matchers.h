@@ -49,15 +49,16 @@ inline std::string Describe(const Status& s) {
 // `expr` is a Status or a Result<T>. The macros accept streamed messages
 // (EXPECT_OK(s) << "context"). __COUNTER__ keeps the temporaries of nested
 // uses (an EXPECT_OK inside a lambda inside an ASSERT_OK) distinct.
-#define BOLTPP_TU_CHECK_OK(fatal, expr) \
-  BOLTPP_TU_CHECK_OK_IMPL(fatal, expr, BOLTPP_TU_CONCAT(_bt_r, __COUNTER__), BOLTPP_TU_CONCAT(_bt_s, __COUNTER__))
-#define BOLTPP_TU_CHECK_OK_IMPL(fatal, expr, r, s)                    \
-  switch (0)                                                         \
-  case 0:                                                            \
-  default:                                                           \
-    if (auto&& r = (expr); false) {                                  \
+#define BOLTPP_TU_CHECK_OK(fatal, expr)                                      \
+  BOLTPP_TU_CHECK_OK_IMPL(fatal, expr, BOLTPP_TU_CONCAT(_bt_r, __COUNTER__), \
+                          BOLTPP_TU_CONCAT(_bt_s, __COUNTER__))
+#define BOLTPP_TU_CHECK_OK_IMPL(fatal, expr, r, s)                                  \
+  switch (0)                                                                        \
+  case 0:                                                                           \
+  default:                                                                          \
+    if (auto&& r = (expr); false) {                                                 \
     } else if (const ::boltpp::Status& s = ::boltpp::testing::AsStatus(r); false) { \
-    } else                                                           \
+    } else                                                                          \
       fatal(s.ok()) << #expr << " -> " << ::boltpp::testing::Describe(s) << " "
 #define ASSERT_OK(expr) BOLTPP_TU_CHECK_OK(ASSERT_TRUE, expr)
 #define EXPECT_OK(expr) BOLTPP_TU_CHECK_OK(EXPECT_TRUE, expr)
@@ -65,13 +66,13 @@ inline std::string Describe(const Status& s) {
 #define BOLTPP_TU_CHECK_CODE(fatal, expr, want)                                      \
   BOLTPP_TU_CHECK_CODE_IMPL(fatal, expr, want, BOLTPP_TU_CONCAT(_bt_r, __COUNTER__), \
                             BOLTPP_TU_CONCAT(_bt_s, __COUNTER__))
-#define BOLTPP_TU_CHECK_CODE_IMPL(fatal, expr, want, r, s)            \
-  switch (0)                                                         \
-  case 0:                                                            \
-  default:                                                           \
-    if (auto&& r = (expr); false) {                                  \
+#define BOLTPP_TU_CHECK_CODE_IMPL(fatal, expr, want, r, s)                          \
+  switch (0)                                                                        \
+  case 0:                                                                           \
+  default:                                                                          \
+    if (auto&& r = (expr); false) {                                                 \
     } else if (const ::boltpp::Status& s = ::boltpp::testing::AsStatus(r); false) { \
-    } else                                                           \
+    } else                                                                          \
       fatal(s.code(), (want)) << #expr << " -> " << ::boltpp::testing::Describe(s) << " "
 #define ASSERT_CODE(expr, want) BOLTPP_TU_CHECK_CODE(ASSERT_EQ, expr, want)
 #define EXPECT_CODE(expr, want) BOLTPP_TU_CHECK_CODE(EXPECT_EQ, expr, want)
@@ -79,18 +80,18 @@ inline std::string Describe(const Status& s) {
 // ASSERT_OK_AND_ASSIGN(auto tx, db->Begin(true));
 #define ASSERT_OK_AND_ASSIGN(lhs, expr) \
   BOLTPP_TU_ASSIGN_IMPL(BOLTPP_TU_CONCAT(_bt_result_, __LINE__), lhs, expr)
-#define BOLTPP_TU_ASSIGN_IMPL(tmp, lhs, expr)                                      \
-  auto tmp = (expr);                                                               \
+#define BOLTPP_TU_ASSIGN_IMPL(tmp, lhs, expr)                                            \
+  auto tmp = (expr);                                                                     \
   ASSERT_TRUE(tmp.ok()) << #expr << " -> " << ::boltpp::testing::Describe(tmp.status()); \
   lhs = std::move(tmp).value()
 
 // Inside a function returning Status (Update/View/Batch callbacks).
-#define BOLTPP_RETURN_IF_ERROR(expr)                                                  \
+#define BOLTPP_RETURN_IF_ERROR(expr)                                           \
   BOLTPP_TU_RETURN_IF_ERROR_IMPL(expr, BOLTPP_TU_CONCAT(_bt_rie, __COUNTER__), \
                                  BOLTPP_TU_CONCAT(_bt_ries, __COUNTER__))
-#define BOLTPP_TU_RETURN_IF_ERROR_IMPL(expr, r, s)                \
-  do {                                                        \
-    auto&& r = (expr);                                        \
+#define BOLTPP_TU_RETURN_IF_ERROR_IMPL(expr, r, s)              \
+  do {                                                          \
+    auto&& r = (expr);                                          \
     const ::boltpp::Status& s = ::boltpp::testing::AsStatus(r); \
-    if (!s.ok()) return s;                                    \
+    if (!s.ok()) return s;                                      \
   } while (0)

@@ -1,61 +1,12 @@
 // File: tests/testutil/test_db.cc
 #include "testutil/test_db.h"
 
-#include <stdlib.h>
-#include <unistd.h>
-
 #include <chrono>
-#include <cstdio>
 #include <cstdlib>
-#include <filesystem>
-#include <iostream>
 
 #include "testutil/raw_file.h"
 
 namespace boltpp::testing {
-
-namespace {
-
-std::string TempBase() {
-  for (const char* var : {"TEST_TMPDIR", "TMPDIR"}) {
-    const char* v = std::getenv(var);
-    if (v != nullptr && *v != '\0') return v;
-  }
-  return std::filesystem::temp_directory_path().string();
-}
-
-bool KeepTmp() {
-  const char* v = std::getenv("BOLTPP_KEEP_TMP");
-  return v != nullptr && *v != '\0' && *v != '0';
-}
-
-bool CurrentTestFailed() {
-  const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-  return info != nullptr && info->result() != nullptr && info->result()->Failed();
-}
-
-}  // namespace
-
-TempDir::TempDir() {
-  std::string tmpl = TempBase() + "/boltpp-test-XXXXXX";
-  std::vector<char> buf(tmpl.begin(), tmpl.end());
-  buf.push_back('\0');
-  if (::mkdtemp(buf.data()) == nullptr) {
-    ADD_FAILURE() << "mkdtemp failed for " << tmpl;
-    path_ = tmpl;
-    return;
-  }
-  path_ = buf.data();
-}
-
-TempDir::~TempDir() {
-  if (KeepTmp() || CurrentTestFailed()) {
-    std::cerr << "[boltpp] kept temporary files in " << path_ << "\n";
-    return;
-  }
-  std::error_code ec;
-  std::filesystem::remove_all(path_, ec);
-}
 
 FreelistType FreelistFromEnv() {
   const char* v = std::getenv("BOLTPP_TEST_FREELIST");

@@ -8,6 +8,7 @@
 //   BOLTPP_KEEP_TMP=1              keep temporary files (they are also kept,
 //                                  and their path printed, when a test fails)
 //   TEST_TMPDIR / TMPDIR           where temporary directories are made
+// (TempDir itself lives in testutil/temp_dir.h.)
 #pragma once
 
 #include <gtest/gtest.h>
@@ -20,23 +21,9 @@
 
 #include "boltpp/boltpp.h"
 #include "testutil/status_matchers.h"
+#include "testutil/temp_dir.h"
 
 namespace boltpp::testing {
-
-// A fresh temporary directory, removed with its contents on destruction
-// (unless the current test failed or BOLTPP_KEEP_TMP is set).
-class TempDir {
- public:
-  TempDir();
-  ~TempDir();
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const std::string& path() const { return path_; }
-  std::string File(const std::string& name) const { return path_ + "/" + name; }
-
- private:
-  std::string path_;
-};
 
 // Options every test starts from: 4 KiB pages, a lock timeout instead of
 // waiting forever, and the freelist type from BOLTPP_TEST_FREELIST.
@@ -54,7 +41,7 @@ class TestDB {
   // Opens (creating) the database with options(). Fails the test on error.
   ::testing::AssertionResult Open();
   ::testing::AssertionResult Reopen();  // Close + Open
-  void Close();                          // fails the test if Close fails
+  void Close();                         // fails the test if Close fails
   bool is_open() const { return db_ != nullptr; }
 
   DB* db() const { return db_.get(); }

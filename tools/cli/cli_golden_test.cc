@@ -37,21 +37,21 @@ TEST_P(GoldenTest, MatchesBbolt) {
   // Run in a scratch copy of the folder, as the cases were run (compact
   // writes compacted.db into it).
   TempDir dir;
-  for (const char* f : {"jobs-300.db", "not-a-db.txt"}) CopyFile(TestData() + "/" + f, dir / f);
+  for (const char* f : {"jobs-300.db", "not-a-db.txt"}) CopyFile(TestData() + "/" + f, dir.File(f));
   RunResult r = RunTool(SplitArgs(c.args), dir.path());
   std::string want_out = ReadFile(TestData() + "/" + c.name + ".out");
   std::string want_err = ReadFile(TestData() + "/" + c.name + ".err");
   int want_rc = std::stoi(ReadFile(TestData() + "/" + c.name + ".rc"));
   EXPECT_FALSE(r.signaled) << "crashed: " << r.err;
-  EXPECT_EQ(r.rc, want_rc) << "stderr: " << r.err;
+  EXPECT_EQ(r.exit_code, want_rc) << "stderr: " << r.err;
   EXPECT_EQ(r.out, want_out);
   EXPECT_EQ(r.FirstErrLine(), want_err.substr(0, want_err.find('\n')));
   // The source must never be modified by a read-only command.
-  EXPECT_EQ(ReadFile(dir / "jobs-300.db"), ReadFile(TestData() + "/jobs-300.db"));
+  EXPECT_EQ(ReadFile(dir.File("jobs-300.db")), ReadFile(TestData() + "/jobs-300.db"));
   if (c.name == "compact") {
-    ASSERT_TRUE(Exists(dir / "compacted.db"));
+    ASSERT_TRUE(Exists(dir.File("compacted.db")));
     RunResult chk = RunTool({"check", "compacted.db"}, dir.path());
-    EXPECT_EQ(chk.rc, 0) << chk.out << chk.err;
+    EXPECT_EQ(chk.exit_code, 0) << chk.out << chk.err;
     EXPECT_EQ(chk.out, "OK\n");
   }
 }

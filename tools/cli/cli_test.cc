@@ -23,10 +23,10 @@ class CliTest : public ::testing::Test {
  protected:
   void SetUp() override {
     CopyFile(TestData() + "/jobs-300.db", db());
-    CopyFile(TestData() + "/not-a-db.txt", dir_ / "not-a-db.txt");
+    CopyFile(TestData() + "/not-a-db.txt", dir_.File("not-a-db.txt"));
   }
-  std::string db() const { return dir_ / "jobs.db"; }
-  std::string P(const std::string& name) const { return dir_ / name; }
+  std::string db() const { return dir_.File("jobs.db"); }
+  std::string P(const std::string& name) const { return dir_.File(name); }
   RunResult R(const std::vector<std::string>& args, const std::string& in = "") {
     return RunTool(args, dir_.path(), in);
   }
@@ -34,12 +34,12 @@ class CliTest : public ::testing::Test {
   void ExpectCheckOk(const std::string& path) {
     RunResult r = R({"check", path});
     EXPECT_FALSE(r.signaled);
-    EXPECT_EQ(r.rc, 0) << path << ": " << r.out << r.err;
+    EXPECT_EQ(r.exit_code, 0) << path << ": " << r.out << r.err;
     EXPECT_EQ(r.out, "OK\n") << path;
   }
   void ExpectError(const RunResult& r, const std::string& first_line) {
     EXPECT_FALSE(r.signaled) << r.err;
-    EXPECT_EQ(r.rc, 1) << r.out << r.err;
+    EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
     EXPECT_EQ(r.FirstErrLine(), first_line) << r.err;
   }
   TempDir dir_;
@@ -52,14 +52,19 @@ TEST_F(CliTest, MissingFile) {
     ExpectError(R({cmd, "nope.db"}), "Error: source database file \"nope.db\" doesn't exist");
   }
   ExpectError(R({"keys", "nope.db", "b"}), "Error: source database file \"nope.db\" doesn't exist");
-  ExpectError(R({"get", "nope.db", "b", "k"}), "Error: source database file \"nope.db\" doesn't exist");
+  ExpectError(R({"get", "nope.db", "b", "k"}),
+              "Error: source database file \"nope.db\" doesn't exist");
   ExpectError(R({"page", "nope.db", "0"}), "Error: source database file \"nope.db\" doesn't exist");
   ExpectError(R({"dump", "nope.db", "0"}), "Error: source database file \"nope.db\" doesn't exist");
-  ExpectError(R({"page-item", "nope.db", "0", "0"}), "Error: source database file \"nope.db\" doesn't exist");
-  ExpectError(R({"compact", "-o", "x.db", "nope.db"}), "Error: source database file \"nope.db\" doesn't exist");
+  ExpectError(R({"page-item", "nope.db", "0", "0"}),
+              "Error: source database file \"nope.db\" doesn't exist");
+  ExpectError(R({"compact", "-o", "x.db", "nope.db"}),
+              "Error: source database file \"nope.db\" doesn't exist");
   ExpectError(R({"export", "nope.db"}), "Error: source database file \"nope.db\" doesn't exist");
-  ExpectError(R({"delete", "nope.db", "b", "k"}), "Error: source database file \"nope.db\" doesn't exist");
-  ExpectError(R({"delete-bucket", "nope.db", "b"}), "Error: source database file \"nope.db\" doesn't exist");
+  ExpectError(R({"delete", "nope.db", "b", "k"}),
+              "Error: source database file \"nope.db\" doesn't exist");
+  ExpectError(R({"delete-bucket", "nope.db", "b"}),
+              "Error: source database file \"nope.db\" doesn't exist");
   ExpectError(R({"surgery", "meta", "validate", "nope.db"}),
               "Error: source database file \"nope.db\" doesn't exist");
   EXPECT_FALSE(Exists(P("nope.db")));
@@ -74,16 +79,20 @@ TEST_F(CliTest, BadArguments) {
   ExpectError(R({"foo"}), "Error: unknown command \"foo\" for \"boltpp\"");
   ExpectError(R({"info", "--bogus", db()}), "Error: unknown flag: --bogus");
   ExpectError(R({"keys", "-x", db(), "execution"}), "Error: unknown shorthand flag: 'x' in -x");
-  ExpectError(R({"get", db(), "execution", "k", "--format"}), "Error: flag needs an argument: --format");
+  ExpectError(R({"get", db(), "execution", "k", "--format"}),
+              "Error: flag needs an argument: --format");
   ExpectError(R({"check", "--from-page", "abc", db()}),
-              "Error: invalid argument \"abc\" for \"--from-page\" flag: strconv.ParseUint: parsing \"abc\": "
+              "Error: invalid argument \"abc\" for \"--from-page\" flag: strconv.ParseUint: "
+              "parsing \"abc\": "
               "invalid syntax");
   ExpectError(R({"compact", db()}), "Error: required flag(s) \"output\" not set");
   ExpectError(R({"page", db()}), "Error: page id required");
-  ExpectError(R({"page", "--all", db(), "1"}), "Error: invalid args: either use '--all' or 'pageid...'");
+  ExpectError(R({"page", "--all", db(), "1"}),
+              "Error: invalid args: either use '--all' or 'pageid...'");
   ExpectError(R({"page", db(), "x"}), "Error: strconv.ParseUint: parsing \"x\": invalid syntax");
-  ExpectError(R({"get", "--format", "nope", db(), "execution", "e-027315f5-cb1d-e447-3633-6a57b7d9286c"}),
-              "Error: formatBytes: unsupported format: nope");
+  ExpectError(
+      R({"get", "--format", "nope", db(), "execution", "e-027315f5-cb1d-e447-3633-6a57b7d9286c"}),
+      "Error: formatBytes: unsupported format: nope");
   ExpectError(R({"get", "--parse-format", "hex", db(), "execution", "zz"}),
               "Error: encoding/hex: invalid byte: U+007A 'z'");
   ExpectError(R({"get", "--parse-format", "hex", db(), "execution", "abc"}),
@@ -102,7 +111,7 @@ TEST_F(CliTest, BadArguments) {
 
 TEST_F(CliTest, CheckFromPageReportsRange) {
   RunResult r = R({"check", "--from-page", "1", db()});
-  EXPECT_EQ(r.rc, 1);
+  EXPECT_EQ(r.exit_code, 1);
   auto lines = Lines(r.out);
   ASSERT_GE(lines.size(), 2u);
   EXPECT_EQ(lines.back(), "1 errors found");
@@ -110,37 +119,37 @@ TEST_F(CliTest, CheckFromPageReportsRange) {
 
 TEST_F(CliTest, PageFailuresContinue) {
   RunResult r = R({"page", db(), "9999", "0"});
-  EXPECT_EQ(r.rc, 0) << r.err;
+  EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(r.out.rfind("Printing page 9999 failed: ", 0), 0u) << r.out;
   EXPECT_NE(r.out.find("Page Type:  meta"), std::string::npos);
   // Page 5 is free but holds an old page with id 5? Any mismatch is reported, never a crash.
   RunResult all = R({"page", "--all", db()});
-  EXPECT_EQ(all.rc, 0);
+  EXPECT_EQ(all.exit_code, 0);
   EXPECT_FALSE(all.signaled);
 }
 
 TEST_F(CliTest, HelpAndVersion) {
   RunResult r = R({});
-  EXPECT_EQ(r.rc, 0);
+  EXPECT_EQ(r.exit_code, 0);
   EXPECT_NE(r.out.find("Available Commands:"), std::string::npos);
   r = R({"--help"});
-  EXPECT_EQ(r.rc, 0);
+  EXPECT_EQ(r.exit_code, 0);
   EXPECT_NE(r.out.find("Usage:"), std::string::npos);
   r = R({"help", "get"});
-  EXPECT_EQ(r.rc, 0);
+  EXPECT_EQ(r.exit_code, 0);
   EXPECT_NE(r.out.find("boltpp get PATH [BUCKET..] KEY [flags]"), std::string::npos);
   r = R({"get", "-h"});
-  EXPECT_EQ(r.rc, 0);
+  EXPECT_EQ(r.exit_code, 0);
   EXPECT_NE(r.out.find("--parse-format"), std::string::npos);
   r = R({"surgery"});
-  EXPECT_EQ(r.rc, 0);
+  EXPECT_EQ(r.exit_code, 0);
   EXPECT_NE(r.out.find("revert-meta-page"), std::string::npos);
   r = R({"version"});
-  EXPECT_EQ(r.rc, 0);
+  EXPECT_EQ(r.exit_code, 0);
   EXPECT_EQ(Lines(r.out).size(), 3u);
   EXPECT_EQ(r.out.rfind("boltpp Version: ", 0), 0u);
   r = R({"--version"});
-  EXPECT_EQ(r.rc, 0);
+  EXPECT_EQ(r.exit_code, 0);
   EXPECT_EQ(r.out.rfind("boltpp version ", 0), 0u);
 }
 
@@ -156,15 +165,16 @@ TEST_F(CliTest, LockedFile) {
   ExpectError(R({"put", db(), "execution", "k", "v"}), locked);
   ExpectError(R({"import", "-i", "/dev/null", db()}), locked);
   RunResult r = R({"--timeout", "200ms", "info", db()});
-  EXPECT_EQ(r.rc, 1);
-  EXPECT_EQ(r.FirstErrLine().rfind("Error: timeout: database is still locked by another process", 0), 0u)
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(
+      r.FirstErrLine().rfind("Error: timeout: database is still locked by another process", 0), 0u)
       << r.err;
   r = R({"info", "--timeout", "0.2", db()});
-  EXPECT_EQ(r.rc, 1);
+  EXPECT_EQ(r.exit_code, 1);
   ::flock(fd, LOCK_UN);
   ::close(fd);
   r = R({"info", "--timeout", "1s", db()});
-  EXPECT_EQ(r.rc, 0) << r.err;
+  EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(r.out, "Page Size: 4096\n");
   ExpectCheckOk(db());
 }
@@ -203,8 +213,9 @@ void NoCrash(CliTest*, const std::string& path) {
     std::string joined;
     for (auto& a : c) joined += a + " ";
     EXPECT_FALSE(r.signaled) << joined << "crashed: " << r.err;
-    EXPECT_TRUE(r.rc == 0 || r.rc == 1) << joined << "rc=" << r.rc << " " << r.err;
-    if (r.rc == 1) {
+    EXPECT_TRUE(r.exit_code == 0 || r.exit_code == 1)
+        << joined << "rc=" << r.exit_code << " " << r.err;
+    if (r.exit_code == 1) {
       EXPECT_EQ(r.err.rfind("Error: ", 0), 0u) << joined << r.err;
     }
   }
@@ -215,7 +226,7 @@ TEST_F(CliTest, DamagedLeafPage) {
   Corrupt(db(), 2 * 4096 + 16, std::string(512, '\xff'));
   NoCrash(this, db());
   RunResult r = R({"check", db()});
-  EXPECT_EQ(r.rc, 1) << r.out;
+  EXPECT_EQ(r.exit_code, 1) << r.out;
   EXPECT_EQ(r.FirstErrLine(), "Error: invalid value");
 }
 
@@ -234,7 +245,7 @@ TEST_F(CliTest, DamagedMetas) {
   ExpectError(R({"dump", db(), "0"}), "Error: the Meta Page has wrong (unexpected) magic");
   NoCrash(this, db());
   RunResult v = R({"surgery", "meta", "validate", db()});
-  EXPECT_EQ(v.rc, 0);
+  EXPECT_EQ(v.exit_code, 0);
   EXPECT_EQ(v.out,
             "WARNING: The meta page 0 isn't valid: invalid database!\n"
             "WARNING: The meta page 1 isn't valid: invalid database!\n");
@@ -246,7 +257,7 @@ TEST_F(CliTest, HugeHighWaterMarkInMeta0) {
   Corrupt(db(), 56, std::string("\0\0\0\0\0\0\x10\0", 8));
   RunResult r = R({"page", "--all", db()});
   EXPECT_FALSE(r.signaled);
-  EXPECT_EQ(r.rc, 0);
+  EXPECT_EQ(r.exit_code, 0);
   EXPECT_LT(r.out.size(), 8u << 20);
   NoCrash(this, db());
 }
@@ -255,7 +266,7 @@ TEST_F(CliTest, OneBadMetaFallsBack) {
   // Meta 1 (txid 7) has a bad checksum: the database opens at txid 6.
   Corrupt(db(), 4096 + 72, "\x01\x02");
   RunResult r = R({"info", "--json", db()});
-  ASSERT_EQ(r.rc, 0) << r.err;
+  ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(json::parse(r.out)["txid"], 6);
   NoCrash(this, db());
 }
@@ -284,7 +295,8 @@ TEST_F(CliTest, TruncatedAndGarbageFiles) {
 TEST_F(CliTest, ReadOnlyFileIsRefused) {
   ASSERT_EQ(::chmod(db().c_str(), 0444), 0);
   std::string before = ReadFile(db());
-  const std::string msg = "Error: database file \"" + db() + "\" is read-only; refusing to modify it";
+  const std::string msg =
+      "Error: database file \"" + db() + "\" is read-only; refusing to modify it";
   ExpectError(R({"put", db(), "execution", "k", "v"}), msg);
   ExpectError(R({"delete", db(), "execution", "e-027315f5-cb1d-e447-3633-6a57b7d9286c"}), msg);
   ExpectError(R({"create-bucket", db(), "new"}), msg);
@@ -293,7 +305,7 @@ TEST_F(CliTest, ReadOnlyFileIsRefused) {
   EXPECT_EQ(ReadFile(db()), before);
   // Reading still works.
   RunResult r = R({"buckets", db()});
-  EXPECT_EQ(r.rc, 0);
+  EXPECT_EQ(r.exit_code, 0);
   ExpectCheckOk(db());
 }
 
@@ -302,15 +314,15 @@ TEST_F(CliTest, ReadOnlyFileIsRefused) {
 TEST_F(CliTest, PutGetDeleteBuckets) {
   std::string n = P("new.db");
   ExpectError(R({"put", n, "a", "k", "v"}), "Error: bucket not found");
-  ASSERT_EQ(R({"create-bucket", n, "a"}).rc, 0);
+  ASSERT_EQ(R({"create-bucket", n, "a"}).exit_code, 0);
   ExpectError(R({"create-bucket", n, "a"}), "Error: bucket already exists");
-  ASSERT_EQ(R({"create-bucket", "-p", n, "a"}).rc, 0);
-  ASSERT_EQ(R({"create-bucket", "-p", n, "a", "b", "c"}).rc, 0);
+  ASSERT_EQ(R({"create-bucket", "-p", n, "a"}).exit_code, 0);
+  ASSERT_EQ(R({"create-bucket", "-p", n, "a", "b", "c"}).exit_code, 0);
   ExpectError(R({"create-bucket", n, "x", "y"}), "Error: bucket not found");
-  ASSERT_EQ(R({"put", n, "a", "k1", "v1"}).rc, 0);
-  ASSERT_EQ(R({"put", n, "a", "b", "k2", "v2"}).rc, 0);
-  ASSERT_EQ(R({"put", "-p", n, "z", "y", "k3", "v3"}).rc, 0);
-  ASSERT_EQ(R({"put", "--parse-format", "hex", n, "a", "00ff", "0102"}).rc, 0);
+  ASSERT_EQ(R({"put", n, "a", "k1", "v1"}).exit_code, 0);
+  ASSERT_EQ(R({"put", n, "a", "b", "k2", "v2"}).exit_code, 0);
+  ASSERT_EQ(R({"put", "-p", n, "z", "y", "k3", "v3"}).exit_code, 0);
+  ASSERT_EQ(R({"put", "--parse-format", "hex", n, "a", "00ff", "0102"}).exit_code, 0);
   ExpectError(R({"put", n, "a", "b", "v"}), "Error: incompatible value");
   RunResult r = R({"get", n, "a", "k1"});
   EXPECT_EQ(r.out, "v1\n");
@@ -322,22 +334,23 @@ TEST_F(CliTest, PutGetDeleteBuckets) {
   EXPECT_EQ(r.out, "00ff\nb\nk1\n");
   r = R({"buckets", n});
   EXPECT_EQ(r.out, "a\nz\n");
-  ASSERT_EQ(R({"delete", n, "a", "k1"}).rc, 0);
-  ExpectError(R({"delete", n, "a", "k1"}), "Error: Error key not found for key: \"k1\" hex: \"6b31\"");
+  ASSERT_EQ(R({"delete", n, "a", "k1"}).exit_code, 0);
+  ExpectError(R({"delete", n, "a", "k1"}),
+              "Error: Error key not found for key: \"k1\" hex: \"6b31\"");
   ExpectError(R({"delete", n, "a", "b"}), "Error: incompatible value");
   ExpectError(R({"get", n, "a", "k1"}), "Error: Error key not found for key: \"k1\" hex: \"6b31\"");
-  ASSERT_EQ(R({"delete-bucket", n, "a", "b"}).rc, 0);
+  ASSERT_EQ(R({"delete-bucket", n, "a", "b"}).exit_code, 0);
   ExpectError(R({"delete-bucket", n, "a", "b"}), "Error: bucket not found");
-  ASSERT_EQ(R({"put", n, "a", "plain", "x"}).rc, 0);
+  ASSERT_EQ(R({"put", n, "a", "plain", "x"}).exit_code, 0);
   ExpectError(R({"delete-bucket", n, "a", "plain"}), "Error: incompatible value");
-  ASSERT_EQ(R({"delete-bucket", n, "z"}).rc, 0);
+  ASSERT_EQ(R({"delete-bucket", n, "z"}).exit_code, 0);
   r = R({"buckets", n});
   EXPECT_EQ(r.out, "a\n");
   ExpectCheckOk(n);
 }
 
 TEST_F(CliTest, PutIntoExistingDatabase) {
-  ASSERT_EQ(R({"put", db(), "execution", "zzz", "hello"}).rc, 0);
+  ASSERT_EQ(R({"put", db(), "execution", "zzz", "hello"}).exit_code, 0);
   EXPECT_EQ(R({"get", db(), "execution", "zzz"}).out, "hello\n");
   ExpectCheckOk(db());
 }
@@ -346,10 +359,11 @@ TEST_F(CliTest, PutIntoExistingDatabase) {
 
 TEST_F(CliTest, ExportImportRoundTripJobs) {
   RunResult e1 = R({"export", db()});
-  ASSERT_EQ(e1.rc, 0) << e1.err;
+  ASSERT_EQ(e1.exit_code, 0) << e1.err;
   auto lines = Lines(e1.out);
   ASSERT_FALSE(lines.empty());
-  EXPECT_EQ(lines[0].rfind("{\"type\":\"bucket\",\"path\":[\"execution\"],\"sequence\":", 0), 0u) << lines[0];
+  EXPECT_EQ(lines[0].rfind("{\"type\":\"bucket\",\"path\":[\"execution\"],\"sequence\":", 0), 0u)
+      << lines[0];
   // 3 top-level buckets + 600 nested + 2664 - 600 keys... every record is valid JSON.
   size_t buckets = 0, kvs = 0;
   for (auto& l : lines) {
@@ -360,16 +374,16 @@ TEST_F(CliTest, ExportImportRoundTripJobs) {
   EXPECT_EQ(buckets, 603u);
   EXPECT_EQ(buckets + kvs, 2664u + 3u);
 
-  ASSERT_EQ(R({"export", "-o", "jobs.jsonl", db()}).rc, 0);
+  ASSERT_EQ(R({"export", "-o", "jobs.jsonl", db()}).exit_code, 0);
   EXPECT_EQ(ReadFile(P("jobs.jsonl")), e1.out);
   RunResult imp = R({"import", "-i", "jobs.jsonl", "--tx-max-size", "4096", P("copy.db")});
-  ASSERT_EQ(imp.rc, 0) << imp.err;
+  ASSERT_EQ(imp.exit_code, 0) << imp.err;
   ExpectCheckOk(P("copy.db"));
   RunResult e2 = R({"export", P("copy.db")});
   EXPECT_EQ(e2.out, e1.out);
   // Import from stdin too, in one transaction.
   imp = R({"import", "--tx-max-size", "0", P("copy2.db")}, P("jobs.jsonl"));
-  ASSERT_EQ(imp.rc, 0) << imp.err;
+  ASSERT_EQ(imp.exit_code, 0) << imp.err;
   EXPECT_EQ(R({"export", P("copy2.db")}).out, e1.out);
   ExpectCheckOk(P("copy2.db"));
   // Stats and inspect agree with the original.
@@ -380,27 +394,31 @@ TEST_F(CliTest, ExportImportNonUtf8) {
   // \xff\xfe is not UTF-8; "é" and "\u0000" are.
   std::string in =
       "{\"type\":\"bucket\",\"path\":[\"plain\"],\"sequence\":42}\n"
-      "{\"type\":\"kv\",\"path\":[\"plain\"],\"key\":\"\\u0000nul\",\"value\":\"tab\\tquote\\\"\"}\n"
+      "{\"type\":\"kv\",\"path\":[\"plain\"],\"key\":\"\\u0000nul\",\"value\":\"tab\\tquote\\\"\"}"
+      "\n"
       "{\"type\":\"kv\",\"path\":[\"plain\"],\"key\":\"caf\xc3\xa9\",\"value\":\"\"}\n"
       "{\"type\":\"bucket\",\"path\":[\"plain\",{\"base64\":\"gA==\"}],\"sequence\":0}\n"
-      "{\"type\":\"kv\",\"path\":[\"plain\",{\"base64\":\"gA==\"}],\"key\":\"k\",\"value\":{\"base64\":\"wA==\"}}\n"
-      "{\"type\":\"kv\",\"path\":[\"plain\"],\"key\":{\"base64\":\"//4=\"},\"value\":{\"base64\":\"AAH/\"}}\n"
+      "{\"type\":\"kv\",\"path\":[\"plain\",{\"base64\":\"gA==\"}],\"key\":\"k\",\"value\":{"
+      "\"base64\":\"wA==\"}}\n"
+      "{\"type\":\"kv\",\"path\":[\"plain\"],\"key\":{\"base64\":\"//"
+      "4=\"},\"value\":{\"base64\":\"AAH/\"}}\n"
       "{\"type\":\"bucket\",\"path\":[{\"base64\":\"/w==\"}],\"sequence\":18446744073709551615}\n";
   WriteFile(P("in.jsonl"), in);
   RunResult imp = R({"import", "-i", "in.jsonl", P("bin.db")});
-  ASSERT_EQ(imp.rc, 0) << imp.err;
+  ASSERT_EQ(imp.exit_code, 0) << imp.err;
   ExpectCheckOk(P("bin.db"));
   RunResult ex = R({"export", P("bin.db")});
-  ASSERT_EQ(ex.rc, 0) << ex.err;
+  ASSERT_EQ(ex.exit_code, 0) << ex.err;
   EXPECT_EQ(ex.out, in);
   // The raw bytes are really there.
-  RunResult g = R({"get", "--parse-format", "hex", "--format", "hex", P("bin.db"), "plain", "fffe"});
+  RunResult g =
+      R({"get", "--parse-format", "hex", "--format", "hex", P("bin.db"), "plain", "fffe"});
   EXPECT_EQ(g.out, "0001ff\n");
   RunResult k = R({"keys", "--format", "ascii-encoded", P("bin.db"), "plain"});
   EXPECT_EQ(k.out, "\"\\x00nul\"\n\"café\"\n\"\\x80\"\n\"\\xff\\xfe\"\n");
   // Re-import into an existing database: same content, still consistent.
   imp = R({"import", "-i", "in.jsonl", P("bin.db")});
-  ASSERT_EQ(imp.rc, 0) << imp.err;
+  ASSERT_EQ(imp.exit_code, 0) << imp.err;
   EXPECT_EQ(R({"export", P("bin.db")}).out, in);
   ExpectCheckOk(P("bin.db"));
 }
@@ -410,13 +428,14 @@ TEST_F(CliTest, ImportStopsAtMalformedLine) {
       "{\"type\":\"bucket\",\"path\":[\"a\"],\"sequence\":0}\n"
       "{\"type\":\"kv\",\"path\":[\"a\"],\"key\":\"1\",\"value\":\"one\"}\n"
       "{\"type\":\"kv\",\"path\":[\"a\"],\"key\":\"2\",\"value\":\"two\"}\n";
-  WriteFile(P("bad.jsonl"), good + "{\"type\":\"kv\",\"path\":[\"a\"],\"key\":\"3\"\n" +
-                                "{\"type\":\"kv\",\"path\":[\"a\"],\"key\":\"4\",\"value\":\"four\"}\n");
+  WriteFile(P("bad.jsonl"),
+            good + "{\"type\":\"kv\",\"path\":[\"a\"],\"key\":\"3\"\n" +
+                "{\"type\":\"kv\",\"path\":[\"a\"],\"key\":\"4\",\"value\":\"four\"}\n");
   // One transaction: nothing is committed.
   RunResult r = R({"import", "--tx-max-size", "0", "-i", "bad.jsonl", P("one.db")});
   ExpectError(r, "Error: line 4: malformed JSON");
   RunResult b = R({"buckets", P("one.db")});
-  EXPECT_EQ(b.rc, 0) << b.err;
+  EXPECT_EQ(b.exit_code, 0) << b.err;
   EXPECT_EQ(b.out, "");
   ExpectCheckOk(P("one.db"));
   // Small transactions: the lines before the bad line's transaction stay.
@@ -429,12 +448,14 @@ TEST_F(CliTest, ImportStopsAtMalformedLine) {
     std::string line, err;
   } cases[] = {
       {"[1,2]", "Error: line 1: expected a JSON object"},
-      {"{\"type\":\"x\",\"path\":[\"a\"]}", "Error: line 1: unknown type \"x\" (want \"bucket\" or \"kv\")"},
+      {"{\"type\":\"x\",\"path\":[\"a\"]}",
+       "Error: line 1: unknown type \"x\" (want \"bucket\" or \"kv\")"},
       {"{\"type\":\"kv\",\"path\":[],\"key\":\"k\",\"value\":\"v\"}",
        "Error: line 1: \"path\" must be a non-empty array"},
       {"{\"type\":\"kv\",\"path\":[\"a\"],\"key\":{\"base64\":\"!!\"},\"value\":\"v\"}",
        "Error: line 1: \"key\": invalid base64"},
-      {"{\"type\":\"kv\",\"path\":[\"a\"],\"key\":\"\",\"value\":\"v\"}", "Error: line 1: \"key\": empty key"},
+      {"{\"type\":\"kv\",\"path\":[\"a\"],\"key\":\"\",\"value\":\"v\"}",
+       "Error: line 1: \"key\": empty key"},
       {"{\"type\":\"bucket\",\"path\":[\"a\"],\"sequence\":-1}",
        "Error: line 1: \"sequence\" must be a non-negative integer"},
       {"{\"type\":\"kv\",\"path\":[\"a\"],\"key\":\"k\",\"value\":7}",
@@ -449,8 +470,9 @@ TEST_F(CliTest, ImportStopsAtMalformedLine) {
     ExpectCheckOk(dbp);
   }
   // A key that is a bucket in the database: the engine's error, with the line.
-  WriteFile(P("conflict.jsonl"), "{\"type\":\"kv\",\"path\":[\"execution-history\"],\"key\":"
-                                 "\"e-027315f5-cb1d-e447-3633-6a57b7d9286c\",\"value\":\"x\"}\n");
+  WriteFile(P("conflict.jsonl"),
+            "{\"type\":\"kv\",\"path\":[\"execution-history\"],\"key\":"
+            "\"e-027315f5-cb1d-e447-3633-6a57b7d9286c\",\"value\":\"x\"}\n");
   ExpectError(R({"import", "-i", "conflict.jsonl", db()}), "Error: line 1: incompatible value");
   ExpectCheckOk(db());
 }
@@ -476,7 +498,7 @@ TEST_F(CliTest, JsonOutputs) {
   EXPECT_EQ(pages[4]["type"], "free");
   EXPECT_EQ(pages.size(), Lines(R({"pages", db()}).out).size() - 2);
   RunResult bad = R({"check", "--json", "--from-page", "1", db()});
-  EXPECT_EQ(bad.rc, 1);
+  EXPECT_EQ(bad.exit_code, 1);
   EXPECT_EQ(json::parse(bad.out)["ok"], false);
 }
 
@@ -484,7 +506,7 @@ TEST_F(CliTest, JsonOutputs) {
 
 TEST_F(CliTest, SurgeryRevertMetaPage) {
   RunResult r = R({"surgery", "revert-meta-page", "--output", "rev.db", db()});
-  ASSERT_EQ(r.rc, 0) << r.err;
+  ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(r.out, "The meta page is reverted.\n");
   RunResult p1 = R({"page", "rev.db", "1"});
   EXPECT_NE(p1.out.find("Txn ID:     6\n"), std::string::npos) << p1.out;
@@ -494,25 +516,29 @@ TEST_F(CliTest, SurgeryRevertMetaPage) {
   ExpectCheckOk(P("rev.db"));
   ExpectError(R({"surgery", "revert-meta-page", "--output", "rev.db", db()}),
               "Error: [revert-meta-page] copy file failed: output file \"rev.db\" already exists");
-  ExpectError(R({"surgery", "revert-meta-page", db()}), "Error: required flag(s) \"output\" not set");
+  ExpectError(R({"surgery", "revert-meta-page", db()}),
+              "Error: required flag(s) \"output\" not set");
 }
 
 TEST_F(CliTest, SurgeryFreelistAbandonAndRebuild) {
   ExpectError(R({"surgery", "freelist", "rebuild", "--output", "x.db", db()}),
-              "Error: the file already has freelist, please consider to abandon the freelist to forcibly rebuild "
+              "Error: the file already has freelist, please consider to abandon the freelist to "
+              "forcibly rebuild "
               "it");
   RunResult r = R({"surgery", "freelist", "abandon", "--output", "nofl.db", db()});
-  ASSERT_EQ(r.rc, 0) << r.err;
+  ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(r.out,
             "The freelist was abandoned in both meta pages.\n"
-            "It may cause some delay on next startup because bbolt needs to scan the whole db to reconstruct the "
+            "It may cause some delay on next startup because bbolt needs to scan the whole db to "
+            "reconstruct the "
             "free list.\n");
-  EXPECT_NE(R({"page", "nofl.db", "0"}).out.find("Freelist:   <pgid=18446744073709551615>"), std::string::npos);
+  EXPECT_NE(R({"page", "nofl.db", "0"}).out.find("Freelist:   <pgid=18446744073709551615>"),
+            std::string::npos);
   RunResult v = R({"surgery", "meta", "validate", "nofl.db"});
   EXPECT_EQ(v.out, "The meta page 0 is valid!\nThe meta page 1 is valid!\n");
   ExpectCheckOk(P("nofl.db"));
   r = R({"surgery", "freelist", "rebuild", "--output", "rebuilt.db", "nofl.db"});
-  ASSERT_EQ(r.rc, 0) << r.err;
+  ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(r.out, "The freelist was successfully rebuilt.\n");
   RunResult p = R({"page", "rebuilt.db", "0", "1"});
   // The newest meta has a freelist page again.
@@ -522,13 +548,15 @@ TEST_F(CliTest, SurgeryFreelistAbandonAndRebuild) {
 }
 
 TEST_F(CliTest, SurgeryCopyAndClearPages) {
-  ExpectError(R({"surgery", "copy-page", "--from-page", "3", "--to-page", "3", "--output", "x.db", db()}),
-              "Error: '--from-page' and '--to-page' have the same value: 3");
+  ExpectError(
+      R({"surgery", "copy-page", "--from-page", "3", "--to-page", "3", "--output", "x.db", db()}),
+      "Error: '--from-page' and '--to-page' have the same value: 3");
   ExpectError(R({"surgery", "copy-page", "--output", "x.db", db()}),
               "Error: required flag(s) \"from-page\", \"to-page\" not set");
   // Page 4 is free: overwriting it keeps the database consistent.
-  RunResult r = R({"surgery", "copy-page", "--from-page", "3", "--to-page", "4", "--output", "cp.db", db()});
-  ASSERT_EQ(r.rc, 0) << r.err;
+  RunResult r =
+      R({"surgery", "copy-page", "--from-page", "3", "--to-page", "4", "--output", "cp.db", db()});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(r.out,
             "WARNING: the free list might have changed.\n"
             "Please consider executing `./bbolt surgery freelist abandon ...`\n"
@@ -540,27 +568,28 @@ TEST_F(CliTest, SurgeryCopyAndClearPages) {
   ExpectError(R({"surgery", "clear-page", "--pageId", "1", "--output", "x.db", db()}),
               "Error: the pageId must be at least 2, but got 1");
   r = R({"surgery", "clear-page", "--pageId", "4", "--output", "clr.db", db()});
-  ASSERT_EQ(r.rc, 0) << r.err;
+  ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(r.out, "The page (4) was cleared\n");
   EXPECT_NE(R({"page", "clr.db", "4"}).out.find("Item Count: 0\n"), std::string::npos);
   ExpectCheckOk(P("clr.db"));
 
-  r = R({"surgery", "clear-page-elements", "--pageId", "2", "--from-index", "1", "--to-index", "3", "--output",
-         "cpe.db", db()});
-  ASSERT_EQ(r.rc, 0) << r.err;
+  r = R({"surgery", "clear-page-elements", "--pageId", "2", "--from-index", "1", "--to-index", "3",
+         "--output", "cpe.db", db()});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(r.out, "All elements in [1, 3) in page 2 were cleared\n");
   EXPECT_NE(R({"page", "cpe.db", "2"}).out.find("Item Count: 11\n"), std::string::npos);
   EXPECT_EQ(Lines(R({"keys", "cpe.db", "execution"}).out).size(), 298u);
   ExpectCheckOk(P("cpe.db"));
-  r = R({"surgery", "clear-page-elements", "--pageId", "2", "--from-index", "5", "--to-index", "-1", "--output",
-         "cpe2.db", db()});
-  ASSERT_EQ(r.rc, 0) << r.err;
+  r = R({"surgery", "clear-page-elements", "--pageId", "2", "--from-index", "5", "--to-index", "-1",
+         "--output", "cpe2.db", db()});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(r.out, "All elements in [5, -1) in page 2 were cleared\n");
   EXPECT_NE(R({"page", "cpe2.db", "2"}).out.find("Item Count: 5\n"), std::string::npos);
   ExpectCheckOk(P("cpe2.db"));
-  ExpectError(R({"surgery", "clear-page-elements", "--pageId", "2", "--from-index", "20", "--to-index", "-1",
-                 "--output", "e.db", db()}),
-              "Error: clear-page-element command failed: the start index (20) is out of range [0, 13)");
+  ExpectError(
+      R({"surgery", "clear-page-elements", "--pageId", "2", "--from-index", "20", "--to-index",
+         "-1", "--output", "e.db", db()}),
+      "Error: clear-page-element command failed: the start index (20) is out of range [0, 13)");
   ExpectError(R({"surgery", "clear-page", "--pageId", "0", "--output", "e2.db", db()}),
               "Error: the pageId must be at least 2, but got 0");
 }
@@ -576,23 +605,27 @@ TEST_F(CliTest, SurgeryClearBranchThenAbandonFreelist) {
   }
   ASSERT_FALSE(branch.empty());
   RunResult r = R({"surgery", "clear-page", "--pageId", branch, "--output", "br.db", db()});
-  ASSERT_EQ(r.rc, 0) << r.err;
-  EXPECT_EQ(r.out, "WARNING: The clearing has abandoned some pages that are not yet referenced from free list.\n"
-                   "Please consider executing `./bbolt surgery freelist abandon ...`\n"
-                   "The page (" + branch + ") was cleared\n");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(
+      r.out,
+      "WARNING: The clearing has abandoned some pages that are not yet referenced from free list.\n"
+      "Please consider executing `./bbolt surgery freelist abandon ...`\n"
+      "The page (" +
+          branch + ") was cleared\n");
   RunResult chk = R({"check", "br.db"});
-  EXPECT_EQ(chk.rc, 1);  // unreachable pages
+  EXPECT_EQ(chk.exit_code, 1);  // unreachable pages
   EXPECT_FALSE(chk.signaled);
   r = R({"surgery", "freelist", "abandon", "--output", "br2.db", "br.db"});
-  ASSERT_EQ(r.rc, 0) << r.err;
+  ASSERT_EQ(r.exit_code, 0) << r.err;
   ExpectCheckOk(P("br2.db"));
 }
 
 TEST_F(CliTest, SurgeryMeta) {
   RunResult v = R({"surgery", "meta", "validate", db()});
-  EXPECT_EQ(v.rc, 0);
+  EXPECT_EQ(v.exit_code, 0);
   EXPECT_EQ(v.out, "The meta page 0 is valid!\nThe meta page 1 is valid!\n");
-  ExpectError(R({"surgery", "meta", "update", "--meta-page", "0", "--fields", "foo:1", "--output", "m.db", db()}),
+  ExpectError(R({"surgery", "meta", "update", "--meta-page", "0", "--fields", "foo:1", "--output",
+                 "m.db", db()}),
               "Error: field \"foo\" isn't allowed to be updated");
   ExpectError(R({"surgery", "meta", "update", "--meta-page", "2", "--output", "m.db", db()}),
               "Error: invalid meta page id: 2");
@@ -600,9 +633,9 @@ TEST_F(CliTest, SurgeryMeta) {
               "Error: invalid key-value pair: root");
   ExpectError(R({"surgery", "meta", "update", "--fields", "root:x", "--output", "m.db", db()}),
               "Error: invalid value \"x\" for field \"root\"");
-  RunResult r =
-      R({"surgery", "meta", "update", "--meta-page", "1", "--fields", "root:183,pgid:185", "--output", "m.db", db()});
-  ASSERT_EQ(r.rc, 0) << r.err;
+  RunResult r = R({"surgery", "meta", "update", "--meta-page", "1", "--fields", "root:183,pgid:185",
+                   "--output", "m.db", db()});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(r.out, "The meta page 1 has been updated!\n");
   RunResult p = R({"page", "m.db", "1"});
   EXPECT_NE(p.out.find("Flags:      00000004\n"), std::string::npos) << p.out;
@@ -614,7 +647,7 @@ TEST_F(CliTest, SurgeryMeta) {
   EXPECT_EQ(R({"surgery", "meta", "validate", db()}).out,
             "The meta page 0 is valid!\nWARNING: The meta page 1 isn't valid: checksum error!\n");
   r = R({"surgery", "meta", "update", "--meta-page", "1", "--output", "fixed.db", db()});
-  ASSERT_EQ(r.rc, 0) << r.err;
+  ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(R({"surgery", "meta", "validate", "fixed.db"}).out,
             "The meta page 0 is valid!\nThe meta page 1 is valid!\n");
   ExpectCheckOk(P("fixed.db"));
@@ -624,8 +657,9 @@ TEST_F(CliTest, SurgeryMeta) {
 
 TEST_F(CliTest, CompactOptions) {
   RunResult r = R({"compact", "--tx-max-size", "1024", "--no-sync", "-o", "c.db", db()});
-  ASSERT_EQ(r.rc, 0) << r.err;
-  EXPECT_TRUE(std::regex_match(r.out, std::regex("1048576 -> [0-9]+ bytes \\(gain=[0-9]+\\.[0-9]{2}x\\)\n")))
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_TRUE(std::regex_match(
+      r.out, std::regex("1048576 -> [0-9]+ bytes \\(gain=[0-9]+\\.[0-9]{2}x\\)\n")))
       << r.out;
   ExpectCheckOk(P("c.db"));
   EXPECT_EQ(R({"export", "c.db"}).out, R({"export", db()}).out);
@@ -635,14 +669,16 @@ TEST_F(CliTest, CompactOptions) {
 
 // ---------------------------------------------------------------- bench
 
-const std::regex kWriteLine("# Write\t[0-9]+\\(ops\\)\t[0-9.]+(ns|µs|ms|s|m[0-9.]+s)\t\\([0-9.]+(ns|µs|ms|s)/op\\)\t"
-                            "\\([0-9]+ op/sec\\)");
-const std::regex kReadLine("# Read\t[0-9]+\\(ops\\)\t[0-9.]+(ms|s|m[0-9.]+s)\t\\([0-9.]+(ns|µs|ms|s)/op\\)\t"
-                           "\\([0-9]+ op/sec\\)");
+const std::regex kWriteLine(
+    "# Write\t[0-9]+\\(ops\\)\t[0-9.]+(ns|µs|ms|s|m[0-9.]+s)\t\\([0-9.]+(ns|µs|ms|s)/op\\)\t"
+    "\\([0-9]+ op/sec\\)");
+const std::regex kReadLine(
+    "# Read\t[0-9]+\\(ops\\)\t[0-9.]+(ms|s|m[0-9.]+s)\t\\([0-9.]+(ns|µs|ms|s)/op\\)\t"
+    "\\([0-9]+ op/sec\\)");
 
 TEST_F(CliTest, Bench) {
   RunResult r = R({"bench", "--count", "200", "--batch-size", "20", "--work", "--path", "b.db"});
-  ASSERT_EQ(r.rc, 0) << r.err;
+  ASSERT_EQ(r.exit_code, 0) << r.err;
   auto lines = Lines(r.out);
   ASSERT_EQ(lines.size(), 3u) << r.out;
   EXPECT_TRUE(std::regex_match(lines[0], kWriteLine)) << lines[0];
@@ -650,8 +686,10 @@ TEST_F(CliTest, Bench) {
   EXPECT_TRUE(std::regex_match(lines[1], kReadLine)) << lines[1];
   EXPECT_EQ(lines[2], "");
   EXPECT_NE(r.err.find("work: b.db\n"), std::string::npos);
-  EXPECT_NE(r.err.find("starting write benchmark.\nStarting write iteration 0\nFinished write iteration 0\n"),
-            std::string::npos)
+  EXPECT_NE(
+      r.err.find(
+          "starting write benchmark.\nStarting write iteration 0\nFinished write iteration 0\n"),
+      std::string::npos)
       << r.err;
   EXPECT_NE(r.err.find("Starting write iteration 180\n"), std::string::npos);
   EXPECT_NE(r.err.find("starting read benchmark.\n"), std::string::npos);
@@ -660,21 +698,24 @@ TEST_F(CliTest, Bench) {
 }
 
 TEST_F(CliTest, BenchModes) {
-  RunResult r = R({"bench", "--count", "100", "--batch-size", "10", "--write-mode", "rnd-nest", "--read-mode", "rnd",
-                   "--gobench-output", "--no-sync"});
-  ASSERT_EQ(r.rc, 0) << r.err;
+  RunResult r = R({"bench", "--count", "100", "--batch-size", "10", "--write-mode", "rnd-nest",
+                   "--read-mode", "rnd", "--gobench-output", "--no-sync"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
   auto lines = Lines(r.out);
   ASSERT_EQ(lines.size(), 3u) << r.out;
-  EXPECT_TRUE(std::regex_match(lines[0], std::regex("BenchmarkWrite\t +100\t +[0-9.]+ ns/op"))) << lines[0];
+  EXPECT_TRUE(std::regex_match(lines[0], std::regex("BenchmarkWrite\t +100\t +[0-9.]+ ns/op")))
+      << lines[0];
   // Go prints the count with %8d: right-aligned in 8 columns, with no
   // padding left when it has 8 or more digits (a fast machine reads that many).
   std::smatch read;
-  ASSERT_TRUE(std::regex_match(lines[1], read, std::regex("BenchmarkRead \t( *[0-9]+)\t +[0-9.]+ ns/op"))) << lines[1];
+  ASSERT_TRUE(
+      std::regex_match(lines[1], read, std::regex("BenchmarkRead \t( *[0-9]+)\t +[0-9.]+ ns/op")))
+      << lines[1];
   const std::string count = read[1];
   EXPECT_GE(count.size(), 8u) << lines[1];
   EXPECT_TRUE(count.size() == 8 || count[0] != ' ') << lines[1];
   r = R({"bench", "--count", "50", "--write-mode", "seq-nest", "--work", "--path", "n.db"});
-  ASSERT_EQ(r.rc, 0) << r.err;
+  ASSERT_EQ(r.exit_code, 0) << r.err;
   ExpectCheckOk(P("n.db"));
   ExpectError(R({"bench", "--write-mode", "seq-del"}),
               "Error: the write mode should be one of seq, rnd, seq-nest, or rnd-nest");
@@ -682,9 +723,10 @@ TEST_F(CliTest, BenchModes) {
               "Error: the number of iterations must be divisible by the batch size");
   // The read mode is checked only after the writes, as in bbolt.
   r = R({"bench", "--count", "10", "--read-mode", "foo"});
-  EXPECT_EQ(r.rc, 1);
+  EXPECT_EQ(r.exit_code, 1);
   EXPECT_EQ(r.FirstErrLine(), "starting write benchmark.");
-  EXPECT_NE(r.err.find("starting read benchmark.\nError: bench: read: invalid read mode: foo\n"), std::string::npos)
+  EXPECT_NE(r.err.find("starting read benchmark.\nError: bench: read: invalid read mode: foo\n"),
+            std::string::npos)
       << r.err;
 }
 

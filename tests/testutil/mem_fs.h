@@ -1,4 +1,4 @@
-// File: tests/reliability/mem_fs.h
+// File: tests/testutil/mem_fs.h
 // MemFileSystem: files kept in memory, with what a power cut could leave.
 //
 // Each file lives in one large anonymous mapping reserved up front
@@ -26,7 +26,7 @@
 
 #include "boltpp/file.h"
 
-namespace boltpp::reliability {
+namespace boltpp::testing {
 
 // One write or truncate issued since the last sync.
 struct PendingOp {
@@ -43,12 +43,12 @@ struct CrashState {
 };
 
 enum class CrashMode {
-  kDropAll,     // only the durable image
-  kApplyAll,    // every pending op reached the disk
-  kSubset,      // a random subset, in issue order
-  kReordered,   // a random subset, in a random order
-  kTorn,        // every pending write torn into 512-byte sectors, each kept or not, any order
-  kPrefix,      // the first k ops in order, the k-th torn at a sector boundary
+  kDropAll,    // only the durable image
+  kApplyAll,   // every pending op reached the disk
+  kSubset,     // a random subset, in issue order
+  kReordered,  // a random subset, in a random order
+  kTorn,       // every pending write torn into 512-byte sectors, each kept or not, any order
+  kPrefix,     // the first k ops in order, the k-th torn at a sector boundary
   kNumModes,
 };
 const char* CrashModeName(CrashMode m);
@@ -100,4 +100,4 @@ class MemFileSystem : public FileSystem {
   int64_t maps_ = 0;
 };
 
-}  // namespace boltpp::reliability
+}  // namespace boltpp::testing

@@ -1,14 +1,10 @@
-// File: tests/reliability/model.cc
-#include "reliability/model.h"
-
-#include <unistd.h>
+// File: tests/testutil/model.cc
+#include "testutil/model.h"
 
 #include <cstdio>
-#include <cstdlib>
-#include <filesystem>
 #include <sstream>
 
-namespace boltpp::reliability {
+namespace boltpp::testing {
 
 // ---- applying ops to a transaction ----
 
@@ -172,14 +168,16 @@ void ApplyOps(MBucket* root, const Ops& ops) {
 namespace {
 
 Status ReadBucket(const Bucket& b, MBucket* out, int depth) {
-  if (depth > 64) return Status(Code::kCorruption, "bucket nesting deeper than 64");
+  if (depth > 200) return Status(Code::kCorruption, "bucket nesting deeper than 200");
   out->seq = b.Sequence();
   Cursor c = b.NewCursor();
   for (auto e = c.First(); e; e = c.Next()) {
     if (e->is_bucket) {
       Bucket child = b.GetBucket(e->key);
-      if (!child) return Status(Code::kCorruption, "bucket entry " + std::string(e->key) + " does not open");
-      if (Status s = ReadBucket(child, &out->sub[std::string(e->key)], depth + 1); !s.ok()) return s;
+      if (!child)
+        return Status(Code::kCorruption, "bucket entry " + std::string(e->key) + " does not open");
+      if (Status s = ReadBucket(child, &out->sub[std::string(e->key)], depth + 1); !s.ok())
+        return s;
     } else {
       out->kv[std::string(e->key)] = std::string(e->value);
     }
@@ -187,7 +185,8 @@ Status ReadBucket(const Bucket& b, MBucket* out, int depth) {
   return c.status();
 }
 
-void DiffInto(const MBucket& w, const MBucket& g, const std::string& path, std::ostringstream& os, int* budget) {
+void DiffInto(const MBucket& w, const MBucket& g, const std::string& path, std::ostringstream& os,
+              int* budget) {
   if (*budget <= 0) return;
   if (w.seq != g.seq) {
     os << path << ": sequence want " << w.seq << " got " << g.seq << "\n";
@@ -198,8 +197,8 @@ void DiffInto(const MBucket& w, const MBucket& g, const std::string& path, std::
     if (it == g.kv.end()) {
       os << path << ": missing key " << k << "\n";
     } else if (it->second != v) {
-      os << path << ": key " << k << " value differs (want " << v.size() << " bytes, got " << it->second.size()
-         << ")\n";
+      os << path << ": key " << k << " value differs (want " << v.size() << " bytes, got "
+         << it->second.size() << ")\n";
     } else {
       continue;
     }
@@ -241,7 +240,9 @@ Status ReadModel(const Tx& tx, MBucket* out) {
   Cursor c = tx.NewCursor();
   for (auto e = c.First(); e; e = c.Next()) {
     Bucket b = tx.GetBucket(e->key);
-    if (!b) return Status(Code::kCorruption, "top-level bucket " + std::string(e->key) + " does not open");
+    if (!b)
+      return Status(Code::kCorruption,
+                    "top-level bucket " + std::string(e->key) + " does not open");
     if (Status s = ReadBucket(b, &out->sub[std::string(e->key)], 1); !s.ok()) return s;
   }
   if (Status s = c.status(); !s.ok()) return s;
@@ -260,6 +261,28 @@ std::string Diff(const MBucket& want, const MBucket& got) {
 }
 
 size_t CountKeys(const MBucket& b) { return CountKeysRec(b); }
+
+namespace {
+
+void FlattenInto(const MBucket& b, const BucketPath& path, DBSnap* out) {
+  BucketSnap& snap = (*out)[path];
+  snap.kv = b.kv;
+  snap.sequence = b.seq;
+  for (const auto& [name, child] : b.sub) {
+    snap.buckets.insert(name);
+    BucketPath p = path;
+    p.push_back(name);
+    FlattenInto(child, p, out);
+  }
+}
+
+}  // namespace
+
+DBSnap Flatten(const MBucket& root) {
+  DBSnap out;
+  FlattenInto(root, {}, &out);
+  return out;
+}
 
 // ---- random generation ----
 
@@ -293,7 +316,8 @@ Path RandomPath(std::mt19937_64& rng, const GenConfig& c) {
   Path p;
   p.push_back("b" + std::to_string(std::uniform_int_distribution<int>(0, c.top_buckets - 1)(rng)));
   const int depth = std::uniform_int_distribution<int>(0, c.max_depth)(rng);
-  for (int i = 0; i < depth; i++) p.push_back("n" + std::to_string(std::uniform_int_distribution<int>(0, 2)(rng)));
+  for (int i = 0; i < depth; i++)
+    p.push_back("n" + std::to_string(std::uniform_int_distribution<int>(0, 2)(rng)));
   return p;
 }
 
@@ -361,54 +385,4 @@ std::string CheckDB(DB* db) {
   return out;
 }
 
-// ---- environment ----
-
-uint64_t SeedFromEnv(uint64_t fallback) {
-  const char* e = std::getenv("BOLTPP_SEED");
-  if (e && std::string(e) == "random") return (uint64_t{std::random_device{}()} << 32) | std::random_device{}();
-  if (e && *e) return std::strtoull(e, nullptr, 0);
-  return fallback;
-}
-
-double Scale() {
-  static const double s = [] {
-    const char* e = std::getenv("BOLTPP_RELIABILITY_SCALE");
-    double v = e && *e ? std::atof(e) : 1.0;
-    return v > 0 ? v : 1.0;
-  }();
-  return s;
-}
-
-int Scaled(int n, int min) {
-  int v = static_cast<int>(n * Scale());
-  return v < min ? min : v;
-}
-
-TmpDir::TmpDir(const char* prefix, bool prefer_shm) {
-  std::string base;
-  if (const char* t = std::getenv("TEST_TMPDIR"); t && *t) {
-    base = t;
-  } else if (prefer_shm && std::filesystem::is_directory("/dev/shm") && access("/dev/shm", W_OK) == 0) {
-    base = "/dev/shm";
-  } else if (const char* t2 = std::getenv("TMPDIR"); t2 && *t2) {
-    base = t2;
-  } else {
-    base = "/tmp";
-  }
-  std::string tmpl = base + "/" + prefix + "-XXXXXX";
-  std::vector<char> buf(tmpl.begin(), tmpl.end());
-  buf.push_back('\0');
-  if (mkdtemp(buf.data()) == nullptr) {
-    std::perror("mkdtemp");
-    std::abort();
-  }
-  path_ = buf.data();
-}
-
-TmpDir::~TmpDir() {
-  if (std::getenv("BOLTPP_KEEP_TMP")) return;
-  std::error_code ec;
-  std::filesystem::remove_all(path_, ec);
-}
-
-}  // namespace boltpp::reliability
+}  // namespace boltpp::testing

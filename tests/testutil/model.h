@@ -1,7 +1,8 @@
-// File: tests/reliability/model.h
+// File: tests/testutil/model.h
 // A plain in-memory model of a database (nested buckets of keys), a small
 // operation language applied identically to a Tx and to the model, random
-// generators for it, and helpers shared by the reliability tests.
+// generators for it, and the walk that reads a whole database into a model
+// (snapshot.h's flat DBSnap is built from the same walk).
 //
 // Operations are lenient so that the DB and the model agree on every
 // outcome without the generator knowing the state: a put creates the
@@ -17,8 +18,9 @@
 #include <vector>
 
 #include "boltpp/boltpp.h"
+#include "testutil/snapshot.h"
 
-namespace boltpp::reliability {
+namespace boltpp::testing {
 
 struct MBucket {
   std::map<std::string, std::string> kv;
@@ -27,14 +29,14 @@ struct MBucket {
   bool operator==(const MBucket& o) const { return kv == o.kv && sub == o.sub && seq == o.seq; }
 };
 
-using Path = std::vector<std::string>;
+using Path = BucketPath;
 
 struct Op {
   enum Type : uint8_t { kPut, kDelete, kDeleteRange, kCreateBucket, kDeleteBucket, kNextSeq };
   Type type = kPut;
-  Path path;           // bucket the op works in (non-empty for key ops)
-  std::string key;     // key, or bucket name, or range start
-  std::string value;   // value, or range end (exclusive; "" = to the end)
+  Path path;          // bucket the op works in (non-empty for key ops)
+  std::string key;    // key, or bucket name, or range start
+  std::string value;  // value, or range end (exclusive; "" = to the end)
 };
 using Ops = std::vector<Op>;
 
@@ -51,17 +53,19 @@ Status ReadModel(DB* db, MBucket* out);
 // "" when equal, else a description of the first differences.
 std::string Diff(const MBucket& want, const MBucket& got);
 size_t CountKeys(const MBucket& b);
+// The same content as snapshot.h's flat map of buckets by path.
+DBSnap Flatten(const MBucket& root);
 
 // Random generation, deterministic for a given rng state.
 struct GenConfig {
-  int key_space = 400;         // keys k00000.. per bucket
-  int max_depth = 2;           // nesting of random bucket paths
-  int top_buckets = 4;         // b0..b{n-1}
-  double p_large = 0.02;       // value 3000-20000 bytes (overflow pages)
-  double p_medium = 0.15;      // value 200-1500 bytes
+  int key_space = 400;     // keys k00000.. per bucket
+  int max_depth = 2;       // nesting of random bucket paths
+  int top_buckets = 4;     // b0..b{n-1}
+  double p_large = 0.02;   // value 3000-20000 bytes (overflow pages)
+  double p_medium = 0.15;  // value 200-1500 bytes
   double p_delete = 0.25;
   double p_delete_range = 0.02;
-  double p_bucket_op = 0.03;   // create/delete a nested bucket
+  double p_bucket_op = 0.03;  // create/delete a nested bucket
   double p_seq = 0.02;
 };
 std::string RandomValue(std::mt19937_64& rng, const GenConfig& c);
@@ -74,25 +78,4 @@ Ops RandomOps(std::mt19937_64& rng, const GenConfig& c, int n);
 // walks everything. Returns "" or what went wrong.
 std::string CheckDB(DB* db);
 
-// Seeds: BOLTPP_SEED overrides ("random" draws a fresh one); otherwise the
-// given default. Printed by the caller.
-uint64_t SeedFromEnv(uint64_t fallback);
-// BOLTPP_RELIABILITY_SCALE (default 1.0) scales iteration counts so that
-// sanitizer builds can run a smaller share of the same tests.
-double Scale();
-int Scaled(int n, int min = 1);
-
-// A fresh temporary directory (TEST_TMPDIR, TMPDIR or /tmp), removed on
-// destruction unless BOLTPP_KEEP_TMP is set.
-class TmpDir {
- public:
-  explicit TmpDir(const char* prefix = "boltpp-rel", bool prefer_shm = false);
-  ~TmpDir();
-  const std::string& path() const { return path_; }
-  std::string File(const std::string& name) const { return path_ + "/" + name; }
-
- private:
-  std::string path_;
-};
-
-}  // namespace boltpp::reliability
+}  // namespace boltpp::testing

@@ -1,25 +1,21 @@
-// File: tests/reliability/mem_fs.cc
-#include "reliability/mem_fs.h"
+// File: tests/testutil/mem_fs.cc
+#include "testutil/mem_fs.h"
 
 #include <sys/mman.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cstring>
+#include <iterator>
 #include <numeric>
 
-namespace boltpp::reliability {
+namespace boltpp::testing {
 
 const char* CrashModeName(CrashMode m) {
-  switch (m) {
-    case CrashMode::kDropAll: return "drop-all";
-    case CrashMode::kApplyAll: return "apply-all";
-    case CrashMode::kSubset: return "subset";
-    case CrashMode::kReordered: return "reordered";
-    case CrashMode::kTorn: return "torn";
-    case CrashMode::kPrefix: return "prefix";
-    default: return "?";
-  }
+  static constexpr const char* kNames[] = {"drop-all",  "apply-all", "subset",
+                                           "reordered", "torn",      "prefix"};
+  const auto i = static_cast<size_t>(m);
+  return i < std::size(kNames) ? kNames[i] : "?";
 }
 
 namespace {
@@ -143,7 +139,8 @@ class MemStorage {
  public:
   MemStorage(MemFileSystem* fs, std::string path, size_t reserve, uint32_t mode)
       : fs_(fs), path_(std::move(path)), reserve_(RoundUp(reserve)), mode_(mode) {
-    void* p = mmap(nullptr, reserve_, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    void* p =
+        mmap(nullptr, reserve_, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     base_ = p == MAP_FAILED ? nullptr : static_cast<uint8_t*>(p);
   }
   ~MemStorage() {
@@ -166,16 +163,19 @@ class MemStorage {
 
   Status WriteAt(uint64_t off, const void* buf, size_t n) {
     std::lock_guard<std::mutex> lk(mu_);
-    if (off + n > reserve_) return Status(Code::kIOError, "write: no space left on device (mem reserve)");
+    if (off + n > reserve_)
+      return Status(Code::kIOError, "write: no space left on device (mem reserve)");
     if (off + n > size_) Resize(off + n);
     std::memcpy(base_ + off, buf, n);
-    pending_.push_back(PendingOp{PendingOp::kWrite, off, std::string(static_cast<const char*>(buf), n)});
+    pending_.push_back(
+        PendingOp{PendingOp::kWrite, off, std::string(static_cast<const char*>(buf), n)});
     return Status::OK();
   }
 
   Status Truncate(uint64_t size) {
     std::lock_guard<std::mutex> lk(mu_);
-    if (size > reserve_) return Status(Code::kIOError, "truncate: no space left on device (mem reserve)");
+    if (size > reserve_)
+      return Status(Code::kIOError, "truncate: no space left on device (mem reserve)");
     Resize(size);
     pending_.push_back(PendingOp{PendingOp::kTruncate, size, {}});
     return Status::OK();
@@ -254,7 +254,8 @@ class MemStorage {
       mprotect(base_ + want, accessible_ - want, PROT_NONE);
     }
     accessible_ = want;
-    if (size < size_) std::memset(base_ + size, 0, std::min<size_t>(size_, want) - std::min<size_t>(size, want));
+    if (size < size_)
+      std::memset(base_ + size, 0, std::min<size_t>(size_, want) - std::min<size_t>(size, want));
     size_ = size;
   }
 
@@ -287,7 +288,8 @@ class MemMapping final : public Mapping {
 
 class MemFile final : public File {
  public:
-  MemFile(std::shared_ptr<MemStorage> s, bool read_only) : s_(std::move(s)), read_only_(read_only) {}
+  MemFile(std::shared_ptr<MemStorage> s, bool read_only)
+      : s_(std::move(s)), read_only_(read_only) {}
   ~MemFile() override {
     if (locked_) s_->Unlock(lock_exclusive_);
   }
@@ -310,7 +312,8 @@ class MemFile final : public File {
   Result<uint64_t> Size() override { return s_->size(); }
   Status TryLock(bool exclusive) override {
     if (locked_) s_->Unlock(lock_exclusive_), locked_ = false;
-    if (!s_->TryLock(exclusive)) return Status(Code::kTimeout, "database is locked by another process");
+    if (!s_->TryLock(exclusive))
+      return Status(Code::kTimeout, "database is locked by another process");
     locked_ = true;
     lock_exclusive_ = exclusive;
     return Status::OK();
@@ -322,7 +325,8 @@ class MemFile final : public File {
   }
   Result<std::shared_ptr<const Mapping>> Map(size_t length, bool, bool) override {
     if (length > s_->reserve()) {
-      return Status(Code::kIOError, "mmap: cannot allocate memory (length " + std::to_string(length) +
+      return Status(Code::kIOError, "mmap: cannot allocate memory (length " +
+                                        std::to_string(length) +
                                         " beyond the in-memory file's reserve)");
     }
     s_->CountMap();
@@ -347,10 +351,12 @@ std::shared_ptr<MemStorage> MemFileSystem::Find(const std::string& path) {
   return it == files_.end() ? nullptr : it->second;
 }
 
-Result<std::unique_ptr<File>> MemFileSystem::Open(const std::string& path, const FileOpenOptions& opts) {
+Result<std::unique_ptr<File>> MemFileSystem::Open(const std::string& path,
+                                                  const FileOpenOptions& opts) {
   std::shared_ptr<MemStorage> s = Find(path);
   if (!s) {
-    if (opts.read_only || !opts.create) return Status(Code::kIOError, "open " + path + ": no such file or directory");
+    if (opts.read_only || !opts.create)
+      return Status(Code::kIOError, "open " + path + ": no such file or directory");
     s = std::make_shared<MemStorage>(this, path, reserve_, opts.mode);
     if (!s->ok()) return Status(Code::kIOError, "open " + path + ": cannot reserve memory");
     std::lock_guard<std::mutex> lk(mu_);
@@ -363,7 +369,8 @@ bool MemFileSystem::Exists(const std::string& path) { return Find(path) != nullp
 
 Status MemFileSystem::Remove(const std::string& path) {
   std::lock_guard<std::mutex> lk(mu_);
-  if (files_.erase(path) == 0) return Status(Code::kIOError, "remove " + path + ": no such file or directory");
+  if (files_.erase(path) == 0)
+    return Status(Code::kIOError, "remove " + path + ": no such file or directory");
   return Status::OK();
 }
 
@@ -408,4 +415,4 @@ int64_t MemFileSystem::syncs() const {
   return syncs_;
 }
 
-}  // namespace boltpp::reliability
+}  // namespace boltpp::testing
