@@ -1,5 +1,5 @@
 // File: tests/api/batch_test.cc
-// DB::Batch (spec 3.5): concurrent callers are coalesced into fewer
+// DB::Batch (docs/design.md "Batch"): concurrent callers are coalesced into fewer
 // commits; a failing function is re-run alone and only its caller sees the
 // error. Names follow bbolt's db_test.go (TestDB_Batch*).
 #include <gtest/gtest.h>
@@ -112,7 +112,7 @@ TEST_F(BatchTest, Full) {
   EXPECT_EQ(ReadAll(t.db(), "widgets").size(), 3u);
 }
 
-// Spec 3.5: a failing function is removed from the batch and re-run alone;
+// docs/design.md "Batch": a failing function is removed from the batch and re-run alone;
 // its caller gets its own error, the others commit.
 TEST_F(BatchTest, FailingCallRetriedAlone) {
   ASSERT_OK(db()->Update([](Tx& tx) { return tx.CreateBucket("widgets").status(); }));

@@ -1,5 +1,5 @@
 // File: tests/api/bucket_test.cc
-// Bucket: get/put/delete, error codes (spec 3.8), nested buckets, inline
+// Bucket: get/put/delete, error codes, nested buckets, inline
 // transitions, sequences, ForEach, Stats (bbolt's vectors), fill percent,
 // size limits. Names follow bbolt's bucket_test.go.
 #include <gtest/gtest.h>
@@ -56,7 +56,7 @@ TEST_F(BucketTest, Get_IncompatibleValue) {
   }));
 }
 
-// Spec 1.8: an empty value comes back as an empty, present value.
+// docs/format.md "Branch and leaf pages": an empty value comes back as an empty, present value.
 TEST_F(BucketTest, Get_EmptyValue) {
   ASSERT_OK(PutAll(db(), "widgets", {{"empty", ""}}));
   ASSERT_OK(db()->View([](Tx& tx) {
@@ -397,7 +397,7 @@ TEST_F(BucketTest, DeleteBucket_IncompatibleValue) {
   }));
 }
 
-// Spec 3.8 [verified] error codes at the top level and in a bucket.
+// Error codes [verified against bbolt] at the top level and in a bucket.
 TEST_F(BucketTest, ErrorCodes) {
   ASSERT_OK(db()->Update([](Tx& tx) {
     EXPECT_OK(tx.CreateBucket("widgets"));
@@ -586,7 +586,7 @@ TEST_F(BucketTest, ForEach_ShortCircuit) {
   }));
 }
 
-// Spec 1.10: a bucket is inline while small and bucket-free; it moves to
+// docs/format.md "Buckets": a bucket is inline while small and bucket-free; it moves to
 // its own pages when it grows or gets a sub-bucket, and back when it shrinks.
 TEST_F(BucketTest, InlineTransitions) {
   auto root_of = [&](const BucketPath& path) {
@@ -712,10 +712,10 @@ TEST_F(BucketBigTest, FillPercentPacksPages) {
 }
 
 // Deleting most keys over several transactions merges underfull pages
-// (spec 2, rebalance): every leaf stays above ~25% full, the tree gets
-// shallower, and a bucket left with a few keys becomes inline again. (bbolt
-// itself rebalances nodes in Go map order, so exact page counts are not
-// reproducible even there.)
+// (docs/design.md "The commit protocol", rebalance): every leaf stays above
+// ~25% full, the tree gets shallower, and a bucket left with a few keys
+// becomes inline again. (bbolt itself rebalances nodes in Go map order, so
+// exact page counts are not reproducible even there.)
 TEST_F(BucketBigTest, DeletesRebalance) {
   const std::string val(50, '\0');
   char k[16];
@@ -964,7 +964,7 @@ TEST_F(BucketBigTest, Stats_Large) {
   }));
 }
 
-// Spec 5.2 stats vector: foo (10 keys), bar (100), baz (1) aggregate to 111
+// bbolt's stats vector: foo (10 keys), bar (100), baz (1) aggregate to 111
 // keys, leaf 1996 bytes in one page, 2 of 3 buckets inline with 236 bytes.
 TEST_F(BucketTest, Stats_CommandVector) {
   ASSERT_OK(db()->Update([](Tx& tx) -> Status {

@@ -207,7 +207,8 @@ TEST_F(ConcurrentTest, LongReaderDuringRemap) {
   }()), "overwritten");
 }
 
-// Pages freed while a reader is open are not reused until it ends (spec 3.4).
+// Pages freed while a reader is open are not reused until it ends (docs/design.md
+// "Transactions and concurrency").
 TEST_F(ConcurrentTest, ReaderPinsFreedPages) {
   ASSERT_OK(WriteVersion(db(), 0, 200, 100));
   ASSERT_OK_AND_ASSIGN(Tx reader, db()->Begin(false));

@@ -1,5 +1,5 @@
 // File: tests/api/cursor_test.cc
-// Cursor: First/Last/Seek/Next/Prev, the newest edge semantics (spec 4),
+// Cursor: First/Last/Seek/Next/Prev, the newest edge semantics,
 // deleting while iterating (boltpp skips no key), empty pages, buckets.
 // Names follow bbolt's cursor_test.go.
 #include <gtest/gtest.h>
@@ -233,7 +233,7 @@ TEST_F(CursorTest, Restart) {
   EXPECT_EQ(KeyOf(c.Next()), "foo");
 }
 
-// Spec 4 "Newest edge semantics" (bbolt TestCursor_RepeatOperations, #733).
+// "Newest edge semantics" (bbolt TestCursor_RepeatOperations, #733).
 class CursorRepeatTest : public DBTestBase {
  protected:
   void SetUp() override {

@@ -129,9 +129,9 @@ TEST(OpenTest, ErrInvalidBothMagics) {
   EXPECT_CODE(DB::Open(path, TestOptions()), Code::kInvalid);
 }
 
-// Spec 1.5 [verified]: a damaged newest meta makes the database open at the
-// previous transaction; the next writer reuses the txid and overwrites the
-// damaged slot.
+// docs/format.md "Meta pages (0 and 1)" [verified]: a damaged newest meta
+// makes the database open at the previous transaction; the next writer
+// reuses the txid and overwrites the damaged slot.
 class OpenMetaFallbackTest : public ::testing::TestWithParam<int> {};
 
 TEST_P(OpenMetaFallbackTest, UsesOlderMeta) {
@@ -566,8 +566,8 @@ TEST(DBTest, MmapFlags) {
   EXPECT_EQ(ReadAll(t.db(), "b").at("a"), "1");
 }
 
-// Spec 3.4 / Stats: after the first bucket commit the two old pages are
-// pending; the next writer releases them and takes one for its freelist.
+// Stats (docs/design.md "Transactions and concurrency"): after the first bucket commit the
+// two old pages are pending; the next writer releases them and takes one for its freelist.
 TEST(DBTest, Stats) {
   TestDB t(TestOptions());
   ASSERT_TRUE(t.Open());

@@ -245,7 +245,7 @@ TEST_F(FaultTest, WriteErrorIsReported) {
   EXPECT_NE(s.ToString().find("disk on fire"), std::string::npos) << s.ToString();
 }
 
-// Spec/house style: a failed meta write leaves a sticky failed state.
+// docs/design.md "The commit protocol": a failed meta write leaves a sticky failed state.
 TEST_F(FaultTest, MetaWriteFailure) {
   inj().SetHook([](const FaultEvent& ev) {
     return IsMetaWrite(ev) ? Status(Code::kIOError, "meta write") : Status::OK();

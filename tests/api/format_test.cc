@@ -1,7 +1,7 @@
 // File: tests/api/format_test.cc
 // The bytes boltpp writes, read back with an independent decoder
 // (testutil/raw_file.h) and compared with bbolt's verified layout
-// (spec section 1). Any difference here breaks file compatibility.
+// (docs/format.md). Any difference here breaks file compatibility.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -23,7 +23,7 @@ bool AllZero(std::string_view s) {
 
 std::string Bytes(std::initializer_list<uint8_t> b) { return std::string(b.begin(), b.end()); }
 
-// Spec 1.12: page 0 of a fresh 4 KiB database, byte for byte.
+// docs/format.md "A new file": page 0 of a fresh 4 KiB database, byte for byte.
 TEST(FormatTest, FreshFileLayout) {
   TestDB t(TestOptions());
   ASSERT_TRUE(t.Open());
@@ -116,7 +116,7 @@ TEST_P(FormatPageSizeTest, FreshFile) {
 
 INSTANTIATE_TEST_SUITE_P(PageSizes, FormatPageSizeTest, ::testing::Values(1024u, 4096u, 8192u, 16384u, 65536u));
 
-// Spec 1.12: after the first commit (one bucket) the root leaf moves to page
+// docs/format.md "A new file": after the first commit (one bucket) the root leaf moves to page
 // 4, the freelist to page 5 holding [2,3], pgid 6, meta0 gets txid 2 and the
 // file grows to 32 KiB.
 TEST(FormatTest, FirstBucketCommit) {
@@ -183,7 +183,7 @@ TEST(FormatTest, FirstBucketCommit) {
   EXPECT_EQ(ParseFreelist(f, 5 * kPS), (std::vector<uint64_t>{2, 3}));
 }
 
-// Spec 1.10 example: bucket "foo" {k1: v1, k2: value2} with sequence 7.
+// docs/format.md "Buckets" example: bucket "foo" {k1: v1, k2: value2} with sequence 7.
 TEST(FormatTest, InlineBucketBytes) {
   TestDB t(TestOptions());
   ASSERT_TRUE(t.Open());
@@ -213,7 +213,7 @@ TEST(FormatTest, InlineBucketBytes) {
   EXPECT_EQ(Hex(elems[0].value, 200), Hex(want, 200));
 }
 
-// Spec 1.10: 1 + 991 bytes is inline with 4 KiB pages (exactly 1024), 992 is not.
+// docs/format.md "Buckets": 1 + 991 bytes is inline with 4 KiB pages (exactly 1024), 992 is not.
 TEST(FormatTest, InlineBucketThreshold) {
   for (size_t vlen : {size_t{991}, size_t{992}}) {
     SCOPED_TRACE("value length " + std::to_string(vlen));
@@ -255,7 +255,7 @@ TEST(FormatTest, InlineBucketThreshold) {
   }
 }
 
-// Spec 1.9: one 10 000-byte value makes a leaf with overflow = 2 (3 pages).
+// docs/format.md "Pages": one 10 000-byte value makes a leaf with overflow = 2 (3 pages).
 TEST(FormatTest, OverflowPage) {
   TestDB t(TestOptions());
   ASSERT_TRUE(t.Open());
@@ -300,9 +300,9 @@ TEST(FormatTest, OverflowPage) {
   EXPECT_EQ(f.substr((root + 1) * kPS, 16), value.substr((root + 1) * kPS - (root * kPS + 35), 16));
 }
 
-// Spec 1.7, 1.8 and 2 (split): 300 keys of 8 bytes with 32-byte values
-// split into leaves of 36,36,...,48 keys at fill 0.5 and 72,...,12 at 1.0,
-// with elements laid out as bbolt does.
+// docs/format.md "Branch and leaf pages", docs/design.md "The commit protocol"
+// (split): 300 keys of 8 bytes with 32-byte values split into leaves of 36,36,...,48 keys
+// at fill 0.5 and 72,...,12 at 1.0, with elements laid out as bbolt does.
 class FormatSplitTest : public ::testing::TestWithParam<double> {};
 
 TEST_P(FormatSplitTest, LeafSplitAndElementLayout) {
@@ -354,7 +354,7 @@ TEST_P(FormatSplitTest, LeafSplitAndElementLayout) {
 
 INSTANTIATE_TEST_SUITE_P(Fill, FormatSplitTest, ::testing::Values(0.5, 1.0));
 
-// Spec 1.11: with 1 KiB pages and more than 0xFFFF free ids, the freelist
+// docs/format.md "The freelist page": with 1 KiB pages and more than 0xFFFF free ids, the freelist
 // header count is 0xFFFF and the first u64 holds the real count.
 class FormatFreelistTest : public ::testing::TestWithParam<FreelistType> {};
 
@@ -417,9 +417,9 @@ uint64_t Pow2Ceil(uint64_t v) {
   return p;
 }
 
-// Spec 1.13: the file grows to the mmap size (a power of two from 32 KiB)
-// while that is at most 16 MiB, then to (pgid + 1) * page_size + 16 MiB. It
-// never shrinks.
+// docs/format.md "Growth and the memory map": the file grows to the mmap size
+// (a power of two from 32 KiB) while that is at most 16 MiB, then to
+// (pgid + 1) * page_size + 16 MiB. It never shrinks.
 TEST(FormatTest, FileGrowth) {
   Options o = TestOptions();
   o.no_sync = true;
@@ -476,7 +476,7 @@ TEST(FormatTest, InitialMmapSize) {
   EXPECT_EQ(FileSizeOf(t.path()), uint64_t{1} << 20);
 }
 
-// Spec 1.14: NoFreelistSync writes meta.freelist = 0xFFFFFFFFFFFFFFFF; a
+// docs/format.md "The freelist page": NoFreelistSync writes meta.freelist = 0xFFFFFFFFFFFFFFFF; a
 // normal open then writes a freelist in one extra transaction.
 TEST(FormatTest, NoFreelistSync) {
   Options o = TestOptions();

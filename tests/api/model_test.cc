@@ -615,7 +615,7 @@ class ModelRunner {
   }
 
   // Forward or backward full walks, or Seek followed by mixed Next/Prev,
-  // checked against the model with the end semantics of spec 4.
+  // checked against the model with the newest end semantics (cursor_test.cc).
   void CursorWalk(const Tx& tx, const BucketPath& p, const BucketSnap& b) {
     Bucket bk = BucketAt(tx, p);
     EXPECT_TRUE(bk) << PathString(p);

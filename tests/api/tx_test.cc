@@ -130,8 +130,8 @@ TEST_F(TxTest, MoveKeepsTransaction) {
   }));
 }
 
-// Spec 3.1: a reader gets the meta's txid, a writer txid + 1; a rolled-back
-// writer's id is reused.
+// docs/design.md "Transactions and concurrency": a reader gets the meta's
+// txid, a writer txid + 1; a rolled-back writer's id is reused.
 TEST_F(TxTest, IDs) {
   EXPECT_EQ(CurrentTxid(db()), 1u);
   {
@@ -306,7 +306,7 @@ void Populate(DB* db, uint64_t seed) {
   }
 }
 
-// Spec 4: WriteTo writes a consistent copy of exactly Size() bytes; meta0
+// WriteTo writes a consistent copy of exactly Size() bytes; meta0
 // is the transaction's meta, meta1 the same with txid - 1.
 TEST_F(TxTest, WriteToAndCopyFile) {
   Populate(db(), 21);
