@@ -12,9 +12,13 @@
 #include <cstring>
 
 #include "boltpp/file.h"
+#include "os/fd.h"
 
 namespace boltpp {
 namespace {
+
+using os::PreadFull;
+using os::PwriteFull;
 
 Status Errno(const char* op, int err) {
   return Status(Code::kIOError, std::string(op) + ": " + std::strerror(err));
@@ -42,33 +46,14 @@ class PosixFile final : public File {
   ~PosixFile() override { close(fd_); }
 
   Status ReadAt(uint64_t offset, void* buf, size_t n) override {
-    auto* p = static_cast<uint8_t*>(buf);
-    while (n > 0) {
-      ssize_t r = pread(fd_, p, n, static_cast<off_t>(offset));
-      if (r < 0) {
-        if (errno == EINTR) continue;
-        return Errno("read", errno);
-      }
-      if (r == 0) return Status(Code::kIOError, "unexpected EOF");
-      p += r;
-      n -= static_cast<size_t>(r);
-      offset += static_cast<uint64_t>(r);
-    }
+    ssize_t r = PreadFull(fd_, buf, n, offset);
+    if (r < 0) return Errno("read", errno);
+    if (static_cast<size_t>(r) < n) return Status(Code::kIOError, "unexpected EOF");
     return Status::OK();
   }
 
   Status WriteAt(uint64_t offset, const void* buf, size_t n) override {
-    auto* p = static_cast<const uint8_t*>(buf);
-    while (n > 0) {
-      ssize_t r = pwrite(fd_, p, std::min<size_t>(n, 0x7FFFF000), static_cast<off_t>(offset));
-      if (r < 0) {
-        if (errno == EINTR) continue;
-        return Errno("write", errno);
-      }
-      p += r;
-      n -= static_cast<size_t>(r);
-      offset += static_cast<uint64_t>(r);
-    }
+    if (!PwriteFull(fd_, buf, n, offset)) return Errno("write", errno);
     return Status::OK();
   }
 
