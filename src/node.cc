@@ -63,17 +63,9 @@ Status Node::Read(const PageView& p, pgid_t id) {
   inodes.resize(n);
   for (size_t i = 0; i < n; i++) {
     Inode& in = inodes[i];
-    if (is_leaf) {
-      LeafElem e;
-      if (!ReadLeafElem(p, i, &e)) return Corrupt(id, "leaf element " + std::to_string(i) + " out of bounds");
-      in.flags = e.flags;
-      in.key = e.key;
-      in.value = e.value;
-    } else {
-      BranchElem e;
-      if (!ReadBranchElem(p, i, &e)) return Corrupt(id, "branch element " + std::to_string(i) + " out of bounds");
-      in.pgid = e.pgid;
-      in.key = e.key;
+    if (!ReadInode(p, i, &in)) {
+      return Corrupt(id, std::string(is_leaf ? "leaf" : "branch") + " element " + std::to_string(i) +
+                             " out of bounds");
     }
     if (in.key.empty()) return Corrupt(id, "zero-length key at element " + std::to_string(i));
   }
@@ -81,30 +73,7 @@ Status Node::Read(const PageView& p, pgid_t id) {
   return Status::OK();
 }
 
-void Node::Write(uint8_t* page) const {
-  Store<uint16_t>(page + kPageFlagsOff, PageFlags(page) | (is_leaf ? kLeafPage : kBranchPage));
-  Store<uint16_t>(page + kPageCountOff, static_cast<uint16_t>(inodes.size()));
-  size_t off = kPageHeaderSize + kLeafElementSize * inodes.size();
-  for (size_t i = 0; i < inodes.size(); i++) {
-    const Inode& in = inodes[i];
-    uint8_t* e = page + kPageHeaderSize + i * kLeafElementSize;
-    const size_t elem_off = static_cast<size_t>(e - page);
-    if (is_leaf) {
-      Store<uint32_t>(e, in.flags);
-      Store<uint32_t>(e + 4, static_cast<uint32_t>(off - elem_off));
-      Store<uint32_t>(e + 8, static_cast<uint32_t>(in.key.size()));
-      Store<uint32_t>(e + 12, static_cast<uint32_t>(in.value.size()));
-    } else {
-      Store<uint32_t>(e, static_cast<uint32_t>(off - elem_off));
-      Store<uint32_t>(e + 4, static_cast<uint32_t>(in.key.size()));
-      Store<uint64_t>(e + 8, in.pgid);
-    }
-    std::memcpy(page + off, in.key.data(), in.key.size());
-    off += in.key.size();
-    if (!in.value.empty()) std::memcpy(page + off, in.value.data(), in.value.size());
-    off += in.value.size();
-  }
-}
+void Node::Write(uint8_t* page) const { WriteInodes(page, is_leaf, inodes); }
 
 // bbolt's splitIndex over inodes[begin, end): the size of the left piece.
 size_t Node::SplitIndex(size_t begin, size_t end, size_t threshold) const {

@@ -39,7 +39,7 @@ size_t LeafBytesUsed(const PageView& p) {
   if (!ReadLeafElem(p, p.count() - 1u, &last)) return used;
   const uint8_t* e = p.data + kPageHeaderSize + (p.count() - 1u) * kLeafElementSize;
   used += kLeafElementSize * (p.count() - 1u);
-  used += Load<uint32_t>(e + 4) + last.key.size() + last.value.size();
+  used += Load<uint32_t>(e + kLeafElemPosOff) + last.key.size() + last.value.size();
   return used;
 }
 
@@ -50,7 +50,7 @@ size_t BranchBytesUsed(const PageView& p) {
   if (!ReadBranchElem(p, p.count() - 1u, &last)) return used;
   const uint8_t* e = p.data + kPageHeaderSize + (p.count() - 1u) * kBranchElementSize;
   used += kBranchElementSize * (p.count() - 1u);
-  used += Load<uint32_t>(e) + last.key.size();
+  used += Load<uint32_t>(e + kBranchElemPosOff) + last.key.size();
   return used;
 }
 
@@ -67,50 +67,58 @@ Status ValidateNodePage(const PageView& p, pgid_t id) {
 }
 
 Meta Meta::Decode(const uint8_t* page) {
-  const uint8_t* m = page + kPageHeaderSize;
   Meta meta;
-  meta.magic = Load<uint32_t>(m + 0);
-  meta.version = Load<uint32_t>(m + 4);
-  meta.page_size = Load<uint32_t>(m + 8);
-  meta.flags = Load<uint32_t>(m + 12);
-  meta.root = Load<uint64_t>(m + 16);
-  meta.root_sequence = Load<uint64_t>(m + 24);
-  meta.freelist = Load<uint64_t>(m + 32);
-  meta.pgid = Load<uint64_t>(m + 40);
-  meta.txid = Load<uint64_t>(m + 48);
-  meta.checksum = Load<uint64_t>(m + 56);
+  meta.magic = Load<uint32_t>(page + kMetaMagicOff);
+  meta.version = Load<uint32_t>(page + kMetaVersionOff);
+  meta.page_size = Load<uint32_t>(page + kMetaPageSizeOff);
+  meta.flags = Load<uint32_t>(page + kMetaFlagsOff);
+  meta.root = Load<uint64_t>(page + kMetaRootOff);
+  meta.root_sequence = Load<uint64_t>(page + kMetaRootSequenceOff);
+  meta.freelist = Load<uint64_t>(page + kMetaFreelistOff);
+  meta.pgid = Load<uint64_t>(page + kMetaPgidOff);
+  meta.txid = Load<uint64_t>(page + kMetaTxidOff);
+  meta.checksum = Load<uint64_t>(page + kMetaChecksumOff);
   return meta;
 }
 
-static void EncodeMetaFields(const Meta& meta, uint8_t* m) {
-  Store<uint32_t>(m + 0, meta.magic);
-  Store<uint32_t>(m + 4, meta.version);
-  Store<uint32_t>(m + 8, meta.page_size);
-  Store<uint32_t>(m + 12, meta.flags);
-  Store<uint64_t>(m + 16, meta.root);
-  Store<uint64_t>(m + 24, meta.root_sequence);
-  Store<uint64_t>(m + 32, meta.freelist);
-  Store<uint64_t>(m + 40, meta.pgid);
-  Store<uint64_t>(m + 48, meta.txid);
+// Writes every field but the checksum at its offset in a meta page.
+static void EncodeChecksummedFields(const Meta& meta, uint8_t* page) {
+  Store<uint32_t>(page + kMetaMagicOff, meta.magic);
+  Store<uint32_t>(page + kMetaVersionOff, meta.version);
+  Store<uint32_t>(page + kMetaPageSizeOff, meta.page_size);
+  Store<uint32_t>(page + kMetaFlagsOff, meta.flags);
+  Store<uint64_t>(page + kMetaRootOff, meta.root);
+  Store<uint64_t>(page + kMetaRootSequenceOff, meta.root_sequence);
+  Store<uint64_t>(page + kMetaFreelistOff, meta.freelist);
+  Store<uint64_t>(page + kMetaPgidOff, meta.pgid);
+  Store<uint64_t>(page + kMetaTxidOff, meta.txid);
 }
 
 uint64_t Meta::ComputeChecksum() const {
-  uint8_t buf[kMetaSize] = {};
-  EncodeMetaFields(*this, buf);
-  return Fnv1a64(buf, 56);
+  uint8_t page[kPageHeaderSize + kMetaSize] = {};
+  EncodeChecksummedFields(*this, page);
+  return Fnv1a64(page + kMetaMagicOff, kMetaChecksummedSize);
+}
+
+void Meta::EncodeFields(uint8_t* page) const {
+  EncodeChecksummedFields(*this, page);
+  Store<uint64_t>(page + kMetaChecksumOff, ComputeChecksum());
 }
 
 void Meta::EncodePage(uint8_t* page, pgid_t page_id) const {
   SetPageHeader(page, page_id, kMetaPage, 0, 0);
-  uint8_t* m = page + kPageHeaderSize;
-  EncodeMetaFields(*this, m);
-  Store<uint64_t>(m + 56, ComputeChecksum());
+  EncodeFields(page);
 }
 
-Status Meta::Validate() const {
+Status Meta::ValidateBasic() const {
   if (magic != kMagic) return Status(Code::kInvalid);
   if (version != kVersion) return Status(Code::kVersionMismatch);
   if (checksum != ComputeChecksum()) return Status(Code::kChecksum);
+  return Status::OK();
+}
+
+Status Meta::Validate() const {
+  if (Status s = ValidateBasic(); !s.ok()) return s;
   if (page_size < 512 || page_size > kMaxPageSize || (page_size & (page_size - 1)) != 0) {
     return Status(Code::kInvalid, "meta page size " + std::to_string(page_size) + " is not a power of two");
   }
@@ -127,19 +135,28 @@ Status Meta::Validate() const {
   return Status::OK();
 }
 
+bool ReadFreelistHeader(const uint8_t* page, size_t span, FreelistHeader* out) {
+  if (span < kPageHeaderSize) return false;
+  out->count = PageCount(page);
+  out->ids_offset = kPageHeaderSize;
+  if (out->count == 0xFFFF) {
+    if (span < kPageHeaderSize + 8) return false;
+    out->count = Load<uint64_t>(page + kPageHeaderSize);
+    out->ids_offset += 8;
+  }
+  return true;
+}
+
 Status DecodeFreelist(const uint8_t* page, size_t span, pgid_t id, std::vector<pgid_t>* ids) {
   ids->clear();
   if (span < kPageHeaderSize) return Corrupt(id, "freelist header out of bounds");
   if (PageFlags(page) != kFreelistPage) {
     return Corrupt(id, "invalid freelist page type: " + PageTypeName(PageFlags(page)));
   }
-  uint64_t count = PageCount(page);
-  uint64_t start = kPageHeaderSize;
-  if (count == 0xFFFF) {
-    if (span < kPageHeaderSize + 8) return Corrupt(id, "freelist count out of bounds");
-    count = Load<uint64_t>(page + kPageHeaderSize);
-    start += 8;
-  }
+  FreelistHeader h;
+  if (!ReadFreelistHeader(page, span, &h)) return Corrupt(id, "freelist count out of bounds");
+  const uint64_t count = h.count;
+  const size_t start = h.ids_offset;
   if (count > (span - start) / 8) {
     return Corrupt(id, "freelist count " + std::to_string(count) + " does not fit in the page");
   }

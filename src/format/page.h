@@ -5,6 +5,7 @@
 #pragma once
 
 #include <bit>
+#include <iterator>
 #include <cstdint>
 #include <cstring>
 #include <string>
@@ -33,6 +34,32 @@ constexpr size_t kPageIdOff = 0;
 constexpr size_t kPageFlagsOff = 8;
 constexpr size_t kPageCountOff = 10;
 constexpr size_t kPageOverflowOff = 12;
+
+// Element field offsets, from the start of the element. `pos` is the
+// distance from the element to its key; the value follows the key.
+constexpr size_t kLeafElemFlagsOff = 0;
+constexpr size_t kLeafElemPosOff = 4;
+constexpr size_t kLeafElemKeySizeOff = 8;
+constexpr size_t kLeafElemValueSizeOff = 12;
+constexpr size_t kBranchElemPosOff = 0;
+constexpr size_t kBranchElemKeySizeOff = 4;
+constexpr size_t kBranchElemPgidOff = 8;
+
+// Meta field offsets, from the start of the meta page (the meta struct
+// follows the page header). The checksum covers the kMetaChecksummedSize
+// bytes from kMetaMagicOff, i.e. every field before it.
+constexpr size_t kMetaMagicOff = kPageHeaderSize + 0;
+constexpr size_t kMetaVersionOff = kPageHeaderSize + 4;
+constexpr size_t kMetaPageSizeOff = kPageHeaderSize + 8;
+constexpr size_t kMetaFlagsOff = kPageHeaderSize + 12;
+constexpr size_t kMetaRootOff = kPageHeaderSize + 16;  // a bucket header: root, sequence
+constexpr size_t kMetaRootSequenceOff = kPageHeaderSize + 24;
+constexpr size_t kMetaFreelistOff = kPageHeaderSize + 32;
+constexpr size_t kMetaPgidOff = kPageHeaderSize + 40;
+constexpr size_t kMetaTxidOff = kPageHeaderSize + 48;
+constexpr size_t kMetaChecksumOff = kPageHeaderSize + 56;
+constexpr size_t kMetaChecksummedSize = kMetaChecksumOff - kMetaMagicOff;
+static_assert(kMetaChecksumOff + 8 == kPageHeaderSize + kMetaSize);
 
 // Page flags (exactly one is set on a valid page).
 constexpr uint16_t kBranchPage = 0x01;
@@ -128,12 +155,12 @@ inline bool ReadLeafElem(const PageView& p, size_t i, LeafElem* out) {
   const uint64_t elem_off = kPageHeaderSize + i * kLeafElementSize;
   if (elem_off + kLeafElementSize > p.span) return false;
   const uint8_t* e = p.data + elem_off;
-  const uint32_t pos = Load<uint32_t>(e + 4);
-  const uint32_t ksize = Load<uint32_t>(e + 8);
-  const uint32_t vsize = Load<uint32_t>(e + 12);
+  const uint32_t pos = Load<uint32_t>(e + kLeafElemPosOff);
+  const uint32_t ksize = Load<uint32_t>(e + kLeafElemKeySizeOff);
+  const uint32_t vsize = Load<uint32_t>(e + kLeafElemValueSizeOff);
   const uint64_t key_off = elem_off + pos;
   if (key_off + uint64_t{ksize} + uint64_t{vsize} > p.span) return false;
-  out->flags = Load<uint32_t>(e);
+  out->flags = Load<uint32_t>(e + kLeafElemFlagsOff);
   out->key = std::string_view(reinterpret_cast<const char*>(p.data + key_off), ksize);
   out->value = std::string_view(reinterpret_cast<const char*>(p.data + key_off + ksize), vsize);
   return true;
@@ -143,13 +170,68 @@ inline bool ReadBranchElem(const PageView& p, size_t i, BranchElem* out) {
   const uint64_t elem_off = kPageHeaderSize + i * kBranchElementSize;
   if (elem_off + kBranchElementSize > p.span) return false;
   const uint8_t* e = p.data + elem_off;
-  const uint32_t pos = Load<uint32_t>(e);
-  const uint32_t ksize = Load<uint32_t>(e + 4);
+  const uint32_t pos = Load<uint32_t>(e + kBranchElemPosOff);
+  const uint32_t ksize = Load<uint32_t>(e + kBranchElemKeySizeOff);
   const uint64_t key_off = elem_off + pos;
   if (key_off + uint64_t{ksize} > p.span) return false;
   out->key = std::string_view(reinterpret_cast<const char*>(p.data + key_off), ksize);
-  out->pgid = Load<uint64_t>(e + 8);
+  out->pgid = Load<uint64_t>(e + kBranchElemPgidOff);
   return true;
+}
+
+// Decodes element i of a leaf or branch page into an inode-like struct (any
+// type with flags, pgid, key and value members that accept the element's
+// fields). False when the element's offsets leave the page (damage).
+template <typename InodeT>
+bool ReadInode(const PageView& p, size_t i, InodeT* out) {
+  if (p.is_leaf()) {
+    LeafElem e;
+    if (!ReadLeafElem(p, i, &e)) return false;
+    out->flags = e.flags;
+    out->key = e.key;
+    out->value = e.value;
+  } else {
+    BranchElem e;
+    if (!ReadBranchElem(p, i, &e)) return false;
+    out->pgid = e.pgid;
+    out->key = e.key;
+  }
+  return true;
+}
+
+// bbolt's WriteInodeToPage: sets the page type flag (kept ORed with what the
+// header holds) and the count, then writes the elements followed by each
+// key and its value, in order. inodes is a range of structs with flags,
+// pgid, key and value (size()/data()); the page must have room for
+// NodePageSize(...) bytes. Returns the bytes written from the page start.
+template <typename InodeRange>
+size_t WriteInodes(uint8_t* page, bool is_leaf, const InodeRange& inodes) {
+  const size_t n = std::size(inodes);
+  Store<uint16_t>(page + kPageFlagsOff, PageFlags(page) | (is_leaf ? kLeafPage : kBranchPage));
+  Store<uint16_t>(page + kPageCountOff, static_cast<uint16_t>(n));
+  size_t off = kPageHeaderSize + kLeafElementSize * n;
+  size_t i = 0;
+  for (const auto& in : inodes) {
+    uint8_t* e = page + kPageHeaderSize + i * kLeafElementSize;
+    const auto pos = static_cast<uint32_t>(off - static_cast<size_t>(e - page));
+    const auto ksize = static_cast<uint32_t>(in.key.size());
+    if (is_leaf) {
+      Store<uint32_t>(e + kLeafElemFlagsOff, in.flags);
+      Store<uint32_t>(e + kLeafElemPosOff, pos);
+      Store<uint32_t>(e + kLeafElemKeySizeOff, ksize);
+      Store<uint32_t>(e + kLeafElemValueSizeOff, static_cast<uint32_t>(in.value.size()));
+    } else {
+      Store<uint32_t>(e + kBranchElemPosOff, pos);
+      Store<uint32_t>(e + kBranchElemKeySizeOff, ksize);
+      Store<uint64_t>(e + kBranchElemPgidOff, in.pgid);
+    }
+    std::memcpy(page + off, in.key.data(), in.key.size());
+    off += in.key.size();
+    if (!in.value.empty()) std::memcpy(page + off, in.value.data(), in.value.size());
+    off += in.value.size();
+    ++i;
+  }
+  return off;
 }
 
 // Bytes of a leaf/branch page in use (bbolt's stats formula).
@@ -173,14 +255,20 @@ struct Meta {
   txid_t txid = 0;
   uint64_t checksum = 0;
 
-  // Decodes the meta struct of a meta page (page header included).
+  // Decodes the meta struct of a meta page (page header included), as it
+  // stands: nothing is validated.
   static Meta Decode(const uint8_t* page);
   // Writes the page header (id txid%2 unless given) and meta struct with a
   // fresh checksum into page (page_size bytes, zeroed by the caller).
   void EncodePage(uint8_t* page, pgid_t page_id) const;
+  // Writes only the meta struct, with a fresh checksum, leaving the page
+  // header and the rest of the page as they are (surgery edits metas so).
+  void EncodeFields(uint8_t* page) const;
   uint64_t ComputeChecksum() const;
-  // bbolt's order: magic (kInvalid), version (kVersionMismatch), checksum
-  // (kChecksum). Then boltpp's own sanity checks (kInvalid with detail).
+  // bbolt's Meta.Validate: magic (kInvalid), version (kVersionMismatch),
+  // checksum (kChecksum), in that order.
+  Status ValidateBasic() const;
+  // ValidateBasic, then boltpp's own sanity checks (kInvalid with detail).
   Status Validate() const;
 };
 
@@ -198,6 +286,14 @@ struct BucketHeader {
 };
 
 // ---- freelist page ----
+// A freelist page's count of ids and where they start: a count of 0xFFFF
+// in the header means the real count is the first u64 after the header.
+struct FreelistHeader {
+  uint64_t count = 0;
+  size_t ids_offset = kPageHeaderSize;
+};
+// False when the page is too short to hold the header (and overflow count).
+bool ReadFreelistHeader(const uint8_t* page, size_t span, FreelistHeader* out);
 // Decodes the ids of a freelist page with `span` readable bytes.
 Status DecodeFreelist(const uint8_t* page, size_t span, pgid_t id, std::vector<pgid_t>* ids);
 // Serialized size of a freelist of n ids (header included).

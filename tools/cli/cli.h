@@ -169,22 +169,6 @@ std::unique_ptr<DB> OpenForWrite(const std::string& path, const Invocation& inv)
 // The bucket at the end of names (top-level first); throws "bucket not found".
 Bucket FindLastBucket(const Tx& tx, const std::vector<std::string>& names);
 
-// ---- raw page access (page, page-item, dump, surgery read the file directly) ----
-// Page size and high-water mark from meta page 0 (bbolt guts_cli).
-struct PageSizeHwm {
-  uint64_t page_size = 0;
-  uint64_t hwm = 0;
-};
-// Throws the bbolt message ("unexpected EOF", "the Meta Page has wrong
-// (unexpected) magic", ...).
-PageSizeHwm ReadPageAndHWMSize(const std::string& path);
-// A page with its overflow pages, read from the file (bbolt guts_cli.ReadPage).
-std::string ReadPage(const std::string& path, uint64_t page_id);
-// Writes a page buffer (page size * (overflow+1) bytes) at its own id.
-void WritePage(const std::string& path, const std::string& buf);
-// "branch", "leaf", "meta", "freelist" or "unknown<xx>" (exact flag match).
-std::string PageTypeName(uint16_t flags);
-
 // ---- progress on stderr (only when stderr is a terminal) ----
 class Progress {
  public:

@@ -2,14 +2,12 @@
 // `boltpp dump <db> <pageid>...`: a hexdump of whole pages (without their
 // overflow), in bbolt's layout: 16 bytes per line, repeated lines as "*".
 #include <fcntl.h>
-#include <unistd.h>
 
-#include <cerrno>
 #include <cstdio>
-#include <cstring>
 #include <string>
 
 #include "cli.h"
+#include "raw_io.h"
 
 namespace boltpp::cli {
 
@@ -19,17 +17,7 @@ void DumpPage(int fd, uint64_t page_id, uint64_t page_size) {
   std::string buf(page_size, '\0');
   if (page_size != 0 && page_id > UINT64_MAX / page_size) throw CliError("EOF");
   uint64_t addr = page_id * page_size;
-  size_t got = 0;
-  while (got < buf.size()) {
-    ssize_t r = ::pread(fd, buf.data() + got, buf.size() - got, static_cast<off_t>(addr + got));
-    if (r < 0) {
-      if (errno == EINTR) continue;
-      throw CliError(std::strerror(errno));
-    }
-    if (r == 0) break;
-    got += static_cast<size_t>(r);
-  }
-  if (got != buf.size()) throw CliError("EOF");
+  ReadFullAt(fd, addr, buf.data(), buf.size());
   std::string out;
   std::string_view prev;
   bool skipped = false;
@@ -80,18 +68,11 @@ Command DumpCommand() {
     if (page_size % 16 != 0 || page_size > (uint64_t{1} << 24)) {
       throw CliError("the meta page claims a page size of " + std::to_string(page_size) + " bytes");
     }
-    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) throw CliError("open " + path + ": " + std::strerror(errno));
-    try {
-      for (size_t i = 0; i < ids.size(); ++i) {
-        if (i > 0) OutLine(kPageSeparator);
-        DumpPage(fd, ids[i], page_size);
-      }
-    } catch (...) {
-      ::close(fd);
-      throw;
+    os::UniqueFd fd = OpenOrThrow(path, O_RDONLY);
+    for (size_t i = 0; i < ids.size(); ++i) {
+      if (i > 0) OutLine(kPageSeparator);
+      DumpPage(fd.get(), ids[i], page_size);
     }
-    ::close(fd);
     return 0;
   };
   return c;

@@ -4,6 +4,7 @@
 #include <string>
 
 #include "cli.h"
+#include "raw_io.h"
 #include "format/page.h"
 
 namespace boltpp::cli {
@@ -12,28 +13,27 @@ namespace {
 
 std::string FormatKey(std::string_view k) { return IsPrintable(k) ? GoQuote(k) : Hex(k); }
 
-// Thrown for damage found while printing: "Printing page N failed: ...".
 void PrintMeta(const std::string& buf) {
-  const auto* p = reinterpret_cast<const uint8_t*>(buf.data());
+  const format::Meta m = format::Meta::Decode(reinterpret_cast<const uint8_t*>(buf.data()));
   char line[128];
   std::string o;
-  std::snprintf(line, sizeof(line), "Version:    %u\n", format::Load<uint32_t>(p + 20));
+  std::snprintf(line, sizeof(line), "Version:    %u\n", m.version);
   o += line;
-  std::snprintf(line, sizeof(line), "Page Size:  %u bytes\n", format::Load<uint32_t>(p + 24));
+  std::snprintf(line, sizeof(line), "Page Size:  %u bytes\n", m.page_size);
   o += line;
-  std::snprintf(line, sizeof(line), "Flags:      %08x\n", format::Load<uint32_t>(p + 28));
+  std::snprintf(line, sizeof(line), "Flags:      %08x\n", m.flags);
   o += line;
-  o += "Root:       <pgid=" + std::to_string(format::Load<uint64_t>(p + 32)) + ">\n";
-  o += "Freelist:   <pgid=" + std::to_string(format::Load<uint64_t>(p + 48)) + ">\n";
-  o += "HWM:        <pgid=" + std::to_string(format::Load<uint64_t>(p + 56)) + ">\n";
-  o += "Txn ID:     " + std::to_string(format::Load<uint64_t>(p + 64)) + "\n";
-  std::snprintf(line, sizeof(line), "Checksum:   %016llx\n",
-                static_cast<unsigned long long>(format::Load<uint64_t>(p + 72)));
+  o += "Root:       <pgid=" + std::to_string(m.root) + ">\n";
+  o += "Freelist:   <pgid=" + std::to_string(m.freelist) + ">\n";
+  o += "HWM:        <pgid=" + std::to_string(m.pgid) + ">\n";
+  o += "Txn ID:     " + std::to_string(m.txid) + "\n";
+  std::snprintf(line, sizeof(line), "Checksum:   %016llx\n", static_cast<unsigned long long>(m.checksum));
   o += line;
   o += "\n";
   Out(o);
 }
 
+// Damage found while printing is thrown: "Printing page N failed: ...".
 std::string DamageMsg(uint64_t id, size_t i) {
   return "page " + std::to_string(id) + ": element " + std::to_string(i) + " lies outside the page";
 }
@@ -75,24 +75,17 @@ void PrintBranch(const std::string& buf) {
 
 void PrintFreelist(const std::string& buf) {
   const auto* p = reinterpret_cast<const uint8_t*>(buf.data());
-  uint64_t count = format::PageCount(p);
-  size_t idx = 0;
-  if (count == 0xFFFF) {
-    if (buf.size() < format::kPageHeaderSize + 8) throw CliError("freelist page is truncated");
-    count = format::Load<uint64_t>(p + format::kPageHeaderSize);
-    idx = 1;
-  }
-  Out("Item Count: " + std::to_string(count) + "\n");
+  format::FreelistHeader h;
+  if (!format::ReadFreelistHeader(p, buf.size(), &h)) throw CliError("freelist page is truncated");
+  Out("Item Count: " + std::to_string(h.count) + "\n");
   Out("Overflow: " + std::to_string(format::PageOverflow(p)) + "\n\n");
-  size_t avail = (buf.size() - format::kPageHeaderSize) / 8;
-  if (count > avail || idx + count > avail) {
-    throw CliError("page " + std::to_string(format::PageId(p)) + ": freelist count " + std::to_string(count) +
-                   " is larger than the page");
+  std::vector<format::pgid_t> ids;
+  if (!format::DecodeFreelist(p, buf.size(), format::PageId(p), &ids).ok()) {
+    throw CliError("page " + std::to_string(format::PageId(p)) + ": freelist count " +
+                   std::to_string(h.count) + " is larger than the page");
   }
   std::string o;
-  for (uint64_t i = 0; i < count; ++i) {
-    o += std::to_string(format::Load<uint64_t>(p + format::kPageHeaderSize + 8 * (idx + i))) + "\n";
-  }
+  for (format::pgid_t id : ids) o += std::to_string(id) + "\n";
   Out(o + "\n");
 }
 
@@ -100,7 +93,7 @@ void PrintFreelist(const std::string& buf) {
 uint32_t PrintPage(const std::string& path, uint64_t id, const std::string& format_value) {
   std::string buf = ReadPage(path, id);
   const auto* p = reinterpret_cast<const uint8_t*>(buf.data());
-  std::string type = PageTypeName(format::PageFlags(p));
+  std::string type = format::PageTypeName(format::PageFlags(p));
   Out("Page ID:    " + std::to_string(format::PageId(p)) + "\n");
   Out("Page Type:  " + type + "\n");
   Out("Total Size: " + std::to_string(buf.size()) + " bytes\n");

@@ -4,6 +4,7 @@
 #include <string>
 
 #include "cli.h"
+#include "raw_io.h"
 #include "format/page.h"
 
 namespace boltpp::cli {
@@ -38,7 +39,7 @@ Command PageItemCommand() {
         throw CliError("leafPageElement: expected item index less than " + std::to_string(count) + ", but got " +
                        std::to_string(index));
       }
-      std::string type = PageTypeName(format::PageFlags(p));
+      std::string type = format::PageTypeName(format::PageFlags(p));
       if (type != "leaf") {
         throw CliError("leafPageElement: expected page type of 'leaf', but got '" + type + "'");
       }

@@ -14,6 +14,7 @@
 #include <string>
 
 #include "cli.h"
+#include "raw_io.h"
 #include "format/page.h"
 
 namespace boltpp::cli {
@@ -80,78 +81,35 @@ void CopyFileOrThrow(const std::string& src, const std::string& dst, const std::
   if (!sync_ok) fail("sync " + dst + ": " + std::strerror(errno));
 }
 
-struct RawMeta {
-  std::string buf;  // 1024 bytes starting at the page header
-  uint32_t magic() const { return format::Load<uint32_t>(p() + 16); }
-  uint32_t version() const { return format::Load<uint32_t>(p() + 20); }
-  uint32_t page_size() const { return format::Load<uint32_t>(p() + 24); }
-  uint32_t flags() const { return format::Load<uint32_t>(p() + 28); }
-  uint64_t freelist() const { return format::Load<uint64_t>(p() + 48); }
-  uint64_t txid() const { return format::Load<uint64_t>(p() + 64); }
-  uint64_t checksum() const { return format::Load<uint64_t>(p() + 72); }
-  uint64_t Sum64() const { return format::Fnv1a64(p() + 16, 56); }
-  const uint8_t* p() const { return reinterpret_cast<const uint8_t*>(buf.data()); }
-  uint8_t* mp() { return reinterpret_cast<uint8_t*>(buf.data()); }
-  // bbolt Meta.Validate: magic, version, checksum.
-  std::string Validate() const {
-    if (magic() != format::kMagic) return "invalid database";
-    if (version() != format::kVersion) return "version mismatch";
-    if (checksum() != Sum64()) return "checksum error";
-    return "";
-  }
+// The first 1024 bytes of a meta page (page header included), as bbolt's
+// surgery reads and writes them, and the meta decoded from them.
+struct MetaPage {
+  std::string buf;
+  format::Meta meta;
+  // Re-encodes meta's fields (with a fresh checksum) into buf.
+  void Encode() { meta.EncodeFields(reinterpret_cast<uint8_t*>(buf.data())); }
 };
 
 // bbolt ReadMetaPageAt: 1024 bytes at meta_id * page_size.
-RawMeta ReadMetaPageAt(const std::string& path, uint32_t meta_id, uint32_t page_size) {
+MetaPage ReadMetaPageAt(const std::string& path, uint32_t meta_id, uint32_t page_size) {
   if (meta_id > 1) throw CliError("invalid metaPageId: " + std::to_string(meta_id));
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) throw CliError("open " + path + ": " + std::strerror(errno));
-  RawMeta m;
+  os::UniqueFd fd = OpenOrThrow(path, O_RDONLY);
+  MetaPage m;
   m.buf.assign(1024, '\0');
-  size_t got = 0;
-  uint64_t off = uint64_t{meta_id} * page_size;
-  while (got < m.buf.size()) {
-    ssize_t r = ::pread(fd, m.buf.data() + got, m.buf.size() - got, static_cast<off_t>(off + got));
-    if (r < 0 && errno == EINTR) continue;
-    if (r <= 0) break;
-    got += static_cast<size_t>(r);
-  }
-  ::close(fd);
-  if (got != m.buf.size()) throw CliError("EOF");
+  ReadFullAt(fd.get(), uint64_t{meta_id} * page_size, m.buf.data(), m.buf.size());
+  m.meta = format::Meta::Decode(reinterpret_cast<const uint8_t*>(m.buf.data()));
   return m;
 }
 
-void WriteMetaPageAt(const std::string& path, const RawMeta& m, uint32_t meta_id, uint32_t page_size) {
+void WriteMetaPageAt(const std::string& path, const MetaPage& m, uint32_t meta_id, uint32_t page_size) {
   if (meta_id > 1) throw CliError("invalid metaPageId: " + std::to_string(meta_id));
-  int fd = ::open(path.c_str(), O_RDWR | O_CLOEXEC);
-  if (fd < 0) throw CliError("open " + path + ": " + std::strerror(errno));
-  uint64_t off = uint64_t{meta_id} * page_size;
-  ssize_t w = ::pwrite(fd, m.buf.data(), m.buf.size(), static_cast<off_t>(off));
-  int e = errno;
-  bool ok = w == static_cast<ssize_t>(m.buf.size()) && ::fsync(fd) == 0;
-  ::close(fd);
-  if (!ok) throw CliError("write " + path + ": " + std::strerror(e));
+  os::UniqueFd fd = OpenOrThrow(path, O_RDWR);
+  bool ok = os::PwriteFull(fd.get(), m.buf.data(), m.buf.size(), uint64_t{meta_id} * page_size) &&
+            ::fsync(fd.get()) == 0;
+  if (!ok) throw CliError("write " + path + ": " + std::strerror(errno));
 }
 
-// The meta with the higher txid (bbolt readMetaPage).
-RawMeta ReadActiveMeta(const std::string& path) {
-  PageSizeHwm ps;
-  try {
-    ps = ReadPageAndHWMSize(path);
-  } catch (const CliError& e) {
-    throw CliError(std::string("read Page size failed: ") + e.what());
-  }
-  RawMeta m[2];
-  for (uint32_t i = 0; i < 2; ++i) {
-    try {
-      m[i] = ReadMetaPageAt(path, i, static_cast<uint32_t>(ps.page_size));
-    } catch (const CliError& e) {
-      throw CliError("read meta page " + std::to_string(i) + " failed: " + e.what());
-    }
-  }
-  return m[0].txid() > m[1].txid() ? m[0] : m[1];
-}
-
+// Runs f, prefixing the message of a CliError it throws.
 template <typename F>
 void Wrap(const std::string& prefix, F&& f) {
   try {
@@ -161,10 +119,26 @@ void Wrap(const std::string& prefix, F&& f) {
   }
 }
 
+// The meta with the higher txid (bbolt readMetaPage).
+format::Meta ReadActiveMeta(const std::string& path) {
+  PageSizeHwm ps;
+  try {
+    ps = ReadPageAndHWMSize(path);
+  } catch (const CliError& e) {
+    throw CliError(std::string("read Page size failed: ") + e.what());
+  }
+  format::Meta m[2];
+  for (uint32_t i = 0; i < 2; ++i) {
+    Wrap("read meta page " + std::to_string(i) + " failed: ",
+         [&] { m[i] = ReadMetaPageAt(path, i, static_cast<uint32_t>(ps.page_size)).meta; });
+  }
+  return m[0].txid > m[1].txid ? m[0] : m[1];
+}
+
 // surgeon.CopyPage.
 void CopyPage(const std::string& path, uint64_t src, uint64_t dst) {
   std::string buf = ReadPage(path, src);
-  format::Store<uint64_t>(reinterpret_cast<uint8_t*>(buf.data()), dst);
+  format::Store<uint64_t>(reinterpret_cast<uint8_t*>(buf.data()) + format::kPageIdOff, dst);
   WritePage(path, buf);
 }
 
@@ -173,8 +147,9 @@ void ClearFreelistInMetaPage(const std::string& path, uint64_t id) {
   Wrap("ReadPage " + std::to_string(id) + " failed: ", [&] { buf = ReadPage(path, id); });
   if (buf.size() < format::kPageHeaderSize + format::kMetaSize) throw CliError("meta page is truncated");
   auto* p = reinterpret_cast<uint8_t*>(buf.data());
-  format::Store<uint64_t>(p + 48, format::kNoFreelist);
-  format::Store<uint64_t>(p + 72, format::Fnv1a64(p + 16, 56));
+  format::Meta meta = format::Meta::Decode(p);
+  meta.freelist = format::kNoFreelist;
+  meta.EncodeFields(p);
   Wrap("WritePage " + std::to_string(id) + " failed: ", [&] { WritePage(path, buf); });
 }
 
@@ -183,11 +158,61 @@ void ClearFreelist(const std::string& path) {
   Wrap("clearFreelist on meta page 1 failed: ", [&] { ClearFreelistInMetaPage(path, 1); });
 }
 
+// An element of a page being rewritten (the fields format::ReadInode and
+// format::WriteInodes use), owning its bytes.
 struct Inode {
   uint32_t flags = 0;
   uint64_t pgid = 0;
   std::string key, value;
 };
+
+// bbolt's checks of [start, end) against a page of count elements (end -1
+// means to the end of the page).
+void CheckClearRange(int64_t start, int64_t end, int64_t count) {
+  auto str = [](int64_t v) { return std::to_string(v); };
+  if (start < 0 || start >= count) {
+    throw CliError("the start index (" + str(start) + ") is out of range [0, " + str(count) + ")");
+  }
+  if ((end < 0 || end > count) && end != -1) {
+    throw CliError("the end index (" + str(end) + ") is out of range [0, " + str(count) + "]");
+  }
+  if (start > end && end != -1) {
+    throw CliError("the start index (" + str(start) + ") is bigger than the end index (" + str(end) + ")");
+  }
+  if (start == end) {
+    throw CliError("invalid: the start index (" + str(start) + ") is equal to the end index (" +
+                   str(end) + ")");
+  }
+}
+
+// Every element of a branch or leaf page, bounds-checked.
+std::vector<Inode> ReadInodes(const std::string& buf, uint64_t pgid) {
+  format::PageView view{reinterpret_cast<const uint8_t*>(buf.data()), buf.size()};
+  std::vector<Inode> inodes(view.count());
+  for (size_t i = 0; i < inodes.size(); ++i) {
+    if (!format::ReadInode(view, i, &inodes[i]) || inodes[i].key.empty()) {
+      throw CliError("page " + std::to_string(pgid) + ": element " + std::to_string(i) + " is damaged");
+    }
+  }
+  return inodes;
+}
+
+// Drops elements [start, end) from the page in buf and returns the bytes
+// its data now needs. As bbolt does, dropping a tail only lowers the count;
+// dropping from the middle rewrites the elements and their data.
+uint64_t DropElements(std::string& buf, std::vector<Inode> inodes, int64_t start, int64_t end) {
+  auto* p = reinterpret_cast<uint8_t*>(buf.data());
+  const int64_t count = static_cast<int64_t>(inodes.size());
+  if (end == count || end == -1) {
+    inodes.resize(static_cast<size_t>(start));
+    format::Store<uint16_t>(p + format::kPageCountOff, static_cast<uint16_t>(start));
+    uint64_t data = format::kPageHeaderSize + format::kLeafElementSize * inodes.size();
+    for (const Inode& in : inodes) data += in.key.size() + in.value.size();
+    return data;
+  }
+  inodes.erase(inodes.begin() + start, inodes.begin() + end);
+  return format::WriteInodes(p, format::PageFlags(p) == format::kLeafPage, inodes);
+}
 
 // surgeon.ClearPageElements with abandonFreelist=false: returns whether the
 // freelist should be abandoned (a branch page changed, or the overflow did).
@@ -195,97 +220,54 @@ bool ClearPageElements(const std::string& path, uint64_t pgid, int64_t start, in
   std::string buf;
   Wrap("ReadPage failed: ", [&] { buf = ReadPage(path, pgid); });
   auto* p = reinterpret_cast<uint8_t*>(buf.data());
-  uint16_t flags = format::PageFlags(p);
-  bool leaf = flags == format::kLeafPage;
-  bool branch = flags == format::kBranchPage;
-  if (!leaf && !branch) throw CliError("can't clear elements in " + GoQuote(PageTypeName(flags)) + " page");
-  int64_t count = format::PageCount(p);
+  const uint16_t flags = format::PageFlags(p);
+  if (flags != format::kLeafPage && flags != format::kBranchPage) {
+    throw CliError("can't clear elements in " + GoQuote(format::PageTypeName(flags)) + " page");
+  }
+  const int64_t count = format::PageCount(p);
   if (count == 0) return false;
-  if (start < 0 || start >= count) {
-    throw CliError("the start index (" + std::to_string(start) + ") is out of range [0, " + std::to_string(count) +
-                   ")");
-  }
-  if ((end < 0 || end > count) && end != -1) {
-    throw CliError("the end index (" + std::to_string(end) + ") is out of range [0, " + std::to_string(count) + "]");
-  }
-  if (start > end && end != -1) {
-    throw CliError("the start index (" + std::to_string(start) + ") is bigger than the end index (" +
-                   std::to_string(end) + ")");
-  }
-  if (start == end) {
-    throw CliError("invalid: the start index (" + std::to_string(start) + ") is equal to the end index (" +
-                   std::to_string(end) + ")");
-  }
-  uint32_t pre_overflow = format::PageOverflow(p);
+  CheckClearRange(start, end, count);
+  const uint32_t pre_overflow = format::PageOverflow(p);
+  const uint64_t data_written = DropElements(buf, ReadInodes(buf, pgid), start, end);
 
-  // Read every element first (bounds-checked).
-  std::vector<Inode> inodes;
-  format::PageView view{p, buf.size()};
-  for (int64_t i = 0; i < count; ++i) {
-    Inode in;
-    if (leaf) {
-      format::LeafElem e;
-      if (!format::ReadLeafElem(view, static_cast<size_t>(i), &e) || e.key.empty()) {
-        throw CliError("page " + std::to_string(pgid) + ": element " + std::to_string(i) + " is damaged");
-      }
-      in.flags = e.flags;
-      in.key = e.key;
-      in.value = e.value;
-    } else {
-      format::BranchElem e;
-      if (!format::ReadBranchElem(view, static_cast<size_t>(i), &e) || e.key.empty()) {
-        throw CliError("page " + std::to_string(pgid) + ": element " + std::to_string(i) + " is damaged");
-      }
-      in.pgid = e.pgid;
-      in.key = e.key;
-    }
-    inodes.push_back(std::move(in));
-  }
-
-  uint64_t data_written;
-  if (end == count || end == -1) {
-    inodes.resize(static_cast<size_t>(start));
-    format::Store<uint16_t>(p + format::kPageCountOff, static_cast<uint16_t>(start));
-    data_written = format::kPageHeaderSize + 16 * inodes.size();
-    for (auto& in : inodes) data_written += in.key.size() + in.value.size();
-  } else {
-    inodes.erase(inodes.begin() + start, inodes.begin() + end);
-    format::Store<uint16_t>(p + format::kPageCountOff, static_cast<uint16_t>(inodes.size()));
-    // common.WriteInodeToPage: elements, then each key followed by its value.
-    uint64_t off = format::kPageHeaderSize + 16 * inodes.size();
-    for (size_t i = 0; i < inodes.size(); ++i) {
-      auto& in = inodes[i];
-      uint8_t* elem = p + format::kPageHeaderSize + 16 * i;
-      uint32_t pos = static_cast<uint32_t>(off - (format::kPageHeaderSize + 16 * i));
-      if (leaf) {
-        format::Store<uint32_t>(elem, in.flags);
-        format::Store<uint32_t>(elem + 4, pos);
-        format::Store<uint32_t>(elem + 8, static_cast<uint32_t>(in.key.size()));
-        format::Store<uint32_t>(elem + 12, static_cast<uint32_t>(in.value.size()));
-      } else {
-        format::Store<uint32_t>(elem, pos);
-        format::Store<uint32_t>(elem + 4, static_cast<uint32_t>(in.key.size()));
-        format::Store<uint64_t>(elem + 8, in.pgid);
-      }
-      std::memcpy(p + off, in.key.data(), in.key.size());
-      std::memcpy(p + off + in.key.size(), in.value.data(), in.value.size());
-      off += in.key.size() + in.value.size();
-    }
-    data_written = off;
-  }
   PageSizeHwm ps;
   Wrap("ReadPageAndHWMSize failed: ", [&] { ps = ReadPageAndHWMSize(path); });
-  uint32_t dw = static_cast<uint32_t>(data_written);
-  uint32_t psz = static_cast<uint32_t>(ps.page_size);
-  uint32_t overflow = dw % psz == 0 ? dw / psz - 1 : dw / psz;
+  const auto dw = static_cast<uint32_t>(data_written);
+  const auto psz = static_cast<uint32_t>(ps.page_size);
+  const uint32_t overflow = dw % psz == 0 ? dw / psz - 1 : dw / psz;
   format::Store<uint32_t>(p + format::kPageOverflowOff, overflow);
-  uint64_t datasz = ps.page_size * (uint64_t{overflow} + 1);
+  const uint64_t datasz = ps.page_size * (uint64_t{overflow} + 1);
   if (datasz > buf.size()) throw CliError("WritePage failed: the page grew");
   Wrap("WritePage failed: ", [&] { WritePage(path, buf.substr(0, datasz)); });
-  return pre_overflow != overflow || branch;
+  return pre_overflow != overflow || flags == format::kBranchPage;
+}
+
+// Every writing subcommand edits a copy: after its own argument checks it
+// checks the source and copies it to --output (refusing an existing file),
+// as bbolt's surgery commands do. Returns the copy's path.
+std::string CopySourceToOutput(const Invocation& inv, const std::string& tag) {
+  CheckSourceDBPath(inv.args[0]);
+  std::string out = inv.flags.Str("output");
+  CopyFileOrThrow(inv.args[0], out, tag);
+  return out;
+}
+
+void WarnAbandonedPages() {
+  Out("WARNING: The clearing has abandoned some pages that are not yet referenced from free list.\n");
+  Out(kAbandonHint);
+}
+
+uint64_t PageIdFlag(const Invocation& inv) {
+  uint64_t id = inv.flags.Uint("pageId");
+  if (id < 2) throw CliError("the pageId must be at least 2, but got " + std::to_string(id));
+  return id;
 }
 
 // ---- subcommands ----
+
+uint64_t MetaTxid(const std::string& page) {
+  return format::Meta::Decode(reinterpret_cast<const uint8_t*>(page.data())).txid;
+}
 
 Command RevertMetaPage() {
   Command c;
@@ -297,18 +279,11 @@ Command RevertMetaPage() {
   c.example = "  boltpp surgery revert-meta-page --output fixed.db broken.db";
   c.run = [](Invocation& inv) {
     ValidateOutput(inv);
-    const std::string& src = inv.args[0];
-    std::string out = inv.flags.Str("output");
-    CheckSourceDBPath(src);
-    CopyFileOrThrow(src, out, "revert-meta-page");
+    std::string out = CopySourceToOutput(inv, "revert-meta-page");
     Wrap("revert-meta-page command failed: ", [&] {
       // guts_cli.GetActiveMetaPage: reads both metas as pages; the higher
       // txid is active (meta 0 on a tie).
-      std::string b0 = ReadPage(out, 0);
-      std::string b1 = ReadPage(out, 1);
-      uint64_t t0 = format::Load<uint64_t>(reinterpret_cast<const uint8_t*>(b0.data()) + 64);
-      uint64_t t1 = format::Load<uint64_t>(reinterpret_cast<const uint8_t*>(b1.data()) + 64);
-      if (t0 < t1) {
+      if (MetaTxid(ReadPage(out, 0)) < MetaTxid(ReadPage(out, 1))) {
         CopyPage(out, 0, 1);
       } else {
         CopyPage(out, 1, 0);
@@ -333,13 +308,9 @@ Command CopyPageCmd() {
     ValidateOutput(inv);
     uint64_t from = inv.flags.Uint("from-page"), to = inv.flags.Uint("to-page");
     if (from == to) throw CliError("'--from-page' and '--to-page' have the same value: " + std::to_string(from));
-    const std::string& src = inv.args[0];
-    std::string out = inv.flags.Str("output");
-    CheckSourceDBPath(src);
-    CopyFileOrThrow(src, out, "copy-page");
+    std::string out = CopySourceToOutput(inv, "copy-page");
     Wrap("copy-page command failed: ", [&] { CopyPage(out, from, to); });
-    RawMeta m = ReadActiveMeta(src);
-    if (m.freelist() != format::kNoFreelist) {
+    if (ReadActiveMeta(inv.args[0]).freelist != format::kNoFreelist) {
       Out("WARNING: the free list might have changed.\n");
       Out(kAbandonHint);
     }
@@ -359,18 +330,11 @@ Command ClearPageCmd() {
   c.example = "  boltpp surgery clear-page --pageId 7 --output fixed.db broken.db";
   c.run = [](Invocation& inv) {
     ValidateOutput(inv);
-    uint64_t id = inv.flags.Uint("pageId");
-    if (id < 2) throw CliError("the pageId must be at least 2, but got " + std::to_string(id));
-    const std::string& src = inv.args[0];
-    std::string out = inv.flags.Str("output");
-    CheckSourceDBPath(src);
-    CopyFileOrThrow(src, out, "clear-page");
+    uint64_t id = PageIdFlag(inv);
+    std::string out = CopySourceToOutput(inv, "clear-page");
     bool abandon = false;
     Wrap("clear-page command failed: ", [&] { abandon = ClearPageElements(out, id, 0, -1); });
-    if (abandon) {
-      Out("WARNING: The clearing has abandoned some pages that are not yet referenced from free list.\n");
-      Out(kAbandonHint);
-    }
+    if (abandon) WarnAbandonedPages();
     Out("The page (" + std::to_string(id) + ") was cleared\n");
     return 0;
   };
@@ -391,19 +355,12 @@ Command ClearPageElementsCmd() {
       "  boltpp surgery clear-page-elements --pageId 7 --from-index 1 --to-index -1 --output fixed.db broken.db";
   c.run = [](Invocation& inv) {
     ValidateOutput(inv);
-    uint64_t id = inv.flags.Uint("pageId");
-    if (id < 2) throw CliError("the pageId must be at least 2, but got " + std::to_string(id));
+    uint64_t id = PageIdFlag(inv);
     int64_t from = inv.flags.Int("from-index"), to = inv.flags.Int("to-index");
-    const std::string& src = inv.args[0];
-    std::string out = inv.flags.Str("output");
-    CheckSourceDBPath(src);
-    CopyFileOrThrow(src, out, "clear-page-element");
+    std::string out = CopySourceToOutput(inv, "clear-page-element");
     bool abandon = false;
     Wrap("clear-page-element command failed: ", [&] { abandon = ClearPageElements(out, id, from, to); });
-    if (abandon) {
-      Out("WARNING: The clearing has abandoned some pages that are not yet referenced from free list.\n");
-      Out(kAbandonHint);
-    }
+    if (abandon) WarnAbandonedPages();
     Out("All elements in [" + std::to_string(from) + ", " + std::to_string(to) + ") in page " + std::to_string(id) +
         " were cleared\n");
     return 0;
@@ -421,10 +378,7 @@ Command FreelistAbandon() {
   c.example = "  boltpp surgery freelist abandon --output fixed.db broken.db";
   c.run = [](Invocation& inv) {
     ValidateOutput(inv);
-    const std::string& src = inv.args[0];
-    std::string out = inv.flags.Str("output");
-    CheckSourceDBPath(src);
-    CopyFileOrThrow(src, out, "freelist abandon");
+    std::string out = CopySourceToOutput(inv, "freelist abandon");
     Wrap("abandom-freelist command failed: ", [&] { ClearFreelist(out); });
     Out("The freelist was abandoned in both meta pages.\n"
         "It may cause some delay on next startup because bbolt needs to scan the whole db to reconstruct the free "
@@ -444,15 +398,12 @@ Command FreelistRebuild() {
   c.example = "  boltpp surgery freelist rebuild --output fixed.db no-freelist.db";
   c.run = [](Invocation& inv) {
     ValidateOutput(inv);
-    const std::string& src = inv.args[0];
-    std::string out = inv.flags.Str("output");
-    FileInfo fi = CheckSourceDBPath(src);
-    RawMeta m = ReadActiveMeta(src);
-    if (m.freelist() != format::kNoFreelist) {
+    FileInfo fi = CheckSourceDBPath(inv.args[0]);
+    if (ReadActiveMeta(inv.args[0]).freelist != format::kNoFreelist) {
       throw CliError(
           "the file already has freelist, please consider to abandon the freelist to forcibly rebuild it");
     }
-    CopyFileOrThrow(src, out, "freelist rebuild");
+    std::string out = CopySourceToOutput(inv, "freelist rebuild");
     // Opening read-write without no_freelist_sync rebuilds and writes it.
     OpenOptions o;
     o.read_only = false;
@@ -479,19 +430,65 @@ Command MetaValidate() {
     CheckSourceDBPath(src);
     uint32_t page_size = 0;
     for (uint32_t i = 0; i <= 1; ++i) {
-      RawMeta m;
+      MetaPage m;
       Wrap("read meta page " + std::to_string(i) + " failed: ", [&] { m = ReadMetaPageAt(src, i, page_size); });
-      std::string err = m.Validate();
-      if (!err.empty()) {
-        Out("WARNING: The meta page " + std::to_string(i) + " isn't valid: " + err + "!\n");
+      Status valid = m.meta.ValidateBasic();
+      if (!valid.ok()) {
+        Out("WARNING: The meta page " + std::to_string(i) + " isn't valid: " + valid.ToString() + "!\n");
       } else {
         Out("The meta page " + std::to_string(i) + " is valid!\n");
       }
-      page_size = m.page_size();
+      page_size = m.meta.page_size;
     }
     return 0;
   };
   return c;
+}
+
+// --fields of meta update: "key:value" pairs for pageSize, root, freelist
+// and pgid, in bbolt's words when one is wrong.
+std::map<std::string, uint64_t> ParseMetaFields(const std::vector<std::string>& pairs) {
+  std::map<std::string, uint64_t> fields;
+  for (const std::string& field : pairs) {
+    if (std::count(field.begin(), field.end(), ':') != 1) throw CliError("invalid key-value pair: " + field);
+    std::string k = field.substr(0, field.find(':'));
+    std::string v = field.substr(field.find(':') + 1);
+    if (k != "pageSize" && k != "root" && k != "freelist" && k != "pgid") {
+      throw CliError("field " + GoQuote(k) + " isn't allowed to be updated");
+    }
+    uint64_t val;
+    if (!GoParseUint(v, 10, 64, &val).empty()) {
+      throw CliError("invalid value " + GoQuote(v) + " for field " + GoQuote(k));
+    }
+    fields[k] = val;
+  }
+  return fields;
+}
+
+// Sets the given fields, and repairs magic, version, meta flags (bbolt sets
+// them to 4) and checksum; true when anything was set or repaired.
+bool UpdateMeta(format::Meta& m, const std::map<std::string, uint64_t>& fields) {
+  for (const auto& [k, v] : fields) {
+    if (k == "pageSize") m.page_size = static_cast<uint32_t>(v);
+    if (k == "root") {
+      m.root = v;
+      m.root_sequence = 0;  // common.NewInBucket(root, 0)
+    }
+    if (k == "freelist") m.freelist = v;
+    if (k == "pgid") m.pgid = v;
+  }
+  const format::Meta repaired = [&] {
+    format::Meta r = m;
+    r.magic = format::kMagic;
+    r.version = format::kVersion;
+    r.flags = format::kMetaPage;
+    r.checksum = r.ComputeChecksum();
+    return r;
+  }();
+  bool changed = !fields.empty() || m.magic != repaired.magic || m.version != repaired.version ||
+                 m.flags != repaired.flags || m.checksum != repaired.checksum;
+  m = repaired;
+  return changed;
 }
 
 Command MetaUpdate() {
@@ -510,77 +507,26 @@ Command MetaUpdate() {
     ValidateOutput(inv);
     uint32_t meta_id = static_cast<uint32_t>(inv.flags.Uint("meta-page"));
     if (meta_id > 1) throw CliError("invalid meta page id: " + std::to_string(meta_id));
-    std::map<std::string, uint64_t> fields;
-    for (const std::string& field : inv.flags.Slice("fields")) {
-      size_t colons = static_cast<size_t>(std::count(field.begin(), field.end(), ':'));
-      if (colons != 1) throw CliError("invalid key-value pair: " + field);
-      std::string k = field.substr(0, field.find(':'));
-      std::string v = field.substr(field.find(':') + 1);
-      if (k != "pageSize" && k != "root" && k != "freelist" && k != "pgid") {
-        throw CliError("field " + GoQuote(k) + " isn't allowed to be updated");
-      }
-      uint64_t val;
-      if (!GoParseUint(v, 10, 64, &val).empty()) {
-        throw CliError("invalid value " + GoQuote(v) + " for field " + GoQuote(k));
-      }
-      fields[k] = val;
-    }
-    const std::string& src = inv.args[0];
-    std::string out = inv.flags.Str("output");
-    CheckSourceDBPath(src);
-    CopyFileOrThrow(src, out, "meta update");
+    std::map<std::string, uint64_t> fields = ParseMetaFields(inv.flags.Slice("fields"));
+    std::string out = CopySourceToOutput(inv, "meta update");
     uint32_t page_size = 0;
     if (meta_id == 1) {
-      Wrap("read the first meta page failed: ", [&] { page_size = ReadMetaPageAt(out, 0, 0).page_size(); });
+      Wrap("read the first meta page failed: ", [&] { page_size = ReadMetaPageAt(out, 0, 0).meta.page_size; });
     }
-    RawMeta m;
+    MetaPage m;
     Wrap("read meta page " + std::to_string(meta_id) + " failed: ",
          [&] { m = ReadMetaPageAt(out, meta_id, page_size); });
-    bool changed = false;
-    uint8_t* p = m.mp();
-    for (auto& [k, v] : fields) {
-      if (k == "pageSize") {
-        format::Store<uint32_t>(p + 24, static_cast<uint32_t>(v));
-      } else if (k == "root") {
-        format::Store<uint64_t>(p + 32, v);
-        format::Store<uint64_t>(p + 40, 0);  // common.NewInBucket(root, 0)
-      } else if (k == "freelist") {
-        format::Store<uint64_t>(p + 48, v);
-      } else if (k == "pgid") {
-        format::Store<uint64_t>(p + 56, v);
-      }
-      changed = true;
-    }
-    if (m.magic() != format::kMagic) {
-      format::Store<uint32_t>(p + 16, format::kMagic);
-      changed = true;
-    }
-    if (m.version() != format::kVersion) {
-      format::Store<uint32_t>(p + 20, format::kVersion);
-      changed = true;
-    }
-    if (m.flags() != format::kMetaPage) {  // bbolt sets the meta flags to 4
-      format::Store<uint32_t>(p + 28, format::kMetaPage);
-      changed = true;
-    }
-    uint64_t sum = m.Sum64();
-    if (m.checksum() != sum) {
-      format::Store<uint64_t>(p + 72, sum);
-      changed = true;
-    }
+    bool changed = UpdateMeta(m.meta, fields);
     if (changed) {
+      m.Encode();
       Wrap("[meta update] write meta page " + std::to_string(meta_id) + " failed: ",
            [&] { WriteMetaPageAt(out, m, meta_id, page_size); });
     }
-    if (meta_id == 1 && page_size != m.page_size()) {
+    if (meta_id == 1 && page_size != m.meta.page_size) {
       Out("WARNING: The page size (" + std::to_string(page_size) + ") in the first meta page doesn't match the " +
-          "second meta page (" + std::to_string(m.page_size()) + ")\n");
+          "second meta page (" + std::to_string(m.meta.page_size) + ")\n");
     }
-    if (!changed) {
-      Out("Nothing changed!\n");
-    } else {
-      Out("The meta page " + std::to_string(meta_id) + " has been updated!\n");
-    }
+    Out(changed ? "The meta page " + std::to_string(meta_id) + " has been updated!\n" : "Nothing changed!\n");
     return 0;
   };
   return c;

@@ -9,6 +9,7 @@
 #include <cstring>
 
 #include "cli.h"
+#include "raw_io.h"
 #include "format/page.h"
 
 namespace boltpp::cli {
@@ -166,65 +167,36 @@ Bucket FindLastBucket(const Tx& tx, const std::vector<std::string>& names) {
 }
 
 // ---- raw page access ----
-namespace {
-
-struct Fd {
-  int fd = -1;
-  ~Fd() {
-    if (fd >= 0) ::close(fd);
-  }
-};
-
-std::string OpenError(const std::string& op, const std::string& path) {
-  return op + " " + path + ": " + std::strerror(errno);
+os::UniqueFd OpenOrThrow(const std::string& path, int flags) {
+  os::UniqueFd fd(::open(path.c_str(), flags | O_CLOEXEC));
+  if (!fd.valid()) throw CliError("open " + path + ": " + std::strerror(errno));
+  return fd;
 }
 
-// io.ReadFull / ReaderAt semantics: returns "" or "EOF"/"unexpected EOF".
-std::string ReadAt(int fd, uint64_t off, char* buf, size_t n, bool full) {
-  size_t got = 0;
-  if (off > static_cast<uint64_t>(INT64_MAX)) return "negative offset";
-  while (got < n) {
-    ssize_t r = ::pread(fd, buf + got, n - got, static_cast<off_t>(off + got));
-    if (r < 0) {
-      if (errno == EINTR) continue;
-      return std::strerror(errno);
-    }
-    if (r == 0) break;
-    got += static_cast<size_t>(r);
-  }
-  if (got == n) return "";
-  if (full && got > 0) return "unexpected EOF";
-  return "EOF";
+void ReadFullAt(int fd, uint64_t off, char* buf, size_t n, bool partial_is_unexpected) {
+  if (off > static_cast<uint64_t>(INT64_MAX)) throw CliError("negative offset");
+  ssize_t got = os::PreadFull(fd, buf, n, off);
+  if (got < 0) throw CliError(std::strerror(errno));
+  if (static_cast<size_t>(got) == n) return;
+  throw CliError(partial_is_unexpected && got > 0 ? "unexpected EOF" : "EOF");
+}
+
+namespace {
+
+std::string UnexpectedPageId(uint64_t id, uint64_t page_id) {
+  return "error: invalid value due to unexpected Page id: " + std::to_string(id) +
+         " != " + std::to_string(page_id);
 }
 
 }  // namespace
 
-std::string PageTypeName(uint16_t flags) {
-  switch (flags) {
-    case format::kBranchPage: return "branch";
-    case format::kLeafPage: return "leaf";
-    case format::kMetaPage: return "meta";
-    case format::kFreelistPage: return "freelist";
-  }
-  char buf[24];
-  std::snprintf(buf, sizeof(buf), "unknown<%02x>", flags);
-  return buf;
-}
-
 PageSizeHwm ReadPageAndHWMSize(const std::string& path) {
-  Fd f;
-  f.fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (f.fd < 0) throw CliError(OpenError("open", path));
+  os::UniqueFd f = OpenOrThrow(path, O_RDONLY);
   std::string buf(4096, '\0');
-  if (auto err = ReadAt(f.fd, 0, buf.data(), buf.size(), true); !err.empty()) throw CliError(err);
-  const auto* p = reinterpret_cast<const uint8_t*>(buf.data());
-  if (format::Load<uint32_t>(p + 16) != format::kMagic) {
-    throw CliError("the Meta Page has wrong (unexpected) magic");
-  }
-  PageSizeHwm r;
-  r.page_size = format::Load<uint32_t>(p + 24);
-  r.hwm = format::Load<uint64_t>(p + 56);
-  return r;
+  ReadFullAt(f.get(), 0, buf.data(), buf.size(), true);
+  format::Meta meta = format::Meta::Decode(reinterpret_cast<const uint8_t*>(buf.data()));
+  if (meta.magic != format::kMagic) throw CliError("the Meta Page has wrong (unexpected) magic");
+  return PageSizeHwm{meta.page_size, meta.pgid};
 }
 
 std::string ReadPage(const std::string& path, uint64_t page_id) {
@@ -238,22 +210,16 @@ std::string ReadPage(const std::string& path, uint64_t page_id) {
     throw CliError("error: invalid value, the meta page claims a page size of " +
                    std::to_string(ps.page_size) + " bytes");
   }
-  Fd f;
-  f.fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (f.fd < 0) throw CliError(OpenError("open", path));
+  os::UniqueFd f = OpenOrThrow(path, O_RDONLY);
   struct stat st;
-  uint64_t file_size = ::fstat(f.fd, &st) == 0 ? static_cast<uint64_t>(st.st_size) : 0;
+  uint64_t file_size = ::fstat(f.get(), &st) == 0 ? static_cast<uint64_t>(st.st_size) : 0;
 
   std::string buf(ps.page_size, '\0');
   if (page_id > UINT64_MAX / ps.page_size) throw CliError("EOF");
   uint64_t off = page_id * ps.page_size;
-  if (auto err = ReadAt(f.fd, off, buf.data(), buf.size(), false); !err.empty()) throw CliError(err);
+  ReadFullAt(f.get(), off, buf.data(), buf.size());
   const auto* p = reinterpret_cast<const uint8_t*>(buf.data());
-  uint64_t id = format::PageId(p);
-  if (id != page_id) {
-    throw CliError("error: invalid value due to unexpected Page id: " + std::to_string(id) +
-                   " != " + std::to_string(page_id));
-  }
+  if (format::PageId(p) != page_id) throw CliError(UnexpectedPageId(format::PageId(p), page_id));
   uint32_t overflow = format::PageOverflow(p);
   uint32_t limit = static_cast<uint32_t>(ps.hwm) - 3u;  // Go: uint32(hwm)-3
   if (overflow >= limit) {
@@ -265,12 +231,9 @@ std::string ReadPage(const std::string& path, uint64_t page_id) {
   uint64_t total = (uint64_t{overflow} + 1) * ps.page_size;
   if (off + total > file_size) throw CliError("EOF");
   buf.assign(total, '\0');
-  if (auto err = ReadAt(f.fd, off, buf.data(), buf.size(), false); !err.empty()) throw CliError(err);
+  ReadFullAt(f.get(), off, buf.data(), buf.size());
   p = reinterpret_cast<const uint8_t*>(buf.data());
-  if (format::PageId(p) != page_id) {
-    throw CliError("error: invalid value due to unexpected Page id: " + std::to_string(format::PageId(p)) +
-                   " != " + std::to_string(page_id));
-  }
+  if (format::PageId(p) != page_id) throw CliError(UnexpectedPageId(format::PageId(p), page_id));
   return buf;
 }
 
@@ -282,20 +245,12 @@ void WritePage(const std::string& path, const std::string& buf) {
     throw CliError("WritePage: len(buf):" + std::to_string(buf.size()) +
                    " != pageSize*(overflow+1):" + std::to_string(expected));
   }
-  Fd f;
-  f.fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
-  if (f.fd < 0) throw CliError(OpenError("open", path));
+  os::UniqueFd f = OpenOrThrow(path, O_WRONLY);
   uint64_t off = format::PageId(p) * ps.page_size;
-  size_t done = 0;
-  while (done < buf.size()) {
-    ssize_t w = ::pwrite(f.fd, buf.data() + done, buf.size() - done, static_cast<off_t>(off + done));
-    if (w < 0) {
-      if (errno == EINTR) continue;
-      throw CliError(OpenError("write", path));
-    }
-    done += static_cast<size_t>(w);
+  if (!os::PwriteFull(f.get(), buf.data(), buf.size(), off)) {
+    throw CliError("write " + path + ": " + std::strerror(errno));
   }
-  if (::fsync(f.fd) != 0) throw CliError(OpenError("sync", path));
+  if (::fsync(f.get()) != 0) throw CliError("sync " + path + ": " + std::strerror(errno));
 }
 
 }  // namespace boltpp::cli
