@@ -3,6 +3,7 @@
 #include <string>
 
 #include "cli.h"
+#include "json_out.h"
 
 namespace boltpp::cli {
 
@@ -19,21 +20,18 @@ Command BucketsCommand() {
     CheckSourceDBPath(path);
     auto db = OpenDB(path, inv, {});
     bool json = inv.flags.Bool("json");
-    std::string out = json ? "[" : "";
-    bool first = true;
+    Json names = Json::array();
     ViewOrThrow(*db, [&](Tx& tx) {
       ForEachBucketOrThrow(tx, [&](Bytes name, Bucket) {
         if (json) {
-          if (!first) out += ",";
-          out += JsonBytes(name);
+          names.push_back(BytesJson(name));
         } else {
           Out(name);
           Out("\n");
         }
-        first = false;
       });
     });
-    if (json) Out(out + "]\n");
+    if (json) Out(GoJson(names) + "\n");
     return 0;
   };
   return c;

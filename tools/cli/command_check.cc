@@ -4,6 +4,7 @@
 #include <string>
 
 #include "cli.h"
+#include "json_out.h"
 
 namespace boltpp::cli {
 
@@ -31,12 +32,9 @@ Command CheckCommand() {
       ViewOrThrow(*db, [&](Tx& tx) { errors = tx.Check(opts); });
     }
     if (inv.flags.Bool("json")) {
-      std::string out = std::string("{\"ok\":") + (errors.empty() ? "true" : "false") + ",\"errors\":[";
-      for (size_t i = 0; i < errors.size(); ++i) {
-        if (i) out += ",";
-        out += JsonBytes(errors[i]);
-      }
-      Out(out + "]}\n");
+      Json list = Json::array();
+      for (const std::string& e : errors) list.push_back(BytesJson(e));
+      Out(GoJson(Json{{"ok", errors.empty()}, {"errors", std::move(list)}}) + "\n");
     } else {
       for (auto& e : errors) OutLine(e);
       if (!errors.empty()) {

@@ -13,6 +13,7 @@
 #include <string>
 
 #include "cli.h"
+#include "json_out.h"
 
 namespace boltpp::cli {
 
@@ -41,20 +42,16 @@ class Sink {
   uint64_t bytes_ = 0;
 };
 
-std::string PathJson(const std::vector<std::string>& path) {
-  std::string s = "[";
-  for (size_t i = 0; i < path.size(); ++i) {
-    if (i) s += ",";
-    s += JsonBytes(path[i]);
-  }
-  return s + "]";
+Json PathJson(const std::vector<std::string>& path) {
+  Json list = Json::array();
+  for (const std::string& name : path) list.push_back(BytesJson(name));
+  return list;
 }
 
 void ExportBucket(const Bucket& b, std::vector<std::string>* path, Sink* out, Progress* progress) {
-  out->Write("{\"type\":\"bucket\",\"path\":" + PathJson(*path) + ",\"sequence\":" + std::to_string(b.Sequence()) +
-             "}\n");
+  const Json path_json = PathJson(*path);
+  out->Write(GoJson(Json{{"type", "bucket"}, {"path", path_json}, {"sequence", b.Sequence()}}) + "\n");
   progress->Add(1);
-  std::string pj = PathJson(*path);
   ForEachOrThrow(b, [&](const Entry& e) {
     if (e.is_bucket) {
       Bucket sub = b.GetBucket(e.key);
@@ -64,8 +61,9 @@ void ExportBucket(const Bucket& b, std::vector<std::string>* path, Sink* out, Pr
       path->pop_back();
       return;
     }
-    out->Write("{\"type\":\"kv\",\"path\":" + pj + ",\"key\":" + JsonBytes(e.key) + ",\"value\":" +
-               JsonBytes(e.value) + "}\n");
+    out->Write(GoJson(Json{{"type", "kv"}, {"path", path_json}, {"key", BytesJson(e.key)},
+                           {"value", BytesJson(e.value)}}) +
+               "\n");
     progress->Add(1);
   });
 }

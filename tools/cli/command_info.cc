@@ -3,6 +3,7 @@
 #include <string>
 
 #include "cli.h"
+#include "json_out.h"
 
 namespace boltpp::cli {
 
@@ -29,8 +30,8 @@ Command InfoCommand() {
       txid = tx.ID();
       size = tx.Size();
     });
-    Out("{\"page_size\":" + std::to_string(info.page_size) + ",\"txid\":" + std::to_string(txid) +
-        ",\"size\":" + std::to_string(size) + ",\"file_size\":" + std::to_string(fi.size) + "}\n");
+    Json j{{"page_size", info.page_size}, {"txid", txid}, {"size", size}, {"file_size", fi.size}};
+    Out(GoJson(j) + "\n");
     return 0;
   };
   return c;

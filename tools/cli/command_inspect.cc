@@ -4,28 +4,22 @@
 #include <string>
 
 #include "cli.h"
+#include "json_out.h"
 
 namespace boltpp::cli {
 
 namespace {
 
-void Write(const BucketStructure& b, int depth, std::string* out) {
-  std::string ind((depth + 1) * 4, ' ');
-  std::string close(depth * 4, ' ');
-  *out += "{\n";
-  *out += ind + "\"name\": " + JsonString(b.name) + ",\n";
-  *out += ind + "\"keyN\": " + std::to_string(b.key_n);
+// bbolt's BucketStructure: Name, KeyN, and Children as "buckets" (omitted
+// when empty).
+Json StructureJson(const BucketStructure& b) {
+  Json j{{"name", b.name}, {"keyN", b.key_n}};
   if (!b.children.empty()) {
-    *out += ",\n" + ind + "\"buckets\": [\n";
-    std::string cind((depth + 2) * 4, ' ');
-    for (size_t i = 0; i < b.children.size(); ++i) {
-      *out += cind;
-      Write(b.children[i], depth + 2, out);
-      *out += i + 1 < b.children.size() ? ",\n" : "\n";
-    }
-    *out += ind + "]";
+    Json children = Json::array();
+    for (const BucketStructure& c : b.children) children.push_back(StructureJson(c));
+    j["buckets"] = std::move(children);
   }
-  *out += "\n" + close + "}";
+  return j;
 }
 
 }  // namespace
@@ -45,7 +39,7 @@ Command InspectCommand() {
     ViewOrThrow(*db, [&](Tx& tx) {
       BucketStructure bs = tx.Inspect();
       Check(tx.status());
-      Write(bs, 0, &out);
+      out = GoJson(StructureJson(bs), {.indent = 4, .escape_html = true});
     });
     Out(out + "\n");
     return 0;

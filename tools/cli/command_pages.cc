@@ -4,6 +4,7 @@
 #include <string>
 
 #include "cli.h"
+#include "json_out.h"
 
 namespace boltpp::cli {
 
@@ -53,12 +54,12 @@ Command PagesCommand() {
         if (!r->has_value()) break;
         const PageInfo& p = **r;
         if (json) {
-          std::string row = std::string(first ? "" : ",") + "{\"id\":" + std::to_string(p.id) +
-                            ",\"type\":" + JsonString(p.type);
+          Json row{{"id", p.id}, {"type", p.type}};
           if (p.type != "free") {
-            row += ",\"count\":" + std::to_string(p.count) + ",\"overflow\":" + std::to_string(p.overflow_count);
+            row["count"] = p.count;
+            row["overflow"] = p.overflow_count;
           }
-          Out(row + "}");
+          Out(std::string(first ? "" : ",") + GoJson(row, {.escape_html = true}));
           first = false;
         } else {
           std::string count, overflow;

@@ -4,6 +4,7 @@
 #include <string>
 
 #include "cli.h"
+#include "json_out.h"
 
 namespace boltpp::cli {
 
@@ -50,13 +51,21 @@ Command StatsCommand() {
       Check(tx.status());
     });
     if (inv.flags.Bool("json")) {
-      Out("{\"buckets\":" + N(count) + ",\"branch_page_n\":" + N(s.branch_page_n) +
-          ",\"branch_overflow_n\":" + N(s.branch_overflow_n) + ",\"leaf_page_n\":" + N(s.leaf_page_n) +
-          ",\"leaf_overflow_n\":" + N(s.leaf_overflow_n) + ",\"key_n\":" + N(s.key_n) + ",\"depth\":" +
-          N(s.depth) + ",\"branch_alloc\":" + N(s.branch_alloc) + ",\"branch_inuse\":" + N(s.branch_inuse) +
-          ",\"leaf_alloc\":" + N(s.leaf_alloc) + ",\"leaf_inuse\":" + N(s.leaf_inuse) + ",\"bucket_n\":" +
-          N(s.bucket_n) + ",\"inline_bucket_n\":" + N(s.inline_bucket_n) + ",\"inline_bucket_inuse\":" +
-          N(s.inline_bucket_inuse) + "}\n");
+      Json j{{"buckets", count},
+             {"branch_page_n", s.branch_page_n},
+             {"branch_overflow_n", s.branch_overflow_n},
+             {"leaf_page_n", s.leaf_page_n},
+             {"leaf_overflow_n", s.leaf_overflow_n},
+             {"key_n", s.key_n},
+             {"depth", s.depth},
+             {"branch_alloc", s.branch_alloc},
+             {"branch_inuse", s.branch_inuse},
+             {"leaf_alloc", s.leaf_alloc},
+             {"leaf_inuse", s.leaf_inuse},
+             {"bucket_n", s.bucket_n},
+             {"inline_bucket_n", s.inline_bucket_n},
+             {"inline_bucket_inuse", s.inline_bucket_inuse}};
+      Out(GoJson(j) + "\n");
       return 0;
     }
     std::string o;

@@ -7,6 +7,7 @@
 #include <cstring>
 
 #include "cli.h"
+#include "json_out.h"
 
 namespace boltpp::cli {
 
@@ -418,9 +419,67 @@ std::string JsonEscape(std::string_view s, bool html) {
 
 std::string JsonString(std::string_view s) { return JsonEscape(s, /*html=*/true); }
 
-std::string JsonBytes(std::string_view s) {
-  if (ValidUtf8(s)) return JsonEscape(s, /*html=*/false);
-  return "{\"base64\":\"" + Base64Encode(s) + "\"}";
+Json BytesJson(std::string_view s) {
+  if (ValidUtf8(s)) return Json(std::string(s));
+  return Json{{"base64", Base64Encode(s)}};
+}
+
+std::string JsonBytes(std::string_view s) { return GoJson(BytesJson(s)); }
+
+namespace {
+
+void NewLine(const GoJsonStyle& style, int depth, std::string* out) {
+  if (style.indent < 0) return;
+  *out += '\n';
+  out->append(static_cast<size_t>(style.indent * depth), ' ');
+}
+
+// Writes the members of an object or the elements of an array between
+// open and close; an empty one is written "{}" or "[]", as Go does.
+template <typename Each>
+void WriteContainer(const Json& v, char open, char close, const GoJsonStyle& style, int depth,
+                    std::string* out, Each&& each) {
+  *out += open;
+  if (!v.empty()) {
+    bool first = true;
+    for (auto it = v.begin(); it != v.end(); ++it) {
+      if (!first) *out += ',';
+      first = false;
+      NewLine(style, depth + 1, out);
+      each(it);
+    }
+    NewLine(style, depth, out);
+  }
+  *out += close;
+}
+
+void WriteJson(const Json& v, const GoJsonStyle& style, int depth, std::string* out) {
+  switch (v.type()) {
+    case Json::value_t::object:
+      WriteContainer(v, '{', '}', style, depth, out, [&](Json::const_iterator it) {
+        *out += JsonEscape(it.key(), style.escape_html);
+        *out += style.indent < 0 ? ":" : ": ";
+        WriteJson(it.value(), style, depth + 1, out);
+      });
+      return;
+    case Json::value_t::array:
+      WriteContainer(v, '[', ']', style, depth, out,
+                     [&](Json::const_iterator it) { WriteJson(*it, style, depth + 1, out); });
+      return;
+    case Json::value_t::string:
+      *out += JsonEscape(v.get_ref<const std::string&>(), style.escape_html);
+      return;
+    default:  // null, booleans and numbers: nlohmann writes them as Go does
+      *out += v.dump();
+  }
+}
+
+}  // namespace
+
+std::string GoJson(const Json& v, GoJsonStyle style) {
+  std::string out;
+  WriteJson(v, style, 0, &out);
+  return out;
 }
 
 // ---- Go time.Duration ----
