@@ -9,9 +9,6 @@
 
 namespace boltpp {
 
-BucketStructure InspectTx(TxImpl* tx);
-Result<std::optional<PageInfo>> PageInfoOf(TxImpl* tx, pgid_t id);
-
 // ---- stats ----
 void TxStats::Add(const TxStats& o) {
   page_count += o.page_count;
@@ -98,7 +95,7 @@ Info DB::GetInfo() const {
   info.page_size = impl_->page_size;
   auto tx = impl_->BeginTx(false);
   if (tx.ok()) {
-    info.data = (*tx)->map ? (*tx)->map->data() : nullptr;
+    info.data = (*tx)->map_base();
     (*tx)->Rollback();
   }
   return info;

@@ -62,8 +62,8 @@ inline void PrefetchLine(const uint8_t* p) {
 }
 
 void PrefetchPage(const TxImpl& tx, pgid_t id) {
-  if (id >= tx.mapped_pages) return;  // beyond the map (new this tx, or damage): nothing to load
-  const uint8_t* p = tx.map_base + id * tx.page_size;
+  if (id >= tx.mapped_pages()) return;  // beyond the map (new this tx, or damage): nothing to load
+  const uint8_t* p = tx.map_base() + id * tx.page_size;
   const size_t bytes = std::min<size_t>(tx.page_size, kPrefetchBytes);
   for (size_t off = 0; off < bytes; off += kCacheLine) PrefetchLine(p + off);
 }

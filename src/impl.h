@@ -35,6 +35,7 @@
 #include "boltpp/tx.h"
 #include "format/page.h"
 #include "freelist/freelist.h"
+#include "thread_annotations.h"
 
 namespace boltpp {
 
@@ -99,9 +100,29 @@ struct Node {
   Status Read(const PageView& p, pgid_t id);
   // Writes flags, count and elements into a zeroed page buffer of Size() bytes.
   void Write(uint8_t* page) const;
+  // Writes this node and its materialized children to new pages, children
+  // first (in key order), splitting any node larger than a page into nodes
+  // that fill fill_percent of one (bbolt's split rule, so page layouts match
+  // bbolt's). Each written node's old page is freed (pending under this tx)
+  // and its parent's entry is re-pointed at the new page; a split that needs
+  // a new parent spills that parent too. After Spill, spilled is set and
+  // pgid is the new page; a node is never spilled twice in one transaction.
+  // Requires: Rebalance has run on the bucket (no underfull node remains
+  // except the root), and no node holds 0xFFFF or more inodes (error).
   Status Spill();
+  // Merges this node into a sibling (or a sibling into it) when it holds
+  // less than a quarter page of data or fewer than MinKeys() inodes, and
+  // collapses a root branch with one child; runs only when unbalanced (set
+  // by Del). Merging frees the absorbed node's page, drops it from its
+  // parent and the bucket's node map, and rebalances the parent after.
+  // Invariant kept: every inode of a branch points at a page or node of the
+  // same bucket, in key order; the root stays the bucket's root node.
   Status Rebalance();
   void RemoveChild(const Node* target);
+  // Gives this node's page back as pending under the transaction and sets
+  // pgid to 0. A node with no page yet (pgid 0, or a placeholder id from an
+  // in-memory split) frees nothing. Call at most once per page: freeing a
+  // page twice would hand it out twice.
   Status Free();
   // Splits this node in halves while it holds more than kInMemorySplitInodes,
   // walking up to its parents (a new root takes over the old root's page id).
@@ -237,6 +258,19 @@ class BucketImpl {
   Status MaterializeRoot();
 };
 
+// One transaction. State flags and their rules:
+//   writable   fixed at begin; only the one writer (DBImpl's writer gate) has it.
+//   managed    set while Update/View/Batch run the callback: the public
+//              Commit/Rollback refuse to end a managed transaction.
+//   committing set while Commit rebalances, spills and writes: the freelist
+//              then holds this transaction's allocations, so the strict-mode
+//              Check run inside Commit reads the free set from it rather
+//              than from the (not yet written) freelist page.
+//   closed     set exactly once, by Close (after commit or rollback); every
+//              operation on a closed tx is kTxClosed, and the arena, nodes
+//              and maps are released then.
+// The map is replaced only through SetMap, which keeps the old map alive
+// (old_maps_) until the transaction closes, so no view handed out dies early.
 class TxImpl {
  public:
   TxImpl(DBImpl* db, bool writable, const format::Meta& meta, std::shared_ptr<const Mapping> map);
@@ -248,10 +282,6 @@ class TxImpl {
   bool closed = false;
   format::Meta meta;
   format::Meta begin_meta;
-  std::shared_ptr<const Mapping> map;  // replace only through SetMap
-  std::vector<std::shared_ptr<const Mapping>> old_maps;
-  const uint8_t* map_base = nullptr;  // map->data(), cached for the page lookups
-  uint64_t mapped_pages = 0;          // whole pages in map
   uint32_t page_size;
   std::pmr::monotonic_buffer_resource arena;
   std::deque<Node> node_pool;
@@ -265,6 +295,11 @@ class TxImpl {
   std::vector<bool> reachable;  // Page(): pages the snapshot uses (no freelist page), computed once
   pgid_t next_placeholder = format::kFirstPlaceholderPgid;
 
+  // The map pages are read through (null once closed), its base address and
+  // how many whole pages it covers.
+  const Mapping* mapping() const { return map_.get(); }
+  const uint8_t* map_base() const { return map_base_; }
+  uint64_t mapped_pages() const { return mapped_pages_; }
   // Makes m the map pages are read through (the old one moves to old_maps).
   void SetMap(std::shared_ptr<const Mapping> m);
   Bytes Copy(Bytes b);
@@ -299,6 +334,11 @@ class TxImpl {
   Status WritePages();
   Status WriteMeta();
   void Close();
+
+  std::shared_ptr<const Mapping> map_;  // replaced only through SetMap
+  std::vector<std::shared_ptr<const Mapping>> old_maps_;
+  const uint8_t* map_base_ = nullptr;  // map_->data(), cached for the page lookups
+  uint64_t mapped_pages_ = 0;          // whole pages in map_
   Status WalkTree(pgid_t id, int depth, bool recurse_buckets,
                   const std::function<void(pgid_t, const PageView&, int)>& fn);
 };
@@ -318,9 +358,16 @@ class DBImpl {
   Status Batch(const std::function<Status(Tx&)>& fn);
   Stats GetStats() const;
 
-  // Called by TxImpl.
-  void EndRead(TxImpl* tx);
-  void EndWrite(TxImpl* tx, bool committed);
+  // Called by TxImpl::Close, exactly once per transaction.
+  // EndRead: unregisters a read transaction's txid (so its pages may be
+  // released once no older reader remains), adds its stats and wakes Close.
+  void EndRead(TxImpl* tx) EXCLUDES(meta_mu_);
+  // EndWrite: commits (committed) or rolls back the freelist's pending
+  // changes, publishes the new meta for new transactions when committed,
+  // updates the stats, then opens the writer gate for the next writer.
+  // Requires: tx is the writer and its data and meta are on disk when
+  // committed (the meta is published only after it is durable).
+  void EndWrite(TxImpl* tx, bool committed) EXCLUDES(meta_mu_, writer_mu_);
   // Grows the file for a high-water mark of min_needed bytes, aiming at target.
   Status Grow(uint64_t min_needed, uint64_t target);
   // Makes the map cover at least min_size bytes; returns the current map.
@@ -346,27 +393,31 @@ class DBImpl {
   void ReleasePending();
   Status RunBatch(BatchGroup* group);
 
-  mutable std::mutex meta_mu_;  // guards meta_, map_, readers_, stats_, open_
-  format::Meta meta_;
-  std::shared_ptr<const Mapping> map_;
-  std::multiset<txid_t> readers_;
-  Stats stats_;
-  bool open_ = false;
+  mutable std::mutex meta_mu_;
+  format::Meta meta_ GUARDED_BY(meta_mu_);
+  std::shared_ptr<const Mapping> map_ GUARDED_BY(meta_mu_);
+  std::multiset<txid_t> readers_ GUARDED_BY(meta_mu_);
+  Stats stats_ GUARDED_BY(meta_mu_);
+  bool open_ GUARDED_BY(meta_mu_) = false;
   uint64_t file_size_ = 0;  // writer-owned after open
   std::condition_variable readers_cv_;
 
   std::mutex writer_mu_;  // the writer gate (a Tx may end on another thread)
   std::condition_variable writer_cv_;
-  bool writer_active_ = false;
+  bool writer_active_ GUARDED_BY(writer_mu_) = false;
 
   std::mutex batch_mu_;
   std::condition_variable batch_cv_;
-  std::shared_ptr<BatchGroup> batch_;
+  std::shared_ptr<BatchGroup> batch_ GUARDED_BY(batch_mu_);
 
   friend class TxImpl;
 };
 
 // Runs fn, turning an exception into an error (bbolt turns a panic into one).
 Status CallUser(const std::function<Status(Tx&)>& fn, Tx& tx);
+
+// Tx::Inspect and Tx::Page (tx_check.cc).
+BucketStructure InspectTx(TxImpl* tx);
+Result<std::optional<PageInfo>> PageInfoOf(TxImpl* tx, pgid_t id);
 
 }  // namespace boltpp

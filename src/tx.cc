@@ -24,10 +24,10 @@ TxImpl::TxImpl(DBImpl* d, bool w, const Meta& m, std::shared_ptr<const Mapping> 
 }
 
 void TxImpl::SetMap(std::shared_ptr<const Mapping> m) {
-  if (map) old_maps.push_back(std::move(map));
-  map = std::move(m);
-  map_base = map ? map->data() : nullptr;
-  mapped_pages = map ? map->size() / page_size : 0;
+  if (map_) old_maps_.push_back(std::move(map_));
+  map_ = std::move(m);
+  map_base_ = map_ ? map_->data() : nullptr;
+  mapped_pages_ = map_ ? map_->size() / page_size : 0;
 }
 
 TxImpl::~TxImpl() {
@@ -68,11 +68,11 @@ Status TxImpl::RawPage(pgid_t id, PageView* out) const {
     return Corrupt(id, "beyond the high-water mark " + std::to_string(meta.pgid));
   }
   // Compare page counts, never byte offsets: id * page_size can overflow.
-  if (id >= mapped_pages) return Corrupt(id, "beyond the mapped file");
-  const uint8_t* p = map_base + id * page_size;
+  if (id >= mapped_pages_) return Corrupt(id, "beyond the mapped file");
+  const uint8_t* p = map_base_ + id * page_size;
   if (PageId(p) != id) return Corrupt(id, "header names page " + std::to_string(PageId(p)));
   const uint64_t last = id + PageOverflow(p);
-  if (last >= meta.pgid || last >= mapped_pages) {
+  if (last >= meta.pgid || last >= mapped_pages_) {
     return Corrupt(id, "overflow " + std::to_string(PageOverflow(p)) + " runs past the high-water mark");
   }
   out->data = p;
@@ -96,7 +96,7 @@ Status TxImpl::Allocate(size_t count, pgid_t* id, uint8_t** buf) {
       return Status(Code::kMaxSizeReached);
     }
     const uint64_t min_size = (start + count + 1) * page_size;
-    if (min_size >= map->size()) {
+    if (min_size >= map_->size()) {
       auto m = db->EnsureMapped(min_size);
       if (!m.ok()) return m.status();
       SetMap(std::move(*m));
@@ -221,10 +221,10 @@ void TxImpl::Close() {
   node_pool.clear();
   dirty.clear();
   arena.release();
-  map.reset();
-  map_base = nullptr;
-  mapped_pages = 0;
-  old_maps.clear();
+  map_.reset();
+  map_base_ = nullptr;
+  mapped_pages_ = 0;
+  old_maps_.clear();
 }
 
 Status TxImpl::WalkTree(pgid_t id, int depth, bool recurse_buckets,
