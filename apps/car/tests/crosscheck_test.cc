@@ -42,7 +42,10 @@ class CrossCheck : public ::testing::Test {
       return;
     }
     if (!std::filesystem::exists(kNodeDir + "/node_modules/@ipld/car")) {
-      const int rc = Shell("cd " + ShellQuote(kNodeDir) + " && npm ci --no-audit --no-fund 1>&2");
+      // ctest runs tests in parallel processes: one installs, the others wait.
+      const int rc = Shell("cd " + ShellQuote(kNodeDir) +
+                           " && flock .npm-install.lock sh -c '[ -d node_modules/@ipld/car ] || "
+                           "npm ci --no-audit --no-fund' 1>&2");
       if (rc != 0) install_error_ = "npm ci failed in " + kNodeDir;
     }
   }
