@@ -136,6 +136,9 @@ std::string GoDuration(int64_t ns);
 bool ParseGoDuration(const std::string& s, int64_t* ns);
 // strconv.ParseUint(s, 10, 64) with Go's error text.
 uint64_t ParsePageId(const std::string& s);
+// The page ids in args after the first (the file), skipping empty ones as
+// bbolt does; throws on an id that does not parse.
+std::vector<uint64_t> ParsePageIdArgs(const std::vector<std::string>& args);
 
 // ---- database access ----
 // stat(path): throws `source database file "<path>" doesn't exist`.

@@ -57,11 +57,7 @@ Command DumpCommand() {
   c.example = "  boltpp dump my.db 0 1";
   c.run = [](Invocation& inv) {
     const std::string& path = inv.args[0];
-    std::vector<uint64_t> ids;
-    for (size_t i = 1; i < inv.args.size(); ++i) {
-      if (inv.args[i].empty()) continue;
-      ids.push_back(ParsePageId(inv.args[i]));
-    }
+    std::vector<uint64_t> ids = ParsePageIdArgs(inv.args);
     if (ids.empty()) throw CliError("page id required");
     CheckSourceDBPath(path);
     uint64_t page_size = ReadPageAndHWMSize(path).page_size;

@@ -131,11 +131,7 @@ Command PageCommand() {
   c.example = "  boltpp page my.db 0 1 2\n  boltpp page --all --format-value hex my.db";
   c.run = [](Invocation& inv) {
     const std::string& path = inv.args[0];
-    std::vector<uint64_t> ids;
-    for (size_t i = 1; i < inv.args.size(); ++i) {
-      if (inv.args[i].empty()) continue;
-      ids.push_back(ParsePageId(inv.args[i]));
-    }
+    std::vector<uint64_t> ids = ParsePageIdArgs(inv.args);
     bool all = inv.flags.Bool("all");
     std::string fv = inv.flags.Str("format-value");
     if (ids.empty() && !all) throw CliError("page id required");

@@ -21,7 +21,8 @@ namespace boltpp::cli {
 
 namespace {
 
-constexpr const char* kAbandonHint = "Please consider executing `./bbolt surgery freelist abandon ...`\n";
+constexpr const char* kAbandonHint =
+    "Please consider executing `./bbolt surgery freelist abandon ...`\n";
 
 FlagDef OutputFlag() { return Required(StringFlag("output", "", "path to the filePath db file")); }
 
@@ -29,7 +30,8 @@ FlagDef OutputFlag() { return Required(StringFlag("output", "", "path to the fil
 void ValidateOutput(const Invocation& inv) {
   if (inv.flags.Str("output").empty()) {
     throw CliError(
-        "output database path wasn't given, specify output database file path with --output option");
+        "output database path wasn't given, specify output database file path with --output "
+        "option");
   }
 }
 
@@ -101,7 +103,8 @@ MetaPage ReadMetaPageAt(const std::string& path, uint32_t meta_id, uint32_t page
   return m;
 }
 
-void WriteMetaPageAt(const std::string& path, const MetaPage& m, uint32_t meta_id, uint32_t page_size) {
+void WriteMetaPageAt(const std::string& path, const MetaPage& m, uint32_t meta_id,
+                     uint32_t page_size) {
   if (meta_id > 1) throw CliError("invalid metaPageId: " + std::to_string(meta_id));
   os::UniqueFd fd = OpenOrThrow(path, O_RDWR);
   bool ok = os::PwriteFull(fd.get(), m.buf.data(), m.buf.size(), uint64_t{meta_id} * page_size) &&
@@ -145,7 +148,8 @@ void CopyPage(const std::string& path, uint64_t src, uint64_t dst) {
 void ClearFreelistInMetaPage(const std::string& path, uint64_t id) {
   std::string buf;
   Wrap("ReadPage " + std::to_string(id) + " failed: ", [&] { buf = ReadPage(path, id); });
-  if (buf.size() < format::kPageHeaderSize + format::kMetaSize) throw CliError("meta page is truncated");
+  if (buf.size() < format::kPageHeaderSize + format::kMetaSize)
+    throw CliError("meta page is truncated");
   auto* p = reinterpret_cast<uint8_t*>(buf.data());
   format::Meta meta = format::Meta::Decode(p);
   meta.freelist = format::kNoFreelist;
@@ -177,7 +181,8 @@ void CheckClearRange(int64_t start, int64_t end, int64_t count) {
     throw CliError("the end index (" + str(end) + ") is out of range [0, " + str(count) + "]");
   }
   if (start > end && end != -1) {
-    throw CliError("the start index (" + str(start) + ") is bigger than the end index (" + str(end) + ")");
+    throw CliError("the start index (" + str(start) + ") is bigger than the end index (" +
+                   str(end) + ")");
   }
   if (start == end) {
     throw CliError("invalid: the start index (" + str(start) + ") is equal to the end index (" +
@@ -191,7 +196,8 @@ std::vector<Inode> ReadInodes(const std::string& buf, uint64_t pgid) {
   std::vector<Inode> inodes(view.count());
   for (size_t i = 0; i < inodes.size(); ++i) {
     if (!format::ReadInode(view, i, &inodes[i]) || inodes[i].key.empty()) {
-      throw CliError("page " + std::to_string(pgid) + ": element " + std::to_string(i) + " is damaged");
+      throw CliError("page " + std::to_string(pgid) + ": element " + std::to_string(i) +
+                     " is damaged");
     }
   }
   return inodes;
@@ -253,7 +259,8 @@ std::string CopySourceToOutput(const Invocation& inv, const std::string& tag) {
 }
 
 void WarnAbandonedPages() {
-  Out("WARNING: The clearing has abandoned some pages that are not yet referenced from free list.\n");
+  Out("WARNING: The clearing has abandoned some pages that are not yet referenced from free "
+      "list.\n");
   Out(kAbandonHint);
 }
 
@@ -263,6 +270,21 @@ uint64_t PageIdFlag(const Invocation& inv) {
   return id;
 }
 
+// A surgery subcommand on one file: "NAME <bbolt-file>", exactly one
+// positional argument.
+Command FileCommand(std::string name, std::string short_desc, std::vector<FlagDef> flags,
+                    std::string example, std::function<int(Invocation&)> run) {
+  Command c;
+  c.use = name + " <bbolt-file>";
+  c.name = std::move(name);
+  c.short_desc = std::move(short_desc);
+  c.args = ArgsSpec::Exact(1);
+  c.flags = std::move(flags);
+  c.example = std::move(example);
+  c.run = std::move(run);
+  return c;
+}
+
 // ---- subcommands ----
 
 uint64_t MetaTxid(const std::string& page) {
@@ -270,179 +292,155 @@ uint64_t MetaTxid(const std::string& page) {
 }
 
 Command RevertMetaPage() {
-  Command c;
-  c.name = "revert-meta-page";
-  c.use = "revert-meta-page <bbolt-file>";
-  c.short_desc = "Revert the meta page to revert the changes performed by the latest transaction";
-  c.args = ArgsSpec::Exact(1);
-  c.flags = {OutputFlag()};
-  c.example = "  boltpp surgery revert-meta-page --output fixed.db broken.db";
-  c.run = [](Invocation& inv) {
-    ValidateOutput(inv);
-    std::string out = CopySourceToOutput(inv, "revert-meta-page");
-    Wrap("revert-meta-page command failed: ", [&] {
-      // guts_cli.GetActiveMetaPage: reads both metas as pages; the higher
-      // txid is active (meta 0 on a tie).
-      if (MetaTxid(ReadPage(out, 0)) < MetaTxid(ReadPage(out, 1))) {
-        CopyPage(out, 0, 1);
-      } else {
-        CopyPage(out, 1, 0);
-      }
-    });
-    Out("The meta page is reverted.\n");
-    return 0;
-  };
-  return c;
+  return FileCommand(
+      "revert-meta-page",
+      "Revert the meta page to revert the changes performed by the latest transaction",
+      {OutputFlag()}, "  boltpp surgery revert-meta-page --output fixed.db broken.db",
+      [](Invocation& inv) {
+        ValidateOutput(inv);
+        std::string out = CopySourceToOutput(inv, "revert-meta-page");
+        Wrap("revert-meta-page command failed: ", [&] {
+          // guts_cli.GetActiveMetaPage: reads both metas as pages; the higher
+          // txid is active (meta 0 on a tie).
+          if (MetaTxid(ReadPage(out, 0)) < MetaTxid(ReadPage(out, 1))) {
+            CopyPage(out, 0, 1);
+          } else {
+            CopyPage(out, 1, 0);
+          }
+        });
+        Out("The meta page is reverted.\n");
+        return 0;
+      });
 }
 
 Command CopyPageCmd() {
-  Command c;
-  c.name = "copy-page";
-  c.use = "copy-page <bbolt-file>";
-  c.short_desc = "Copy page from the source page Id to the destination page Id";
-  c.args = ArgsSpec::Exact(1);
-  c.flags = {OutputFlag(), Required(Uint64Flag("from-page", "", "source page Id")),
-             Required(Uint64Flag("to-page", "", "destination page Id"))};
-  c.example = "  boltpp surgery copy-page --from-page 3 --to-page 2 --output fixed.db broken.db";
-  c.run = [](Invocation& inv) {
-    ValidateOutput(inv);
-    uint64_t from = inv.flags.Uint("from-page"), to = inv.flags.Uint("to-page");
-    if (from == to) throw CliError("'--from-page' and '--to-page' have the same value: " + std::to_string(from));
-    std::string out = CopySourceToOutput(inv, "copy-page");
-    Wrap("copy-page command failed: ", [&] { CopyPage(out, from, to); });
-    if (ReadActiveMeta(inv.args[0]).freelist != format::kNoFreelist) {
-      Out("WARNING: the free list might have changed.\n");
-      Out(kAbandonHint);
-    }
-    Out("The page " + std::to_string(from) + " was successfully copied to page " + std::to_string(to) + "\n");
-    return 0;
-  };
-  return c;
+  return FileCommand(
+      "copy-page", "Copy page from the source page Id to the destination page Id",
+      {OutputFlag(), Required(Uint64Flag("from-page", "", "source page Id")),
+       Required(Uint64Flag("to-page", "", "destination page Id"))},
+      "  boltpp surgery copy-page --from-page 3 --to-page 2 --output fixed.db broken.db",
+      [](Invocation& inv) {
+        ValidateOutput(inv);
+        uint64_t from = inv.flags.Uint("from-page"), to = inv.flags.Uint("to-page");
+        if (from == to)
+          throw CliError("'--from-page' and '--to-page' have the same value: " +
+                         std::to_string(from));
+        std::string out = CopySourceToOutput(inv, "copy-page");
+        Wrap("copy-page command failed: ", [&] { CopyPage(out, from, to); });
+        if (ReadActiveMeta(inv.args[0]).freelist != format::kNoFreelist) {
+          Out("WARNING: the free list might have changed.\n");
+          Out(kAbandonHint);
+        }
+        Out("The page " + std::to_string(from) + " was successfully copied to page " +
+            std::to_string(to) + "\n");
+        return 0;
+      });
 }
 
 Command ClearPageCmd() {
-  Command c;
-  c.name = "clear-page";
-  c.use = "clear-page <bbolt-file>";
-  c.short_desc = "Clears all elements from the given page, which can be a branch or leaf page";
-  c.args = ArgsSpec::Exact(1);
-  c.flags = {OutputFlag(), Required(Uint64Flag("pageId", "", "page Id"))};
-  c.example = "  boltpp surgery clear-page --pageId 7 --output fixed.db broken.db";
-  c.run = [](Invocation& inv) {
-    ValidateOutput(inv);
-    uint64_t id = PageIdFlag(inv);
-    std::string out = CopySourceToOutput(inv, "clear-page");
-    bool abandon = false;
-    Wrap("clear-page command failed: ", [&] { abandon = ClearPageElements(out, id, 0, -1); });
-    if (abandon) WarnAbandonedPages();
-    Out("The page (" + std::to_string(id) + ") was cleared\n");
-    return 0;
-  };
-  return c;
+  return FileCommand(
+      "clear-page", "Clears all elements from the given page, which can be a branch or leaf page",
+      {OutputFlag(), Required(Uint64Flag("pageId", "", "page Id"))},
+      "  boltpp surgery clear-page --pageId 7 --output fixed.db broken.db", [](Invocation& inv) {
+        ValidateOutput(inv);
+        uint64_t id = PageIdFlag(inv);
+        std::string out = CopySourceToOutput(inv, "clear-page");
+        bool abandon = false;
+        Wrap("clear-page command failed: ", [&] { abandon = ClearPageElements(out, id, 0, -1); });
+        if (abandon) WarnAbandonedPages();
+        Out("The page (" + std::to_string(id) + ") was cleared\n");
+        return 0;
+      });
 }
 
 Command ClearPageElementsCmd() {
-  Command c;
-  c.name = "clear-page-elements";
-  c.use = "clear-page-elements <bbolt-file>";
-  c.short_desc = "Clears elements from the given page, which can be a branch or leaf page";
-  c.args = ArgsSpec::Exact(1);
-  c.flags = {OutputFlag(), Required(Uint64Flag("pageId", "", "page id")),
-             Required(IntFlag("from-index", "", "start element index (included) to clear, starting from 0")),
-             Required(IntFlag("to-index", "",
-                              "end element index (excluded) to clear, starting from 0, -1 means to the end of page"))};
-  c.example =
-      "  boltpp surgery clear-page-elements --pageId 7 --from-index 1 --to-index -1 --output fixed.db broken.db";
-  c.run = [](Invocation& inv) {
-    ValidateOutput(inv);
-    uint64_t id = PageIdFlag(inv);
-    int64_t from = inv.flags.Int("from-index"), to = inv.flags.Int("to-index");
-    std::string out = CopySourceToOutput(inv, "clear-page-element");
-    bool abandon = false;
-    Wrap("clear-page-element command failed: ", [&] { abandon = ClearPageElements(out, id, from, to); });
-    if (abandon) WarnAbandonedPages();
-    Out("All elements in [" + std::to_string(from) + ", " + std::to_string(to) + ") in page " + std::to_string(id) +
-        " were cleared\n");
-    return 0;
-  };
-  return c;
+  return FileCommand(
+      "clear-page-elements",
+      "Clears elements from the given page, which can be a branch or leaf page",
+      {OutputFlag(), Required(Uint64Flag("pageId", "", "page id")),
+       Required(
+           IntFlag("from-index", "", "start element index (included) to clear, starting from 0")),
+       Required(IntFlag(
+           "to-index", "",
+           "end element index (excluded) to clear, starting from 0, -1 means to the end of page"))},
+      "  boltpp surgery clear-page-elements --pageId 7 --from-index 1 --to-index -1 --output "
+      "fixed.db broken.db",
+      [](Invocation& inv) {
+        ValidateOutput(inv);
+        uint64_t id = PageIdFlag(inv);
+        int64_t from = inv.flags.Int("from-index"), to = inv.flags.Int("to-index");
+        std::string out = CopySourceToOutput(inv, "clear-page-element");
+        bool abandon = false;
+        Wrap("clear-page-element command failed: ",
+             [&] { abandon = ClearPageElements(out, id, from, to); });
+        if (abandon) WarnAbandonedPages();
+        Out("All elements in [" + std::to_string(from) + ", " + std::to_string(to) + ") in page " +
+            std::to_string(id) + " were cleared\n");
+        return 0;
+      });
 }
 
 Command FreelistAbandon() {
-  Command c;
-  c.name = "abandon";
-  c.use = "abandon <bbolt-file>";
-  c.short_desc = "Abandon the freelist from both meta pages";
-  c.args = ArgsSpec::Exact(1);
-  c.flags = {OutputFlag()};
-  c.example = "  boltpp surgery freelist abandon --output fixed.db broken.db";
-  c.run = [](Invocation& inv) {
-    ValidateOutput(inv);
-    std::string out = CopySourceToOutput(inv, "freelist abandon");
-    Wrap("abandom-freelist command failed: ", [&] { ClearFreelist(out); });
-    Out("The freelist was abandoned in both meta pages.\n"
-        "It may cause some delay on next startup because bbolt needs to scan the whole db to reconstruct the free "
-        "list.\n");
-    return 0;
-  };
-  return c;
+  return FileCommand("abandon", "Abandon the freelist from both meta pages", {OutputFlag()},
+                     "  boltpp surgery freelist abandon --output fixed.db broken.db",
+                     [](Invocation& inv) {
+                       ValidateOutput(inv);
+                       std::string out = CopySourceToOutput(inv, "freelist abandon");
+                       Wrap("abandom-freelist command failed: ", [&] { ClearFreelist(out); });
+                       Out("The freelist was abandoned in both meta pages.\n"
+                           "It may cause some delay on next startup because bbolt needs to scan "
+                           "the whole db to reconstruct the free "
+                           "list.\n");
+                       return 0;
+                     });
 }
 
 Command FreelistRebuild() {
-  Command c;
-  c.name = "rebuild";
-  c.use = "rebuild <bbolt-file>";
-  c.short_desc = "Rebuild the freelist";
-  c.args = ArgsSpec::Exact(1);
-  c.flags = {OutputFlag()};
-  c.example = "  boltpp surgery freelist rebuild --output fixed.db no-freelist.db";
-  c.run = [](Invocation& inv) {
-    ValidateOutput(inv);
-    FileInfo fi = CheckSourceDBPath(inv.args[0]);
-    if (ReadActiveMeta(inv.args[0]).freelist != format::kNoFreelist) {
-      throw CliError(
-          "the file already has freelist, please consider to abandon the freelist to forcibly rebuild it");
-    }
-    std::string out = CopySourceToOutput(inv, "freelist rebuild");
-    // Opening read-write without no_freelist_sync rebuilds and writes it.
-    OpenOptions o;
-    o.read_only = false;
-    o.file_mode = fi.mode & 0777;
-    std::unique_ptr<DB> db;
-    Wrap("[freelist rebuild] open db file failed: ", [&] { db = OpenDB(out, inv, o); });
-    Status s = db->Close();
-    if (!s.ok()) throw CliError("[freelist rebuild] close db file failed: " + StatusMessage(s));
-    Out("The freelist was successfully rebuilt.\n");
-    return 0;
-  };
-  return c;
+  return FileCommand(
+      "rebuild", "Rebuild the freelist", {OutputFlag()},
+      "  boltpp surgery freelist rebuild --output fixed.db no-freelist.db", [](Invocation& inv) {
+        ValidateOutput(inv);
+        FileInfo fi = CheckSourceDBPath(inv.args[0]);
+        if (ReadActiveMeta(inv.args[0]).freelist != format::kNoFreelist) {
+          throw CliError(
+              "the file already has freelist, please consider to abandon the freelist to forcibly "
+              "rebuild it");
+        }
+        std::string out = CopySourceToOutput(inv, "freelist rebuild");
+        // Opening read-write without no_freelist_sync rebuilds and writes it.
+        OpenOptions o;
+        o.read_only = false;
+        o.file_mode = fi.mode & 0777;
+        std::unique_ptr<DB> db;
+        Wrap("[freelist rebuild] open db file failed: ", [&] { db = OpenDB(out, inv, o); });
+        Status s = db->Close();
+        if (!s.ok()) throw CliError("[freelist rebuild] close db file failed: " + StatusMessage(s));
+        Out("The freelist was successfully rebuilt.\n");
+        return 0;
+      });
 }
 
 Command MetaValidate() {
-  Command c;
-  c.name = "validate";
-  c.use = "validate <bbolt-file>";
-  c.short_desc = "Validate both meta pages";
-  c.args = ArgsSpec::Exact(1);
-  c.example = "  boltpp surgery meta validate my.db";
-  c.run = [](Invocation& inv) {
-    const std::string& src = inv.args[0];
-    CheckSourceDBPath(src);
-    uint32_t page_size = 0;
-    for (uint32_t i = 0; i <= 1; ++i) {
-      MetaPage m;
-      Wrap("read meta page " + std::to_string(i) + " failed: ", [&] { m = ReadMetaPageAt(src, i, page_size); });
-      Status valid = m.meta.ValidateBasic();
-      if (!valid.ok()) {
-        Out("WARNING: The meta page " + std::to_string(i) + " isn't valid: " + valid.ToString() + "!\n");
-      } else {
-        Out("The meta page " + std::to_string(i) + " is valid!\n");
-      }
-      page_size = m.meta.page_size;
-    }
-    return 0;
-  };
-  return c;
+  return FileCommand("validate", "Validate both meta pages", {},
+                     "  boltpp surgery meta validate my.db", [](Invocation& inv) {
+                       const std::string& src = inv.args[0];
+                       CheckSourceDBPath(src);
+                       uint32_t page_size = 0;
+                       for (uint32_t i = 0; i <= 1; ++i) {
+                         MetaPage m;
+                         Wrap("read meta page " + std::to_string(i) + " failed: ",
+                              [&] { m = ReadMetaPageAt(src, i, page_size); });
+                         Status valid = m.meta.ValidateBasic();
+                         if (!valid.ok()) {
+                           Out("WARNING: The meta page " + std::to_string(i) +
+                               " isn't valid: " + valid.ToString() + "!\n");
+                         } else {
+                           Out("The meta page " + std::to_string(i) + " is valid!\n");
+                         }
+                         page_size = m.meta.page_size;
+                       }
+                       return 0;
+                     });
 }
 
 // --fields of meta update: "key:value" pairs for pageSize, root, freelist
@@ -450,7 +448,8 @@ Command MetaValidate() {
 std::map<std::string, uint64_t> ParseMetaFields(const std::vector<std::string>& pairs) {
   std::map<std::string, uint64_t> fields;
   for (const std::string& field : pairs) {
-    if (std::count(field.begin(), field.end(), ':') != 1) throw CliError("invalid key-value pair: " + field);
+    if (std::count(field.begin(), field.end(), ':') != 1)
+      throw CliError("invalid key-value pair: " + field);
     std::string k = field.substr(0, field.find(':'));
     std::string v = field.substr(field.find(':') + 1);
     if (k != "pageSize" && k != "root" && k != "freelist" && k != "pgid") {
@@ -492,44 +491,45 @@ bool UpdateMeta(format::Meta& m, const std::map<std::string, uint64_t>& fields) 
 }
 
 Command MetaUpdate() {
-  Command c;
-  c.name = "update";
-  c.use = "update <bbolt-file>";
-  c.short_desc = "Update fields in meta pages";
-  c.args = ArgsSpec::Exact(1);
-  c.flags = {OutputFlag(),
-             StringSliceFlag("fields",
-                             "comma separated list of fields (supported fields: pageSize, root, freelist and pgid) "
-                             "to be updated, and each item is a colon-separated key-value pair"),
-             Uint32Flag("meta-page", "", "the meta page ID to operate on, valid values are 0 and 1")};
-  c.example = "  boltpp surgery meta update --meta-page 1 --fields root:16,freelist:8 --output fixed.db broken.db";
-  c.run = [](Invocation& inv) {
-    ValidateOutput(inv);
-    uint32_t meta_id = static_cast<uint32_t>(inv.flags.Uint("meta-page"));
-    if (meta_id > 1) throw CliError("invalid meta page id: " + std::to_string(meta_id));
-    std::map<std::string, uint64_t> fields = ParseMetaFields(inv.flags.Slice("fields"));
-    std::string out = CopySourceToOutput(inv, "meta update");
-    uint32_t page_size = 0;
-    if (meta_id == 1) {
-      Wrap("read the first meta page failed: ", [&] { page_size = ReadMetaPageAt(out, 0, 0).meta.page_size; });
-    }
-    MetaPage m;
-    Wrap("read meta page " + std::to_string(meta_id) + " failed: ",
-         [&] { m = ReadMetaPageAt(out, meta_id, page_size); });
-    bool changed = UpdateMeta(m.meta, fields);
-    if (changed) {
-      m.Encode();
-      Wrap("[meta update] write meta page " + std::to_string(meta_id) + " failed: ",
-           [&] { WriteMetaPageAt(out, m, meta_id, page_size); });
-    }
-    if (meta_id == 1 && page_size != m.meta.page_size) {
-      Out("WARNING: The page size (" + std::to_string(page_size) + ") in the first meta page doesn't match the " +
-          "second meta page (" + std::to_string(m.meta.page_size) + ")\n");
-    }
-    Out(changed ? "The meta page " + std::to_string(meta_id) + " has been updated!\n" : "Nothing changed!\n");
-    return 0;
-  };
-  return c;
+  return FileCommand(
+      "update", "Update fields in meta pages",
+      {OutputFlag(),
+       StringSliceFlag(
+           "fields",
+           "comma separated list of fields (supported fields: pageSize, root, freelist and pgid) "
+           "to be updated, and each item is a colon-separated key-value pair"),
+       Uint32Flag("meta-page", "", "the meta page ID to operate on, valid values are 0 and 1")},
+      "  boltpp surgery meta update --meta-page 1 --fields root:16,freelist:8 --output fixed.db "
+      "broken.db",
+      [](Invocation& inv) {
+        ValidateOutput(inv);
+        uint32_t meta_id = static_cast<uint32_t>(inv.flags.Uint("meta-page"));
+        if (meta_id > 1) throw CliError("invalid meta page id: " + std::to_string(meta_id));
+        std::map<std::string, uint64_t> fields = ParseMetaFields(inv.flags.Slice("fields"));
+        std::string out = CopySourceToOutput(inv, "meta update");
+        uint32_t page_size = 0;
+        if (meta_id == 1) {
+          Wrap("read the first meta page failed: ",
+               [&] { page_size = ReadMetaPageAt(out, 0, 0).meta.page_size; });
+        }
+        MetaPage m;
+        Wrap("read meta page " + std::to_string(meta_id) + " failed: ",
+             [&] { m = ReadMetaPageAt(out, meta_id, page_size); });
+        bool changed = UpdateMeta(m.meta, fields);
+        if (changed) {
+          m.Encode();
+          Wrap("[meta update] write meta page " + std::to_string(meta_id) + " failed: ",
+               [&] { WriteMetaPageAt(out, m, meta_id, page_size); });
+        }
+        if (meta_id == 1 && page_size != m.meta.page_size) {
+          Out("WARNING: The page size (" + std::to_string(page_size) +
+              ") in the first meta page doesn't match the " + "second meta page (" +
+              std::to_string(m.meta.page_size) + ")\n");
+        }
+        Out(changed ? "The meta page " + std::to_string(meta_id) + " has been updated!\n"
+                    : "Nothing changed!\n");
+        return 0;
+      });
 }
 
 }  // namespace
@@ -549,8 +549,8 @@ Command SurgeryCommand() {
   meta.use = "meta <subcommand>";
   meta.short_desc = "meta page related surgery commands";
   meta.children = {MetaUpdate(), MetaValidate()};
-  c.children = {ClearPageCmd(),        ClearPageElementsCmd(), CopyPageCmd(), freelist, meta,
-                RevertMetaPage()};
+  c.children = {ClearPageCmd(), ClearPageElementsCmd(), CopyPageCmd(), freelist,
+                meta,           RevertMetaPage()};
   return c;
 }
 

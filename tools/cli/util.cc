@@ -166,6 +166,14 @@ Bucket FindLastBucket(const Tx& tx, const std::vector<std::string>& names) {
   return b;
 }
 
+std::vector<uint64_t> ParsePageIdArgs(const std::vector<std::string>& args) {
+  std::vector<uint64_t> ids;
+  for (size_t i = 1; i < args.size(); ++i) {
+    if (!args[i].empty()) ids.push_back(ParsePageId(args[i]));
+  }
+  return ids;
+}
+
 // ---- raw page access ----
 os::UniqueFd OpenOrThrow(const std::string& path, int flags) {
   os::UniqueFd fd(::open(path.c_str(), flags | O_CLOEXEC));
