@@ -12,6 +12,10 @@ PACKAGES=(
   libcli11-dev libfmt-dev libssl-dev libsodium-dev libb2-dev libcpp-httplib-dev libleveldb-dev
   curl
 )
+# Node.js runs the CAR cross-checks against @ipld/car and ipfs-car (npm
+# packages the tests install from apps/car/tests/node/package-lock.json);
+# Debian's nodejs and npm when the machine has no node of its own.
+command -v node >/dev/null 2>&1 || PACKAGES+=(nodejs npm)
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

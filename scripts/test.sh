@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # Installs what is needed, builds, and runs every test: the engine, tool,
-# compatibility and reliability suites (ctest, including bench_quick, which
-# checks that the benchmark still runs without judging speed), the suites
-# again under AddressSanitizer + UndefinedBehaviorSanitizer, the concurrency
-# stress tests under ThreadSanitizer, and bounded libFuzzer runs.
+# compatibility and reliability suites and the applications' suites (CAR,
+# job store, DAG store) under ctest (including bench_quick, which checks that
+# the benchmark still runs without judging speed), the engine, tool and CAR
+# suites again under AddressSanitizer + UndefinedBehaviorSanitizer, the
+# concurrency stress tests under ThreadSanitizer, bounded libFuzzer runs
+# (engine and CAR targets), and the packaging test (install, find_package and
+# pkg-config consumers, exported symbols, the .deb).
 # Ends with one line "N passed, M failed": every ctest test counts once, and
 # so does each phase that is not a ctest run (builds, fuzzing).
 set -uo pipefail
@@ -53,10 +56,17 @@ phase "build" 0 build
 phase "ctest" 1 bash -c "cd build && ctest --output-on-failure -j$JOBS"
 # Under ASan the randomized suites run smaller: the release ctest above ran
 # them at full size (compat 200 seeds each way, model 100,000 ops per seed).
+# The sanitizer build covers the engine, the tool and the CAR reader (which
+# parses untrusted input); the job and DAG stores run on the engine's public
+# API and are covered by the release ctest.
 phase "asan+ubsan: build and ctest" 1 env BOLTPP_COMPAT_COUNT=40 BOLTPP_COMPAT_PINGPONG=4 \
-  BOLTPP_MODEL_OPS=20000 BOLTPP_MODEL_TXS=100 bash tests/reliability/sanitizers.sh asan
+  BOLTPP_MODEL_OPS=20000 BOLTPP_MODEL_TXS=100 \
+  SAN_TARGETS="boltpp_tests boltpp_reliability_tests boltpp_compat_tests boltpp_compat_tool boltpp_cli boltpp_cli_tests boltpp_car_tests" \
+  ASAN_CTEST_ARGS="-E (jobstore|dagstore|bench_quick|boltpp_demo)" \
+  bash tests/reliability/sanitizers.sh asan
 phase "tsan: concurrency stress" 1 bash tests/reliability/sanitizers.sh tsan
 phase "fuzz: 45 s per target" 0 bash fuzz/run.sh 45
+phase "packaging: install, consumers, exported symbols, .deb" 0 bash tests/packaging/consumer_test.sh build
 
 echo
 if [ "${#failures[@]}" -gt 0 ]; then echo "failed phases: ${failures[*]}"; fi
