@@ -1,0 +1,260 @@
+// The DAG store (apps-spec 2): shards = CAR files with a full index each, a
+// top-level inverted index (multihash -> shard keys), shard states that
+// survive restarts, recovery and GC, all kept in one boltpp file.
+//
+// Root layout (apps-spec 2.1):
+//   <root>/index/.version                  "1"; Open refuses any other version
+//   <root>/index/<key>.full.idx            MultihashIndexSorted, identity CIDs kept
+//   <root>/transients/transient-<key>.complete   local copies of http:// mounts
+//   <root>/datastore/dagstore.db           boltpp file: buckets shards, inverted, meta
+//   <root>/.shard-registration-complete    written by `migrate` when it is done
+// <key> in file names is the shard key with every byte outside [A-Za-z0-9_-.]
+// (and a leading '.') written as %XX (EscapeKey).
+//
+// Concurrency: one mutex-guarded state machine owns every shard's state.
+// Every state change is committed to the datastore (one synced write
+// transaction) before the call that made it returns, except the
+// Available<->Serving flips of Acquire/release, which are kept in memory and
+// written with the next durable write or at Close (a restart turns Serving
+// into Available anyway). Slow work (fetch, index) runs outside the mutex,
+// on the calling thread, while the shard is Initializing or Recovering,
+// states that only that worker may leave.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "boltpp/car/cid.h"
+#include "boltpp/car/index.h"
+#include "boltpp/car/reader.h"
+#include "boltpp/status.h"
+
+namespace boltpp {
+class DB;
+class Tx;
+}  // namespace boltpp
+
+namespace boltpp::dagstore {
+
+enum class ShardState : uint8_t {
+  kNew = 0x00,
+  kInitializing = 0x01,
+  kAvailable = 0x02,
+  kServing = 0x03,
+  kRecovering = 0x80,
+  kErrored = 0xF0,
+  kUnknown = 0xFF,
+};
+
+// "New", "Initializing", ... ("Unknown" for anything else).
+std::string StateName(ShardState s);
+// "ShardStateNew", ... (the Go String() form used in error messages).
+std::string StateLongName(ShardState s);
+
+// The persisted record (apps-spec 2.2), JSON {"k","u","t","s","l","e"}.
+struct ShardRecord {
+  std::string key;
+  std::string url;        // file:///abs/path.car or http://host:port/path
+  std::string transient;  // path of the local copy, or ""
+  ShardState state = ShardState::kNew;
+  bool lazy = false;
+  std::string error;
+};
+std::string EncodeRecord(const ShardRecord& r);
+Result<ShardRecord> DecodeRecord(std::string_view json);
+
+// The shard key as a file-name component (see the layout above).
+std::string EscapeKey(std::string_view key);
+
+// The compact inverted-index value: uvarint(len) ++ key, repeated.
+std::string EncodeKeyList(const std::vector<std::string>& keys);
+Result<std::vector<std::string>> DecodeKeyList(std::string_view bytes);
+
+// A status's text without the code's prefix when it has a detail.
+std::string Message(const Status& s);
+// True for the "<what> not found" errors (unknown shard, block or CID).
+bool IsNotFound(const Status& s);
+
+// What to do at Open with shards found Errored (apps-spec 2.3).
+enum class ErroredPolicy { kDoNotRecover, kRecoverOnAcquire, kRecoverNow };
+
+struct StoreOptions {
+  std::string root;
+  ErroredPolicy errored_policy = ErroredPolicy::kRecoverOnAcquire;
+  // Automatic recoveries per shard per process (0 = none); reset on success.
+  int max_recover_attempts = 1;
+  // Background GC every interval (0 = only on demand).
+  std::chrono::milliseconds gc_interval{0};
+  // Concurrent index generations (0 = unlimited).
+  int max_concurrent_index = 5;
+  // At Open, initialize eager shards that a restart sent back to New
+  // (in the background thread).
+  bool requeue_on_start = true;
+  // Create the root when it does not exist.
+  bool create = true;
+  // How long Open waits for the datastore's file lock (another process).
+  std::chrono::milliseconds lock_timeout{200};
+  // HTTP mount: give up when no byte arrives for this long.
+  std::chrono::milliseconds http_timeout{10000};
+};
+
+struct ShardInfo {
+  std::string key;
+  ShardState state = ShardState::kNew;
+  std::string error;
+  std::string url;
+  std::string transient;
+  bool lazy = false;
+  int refs = 0;
+};
+
+class DagStore;
+
+// A shard held open for reading (the shard is Serving while any accessor
+// lives). Destroying it releases the shard.
+class ShardAccessor {
+ public:
+  ~ShardAccessor();
+  ShardAccessor(const ShardAccessor&) = delete;
+  ShardAccessor& operator=(const ShardAccessor&) = delete;
+  const std::string& key() const { return key_; }
+  // The path of the CAR bytes (the file itself or its transient copy).
+  const std::string& data_path() const { return data_path_; }
+  // The block of `cid` (found through the shard index), or kInvalidArgument
+  // "block not found in shard".
+  Result<std::string> GetBlock(const car::Cid& cid);
+  const car::Index& index() const { return *index_; }
+
+ private:
+  friend class DagStore;
+  ShardAccessor(DagStore* store, std::string key) : store_(store), key_(std::move(key)) {}
+  DagStore* store_;
+  std::string key_;
+  std::string data_path_;
+  std::mutex mu_;  // the reader is not thread-safe
+  std::unique_ptr<car::CarReader> reader_;
+  std::unique_ptr<car::Index> index_;
+};
+
+class DagStore {
+ public:
+  // Opens (creating when allowed) the store at options.root and reconciles
+  // the persisted shards (apps-spec 2.3 Start).
+  static Result<std::unique_ptr<DagStore>> Open(const StoreOptions& options);
+  ~DagStore();  // Close()
+  DagStore(const DagStore&) = delete;
+  DagStore& operator=(const DagStore&) = delete;
+  // Stops the background thread, writes pending Serving/Available flips,
+  // closes the datastore. Accessors must be gone.
+  Status Close();
+
+  // Registers a new shard (refused when the key exists: "shard already
+  // exists"). Lazy: returns once the New record is durable. Eager:
+  // initializes in this thread and returns when the shard is Available
+  // (OK) or Errored (the error).
+  Status RegisterShard(const std::string& key, const std::string& url, bool lazy);
+  // Lazily registers many shards in one durable transaction; keys that
+  // exist are skipped. Returns how many were added.
+  Result<size_t> RegisterLazyBatch(const std::vector<std::pair<std::string, std::string>>& shards);
+  // New -> Initializing -> Available (or Errored, returned as the error).
+  Status InitializeShard(const std::string& key);
+  // Waits while the shard is Initializing/Recovering; initializes a New
+  // shard; Errored fails unless marked for recovery on acquire.
+  Result<std::unique_ptr<ShardAccessor>> AcquireShard(const std::string& key);
+  // Any state -> Errored with `error`.
+  Status FailShard(const std::string& key, const std::string& error);
+  // Errored -> Recovering -> Available (or Errored).
+  Status RecoverShard(const std::string& key);
+  // Removes the shard, its index file, transient and inverted entries.
+  // Refused while it is Serving, Initializing or Recovering.
+  Status DestroyShard(const std::string& key);
+  // Drops the transients of Available/Errored shards nobody holds, and any
+  // unreferenced file in transients/. Returns key -> result.
+  std::map<std::string, Status> GC();
+
+  Result<ShardInfo> GetShardInfo(const std::string& key) const;
+  std::vector<ShardInfo> AllShardsInfo() const;  // sorted by key
+  // The keys of the shards whose index holds `multihash` (raw bytes).
+  Result<std::vector<std::string>> ShardsContainingMultihash(std::string_view multihash) const;
+  // The block of `cid` from the first shard that holds it.
+  Result<std::string> GetBlock(const car::Cid& cid);
+
+  // The invariants of apps-spec 4.3 plus the datastore's Tx::Check: one
+  // line per problem (empty = sound).
+  std::vector<std::string> Verify();
+  // Waits until no background recovery or re-queued initialization is
+  // pending (for tests and commands that want a settled state).
+  void WaitIdle();
+  // Warnings from Open (undecodable records skipped, files removed).
+  const std::vector<std::string>& open_warnings() const { return warnings_; }
+  // Meta values (bucket meta).
+  Result<std::string> GetMeta(const std::string& name) const;
+  Status PutMeta(const std::string& name, const std::string& value);
+  // How many automatic recoveries ran in this process (all shards).
+  int auto_recoveries() const { return auto_recoveries_.load(); }
+
+  const StoreOptions& options() const { return options_; }
+  std::string IndexPath(const std::string& key) const;
+  std::string TransientPath(const std::string& key) const;
+  DB* db() const { return db_.get(); }
+
+ private:
+  struct Shard {
+    ShardRecord record;
+    int refs = 0;
+    uint64_t generation = 0;  // bumped whenever a worker's result must be dropped
+    bool recover_on_acquire = false;
+    int auto_recover_attempts = 0;
+    bool dirty = false;  // a Serving/Available flip not yet written
+  };
+  friend class ShardAccessor;
+
+  explicit DagStore(StoreOptions options);
+  Status OpenDatastore();
+  Status Reconcile();
+  // Writes `records` (and every dirty record) in one synced transaction, plus
+  // what `extra` does in it. Caller holds mu_.
+  Status PersistLocked(const std::vector<const ShardRecord*>& records,
+                       const std::function<Status(Tx&)>& extra = {});
+  // Moves a shard from New/Errored into Initializing/Recovering and runs the
+  // worker (fetch + index + inverted) in this thread. lock is held on entry
+  // and on return.
+  Status RunWorker(std::unique_lock<std::mutex>& lock, const std::string& key, bool recovering);
+  Status FailLocked(std::unique_lock<std::mutex>& lock, const std::string& key,
+                    const std::string& error);
+  void Release(const std::string& key);
+  void BackgroundLoop();
+  void Enqueue(std::string key, bool recover);
+
+  StoreOptions options_;
+  std::unique_ptr<DB> db_;
+  mutable std::mutex mu_;
+  std::condition_variable cv_;  // a shard left Initializing/Recovering, or work arrived
+  std::map<std::string, Shard> shards_;
+  std::vector<std::string> warnings_;
+
+  // Index throttle (max_concurrent_index).
+  std::mutex throttle_mu_;
+  std::condition_variable throttle_cv_;
+  int indexing_ = 0;
+
+  // Background work: automatic recovery, re-queued initialization, GC.
+  std::thread background_;
+  bool stopping_ = false;                            // guarded by mu_
+  std::vector<std::pair<std::string, bool>> queue_;  // (key, recover); guarded by mu_
+  int busy_ = 0;                                     // queue items running; guarded by mu_
+  std::atomic<int> auto_recoveries_{0};
+  bool closed_ = false;
+};
+
+}  // namespace boltpp::dagstore

@@ -1,0 +1,27 @@
+// Helpers shared by the store's source files (not installed).
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "boltpp/car/index.h"
+#include "boltpp/status.h"
+
+namespace boltpp::dagstore {
+
+// A status's text without bbolt's code prefix when it has a detail.
+std::string Message(const Status& s);
+// "<what> not found" (kInvalidArgument); IsNotFound recognises it.
+Status NotFound(const std::string& what);
+bool IsNotFound(const Status& s);
+// A refused transition (kAborted) with its message.
+Status Refused(const std::string& why);
+// uvarint(code) ++ uvarint(len) ++ digest.
+std::string MultihashOf(const car::IndexEntry& e);
+// Every distinct multihash of the index, sorted.
+std::vector<std::string> SortedMultihashes(const car::Index& index);
+car::ReadOptions ShardReadOptions();
+// Writes path.tmp, fsyncs, renames over path, fsyncs the directory.
+Status WriteFileAtomically(const std::string& path, std::string_view bytes);
+
+}  // namespace boltpp::dagstore

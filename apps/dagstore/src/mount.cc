@@ -1,0 +1,137 @@
+#include "mount.h"
+
+#include <fcntl.h>
+#include <httplib.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+
+namespace boltpp::dagstore {
+namespace {
+
+constexpr std::string_view kFile = "file://";
+constexpr std::string_view kHttp = "http://";
+
+struct HttpTarget {
+  std::string host;
+  int port = 80;
+  std::string path;
+};
+
+Result<HttpTarget> ParseHttp(const std::string& url) {
+  std::string rest = url.substr(kHttp.size());
+  const size_t slash = rest.find('/');
+  HttpTarget t;
+  std::string hostport = rest.substr(0, slash);
+  t.path = slash == std::string::npos ? "/" : rest.substr(slash);
+  const size_t colon = hostport.rfind(':');
+  if (colon != std::string::npos) {
+    try {
+      t.port = std::stoi(hostport.substr(colon + 1));
+    } catch (...) {
+      return Status(Code::kInvalidArgument, "bad port in mount URL " + url);
+    }
+    hostport.resize(colon);
+  }
+  if (hostport.empty()) return Status(Code::kInvalidArgument, "no host in mount URL " + url);
+  t.host = hostport;
+  return t;
+}
+
+Status Download(const std::string& url, const std::string& dest,
+                std::chrono::milliseconds timeout) {
+  auto target = ParseHttp(url);
+  if (!target.ok()) return target.status();
+  const std::string partial =
+      dest.substr(0, dest.size() - std::string_view(".complete").size()) + ".partial";
+  const int fd = ::open(partial.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) return Status(Code::kIOError, "cannot create " + partial + ": " + strerror(errno));
+  httplib::Client client(target->host, target->port);
+  const auto secs = std::chrono::duration_cast<std::chrono::seconds>(timeout);
+  const auto usecs = std::chrono::duration_cast<std::chrono::microseconds>(timeout - secs);
+  client.set_connection_timeout(secs.count(), usecs.count());
+  client.set_read_timeout(secs.count(), usecs.count());
+  bool write_failed = false;
+  uint64_t received = 0;
+  int status_code = 0;
+  uint64_t expected = UINT64_MAX;
+  auto res = client.Get(
+      target->path,
+      [&](const httplib::Response& r) {
+        status_code = r.status;
+        if (r.has_header("Content-Length")) {
+          expected = std::stoull(r.get_header_value("Content-Length"));
+        }
+        return r.status == 200;
+      },
+      [&](const char* data, size_t n) {
+        size_t done = 0;
+        while (done < n) {
+          const ssize_t w = ::write(fd, data + done, n - done);
+          if (w <= 0) {
+            write_failed = true;
+            return false;
+          }
+          done += static_cast<size_t>(w);
+        }
+        received += n;
+        return true;
+      });
+  const bool synced = ::fsync(fd) == 0;
+  ::close(fd);
+  auto fail = [&](std::string msg) {
+    ::unlink(partial.c_str());
+    return Status(Code::kIOError, "fetching " + url + ": " + msg);
+  };
+  if (status_code != 0 && status_code != 200) {
+    return fail("HTTP status " + std::to_string(status_code));
+  }
+  if (!res) return fail(httplib::to_string(res.error()));
+  if (write_failed || !synced) return fail("cannot write " + partial);
+  if (expected != UINT64_MAX && received != expected) {
+    return fail("transfer cut: got " + std::to_string(received) + " of " +
+                std::to_string(expected) + " bytes");
+  }
+  if (::rename(partial.c_str(), dest.c_str()) != 0) {
+    return fail("cannot rename " + partial + ": " + strerror(errno));
+  }
+  return Status::OK();
+}
+
+}  // namespace
+
+Status ValidateMountUrl(const std::string& url) {
+  if (url.starts_with(kFile)) {
+    if (url.size() == kFile.size() || url[kFile.size()] != '/') {
+      return Status(Code::kInvalidArgument,
+                    "file mount needs an absolute path (file:///abs/path.car): " + url);
+    }
+    return Status::OK();
+  }
+  if (url.starts_with(kHttp)) return ParseHttp(url).status();
+  return Status(Code::kInvalidArgument,
+                "unsupported mount URL (want file:///... or http://...): " + url);
+}
+
+bool NeedsTransient(const std::string& url) { return url.starts_with(kHttp); }
+
+Result<std::string> FetchShardData(const std::string& url, const std::string& transient_complete,
+                                   std::chrono::milliseconds timeout) {
+  if (Status s = ValidateMountUrl(url); !s.ok()) return s;
+  if (url.starts_with(kFile)) {
+    std::string path = url.substr(kFile.size());
+    std::error_code ec;
+    if (!std::filesystem::is_regular_file(path, ec)) {
+      return Status(Code::kIOError, "shard data " + path + " is missing or not a file");
+    }
+    return path;
+  }
+  std::error_code ec;
+  if (std::filesystem::is_regular_file(transient_complete, ec)) return transient_complete;
+  if (Status s = Download(url, transient_complete, timeout); !s.ok()) return s;
+  return transient_complete;
+}
+
+}  // namespace boltpp::dagstore

@@ -1,0 +1,26 @@
+// Mounts (apps-spec 2.4): where a shard's bytes come from.
+//   file:///abs/path   seekable, read in place
+//   http://host[:port]/path   streamed into transients/transient-<key>.partial,
+//                             renamed .complete when the whole body arrived
+#pragma once
+
+#include <chrono>
+#include <string>
+
+#include "boltpp/status.h"
+
+namespace boltpp::dagstore {
+
+// Checks that `url` has a supported scheme and a usable form.
+Status ValidateMountUrl(const std::string& url);
+
+// True for mounts that are read through a transient copy.
+bool NeedsTransient(const std::string& url);
+
+// Returns the path of the shard's bytes. For http:// mounts: reuses
+// `transient_complete` when it exists, else downloads to
+// `transient_complete`.partial-named sibling and renames it into place.
+Result<std::string> FetchShardData(const std::string& url, const std::string& transient_complete,
+                                   std::chrono::milliseconds timeout);
+
+}  // namespace boltpp::dagstore

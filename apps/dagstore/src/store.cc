@@ -1,0 +1,813 @@
+// The DAG store's state machine (apps-spec 2.3), restart reconciliation,
+// recovery, destroy and GC. See store.h for the concurrency contract.
+#include "boltpp/dagstore/store.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <set>
+
+#include "boltpp/boltpp.h"
+#include "boltpp/car/index.h"
+#include "boltpp/car/reader.h"
+#include "boltpp/car/varint.h"
+#include "internal.h"
+#include "mount.h"
+
+namespace fs = std::filesystem;
+
+namespace boltpp::dagstore {
+
+std::string Message(const Status& s) { return s.detail().empty() ? s.ToString() : s.detail(); }
+Status NotFound(const std::string& what) {
+  return Status(Code::kInvalidArgument, what + " not found");
+}
+bool IsNotFound(const Status& s) {
+  return s.code() == Code::kInvalidArgument && s.detail().ends_with(" not found");
+}
+Status Refused(const std::string& why) { return Status(Code::kAborted, why); }
+
+std::string MultihashOf(const car::IndexEntry& e) {
+  std::string mh;
+  car::AppendUvarint(&mh, e.hash_code);
+  car::AppendUvarint(&mh, e.digest.size());
+  mh.append(reinterpret_cast<const char*>(e.digest.data()), e.digest.size());
+  return mh;
+}
+
+std::vector<std::string> SortedMultihashes(const car::Index& index) {
+  std::vector<std::string> out;
+  out.reserve(index.record_count());
+  index.ForEach([&](const car::IndexEntry& e) {
+    out.push_back(MultihashOf(e));
+    return true;
+  });
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  return out;
+}
+
+car::ReadOptions ShardReadOptions() {
+  car::ReadOptions o;
+  o.zero_length_section_as_eof = true;  // Filecoin pieces are zero-padded CARs
+  return o;
+}
+
+Status WriteFileAtomically(const std::string& path, std::string_view bytes) {
+  const std::string tmp = path + ".tmp";
+  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) return Status(Code::kIOError, "cannot create " + tmp + ": " + strerror(errno));
+  size_t done = 0;
+  while (done < bytes.size()) {
+    const ssize_t w = ::write(fd, bytes.data() + done, bytes.size() - done);
+    if (w <= 0) {
+      ::close(fd);
+      ::unlink(tmp.c_str());
+      return Status(Code::kIOError, "cannot write " + tmp + ": " + strerror(errno));
+    }
+    done += static_cast<size_t>(w);
+  }
+  const bool synced = ::fsync(fd) == 0;
+  ::close(fd);
+  if (!synced || ::rename(tmp.c_str(), path.c_str()) != 0) {
+    ::unlink(tmp.c_str());
+    return Status(Code::kIOError, "cannot write " + path + ": " + strerror(errno));
+  }
+  const int dfd = ::open(fs::path(path).parent_path().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dfd >= 0) {
+    ::fsync(dfd);
+    ::close(dfd);
+  }
+  return Status::OK();
+}
+
+namespace {
+
+constexpr std::string_view kShards = "shards";
+constexpr std::string_view kInverted = "inverted";
+constexpr std::string_view kMeta = "meta";
+constexpr std::string_view kIndexSuffix = ".full.idx";
+
+// Adds `key` to the inverted entry of every multihash of `index`.
+Status AddInverted(Tx& tx, const std::string& key, const car::Index& index) {
+  Bucket inv = tx.GetBucket(kInverted);
+  for (const std::string& mh : SortedMultihashes(index)) {
+    std::vector<std::string> keys;
+    if (auto v = inv.Get(mh)) {
+      auto decoded = DecodeKeyList(*v);
+      if (!decoded.ok()) return decoded.status();
+      keys = std::move(*decoded);
+    }
+    if (std::find(keys.begin(), keys.end(), key) != keys.end()) continue;
+    keys.push_back(key);
+    if (Status s = inv.Put(mh, EncodeKeyList(keys)); !s.ok()) return s;
+  }
+  return Status::OK();
+}
+
+Status RemoveKeyFrom(Bucket& inv, std::string_view mh, const std::string& key) {
+  auto v = inv.Get(mh);
+  if (!v) return Status::OK();
+  auto keys = DecodeKeyList(*v);
+  if (!keys.ok()) return keys.status();
+  auto it = std::find(keys->begin(), keys->end(), key);
+  if (it == keys->end()) return Status::OK();
+  keys->erase(it);
+  const std::string copy(mh);  // mh may point into the page we rewrite
+  if (keys->empty()) return inv.Delete(copy);
+  return inv.Put(copy, EncodeKeyList(*keys));
+}
+
+// Removes `key` from the inverted index: through its index when it could be
+// loaded, else by scanning every entry.
+Status RemoveInverted(Tx& tx, const std::string& key, const car::Index* index) {
+  Bucket inv = tx.GetBucket(kInverted);
+  if (index != nullptr) {
+    for (const std::string& mh : SortedMultihashes(*index)) {
+      if (Status s = RemoveKeyFrom(inv, mh, key); !s.ok()) return s;
+    }
+    return Status::OK();
+  }
+  std::vector<std::string> holding;
+  Status s = inv.ForEach([&](const Entry& e) {
+    auto keys = DecodeKeyList(e.value);
+    if (keys.ok() && std::find(keys->begin(), keys->end(), key) != keys->end()) {
+      holding.emplace_back(e.key);
+    }
+    return Status::OK();
+  });
+  if (!s.ok()) return s;
+  for (const auto& mh : holding) {
+    if (Status r = RemoveKeyFrom(inv, mh, key); !r.ok()) return r;
+  }
+  return Status::OK();
+}
+
+std::unique_ptr<car::Index> LoadIndex(const std::string& path, Status* status) {
+  auto loaded = car::Index::Load(path);
+  if (!loaded.ok()) {
+    *status = loaded.status();
+    return nullptr;
+  }
+  return std::make_unique<car::Index>(std::move(*loaded));
+}
+
+// Fetches the shard's bytes, builds its index (identity CIDs kept) and
+// writes index_path atomically.
+Status BuildShardIndex(const std::string& url, const std::string& transient,
+                       const std::string& index_path, const StoreOptions& opts,
+                       std::mutex& throttle_mu, std::condition_variable& throttle_cv, int& indexing,
+                       std::unique_ptr<car::Index>* out) {
+  auto data = FetchShardData(url, transient, opts.http_timeout);
+  if (!data.ok()) return data.status();
+  {
+    std::unique_lock lock(throttle_mu);
+    throttle_cv.wait(lock, [&] {
+      return opts.max_concurrent_index <= 0 || indexing < opts.max_concurrent_index;
+    });
+    indexing++;
+  }
+  auto built = [&]() -> Result<std::string> {
+    auto reader = car::CarReader::OpenFile(*data, ShardReadOptions());
+    if (!reader.ok()) return reader.status();
+    car::IndexOptions io;
+    io.store_identity_cids = true;
+    io.zero_length_section_as_eof = true;
+    io.adopt_existing = false;  // a CARv2's own index may lack identity CIDs
+    return car::BuildIndex(**reader, io);
+  }();
+  {
+    std::lock_guard lock(throttle_mu);
+    indexing--;
+  }
+  throttle_cv.notify_one();
+  if (!built.ok()) {
+    return Status(built.status().code(), "indexing " + *data + ": " + Message(built.status()));
+  }
+  auto parsed = car::Index::Parse({reinterpret_cast<const uint8_t*>(built->data()), built->size()});
+  if (!parsed.ok()) return parsed.status();
+  if (Status s = WriteFileAtomically(index_path, *built); !s.ok()) return s;
+  *out = std::make_unique<car::Index>(std::move(*parsed));
+  return Status::OK();
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------
+// Open, reconcile, close
+
+DagStore::DagStore(StoreOptions options) : options_(std::move(options)) {}
+
+DagStore::~DagStore() { (void)Close(); }
+
+std::string DagStore::IndexPath(const std::string& key) const {
+  return options_.root + "/index/" + EscapeKey(key) + std::string(kIndexSuffix);
+}
+std::string DagStore::TransientPath(const std::string& key) const {
+  return options_.root + "/transients/transient-" + EscapeKey(key) + ".complete";
+}
+
+Result<std::unique_ptr<DagStore>> DagStore::Open(const StoreOptions& options) {
+  if (options.root.empty()) return Status(Code::kInvalidArgument, "no root directory given");
+  std::error_code ec;
+  if (!fs::is_directory(options.root, ec)) {
+    if (!options.create) {
+      return Status(Code::kInvalidArgument, "no DAG store at " + options.root);
+    }
+  }
+  for (const char* sub : {"index", "transients", "datastore"}) {
+    fs::create_directories(options.root + "/" + sub, ec);
+    if (ec) {
+      return Status(Code::kIOError,
+                    "cannot create " + options.root + "/" + sub + ": " + ec.message());
+    }
+  }
+  const std::string version_path = options.root + "/index/.version";
+  if (fs::exists(version_path, ec)) {
+    std::ifstream in(version_path);
+    std::string v;
+    std::getline(in, v);
+    if (v != "1") {
+      return Status(Code::kVersionMismatch,
+                    "unsupported index version \"" + v + "\" in " + version_path + " (want 1)");
+    }
+  } else if (Status s = WriteFileAtomically(version_path, "1"); !s.ok()) {
+    return s;
+  }
+  std::unique_ptr<DagStore> store(new DagStore(options));
+  if (Status s = store->OpenDatastore(); !s.ok()) return s;
+  if (Status s = store->Reconcile(); !s.ok()) return s;
+  store->background_ = std::thread([p = store.get()] { p->BackgroundLoop(); });
+  return store;
+}
+
+Status DagStore::OpenDatastore() {
+  Options o;
+  o.timeout =
+      options_.lock_timeout.count() == 0 ? std::chrono::milliseconds(-1) : options_.lock_timeout;
+  const std::string path = options_.root + "/datastore/dagstore.db";
+  auto db = DB::Open(path, o);
+  if (!db.ok()) {
+    if (db.status().code() == Code::kTimeout) {
+      return Status(Code::kTimeout, "datastore " + path +
+                                        " is locked by another process (is `boltpp-dagstore "
+                                        "serve` running on this root?)");
+    }
+    return Status(db.status().code(), "opening " + path + ": " + db.status().ToString());
+  }
+  db_ = std::move(*db);
+  return db_->Update([](Tx& tx) {
+    for (auto name : {kShards, kInverted, kMeta}) {
+      auto b = tx.CreateBucketIfNotExists(name);
+      if (!b.ok()) return b.status();
+    }
+    Bucket meta = tx.GetBucket(kMeta);
+    if (!meta.Get("version")) return meta.Put("version", "1");
+    return Status::OK();
+  });
+}
+
+Status DagStore::Reconcile() {
+  std::unique_lock lock(mu_);
+  Status s = db_->View([&](Tx& tx) {
+    return tx.GetBucket(kShards).ForEach([&](const Entry& e) {
+      auto r = DecodeRecord(e.value);
+      if (!r.ok()) {
+        warnings_.push_back("skipping shard record " + std::string(e.key) + ": " +
+                            Message(r.status()));
+        return Status::OK();
+      }
+      r->key = std::string(e.key);
+      shards_[r->key].record = std::move(*r);
+      return Status::OK();
+    });
+  });
+  if (!s.ok()) return s;
+
+  std::vector<ShardRecord> changed;
+  std::vector<std::pair<std::string, std::unique_ptr<car::Index>>> refeed;
+  for (auto& [key, sh] : shards_) {
+    ShardRecord next = sh.record;
+    switch (next.state) {
+      case ShardState::kServing:  // no reader survives a restart
+        next.state = ShardState::kAvailable;
+        break;
+      case ShardState::kInitializing: {
+        Status load;
+        auto index = LoadIndex(IndexPath(key), &load);
+        if (index) {  // the index was written: make sure the inverted entries are too
+          next.state = ShardState::kAvailable;
+          refeed.emplace_back(key, std::move(index));
+        } else {
+          next.state = ShardState::kNew;
+          if (!next.lazy && options_.requeue_on_start) queue_.emplace_back(key, false);
+        }
+        break;
+      }
+      case ShardState::kRecovering:
+        next.state = ShardState::kErrored;
+        next.error = "recovery interrupted by a restart";
+        break;
+      default:
+        break;
+    }
+    if (next.state == ShardState::kErrored) {
+      if (next.error.empty()) next.error = "unknown error";
+      if (options_.errored_policy == ErroredPolicy::kRecoverOnAcquire) {
+        sh.recover_on_acquire = true;
+      } else if (options_.errored_policy == ErroredPolicy::kRecoverNow) {
+        queue_.emplace_back(key, true);
+      }
+    }
+    std::error_code ec;
+    if (!next.transient.empty() && !fs::exists(next.transient, ec)) next.transient.clear();
+    if (EncodeRecord(next) != EncodeRecord(sh.record)) changed.push_back(next);
+  }
+  if (!changed.empty() || !refeed.empty()) {
+    std::vector<const ShardRecord*> ptrs;
+    for (auto& r : changed) ptrs.push_back(&r);
+    s = PersistLocked(ptrs, [&](Tx& tx) {
+      for (auto& [key, index] : refeed) {
+        if (Status a = AddInverted(tx, key, *index); !a.ok()) return a;
+      }
+      return Status::OK();
+    });
+    if (!s.ok()) return s;
+    for (auto& r : changed) shards_[r.key].record = r;
+  }
+
+  // Files nobody references: orphaned transients, index files of destroyed
+  // shards, temporaries of interrupted writes.
+  std::set<std::string> wanted;
+  for (auto& [key, sh] : shards_) {
+    wanted.insert(IndexPath(key));
+    if (!sh.record.transient.empty()) wanted.insert(sh.record.transient);
+  }
+  std::error_code ec;
+  for (const char* sub : {"/transients", "/index"}) {
+    for (const auto& entry : fs::directory_iterator(options_.root + sub, ec)) {
+      const std::string path = entry.path().string();
+      if (entry.path().filename() == ".version" || wanted.count(path)) continue;
+      fs::remove(path, ec);
+      warnings_.push_back("removed unreferenced file " + path);
+    }
+  }
+  return Status::OK();
+}
+
+Status DagStore::Close() {
+  {
+    std::lock_guard lock(mu_);
+    if (closed_) return Status::OK();
+    closed_ = true;
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  if (background_.joinable()) background_.join();
+  std::lock_guard lock(mu_);
+  Status s = PersistLocked({});
+  Status c = db_ ? db_->Close() : Status::OK();
+  return s.ok() ? c : s;
+}
+
+Status DagStore::PersistLocked(const std::vector<const ShardRecord*>& records,
+                               const std::function<Status(Tx&)>& extra) {
+  Status s = db_->Update([&](Tx& tx) {
+    Bucket b = tx.GetBucket(kShards);
+    for (auto& [key, sh] : shards_) {
+      if (sh.dirty) {
+        if (Status p = b.Put(key, EncodeRecord(sh.record)); !p.ok()) return p;
+      }
+    }
+    for (const ShardRecord* r : records) {
+      if (Status p = b.Put(r->key, EncodeRecord(*r)); !p.ok()) return p;
+    }
+    return extra ? extra(tx) : Status::OK();
+  });
+  if (s.ok()) {
+    for (auto& [key, sh] : shards_) sh.dirty = false;
+  }
+  return s;
+}
+
+// ---------------------------------------------------------------------------
+// Operations
+
+Status DagStore::RegisterShard(const std::string& key, const std::string& url, bool lazy) {
+  if (key.empty()) return Status(Code::kInvalidArgument, "shard key is empty");
+  if (Status s = ValidateMountUrl(url); !s.ok()) return s;
+  std::unique_lock lock(mu_);
+  if (shards_.count(key)) return Refused("shard already exists: " + key);
+  ShardRecord r{key, url, "", ShardState::kNew, lazy, ""};
+  if (Status s = PersistLocked({&r}); !s.ok()) return s;
+  shards_[key].record = r;
+  if (lazy) return Status::OK();
+  return RunWorker(lock, key, false);
+}
+
+Result<size_t> DagStore::RegisterLazyBatch(
+    const std::vector<std::pair<std::string, std::string>>& shards) {
+  std::vector<ShardRecord> fresh;
+  std::set<std::string> seen;
+  std::unique_lock lock(mu_);
+  for (const auto& [key, url] : shards) {
+    if (key.empty()) return Status(Code::kInvalidArgument, "shard key is empty");
+    if (Status s = ValidateMountUrl(url); !s.ok()) return s;
+    if (shards_.count(key) || !seen.insert(key).second) continue;
+    fresh.push_back(ShardRecord{key, url, "", ShardState::kNew, true, ""});
+  }
+  std::vector<const ShardRecord*> ptrs;
+  for (auto& r : fresh) ptrs.push_back(&r);
+  if (Status s = PersistLocked(ptrs); !s.ok()) return s;
+  for (auto& r : fresh) shards_[r.key].record = std::move(r);
+  return fresh.size();
+}
+
+Status DagStore::InitializeShard(const std::string& key) {
+  std::unique_lock lock(mu_);
+  auto it = shards_.find(key);
+  if (it == shards_.end()) return NotFound("shard " + key);
+  if (it->second.record.state != ShardState::kNew) {
+    return Refused("cannot initialize shard; expected state ShardStateNew, was: " +
+                   StateLongName(it->second.record.state));
+  }
+  return RunWorker(lock, key, false);
+}
+
+Status DagStore::RecoverShard(const std::string& key) {
+  std::unique_lock lock(mu_);
+  auto it = shards_.find(key);
+  if (it == shards_.end()) return NotFound("shard " + key);
+  if (it->second.record.state != ShardState::kErrored) {
+    return Refused("cannot recover shard; expected state ShardStateErrored, was: " +
+                   StateLongName(it->second.record.state));
+  }
+  return RunWorker(lock, key, true);
+}
+
+Status DagStore::RunWorker(std::unique_lock<std::mutex>& lock, const std::string& key,
+                           bool recovering) {
+  Shard& sh = shards_.at(key);
+  ShardRecord next = sh.record;
+  next.state = recovering ? ShardState::kRecovering : ShardState::kInitializing;
+  std::unique_ptr<car::Index> old_index;
+  if (recovering) {  // start from scratch: no transient, no index, no inverted entries
+    Status ignored;
+    old_index = LoadIndex(IndexPath(key), &ignored);
+    next.transient.clear();
+  }
+  Status s = PersistLocked({&next}, [&](Tx& tx) {
+    return recovering ? RemoveInverted(tx, key, old_index.get()) : Status::OK();
+  });
+  if (!s.ok()) return s;
+  sh.record = next;
+  const uint64_t generation = ++sh.generation;
+  if (recovering) {
+    std::error_code ec;
+    fs::remove(TransientPath(key), ec);
+    fs::remove(IndexPath(key), ec);
+  }
+  const std::string url = next.url;
+  lock.unlock();
+  std::unique_ptr<car::Index> index;
+  Status built = BuildShardIndex(url, TransientPath(key), IndexPath(key), options_, throttle_mu_,
+                                 throttle_cv_, indexing_, &index);
+  lock.lock();
+  auto it = shards_.find(key);
+  if (it == shards_.end() || it->second.generation != generation) {
+    return Refused("shard " + key + " changed state while it was being indexed");
+  }
+  if (!built.ok()) return FailLocked(lock, key, Message(built));
+  next = it->second.record;
+  next.state = ShardState::kAvailable;
+  next.error.clear();
+  next.transient = NeedsTransient(url) ? TransientPath(key) : "";
+  s = PersistLocked({&next}, [&](Tx& tx) { return AddInverted(tx, key, *index); });
+  if (!s.ok()) return FailLocked(lock, key, "recording the index: " + Message(s));
+  it->second.record = next;
+  it->second.auto_recover_attempts = 0;
+  cv_.notify_all();
+  return Status::OK();
+}
+
+Status DagStore::FailShard(const std::string& key, const std::string& error) {
+  std::unique_lock lock(mu_);
+  if (!shards_.count(key)) return NotFound("shard " + key);
+  Status s = FailLocked(lock, key, error);
+  return s.code() == Code::kIOError ? s : Status::OK();
+}
+
+Status DagStore::FailLocked(std::unique_lock<std::mutex>& /*lock*/, const std::string& key,
+                            const std::string& error) {
+  Shard& sh = shards_.at(key);
+  ShardRecord next = sh.record;
+  next.state = ShardState::kErrored;
+  next.error = error.empty() ? "unknown error" : error;
+  Status s = PersistLocked({&next});
+  sh.record = next;  // the state is Errored in memory even if the write failed
+  sh.generation++;
+  cv_.notify_all();
+  if (!s.ok())
+    return Status(Code::kIOError, "persisting the failure of " + key + ": " + Message(s));
+  if (sh.auto_recover_attempts < options_.max_recover_attempts) {
+    sh.auto_recover_attempts++;
+    Enqueue(key, true);
+  }
+  return Status(Code::kAborted, next.error);
+}
+
+Result<std::unique_ptr<ShardAccessor>> DagStore::AcquireShard(const std::string& key) {
+  std::unique_lock lock(mu_);
+  for (;;) {
+    auto it = shards_.find(key);
+    if (it == shards_.end()) return NotFound("shard " + key);
+    Shard& sh = it->second;
+    const ShardState state = sh.record.state;
+    if (state == ShardState::kAvailable || state == ShardState::kServing) break;
+    if (state == ShardState::kNew) {
+      if (Status s = RunWorker(lock, key, false); !s.ok()) return s;
+    } else if (state == ShardState::kErrored) {
+      if (!sh.recover_on_acquire)
+        return Status(Code::kAborted, "shard is errored: " + sh.record.error);
+      sh.recover_on_acquire = false;
+      if (Status s = RunWorker(lock, key, true); !s.ok()) return s;
+    } else {
+      cv_.wait(lock);
+    }
+  }
+  Shard& sh = shards_.at(key);
+  sh.refs++;
+  if (sh.record.state == ShardState::kAvailable) {
+    sh.record.state = ShardState::kServing;
+    sh.dirty = true;
+  }
+  const std::string url = sh.record.url;
+  lock.unlock();
+
+  std::unique_ptr<ShardAccessor> acc(new ShardAccessor(this, key));
+  Status failure;
+  auto data = FetchShardData(url, TransientPath(key), options_.http_timeout);
+  if (!data.ok()) failure = data.status();
+  if (failure.ok()) {
+    acc->data_path_ = *data;
+    acc->index_ = LoadIndex(IndexPath(key), &failure);
+    if (!acc->index_) failure = Status(failure.code(), "index file: " + Message(failure));
+  }
+  if (failure.ok()) {
+    auto reader = car::CarReader::OpenFile(acc->data_path_, ShardReadOptions());
+    if (reader.ok()) {
+      acc->reader_ = std::move(*reader);
+    } else {
+      failure = reader.status();
+    }
+  }
+  if (failure.ok()) {
+    if (NeedsTransient(url)) {  // a re-fetched transient is referenced again
+      lock.lock();
+      Shard& s2 = shards_.at(key);
+      if (s2.record.transient.empty()) {
+        s2.record.transient = acc->data_path_;
+        s2.dirty = true;
+      }
+    }
+    return acc;
+  }
+  acc->store_ = nullptr;  // its release is done here
+  lock.lock();
+  Shard& s3 = shards_.at(key);
+  s3.refs--;
+  if (s3.refs == 0 && s3.record.state == ShardState::kServing)
+    s3.record.state = ShardState::kAvailable;
+  (void)FailLocked(lock, key, "acquiring shard: " + Message(failure));
+  return Status(Code::kAborted, "acquiring shard " + key + ": " + Message(failure));
+}
+
+void DagStore::Release(const std::string& key) {
+  std::lock_guard lock(mu_);
+  auto it = shards_.find(key);
+  if (it == shards_.end()) return;
+  Shard& sh = it->second;
+  if (sh.refs > 0) sh.refs--;
+  if (sh.refs == 0 && sh.record.state == ShardState::kServing) {
+    sh.record.state = ShardState::kAvailable;
+    sh.dirty = true;
+  }
+  cv_.notify_all();
+}
+
+Status DagStore::DestroyShard(const std::string& key) {
+  std::unique_lock lock(mu_);
+  auto it = shards_.find(key);
+  if (it == shards_.end()) return NotFound("shard " + key);
+  const Shard& sh = it->second;
+  const ShardState st = sh.record.state;
+  if (st == ShardState::kServing || sh.refs > 0) {
+    return Refused("cannot destroy shard " + key + ": it is being served");
+  }
+  if (st == ShardState::kInitializing || st == ShardState::kRecovering) {
+    return Refused("cannot destroy shard " + key + " while it is " + StateName(st));
+  }
+  Status ignored;
+  auto index = LoadIndex(IndexPath(key), &ignored);
+  Status s = PersistLocked({}, [&](Tx& tx) {
+    if (Status d = tx.GetBucket(kShards).Delete(key); !d.ok()) return d;
+    return RemoveInverted(tx, key, index.get());
+  });
+  if (!s.ok()) return s;
+  std::error_code ec;
+  fs::remove(IndexPath(key), ec);
+  fs::remove(TransientPath(key), ec);
+  shards_.erase(it);
+  cv_.notify_all();
+  return Status::OK();
+}
+
+std::map<std::string, Status> DagStore::GC() {
+  std::map<std::string, Status> result;
+  std::lock_guard lock(mu_);
+  std::vector<ShardRecord> changed;
+  std::set<std::string> kept;
+  for (auto& [key, sh] : shards_) {
+    const ShardState st = sh.record.state;
+    const bool collectable =
+        (st == ShardState::kAvailable || st == ShardState::kErrored) && sh.refs == 0;
+    std::error_code ec;
+    const std::string path = TransientPath(key);
+    if (!collectable) {
+      if (!sh.record.transient.empty()) kept.insert(sh.record.transient);
+      kept.insert(path);
+      continue;
+    }
+    if (sh.record.transient.empty() && !fs::exists(path, ec)) continue;
+    fs::remove(path, ec);
+    if (!sh.record.transient.empty() && sh.record.transient != path) {
+      fs::remove(sh.record.transient, ec);
+    }
+    result[key] =
+        ec ? Status(Code::kIOError, "removing " + path + ": " + ec.message()) : Status::OK();
+    ShardRecord next = sh.record;
+    next.transient.clear();
+    changed.push_back(next);
+  }
+  std::vector<const ShardRecord*> ptrs;
+  for (auto& r : changed) ptrs.push_back(&r);
+  if (Status s = PersistLocked(ptrs); !s.ok()) {
+    for (auto& r : changed) result[r.key] = s;
+    return result;
+  }
+  for (auto& r : changed) shards_[r.key].record = r;
+  std::error_code ec;  // unreferenced files (e.g. a .partial left by a cut download)
+  for (const auto& entry : fs::directory_iterator(options_.root + "/transients", ec)) {
+    if (!kept.count(entry.path().string())) fs::remove(entry.path(), ec);
+  }
+  return result;
+}
+
+// ---------------------------------------------------------------------------
+// Queries
+
+namespace {
+ShardInfo InfoOf(const ShardRecord& r, int refs) {
+  return ShardInfo{r.key, r.state, r.error, r.url, r.transient, r.lazy, refs};
+}
+}  // namespace
+
+Result<ShardInfo> DagStore::GetShardInfo(const std::string& key) const {
+  std::lock_guard lock(mu_);
+  auto it = shards_.find(key);
+  if (it == shards_.end()) return NotFound("shard " + key);
+  return InfoOf(it->second.record, it->second.refs);
+}
+
+std::vector<ShardInfo> DagStore::AllShardsInfo() const {
+  std::lock_guard lock(mu_);
+  std::vector<ShardInfo> out;
+  out.reserve(shards_.size());
+  for (const auto& [key, sh] : shards_) out.push_back(InfoOf(sh.record, sh.refs));
+  return out;
+}
+
+Result<std::vector<std::string>> DagStore::ShardsContainingMultihash(std::string_view mh) const {
+  std::vector<std::string> keys;
+  Status s = db_->View([&](Tx& tx) {
+    auto v = tx.GetBucket(kInverted).Get(mh);
+    if (!v) return Status::OK();
+    auto decoded = DecodeKeyList(*v);
+    if (!decoded.ok()) return decoded.status();
+    keys = std::move(*decoded);
+    return Status::OK();
+  });
+  if (!s.ok()) return s;
+  return keys;
+}
+
+Result<std::string> DagStore::GetBlock(const car::Cid& cid) {
+  auto keys = ShardsContainingMultihash(cid.multihash());
+  if (!keys.ok()) return keys.status();
+  Status last = NotFound("block " + cid.ToString());
+  for (const auto& key : *keys) {
+    auto acc = AcquireShard(key);
+    if (!acc.ok()) {
+      last = acc.status();
+      continue;
+    }
+    auto block = (*acc)->GetBlock(cid);
+    if (block.ok()) return block;
+    last = block.status();
+  }
+  return last;
+}
+
+Result<std::string> DagStore::GetMeta(const std::string& name) const {
+  std::optional<std::string> value;
+  Status s = db_->View([&](Tx& tx) {
+    if (auto v = tx.GetBucket(kMeta).Get(name)) value = std::string(*v);
+    return Status::OK();
+  });
+  if (!s.ok()) return s;
+  if (!value) return NotFound("meta " + name);
+  return *value;
+}
+
+Status DagStore::PutMeta(const std::string& name, const std::string& value) {
+  std::lock_guard lock(mu_);
+  return PersistLocked({}, [&](Tx& tx) { return tx.GetBucket(kMeta).Put(name, value); });
+}
+
+// ---------------------------------------------------------------------------
+// Accessor
+
+ShardAccessor::~ShardAccessor() {
+  if (store_ != nullptr) store_->Release(key_);
+}
+
+Result<std::string> ShardAccessor::GetBlock(const car::Cid& cid) {
+  std::lock_guard lock(mu_);
+  std::vector<uint64_t> offsets;
+  index_->Lookup(cid, &offsets);
+  for (uint64_t off : offsets) {
+    auto section = reader_->ReadSectionAt(off);
+    if (!section.ok()) return section.status();
+    const std::string_view got(reinterpret_cast<const char*>(section->cid.data()),
+                               section->cid.size());
+    if (got == cid.bytes()) {
+      return std::string(reinterpret_cast<const char*>(section->block.data()),
+                         section->block.size());
+    }
+  }
+  return NotFound("block " + cid.ToString() + " in shard " + key_);
+}
+
+// ---------------------------------------------------------------------------
+// Background work
+
+void DagStore::Enqueue(std::string key, bool recover) {
+  queue_.emplace_back(std::move(key), recover);  // caller holds mu_
+  cv_.notify_all();
+}
+
+void DagStore::BackgroundLoop() {
+  std::unique_lock lock(mu_);
+  auto next_gc = std::chrono::steady_clock::now() + options_.gc_interval;
+  while (!stopping_) {
+    if (!queue_.empty()) {
+      auto [key, recover] = queue_.front();
+      queue_.erase(queue_.begin());
+      busy_++;
+      auto it = shards_.find(key);
+      if (it != shards_.end()) {
+        if (recover && it->second.record.state == ShardState::kErrored) {
+          auto_recoveries_++;
+          (void)RunWorker(lock, key, true);
+        } else if (!recover && it->second.record.state == ShardState::kNew) {
+          (void)RunWorker(lock, key, false);
+        }
+      }
+      busy_--;
+      cv_.notify_all();
+      continue;
+    }
+    if (options_.gc_interval.count() > 0) {
+      cv_.wait_until(lock, next_gc);
+      if (std::chrono::steady_clock::now() >= next_gc && !stopping_) {
+        lock.unlock();
+        (void)GC();
+        lock.lock();
+        next_gc = std::chrono::steady_clock::now() + options_.gc_interval;
+      }
+    } else {
+      cv_.wait(lock);
+    }
+  }
+}
+
+void DagStore::WaitIdle() {
+  std::unique_lock lock(mu_);
+  cv_.wait(lock, [&] { return stopping_ || (queue_.empty() && busy_ == 0); });
+}
+
+}  // namespace boltpp::dagstore

@@ -1,0 +1,139 @@
+// DagStore::Verify: the invariants of apps-spec 4.3.
+#include <filesystem>
+#include <set>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "boltpp/boltpp.h"
+#include "boltpp/car/index.h"
+#include "boltpp/car/reader.h"
+#include "boltpp/dagstore/store.h"
+#include "internal.h"
+#include "mount.h"
+
+namespace fs = std::filesystem;
+
+namespace boltpp::dagstore {
+namespace {
+
+std::string Hex(std::string_view bytes) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  for (unsigned char c : bytes) {
+    out.push_back(kHex[c >> 4]);
+    out.push_back(kHex[c & 15]);
+  }
+  return out;
+}
+
+// Sections of the CAR at `path` (same reading rules as indexing).
+Result<uint64_t> CountSections(const std::string& path) {
+  auto reader = car::CarReader::OpenFile(path, ShardReadOptions());
+  if (!reader.ok()) return reader.status();
+  uint64_t n = 0;
+  car::Section section;
+  for (;;) {
+    auto more = (*reader)->Next(&section, false);
+    if (!more.ok()) return more.status();
+    if (!*more) return n;
+    n++;
+  }
+}
+
+}  // namespace
+
+std::vector<std::string> DagStore::Verify() {
+  std::vector<std::string> problems;
+  std::lock_guard lock(mu_);
+  Status s = db_->View([&](Tx& tx) {
+    for (const auto& line : tx.Check()) problems.push_back("datastore: " + line);
+    return Status::OK();
+  });
+  if (!s.ok()) problems.push_back("datastore: " + Message(s));
+
+  std::unordered_map<std::string, std::unordered_set<std::string>> held;  // key -> multihashes
+  std::set<std::string> wanted_files;
+  for (const auto& [key, sh] : shards_) {
+    const ShardRecord& r = sh.record;
+    const std::string where = "shard " + key + ": ";
+    wanted_files.insert(IndexPath(key));
+    if (!r.transient.empty()) {
+      wanted_files.insert(r.transient);
+      std::error_code ec;
+      if (!fs::exists(r.transient, ec))
+        problems.push_back(where + "transient " + r.transient + " is missing");
+    }
+    if (r.state == ShardState::kErrored && r.error.empty()) {
+      problems.push_back(where + "Errored without an error message");
+    }
+    if (r.state == ShardState::kServing && sh.refs == 0) {
+      problems.push_back(where + "Serving with no reader");
+    }
+    if (r.state != ShardState::kAvailable && r.state != ShardState::kServing) continue;
+    auto index = car::Index::Load(IndexPath(key));
+    if (!index.ok()) {
+      problems.push_back(where + "index file " + IndexPath(key) + ": " + Message(index.status()));
+      continue;
+    }
+    std::string data = r.url.starts_with("file://") ? r.url.substr(7) : r.transient;
+    if (!data.empty()) {
+      auto sections = CountSections(data);
+      if (!sections.ok()) {
+        problems.push_back(where + "reading " + data + ": " + Message(sections.status()));
+      } else if (*sections != index->record_count()) {
+        problems.push_back(where + "index has " + std::to_string(index->record_count()) +
+                           " records but the CAR has " + std::to_string(*sections) + " sections");
+      }
+    }
+    auto& mhs = held[key];
+    for (auto& mh : SortedMultihashes(*index)) mhs.insert(std::move(mh));
+  }
+
+  // Both directions of the inverted index.
+  std::unordered_map<std::string, size_t> found;  // key -> multihashes naming it
+  s = db_->View([&](Tx& tx) {
+    return tx.GetBucket("inverted").ForEach([&](const Entry& e) {
+      auto keys = DecodeKeyList(e.value);
+      if (!keys.ok() || keys->empty()) {
+        problems.push_back("inverted: multihash " + Hex(e.key) + " has a damaged or empty value");
+        return Status::OK();
+      }
+      for (const auto& key : *keys) {
+        auto sh = shards_.find(key);
+        if (sh == shards_.end()) {
+          problems.push_back("inverted: multihash " + Hex(e.key) + " names unknown shard " + key);
+          continue;
+        }
+        auto h = held.find(key);
+        if (h == held.end()) continue;  // not Available: entries may lag until recovery
+        if (!h->second.count(std::string(e.key))) {
+          problems.push_back("inverted: multihash " + Hex(e.key) + " names shard " + key +
+                             ", whose index does not hold it");
+        } else {
+          found[key]++;
+        }
+      }
+      return Status::OK();
+    });
+  });
+  if (!s.ok()) problems.push_back("inverted: " + Message(s));
+  for (const auto& [key, mhs] : held) {
+    if (found[key] != mhs.size()) {
+      problems.push_back("shard " + key + ": " + std::to_string(mhs.size() - found[key]) + " of " +
+                         std::to_string(mhs.size()) +
+                         " multihashes are missing from the inverted index");
+    }
+  }
+
+  std::error_code ec;
+  for (const char* sub : {"/transients", "/index"}) {
+    for (const auto& entry : fs::directory_iterator(options_.root + sub, ec)) {
+      const std::string path = entry.path().string();
+      if (entry.path().filename() == ".version" || wanted_files.count(path)) continue;
+      problems.push_back(std::string(sub + 1) + ": unreferenced file " + path);
+    }
+  }
+  return problems;
+}
+
+}  // namespace boltpp::dagstore

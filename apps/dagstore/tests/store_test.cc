@@ -1,0 +1,449 @@
+// The store's lifecycle (apps-spec 2.3 operation table and refusals),
+// restart reconciliation, recover-once, GC, destroy cleanup and the inverted
+// index. Every test ends with the store's Verify (Tx::Check included).
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <set>
+#include <thread>
+
+#include "boltpp/boltpp.h"
+#include "helpers.h"
+#include "status_matchers.h"
+#include "temp_dir.h"
+
+namespace fs = std::filesystem;
+
+namespace boltpp::dagstore::testing {
+namespace {
+
+using boltpp::testing::TempDir;
+
+class StoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    fs::create_directories(dir_.File("cars"));
+    root_ = dir_.File("root");
+  }
+  std::string Car(const std::string& name, uint64_t index) {
+    return MakeCar(dir_.File("cars"), name, index);
+  }
+  ShardState StateOf(DagStore& s, const std::string& key) {
+    auto info = s.GetShardInfo(key);
+    EXPECT_TRUE(info.ok());
+    return info.ok() ? info->state : ShardState::kUnknown;
+  }
+  // Every block of the CAR is found through the inverted index and read back.
+  void ExpectAllBlocks(DagStore& s, const std::string& key, const std::string& car) {
+    for (const auto& [cid, block] : BlocksOf(car)) {
+      auto keys = s.ShardsContainingMultihash(cid.multihash());
+      ASSERT_OK(keys.status());
+      EXPECT_NE(std::find(keys->begin(), keys->end(), key), keys->end()) << cid.ToString();
+      auto got = s.GetBlock(cid);
+      ASSERT_TRUE(got.ok()) << Message(got.status());
+      EXPECT_EQ(*got, block) << cid.ToString();
+    }
+  }
+  TempDir dir_;
+  std::string root_;
+};
+
+TEST_F(StoreTest, OpenCreatesTheLayout) {
+  auto s = OpenStore(TestOptions(root_));
+  ASSERT_TRUE(s);
+  EXPECT_TRUE(fs::is_regular_file(root_ + "/datastore/dagstore.db"));
+  EXPECT_TRUE(fs::is_directory(root_ + "/transients"));
+  EXPECT_EQ(ReadFile(root_ + "/index/.version"), "1");
+  EXPECT_EQ(Problems(*s), "");
+}
+
+TEST_F(StoreTest, OpenRefusesAnotherIndexVersion) {
+  fs::create_directories(root_ + "/index");
+  WriteFile(root_ + "/index/.version", "2");
+  auto s = DagStore::Open(TestOptions(root_));
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(Message(s.status()).find("unsupported index version \"2\""), std::string::npos);
+}
+
+TEST_F(StoreTest, OpenRefusesASecondOpenerOfTheSameRoot) {
+  auto s = OpenStore(TestOptions(root_));
+  auto again = DagStore::Open(TestOptions(root_));
+  ASSERT_FALSE(again.ok());
+  EXPECT_NE(Message(again.status()).find("locked by another process"), std::string::npos);
+}
+
+TEST_F(StoreTest, EagerRegisterIndexesAndServesEveryBlock) {
+  const std::string car = Car("a.car", 1);
+  auto s = OpenStore(TestOptions(root_));
+  ASSERT_OK(s->RegisterShard("shard-a", FileUrl(car), false));
+  EXPECT_EQ(StateOf(*s, "shard-a"), ShardState::kAvailable);
+  auto index = car::Index::Load(s->IndexPath("shard-a"));
+  ASSERT_OK(index.status());
+  // identity CIDs and duplicates kept: one record per section
+  EXPECT_EQ(index->record_count(), BlocksOf(car).size());
+  bool has_identity = false;
+  for (const auto& [cid, block] : BlocksOf(car)) has_identity |= cid.hash_code() == car::kIdentity;
+  EXPECT_TRUE(has_identity) << "the corpus should hold identity CIDs";
+  ExpectAllBlocks(*s, "shard-a", car);
+  EXPECT_EQ(Problems(*s), "");
+}
+
+TEST_F(StoreTest, LazyRegisterStaysNewUntilInitialized) {
+  const std::string car = Car("a.car", 1);
+  auto s = OpenStore(TestOptions(root_));
+  ASSERT_OK(s->RegisterShard("k", FileUrl(car), true));
+  EXPECT_EQ(StateOf(*s, "k"), ShardState::kNew);
+  EXPECT_FALSE(fs::exists(s->IndexPath("k")));
+  ASSERT_OK(s->InitializeShard("k"));
+  EXPECT_EQ(StateOf(*s, "k"), ShardState::kAvailable);
+  EXPECT_EQ(Problems(*s), "");
+}
+
+TEST_F(StoreTest, RefusedTransitionsSayWhy) {
+  const std::string car = Car("a.car", 1);
+  auto s = OpenStore(TestOptions(root_));
+  ASSERT_OK(s->RegisterShard("k", FileUrl(car), false));
+  Status dup = s->RegisterShard("k", FileUrl(car), true);
+  EXPECT_EQ(Message(dup), "shard already exists: k");
+  EXPECT_EQ(Message(s->InitializeShard("k")),
+            "cannot initialize shard; expected state ShardStateNew, was: ShardStateAvailable");
+  EXPECT_EQ(Message(s->RecoverShard("k")),
+            "cannot recover shard; expected state ShardStateErrored, was: ShardStateAvailable");
+  EXPECT_TRUE(IsNotFound(s->InitializeShard("nope")));
+  EXPECT_TRUE(IsNotFound(s->RecoverShard("nope")));
+  EXPECT_TRUE(IsNotFound(s->DestroyShard("nope")));
+  EXPECT_TRUE(IsNotFound(s->AcquireShard("nope").status()));
+  EXPECT_NE(Message(s->RegisterShard("x", "ftp://h/a.car", true)).find("unsupported mount URL"),
+            std::string::npos);
+  EXPECT_NE(Message(s->RegisterShard("x", "file://relative.car", true)).find("absolute path"),
+            std::string::npos);
+  EXPECT_EQ(Message(s->RegisterShard("", FileUrl(car), true)), "shard key is empty");
+  EXPECT_EQ(s->AllShardsInfo().size(), 1u);
+  EXPECT_EQ(Problems(*s), "");
+}
+
+TEST_F(StoreTest, AcquireServesAndReleaseMakesAvailable) {
+  const std::string car = Car("a.car", 1);
+  auto s = OpenStore(TestOptions(root_));
+  ASSERT_OK(s->RegisterShard("k", FileUrl(car), true));
+  {
+    auto a = s->AcquireShard("k");  // lazy: initializes first
+    ASSERT_TRUE(a.ok()) << Message(a.status());
+    auto b = s->AcquireShard("k");
+    ASSERT_TRUE(b.ok());
+    EXPECT_EQ(StateOf(*s, "k"), ShardState::kServing);
+    EXPECT_EQ(s->GetShardInfo("k")->refs, 2);
+    EXPECT_EQ(Message(s->DestroyShard("k")), "cannot destroy shard k: it is being served");
+    const auto blocks = BlocksOf(car);
+    auto got = (*a)->GetBlock(blocks.back().first);
+    ASSERT_OK(got.status());
+    EXPECT_EQ(*got, blocks.back().second);
+    a->reset();
+    EXPECT_EQ(StateOf(*s, "k"), ShardState::kServing);
+  }
+  EXPECT_EQ(StateOf(*s, "k"), ShardState::kAvailable);
+  EXPECT_EQ(s->GetShardInfo("k")->refs, 0);
+  EXPECT_EQ(Problems(*s), "");
+}
+
+TEST_F(StoreTest, FailThenManualRecover) {
+  const std::string car = Car("a.car", 1);
+  auto o = TestOptions(root_);
+  o.max_recover_attempts = 0;
+  auto s = OpenStore(o);
+  ASSERT_OK(s->RegisterShard("k", FileUrl(car), false));
+  ASSERT_OK(s->FailShard("k", "disk on fire"));
+  EXPECT_EQ(StateOf(*s, "k"), ShardState::kErrored);
+  EXPECT_EQ(s->GetShardInfo("k")->error, "disk on fire");
+  EXPECT_EQ(Message(s->AcquireShard("k").status()), "shard is errored: disk on fire");
+  EXPECT_EQ(Message(s->InitializeShard("k")),
+            "cannot initialize shard; expected state ShardStateNew, was: ShardStateErrored");
+  ASSERT_OK(s->RecoverShard("k"));
+  EXPECT_EQ(StateOf(*s, "k"), ShardState::kAvailable);
+  EXPECT_EQ(s->GetShardInfo("k")->error, "");
+  ExpectAllBlocks(*s, "k", car);
+  EXPECT_EQ(Problems(*s), "");
+}
+
+TEST_F(StoreTest, MissingCarMakesEagerRegistrationErrored) {
+  auto o = TestOptions(root_);
+  o.max_recover_attempts = 0;
+  auto s = OpenStore(o);
+  Status st = s->RegisterShard("k", FileUrl(dir_.File("cars/none.car")), false);
+  EXPECT_FALSE(st.ok());
+  EXPECT_NE(Message(st).find("missing"), std::string::npos) << Message(st);
+  EXPECT_EQ(StateOf(*s, "k"), ShardState::kErrored);
+  EXPECT_EQ(Problems(*s), "");
+}
+
+TEST_F(StoreTest, DamagedIndexFileIsRecoveredOnce) {
+  const std::string car = Car("a.car", 1);
+  auto s = OpenStore(TestOptions(root_));
+  ASSERT_OK(s->RegisterShard("k", FileUrl(car), false));
+  WriteFile(s->IndexPath("k"), "garbage");
+  auto a = s->AcquireShard("k");
+  ASSERT_FALSE(a.ok());
+  EXPECT_NE(Message(a.status()).find("index file"), std::string::npos) << Message(a.status());
+  s->WaitIdle();
+  EXPECT_EQ(s->auto_recoveries(), 1);
+  EXPECT_EQ(StateOf(*s, "k"), ShardState::kAvailable);
+  ExpectAllBlocks(*s, "k", car);
+  EXPECT_EQ(Problems(*s), "");
+}
+
+TEST_F(StoreTest, DeletedCarStaysErroredAfterOneRecovery) {
+  const std::string car = Car("a.car", 1);
+  auto s = OpenStore(TestOptions(root_));
+  ASSERT_OK(s->RegisterShard("k", FileUrl(car), false));
+  fs::remove(car);
+  EXPECT_FALSE(s->AcquireShard("k").ok());
+  s->WaitIdle();
+  EXPECT_EQ(s->auto_recoveries(), 1);
+  EXPECT_EQ(StateOf(*s, "k"), ShardState::kErrored);
+  EXPECT_NE(s->GetShardInfo("k")->error.find("missing"), std::string::npos);
+  EXPECT_FALSE(s->AcquireShard("k").ok());  // no second automatic recovery
+  s->WaitIdle();
+  EXPECT_EQ(s->auto_recoveries(), 1);
+  // recovery dropped the index and the inverted entries
+  EXPECT_FALSE(fs::exists(s->IndexPath("k")));
+  EXPECT_EQ(Problems(*s), "");
+  // the CAR comes back: a manual recovery works
+  Car("a.car", 1);
+  ASSERT_OK(s->RecoverShard("k"));
+  ExpectAllBlocks(*s, "k", car);
+}
+
+TEST_F(StoreTest, DamagedCarIsErroredWithTheReason) {
+  const std::string car = Car("a.car", 1);
+  auto o = TestOptions(root_);
+  o.max_recover_attempts = 0;
+  auto s = OpenStore(o);
+  std::string bytes = ReadFile(car);
+  WriteFile(car, bytes.substr(0, bytes.size() - 7));  // truncated last section
+  Status st = s->RegisterShard("k", FileUrl(car), false);
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(Message(st).find("indexing"), std::string::npos) << Message(st);
+  EXPECT_EQ(StateOf(*s, "k"), ShardState::kErrored);
+  EXPECT_FALSE(fs::exists(s->IndexPath("k")));
+  EXPECT_EQ(Problems(*s), "");
+}
+
+TEST_F(StoreTest, DestroyDropsIndexFileRecordAndInvertedEntries) {
+  const std::string a = Car("a.car", 1);
+  const std::string b = Car("b.car", 2);
+  auto s = OpenStore(TestOptions(root_));
+  ASSERT_OK(s->RegisterShard("a", FileUrl(a), false));
+  ASSERT_OK(s->RegisterShard("b", FileUrl(b), false));
+  ASSERT_OK(s->DestroyShard("a"));
+  EXPECT_FALSE(fs::exists(s->IndexPath("a")));
+  EXPECT_TRUE(IsNotFound(s->GetShardInfo("a").status()));
+  for (const auto& [cid, block] : BlocksOf(a)) {
+    auto keys = s->ShardsContainingMultihash(cid.multihash());
+    ASSERT_OK(keys.status());
+    EXPECT_EQ(std::count(keys->begin(), keys->end(), "a"), 0);
+  }
+  ExpectAllBlocks(*s, "b", b);
+  EXPECT_EQ(Problems(*s), "");
+  // destroying an Errored shard whose index is gone still cleans up (full scan)
+  fs::remove(s->IndexPath("b"));
+  ASSERT_OK(s->FailShard("b", "x"));
+  ASSERT_OK(s->DestroyShard("b"));
+  size_t entries = 0;
+  ASSERT_OK(s->db()->View([&](Tx& tx) {
+    return tx.GetBucket("inverted").ForEach([&](const Entry&) {
+      entries++;
+      return Status::OK();
+    });
+  }));
+  EXPECT_EQ(entries, 0u);
+  EXPECT_EQ(Problems(*s), "");
+}
+
+TEST_F(StoreTest, SharedBlocksMapToEveryShardHoldingThem) {
+  const std::string a = Car("a.car", 1);
+  const std::string copy = dir_.File("cars/copy.car");
+  fs::copy_file(a, copy);
+  auto s = OpenStore(TestOptions(root_));
+  ASSERT_OK(s->RegisterShard("one", FileUrl(a), false));
+  ASSERT_OK(s->RegisterShard("two", FileUrl(copy), false));
+  for (const auto& [cid, block] : BlocksOf(a)) {
+    auto keys = s->ShardsContainingMultihash(cid.multihash());
+    ASSERT_OK(keys.status());
+    EXPECT_EQ(std::set<std::string>(keys->begin(), keys->end()),
+              (std::set<std::string>{"one", "two"}));
+  }
+  ASSERT_OK(s->DestroyShard("one"));
+  fs::remove(a);
+  ExpectAllBlocks(*s, "two", copy);  // served by the other shard
+  EXPECT_EQ(Problems(*s), "");
+}
+
+TEST_F(StoreTest, StatesAndIndexSurviveReopen) {
+  const std::string a = Car("a.car", 1);
+  const std::string b = Car("b.car", 2);
+  {
+    auto o = TestOptions(root_);
+    o.max_recover_attempts = 0;
+    auto s = OpenStore(o);
+    ASSERT_OK(s->RegisterShard("a", FileUrl(a), false));
+    ASSERT_OK(s->RegisterShard("b", FileUrl(b), true));
+    ASSERT_OK(s->RegisterShard("c", FileUrl(dir_.File("cars/none.car")), true));
+    ASSERT_OK(s->FailShard("c", "gone"));
+    ASSERT_OK(s->Close());
+  }
+  auto o = TestOptions(root_);
+  o.errored_policy = ErroredPolicy::kDoNotRecover;
+  auto s = OpenStore(o);
+  EXPECT_EQ(StateOf(*s, "a"), ShardState::kAvailable);
+  EXPECT_EQ(StateOf(*s, "b"), ShardState::kNew);
+  EXPECT_EQ(StateOf(*s, "c"), ShardState::kErrored);
+  EXPECT_EQ(s->GetShardInfo("c")->error, "gone");
+  ExpectAllBlocks(*s, "a", a);
+  EXPECT_EQ(Problems(*s), "");
+}
+
+// Writes raw records into a closed store, as a crash would leave them.
+void PutRecords(const std::string& root, const std::vector<ShardRecord>& records) {
+  auto db = DB::Open(root + "/datastore/dagstore.db");
+  ASSERT_OK(db.status());
+  ASSERT_OK((*db)->Update([&](Tx& tx) {
+    for (const auto& r : records) {
+      if (Status s = tx.GetBucket("shards").Put(r.key, EncodeRecord(r)); !s.ok()) return s;
+    }
+    return tx.GetBucket("shards").Put("junk", "{not json");
+  }));
+  ASSERT_OK((*db)->Close());
+}
+
+TEST_F(StoreTest, RestartReconcilesEveryState) {
+  const std::string a = Car("a.car", 1);
+  const std::string b = Car("b.car", 2);
+  const std::string c = Car("c.car", 3);
+  {
+    auto s = OpenStore(TestOptions(root_));
+    ASSERT_OK(s->RegisterShard("serving", FileUrl(a), false));
+    ASSERT_OK(s->RegisterShard("init-indexed", FileUrl(b), false));
+    ASSERT_OK(s->Close());
+  }
+  // the index file of "init-indexed" exists but its inverted entries were
+  // never committed: reconciliation must add them
+  {
+    auto db = DB::Open(root_ + "/datastore/dagstore.db");
+    ASSERT_OK(db.status());
+    ASSERT_OK((*db)->Update([&](Tx& tx) { return tx.DeleteBucket("inverted"); }));
+    ASSERT_OK((*db)->Update([&](Tx& tx) { return tx.CreateBucket("inverted").status(); }));
+    ASSERT_OK((*db)->Close());
+  }
+  PutRecords(root_, {
+                        {"serving", FileUrl(a), "", ShardState::kServing, false, ""},
+                        {"init-indexed", FileUrl(b), "", ShardState::kInitializing, false, ""},
+                        {"init-lazy", FileUrl(c), "", ShardState::kInitializing, true, ""},
+                        {"init-eager", FileUrl(c), "", ShardState::kInitializing, false, ""},
+                        {"recovering", FileUrl(c), "", ShardState::kRecovering, false, ""},
+                        {"errored", FileUrl(c), "", ShardState::kErrored, false, "boom"},
+                        {"new", FileUrl(c), "", ShardState::kNew, true, ""},
+                    });
+  WriteFile(root_ + "/transients/transient-orphan.complete", "x");
+  WriteFile(root_ + "/index/orphan.full.idx", "x");
+  auto o = TestOptions(root_);
+  o.errored_policy = ErroredPolicy::kRecoverOnAcquire;
+  auto s = OpenStore(o);
+  s->WaitIdle();  // the eager shard sent back to New is initialized again
+  EXPECT_EQ(StateOf(*s, "serving"), ShardState::kAvailable);
+  EXPECT_EQ(StateOf(*s, "init-indexed"), ShardState::kAvailable);
+  EXPECT_EQ(StateOf(*s, "init-lazy"), ShardState::kNew);
+  EXPECT_EQ(StateOf(*s, "init-eager"), ShardState::kAvailable);
+  EXPECT_EQ(StateOf(*s, "recovering"), ShardState::kErrored);
+  EXPECT_EQ(s->GetShardInfo("recovering")->error, "recovery interrupted by a restart");
+  EXPECT_EQ(StateOf(*s, "errored"), ShardState::kErrored);
+  EXPECT_EQ(StateOf(*s, "new"), ShardState::kNew);
+  EXPECT_FALSE(fs::exists(root_ + "/transients/transient-orphan.complete"));
+  EXPECT_FALSE(fs::exists(root_ + "/index/orphan.full.idx"));
+  ASSERT_EQ(s->open_warnings().size(), 3u);  // junk record + 2 files
+  EXPECT_NE(s->open_warnings()[0].find("skipping shard record junk"), std::string::npos);
+  ExpectAllBlocks(*s, "init-indexed", b);
+  // RecoverOnAcquire: the first acquire recovers the errored shard
+  auto acc = s->AcquireShard("errored");
+  ASSERT_TRUE(acc.ok()) << Message(acc.status());
+  acc->reset();
+  EXPECT_EQ(StateOf(*s, "errored"), ShardState::kAvailable);
+  EXPECT_EQ(Problems(*s), "");
+}
+
+TEST_F(StoreTest, RecoverNowPolicyRecoversAtOpen) {
+  const std::string c = Car("c.car", 3);
+  { auto s = OpenStore(TestOptions(root_)); }
+  PutRecords(root_, {{"errored", FileUrl(c), "", ShardState::kErrored, false, "boom"}});
+  auto o = TestOptions(root_);
+  o.errored_policy = ErroredPolicy::kRecoverNow;
+  auto s = OpenStore(o);
+  s->WaitIdle();
+  EXPECT_EQ(StateOf(*s, "errored"), ShardState::kAvailable);
+  EXPECT_EQ(Problems(*s), "");
+}
+
+TEST_F(StoreTest, ManyThreadsAcquireAndInitializeConcurrently) {
+  auto s = OpenStore(TestOptions(root_));
+  std::vector<std::string> cars;
+  for (int i = 0; i < 8; i++) {
+    cars.push_back(Car("c" + std::to_string(i) + ".car", 10 + i));
+    ASSERT_OK(s->RegisterShard("k" + std::to_string(i), FileUrl(cars.back()), true));
+  }
+  std::atomic<int> failures{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 6; t++) {
+    threads.emplace_back([&, t] {
+      for (int round = 0; round < 20; round++) {
+        const int i = (t + round) % 8;
+        auto acc = s->AcquireShard("k" + std::to_string(i));
+        if (!acc.ok()) {
+          failures++;
+          continue;
+        }
+        const auto& idx = (*acc)->index();
+        if (idx.record_count() == 0) failures++;
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(failures.load(), 0);
+  for (int i = 0; i < 8; i++) {
+    EXPECT_EQ(StateOf(*s, "k" + std::to_string(i)), ShardState::kAvailable);
+  }
+  EXPECT_EQ(Problems(*s), "");
+}
+
+TEST_F(StoreTest, LazyBatchRegistrationSkipsKnownKeys) {
+  const std::string a = Car("a.car", 1);
+  auto s = OpenStore(TestOptions(root_));
+  ASSERT_OK(s->RegisterShard("x", FileUrl(a), true));
+  auto n = s->RegisterLazyBatch({{"x", FileUrl(a)}, {"y", FileUrl(a)}, {"y", FileUrl(a)}});
+  ASSERT_OK(n.status());
+  EXPECT_EQ(*n, 1u);
+  EXPECT_EQ(s->AllShardsInfo().size(), 2u);
+  EXPECT_FALSE(s->RegisterLazyBatch({{"z", "bogus://"}}).ok());
+  EXPECT_EQ(s->AllShardsInfo().size(), 2u);
+  EXPECT_EQ(Problems(*s), "");
+}
+
+TEST(DagstoreRecordTest, RecordAndKeyListRoundTrip) {
+  ShardRecord r{"baga6ea4seaq", "file:///x.car", "/t", ShardState::kErrored, true, "e"};
+  EXPECT_EQ(EncodeRecord(r),
+            R"({"k":"baga6ea4seaq","u":"file:///x.car","t":"/t","s":240,"l":true,"e":"e"})");
+  auto back = DecodeRecord(EncodeRecord(r));
+  ASSERT_OK(back.status());
+  EXPECT_EQ(EncodeRecord(*back), EncodeRecord(r));
+  EXPECT_FALSE(DecodeRecord(R"({"k":"a","u":"b","s":7})").ok());
+  std::vector<std::string> keys = {"a", "", std::string(300, 'z')};
+  auto decoded = DecodeKeyList(EncodeKeyList(keys));
+  ASSERT_OK(decoded.status());
+  EXPECT_EQ(*decoded, keys);
+  EXPECT_FALSE(DecodeKeyList("\x05"
+                             "ab")
+                   .ok());
+  EXPECT_EQ(EscapeKey("a/b c.car"), "a%2Fb%20c.car");
+  EXPECT_EQ(EscapeKey(".hidden"), "%2Ehidden");
+}
+
+}  // namespace
+}  // namespace boltpp::dagstore::testing
