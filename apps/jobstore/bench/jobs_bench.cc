@@ -11,6 +11,7 @@
 //   jobs_bench j7 --file F --n N --clients C         guarded-transition contention
 #include <sys/resource.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
@@ -35,9 +36,12 @@ struct Args {
   int64_t n = 10000, jobs = 1000;
   int clients = 1;
   bool no_sync = false, decode = false;
+  int scan_threads = 0;
 };
 
-double Since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+double Since(Clock::time_point t) {
+  return std::chrono::duration<double>(Clock::now() - t).count();
+}
 
 long PeakRssKb() {
   rusage u{};
@@ -56,52 +60,61 @@ void Must(const bj::Error& e, const char* what) {
 // The ids and the ~1 KB Execution document both sides write.
 std::string ExecId(int64_t i) {
   char buf[64];
-  std::snprintf(buf, sizeof buf, "e-%08llx-0000-4000-8000-%012llx", static_cast<unsigned long long>(i * 2654435761u % 4294967296u),
+  std::snprintf(buf, sizeof buf, "e-%08llx-0000-4000-8000-%012llx",
+                static_cast<unsigned long long>(i * 2654435761u % 4294967296u),
                 static_cast<unsigned long long>(i));
   return buf;
 }
 std::string JobId(int64_t i) {
   char buf[64];
-  std::snprintf(buf, sizeof buf, "j-%08llx-0000-4000-8000-%012llx", static_cast<unsigned long long>(i * 40503u % 4294967296u),
+  std::snprintf(buf, sizeof buf, "j-%08llx-0000-4000-8000-%012llx",
+                static_cast<unsigned long long>(i * 40503u % 4294967296u),
                 static_cast<unsigned long long>(i));
   return buf;
 }
 Json ExecutionDoc(const std::string& id, const std::string& job) {
-  return {{"ID", id},
-          {"Namespace", "default"},
-          {"EvalID", "v-00000000-0000-4000-8000-000000000000"},
-          {"Name", "main"},
-          {"NodeID", "node-1"},
-          {"JobID", job},
-          {"Job", nullptr},
-          {"AllocatedResources", {{"Tasks", {{"main", {{"CPU", 1}, {"Memory", 1073741824}, {"Disk", 0}, {"GPU", 0}}}}}}},
-          {"DesiredState", {{"StateType", 1}, {"Message", ""}}},
-          {"ComputeState", {{"StateType", 5}, {"Message", ""}}},
-          {"PublishedResult", {{"Type", "ipfs"}, {"Params", {{"CID", "QmYwAPJzv5CZsnA625s3Xf2nemtYgPpHdWEz79ojWnPbdG"}}}}},
-          {"RunOutput", {{"Stdout", std::string(512, 'o')}, {"Stderr", ""}, {"ExitCode", 0}}},
-          {"PreviousExecution", ""},
-          {"NextExecution", ""},
-          {"FollowupEvalID", ""},
-          {"Revision", 1},
-          {"CreateTime", 1700000000000000000},
-          {"ModifyTime", 1700000000000000000}};
+  return {
+      {"ID", id},
+      {"Namespace", "default"},
+      {"EvalID", "v-00000000-0000-4000-8000-000000000000"},
+      {"Name", "main"},
+      {"NodeID", "node-1"},
+      {"JobID", job},
+      {"Job", nullptr},
+      {"AllocatedResources",
+       {{"Tasks", {{"main", {{"CPU", 1}, {"Memory", 1073741824}, {"Disk", 0}, {"GPU", 0}}}}}}},
+      {"DesiredState", {{"StateType", 1}, {"Message", ""}}},
+      {"ComputeState", {{"StateType", 5}, {"Message", ""}}},
+      {"PublishedResult",
+       {{"Type", "ipfs"}, {"Params", {{"CID", "QmYwAPJzv5CZsnA625s3Xf2nemtYgPpHdWEz79ojWnPbdG"}}}}},
+      {"RunOutput", {{"Stdout", std::string(512, 'o')}, {"Stderr", ""}, {"ExitCode", 0}}},
+      {"PreviousExecution", ""},
+      {"NextExecution", ""},
+      {"FollowupEvalID", ""},
+      {"Revision", 1},
+      {"CreateTime", 1700000000000000000},
+      {"ModifyTime", 1700000000000000000}};
 }
 
 bj::StoreOptions Opts(const Args& a) {
   bj::StoreOptions o;
   o.no_sync = a.no_sync;
   o.batch = a.clients > 1;
+  o.scan_threads = a.scan_threads;
   return o;
 }
 
 void Report(const char* workload, const Args& a, double secs, int64_t ops, const char* unit,
             const std::map<std::string, double>& extra = {}) {
-  std::printf("{\"impl\":\"boltpp\",\"workload\":\"%s\",\"clients\":%d,\"ops\":%lld,\"unit\":\"%s\",\"seconds\":%.4f,\"per_sec\":%.1f",
-              workload, a.clients, static_cast<long long>(ops), unit, secs, ops / secs);
+  std::printf(
+      "{\"impl\":\"boltpp\",\"workload\":\"%s\",\"clients\":%d,\"ops\":%lld,\"unit\":\"%s\","
+      "\"seconds\":%.4f,\"per_sec\":%.1f",
+      workload, a.clients, static_cast<long long>(ops), unit, secs, ops / secs);
   for (auto& [k, v] : extra) std::printf(",\"%s\":%.4f", k.c_str(), v);
   std::error_code ec;
   auto size = std::filesystem::file_size(a.file, ec);
-  std::printf(",\"file_bytes\":%lld,\"peak_rss_kb\":%ld}\n", static_cast<long long>(ec ? 0 : size), PeakRssKb());
+  std::printf(",\"file_bytes\":%lld,\"peak_rss_kb\":%ld}\n", static_cast<long long>(ec ? 0 : size),
+              PeakRssKb());
   std::fflush(stdout);
 }
 
@@ -124,8 +137,8 @@ void J2(const Args& a) {
         Must((*store)->CreateExecution(std::move(s)), "create");
         bj::LocalState from = bj::LocalState::kCreated;
         uint64_t version = 1;
-        for (auto to : {bj::LocalState::kBidAccepted, bj::LocalState::kRunning, bj::LocalState::kPublishing,
-                        bj::LocalState::kCompleted}) {
+        for (auto to : {bj::LocalState::kBidAccepted, bj::LocalState::kRunning,
+                        bj::LocalState::kPublishing, bj::LocalState::kCompleted}) {
           Must((*store)->UpdateExecutionState({id, to, {from}, version, "step"}), "update");
           from = to;
           ++version;
@@ -148,13 +161,20 @@ void Load(const Args& a) {
   auto db = boltpp::DB::Open(a.file);
   if (!db.ok()) Die(db.status().ToString());
   auto start = Clock::now();
+  // Insert in key order (a random order costs O(n) page rewrites per
+  // transaction); the file is as a store with that many records would be.
+  std::vector<int64_t> order(static_cast<size_t>(a.n));
+  for (int64_t i = 0; i < a.n; ++i) order[static_cast<size_t>(i)] = i;
+  std::sort(order.begin(), order.end(), [](int64_t x, int64_t y) { return ExecId(x) < ExecId(y); });
   const int64_t per_tx = 10000;
   for (int64_t base = 0; base < a.n; base += per_tx) {
     boltpp::Status s = (*db)->Update([&](boltpp::Tx& tx) -> boltpp::Status {
-      auto ex = tx.GetBucket(bj::kExecutionBucket), hist = tx.GetBucket(bj::kExecutionHistoryBucket),
+      auto ex = tx.GetBucket(bj::kExecutionBucket),
+           hist = tx.GetBucket(bj::kExecutionHistoryBucket),
            idx = tx.GetBucket(bj::kExecutionIndexBucket);
-      for (int64_t i = base; i < std::min(a.n, base + per_tx); ++i) {
-        const std::string id = ExecId(i), job = JobId(i / 2);
+      for (int64_t k = base; k < std::min(a.n, base + per_tx); ++k) {
+        const int64_t i = order[static_cast<size_t>(k)];
+        const std::string id = ExecId(i), job = "j-" + id.substr(2);  // in key order too
         bj::LocalExecutionState st;
         st.execution = ExecutionDoc(id, job);
         st.requester_node_id = "requester-0";
@@ -167,7 +187,8 @@ void Load(const Args& a) {
         if (auto r = jb->Put(id, ""); !r.ok()) return r;
         auto hb = hist.CreateBucketIfNotExists(id);
         if (!hb.ok()) return hb.status();
-        bj::LocalStateHistory h{id, bj::LocalState::kUndefined, st.state, 1, "LocalExecutionState created", st.create_time};
+        bj::LocalStateHistory h{id, bj::LocalState::kUndefined,    st.state,
+                                1,  "LocalExecutionState created", st.create_time};
         if (auto r = hb->SetSequence(1); !r.ok()) return r;
         if (auto r = hb->Put(bj::SeqKey(1), h.ToJson().dump()); !r.ok()) return r;
       }
@@ -204,7 +225,10 @@ void J3(const Args& a) {
   double secs = Since(start);
   int64_t total = 0;
   for (auto c : counts) total += static_cast<int64_t>(c);
-  Report(a.decode ? "J3-decode" : "J3", a, secs, total, "executions counted",
+  Report(a.decode              ? "J3-decode"
+         : a.scan_threads == 1 ? "J3-1thread"
+                               : "J3",
+         a, secs, total, "executions counted",
          {{"completed", double(counts[int(bj::LocalState::kCompleted)])}});
 }
 
@@ -229,9 +253,12 @@ void J7(const Args& a) {
     threads.emplace_back([&] {
       for (int64_t i = 0; i < execs; ++i) {
         for (int r = 0; r < rounds; ++r) {
-          auto e = (*store)->UpdateExecutionState({ExecId(i), bj::LocalState::kRunning,
-                                                   {bj::LocalState::kBidAccepted, bj::LocalState::kRunning},
-                                                   uint64_t(1 + r), "race"});
+          auto e = (*store)->UpdateExecutionState(
+              {ExecId(i),
+               bj::LocalState::kRunning,
+               {bj::LocalState::kBidAccepted, bj::LocalState::kRunning},
+               uint64_t(1 + r),
+               "race"});
           if (e.ok()) {
             wins++;
           } else if (e.code() == bj::Errc::kInvalidExecutionVersion) {
@@ -245,8 +272,10 @@ void J7(const Args& a) {
   }
   for (auto& t : threads) t.join();
   double secs = Since(start);
-  if (wins != execs * rounds) Die("J7: " + std::to_string(wins.load()) + " winners, want " + std::to_string(execs * rounds));
-  Report("J7", a, secs, wins + losses, "attempts", {{"wins", double(wins)}, {"losses", double(losses)}});
+  if (wins != execs * rounds)
+    Die("J7: " + std::to_string(wins.load()) + " winners, want " + std::to_string(execs * rounds));
+  Report("J7", a, secs, wins + losses, "attempts",
+         {{"wins", double(wins)}, {"losses", double(losses)}});
 }
 
 // J1: the requester's job lifecycle (apps-spec 1.7): CreateJob, CreateEvaluation,
@@ -261,12 +290,24 @@ void J1(const Args& a) {
     threads.emplace_back([&] {
       for (int64_t i; (i = next.fetch_add(1)) < a.jobs;) {
         const std::string job = JobId(i), exec = ExecId(i);
-        Json spec = {{"ID", job}, {"Name", "bench"}, {"Namespace", "default"}, {"Type", "batch"}, {"Priority", 0},
-                     {"Count", 1}, {"Constraints", Json::array()}, {"Meta", Json::object()},
-                     {"Labels", {{"env", "bench"}}},
-                     {"Tasks", Json::array({{{"Name", "main"}, {"Engine", {{"Type", "docker"}, {"Params", {{"Image", "ubuntu:22.04"}}}}}}})}};
+        Json spec = {
+            {"ID", job},
+            {"Name", "bench"},
+            {"Namespace", "default"},
+            {"Type", "batch"},
+            {"Priority", 0},
+            {"Count", 1},
+            {"Constraints", Json::array()},
+            {"Meta", Json::object()},
+            {"Labels", {{"env", "bench"}}},
+            {"Tasks",
+             Json::array(
+                 {{{"Name", "main"},
+                   {"Engine", {{"Type", "docker"}, {"Params", {{"Image", "ubuntu:22.04"}}}}}}})}};
         Must((*store)->CreateJob(spec), "create job");
-        Must((*store)->CreateEvaluation({{"ID", "v-" + job.substr(2)}, {"JobID", job}, {"Status", "pending"}}), "eval");
+        Must((*store)->CreateEvaluation(
+                 {{"ID", "v-" + job.substr(2)}, {"JobID", job}, {"Status", "pending"}}),
+             "eval");
         Json e = ExecutionDoc(exec, job);
         e["ComputeState"]["StateType"] = 1;
         Must((*store)->CreateExecution(e), "create exec");
@@ -281,8 +322,12 @@ void J1(const Args& a) {
           Must((*store)->UpdateExecution(u), "update exec");
           from = to;
         }
-        Must((*store)->UpdateJobState({job, {.expected_state = bj::JobState::kPending}, bj::JobState::kRunning, ""}), "running");
-        Must((*store)->UpdateJobState({job, {.expected_state = bj::JobState::kRunning}, bj::JobState::kCompleted, ""}), "done");
+        Must((*store)->UpdateJobState(
+                 {job, {.expected_state = bj::JobState::kPending}, bj::JobState::kRunning, ""}),
+             "running");
+        Must((*store)->UpdateJobState(
+                 {job, {.expected_state = bj::JobState::kRunning}, bj::JobState::kCompleted, ""}),
+             "done");
       }
     });
   }
@@ -290,14 +335,17 @@ void J1(const Args& a) {
   double secs = Since(start);
   std::error_code ec;
   double bytes = static_cast<double>(std::filesystem::file_size(a.file, ec));
-  Report("J1", a, secs, a.jobs * 9, "write tx", {{"jobs_per_sec", a.jobs / secs}, {"bytes_per_job", bytes / a.jobs}});
+  Report("J1", a, secs, a.jobs * 9, "write tx",
+         {{"jobs_per_sec", a.jobs / secs}, {"bytes_per_job", bytes / a.jobs}});
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
   Args a;
-  if (argc < 2) Die("usage: jobs_bench j1|j2|load|j3|j7 --file F [--n N] [--jobs N] [--clients C] [--no-sync] [--decode]");
+  if (argc < 2)
+    Die("usage: jobs_bench j1|j2|load|j3|j7 --file F [--n N] [--jobs N] [--clients C] [--no-sync] "
+        "[--decode]");
   a.cmd = argv[1];
   for (int i = 2; i < argc; ++i) {
     std::string f = argv[i];
@@ -305,20 +353,35 @@ int main(int argc, char** argv) {
       if (i + 1 >= argc) Die("missing value for " + f);
       return std::string(argv[++i]);
     };
-    if (f == "--file") a.file = val();
-    else if (f == "--n") a.n = std::stoll(val());
-    else if (f == "--jobs") a.jobs = std::stoll(val());
-    else if (f == "--clients") a.clients = std::stoi(val());
-    else if (f == "--no-sync") a.no_sync = true;
-    else if (f == "--decode") a.decode = true;
-    else Die("unknown flag " + f);
+    if (f == "--file")
+      a.file = val();
+    else if (f == "--n")
+      a.n = std::stoll(val());
+    else if (f == "--jobs")
+      a.jobs = std::stoll(val());
+    else if (f == "--clients")
+      a.clients = std::stoi(val());
+    else if (f == "--no-sync")
+      a.no_sync = true;
+    else if (f == "--decode")
+      a.decode = true;
+    else if (f == "--scan-threads")
+      a.scan_threads = std::stoi(val());
+    else
+      Die("unknown flag " + f);
   }
   if (a.file.empty()) Die("--file is required");
-  if (a.cmd == "j1") J1(a);
-  else if (a.cmd == "j2") J2(a);
-  else if (a.cmd == "load") Load(a);
-  else if (a.cmd == "j3") J3(a);
-  else if (a.cmd == "j7") J7(a);
-  else Die("unknown workload " + a.cmd);
+  if (a.cmd == "j1")
+    J1(a);
+  else if (a.cmd == "j2")
+    J2(a);
+  else if (a.cmd == "load")
+    Load(a);
+  else if (a.cmd == "j3")
+    J3(a);
+  else if (a.cmd == "j7")
+    J7(a);
+  else
+    Die("unknown workload " + a.cmd);
   return 0;
 }

@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
+#include <thread>
 
 #include "internal.h"
 
@@ -58,6 +59,8 @@ Expected<std::unique_ptr<DB>> OpenStoreDB(const std::string& path, const StoreOp
       options.lock_timeout.count() > 0 ? options.lock_timeout : std::chrono::milliseconds(-1);
   o.read_only = options.read_only;
   o.no_sync = options.no_sync;
+  o.max_batch_size = options.batch_size;
+  o.max_batch_delay = options.batch_delay;
   if (options.read_only && !std::filesystem::exists(path)) {
     return Error(Errc::kInvalidArgument, "open " + path + ": no such file");
   }
@@ -85,12 +88,7 @@ Expected<std::unique_ptr<ExecutionStore>> ExecutionStore::Open(const std::string
   }
   std::unique_ptr<ExecutionStore> store(new ExecutionStore(std::move(*db), std::move(options)));
   auto start = std::chrono::steady_clock::now();
-  Expected<StateCounts> counts = Error();
-  Status s = store->db_->View([&](Tx& tx) {
-    counts = CountStates(tx);
-    return Status::OK();
-  });
-  if (!s.ok()) return StorageError(s);
+  auto counts = CountStatesInParallel(*store->db_, store->options_.scan_threads);
   if (!counts.ok()) return counts.error();
   for (int i = 0; i < kLocalStateCount; ++i) store->counts_[i] = static_cast<int64_t>((*counts)[i]);
   store->scan_seconds_ =
@@ -111,12 +109,81 @@ Error ExecutionStore::Close() {
 
 int64_t ExecutionStore::Now() const { return options_.clock ? options_.clock() : NowNanos(); }
 
-Expected<StateCounts> ExecutionStore::CountStates(Tx& tx) {
+Expected<StateCounts> ExecutionStore::CountStates(Tx& tx) { return CountRange(tx, "", ""); }
+
+namespace {
+
+// The 8 bytes of key after `skip` as a number (zero-padded), and back.
+uint64_t KeyWord(std::string_view key, size_t skip) {
+  uint64_t v = 0;
+  for (size_t i = skip; i < skip + 8; ++i)
+    v = (v << 8) | (i < key.size() ? static_cast<uint8_t>(key[i]) : 0);
+  return v;
+}
+std::string WordKey(std::string_view prefix, uint64_t v) {
+  std::string k(prefix);
+  for (int shift = 56; shift >= 0; shift -= 8) k += static_cast<char>((v >> shift) & 0xff);
+  return k;
+}
+
+}  // namespace
+
+Expected<StateCounts> ExecutionStore::CountStatesInParallel(DB& db, int thread_count) {
+  // The walk is bound by touching every leaf page of `execution` (values are
+  // inline), so it is split into key ranges read by one thread each. Only Open
+  // calls this: no writer can run yet, so every read transaction sees the
+  // same snapshot.
+  const int parts = thread_count > 0
+                        ? thread_count
+                        : static_cast<int>(std::clamp(std::thread::hardware_concurrency(), 1u, 4u));
+  std::string first, last;
+  Status s = db.View([&](Tx& tx) {
+    Bucket b = tx.GetBucket(kExecutionBucket);
+    if (!b) return Status::OK();
+    auto c = b.NewCursor();
+    if (auto e = c.First()) first = std::string(e->key);
+    if (auto e = c.Last()) last = std::string(e->key);
+    return Status::OK();
+  });
+  if (!s.ok()) return StorageError(s);
+  // Split points between the first and the last key, past their common prefix.
+  size_t common = 0;
+  while (common < first.size() && common < last.size() && first[common] == last[common]) ++common;
+  const uint64_t lo = KeyWord(first, common), hi = KeyWord(last, common);
+  std::vector<std::string> bounds = {""};
+  for (int i = 1; i < parts && hi > lo; ++i) {
+    bounds.push_back(
+        WordKey(std::string_view(first).substr(0, common), lo + (hi - lo) / parts * i));
+  }
+  bounds.push_back("");
+  std::vector<Expected<StateCounts>> results(bounds.size() - 1, Error());
+  auto count = [&](size_t i) {
+    Status st = db.View([&](Tx& tx) {
+      results[i] = CountRange(tx, bounds[i], bounds[i + 1]);
+      return Status::OK();
+    });
+    if (!st.ok()) results[i] = StorageError(st);
+  };
+  std::vector<std::thread> threads;
+  for (size_t i = 1; i < results.size(); ++i) threads.emplace_back(count, i);
+  count(0);
+  for (auto& t : threads) t.join();
+  StateCounts total{};
+  for (auto& r : results) {
+    if (!r.ok()) return r.error();
+    for (int i = 0; i < kLocalStateCount; ++i) total[i] += (*r)[i];
+  }
+  return total;
+}
+
+Expected<StateCounts> ExecutionStore::CountRange(Tx& tx, const std::string& from,
+                                                 const std::string& to) {
   StateCounts counts{};
   Bucket executions = tx.GetBucket(kExecutionBucket);
   if (!executions) return counts;
   auto c = executions.NewCursor();
-  for (auto e = c.First(); e; e = c.Next()) {
+  for (auto e = from.empty() ? c.First() : c.Seek(from); e && (to.empty() || e->key < to);
+       e = c.Next()) {
     if (e->is_bucket) continue;
     auto state = ExtractLocalState(e->value);
     if (!state) {

@@ -433,7 +433,8 @@ void NodeRestart(const Globals& g, const std::string& fail_after, const std::str
                         {"BytesAfter", compacted->bytes_after}};
     return PrintJson(j);
   }
-  std::printf("counted executions in %.3fs\n", report.scan_seconds);
+  std::printf("counted executions in %.3fs at open; counters after the policies:\n",
+              report.scan_seconds);
   for (int i = 1; i < bj::kLocalStateCount; ++i) {
     std::printf("  %-20s %llu\n", std::string(bj::LocalStateName(bj::LocalState(i))).c_str(),
                 static_cast<unsigned long long>(report.counts[i]));

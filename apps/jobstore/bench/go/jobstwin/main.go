@@ -122,6 +122,7 @@ func open() *bolt.DB {
 	if err != nil {
 		die(err)
 	}
+	db.MaxBatchDelay = time.Millisecond // as boltpp::jobstore's StoreOptions::batch_delay
 	return db
 }
 
