@@ -1,5 +1,5 @@
 // Reading CARv1 and CARv2 files (apps-spec 3.3, 3.4) section by section,
-// from a seekable file (mapped), from bytes in memory, or from a stream
+// from a seekable file (pread), from bytes in memory, or from a stream
 // (a file descriptor such as stdin, read through a buffer).
 //
 // Every damaged input gives a kCorruption Status whose message names what is
@@ -51,7 +51,7 @@ struct V2Header {
 // One section: uvarint(length) ++ CID ++ block. Offsets are relative to the
 // start of the CARv1 payload (byte 0 of a CARv1, data_offset of a CARv2),
 // as index offsets are. The spans stay valid until the next call on the
-// reader that produced them (for mapped files and bytes: while it lives).
+// reader that produced them (for OpenBytes: while the bytes live).
 struct Section {
   uint64_t offset = 0;  // at the length varint
   uint64_t length = 0;  // the varint's value: CID bytes + block bytes
