@@ -369,8 +369,9 @@ Status DagStore::Close() {
   cv_.notify_all();
   if (background_.joinable()) background_.join();
   std::lock_guard lock(mu_);
+  if (!db_) return Status::OK();  // Open failed before the datastore was open
   Status s = PersistLocked({});
-  Status c = db_ ? db_->Close() : Status::OK();
+  Status c = db_->Close();
   return s.ok() ? c : s;
 }
 

@@ -1,1 +1,269 @@
-// placeholder
+// boltpp-dagstore: golden outputs, error paths (exit 1 with one line on
+// stderr), migrate, initialize-all interrupted by SIGINT and resumed.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <filesystem>
+
+#include "helpers.h"
+#include "testutil/temp_dir.h"
+#include "testutil/tool_runner.h"
+
+extern char** environ;
+namespace fs = std::filesystem;
+
+namespace boltpp::dagstore::testing {
+namespace {
+
+using boltpp::testing::RunTool;
+using boltpp::testing::TempDir;
+using boltpp::testing::ToolResult;
+
+class CliTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    fs::create_directories(dir_.File("cars"));
+    root_ = dir_.File("root");
+  }
+  ToolResult Run(std::vector<std::string> args) {
+    args.insert(args.begin(), {"--root", root_});
+    return RunTool(BOLTPP_DAGSTORE_CLI, args, {.cwd = dir_.path()});
+  }
+  std::string Car(const std::string& name, uint64_t index, uint64_t min_blocks = 20,
+                  uint64_t max_blocks = 60) {
+    return MakeCar(dir_.File("cars"), name, index, min_blocks, max_blocks);
+  }
+  void ExpectVerifyOk() {
+    auto r = Run({"verify"});
+    EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  }
+  TempDir dir_;
+  std::string root_;
+};
+
+TEST_F(CliTest, ListShardsOnAnEmptyStorePrintsNothing) {
+  auto r = Run({"list-shards"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "");
+  r = Run({"list-shards", "--output", "json"});
+  EXPECT_EQ(r.out, "[]\n");
+}
+
+TEST_F(CliTest, RegisterAndListGolden) {
+  const std::string a = Car("a.car", 1);
+  auto r = Run({"register-shard", "bb", FileUrl(a)});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "Registered shard bb\n");
+  r = Run({"register-shard", "a", FileUrl(a), "--lazy"});
+  EXPECT_EQ(r.out, "Registered shard a\n");
+  r = Run({"register-shard", "a", FileUrl(a), "--lazy"});
+  EXPECT_EQ(r.exit_code, 0);
+  EXPECT_EQ(r.out, "Shard a is already registered\n");
+  r = Run({"register-shard", "gone", FileUrl(dir_.File("cars/none.car"))});
+  EXPECT_EQ(r.exit_code, 1);
+  const std::string err = "shard data " + dir_.File("cars/none.car") + " is missing or not a file";
+  EXPECT_EQ(r.err, "boltpp-dagstore: shard gone is Errored: " + err + "\n");
+  r = Run({"list-shards"});
+  EXPECT_EQ(r.exit_code, 0);
+  EXPECT_EQ(r.out,
+            "KEY   STATE      ERROR\n"
+            "a     New\n"
+            "bb    Available\n"
+            "gone  Errored    " +
+                err + "\n");
+  r = Run({"list-shards", "--output", "json"});
+  EXPECT_EQ(r.out,
+            "[\n  {\n    \"Key\": \"a\",\n    \"State\": \"New\",\n    \"Error\": \"\"\n  },\n"
+            "  {\n    \"Key\": \"bb\",\n    \"State\": \"Available\",\n    \"Error\": \"\"\n  },\n"
+            "  {\n    \"Key\": \"gone\",\n    \"State\": \"Errored\",\n    \"Error\": \"" +
+                err + "\"\n  }\n]\n");
+  ExpectVerifyOk();
+}
+
+TEST_F(CliTest, InitializeAllPrintsTwoLinesPerShard) {
+  for (const char* k : {"a", "b", "c"}) {
+    Run({"register-shard", k, FileUrl(Car(std::string(k) + ".car", k[0])), "--lazy"});
+  }
+  Run({"register-shard", "d", FileUrl(dir_.File("cars/none.car")), "--lazy"});
+  auto r = Run({"initialize-all", "--concurrency=1"});
+  EXPECT_EQ(r.exit_code, 1);
+  const std::string err = "shard data " + dir_.File("cars/none.car") + " is missing or not a file";
+  EXPECT_EQ(r.out,
+            "(1/4) a STARTING\n(1/4) a SUCCESS\n(2/4) b STARTING\n(2/4) b SUCCESS\n"
+            "(3/4) c STARTING\n(3/4) c SUCCESS\n(4/4) d STARTING\n(4/4) d ERROR " +
+                err + "\n");
+  EXPECT_EQ(r.err, "boltpp-dagstore: 1 of 4 shards failed\n");
+  r = Run({"initialize-all", "--concurrency=0"});  // nothing New is left
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "");
+  r = Run({"initialize-shard", "a"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.err,
+            "boltpp-dagstore: cannot initialize shard; expected state ShardStateNew, was: "
+            "ShardStateAvailable\n");
+  r = Run({"initialize-all"});
+  EXPECT_EQ(r.exit_code, 106);  // CLI11: --concurrency is required
+  ExpectVerifyOk();
+}
+
+TEST_F(CliTest, GetBlockLookupGcDestroyRecover) {
+  const std::string a = Car("a.car", 1);
+  Run({"register-shard", "k", FileUrl(a)});
+  const auto blocks = BlocksOf(a);
+  const auto& [cid, block] = blocks[blocks.size() / 2];
+  auto r = Run({"get-block", cid.ToString()});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, block);
+  r = Run({"get-block", cid.ToString(), dir_.File("out.bin")});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(ReadFile(dir_.File("out.bin")), block);
+  r = Run({"lpc", cid.ToString()});
+  EXPECT_EQ(r.out, "Given CID was found in the following pieces: [k]\n");
+  const std::string unknown = "bafkreicysg23kiwv34eg2d7qweipxwosdo2py4ldv42nbauguluen5v6am";
+  r = Run({"get-block", unknown});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.out, "");
+  EXPECT_EQ(r.err, "boltpp-dagstore: block " + unknown + " not found\n");
+  r = Run({"lookup-piece-cid", unknown});
+  EXPECT_EQ(r.exit_code, 1);
+  r = Run({"get-block", "nonsense"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("bad CID nonsense"), std::string::npos);
+  r = Run({"gc"});
+  EXPECT_EQ(r.out, "no shards collected\n");
+  r = Run({"recover-shard", "k"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.err,
+            "boltpp-dagstore: cannot recover shard; expected state ShardStateErrored, was: "
+            "ShardStateAvailable\n");
+  r = Run({"destroy-shard", "k"});
+  EXPECT_EQ(r.out, "Destroyed shard k\n");
+  r = Run({"destroy-shard", "k"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.err, "boltpp-dagstore: shard k not found\n");
+  ExpectVerifyOk();
+}
+
+TEST_F(CliTest, RecoverShardAfterTheCarComesBack) {
+  const std::string a = Car("a.car", 1);
+  const std::string bytes = ReadFile(a);
+  fs::remove(a);
+  Run({"register-shard", "k", FileUrl(a)});
+  WriteFile(a, bytes);
+  auto r = Run({"recover-shard", "k"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  r = Run({"list-shards"});
+  EXPECT_EQ(r.out, "KEY  STATE      ERROR\nk    Available\n");
+  ExpectVerifyOk();
+}
+
+TEST_F(CliTest, VerifyReportsDamageAndExitsOne) {
+  const std::string a = Car("a.car", 1);
+  Run({"register-shard", "k", FileUrl(a)});
+  WriteFile(root_ + "/index/k.full.idx", "junk");
+  auto r = Run({"verify"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.out.find("shard k: index file"), std::string::npos) << r.out;
+}
+
+TEST_F(CliTest, ErrorsWithoutRootOrWithBadArguments) {
+  auto r = RunTool(BOLTPP_DAGSTORE_CLI, {"list-shards"}, {.env = {"BOOST_PATH="}});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.err, "boltpp-dagstore: no root directory: give --root or set BOOST_PATH\n");
+  r = RunTool(BOLTPP_DAGSTORE_CLI, {"list-shards"}, {.env = {"BOOST_PATH=" + dir_.path()}});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_TRUE(fs::is_directory(dir_.File("dagstore/index")));
+  r = Run({"register-shard", "k", "ftp://x/y.car"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("unsupported mount URL"), std::string::npos);
+  fs::create_directories(root_ + "/index");
+  WriteFile(root_ + "/index/.version", "9");
+  r = Run({"list-shards"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("unsupported index version"), std::string::npos);
+}
+
+TEST_F(CliTest, MigrateRegistersLazilyAndResumes) {
+  fs::create_directories(dir_.File("cars/sub"));
+  Car("a.car", 1);
+  Car("b.car", 2);
+  Car("sub/c.car", 3);
+  WriteFile(dir_.File("cars/notes.txt"), "not a car");
+  auto r = Run({"migrate", dir_.File("cars")});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "Registered 3 shards (0 already registered)\n");
+  EXPECT_TRUE(fs::exists(root_ + "/.shard-registration-complete"));
+  r = Run({"list-shards", "--output", "json"});
+  auto pos = r.out.find("\"Key\": \"baga6ea4sea");
+  EXPECT_NE(pos, std::string::npos) << r.out;  // pseudo piece CIDs
+  r = Run({"migrate", dir_.File("cars")});
+  EXPECT_EQ(r.out, "Registered 0 shards (3 already registered)\n");
+  r = Run({"initialize-all", "--concurrency", "2"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  ExpectVerifyOk();
+  r = Run({"migrate", dir_.File("nope")});
+  EXPECT_EQ(r.exit_code, 1);
+}
+
+// Starts the command with stdout on a pipe; returns its pid and the read end.
+pid_t Spawn(const std::vector<std::string>& args, int* out_fd) {
+  int fds[2];
+  EXPECT_EQ(::pipe(fds), 0);
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_adddup2(&fa, fds[1], 1);
+  posix_spawn_file_actions_addclose(&fa, fds[0]);
+  std::vector<char*> argv;
+  for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(nullptr);
+  pid_t pid = 0;
+  EXPECT_EQ(posix_spawn(&pid, args[0].c_str(), &fa, nullptr, argv.data(), environ), 0);
+  posix_spawn_file_actions_destroy(&fa);
+  ::close(fds[1]);
+  *out_fd = fds[0];
+  return pid;
+}
+
+TEST_F(CliTest, InitializeAllStopsOnSigintAndResumes) {
+  constexpr int kShards = 60;
+  for (int i = 0; i < kShards; i++) Car("s" + std::to_string(100 + i) + ".car", i, 200, 400);
+  ASSERT_EQ(Run({"migrate", dir_.File("cars"), "--key-from-name"}).exit_code, 0);
+  int fd = -1;
+  const pid_t pid =
+      Spawn({BOLTPP_DAGSTORE_CLI, "--root", root_, "initialize-all", "--concurrency=1"}, &fd);
+  std::string out;
+  char buf[4096];
+  bool signalled = false;
+  for (;;) {
+    const ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n <= 0) break;
+    out.append(buf, static_cast<size_t>(n));
+    if (!signalled && out.find("SUCCESS") != std::string::npos) {
+      ::kill(pid, SIGINT);
+      signalled = true;
+    }
+  }
+  ::close(fd);
+  int status = 0;
+  ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 1) << out;
+  const size_t started = static_cast<size_t>(std::count(out.begin(), out.end(), '\n')) / 2;
+  ASSERT_LT(started, static_cast<size_t>(kShards)) << "finished before the signal";
+  // every shard that started also finished (no STARTING without its end)
+  EXPECT_EQ(out.find("STARTING") != std::string::npos, true);
+  EXPECT_EQ(std::count(out.begin(), out.end(), '\n') % 2, 0) << out;
+  auto r = Run({"initialize-all", "--concurrency=4"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(static_cast<size_t>(std::count(r.out.begin(), r.out.end(), '\n')),
+            2 * (kShards - started));
+  r = Run({"list-shards"});
+  EXPECT_EQ(r.out.find("New"), std::string::npos);
+  ExpectVerifyOk();
+}
+
+}  // namespace
+}  // namespace boltpp::dagstore::testing

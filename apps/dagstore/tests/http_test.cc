@@ -1,1 +1,178 @@
-// placeholder
+// http:// mounts (transient copies; a local server that fails, stalls or
+// cuts the transfer), GC of transients, and the retrieval server answering
+// concurrent clients.
+#include <gtest/gtest.h>
+#include <httplib.h>
+
+#include <filesystem>
+#include <thread>
+
+#include "boltpp/dagstore/http_server.h"
+#include "helpers.h"
+#include "testutil/status_matchers.h"
+#include "testutil/temp_dir.h"
+
+namespace fs = std::filesystem;
+
+namespace boltpp::dagstore::testing {
+namespace {
+
+using boltpp::testing::TempDir;
+using Mode = TestHttpServer::Mode;
+
+class HttpMountTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    fs::create_directories(dir_.File("cars"));
+    car_ = MakeCar(dir_.File("cars"), "a.car", 1);
+    server_.Add("/a.car", ReadFile(car_));
+    auto o = TestOptions(dir_.File("root"));
+    o.max_recover_attempts = 0;
+    store_ = OpenStore(o);
+  }
+  size_t TransientFiles() {
+    size_t n = 0;
+    for (const auto& e : fs::directory_iterator(dir_.File("root/transients"))) {
+      (void)e;
+      n++;
+    }
+    return n;
+  }
+  TempDir dir_;
+  std::string car_;
+  TestHttpServer server_;
+  std::unique_ptr<DagStore> store_;
+};
+
+TEST_F(HttpMountTest, DownloadsIntoATransientAndServesFromIt) {
+  ASSERT_OK(store_->RegisterShard("k", server_.Url("/a.car"), false));
+  auto info = store_->GetShardInfo("k");
+  ASSERT_OK(info.status());
+  EXPECT_EQ(info->state, ShardState::kAvailable);
+  EXPECT_EQ(info->transient, store_->TransientPath("k"));
+  EXPECT_EQ(ReadFile(info->transient), ReadFile(car_));
+  for (const auto& [cid, block] : BlocksOf(car_)) {
+    auto got = store_->GetBlock(cid);
+    ASSERT_TRUE(got.ok()) << Message(got.status());
+    EXPECT_EQ(*got, block);
+  }
+  EXPECT_EQ(server_.requests(), 1);  // the transient is reused
+  EXPECT_EQ(Problems(*store_), "");
+}
+
+TEST_F(HttpMountTest, ServerErrorMakesTheShardErrored) {
+  server_.SetMode("/a.car", Mode::kFail);
+  Status s = store_->RegisterShard("k", server_.Url("/a.car"), false);
+  EXPECT_NE(Message(s).find("HTTP status 500"), std::string::npos) << Message(s);
+  EXPECT_EQ(store_->GetShardInfo("k")->state, ShardState::kErrored);
+  EXPECT_EQ(TransientFiles(), 0u);
+  EXPECT_EQ(Problems(*store_), "");
+  // the server heals: a manual recovery fetches again
+  server_.SetMode("/a.car", Mode::kServe);
+  ASSERT_OK(store_->RecoverShard("k"));
+  EXPECT_EQ(store_->GetShardInfo("k")->state, ShardState::kAvailable);
+  EXPECT_EQ(Problems(*store_), "");
+}
+
+TEST_F(HttpMountTest, CutTransferIsAnErrorNotAShortShard) {
+  server_.SetMode("/a.car", Mode::kCut);
+  Status s = store_->RegisterShard("k", server_.Url("/a.car"), false);
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(store_->GetShardInfo("k")->state, ShardState::kErrored);
+  EXPECT_NE(store_->GetShardInfo("k")->error.find("fetching"), std::string::npos)
+      << store_->GetShardInfo("k")->error;
+  EXPECT_EQ(TransientFiles(), 0u);
+  EXPECT_FALSE(fs::exists(store_->IndexPath("k")));
+  EXPECT_EQ(Problems(*store_), "");
+}
+
+TEST_F(HttpMountTest, StalledTransferTimesOut) {
+  server_.stall_ms = 1500;  // > the test store's 500 ms http timeout
+  server_.SetMode("/a.car", Mode::kStall);
+  const auto start = std::chrono::steady_clock::now();
+  Status s = store_->RegisterShard("k", server_.Url("/a.car"), false);
+  ASSERT_FALSE(s.ok());
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(1400));
+  EXPECT_EQ(store_->GetShardInfo("k")->state, ShardState::kErrored);
+  EXPECT_EQ(Problems(*store_), "");
+}
+
+TEST_F(HttpMountTest, UnreachableServerIsAnError) {
+  Status s = store_->RegisterShard("k", "http://127.0.0.1:1/a.car", false);
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(store_->GetShardInfo("k")->state, ShardState::kErrored);
+}
+
+TEST_F(HttpMountTest, GcDropsTransientsOfIdleShardsOnly) {
+  ASSERT_OK(store_->RegisterShard("idle", server_.Url("/a.car"), false));
+  server_.Add("/b.car", ReadFile(car_));
+  ASSERT_OK(store_->RegisterShard("busy", server_.Url("/b.car"), false));
+  auto held = store_->AcquireShard("busy");
+  ASSERT_TRUE(held.ok());
+  WriteFile(dir_.File("root/transients/transient-stray.partial"), "x");
+  auto result = store_->GC();
+  ASSERT_EQ(result.size(), 1u);
+  EXPECT_OK(result["idle"]);
+  EXPECT_FALSE(fs::exists(store_->TransientPath("idle")));
+  EXPECT_TRUE(fs::exists(store_->TransientPath("busy")));
+  EXPECT_FALSE(fs::exists(dir_.File("root/transients/transient-stray.partial")));
+  EXPECT_EQ(store_->GetShardInfo("idle")->transient, "");
+  EXPECT_TRUE(store_->GC().empty());  // nothing left to collect
+  held->reset();
+  // the collected shard is fetched again on its next acquire
+  auto again = store_->AcquireShard("idle");
+  ASSERT_TRUE(again.ok()) << Message(again.status());
+  EXPECT_TRUE(fs::exists(store_->TransientPath("idle")));
+  again->reset();
+  EXPECT_EQ(Problems(*store_), "");
+}
+
+TEST_F(HttpMountTest, ServeAnswersConcurrentClientsWithTheRightBytes) {
+  ASSERT_OK(store_->RegisterShard("k", FileUrl(car_), false));
+  HttpServer server(store_.get());
+  auto port = server.Bind("127.0.0.1", 0);
+  ASSERT_OK(port.status());
+  std::thread runner([&] { server.Run(); });
+  const auto blocks = BlocksOf(car_);
+  std::atomic<int> wrong{0};
+  std::vector<std::thread> clients;
+  for (int c = 0; c < 8; c++) {
+    clients.emplace_back([&, c] {
+      httplib::Client client("127.0.0.1", *port);
+      for (size_t i = c; i < blocks.size(); i += 3) {
+        auto res = client.Get("/ipfs/" + blocks[i].first.ToString() + "?format=raw");
+        if (!res || res->status != 200 || res->body != blocks[i].second ||
+            res->get_header_value("Content-Type") != "application/vnd.ipld.raw") {
+          wrong++;
+        }
+      }
+      auto piece = client.Get("/piece/k");
+      if (!piece || piece->status != 200 || piece->body != ReadFile(car_)) wrong++;
+    });
+  }
+  for (auto& t : clients) t.join();
+  httplib::Client client("127.0.0.1", *port);
+  auto missing =
+      client.Get("/ipfs/bafkreicysg23kiwv34eg2d7qweipxwosdo2py4ldv42nbauguluen5v6am?format=raw");
+  ASSERT_TRUE(missing);
+  EXPECT_EQ(missing->status, 404);
+  auto bad = client.Get("/ipfs/notacid");
+  ASSERT_TRUE(bad);
+  EXPECT_EQ(bad->status, 400);
+  auto no_piece = client.Get("/piece/nope");
+  ASSERT_TRUE(no_piece);
+  EXPECT_EQ(no_piece->status, 404);
+  ASSERT_OK(store_->FailShard("k", "injected"));
+  auto errored = client.Get("/piece/k");
+  ASSERT_TRUE(errored);
+  EXPECT_EQ(errored->status, 503);
+  EXPECT_NE(errored->body.find("injected"), std::string::npos);
+  server.Stop();
+  runner.join();
+  EXPECT_EQ(wrong.load(), 0);
+  EXPECT_EQ(store_->GetShardInfo("k")->refs, 0);
+  EXPECT_EQ(Problems(*store_), "");
+}
+
+}  // namespace
+}  // namespace boltpp::dagstore::testing
