@@ -46,6 +46,13 @@ version="$(version_part VERSION_MAJOR).$(version_part VERSION_MINOR).$(version_p
 abi=$(version_part ABI_VERSION)
 [ -n "$abi" ] && [ "$version" != ".." ] || fail "could not read include/boltpp/version.h"
 
+# What the checks run, with the Debian package that has it. CPack's DEB
+# generator needs `file` and dpkg-shlibdeps to work out the dependencies.
+for need in "file:file" "dpkg-shlibdeps:dpkg-dev" "nm:binutils" "readelf:binutils" \
+  "pkg-config:pkg-config" "make:make" "gzip:gzip" "cpack:cmake" "ninja:ninja-build"; do
+  command -v "${need%%:*}" >/dev/null || fail "needs ${need%%:*} (Debian package ${need#*:})"
+done
+
 launcher=()
 if command -v ccache >/dev/null; then launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache); fi
 
