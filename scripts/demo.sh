@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The main job: install, build, then show the store (examples/demo.cc) and the
-# tool (boltpp) at work on a fresh database and on a Go-bbolt-written one.
+# tool (boltpp) at work on a fresh database and on a Go-bbolt-written one,
+# then the applications (boltpp-car, boltpp-jobs, boltpp-dagstore).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
@@ -32,3 +33,12 @@ if [ -x build/tools/cli/boltpp ]; then
     set +x
   fi
 fi
+echo
+echo "== the applications (apps/*/scripts/demo.sh)"
+for app in car jobstore dagstore; do
+  if [ -f "apps/$app/scripts/demo.sh" ]; then
+    echo
+    echo "=== $app"
+    bash "apps/$app/scripts/demo.sh" "$(pwd)/build"
+  fi
+done

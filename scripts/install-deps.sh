@@ -10,7 +10,7 @@ PACKAGES=(
   liblmdb-dev librocksdb-dev libsqlite3-dev
   gnuplot-nox
   libcli11-dev libfmt-dev libssl-dev libsodium-dev libb2-dev libcpp-httplib-dev libleveldb-dev
-  curl
+  curl python3 file
 )
 # Node.js runs the CAR cross-checks against @ipld/car and ipfs-car (npm
 # packages the tests install from apps/car/tests/node/package-lock.json);
