@@ -325,7 +325,10 @@ Status DagStore::Reconcile() {
     }
     std::error_code ec;
     if (!next.transient.empty() && !fs::exists(next.transient, ec)) next.transient.clear();
-    if (EncodeRecord(next) != EncodeRecord(sh.record)) changed.push_back(next);
+    const ShardRecord& was = sh.record;
+    if (next.state != was.state || next.error != was.error || next.transient != was.transient) {
+      changed.push_back(next);
+    }
   }
   if (!changed.empty() || !refeed.empty()) {
     std::vector<const ShardRecord*> ptrs;
@@ -379,10 +382,10 @@ Status DagStore::PersistLocked(const std::vector<const ShardRecord*>& records,
                                const std::function<Status(Tx&)>& extra) {
   Status s = db_->Update([&](Tx& tx) {
     Bucket b = tx.GetBucket(kShards);
-    for (auto& [key, sh] : shards_) {
-      if (sh.dirty) {
-        if (Status p = b.Put(key, EncodeRecord(sh.record)); !p.ok()) return p;
-      }
+    for (const std::string& key : dirty_) {
+      auto it = shards_.find(key);
+      if (it == shards_.end()) continue;  // destroyed since
+      if (Status p = b.Put(key, EncodeRecord(it->second.record)); !p.ok()) return p;
     }
     for (const ShardRecord* r : records) {
       if (Status p = b.Put(r->key, EncodeRecord(*r)); !p.ok()) return p;
@@ -390,7 +393,7 @@ Status DagStore::PersistLocked(const std::vector<const ShardRecord*>& records,
     return extra ? extra(tx) : Status::OK();
   });
   if (s.ok()) {
-    for (auto& [key, sh] : shards_) sh.dirty = false;
+    dirty_.clear();
   }
   return s;
 }
@@ -544,7 +547,7 @@ Result<std::unique_ptr<ShardAccessor>> DagStore::AcquireShard(const std::string&
   sh.refs++;
   if (sh.record.state == ShardState::kAvailable) {
     sh.record.state = ShardState::kServing;
-    sh.dirty = true;
+    dirty_.insert(key);
   }
   const std::string url = sh.record.url;
   lock.unlock();
@@ -572,7 +575,7 @@ Result<std::unique_ptr<ShardAccessor>> DagStore::AcquireShard(const std::string&
       Shard& s2 = shards_.at(key);
       if (s2.record.transient.empty()) {
         s2.record.transient = acc->data_path_;
-        s2.dirty = true;
+        dirty_.insert(key);
       }
     }
     return acc;
@@ -595,7 +598,7 @@ void DagStore::Release(const std::string& key) {
   if (sh.refs > 0) sh.refs--;
   if (sh.refs == 0 && sh.record.state == ShardState::kServing) {
     sh.record.state = ShardState::kAvailable;
-    sh.dirty = true;
+    dirty_.insert(key);
   }
   cv_.notify_all();
 }

@@ -30,6 +30,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -215,7 +216,6 @@ class DagStore {
     uint64_t generation = 0;  // bumped whenever a worker's result must be dropped
     bool recover_on_acquire = false;
     int auto_recover_attempts = 0;
-    bool dirty = false;  // a Serving/Available flip not yet written
   };
   friend class ShardAccessor;
 
@@ -241,6 +241,9 @@ class DagStore {
   mutable std::mutex mu_;
   std::condition_variable cv_;  // a shard left Initializing/Recovering, or work arrived
   std::map<std::string, Shard> shards_;
+  // Shards whose Serving/Available flip (or re-fetched transient) is not yet
+  // written; flushed by the next PersistLocked.
+  std::set<std::string> dirty_;
   std::vector<std::string> warnings_;
 
   // Index throttle (max_concurrent_index).
