@@ -218,8 +218,9 @@ const uint8_t* StreamSource::Fetch(uint64_t pos, size_t n, size_t* got, Status* 
     begin_ = end_ = 0;
     buf_pos_ += have;
     if (eof_) {
+      static const uint8_t kNothing = 0;
       *got = 0;
-      return buf_.data();
+      return &kNothing;
     }
     if (buf_.size() < (1u << 20)) buf_.resize(1u << 20);
     const ssize_t r = read(fd_, buf_.data(),
@@ -235,7 +236,7 @@ const uint8_t* StreamSource::Fetch(uint64_t pos, size_t n, size_t* got, Status* 
   while (end_ - begin_ < n && !eof_) {
     if (buf_.size() - begin_ < n || buf_.size() < (1u << 20)) {
       // Compact, then grow to hold n bytes (plus room for a large read).
-      std::memmove(buf_.data(), buf_.data() + begin_, end_ - begin_);
+      if (end_ > begin_) std::memmove(buf_.data(), buf_.data() + begin_, end_ - begin_);
       end_ -= begin_;
       begin_ = 0;
       if (buf_.size() < n + (1u << 20)) buf_.resize(n + (1u << 20));
@@ -250,7 +251,8 @@ const uint8_t* StreamSource::Fetch(uint64_t pos, size_t n, size_t* got, Status* 
     end_ += static_cast<size_t>(r);
   }
   *got = std::min(n, end_ - begin_);
-  return buf_.data() + begin_;
+  static const uint8_t kNothing = 0;
+  return buf_.empty() ? &kNothing : buf_.data() + begin_;  // never nullptr (= I/O error)
 }
 
 CarReader::CarReader(std::unique_ptr<ByteSource> source, ReadOptions opts)
