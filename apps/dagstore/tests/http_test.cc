@@ -127,6 +127,24 @@ TEST_F(HttpMountTest, GcDropsTransientsOfIdleShardsOnly) {
   EXPECT_EQ(Problems(*store_), "");
 }
 
+TEST_F(HttpMountTest, GcRunsOnItsInterval) {
+  store_.reset();
+  auto o = TestOptions(dir_.File("root2"));
+  o.gc_interval = std::chrono::milliseconds(50);
+  auto s = OpenStore(o);
+  ASSERT_OK(s->RegisterShard("k", server_.Url("/a.car"), false));
+  EXPECT_TRUE(fs::exists(s->TransientPath("k")));
+  for (int i = 0; i < 200 && fs::exists(s->TransientPath("k")); i++) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_FALSE(fs::exists(s->TransientPath("k")));
+  for (int i = 0; i < 200 && !s->GetShardInfo("k")->transient.empty(); i++) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_EQ(s->GetShardInfo("k")->transient, "");
+  EXPECT_EQ(Problems(*s), "");
+}
+
 TEST_F(HttpMountTest, ServeAnswersConcurrentClientsWithTheRightBytes) {
   ASSERT_OK(store_->RegisterShard("k", FileUrl(car_), false));
   HttpServer server(store_.get());
