@@ -2,33 +2,16 @@
 #include "testutil/fault_fs.h"
 
 #include <algorithm>
+#include <iterator>
 
 namespace boltpp::testing {
 
 const char* FaultOpName(FaultOp op) {
-  switch (op) {
-    case FaultOp::kOpen:
-      return "open";
-    case FaultOp::kRead:
-      return "read";
-    case FaultOp::kWrite:
-      return "write";
-    case FaultOp::kSync:
-      return "sync";
-    case FaultOp::kTruncate:
-      return "truncate";
-    case FaultOp::kSize:
-      return "size";
-    case FaultOp::kLock:
-      return "lock";
-    case FaultOp::kUnlock:
-      return "unlock";
-    case FaultOp::kMap:
-      return "map";
-    case FaultOp::kNumOps:
-      break;
-  }
-  return "?";
+  static constexpr const char* kNames[] = {"open", "read", "write",  "sync", "truncate",
+                                           "size", "lock", "unlock", "map"};  // FaultOp order
+  static_assert(std::size(kNames) == static_cast<size_t>(FaultOp::kNumOps));
+  const auto i = static_cast<size_t>(op);
+  return i < std::size(kNames) ? kNames[i] : "?";
 }
 
 void FaultInjector::Arm(FaultPlan plan) {

@@ -12,25 +12,26 @@
 
 namespace boltpp::cli::test {
 
-std::string ToolPath() {
-  const char* env = std::getenv("BOLTPP_CLI");
-  if (env && *env) return env;
-#ifdef BOLTPP_CLI_PATH
-  return BOLTPP_CLI_PATH;
-#else
-  return "boltpp";
+#ifndef BOLTPP_CLI_PATH
+#define BOLTPP_CLI_PATH "boltpp"
 #endif
+#ifndef BOLTPP_CLI_TESTDATA
+#define BOLTPP_CLI_TESTDATA "testdata/bbolt-1.5-cli"
+#endif
+
+namespace {
+
+// $name when set and not empty, else fallback.
+std::string EnvOr(const char* name, const char* fallback) {
+  const char* value = std::getenv(name);
+  return value != nullptr && *value != '\0' ? value : fallback;
 }
 
-std::string TestData() {
-  const char* env = std::getenv("BOLTPP_CLI_TESTDATA");
-  if (env && *env) return env;
-#ifdef BOLTPP_CLI_TESTDATA
-  return BOLTPP_CLI_TESTDATA;
-#else
-  return "testdata/bbolt-1.5-cli";
-#endif
-}
+}  // namespace
+
+std::string ToolPath() { return EnvOr("BOLTPP_CLI", BOLTPP_CLI_PATH); }
+
+std::string TestData() { return EnvOr("BOLTPP_CLI_TESTDATA", BOLTPP_CLI_TESTDATA); }
 
 RunResult RunTool(const std::vector<std::string>& args, const std::string& cwd,
                   const std::string& stdin_file) {
