@@ -31,21 +31,23 @@ int main(int argc, char** argv) {
 
   // One transaction: a bucket of jobs, each with a nested bucket of events.
   Must(db.Update([](Tx& tx) {
-         auto jobs = tx.CreateBucket("jobs");
-         if (!jobs.ok()) return jobs.status();
-         for (int i = 1; i <= 5; i++) {
-           std::string id = "job-" + std::to_string(i);
-           if (Status s = jobs->Put(id, R"({"state":"queued","cpu":)" + std::to_string(i) + "}"); !s.ok()) return s;
-         }
-         auto events = jobs->CreateBucket("events");
-         if (!events.ok()) return events.status();
-         for (int i = 0; i < 3; i++) {
-           auto seq = events->NextSequence();
-           if (!seq.ok()) return seq.status();
-           if (Status s = events->Put("event-" + std::to_string(*seq), "created"); !s.ok()) return s;
-         }
-         return Status::OK();
-       }),
+    auto jobs = tx.CreateBucket("jobs");
+    if (!jobs.ok()) return jobs.status();
+    for (int i = 1; i <= 5; i++) {
+      std::string id = "job-" + std::to_string(i);
+      if (Status s = jobs->Put(id, R"({"state":"queued","cpu":)" + std::to_string(i) + "}");
+          !s.ok())
+        return s;
+    }
+    auto events = jobs->CreateBucket("events");
+    if (!events.ok()) return events.status();
+    for (int i = 0; i < 3; i++) {
+      auto seq = events->NextSequence();
+      if (!seq.ok()) return seq.status();
+      if (Status s = events->Put("event-" + std::to_string(*seq), "created"); !s.ok()) return s;
+    }
+    return Status::OK();
+  }),
        "first update");
   std::printf("wrote 5 jobs and 3 events in one transaction\n");
 
@@ -60,7 +62,9 @@ int main(int argc, char** argv) {
   std::vector<std::thread> workers;
   for (int t = 0; t < 8; t++) {
     workers.emplace_back([&db, t] {
-      Must(db.Batch([t](Tx& tx) { return tx.GetBucket("jobs").Put("worker-" + std::to_string(t), "done"); }),
+      Must(db.Batch([t](Tx& tx) {
+        return tx.GetBucket("jobs").Put("worker-" + std::to_string(t), "done");
+      }),
            "batch");
     });
   }
@@ -68,29 +72,30 @@ int main(int argc, char** argv) {
 
   // Read back with a cursor; sub-buckets show up with is_bucket set.
   Must(db.View([](Tx& tx) {
-         std::printf("jobs bucket (tx %llu):\n", static_cast<unsigned long long>(tx.ID()));
-         auto c = tx.GetBucket("jobs").NewCursor();
-         for (auto e = c.First(); e; e = c.Next()) {
-           if (e->is_bucket) {
-             std::printf("  %.*s/ (bucket)\n", static_cast<int>(e->key.size()), e->key.data());
-           } else {
-             std::printf("  %.*s = %.*s\n", static_cast<int>(e->key.size()), e->key.data(),
-                         static_cast<int>(e->value.size()), e->value.data());
-           }
-         }
-         std::printf("job-99 present after rollback: %s\n", tx.GetBucket("jobs").Get("job-99") ? "yes" : "no");
-         return c.status();
-       }),
+    std::printf("jobs bucket (tx %llu):\n", static_cast<unsigned long long>(tx.ID()));
+    auto c = tx.GetBucket("jobs").NewCursor();
+    for (auto e = c.First(); e; e = c.Next()) {
+      if (e->is_bucket) {
+        std::printf("  %.*s/ (bucket)\n", static_cast<int>(e->key.size()), e->key.data());
+      } else {
+        std::printf("  %.*s = %.*s\n", static_cast<int>(e->key.size()), e->key.data(),
+                    static_cast<int>(e->value.size()), e->value.data());
+      }
+    }
+    std::printf("job-99 present after rollback: %s\n",
+                tx.GetBucket("jobs").Get("job-99") ? "yes" : "no");
+    return c.status();
+  }),
        "view");
 
   // Hot backup, consistency check, compaction.
   const std::string backup = dir + "/demo-backup.db";
   Must(db.View([&](Tx& tx) { return tx.CopyFile(backup); }), "backup");
   Must(db.View([](Tx& tx) {
-         auto errors = tx.Check();
-         std::printf("check: %s\n", errors.empty() ? "OK" : errors.front().c_str());
-         return Status::OK();
-       }),
+    auto errors = tx.Check();
+    std::printf("check: %s\n", errors.empty() ? "OK" : errors.front().c_str());
+    return Status::OK();
+  }),
        "check");
   const std::string compacted = dir + "/demo-compacted.db";
   std::remove(compacted.c_str());

@@ -128,7 +128,8 @@ void ReadEverything(DB* db) {
     Walk(tx.Root(), 0, &budget);
     if (!Skip("inspect")) g_sink = g_sink + tx.Inspect().children.size();
     if (!Skip("pages")) {
-      const uint64_t pages = static_cast<uint64_t>(tx.Size()) / std::max<uint32_t>(db->GetInfo().page_size, 1);
+      const uint64_t pages =
+          static_cast<uint64_t>(tx.Size()) / std::max<uint32_t>(db->GetInfo().page_size, 1);
       for (uint64_t id = 0; id < pages && id < 128; id++) (void)tx.Page(id);
       (void)tx.Page(pages + 1);
     }
@@ -162,7 +163,8 @@ void WriteSome(DB* db) {
       if (round == 1 && !names.empty()) (void)tx.DeleteBucket(names.front());
       auto nb = tx.CreateBucketIfNotExists("fuzz");
       if (nb.ok()) {
-        for (int i = 0; i < 40; i++) (void)nb->Put("k" + std::to_string(i), std::string(100 + i * 10, 'x'));
+        for (int i = 0; i < 40; i++)
+          (void)nb->Put("k" + std::to_string(i), std::string(100 + i * 10, 'x'));
       }
       return Status::OK();
     });
@@ -333,7 +335,8 @@ void CompareCursor(const Tx& tx, const MBucket& model, const Path& path, const s
     if (i >= merged.size() || merged[i].first != e->key || merged[i].second != e->is_bucket) {
       Fail("forward cursor differs at " + std::to_string(i) + " key " + std::string(e->key));
     }
-    if (!e->is_bucket && mb->kv.at(merged[i].first) != e->value) Fail("value differs for " + merged[i].first);
+    if (!e->is_bucket && mb->kv.at(merged[i].first) != e->value)
+      Fail("value differs for " + merged[i].first);
   }
   if (i != merged.size()) Fail("forward cursor ended early");
   i = merged.size();
@@ -345,7 +348,8 @@ void CompareCursor(const Tx& tx, const MBucket& model, const Path& path, const s
   auto it = std::lower_bound(merged.begin(), merged.end(), std::make_pair(seek, false));
   auto e = c.Seek(seek);
   if ((it == merged.end()) != !e) Fail("seek " + seek + " disagrees on the end");
-  if (e && e->key != it->first) Fail("seek " + seek + " lands on " + std::string(e->key) + " not " + it->first);
+  if (e && e->key != it->first)
+    Fail("seek " + seek + " lands on " + std::string(e->key) + " not " + it->first);
   if (e) {
     // Next after Seek
     auto n = c.Next();
@@ -484,7 +488,8 @@ int FuzzOps(const uint8_t* data, size_t size) {
         CompareDB(db.get(), committed, "check");
         if (tx) {
           MBucket got;
-          if (Status s = testing::ReadModel(*tx, &got); !s.ok()) Fail("read in tx: " + s.ToString());
+          if (Status s = testing::ReadModel(*tx, &got); !s.ok())
+            Fail("read in tx: " + s.ToString());
           std::string d = testing::Diff(cur, got);
           if (!d.empty()) Fail("the write transaction sees a state other than its own:\n" + d);
         }
@@ -543,7 +548,8 @@ int FuzzOps(const uint8_t* data, size_t size) {
       case 17:  // the snapshot has not moved
         if (snap) {
           MBucket got;
-          if (Status s = testing::ReadModel(*snap, &got); !s.ok()) Fail("read snapshot: " + s.ToString());
+          if (Status s = testing::ReadModel(*snap, &got); !s.ok())
+            Fail("read snapshot: " + s.ToString());
           std::string d = testing::Diff(snap_model, got);
           if (!d.empty()) Fail("a read transaction saw later commits:\n" + d);
           snap.reset();

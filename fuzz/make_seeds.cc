@@ -17,7 +17,8 @@ int main(int argc, char** argv) {
   int n = 0;
   for (const auto& [name, bytes] : boltpp::fuzz::MakeSeedDatabases()) {
     for (char flags : {'\x00', '\x07', '\x0f'}) {
-      std::ofstream(std::string(argv[1]) + "/" + name + "-" + std::to_string(int(flags)), std::ios::binary)
+      std::ofstream(std::string(argv[1]) + "/" + name + "-" + std::to_string(int(flags)),
+                    std::ios::binary)
           << flags << bytes;
       n++;
     }

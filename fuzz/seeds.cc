@@ -11,8 +11,8 @@ namespace boltpp::fuzz {
 
 namespace {
 
-std::string Make(uint32_t page_size, const std::function<void(DB*)>& fill, bool no_freelist_sync = false,
-                 FreelistType fl = FreelistType::kArray) {
+std::string Make(uint32_t page_size, const std::function<void(DB*)>& fill,
+                 bool no_freelist_sync = false, FreelistType fl = FreelistType::kArray) {
   testing::MemFileSystem fs(size_t{64} << 20);
   Options o;
   o.page_size = page_size;
@@ -73,21 +73,23 @@ std::vector<std::pair<std::string, std::string>> MakeSeedDatabases() {
                        return Status::OK();
                      });
                    }));
-  out.emplace_back("nofreelistsync", Make(
-                                         1024,
-                                         [](DB* db) {
-                                           (void)db->Update([](Tx& tx) { return PutN(tx, "a", 120, 10); });
-                                           (void)db->Update([](Tx& tx) { return tx.DeleteBucket("a"); });
-                                           (void)db->Update([](Tx& tx) { return PutN(tx, "b", 30, 10); });
-                                         },
-                                         true));
+  out.emplace_back("nofreelistsync",
+                   Make(
+                       1024,
+                       [](DB* db) {
+                         (void)db->Update([](Tx& tx) { return PutN(tx, "a", 120, 10); });
+                         (void)db->Update([](Tx& tx) { return tx.DeleteBucket("a"); });
+                         (void)db->Update([](Tx& tx) { return PutN(tx, "b", 30, 10); });
+                       },
+                       true));
   out.emplace_back("nested", Make(1024, [](DB* db) {
                      (void)db->Update([](Tx& tx) {
                        auto b = tx.CreateBucket("l0");
                        if (!b.ok()) return b.status();
                        Bucket cur = *b;
                        for (int d = 1; d < 6; d++) {
-                         for (int i = 0; i < 12; i++) (void)cur.Put("k" + std::to_string(i), std::string(40, 'n'));
+                         for (int i = 0; i < 12; i++)
+                           (void)cur.Put("k" + std::to_string(i), std::string(40, 'n'));
                          auto c = cur.CreateBucket("l" + std::to_string(d));
                          if (!c.ok()) return c.status();
                          cur = *c;
@@ -95,13 +97,14 @@ std::vector<std::pair<std::string, std::string>> MakeSeedDatabases() {
                        return Status::OK();
                      });
                    }));
-  out.emplace_back("hashmap4k", Make(
-                                    4096,
-                                    [](DB* db) {
-                                      (void)db->Update([](Tx& tx) { return PutN(tx, "h", 200, 40); });
-                                      (void)db->Update([](Tx& tx) { return PutN(tx, "h", 200, 0, 3); });
-                                    },
-                                    false, FreelistType::kHashMap));
+  out.emplace_back("hashmap4k",
+                   Make(
+                       4096,
+                       [](DB* db) {
+                         (void)db->Update([](Tx& tx) { return PutN(tx, "h", 200, 40); });
+                         (void)db->Update([](Tx& tx) { return PutN(tx, "h", 200, 0, 3); });
+                       },
+                       false, FreelistType::kHashMap));
   return out;
 }
 
@@ -113,10 +116,14 @@ std::vector<std::pair<std::string, std::string>> MakeSeedPrograms() {
   };
   std::vector<std::pair<std::string, std::string>> out;
   // flags, then ops (see FuzzOps): 3 = put run, 9 = commit, 12 = check, ...
-  out.emplace_back("splits_1k", p({1, 3, 0, 0, 200, 30, 9, 12, 5, 0, 10, 150, 9, 12, 11, 1, 13, 0, 50}));
-  out.emplace_back("nested_overflow", p({0, 6, 4, 0, 4, 7, 200, 0x85, 9, 16, 7, 4, 9, 17, 12, 14, 4, 7}));
-  out.emplace_back("hashmap_nofl", p({6, 3, 1, 0, 250, 10, 9, 3, 2, 0, 250, 10, 9, 7, 1, 9, 11, 1, 12, 8, 0, 9}));
-  out.emplace_back("rollback", p({0, 3, 0, 0, 100, 5, 10, 3, 0, 0, 100, 50, 15, 0, 9, 9, 12, 13, 0, 20}));
+  out.emplace_back("splits_1k",
+                   p({1, 3, 0, 0, 200, 30, 9, 12, 5, 0, 10, 150, 9, 12, 11, 1, 13, 0, 50}));
+  out.emplace_back("nested_overflow",
+                   p({0, 6, 4, 0, 4, 7, 200, 0x85, 9, 16, 7, 4, 9, 17, 12, 14, 4, 7}));
+  out.emplace_back("hashmap_nofl",
+                   p({6, 3, 1, 0, 250, 10, 9, 3, 2, 0, 250, 10, 9, 7, 1, 9, 11, 1, 12, 8, 0, 9}));
+  out.emplace_back("rollback",
+                   p({0, 3, 0, 0, 100, 5, 10, 3, 0, 0, 100, 50, 15, 0, 9, 9, 12, 13, 0, 20}));
   return out;
 }
 

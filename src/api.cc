@@ -114,7 +114,9 @@ Tx::~Tx() = default;
 
 uint64_t Tx::ID() const { return impl_ ? impl_->meta.txid : 0; }
 bool Tx::Writable() const { return impl_ && impl_->writable; }
-int64_t Tx::Size() const { return impl_ ? static_cast<int64_t>(impl_->meta.pgid * impl_->page_size) : 0; }
+int64_t Tx::Size() const {
+  return impl_ ? static_cast<int64_t>(impl_->meta.pgid * impl_->page_size) : 0;
+}
 TxStats Tx::Stats() const { return impl_ ? impl_->stats : TxStats{}; }
 Status Tx::status() const { return impl_ ? impl_->error : Status(Code::kTxClosed); }
 
@@ -213,7 +215,9 @@ std::vector<std::string> Tx::Check(const CheckOptions& opts) const {
   if (!impl_) return {std::string(CodeMessage(Code::kTxClosed))};
   return impl_->Check(opts);
 }
-BucketStructure Tx::Inspect() const { return impl_ && !impl_->closed ? InspectTx(impl_.get()) : BucketStructure{}; }
+BucketStructure Tx::Inspect() const {
+  return impl_ && !impl_->closed ? InspectTx(impl_.get()) : BucketStructure{};
+}
 Result<std::optional<PageInfo>> Tx::Page(uint64_t id) const {
   if (!impl_) return Status(Code::kTxClosed);
   return PageInfoOf(impl_.get(), id);
@@ -224,7 +228,9 @@ std::optional<Bytes> Bucket::Get(Bytes key) const { return impl_ ? impl_->Get(ke
 Status Bucket::Put(Bytes key, Bytes value) {
   return impl_ ? impl_->Put(key, value) : Status(Code::kBucketNotFound);
 }
-Status Bucket::Delete(Bytes key) { return impl_ ? impl_->Delete(key) : Status(Code::kBucketNotFound); }
+Status Bucket::Delete(Bytes key) {
+  return impl_ ? impl_->Delete(key) : Status(Code::kBucketNotFound);
+}
 Bucket Bucket::GetBucket(Bytes name) const { return Bucket(impl_ ? impl_->Child(name) : nullptr); }
 
 Result<Bucket> Bucket::CreateBucket(Bytes name) {
@@ -259,7 +265,9 @@ Status Bucket::MoveBucket(Bytes name, Bucket dst) {
 }
 
 uint64_t Bucket::Sequence() const { return impl_ ? impl_->header.sequence : 0; }
-Status Bucket::SetSequence(uint64_t v) { return impl_ ? impl_->SetSequence(v) : Status(Code::kBucketNotFound); }
+Status Bucket::SetSequence(uint64_t v) {
+  return impl_ ? impl_->SetSequence(v) : Status(Code::kBucketNotFound);
+}
 Result<uint64_t> Bucket::NextSequence() {
   if (!impl_) return Status(Code::kBucketNotFound);
   return impl_->NextSequence();
@@ -273,7 +281,9 @@ Status Bucket::ForEachBucket(const std::function<Status(Bytes)>& fn) const {
   return ForEach([&](const Entry& e) { return e.is_bucket ? fn(e.key) : Status::OK(); });
 }
 
-BucketStats Bucket::Stats() const { return impl_ && !impl_->tx->closed ? impl_->Stats() : BucketStats{}; }
+BucketStats Bucket::Stats() const {
+  return impl_ && !impl_->tx->closed ? impl_->Stats() : BucketStats{};
+}
 Cursor Bucket::NewCursor() const {
   return impl_ ? Cursor(std::make_unique<CursorImpl>(impl_)) : Cursor();
 }
@@ -297,7 +307,9 @@ std::optional<Entry> Cursor::First() { return Usable(impl_) ? impl_->First() : s
 std::optional<Entry> Cursor::Last() { return Usable(impl_) ? impl_->Last() : std::nullopt; }
 std::optional<Entry> Cursor::Next() { return Usable(impl_) ? impl_->Next() : std::nullopt; }
 std::optional<Entry> Cursor::Prev() { return Usable(impl_) ? impl_->Prev() : std::nullopt; }
-std::optional<Entry> Cursor::Seek(Bytes key) { return Usable(impl_) ? impl_->Seek(key) : std::nullopt; }
+std::optional<Entry> Cursor::Seek(Bytes key) {
+  return Usable(impl_) ? impl_->Seek(key) : std::nullopt;
+}
 Status Cursor::Delete() {
   if (!impl_) return Status(Code::kBucketNotFound);
   if (impl_->bucket()->tx->closed) return Status(Code::kTxClosed);

@@ -23,7 +23,8 @@ static BucketImpl* OpenValue(BucketImpl* parent, Bytes value) {
   TxImpl* tx = parent->tx;
   auto* data = reinterpret_cast<const uint8_t*>(value.data());
   if (value.size() < kBucketHeaderSize) {
-    (void)tx->Poison(Status(Code::kCorruption, "bucket value of " + std::to_string(value.size()) + " bytes is too short"));
+    (void)tx->Poison(Status(Code::kCorruption, "bucket value of " + std::to_string(value.size()) +
+                                                   " bytes is too short"));
     return nullptr;
   }
   const BucketHeader header = BucketHeader::Decode(data);
@@ -32,12 +33,14 @@ static BucketImpl* OpenValue(BucketImpl* parent, Bytes value) {
   int nesting = 0;
   for (BucketImpl* a = parent; a; a = a->parent) {
     if (header.root != 0 && a->header.root == header.root) {
-      (void)tx->Poison(Corrupt(header.root, "bucket refers to an enclosing bucket's root (a cycle)"));
+      (void)tx->Poison(
+          Corrupt(header.root, "bucket refers to an enclosing bucket's root (a cycle)"));
       return nullptr;
     }
     if (++nesting > kMaxBucketNesting) {
-      (void)tx->Poison(Status(Code::kCorruption,
-                              "buckets nested deeper than " + std::to_string(kMaxBucketNesting) + " levels"));
+      (void)tx->Poison(
+          Status(Code::kCorruption,
+                 "buckets nested deeper than " + std::to_string(kMaxBucketNesting) + " levels"));
       return nullptr;
     }
   }
@@ -134,7 +137,8 @@ Status BucketImpl::MoveChild(Bytes name, BucketImpl* dst) {
   if (!tx->writable || !dst->tx->writable) return Status(Code::kTxNotWritable);
   if (dst->tx != tx) return Status(Code::kDifferentDB);
   if (Status s = CheckWritable(); !s.ok()) return s;
-  if (dst == this || (header.root != 0 && header.root == dst->header.root)) return Status(Code::kSameBuckets);
+  if (dst == this || (header.root != 0 && header.root == dst->header.root))
+    return Status(Code::kSameBuckets);
   CursorImpl src_cur(this);
   Inode in;
   if (!src_cur.SeekRaw(name, &in)) return src_cur.status();
@@ -150,7 +154,8 @@ Status BucketImpl::MoveChild(Bytes name, BucketImpl* dst) {
   BucketImpl* child = cached == buckets.end() ? nullptr : cached->second;
   for (BucketImpl* a = dst; a && child; a = a->parent) {
     if (a == child) {
-      return Status(Code::kInvalidArgument, "cannot move a bucket into itself or one of its descendants");
+      return Status(Code::kInvalidArgument,
+                    "cannot move a bucket into itself or one of its descendants");
     }
   }
   Node* src_leaf;
@@ -236,7 +241,8 @@ Status BucketImpl::ForEach(const std::function<Status(const Entry&)>& fn) {
   return c.status();
 }
 
-static void AddPageStats(BucketImpl* b, const PageView& p, int depth, BucketStats* s, BucketStats* sub);
+static void AddPageStats(BucketImpl* b, const PageView& p, int depth, BucketStats* s,
+                         BucketStats* sub);
 
 BucketStats BucketImpl::Stats() {
   BucketStats s, sub;
@@ -257,7 +263,8 @@ BucketStats BucketImpl::Stats() {
   return s;
 }
 
-static void AddPageStats(BucketImpl* b, const PageView& p, int depth, BucketStats* s, BucketStats* sub) {
+static void AddPageStats(BucketImpl* b, const PageView& p, int depth, BucketStats* s,
+                         BucketStats* sub) {
   if (p.is_leaf()) {
     s->key_n += p.count();
     const int64_t used = static_cast<int64_t>(LeafBytesUsed(p));

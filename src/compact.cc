@@ -28,7 +28,8 @@ class Compactor {
     // bbolt fills the parent fully too, which matters for buckets of many
     // inline sub-buckets.
     if (parent) parent.SetFillPercent(1.0);
-    auto created = path.size() == 1 ? tx_.CreateBucket(path.back()) : parent.CreateBucket(path.back());
+    auto created =
+        path.size() == 1 ? tx_.CreateBucket(path.back()) : parent.CreateBucket(path.back());
     if (!created.ok()) return created.status();
     if (Status s = created->SetSequence(src.Sequence()); !s.ok()) return s;
     Cursor c = src.NewCursor();

@@ -18,7 +18,8 @@ bool CursorImpl::Fail(Status s) {
 
 bool CursorImpl::PushPage(pgid_t id) {
   if (stack_.full()) {
-    return Fail(Corrupt(id, "tree deeper than " + std::to_string(kMaxTreeDepth) + " levels (a cycle?)"));
+    return Fail(
+        Corrupt(id, "tree deeper than " + std::to_string(kMaxTreeDepth) + " levels (a cycle?)"));
   }
   ElemRef ref;
   ref.id = id;
@@ -137,7 +138,8 @@ bool CursorImpl::Search(Bytes key, pgid_t id) {
     int lo;
     bool exact;
     if (!SearchPage(ref.page, key, &lo, &exact)) {
-      return Fail(Corrupt(ref.id, ref.page.is_leaf() ? "leaf element out of bounds" : "branch element out of bounds"));
+      return Fail(Corrupt(ref.id, ref.page.is_leaf() ? "leaf element out of bounds"
+                                                     : "branch element out of bounds"));
     }
     if (ref.page.is_leaf()) {
       ref.index = lo;
@@ -173,7 +175,8 @@ std::optional<Entry> CursorImpl::Current() {
   if (!KeyValue(&in)) {
     if (!stack_.empty()) {
       const ElemRef& ref = stack_.back();
-      if (!ref.node && ref.index >= 0 && ref.index < ref.count()) Fail(Corrupt(ref.id, "leaf element out of bounds"));
+      if (!ref.node && ref.index >= 0 && ref.index < ref.count())
+        Fail(Corrupt(ref.id, "leaf element out of bounds"));
     }
     return std::nullopt;
   }

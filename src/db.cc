@@ -134,11 +134,13 @@ Status DBImpl::LoadMetas() {
     metas[i] = Meta::Decode(map_->data() + i * size_t{page_size});
     errs[i] = metas[i].Validate();
     if (errs[i].ok() && metas[i].page_size != page_size) {
-      errs[i] = Status(Code::kInvalid, "meta " + std::to_string(i) + " page size disagrees with meta 0");
+      errs[i] =
+          Status(Code::kInvalid, "meta " + std::to_string(i) + " page size disagrees with meta 0");
     }
     if (errs[i].ok() && metas[i].pgid > file_size_ / page_size) {
       errs[i] = Status(Code::kInvalid, "meta " + std::to_string(i) + " high-water mark " +
-                                           std::to_string(metas[i].pgid) + " is past the end of the file");
+                                           std::to_string(metas[i].pgid) +
+                                           " is past the end of the file");
     }
   }
   if (!errs[0].ok() && !errs[1].ok()) return errs[0];
@@ -160,7 +162,8 @@ Status DBImpl::LoadFreelist() {
     if (Status s = DecodeFreelist(p.data, p.span, meta_.freelist, &ids); !s.ok()) return s;
     for (pgid_t id : ids) {
       if (id >= meta_.pgid) {
-        return Corrupt(meta_.freelist, "freelist lists page " + std::to_string(id) + " beyond the high-water mark");
+        return Corrupt(meta_.freelist,
+                       "freelist lists page " + std::to_string(id) + " beyond the high-water mark");
       }
     }
   }

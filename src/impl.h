@@ -83,8 +83,8 @@ struct Node {
   bool is_leaf = false;
   bool unbalanced = false;
   bool spilled = false;
-  Bytes key;         // first key when read (the parent's key for this child)
-  pgid_t pgid = 0;   // the page it came from (0 = new or freed)
+  Bytes key;        // first key when read (the parent's key for this child)
+  pgid_t pgid = 0;  // the page it came from (0 = new or freed)
   Node* parent = nullptr;
   std::vector<Node*> children;  // materialized children (for spill order)
   std::vector<Inode> inodes;
@@ -288,7 +288,7 @@ class TxImpl {
   std::deque<BucketImpl> bucket_pool;
   BucketImpl* root = nullptr;
   std::map<pgid_t, std::unique_ptr<uint8_t[]>> dirty;  // pages to write at commit
-  Status error;  // first damage met (sticky)
+  Status error;                                        // first damage met (sticky)
   TxStats stats;
   std::vector<std::function<void()>> on_commit;
   bool committing = false;
@@ -381,7 +381,7 @@ class DBImpl {
   std::unique_ptr<File> file;
   uint32_t page_size = 0;
   std::unique_ptr<Freelist> freelist;  // used by the writer only
-  Status failed;                        // sticky after a failed meta write
+  Status failed;                       // sticky after a failed meta write
 
  private:
   Status Lock();

@@ -64,8 +64,8 @@ Status Node::Read(const PageView& p, pgid_t id) {
   for (size_t i = 0; i < n; i++) {
     Inode& in = inodes[i];
     if (!ReadInode(p, i, &in)) {
-      return Corrupt(id, std::string(is_leaf ? "leaf" : "branch") + " element " + std::to_string(i) +
-                             " out of bounds");
+      return Corrupt(id, std::string(is_leaf ? "leaf" : "branch") + " element " +
+                             std::to_string(i) + " out of bounds");
     }
     if (in.key.empty()) return Corrupt(id, "zero-length key at element " + std::to_string(i));
   }
@@ -154,7 +154,8 @@ Status Node::Spill() {
     const size_t size = node->Size();
     pgid_t id;
     uint8_t* buf;
-    if (Status s = tx->Allocate((size + tx->page_size - 1) / tx->page_size, &id, &buf); !s.ok()) return s;
+    if (Status s = tx->Allocate((size + tx->page_size - 1) / tx->page_size, &id, &buf); !s.ok())
+      return s;
     node->pgid = id;
     node->Write(buf);
     node->spilled = true;
@@ -289,12 +290,14 @@ Status Node::Rebalance() {
   }
 
   if (parent->inodes.size() < 2) {
-    return Status(Code::kCorruption, "page " + std::to_string(parent->pgid) + ": branch with a single child");
+    return Status(Code::kCorruption,
+                  "page " + std::to_string(parent->pgid) + ": branch with a single child");
   }
   const bool use_next = parent->ChildIndex(this) == 0;
   const size_t my_index = parent->ChildIndex(this);
   Node* target;
-  if (Status s = parent->ChildAt(use_next ? my_index + 1 : my_index - 1, &target); !s.ok()) return s;
+  if (Status s = parent->ChildAt(use_next ? my_index + 1 : my_index - 1, &target); !s.ok())
+    return s;
   if (use_next) {
     // Absorb the right sibling.
     AdoptChildren(bucket, target->inodes, this);

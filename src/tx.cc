@@ -73,7 +73,8 @@ Status TxImpl::RawPage(pgid_t id, PageView* out) const {
   if (PageId(p) != id) return Corrupt(id, "header names page " + std::to_string(PageId(p)));
   const uint64_t last = id + PageOverflow(p);
   if (last >= meta.pgid || last >= mapped_pages_) {
-    return Corrupt(id, "overflow " + std::to_string(PageOverflow(p)) + " runs past the high-water mark");
+    return Corrupt(
+        id, "overflow " + std::to_string(PageOverflow(p)) + " runs past the high-water mark");
   }
   out->data = p;
   out->span = (last - id + 1) * page_size;
@@ -117,7 +118,8 @@ Status TxImpl::Allocate(size_t count, pgid_t* id, uint8_t** buf) {
 Status TxImpl::FreePage(pgid_t id) {
   PageView p;
   if (Status s = RawPage(id, &p); !s.ok()) return Poison(s);
-  Status s = db->freelist->Free(meta.txid, id, PageOverflow(p.data), PageFlags(p.data) == kFreelistPage);
+  Status s =
+      db->freelist->Free(meta.txid, id, PageOverflow(p.data), PageFlags(p.data) == kFreelistPage);
   return s.ok() ? s : Poison(s);
 }
 
@@ -156,7 +158,8 @@ Status TxImpl::WritePages() {
 Status TxImpl::WriteMeta() {
   std::unique_ptr<uint8_t[]> buf(new uint8_t[page_size]());
   meta.EncodePage(buf.get(), meta.txid % 2);
-  if (Status s = db->file->WriteAt((meta.txid % 2) * page_size, buf.get(), page_size); !s.ok()) return s;
+  if (Status s = db->file->WriteAt((meta.txid % 2) * page_size, buf.get(), page_size); !s.ok())
+    return s;
   if (!db->opts.no_sync) return db->file->Sync();
   return Status::OK();
 }
@@ -183,7 +186,8 @@ Status TxImpl::Commit() {
   meta.root = root->header.root;
   if (Status s = CommitFreelist(); !s.ok()) return fail(s);
   if (meta.pgid > begin_meta.pgid) {
-    if (Status s = db->Grow(meta.pgid * page_size, (meta.pgid + 1) * page_size); !s.ok()) return fail(s);
+    if (Status s = db->Grow(meta.pgid * page_size, (meta.pgid + 1) * page_size); !s.ok())
+      return fail(s);
   }
   if (Status s = WritePages(); !s.ok()) return fail(s);
   if (db->opts.strict_mode) {
@@ -229,7 +233,8 @@ void TxImpl::Close() {
 
 Status TxImpl::WalkTree(pgid_t id, int depth, bool recurse_buckets,
                         const std::function<void(pgid_t, const PageView&, int)>& fn) {
-  if (depth > kMaxTreeDepth) return Corrupt(id, "tree deeper than " + std::to_string(kMaxTreeDepth) + " levels");
+  if (depth > kMaxTreeDepth)
+    return Corrupt(id, "tree deeper than " + std::to_string(kMaxTreeDepth) + " levels");
   PageView p;
   if (Status s = NodePage(id, &p); !s.ok()) return s;
   fn(id, p, depth);
@@ -273,7 +278,8 @@ Status TxImpl::ReachablePages(std::vector<bool>* used) {
   used->assign(meta.pgid, false);
   (*used)[0] = (*used)[1] = true;
   return ForEachTreePage(meta.root, true, [&](pgid_t id, const PageView& p, int) {
-    for (uint64_t i = 0; i <= PageOverflow(p.data) && id + i < used->size(); i++) (*used)[id + i] = true;
+    for (uint64_t i = 0; i <= PageOverflow(p.data) && id + i < used->size(); i++)
+      (*used)[id + i] = true;
   });
 }
 

@@ -46,7 +46,8 @@ class Checker {
     if (tx_->meta.freelist != kNoFreelist) {
       PageView p;
       if (tx_->RawPage(tx_->meta.freelist, &p).ok()) {
-        for (uint64_t i = 0; i <= PageOverflow(p.data); i++) reachable_.insert(tx_->meta.freelist + i);
+        for (uint64_t i = 0; i <= PageOverflow(p.data); i++)
+          reachable_.insert(tx_->meta.freelist + i);
       }
     }
     if (opts_.from_page != 0) {
@@ -61,7 +62,8 @@ class Checker {
     CheckTree(tx_->meta.root, {}, nullptr, nullptr);
     if (have_freelist_) {
       for (pgid_t i = 0; i < tx_->meta.pgid; i++) {
-        if (!reachable_.count(i) && !freed_.count(i)) Error("page " + std::to_string(i) + ": unreachable unfreed");
+        if (!reachable_.count(i) && !freed_.count(i))
+          Error("page " + std::to_string(i) + ": unreachable unfreed");
       }
     }
     return errors_;
@@ -104,7 +106,8 @@ class Checker {
 
   // Checks the page tree rooted at id: bounds, references, types, key order,
   // then every nested bucket. Returns the largest key under it.
-  Bytes CheckTree(pgid_t id, std::vector<pgid_t> stack, const Bytes* min_key, const Bytes* max_key) {
+  Bytes CheckTree(pgid_t id, std::vector<pgid_t> stack, const Bytes* min_key,
+                  const Bytes* max_key) {
     stack.push_back(id);
     if (stack.size() > static_cast<size_t>(kMaxTreeDepth)) {
       Error("page " + std::to_string(id) + ": tree too deep (stack: " + StackString(stack) + ")");
@@ -123,7 +126,8 @@ class Checker {
     bool again = false;
     for (uint64_t i = 0; i <= PageOverflow(p.data); i++) {
       if (!reachable_.insert(id + i).second) {
-        Error("page " + std::to_string(id + i) + ": multiple references (stack: " + StackString(stack) + ")");
+        Error("page " + std::to_string(id + i) +
+              ": multiple references (stack: " + StackString(stack) + ")");
         again = true;
       }
     }
@@ -138,11 +142,12 @@ class Checker {
       Error(s.ToString() + " (stack: " + StackString(stack) + ")");
       return {};
     }
-    return p.is_branch() ? CheckBranch(id, p, stack, min_key, max_key) : CheckLeaf(id, p, stack, min_key, max_key);
+    return p.is_branch() ? CheckBranch(id, p, stack, min_key, max_key)
+                         : CheckLeaf(id, p, stack, min_key, max_key);
   }
 
-  void CheckOrder(pgid_t id, const char* type, size_t i, Bytes key, const Bytes* prev, const Bytes* max_key,
-                  const std::vector<pgid_t>& stack) {
+  void CheckOrder(pgid_t id, const char* type, size_t i, Bytes key, const Bytes* prev,
+                  const Bytes* max_key, const std::vector<pgid_t>& stack) {
     if (i == 0 && prev && CompareKeys(*prev, key) > 0) {
       Error("the first key[" + std::to_string(i) + "]=(hex)" + Key(key) + " on " + type + " page(" +
             std::to_string(id) + ") needs to be >= the key in the ancestor (" + Key(*prev) +
@@ -151,27 +156,28 @@ class Checker {
     if (i > 0 && prev) {
       int c = CompareKeys(*prev, key);
       if (c >= 0) {
-        Error("key[" + std::to_string(i) + "]=(hex)" + Key(key) + " on " + type + " page(" + std::to_string(id) +
-              ") needs to be > (found " + (c > 0 ? "<" : "=") + ") than previous element (hex)" + Key(*prev) +
-              ". Stack: " + StackString(stack));
+        Error("key[" + std::to_string(i) + "]=(hex)" + Key(key) + " on " + type + " page(" +
+              std::to_string(id) + ") needs to be > (found " + (c > 0 ? "<" : "=") +
+              ") than previous element (hex)" + Key(*prev) + ". Stack: " + StackString(stack));
       }
     }
     if (max_key && CompareKeys(key, *max_key) >= 0) {
-      Error("key[" + std::to_string(i) + "]=(hex)" + Key(key) + " on " + type + " page(" + std::to_string(id) +
-            ") needs to be < than key of the next element in ancestor (hex)" + Key(*max_key) +
-            ". Pages stack: " + StackString(stack));
+      Error("key[" + std::to_string(i) + "]=(hex)" + Key(key) + " on " + type + " page(" +
+            std::to_string(id) + ") needs to be < than key of the next element in ancestor (hex)" +
+            Key(*max_key) + ". Pages stack: " + StackString(stack));
     }
   }
 
-  Bytes CheckBranch(pgid_t id, const PageView& p, const std::vector<pgid_t>& stack, const Bytes* min_key,
-                    const Bytes* max_key) {
+  Bytes CheckBranch(pgid_t id, const PageView& p, const std::vector<pgid_t>& stack,
+                    const Bytes* min_key, const Bytes* max_key) {
     Bytes running_storage;
     const Bytes* running = min_key;
     Bytes max_in_subtree;
     for (size_t i = 0; i < p.count(); i++) {
       BranchElem e, next;
       if (!ReadBranchElem(p, i, &e)) {
-        Error("page " + std::to_string(id) + ": branch element " + std::to_string(i) + " out of bounds");
+        Error("page " + std::to_string(id) + ": branch element " + std::to_string(i) +
+              " out of bounds");
         return max_in_subtree;
       }
       CheckOrder(id, "branch", i, e.key, running, max_key, stack);
@@ -185,14 +191,15 @@ class Checker {
     return max_in_subtree;
   }
 
-  Bytes CheckLeaf(pgid_t id, const PageView& p, const std::vector<pgid_t>& stack, const Bytes* min_key,
-                  const Bytes* max_key) {
+  Bytes CheckLeaf(pgid_t id, const PageView& p, const std::vector<pgid_t>& stack,
+                  const Bytes* min_key, const Bytes* max_key) {
     Bytes prev_storage;
     const Bytes* prev = min_key;
     for (size_t i = 0; i < p.count(); i++) {
       LeafElem e;
       if (!ReadLeafElem(p, i, &e)) {
-        Error("page " + std::to_string(id) + ": leaf element " + std::to_string(i) + " out of bounds");
+        Error("page " + std::to_string(id) + ": leaf element " + std::to_string(i) +
+              " out of bounds");
         return prev_storage;
       }
       CheckOrder(id, "leaf", i, e.key, prev, max_key, stack);
@@ -218,14 +225,16 @@ class Checker {
     Status s = ValidateNodePage(inl, 0);
     if (s.ok() && !inl.is_leaf()) s = Status(Code::kCorruption, "inline page is not a leaf");
     if (!s.ok()) {
-      Error("page " + std::to_string(id) + ": inline bucket \"" + Key(e.key) + "\": " + s.ToString());
+      Error("page " + std::to_string(id) + ": inline bucket \"" + Key(e.key) +
+            "\": " + s.ToString());
       return;
     }
     Bytes prev;
     for (size_t i = 0; i < inl.count(); i++) {
       LeafElem ie;
       if (!ReadLeafElem(inl, i, &ie)) {
-        Error("page " + std::to_string(id) + ": inline bucket \"" + Key(e.key) + "\": element out of bounds");
+        Error("page " + std::to_string(id) + ": inline bucket \"" + Key(e.key) +
+              "\": element out of bounds");
         return;
       }
       CheckOrder(id, "leaf", i, ie.key, i ? &prev : nullptr, nullptr, {id});

@@ -18,11 +18,21 @@ std::string JsonEscape(std::string_view s) {
   for (char ch : s) {
     unsigned char u = static_cast<unsigned char>(ch);
     switch (ch) {
-      case '"': o += "\\\""; break;
-      case '\\': o += "\\\\"; break;
-      case '\n': o += "\\n"; break;
-      case '\t': o += "\\t"; break;
-      case '\r': o += "\\r"; break;
+      case '"':
+        o += "\\\"";
+        break;
+      case '\\':
+        o += "\\\\";
+        break;
+      case '\n':
+        o += "\\n";
+        break;
+      case '\t':
+        o += "\\t";
+        break;
+      case '\r':
+        o += "\\r";
+        break;
       default:
         if (u < 0x20) {
           char b[8];
@@ -44,18 +54,24 @@ void Line(const std::string& s) {
 }
 }  // namespace
 
-void EmitBegin(const std::string& phase) { Line("{\"ev\":\"begin\",\"phase\":\"" + JsonEscape(phase) + "\"}"); }
+void EmitBegin(const std::string& phase) {
+  Line("{\"ev\":\"begin\",\"phase\":\"" + JsonEscape(phase) + "\"}");
+}
 void EmitResult(const std::string& phase, double ops, double seconds, const std::string& unit) {
   char b[512];
-  std::snprintf(b, sizeof b, "{\"ev\":\"result\",\"phase\":\"%s\",\"ops\":%.0f,\"seconds\":%.9f,\"unit\":\"%s\"}",
-                JsonEscape(phase).c_str(), ops, seconds, JsonEscape(unit).c_str());
+  std::snprintf(
+      b, sizeof b,
+      "{\"ev\":\"result\",\"phase\":\"%s\",\"ops\":%.0f,\"seconds\":%.9f,\"unit\":\"%s\"}",
+      JsonEscape(phase).c_str(), ops, seconds, JsonEscape(unit).c_str());
   Line(b);
 }
 void EmitBytes(const std::string& phase, uint64_t bytes) {
-  Line("{\"ev\":\"bytes\",\"phase\":\"" + JsonEscape(phase) + "\",\"bytes\":" + std::to_string(bytes) + "}");
+  Line("{\"ev\":\"bytes\",\"phase\":\"" + JsonEscape(phase) +
+       "\",\"bytes\":" + std::to_string(bytes) + "}");
 }
 void EmitError(const std::string& phase, const std::string& msg) {
-  Line("{\"ev\":\"error\",\"phase\":\"" + JsonEscape(phase) + "\",\"msg\":\"" + JsonEscape(msg) + "\"}");
+  Line("{\"ev\":\"error\",\"phase\":\"" + JsonEscape(phase) + "\",\"msg\":\"" + JsonEscape(msg) +
+       "\"}");
 }
 void EmitDone() { Line("{\"ev\":\"done\"}"); }
 void EmitStartRss() {
@@ -117,7 +133,8 @@ void MakeDirs(const std::string& path) {
     size_t j = path.find('/', i);
     if (j == std::string::npos) j = path.size();
     cur = path.substr(0, j);
-    if (!cur.empty() && mkdir(cur.c_str(), 0755) != 0 && errno != EEXIST) Die("mkdir " + cur + " failed");
+    if (!cur.empty() && mkdir(cur.c_str(), 0755) != 0 && errno != EEXIST)
+      Die("mkdir " + cur + " failed");
     i = j + 1;
   }
 }

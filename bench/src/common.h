@@ -71,14 +71,16 @@ inline void MakeJson(Rng& r, uint64_t job, const char* kind, std::string& out) {
   size_t target = 300 + r.Below(301);
   char head[160];
   int n = std::snprintf(head, sizeof head,
-                        "{\"id\":\"job-%012llu\",\"kind\":\"%s\",\"attempt\":1,\"worker\":\"w-%02llu\",\"payload\":\"",
+                        "{\"id\":\"job-%012llu\",\"kind\":\"%s\",\"attempt\":1,\"worker\":\"w-%"
+                        "02llu\",\"payload\":\"",
                         static_cast<unsigned long long>(job), kind,
                         static_cast<unsigned long long>(job % 16));
   out.assign(head, static_cast<size_t>(n));
   size_t fill = target > out.size() + 2 ? target - out.size() - 2 : 0;
   while (fill > 0) {
     uint64_t x = r.Next();
-    for (int j = 0; j < 8 && fill > 0; j++, fill--) out.push_back(kAlnum[((x >> (8 * j)) & 0xFF) % 62]);
+    for (int j = 0; j < 8 && fill > 0; j++, fill--)
+      out.push_back(kAlnum[((x >> (8 * j)) & 0xFF) % 62]);
   }
   out += "\"}";
 }

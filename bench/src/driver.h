@@ -20,11 +20,12 @@ struct RunConfig {
   std::string data_dir;              // where the databases go
   std::string go_bin;                // Go bbolt program ("" = skip bbolt-go)
   std::string json_out, md_out, png_out;
-  std::string command;               // the command line, for the report
-  double phase_timeout = 300;        // seconds per phase
+  std::string command;         // the command line, for the report
+  double phase_timeout = 300;  // seconds per phase
   bool chart = true;
   // child knobs (0 = defaults / quick defaults)
-  uint64_t individual = 1000, batches = 100, batch_keys = 1000, scans = 0, bbolt_batch = 10000, jobs = 0;
+  uint64_t individual = 1000, batches = 100, batch_keys = 1000, scans = 0, bbolt_batch = 10000,
+           jobs = 0;
   double read_seconds = 1.0;
   int floor_iters = 1000;
   int floor_span_mib = 512;  // file size for the spread-out commit shapes
@@ -38,6 +39,7 @@ nlohmann::json MeasureFloor(const std::string& dir, int iters, int span_mib);
 nlohmann::json DescribeMachine(const std::string& dir);
 
 // Markdown + chart from a results JSON (as RunAll writes it).
-void WriteReport(const nlohmann::json& results, const std::string& md_out, const std::string& png_out, bool chart);
+void WriteReport(const nlohmann::json& results, const std::string& md_out,
+                 const std::string& png_out, bool chart);
 
 }  // namespace bench

@@ -62,7 +62,9 @@ class BoltTxn final : public Txn {
     *out = *v;
     return true;
   }
-  void Put(BucketId b, Bytes key, Bytes value) override { Check(buckets_[b].Put(key, value), "Put"); }
+  void Put(BucketId b, Bytes key, Bytes value) override {
+    Check(buckets_[b].Put(key, value), "Put");
+  }
   void Delete(BucketId b, Bytes key) override { Check(buckets_[b].Delete(key), "Delete"); }
 
   uint64_t Scan(BucketId b, Bytes from, uint64_t limit, ScanFn fn) override {
@@ -120,7 +122,8 @@ class BoltEngine final : public Engine {
     return dst_dir;
   }
   std::string Describe() const override {
-    return "boltpp defaults: array freelist, freelist synced, fdatasync per commit, page size = OS page";
+    return "boltpp defaults: array freelist, freelist synced, fdatasync per commit, page size = OS "
+           "page";
   }
 
  private:

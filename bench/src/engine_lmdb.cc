@@ -84,7 +84,8 @@ class LmdbTxn final : public Txn {
     std::string start = p;
     start.append(from);
     MDB_val k = Val(start), v;
-    int rc = start.empty() ? mdb_cursor_get(c, &k, &v, MDB_FIRST) : mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
+    int rc = start.empty() ? mdb_cursor_get(c, &k, &v, MDB_FIRST)
+                           : mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
     uint64_t n = 0;
     for (; rc == MDB_SUCCESS; rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
       Bytes key = View(k);
@@ -145,13 +146,17 @@ class LmdbEngine final : public Engine {
       env_ = nullptr;
     }
   }
-  std::unique_ptr<Txn> Begin(bool write) override { return std::make_unique<LmdbTxn>(env_, dbi_, write); }
+  std::unique_ptr<Txn> Begin(bool write) override {
+    return std::make_unique<LmdbTxn>(env_, dbi_, write);
+  }
   std::string Compact(const std::string& /*dir*/, const std::string& dst_dir) override {
     Check(mdb_env_copy2(env_, dst_dir.c_str(), MDB_CP_COMPACT), "env_copy2(MDB_CP_COMPACT)");
     return dst_dir;
   }
   std::string Describe() const override {
-    return std::string(MDB_VERSION_STRING) + ": default flags + MDB_NOTLS (durable: fsync per commit), 64 GiB map; compaction = mdb_env_copy2(MDB_CP_COMPACT)";
+    return std::string(MDB_VERSION_STRING) +
+           ": default flags + MDB_NOTLS (durable: fsync per commit), 64 GiB map; compaction = "
+           "mdb_env_copy2(MDB_CP_COMPACT)";
   }
   ~LmdbEngine() override { Close(); }
 

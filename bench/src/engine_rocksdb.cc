@@ -73,8 +73,12 @@ class RocksTxn final : public Txn {
     *out = V(pin_);
     return true;
   }
-  void Put(BucketId b, Bytes key, Bytes value) override { Check(batch_.Put(S(fb_.Key(b, key)), S(value)), "put"); }
-  void Delete(BucketId b, Bytes key) override { Check(batch_.Delete(S(fb_.Key(b, key))), "delete"); }
+  void Put(BucketId b, Bytes key, Bytes value) override {
+    Check(batch_.Put(S(fb_.Key(b, key)), S(value)), "put");
+  }
+  void Delete(BucketId b, Bytes key) override {
+    Check(batch_.Delete(S(fb_.Key(b, key))), "delete");
+  }
 
   uint64_t Scan(BucketId b, Bytes from, uint64_t limit, ScanFn fn) override {
     const std::string& p = fb_.prefix[b];
@@ -146,7 +150,9 @@ class RocksEngine final : public Engine {
       db_.reset();
     }
   }
-  std::unique_ptr<Txn> Begin(bool write) override { return std::make_unique<RocksTxn>(db_.get(), write); }
+  std::unique_ptr<Txn> Begin(bool write) override {
+    return std::make_unique<RocksTxn>(db_.get(), write);
+  }
   std::string Compact(const std::string& dir, const std::string& /*dst_dir*/) override {
     rocksdb::CompactRangeOptions c;
     c.bottommost_level_compaction = rocksdb::BottommostLevelCompaction::kForce;
@@ -158,7 +164,8 @@ class RocksEngine final : public Engine {
   std::string Describe() const override {
     return "RocksDB " + std::to_string(ROCKSDB_MAJOR) + "." + std::to_string(ROCKSDB_MINOR) + "." +
            std::to_string(ROCKSDB_PATCH) +
-           ": WriteBatch per transaction with sync=true (WAL fsync), snapshot reads, 4 GiB LRU block cache, "
+           ": WriteBatch per transaction with sync=true (WAL fsync), snapshot reads, 4 GiB LRU "
+           "block cache, "
            "bloom 10 bits/key, default compression; compaction = Flush + CompactRange(kForce)";
   }
   ~RocksEngine() override {

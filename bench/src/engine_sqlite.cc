@@ -43,8 +43,9 @@ struct Conn {
     return s;
   }
   void Open(const std::string& path, bool wal, bool create) {
-    int rc = sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-                             nullptr);
+    int rc =
+        sqlite3_open_v2(path.c_str(), &db,
+                        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
     if (rc != SQLITE_OK) Die("sqlite open " + path + ": " + sqlite3_errstr(rc));
     sqlite3_busy_timeout(db, 60000);
     if (wal) {
@@ -56,7 +57,8 @@ struct Conn {
     put = Prep("INSERT OR REPLACE INTO kv(key, value) VALUES(?1, ?2)");
     del = Prep("DELETE FROM kv WHERE key = ?1");
     scan = Prep("SELECT key, value FROM kv WHERE key >= ?1 ORDER BY key LIMIT ?2");
-    scan_range = Prep("SELECT key, value FROM kv WHERE key >= ?1 AND key < ?2 ORDER BY key LIMIT ?3");
+    scan_range =
+        Prep("SELECT key, value FROM kv WHERE key >= ?1 AND key < ?2 ORDER BY key LIMIT ?3");
     del_range = Prep("DELETE FROM kv WHERE key >= ?1 AND key < ?2");
   }
   void ResetAll() {
@@ -229,7 +231,8 @@ class SqliteEngine final : public Engine {
   }
   std::string Describe() const override {
     return std::string("SQLite ") + sqlite3_libversion() +
-           (wal_ ? ": journal_mode=WAL, synchronous=FULL" : ": default pragmas (journal_mode=DELETE, synchronous=FULL)") +
+           (wal_ ? ": journal_mode=WAL, synchronous=FULL"
+                 : ": default pragmas (journal_mode=DELETE, synchronous=FULL)") +
            ", table kv(key BLOB PRIMARY KEY, value BLOB), prepared statements; compaction = VACUUM";
   }
   ~SqliteEngine() override { Close(); }

@@ -70,8 +70,8 @@ struct CommitShape {
 
 // Times iters commits of the given shape on fd (after 10 warm-up commits).
 // Appends each commit's microseconds to commit_us and each sync's to sync_us.
-void TimeCommits(int fd, int iters, CommitShape shape, uint64_t span_pages, std::vector<double>* commit_us,
-                 std::vector<double>* sync_us) {
+void TimeCommits(int fd, int iters, CommitShape shape, uint64_t span_pages,
+                 std::vector<double>* commit_us, std::vector<double>* sync_us) {
   const size_t kPage = 4096;
   std::vector<char> buf(kPage * static_cast<size_t>(shape.pages), 'x');
   Rng rng(0xF100F);
@@ -81,9 +81,12 @@ void TimeCommits(int fd, int iters, CommitShape shape, uint64_t span_pages, std:
     Clock::time_point t0 = Clock::now();
     for (int e = 0; e < shape.extents; e++) {
       const int n = e + 1 < shape.extents ? 1 : shape.pages - (shape.extents - 1);
-      uint64_t page = shape.sequential ? next_page : rng.Below(span_pages - static_cast<uint64_t>(n));
-      next_page = (page + static_cast<uint64_t>(n)) % (span_pages - static_cast<uint64_t>(shape.pages));
-      WriteAll(fd, buf.data(), kPage * static_cast<size_t>(n), static_cast<off_t>((2 + page) * kPage));
+      uint64_t page =
+          shape.sequential ? next_page : rng.Below(span_pages - static_cast<uint64_t>(n));
+      next_page =
+          (page + static_cast<uint64_t>(n)) % (span_pages - static_cast<uint64_t>(shape.pages));
+      WriteAll(fd, buf.data(), kPage * static_cast<size_t>(n),
+               static_cast<off_t>((2 + page) * kPage));
     }
     if (fdatasync(fd) != 0) Die("fdatasync");
     Clock::time_point t1 = Clock::now();
@@ -122,7 +125,8 @@ json MeasureFloor(const std::string& dir, int iters, int span_mib) {
   // then the file is extended to span_mib with real blocks, not holes.
   const size_t kPage = 4096;
   std::vector<char> page(kPage, 'x');
-  for (int i = 0; i < 256 + 2; i++) WriteAll(fd, page.data(), kPage, static_cast<off_t>(i) * static_cast<off_t>(kPage));
+  for (int i = 0; i < 256 + 2; i++)
+    WriteAll(fd, page.data(), kPage, static_cast<off_t>(i) * static_cast<off_t>(kPage));
   if (fdatasync(fd) != 0) Die("fdatasync");
   std::vector<double> commit_us, sync_us, page_us, contiguous_us, extents_us;
   TimeCommits(fd, iters, CommitShape{1, 1, true}, 256, &commit_us, &sync_us);
@@ -200,7 +204,8 @@ json DescribeMachine(const std::string& dir) {
   if (stat(real.c_str(), &st) == 0) {
     // /sys/dev/block/MAJ:MIN -> the block device (or partition); rotational
     // and model live on the whole disk.
-    std::string sys = "/sys/dev/block/" + std::to_string(major(st.st_dev)) + ":" + std::to_string(minor(st.st_dev));
+    std::string sys = "/sys/dev/block/" + std::to_string(major(st.st_dev)) + ":" +
+                      std::to_string(minor(st.st_dev));
     std::string rp = RealPath(sys);
     std::string base = rp;
     if (access((rp + "/queue/rotational").c_str(), R_OK) != 0) base = rp.substr(0, rp.rfind('/'));

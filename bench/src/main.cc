@@ -51,15 +51,17 @@ struct Args {
 uint64_t U64(const std::string& s) { return std::strtoull(s.c_str(), nullptr, 10); }
 
 int Usage() {
-  std::fprintf(stderr,
-               "usage: boltpp_bench run [--n N] [--reps R] [--quick] [--engines a,b] [--suites a,b]\n"
-               "                        [--dir DATA] [--go-bin PATH] [--json F] [--md F] [--png F]\n"
-               "                        [--phase-timeout S] [--no-chart] [--command TEXT]\n"
-               "       boltpp_bench report --json F [--md F] [--png F] [--no-chart]\n"
-               "       boltpp_bench floor [--dir D] [--iters K] [--span-mib M]\n"
-               "       boltpp_bench engines\n"
-               "engines: boltpp bbolt-go lmdb rocksdb sqlite sqlite-wal (default: all but sqlite-wal)\n"
-               "suites: redb sorted bbolt (or bbolt:seq, bbolt:rnd, bbolt:seq-nest, bbolt:rnd-nest) jobstore\n");
+  std::fprintf(
+      stderr,
+      "usage: boltpp_bench run [--n N] [--reps R] [--quick] [--engines a,b] [--suites a,b]\n"
+      "                        [--dir DATA] [--go-bin PATH] [--json F] [--md F] [--png F]\n"
+      "                        [--phase-timeout S] [--no-chart] [--command TEXT]\n"
+      "       boltpp_bench report --json F [--md F] [--png F] [--no-chart]\n"
+      "       boltpp_bench floor [--dir D] [--iters K] [--span-mib M]\n"
+      "       boltpp_bench engines\n"
+      "engines: boltpp bbolt-go lmdb rocksdb sqlite sqlite-wal (default: all but sqlite-wal)\n"
+      "suites: redb sorted bbolt (or bbolt:seq, bbolt:rnd, bbolt:seq-nest, bbolt:rnd-nest) "
+      "jobstore\n");
   return 2;
 }
 
@@ -67,20 +69,34 @@ int Child(Args& args) {
   ChildConfig c;
   while (args.More()) {
     std::string f = args.Next();
-    if (f == "--engine") c.engine = args.Value(f);
-    else if (f == "--suite") c.suite = args.Value(f);
-    else if (f == "--mode") c.mode = args.Value(f);
-    else if (f == "--dir") c.dir = args.Value(f);
-    else if (f == "--n") c.n = U64(args.Value(f));
-    else if (f == "--seed") c.seed = U64(args.Value(f));
-    else if (f == "--individual") c.individual = U64(args.Value(f));
-    else if (f == "--batches") c.batches = U64(args.Value(f));
-    else if (f == "--batch-keys") c.batch_keys = U64(args.Value(f));
-    else if (f == "--scans") c.scans = U64(args.Value(f));
-    else if (f == "--bbolt-batch") c.bbolt_batch = U64(args.Value(f));
-    else if (f == "--jobs") c.jobs = U64(args.Value(f));
-    else if (f == "--read-seconds") c.read_seconds = std::atof(args.Value(f).c_str());
-    else if (f == "--bulk-fallback") c.bulk_fallback = true;
+    if (f == "--engine")
+      c.engine = args.Value(f);
+    else if (f == "--suite")
+      c.suite = args.Value(f);
+    else if (f == "--mode")
+      c.mode = args.Value(f);
+    else if (f == "--dir")
+      c.dir = args.Value(f);
+    else if (f == "--n")
+      c.n = U64(args.Value(f));
+    else if (f == "--seed")
+      c.seed = U64(args.Value(f));
+    else if (f == "--individual")
+      c.individual = U64(args.Value(f));
+    else if (f == "--batches")
+      c.batches = U64(args.Value(f));
+    else if (f == "--batch-keys")
+      c.batch_keys = U64(args.Value(f));
+    else if (f == "--scans")
+      c.scans = U64(args.Value(f));
+    else if (f == "--bbolt-batch")
+      c.bbolt_batch = U64(args.Value(f));
+    else if (f == "--jobs")
+      c.jobs = U64(args.Value(f));
+    else if (f == "--read-seconds")
+      c.read_seconds = std::atof(args.Value(f).c_str());
+    else if (f == "--bulk-fallback")
+      c.bulk_fallback = true;
     else {
       std::fprintf(stderr, "unknown flag %s\n", f.c_str());
       return 2;
@@ -99,26 +115,46 @@ int Run(Args& args, int argc, char** argv) {
     if (f == "--n") {
       c.n = U64(args.Value(f));
       n_set = true;
-    } else if (f == "--reps") c.reps = std::atoi(args.Value(f).c_str());
-    else if (f == "--quick") c.quick = true;
-    else if (f == "--engines") c.engines = Split(args.Value(f));
-    else if (f == "--suites") c.suites = Split(args.Value(f));
-    else if (f == "--dir") c.data_dir = args.Value(f);
-    else if (f == "--go-bin") c.go_bin = args.Value(f);
-    else if (f == "--json") c.json_out = args.Value(f);
-    else if (f == "--md") c.md_out = args.Value(f);
-    else if (f == "--png") c.png_out = args.Value(f);
-    else if (f == "--phase-timeout") c.phase_timeout = std::atof(args.Value(f).c_str());
-    else if (f == "--no-chart") c.chart = false;
-    else if (f == "--command") c.command = args.Value(f);
-    else if (f == "--read-seconds") c.read_seconds = std::atof(args.Value(f).c_str());
-    else if (f == "--floor-iters") c.floor_iters = std::atoi(args.Value(f).c_str());
-    else if (f == "--individual") c.individual = U64(args.Value(f));
-    else if (f == "--batches") c.batches = U64(args.Value(f));
-    else if (f == "--batch-keys") c.batch_keys = U64(args.Value(f));
-    else if (f == "--scans") c.scans = U64(args.Value(f));
-    else if (f == "--bbolt-batch") c.bbolt_batch = U64(args.Value(f));
-    else if (f == "--jobs") c.jobs = U64(args.Value(f));
+    } else if (f == "--reps")
+      c.reps = std::atoi(args.Value(f).c_str());
+    else if (f == "--quick")
+      c.quick = true;
+    else if (f == "--engines")
+      c.engines = Split(args.Value(f));
+    else if (f == "--suites")
+      c.suites = Split(args.Value(f));
+    else if (f == "--dir")
+      c.data_dir = args.Value(f);
+    else if (f == "--go-bin")
+      c.go_bin = args.Value(f);
+    else if (f == "--json")
+      c.json_out = args.Value(f);
+    else if (f == "--md")
+      c.md_out = args.Value(f);
+    else if (f == "--png")
+      c.png_out = args.Value(f);
+    else if (f == "--phase-timeout")
+      c.phase_timeout = std::atof(args.Value(f).c_str());
+    else if (f == "--no-chart")
+      c.chart = false;
+    else if (f == "--command")
+      c.command = args.Value(f);
+    else if (f == "--read-seconds")
+      c.read_seconds = std::atof(args.Value(f).c_str());
+    else if (f == "--floor-iters")
+      c.floor_iters = std::atoi(args.Value(f).c_str());
+    else if (f == "--individual")
+      c.individual = U64(args.Value(f));
+    else if (f == "--batches")
+      c.batches = U64(args.Value(f));
+    else if (f == "--batch-keys")
+      c.batch_keys = U64(args.Value(f));
+    else if (f == "--scans")
+      c.scans = U64(args.Value(f));
+    else if (f == "--bbolt-batch")
+      c.bbolt_batch = U64(args.Value(f));
+    else if (f == "--jobs")
+      c.jobs = U64(args.Value(f));
     else {
       std::fprintf(stderr, "unknown flag %s\n", f.c_str());
       return Usage();
@@ -145,11 +181,16 @@ int Report(Args& args) {
   bool chart = true;
   while (args.More()) {
     std::string f = args.Next();
-    if (f == "--json") json_in = args.Value(f);
-    else if (f == "--md") md = args.Value(f);
-    else if (f == "--png") png = args.Value(f);
-    else if (f == "--no-chart") chart = false;
-    else return Usage();
+    if (f == "--json")
+      json_in = args.Value(f);
+    else if (f == "--md")
+      md = args.Value(f);
+    else if (f == "--png")
+      png = args.Value(f);
+    else if (f == "--no-chart")
+      chart = false;
+    else
+      return Usage();
   }
   std::ifstream in(json_in);
   if (!in) Die("cannot read " + json_in);
@@ -163,10 +204,14 @@ int Floor(Args& args) {
   int span_mib = 512;
   while (args.More()) {
     std::string f = args.Next();
-    if (f == "--dir") dir = args.Value(f);
-    else if (f == "--iters") iters = std::atoi(args.Value(f).c_str());
-    else if (f == "--span-mib") span_mib = std::atoi(args.Value(f).c_str());
-    else return Usage();
+    if (f == "--dir")
+      dir = args.Value(f);
+    else if (f == "--iters")
+      iters = std::atoi(args.Value(f).c_str());
+    else if (f == "--span-mib")
+      span_mib = std::atoi(args.Value(f).c_str());
+    else
+      return Usage();
   }
   std::cout << MeasureFloor(dir, iters, span_mib).dump(1) << "\n";
   return 0;

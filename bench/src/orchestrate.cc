@@ -40,7 +40,7 @@ struct SuiteRun {
 };
 
 std::vector<SuiteRun> AllSuites() {
-  return {{"redb", ""},         {"sorted", ""},         {"bbolt", "seq"}, {"bbolt", "rnd"},
+  return {{"redb", ""},          {"sorted", ""},        {"bbolt", "seq"}, {"bbolt", "rnd"},
           {"bbolt", "seq-nest"}, {"bbolt", "rnd-nest"}, {"jobstore", ""}};
 }
 
@@ -68,7 +68,8 @@ struct ChildOutcome {
 };
 
 // Runs one child; streams its protocol lines; enforces the phase timeout.
-ChildOutcome RunChildProcess(const std::vector<std::string>& argv, double phase_timeout, const std::string& label) {
+ChildOutcome RunChildProcess(const std::vector<std::string>& argv, double phase_timeout,
+                             const std::string& label) {
   ChildOutcome out;
   int fds[2];
   if (pipe2(fds, O_CLOEXEC) != 0) Die("pipe");
@@ -92,11 +93,12 @@ ChildOutcome RunChildProcess(const std::vector<std::string>& argv, double phase_
     // Time since the phase began (or, between phases, since the last line).
     double left = phase_timeout - SecondsSince(phase_start);
     if (left <= 0) {
-      out.timeout_phase = phase.empty() ? "after_" + (last.empty() ? std::string("start") : last) : phase;
+      out.timeout_phase =
+          phase.empty() ? "after_" + (last.empty() ? std::string("start") : last) : phase;
       phase = out.timeout_phase;
       out.phases[phase] = json{{"status", "timeout"}, {"timeout_s", phase_timeout}};
-      std::fprintf(stderr, "  %s: %s TIMEOUT after %.0f s, killing the child\n", label.c_str(), phase.c_str(),
-                   phase_timeout);
+      std::fprintf(stderr, "  %s: %s TIMEOUT after %.0f s, killing the child\n", label.c_str(),
+                   phase.c_str(), phase_timeout);
       kill(pid, SIGKILL);
       break;
     }
@@ -130,7 +132,9 @@ ChildOutcome RunChildProcess(const std::vector<std::string>& argv, double phase_
       } else if (e == "result") {
         std::string ph = ev.value("phase", "");
         double ops = ev.value("ops", 0.0), secs = ev.value("seconds", 0.0);
-        out.phases[ph] = json{{"ops", ops}, {"seconds", secs}, {"unit", ev.value("unit", "")},
+        out.phases[ph] = json{{"ops", ops},
+                              {"seconds", secs},
+                              {"unit", ev.value("unit", "")},
                               {"rate", secs > 0 ? ops / secs : 0.0}};
         std::fprintf(stderr, "  %s: %-26s %12s %s/s  (%.3f s)\n", label.c_str(), ph.c_str(),
                      Fmt(secs > 0 ? ops / secs : 0).c_str(), ev.value("unit", "").c_str(), secs);
@@ -147,7 +151,8 @@ ChildOutcome RunChildProcess(const std::vector<std::string>& argv, double phase_
       } else if (e == "error") {
         out.error = ev.value("msg", "");
         if (!phase.empty()) out.phases[phase] = json{{"status", "error"}, {"msg", out.error}};
-        std::fprintf(stderr, "  %s: ERROR in %s: %s\n", label.c_str(), phase.c_str(), out.error.c_str());
+        std::fprintf(stderr, "  %s: ERROR in %s: %s\n", label.c_str(), phase.c_str(),
+                     out.error.c_str());
       }
     }
   }
@@ -158,8 +163,10 @@ ChildOutcome RunChildProcess(const std::vector<std::string>& argv, double phase_
   }
   out.wall_s = SecondsSince(start);
   out.maxrss_kb = ru.ru_maxrss;
-  out.user_s = static_cast<double>(ru.ru_utime.tv_sec) + static_cast<double>(ru.ru_utime.tv_usec) / 1e6;
-  out.sys_s = static_cast<double>(ru.ru_stime.tv_sec) + static_cast<double>(ru.ru_stime.tv_usec) / 1e6;
+  out.user_s =
+      static_cast<double>(ru.ru_utime.tv_sec) + static_cast<double>(ru.ru_utime.tv_usec) / 1e6;
+  out.sys_s =
+      static_cast<double>(ru.ru_stime.tv_sec) + static_cast<double>(ru.ru_stime.tv_usec) / 1e6;
   out.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
   if (out.timeout_phase.empty() && out.exit_code != 0 && out.error.empty()) {
     out.error = "child exited with status " + std::to_string(out.exit_code);
@@ -241,15 +248,18 @@ std::vector<SuiteRun> SelectSuites(const RunConfig& cfg) {
 std::string DescribeEngine(const RunConfig& cfg, const std::string& e) {
   if (e != "bbolt-go") return MakeEngine(e)->Describe();
   std::string gov = Capture("'" + cfg.go_bin + "' -version 2>/dev/null");
-  std::string pkg = Capture("dpkg-query -W -f '${Version}' golang-github-coreos-bbolt-dev 2>/dev/null");
+  std::string pkg =
+      Capture("dpkg-query -W -f '${Version}' golang-github-coreos-bbolt-dev 2>/dev/null");
   return "Go bbolt " +
-         (pkg.empty() ? std::string("(version unknown)") : pkg + " (Debian golang-github-coreos-bbolt-dev)") + ", " +
-         (gov.empty() ? "go ?" : gov) +
+         (pkg.empty() ? std::string("(version unknown)")
+                      : pkg + " (Debian golang-github-coreos-bbolt-dev)") +
+         ", " + (gov.empty() ? "go ?" : gov) +
          ": bolt.Open defaults (array freelist, freelist synced, fdatasync per commit); "
          "compaction = bolt.Compact(txMaxSize 65536)";
 }
 
-json BuildMeta(const RunConfig& cfg, const std::vector<std::string>& engines, const std::vector<SuiteRun>& suites) {
+json BuildMeta(const RunConfig& cfg, const std::vector<std::string>& engines,
+               const std::vector<SuiteRun>& suites) {
   json meta;
   meta["command"] = cfg.command;
   meta["json_path"] = cfg.json_out;
@@ -274,8 +284,9 @@ json BuildMeta(const RunConfig& cfg, const std::vector<std::string>& engines, co
   return meta;
 }
 
-std::vector<std::string> ChildArgs(const RunConfig& cfg, const std::string& self, const std::string& eng,
-                                   const SuiteRun& s, const std::string& dir) {
+std::vector<std::string> ChildArgs(const RunConfig& cfg, const std::string& self,
+                                   const std::string& eng, const SuiteRun& s,
+                                   const std::string& dir) {
   std::vector<std::string> args;
   if (eng == "bbolt-go") {
     args = {cfg.go_bin};
@@ -304,10 +315,11 @@ std::vector<std::string> ChildArgs(const RunConfig& cfg, const std::string& self
 // Runs one suite for one engine in a fresh directory. When the random bulk
 // load times out, the same data is loaded in key order (--bulk-fallback) and
 // the remaining phases run; later repetitions skip straight to that.
-json RunSuite(const RunConfig& cfg, const std::string& self, const std::string& eng, const SuiteRun& s, int rep,
-              std::set<std::string>& bulk_timed_out) {
+json RunSuite(const RunConfig& cfg, const std::string& self, const std::string& eng,
+              const SuiteRun& s, int rep, std::set<std::string>& bulk_timed_out) {
   std::string label = "rep " + std::to_string(rep + 1) + " " + s.Key() + " " + eng;
-  std::string dir = cfg.data_dir + "/run-" + eng + "-" + s.suite + (s.mode.empty() ? "" : "-" + s.mode);
+  std::string dir =
+      cfg.data_dir + "/run-" + eng + "-" + s.suite + (s.mode.empty() ? "" : "-" + s.mode);
   std::vector<std::string> args = ChildArgs(cfg, self, eng, s, dir);
   std::vector<std::string> fallback = args;
   fallback.push_back("--bulk-fallback");
@@ -317,8 +329,10 @@ json RunSuite(const RunConfig& cfg, const std::string& self, const std::string& 
   ChildOutcome o;
   if (s.suite == "redb" && bulk_timed_out.count(eng)) {
     o = RunChildProcess(fallback, cfg.phase_timeout, label);
-    o.phases["bulk_load"] = json{{"status", "timeout"}, {"timeout_s", cfg.phase_timeout}, {"carried", true}};
-    std::fprintf(stderr, "  %s: bulk_load not retried (timed out in an earlier repetition)\n", label.c_str());
+    o.phases["bulk_load"] =
+        json{{"status", "timeout"}, {"timeout_s", cfg.phase_timeout}, {"carried", true}};
+    std::fprintf(stderr, "  %s: bulk_load not retried (timed out in an earlier repetition)\n",
+                 label.c_str());
   } else {
     o = RunChildProcess(args, cfg.phase_timeout, label);
     if (o.timeout_phase == "bulk_load") {
@@ -327,7 +341,8 @@ json RunSuite(const RunConfig& cfg, const std::string& self, const std::string& 
       RemoveTree(dir);
       MakeDirs(dir);
       o = RunChildProcess(fallback, cfg.phase_timeout, label + " (fallback)");
-      for (auto it = first.phases.begin(); it != first.phases.end(); ++it) o.phases[it.key()] = it.value();
+      for (auto it = first.phases.begin(); it != first.phases.end(); ++it)
+        o.phases[it.key()] = it.value();
       if (first.maxrss_kb > o.maxrss_kb) {
         o.maxrss_kb = first.maxrss_kb;
         o.start_rss_kb = first.start_rss_kb;
@@ -341,8 +356,15 @@ json RunSuite(const RunConfig& cfg, const std::string& self, const std::string& 
   RemoveTree(dir);
   std::fprintf(stderr, "  %s: peak RSS %.1f MiB, wall %.1f s\n", label.c_str(),
                static_cast<double>(o.maxrss_kb) / 1024.0, o.wall_s);
-  json record = json{{"rep", rep},         {"suite", s.Key()},     {"engine", eng},         {"phases", o.phases},
-                     {"maxrss_kb", o.maxrss_kb}, {"start_rss_kb", o.start_rss_kb}, {"user_s", o.user_s}, {"sys_s", o.sys_s}, {"wall_s", o.wall_s},
+  json record = json{{"rep", rep},
+                     {"suite", s.Key()},
+                     {"engine", eng},
+                     {"phases", o.phases},
+                     {"maxrss_kb", o.maxrss_kb},
+                     {"start_rss_kb", o.start_rss_kb},
+                     {"user_s", o.user_s},
+                     {"sys_s", o.sys_s},
+                     {"wall_s", o.wall_s},
                      {"exit_code", o.exit_code}};
   if (!o.error.empty()) record["error"] = o.error;
   if (!o.timeout_phase.empty()) record["timeout_phase"] = o.timeout_phase;
@@ -393,10 +415,11 @@ void Summarize(json& results) {
   std::map<std::string, std::map<std::string, std::vector<double>>> rss_by, above_by;
   for (const auto& r : results["runs"]) {
     const std::string eng = r["engine"].get<std::string>();
-    for (auto it = r["phases"].begin(); it != r["phases"].end(); ++it) by[it.key()][eng].push_back(it.value());
+    for (auto it = r["phases"].begin(); it != r["phases"].end(); ++it)
+      by[it.key()][eng].push_back(it.value());
     rss_by[r["suite"].get<std::string>()][eng].push_back(r["maxrss_kb"].get<double>());
     above_by[r["suite"].get<std::string>()][eng].push_back(r["maxrss_kb"].get<double>() -
-                                                          r.value("start_rss_kb", 0.0));
+                                                           r.value("start_rss_kb", 0.0));
   }
   json summary = json::object(), rss = json::object(), above = json::object();
   for (auto& [phase, per] : by)
@@ -416,12 +439,13 @@ void Summarize(json& results) {
   results["summary"] = summary;
   results["rss_kb"] = rss;
   results["rss_above_start_kb"] = above;
-  results["floor_median"] = json{{"commits_per_s", Median(floors)},
-                                 {"write_fdatasync_per_s", Median(syncs)},
-                                 {"span_mib", results["floor"].empty() ? 0 : results["floor"][0].value("span_mib", 0)},
-                                 {"one_page_spread_per_s", Median(spread)},
-                                 {"six_pages_contiguous_per_s", Median(contiguous)},
-                                 {"six_pages_3_extents_per_s", Median(extents)}};
+  results["floor_median"] =
+      json{{"commits_per_s", Median(floors)},
+           {"write_fdatasync_per_s", Median(syncs)},
+           {"span_mib", results["floor"].empty() ? 0 : results["floor"][0].value("span_mib", 0)},
+           {"one_page_spread_per_s", Median(spread)},
+           {"six_pages_contiguous_per_s", Median(contiguous)},
+           {"six_pages_3_extents_per_s", Median(extents)}};
 }
 
 }  // namespace
@@ -446,12 +470,13 @@ int RunAll(RunConfig cfg) {
     std::fprintf(stderr, "== repetition %d/%d: disk floor\n", rep + 1, cfg.reps);
     json fl = MeasureFloor(cfg.data_dir + "/floor", cfg.floor_iters, cfg.floor_span_mib);
     fl["rep"] = rep;
-    std::fprintf(stderr,
-                 "  floor: %.0f commits/s (2 x write+fdatasync, p50 %.0f us); in %d MiB: 1 page %.0f/s, "
-                 "6 pages %.0f/s contiguous, %.0f/s in 3 extents\n",
-                 fl["commits_per_s"].get<double>(), fl["commit_p50_us"].get<double>(), cfg.floor_span_mib,
-                 fl["one_page_spread_per_s"].get<double>(),
-                 fl["six_pages_contiguous_per_s"].get<double>(), fl["six_pages_3_extents_per_s"].get<double>());
+    std::fprintf(
+        stderr,
+        "  floor: %.0f commits/s (2 x write+fdatasync, p50 %.0f us); in %d MiB: 1 page %.0f/s, "
+        "6 pages %.0f/s contiguous, %.0f/s in 3 extents\n",
+        fl["commits_per_s"].get<double>(), fl["commit_p50_us"].get<double>(), cfg.floor_span_mib,
+        fl["one_page_spread_per_s"].get<double>(), fl["six_pages_contiguous_per_s"].get<double>(),
+        fl["six_pages_3_extents_per_s"].get<double>());
     results["floor"].push_back(fl);
     for (const auto& s : suites) {
       for (size_t k = 0; k < engines.size(); k++) {
@@ -459,7 +484,8 @@ int RunAll(RunConfig cfg) {
         const std::string& eng = engines[(k + static_cast<size_t>(rep)) % engines.size()];
         results["runs"].push_back(RunSuite(cfg, self, eng, s, rep, bulk_timed_out));
         // Partial results as we go, so a long run that dies leaves data.
-        if (!cfg.json_out.empty()) std::ofstream(cfg.json_out + ".partial") << results.dump(1) << "\n";
+        if (!cfg.json_out.empty())
+          std::ofstream(cfg.json_out + ".partial") << results.dump(1) << "\n";
       }
     }
   }

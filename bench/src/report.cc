@@ -32,8 +32,10 @@ struct Row {
 const std::vector<Row>& Rows() {
   static const std::vector<Row> rows = {
       {"bulk_load", "redb: bulk load, {n} random keys in 1 txn", Kind::kRate, "bulk load (random)"},
-      {"bulk_load_sorted", "bulk load, {n} keys in key order, 1 txn", Kind::kRate, "bulk load (sorted)"},
-      {"individual_writes", "redb: {individual} durable 1-key txns", Kind::kRate, "1-key durable txns"},
+      {"bulk_load_sorted", "bulk load, {n} keys in key order, 1 txn", Kind::kRate,
+       "bulk load (sorted)"},
+      {"individual_writes", "redb: {individual} durable 1-key txns", Kind::kRate,
+       "1-key durable txns"},
       {"batch_writes", "redb: {batches} txns x {batch_keys} keys", Kind::kRate, "batch writes"},
       {"random_reads", "redb: {n} random gets, 1 txn", Kind::kRate, "random gets"},
       {"range_reads", "redb: {scans} range scans of 10 keys", Kind::kRate, "range scans"},
@@ -44,14 +46,19 @@ const std::vector<Row>& Rows() {
       {"size_uncompacted", "redb: size after removals (MiB)", Kind::kBytes, ""},
       {"size_compacted", "redb: size after compaction (MiB)", Kind::kBytes, ""},
       {"size_sorted", "size after sorted bulk load (MiB)", Kind::kBytes, ""},
-      {"bbolt_write_seq", "bbolt bench: seq writes, batch {bbolt_batch}", Kind::kRate, "bbolt seq write"},
-      {"bbolt_write_rnd", "bbolt bench: rnd writes, batch {bbolt_batch}", Kind::kRate, "bbolt rnd write"},
-      {"bbolt_write_seq_nest", "bbolt bench: seq-nest writes, batch {bbolt_batch}", Kind::kRate, "bbolt seq-nest"},
-      {"bbolt_write_rnd_nest", "bbolt bench: rnd-nest writes, batch {bbolt_batch}", Kind::kRate, "bbolt rnd-nest"},
+      {"bbolt_write_seq", "bbolt bench: seq writes, batch {bbolt_batch}", Kind::kRate,
+       "bbolt seq write"},
+      {"bbolt_write_rnd", "bbolt bench: rnd writes, batch {bbolt_batch}", Kind::kRate,
+       "bbolt rnd write"},
+      {"bbolt_write_seq_nest", "bbolt bench: seq-nest writes, batch {bbolt_batch}", Kind::kRate,
+       "bbolt seq-nest"},
+      {"bbolt_write_rnd_nest", "bbolt bench: rnd-nest writes, batch {bbolt_batch}", Kind::kRate,
+       "bbolt rnd-nest"},
       {"bbolt_read_seq", "bbolt bench: seq read (cursor scan)", Kind::kRate, "bbolt seq read"},
       {"bbolt_read_rnd", "bbolt bench: rnd read (shuffled gets)", Kind::kRate, "bbolt rnd read"},
       {"job_submit", "jobs: submit {jobs} jobs, 1 durable txn each", Kind::kRate, "job submit"},
-      {"job_claim_complete", "jobs: claim + complete (2 durable txns/job)", Kind::kRate, "job claim+complete"},
+      {"job_claim_complete", "jobs: claim + complete (2 durable txns/job)", Kind::kRate,
+       "job claim+complete"},
       {"job_get", "jobs: read one job (1 read txn each)", Kind::kRate, "job get"},
       {"job_list", "jobs: list done jobs with state", Kind::kRate, "job list"},
       {"job_purge", "jobs: purge, 10 jobs per durable txn", Kind::kRate, "job purge"},
@@ -114,7 +121,8 @@ double Value(const json& cell, Kind k) {
 std::string Cell(const json& cell, Kind k, const json& meta) {
   if (cell.is_null()) return "n/a";
   std::string st = cell.value("status", "");
-  if (st == "timeout") return "timeout (>" + FmtF("%.0f", meta.value("phase_timeout_s", 0.0)) + " s)";
+  if (st == "timeout")
+    return "timeout (>" + FmtF("%.0f", meta.value("phase_timeout_s", 0.0)) + " s)";
   if (st == "error") return "error";
   double v = Value(cell, k);
   if (std::isnan(v)) return "n/a";
@@ -134,13 +142,16 @@ std::string Unit(const json& summary_row, Kind k) {
 std::string Esc(const std::string& s) {
   std::string o;
   for (char c : s) {
-    if (c == '|') o += "\\|";
-    else o += c;
+    if (c == '|')
+      o += "\\|";
+    else
+      o += c;
   }
   return o;
 }
 
-void RatioTable(std::ostream& md, const json& res, const std::vector<std::string>& engines, const std::string& ref) {
+void RatioTable(std::ostream& md, const json& res, const std::vector<std::string>& engines,
+                const std::string& ref) {
   const json& summary = res["summary"];
   const json& meta = res["meta"];
   md << "| workload |";
@@ -170,7 +181,8 @@ void RatioTable(std::ostream& md, const json& res, const std::vector<std::string
 
 bool HaveGnuplot() { return system("command -v gnuplot >/dev/null 2>&1") == 0; }
 
-void Chart(const json& res, const std::vector<std::string>& engines, const std::string& ref, const std::string& png) {
+void Chart(const json& res, const std::vector<std::string>& engines, const std::string& ref,
+           const std::string& png) {
   const json& summary = res["summary"];
   const json& meta = res["meta"];
   std::string data = png + ".dat", script = png + ".gp";
@@ -196,9 +208,11 @@ void Chart(const json& res, const std::vector<std::string>& engines, const std::
     }
   }
   const json& m = meta["machine"];
-  std::string title = "Throughput relative to " + ref + " (log scale; higher is better). n=" +
-                      Thousands(meta["n"].get<uint64_t>()) + ", median of " + std::to_string(meta["reps"].get<int>()) +
-                      " runs, " + std::to_string(m.value("nproc", 0)) + " x " + m.value("cpu", std::string("?")) + ", " +
+  std::string title = "Throughput relative to " + ref +
+                      " (log scale; higher is better). n=" + Thousands(meta["n"].get<uint64_t>()) +
+                      ", median of " + std::to_string(meta["reps"].get<int>()) + " runs, " +
+                      std::to_string(m.value("nproc", 0)) + " x " +
+                      m.value("cpu", std::string("?")) + ", " +
                       m["filesystem"].value("type", std::string("?"));
   {
     std::ofstream g(script);
@@ -221,8 +235,8 @@ void Chart(const json& res, const std::vector<std::string>& engines, const std::
       << "set arrow from graph 0, first 1 to graph 1, first 1 nohead lt 0 lw 2\n"
       << "plot";
     for (size_t i = 0; i < engines.size(); i++) {
-      g << (i ? ", ''" : " '" + data + "'") << " using " << (i + 2) << (i == 0 ? ":xtic(1)" : "") << " title '"
-        << engines[i] << "'";
+      g << (i ? ", ''" : " '" + data + "'") << " using " << (i + 2) << (i == 0 ? ":xtic(1)" : "")
+        << " title '" << engines[i] << "'";
     }
     g << "\n";
   }
@@ -236,16 +250,19 @@ std::string S(const json& j, const char* key) { return j.value(key, std::string(
 
 void Header(std::ostream& md, const json& meta) {
   md << "# boltpp benchmarks\n\n"
-     << "<!-- Generated by bench/run.sh (boltpp_bench); do not edit by hand: rerun the command below. -->\n\n"
+     << "<!-- Generated by bench/run.sh (boltpp_bench); do not edit by hand: rerun the command "
+        "below. -->\n\n"
      << "boltpp against Go bbolt, LMDB, RocksDB and SQLite, the same workloads run by each in one\n"
-     << "session: every engine runs each suite in its own child process, engines interleaved (the order\n"
+     << "session: every engine runs each suite in its own child process, engines interleaved (the "
+        "order\n"
      << "rotates every repetition), and every figure is the **median of " << meta["reps"].get<int>()
      << " repetition(s)**.";
   if (meta.value("quick", false))
     md << " **Quick mode: tiny data set, one repetition; the figures say nothing about speed.**";
-  md << "\n\n## Command\n\n```sh\n" << S(meta, "command") << "\n```\n\n"
-     << "Started " << S(meta, "started") << ", finished " << S(meta, "finished") << ". Raw results: `"
-     << S(meta, "json_path") << "`.\n\n";
+  md << "\n\n## Command\n\n```sh\n"
+     << S(meta, "command") << "\n```\n\n"
+     << "Started " << S(meta, "started") << ", finished " << S(meta, "finished")
+     << ". Raw results: `" << S(meta, "json_path") << "`.\n\n";
 }
 
 void Machine(std::ostream& md, const json& res) {
@@ -253,77 +270,106 @@ void Machine(std::ostream& md, const json& res) {
   const json& m = meta["machine"];
   const json& fs = m["filesystem"];
   md << "## Machine\n\n"
-     << "- CPU: " << m.value("nproc", 0) << " x " << S(m, "cpu") << " (nproc " << m.value("nproc", 0) << ")\n"
+     << "- CPU: " << m.value("nproc", 0) << " x " << S(m, "cpu") << " (nproc "
+     << m.value("nproc", 0) << ")\n"
      << "- Memory: " << FmtF("%.1f", m.value("mem_gib", 0.0)) << " GiB\n"
      << "- Kernel: " << S(m, "kernel") << "\n"
-     << "- Disk/filesystem of the data directory (" << S(fs, "path") << "): " << S(fs, "type") << " on "
-     << S(fs, "device");
+     << "- Disk/filesystem of the data directory (" << S(fs, "path") << "): " << S(fs, "type")
+     << " on " << S(fs, "device");
   if (fs.contains("block_device")) md << " (block device " << fs["block_device"].get<std::string>();
   if (fs.contains("vendor") || fs.contains("model"))
     md << ", " << fs.value("vendor", std::string()) << " " << fs.value("model", std::string());
-  if (fs.contains("rotational")) md << ", rotational=" << (fs["rotational"].get<bool>() ? "1" : "0");
+  if (fs.contains("rotational"))
+    md << ", rotational=" << (fs["rotational"].get<bool>() ? "1" : "0");
   if (fs.contains("scheduler")) md << ", scheduler " << fs["scheduler"].get<std::string>();
   if (fs.contains("block_device")) md << ")";
   md << ", mount options `" << S(fs, "options") << "`\n"
-     << "- Load average at start / end: " << S(m, "loadavg") << " / " << S(meta, "loadavg_end") << "\n";
+     << "- Load average at start / end: " << S(m, "loadavg") << " / " << S(meta, "loadavg_end")
+     << "\n";
   if (m.contains("compiler")) {
     md << "- C++ compiler: " << m["compiler"].get<std::string>();
     if (m.contains("build")) md << ", build `" << m["build"].get<std::string>() << "`";
     md << "\n";
   }
   const json& fl = res["floor_median"];
-  md << "- Disk floor for a durable commit, measured in C++ on the same file system (write a 4 KiB page +\n"
-     << "  fdatasync, then write a 4 KiB meta page + fdatasync, the minimum a bbolt/LMDB commit does): **"
+  md << "- Disk floor for a durable commit, measured in C++ on the same file system (write a 4 KiB "
+        "page +\n"
+     << "  fdatasync, then write a 4 KiB meta page + fdatasync, the minimum a bbolt/LMDB commit "
+        "does): **"
      << FmtRate(fl.value("commits_per_s", 0.0)) << " commits/s**; a single write + fdatasync: "
      << FmtRate(fl.value("write_fdatasync_per_s", 0.0)) << "/s (medians over repetitions).\n"
-     << "  The same protocol at random places in a " << fl.value("span_mib", 0) << " MiB file (the size of the\n"
+     << "  The same protocol at random places in a " << fl.value("span_mib", 0)
+     << " MiB file (the size of the\n"
      << "  redb suite's database): one data page "
-     << FmtRate(fl.value("one_page_spread_per_s", 0.0)) << "/s; the 6 data pages a one-key commit rewrites in a\n"
+     << FmtRate(fl.value("one_page_spread_per_s", 0.0))
+     << "/s; the 6 data pages a one-key commit rewrites in a\n"
      << "  4-level bbolt tree (leaf, 2 branches, bucket root, root bucket leaf, freelist) "
      << FmtRate(fl.value("six_pages_contiguous_per_s", 0.0)) << "/s written contiguously, "
      << FmtRate(fl.value("six_pages_3_extents_per_s", 0.0)) << "/s as 3 extents.\n\n";
 }
 
-void EnginesAndWorkloads(std::ostream& md, const json& meta, const std::vector<std::string>& engines) {
+void EnginesAndWorkloads(std::ostream& md, const json& meta,
+                         const std::vector<std::string>& engines) {
   const json& p = meta["params"];
   md << "## Engines\n\n";
-  for (const auto& e : engines) md << "- **" << e << "**: " << S(meta["engine_config"], e.c_str()) << "\n";
-  md << "\nAll commits are durable (fsync/fdatasync before the commit returns). LMDB, RocksDB and SQLite have\n"
-        "no nested buckets: a bucket path becomes a key prefix (`<len><name>` per nested level, plus a\n"
-        "marker key per bucket, as bbolt writes a bucket header); the top-level bucket adds no prefix.\n\n"
+  for (const auto& e : engines)
+    md << "- **" << e << "**: " << S(meta["engine_config"], e.c_str()) << "\n";
+  md << "\nAll commits are durable (fsync/fdatasync before the commit returns). LMDB, RocksDB and "
+        "SQLite have\n"
+        "no nested buckets: a bucket path becomes a key prefix (`<len><name>` per nested level, "
+        "plus a\n"
+        "marker key per bucket, as bbolt writes a bucket header); the top-level bucket adds no "
+        "prefix.\n\n"
      << "## Workloads\n\n"
-     << "- **redb suite** (as redb's `lmdb_benchmark`): 24-byte random keys and 150-byte random values from a\n"
-        "  seeded RNG (splitmix64, seed 3; the Go program generates the identical stream). Phases in order on one\n"
-        "  database: bulk load of n keys in one transaction; durable one-key transactions; batch transactions;\n"
-        "  n random gets in one read transaction (every value checked); range scans of 10 entries from random\n"
-        "  keys; n random gets split over 1 and 2 threads (each with its own read transaction); deleting half\n"
-        "  of all keys in one transaction; size (sum of the files) after closing; the engine's compaction and\n"
-        "  the size after it (bbolt: Compact into a new file; LMDB: copy with MDB_CP_COMPACT; RocksDB:\n"
+     << "- **redb suite** (as redb's `lmdb_benchmark`): 24-byte random keys and 150-byte random "
+        "values from a\n"
+        "  seeded RNG (splitmix64, seed 3; the Go program generates the identical stream). Phases "
+        "in order on one\n"
+        "  database: bulk load of n keys in one transaction; durable one-key transactions; batch "
+        "transactions;\n"
+        "  n random gets in one read transaction (every value checked); range scans of 10 entries "
+        "from random\n"
+        "  keys; n random gets split over 1 and 2 threads (each with its own read transaction); "
+        "deleting half\n"
+        "  of all keys in one transaction; size (sum of the files) after closing; the engine's "
+        "compaction and\n"
+        "  the size after it (bbolt: Compact into a new file; LMDB: copy with MDB_CP_COMPACT; "
+        "RocksDB:\n"
         "  CompactRange; SQLite: VACUUM).\n"
-     << "- **sorted bulk load**: n keys whose first 8 bytes are the big-endian index (so they arrive in key\n"
+     << "- **sorted bulk load**: n keys whose first 8 bytes are the big-endian index (so they "
+        "arrive in key\n"
         "  order), in one transaction, into a fresh database.\n"
-     << "- **bbolt bench modes** (as `bbolt bench`): 8-byte keys (big-endian uint32 then zeros), 32-byte zero\n"
+     << "- **bbolt bench modes** (as `bbolt bench`): 8-byte keys (big-endian uint32 then zeros), "
+        "32-byte zero\n"
         "  values, n keys in transactions of "
      << Thousands(p.value("bbolt_batch", uint64_t{0}))
      << " keys; seq = 0,1,2,...; rnd = random uint32; the nest modes create one\n"
-        "  sub-bucket per transaction. Reads: a cursor scan of all keys (after seq) or gets over a shuffle of\n"
+        "  sub-bucket per transaction. Reads: a cursor scan of all keys (after seq) or gets over a "
+        "shuffle of\n"
         "  the written keys (after rnd), repeated for at least "
-     << FmtF("%.2g", p.value("read_seconds", 1.0)) << " s in one read transaction. Fresh database per mode.\n"
+     << FmtF("%.2g", p.value("read_seconds", 1.0))
+     << " s in one read transaction. Fresh database per mode.\n"
      << "- **job store**: " << Thousands(p.value("jobs", uint64_t{0}))
      << " jobs; bucket jobstore/jobs/<job-id> per job holding JSON documents of\n"
-        "  300-600 bytes (spec, state, result), a queue bucket and a done bucket. Submit = 1 durable txn per\n"
-        "  job (create the job bucket, 2 documents, enqueue); claim (pop the queue head, read spec, write\n"
-        "  state) and complete (write result and state, mark done) = 2 durable txns per job; get = 1 read txn\n"
-        "  reading 3 documents of a random job; list = scan the done bucket reading each job's state (get and\n"
-        "  list repeated for the read time); purge = delete job buckets, 10 jobs per durable txn.\n\n";
+        "  300-600 bytes (spec, state, result), a queue bucket and a done bucket. Submit = 1 "
+        "durable txn per\n"
+        "  job (create the job bucket, 2 documents, enqueue); claim (pop the queue head, read "
+        "spec, write\n"
+        "  state) and complete (write result and state, mark done) = 2 durable txns per job; get = "
+        "1 read txn\n"
+        "  reading 3 documents of a random job; list = scan the done bucket reading each job's "
+        "state (get and\n"
+        "  list repeated for the read time); purge = delete job buckets, 10 jobs per durable "
+        "txn.\n\n";
 }
 
-void Results(std::ostream& md, const json& res, const std::vector<std::string>& engines, const std::string& ref,
-             const std::string& png_name) {
+void Results(std::ostream& md, const json& res, const std::vector<std::string>& engines,
+             const std::string& ref, const std::string& png_name) {
   const json& meta = res["meta"];
   const json& summary = res["summary"];
   md << "## Results\n\n"
-     << "Throughput (operations per second; the unit says what one operation is). Sizes in MiB and the\n"
+     << "Throughput (operations per second; the unit says what one operation is). Sizes in MiB and "
+        "the\n"
      << "compaction time in seconds are lower-is-better.\n\n"
      << "| workload | unit |";
   for (const auto& e : engines) md << " " << e << " |";
@@ -334,11 +380,13 @@ void Results(std::ostream& md, const json& res, const std::vector<std::string>& 
     if (!summary.contains(r.id)) continue;
     const json& row = summary[r.id];
     md << "| " << Esc(Label(r, meta)) << " | " << Unit(row, r.kind) << " |";
-    for (const auto& e : engines) md << " " << (row.contains(e) ? Cell(row[e], r.kind, meta) : "n/a") << " |";
+    for (const auto& e : engines)
+      md << " " << (row.contains(e) ? Cell(row[e], r.kind, meta) : "n/a") << " |";
     md << "\n";
   }
   md << "\n### Relative to " << ref << "\n\nEngine / " << ref
-     << " for every row: above 1 is faster for throughput rows, bigger for sizes and slower for the\n"
+     << " for every row: above 1 is faster for throughput rows, bigger for sizes and slower for "
+        "the\n"
         "compaction time.\n\n";
   RatioTable(md, res, engines, ref);
   if (ref != "lmdb" && std::find(engines.begin(), engines.end(), "lmdb") != engines.end()) {
@@ -349,7 +397,8 @@ void Results(std::ostream& md, const json& res, const std::vector<std::string>& 
 }
 
 // One row per suite of res[field] (KiB per engine), in MiB.
-void MemoryTable(std::ostream& md, const json& res, const std::vector<std::string>& engines, const char* field) {
+void MemoryTable(std::ostream& md, const json& res, const std::vector<std::string>& engines,
+                 const char* field) {
   md << "| suite |";
   for (const auto& e : engines) md << " " << e << " |";
   md << "\n|---|";
@@ -368,13 +417,19 @@ void MemoryTable(std::ostream& md, const json& res, const std::vector<std::strin
 }
 
 void Memory(std::ostream& md, const json& res, const std::vector<std::string>& engines) {
-  md << "\n## Peak memory\n\nHigh-water RSS of the child process that ran the suite (`ru_maxrss` from `wait4`), MiB,\n"
-        "median over repetitions. For the mmap engines (boltpp, bbolt, LMDB) it includes the touched pages of\n"
-        "the mapped file, which the kernel can drop at will; RocksDB and SQLite count their own caches.\n\n";
+  md << "\n## Peak memory\n\nHigh-water RSS of the child process that ran the suite (`ru_maxrss` "
+        "from `wait4`), MiB,\n"
+        "median over repetitions. For the mmap engines (boltpp, bbolt, LMDB) it includes the "
+        "touched pages of\n"
+        "the mapped file, which the kernel can drop at will; RocksDB and SQLite count their own "
+        "caches.\n\n";
   MemoryTable(md, res, engines, "rss_kb");
-  md << "\nThe same, less the child's RSS when it started, before it opened the database: the memory the\n"
-        "engine and the workload added. The C++ child (one binary for boltpp, LMDB, RocksDB and SQLite)\n"
-        "starts larger because it maps all four libraries; the Go child starts with only its runtime and\n"
+  md << "\nThe same, less the child's RSS when it started, before it opened the database: the "
+        "memory the\n"
+        "engine and the workload added. The C++ child (one binary for boltpp, LMDB, RocksDB and "
+        "SQLite)\n"
+        "starts larger because it maps all four libraries; the Go child starts with only its "
+        "runtime and\n"
         "bbolt (each run's `start_rss_kb` is in the raw results).\n\n";
   MemoryTable(md, res, engines, "rss_above_start_kb");
 }
@@ -392,23 +447,25 @@ bool RunNotes(std::ostream& md, const json& res) {
         md << "- " << eng << ", repetition " << rep << ": `" << it.key() << "` "
            << (it.value().value("carried", false)
                    ? std::string("not retried after timing out in an earlier repetition")
-                   : "killed after " + FmtF("%.0f", it.value().value("timeout_s", 0.0)) + " s (timeout)")
+                   : "killed after " + FmtF("%.0f", it.value().value("timeout_s", 0.0)) +
+                         " s (timeout)")
            << ".";
         if (it.key() == "bulk_load" && ph.contains("bulk_load_fallback_sorted") &&
             !ph["bulk_load_fallback_sorted"].contains("status"))
-          md << " The later phases ran on the same n elements loaded in key order in one transaction ("
+          md << " The later phases ran on the same n elements loaded in key order in one "
+                "transaction ("
              << FmtRate(ph["bulk_load_fallback_sorted"].value("rate", 0.0)) << " keys/s).";
         md << "\n";
         any = true;
       } else if (st == "error") {
-        md << "- " << eng << ", repetition " << rep << ": `" << it.key() << "` failed: " << S(it.value(), "msg")
-           << "\n";
+        md << "- " << eng << ", repetition " << rep << ": `" << it.key()
+           << "` failed: " << S(it.value(), "msg") << "\n";
         any = true;
       }
     }
     if (r.contains("error") && !r.contains("timeout_phase")) {
-      md << "- " << eng << ", repetition " << rep << ", suite " << r["suite"].get<std::string>() << ": "
-         << r["error"].get<std::string>() << "\n";
+      md << "- " << eng << ", repetition " << rep << ", suite " << r["suite"].get<std::string>()
+         << ": " << r["error"].get<std::string>() << "\n";
       any = true;
     }
   }
@@ -424,40 +481,51 @@ void Notes(std::ostream& md, const json& res) {
     for (auto it = summary["bulk_load"].begin(); it != summary["bulk_load"].end(); ++it)
       if (it.value().value("status", "") == "timeout") bulk_timeout = true;
   if (bulk_timeout)
-    md << "- Why the random bulk load can time out: bbolt inserts into a node's sorted slice (moving the tail\n"
-          "  on every insert) and splits nodes only at commit, so n random-order inserts into a fresh bucket in\n"
-          "  one transaction cost O(n^2). Loading in key order appends instead (the `bulk load ... in key order`\n"
+    md << "- Why the random bulk load can time out: bbolt inserts into a node's sorted slice "
+          "(moving the tail\n"
+          "  on every insert) and splits nodes only at commit, so n random-order inserts into a "
+          "fresh bucket in\n"
+          "  one transaction cost O(n^2). Loading in key order appends instead (the `bulk load ... "
+          "in key order`\n"
           "  row); bbolt's commit-time split makes the resulting file the same either way.\n";
   for (const Row& r : Rows()) {
     if (!summary.contains(r.id) || r.kind != Kind::kRate) continue;
     for (auto it = summary[r.id].begin(); it != summary[r.id].end(); ++it) {
       const json& c = it.value();
       if (!c.contains("rate") || c.value("reps", 0) < 2) continue;
-      double spread = (c["max_rate"].get<double>() - c["min_rate"].get<double>()) / c["rate"].get<double>();
+      double spread =
+          (c["max_rate"].get<double>() - c["min_rate"].get<double>()) / c["rate"].get<double>();
       if (spread <= 0.25) continue;
-      md << "- " << it.key() << " `" << r.id << "`: repetitions spread " << FmtF("%.0f", spread * 100)
-         << "% of the median (" << FmtRate(c["min_rate"].get<double>()) << " .. "
-         << FmtRate(c["max_rate"].get<double>()) << ").\n";
+      md << "- " << it.key() << " `" << r.id << "`: repetitions spread "
+         << FmtF("%.0f", spread * 100) << "% of the median ("
+         << FmtRate(c["min_rate"].get<double>()) << " .. " << FmtRate(c["max_rate"].get<double>())
+         << ").\n";
       any = true;
     }
   }
   if (!any) md << "- No timeouts or failures.\n";
-  md << "- Caches were not dropped between runs; each child opens a fresh database it has just written, so\n"
+  md << "- Caches were not dropped between runs; each child opens a fresh database it has just "
+        "written, so\n"
         "  reads are served from the page cache (all data sets fit in memory).\n"
-        "- The machine may be shared: see the load average above. Single-core-bound figures can move by\n"
+        "- The machine may be shared: see the load average above. Single-core-bound figures can "
+        "move by\n"
         "  tens of percent between runs on a busy 2-core VM; compare engines within one run.\n";
 }
 
 }  // namespace
 
-void WriteReport(const json& res, const std::string& md_out, const std::string& png_out, bool chart) {
+void WriteReport(const json& res, const std::string& md_out, const std::string& png_out,
+                 bool chart) {
   const json& meta = res["meta"];
   std::vector<std::string> engines = meta["engines"].get<std::vector<std::string>>();
-  auto has = [&](const std::string& e) { return std::find(engines.begin(), engines.end(), e) != engines.end(); };
+  auto has = [&](const std::string& e) {
+    return std::find(engines.begin(), engines.end(), e) != engines.end();
+  };
   std::string ref = has("bbolt-go") ? "bbolt-go" : has("lmdb") ? "lmdb" : engines[0];
   std::string png_name;
   if (chart && !png_out.empty()) {
-    if (!HaveGnuplot()) Die("gnuplot not found (Debian: apt-get install gnuplot-nox), or pass --no-chart");
+    if (!HaveGnuplot())
+      Die("gnuplot not found (Debian: apt-get install gnuplot-nox), or pass --no-chart");
     Chart(res, engines, ref, png_out);
     std::fprintf(stderr, "wrote %s\n", png_out.c_str());
     png_name = png_out.substr(png_out.rfind('/') + 1);

@@ -56,8 +56,10 @@ uint64_t RandomGets(Engine& e, const ChildConfig& c, uint64_t n, uint64_t count,
     uint64_t i = pick.Below(n);
     uint64_t want = ValueWord(c.seed, i, k);
     Bytes v;
-    if (!tx->Get(b, Bytes(k, kKeySize), &v)) Die("random read: key " + std::to_string(i) + " missing");
-    if (v.size() != kValueSize || LE64(v.data()) != want) Die("random read: wrong value for key " + std::to_string(i));
+    if (!tx->Get(b, Bytes(k, kKeySize), &v))
+      Die("random read: key " + std::to_string(i) + " missing");
+    if (v.size() != kValueSize || LE64(v.data()) != want)
+      Die("random read: wrong value for key " + std::to_string(i));
     found++;
   }
   tx->Commit();
@@ -259,7 +261,9 @@ void BboltSeqRead(Engine& e, const ChildConfig& c) {
   double secs;
   do {
     uint64_t got = tx->Scan(b, Bytes(), 0, fn);
-    if (got != c.n) Die("read seq: iter mismatch: expected " + std::to_string(c.n) + ", got " + std::to_string(got));
+    if (got != c.n)
+      Die("read seq: iter mismatch: expected " + std::to_string(c.n) + ", got " +
+          std::to_string(got));
     ops += got;
   } while ((secs = SecondsSince(t0)) < c.read_seconds);
   tx->Commit();
@@ -327,7 +331,8 @@ JobBuckets OpenJob(Txn& tx, bool create) {
   j.jobs = tx.Bucket(j.top, "jobs", create);
   j.queue = tx.Bucket(j.top, "queue", create);
   j.done = tx.Bucket(j.top, "done", create);
-  if (j.jobs == kNoBucket || j.queue == kNoBucket || j.done == kNoBucket) Die("jobstore sub-bucket missing");
+  if (j.jobs == kNoBucket || j.queue == kNoBucket || j.done == kNoBucket)
+    Die("jobstore sub-bucket missing");
   return j;
 }
 
@@ -423,7 +428,8 @@ struct JobStore {
       return true;
     };
     tx->Scan(jb.done, Bytes(), 0, fn);
-    if (got != jobs) Die("list: expected " + std::to_string(jobs) + " jobs, got " + std::to_string(got));
+    if (got != jobs)
+      Die("list: expected " + std::to_string(jobs) + " jobs, got " + std::to_string(got));
     tx->Commit();
     return got;
   }

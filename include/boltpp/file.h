@@ -55,7 +55,8 @@ struct FileOpenOptions {
 class BOLTPP_EXPORT FileSystem {
  public:
   virtual ~FileSystem() = default;
-  virtual Result<std::unique_ptr<File>> Open(const std::string& path, const FileOpenOptions& opts) = 0;
+  virtual Result<std::unique_ptr<File>> Open(const std::string& path,
+                                             const FileOpenOptions& opts) = 0;
   virtual bool Exists(const std::string& path) = 0;
   virtual Status Remove(const std::string& path) = 0;
   virtual Result<uint32_t> FileMode(const std::string& path) = 0;

@@ -30,13 +30,13 @@ struct BOLTPP_EXPORT TxStats {
 };
 
 struct Stats {
-  TxStats tx_stats;           // totals over closed transactions
-  int64_t free_page_n = 0;    // free pages
-  int64_t pending_page_n = 0; // pages freed but still visible to readers
-  int64_t free_alloc = 0;     // bytes in free and pending pages
-  int64_t freelist_inuse = 0; // bytes the freelist page takes
-  int64_t tx_n = 0;           // read transactions started
-  int64_t open_tx_n = 0;      // read transactions open now
+  TxStats tx_stats;            // totals over closed transactions
+  int64_t free_page_n = 0;     // free pages
+  int64_t pending_page_n = 0;  // pages freed but still visible to readers
+  int64_t free_alloc = 0;      // bytes in free and pending pages
+  int64_t freelist_inuse = 0;  // bytes the freelist page takes
+  int64_t tx_n = 0;            // read transactions started
+  int64_t open_tx_n = 0;       // read transactions open now
 };
 
 struct BOLTPP_EXPORT BucketStats {

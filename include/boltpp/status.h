@@ -17,31 +17,31 @@ namespace boltpp {
 // ones after kMaxSizeReached are boltpp's own.
 enum class Code : uint8_t {
   kOk = 0,
-  kDatabaseNotOpen,      // "database not open"
-  kInvalid,              // "invalid database"
-  kInvalidMapping,       // "database isn't correctly mapped"
-  kVersionMismatch,      // "version mismatch"
-  kChecksum,             // "checksum error"
-  kTimeout,              // "timeout"
-  kTxNotWritable,        // "tx not writable"
-  kTxClosed,             // "tx closed"
-  kDatabaseReadOnly,     // "database is in read-only mode"
-  kFreePagesNotLoaded,   // "free pages are not pre-loaded"
-  kBucketNotFound,       // "bucket not found"
-  kBucketExists,         // "bucket already exists"
-  kBucketNameRequired,   // "bucket name required"
-  kKeyRequired,          // "key required"
-  kKeyTooLarge,          // "key too large"
-  kValueTooLarge,        // "value too large"
-  kIncompatibleValue,    // "incompatible value"
-  kSameBuckets,          // "the source and target are the same bucket"
-  kDifferentDB,          // "the source and target buckets are in different database files"
-  kMaxSizeReached,       // "database reached maximum size"
-  kCorruption,           // a damaged file: "page N: ..." and similar
-  kIOError,              // an operating-system call failed
-  kInvalidArgument,      // a caller's argument is out of range
-  kDatabaseFailed,       // an earlier meta write/sync failed: reopen the database
-  kAborted,              // a user callback failed (see the message)
+  kDatabaseNotOpen,     // "database not open"
+  kInvalid,             // "invalid database"
+  kInvalidMapping,      // "database isn't correctly mapped"
+  kVersionMismatch,     // "version mismatch"
+  kChecksum,            // "checksum error"
+  kTimeout,             // "timeout"
+  kTxNotWritable,       // "tx not writable"
+  kTxClosed,            // "tx closed"
+  kDatabaseReadOnly,    // "database is in read-only mode"
+  kFreePagesNotLoaded,  // "free pages are not pre-loaded"
+  kBucketNotFound,      // "bucket not found"
+  kBucketExists,        // "bucket already exists"
+  kBucketNameRequired,  // "bucket name required"
+  kKeyRequired,         // "key required"
+  kKeyTooLarge,         // "key too large"
+  kValueTooLarge,       // "value too large"
+  kIncompatibleValue,   // "incompatible value"
+  kSameBuckets,         // "the source and target are the same bucket"
+  kDifferentDB,         // "the source and target buckets are in different database files"
+  kMaxSizeReached,      // "database reached maximum size"
+  kCorruption,          // a damaged file: "page N: ..." and similar
+  kIOError,             // an operating-system call failed
+  kInvalidArgument,     // a caller's argument is out of range
+  kDatabaseFailed,      // an earlier meta write/sync failed: reopen the database
+  kAborted,             // a user callback failed (see the message)
 };
 
 // bbolt's message for a code, e.g. "bucket not found".
@@ -73,7 +73,7 @@ class [[nodiscard]] BOLTPP_EXPORT Status {
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : value_(std::move(value)) {}  // NOLINT: implicit by design
+  Result(T value) : value_(std::move(value)) {}          // NOLINT: implicit by design
   Result(Status status) : status_(std::move(status)) {}  // NOLINT
   Result(Code code, std::string detail = {}) : status_(code, std::move(detail)) {}
 

@@ -16,10 +16,14 @@ uint64_t Fnv1a64(const uint8_t* data, size_t n) {
 
 std::string PageTypeName(uint16_t flags) {
   switch (flags) {
-    case kBranchPage: return "branch";
-    case kLeafPage: return "leaf";
-    case kMetaPage: return "meta";
-    case kFreelistPage: return "freelist";
+    case kBranchPage:
+      return "branch";
+    case kLeafPage:
+      return "leaf";
+    case kMetaPage:
+      return "meta";
+    case kFreelistPage:
+      return "freelist";
     default: {
       char buf[32];
       std::snprintf(buf, sizeof buf, "unknown<%02x>", flags);
@@ -120,17 +124,20 @@ Status Meta::ValidateBasic() const {
 Status Meta::Validate() const {
   if (Status s = ValidateBasic(); !s.ok()) return s;
   if (page_size < 512 || page_size > kMaxPageSize || (page_size & (page_size - 1)) != 0) {
-    return Status(Code::kInvalid, "meta page size " + std::to_string(page_size) + " is not a power of two");
+    return Status(Code::kInvalid,
+                  "meta page size " + std::to_string(page_size) + " is not a power of two");
   }
   if (pgid > kMaxMapSize / page_size) {
-    return Status(Code::kInvalid, "meta high-water mark " + std::to_string(pgid) + " is impossibly large");
+    return Status(Code::kInvalid,
+                  "meta high-water mark " + std::to_string(pgid) + " is impossibly large");
   }
   if (pgid < 3 || root < 2 || root >= pgid) {
-    return Status(Code::kInvalid, "meta root " + std::to_string(root) + " outside [2, " + std::to_string(pgid) + ")");
+    return Status(Code::kInvalid, "meta root " + std::to_string(root) + " outside [2, " +
+                                      std::to_string(pgid) + ")");
   }
   if (freelist != kNoFreelist && (freelist < 2 || freelist >= pgid)) {
-    return Status(Code::kInvalid,
-                  "meta freelist " + std::to_string(freelist) + " outside [2, " + std::to_string(pgid) + ")");
+    return Status(Code::kInvalid, "meta freelist " + std::to_string(freelist) + " outside [2, " +
+                                      std::to_string(pgid) + ")");
   }
   return Status::OK();
 }

@@ -85,7 +85,9 @@ constexpr int kMaxTreeDepth = 64;
 // Nodes split in memory during a transaction get placeholder ids from here
 // up; they are never written or freed (a real page id is far below).
 constexpr pgid_t kFirstPlaceholderPgid = pgid_t{1} << 62;
-inline bool IsPlaceholderPgid(pgid_t id) { return id >= kFirstPlaceholderPgid && id != kNoFreelist; }
+inline bool IsPlaceholderPgid(pgid_t id) {
+  return id >= kFirstPlaceholderPgid && id != kNoFreelist;
+}
 // A node is split in memory during a transaction once it holds more than
 // kInMemorySplitInodes entries and more than kInMemorySplitPages pages of
 // data (checked every kInMemorySplitCheckEvery inserts), or more than
@@ -118,7 +120,8 @@ inline pgid_t PageId(const uint8_t* p) { return Load<uint64_t>(p + kPageIdOff); 
 inline uint16_t PageFlags(const uint8_t* p) { return Load<uint16_t>(p + kPageFlagsOff); }
 inline uint16_t PageCount(const uint8_t* p) { return Load<uint16_t>(p + kPageCountOff); }
 inline uint32_t PageOverflow(const uint8_t* p) { return Load<uint32_t>(p + kPageOverflowOff); }
-inline void SetPageHeader(uint8_t* p, pgid_t id, uint16_t flags, uint16_t count, uint32_t overflow) {
+inline void SetPageHeader(uint8_t* p, pgid_t id, uint16_t flags, uint16_t count,
+                          uint32_t overflow) {
   Store<uint64_t>(p + kPageIdOff, id);
   Store<uint16_t>(p + kPageFlagsOff, flags);
   Store<uint16_t>(p + kPageCountOff, count);
@@ -297,9 +300,7 @@ bool ReadFreelistHeader(const uint8_t* page, size_t span, FreelistHeader* out);
 // Decodes the ids of a freelist page with `span` readable bytes.
 Status DecodeFreelist(const uint8_t* page, size_t span, pgid_t id, std::vector<pgid_t>* ids);
 // Serialized size of a freelist of n ids (header included).
-inline size_t FreelistSize(size_t n) {
-  return kPageHeaderSize + 8 * n + (n >= 0xFFFF ? 8 : 0);
-}
+inline size_t FreelistSize(size_t n) { return kPageHeaderSize + 8 * n + (n >= 0xFFFF ? 8 : 0); }
 // Writes ids (sorted) into page (FreelistSize(ids) bytes available).
 void EncodeFreelist(uint8_t* page, const std::vector<pgid_t>& ids);
 

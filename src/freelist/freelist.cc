@@ -24,7 +24,8 @@ Status Freelist::Reload(std::vector<pgid_t> ids) {
       return Status(Code::kCorruption, "freelist: lists page " + std::to_string(ids[i]));
     }
     if (i > 0 && ids[i] == ids[i - 1]) {
-      return Status(Code::kCorruption, "freelist: page " + std::to_string(ids[i]) + " listed twice");
+      return Status(Code::kCorruption,
+                    "freelist: page " + std::to_string(ids[i]) + " listed twice");
     }
   }
   cache_.reserve(ids.size());

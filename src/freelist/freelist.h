@@ -60,8 +60,8 @@ class Freelist {
   size_t EstimatedWriteSize() const { return format::FreelistSize(Count()); }
 
  protected:
-  virtual pgid_t TakeSpan(size_t n) = 0;                     // 0 if none
-  virtual void AddFree(std::vector<pgid_t> ids) = 0;         // ids not in the free set
+  virtual pgid_t TakeSpan(size_t n) = 0;              // 0 if none
+  virtual void AddFree(std::vector<pgid_t> ids) = 0;  // ids not in the free set
   virtual void ClearFree() = 0;
   virtual void FreeIdsInto(std::vector<pgid_t>* out) const = 0;  // sorted
   virtual size_t FreeCountImpl() const = 0;

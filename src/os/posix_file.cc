@@ -26,7 +26,8 @@ Status Errno(const char* op, int err) {
 
 class PosixMapping final : public Mapping {
  public:
-  PosixMapping(const uint8_t* data, size_t size, size_t locked) : data_(data), size_(size), locked_(locked) {}
+  PosixMapping(const uint8_t* data, size_t size, size_t locked)
+      : data_(data), size_(size), locked_(locked) {}
   ~PosixMapping() override {
     if (locked_ > 0) munlock(data_, locked_);
     munmap(const_cast<uint8_t*>(data_), size_);
@@ -76,7 +77,8 @@ class PosixFile final : public File {
 
   Status TryLock(bool exclusive) override {
     if (flock(fd_, (exclusive ? LOCK_EX : LOCK_SH) | LOCK_NB) == 0) return Status::OK();
-    if (errno == EWOULDBLOCK) return Status(Code::kTimeout, "database is locked by another process");
+    if (errno == EWOULDBLOCK)
+      return Status(Code::kTimeout, "database is locked by another process");
     return Errno("flock", errno);
   }
 
@@ -110,7 +112,8 @@ class PosixFile final : public File {
 
 class PosixFileSystem final : public FileSystem {
  public:
-  Result<std::unique_ptr<File>> Open(const std::string& path, const FileOpenOptions& opts) override {
+  Result<std::unique_ptr<File>> Open(const std::string& path,
+                                     const FileOpenOptions& opts) override {
     int flags = O_CLOEXEC | (opts.read_only ? O_RDONLY : O_RDWR);
     if (opts.create && !opts.read_only) flags |= O_CREAT;
     int fd = open(path.c_str(), flags, opts.mode);

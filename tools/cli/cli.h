@@ -103,7 +103,7 @@ constexpr const char* kPageSeparator = "========================================
 // Writes bytes to stdout unchanged (binary safe).
 void Out(std::string_view s);
 void OutLine(std::string_view s);  // s + "\n"
-void Err(std::string_view s);       // stderr
+void Err(std::string_view s);      // stderr
 
 // ---- byte formatting, as the Go CLI does it ----
 // Go's strconv.Quote (the %q verb): printable runes kept, the rest escaped.

@@ -92,7 +92,8 @@ class Ticker {
         int64_t taken = std::chrono::duration_cast<std::chrono::nanoseconds>(now - last).count();
         if (taken <= 0) taken = 1;
         int64_t rate = (completed - last_completed) * 1000000000LL / taken;
-        std::string line = "Completed " + std::to_string(completed) + " requests, " + std::to_string(rate) + "/s \n";
+        std::string line = "Completed " + std::to_string(completed) + " requests, " +
+                           std::to_string(rate) + "/s \n";
         std::fwrite(line.data(), 1, line.size(), stderr);
         std::fflush(stderr);
         last_completed = completed;
@@ -133,8 +134,8 @@ std::string MakeKey(int64_t size, uint32_t v) {
   return k;
 }
 
-std::vector<NestedKey> RunWrites(DB& db, BenchOptions& o, Results* results, const std::function<uint32_t()>& next,
-                                 bool nested, bool quiet) {
+std::vector<NestedKey> RunWrites(DB& db, BenchOptions& o, Results* results,
+                                 const std::function<uint32_t()>& next, bool nested, bool quiet) {
   std::vector<NestedKey> keys;
   bool record = o.read_mode == "rnd";
   std::string value(static_cast<size_t>(o.value_size), '\0');
@@ -194,7 +195,8 @@ int64_t ReadPass(const Tx& tx, const BenchOptions& o, bool nested, Results* resu
     if (top) {
       ForEachOrThrow(top, [&](const Entry& e) {
         if (Bucket b = top.GetBucket(e.key)) ScanKeys(b, results, &num_reads);
-        results->completed.fetch_add(num_reads);  // bbolt adds the running total after every sub-bucket
+        results->completed.fetch_add(
+            num_reads);  // bbolt adds the running total after every sub-bucket
       });
     }
   } else {
@@ -220,8 +222,8 @@ void RunReads(DB& db, const BenchOptions& o, Results* results, const std::vector
     do {
       int64_t num_reads = ReadPass(tx, o, nested, results, keys);
       if (o.write_mode == seq_mode && num_reads != o.iterations) {
-        throw CliError("read " + seq_mode + ": iter mismatch: expected " + std::to_string(o.iterations) +
-                       ", got " + std::to_string(num_reads));
+        throw CliError("read " + seq_mode + ": iter mismatch: expected " +
+                       std::to_string(o.iterations) + ", got " + std::to_string(num_reads));
       }
     } while (Since(t) < 1000000000LL);
   });
@@ -284,10 +286,12 @@ int Run(Invocation& inv) {
   if (o.batch_size < 0 || (o.batch_size > 0 && o.iterations % o.batch_size != 0)) {
     throw CliError("the number of iterations must be divisible by the batch size");
   }
-  if (o.write_mode != "seq" && o.write_mode != "rnd" && o.write_mode != "seq-nest" && o.write_mode != "rnd-nest") {
+  if (o.write_mode != "seq" && o.write_mode != "rnd" && o.write_mode != "seq-nest" &&
+      o.write_mode != "rnd-nest") {
     throw CliError("the write mode should be one of seq, rnd, seq-nest, or rnd-nest");
   }
-  if (o.key_size < 4) throw CliError("the key size must be at least 4 bytes (keys start with a 32-bit counter)");
+  if (o.key_size < 4)
+    throw CliError("the key size must be at least 4 bytes (keys start with a 32-bit counter)");
   if (o.value_size < 0) throw CliError("the value size must not be negative");
   if (o.page_size < 0 || o.page_size > (1 << 24) || o.initial_mmap_size < 0) {
     throw CliError("invalid --page-size or --initial-mmap-size");
@@ -303,7 +307,8 @@ int Run(Invocation& inv) {
   }
   if (o.batch_size == 0) o.batch_size = o.iterations;
   for (const char* p : {"cpuprofile", "memprofile", "blockprofile"}) {
-    if (!f.Str(p).empty()) Log(std::string("bench: --") + p + " needs the Go runtime; boltpp ignores it\n");
+    if (!f.Str(p).empty())
+      Log(std::string("bench: --") + p + " needs the Go runtime; boltpp ignores it\n");
   }
 
   if (o.work) {
@@ -324,7 +329,8 @@ int Run(Invocation& inv) {
   oo.initial_mmap_size = static_cast<size_t>(o.initial_mmap_size);
   auto db = OpenDB(o.path, inv, oo);
 
-  std::mt19937_64 rng(static_cast<uint64_t>(std::chrono::system_clock::now().time_since_epoch().count()));
+  std::mt19937_64 rng(
+      static_cast<uint64_t>(std::chrono::system_clock::now().time_since_epoch().count()));
   uint32_t seq = 0;
   std::function<uint32_t()> next;
   if (o.write_mode == "seq" || o.write_mode == "seq-nest") {
@@ -356,7 +362,8 @@ int Run(Invocation& inv) {
     Ticker ticker(&rr, 0, "reading");
     auto t = Clock::now();
     try {
-      if (o.read_mode != "seq" && o.read_mode != "rnd") throw CliError("invalid read mode: " + o.read_mode);
+      if (o.read_mode != "seq" && o.read_mode != "rnd")
+        throw CliError("invalid read mode: " + o.read_mode);
       RunReads(*db, o, &rr, keys);
     } catch (const CliError& e) {
       throw CliError(std::string("bench: read: ") + e.what(), e.hint());
@@ -368,10 +375,12 @@ int Run(Invocation& inv) {
     Out("BenchmarkWrite\t" + GoBenchResult(wr.completed, wr.duration_ns) + "\n");
     Out("BenchmarkRead \t" + GoBenchResult(rr.completed, rr.duration_ns) + "\n");
   } else {
-    Out("# Write\t" + std::to_string(wr.completed.load()) + "(ops)\t" + GoDuration(wr.duration_ns) + "\t(" +
-        GoDuration(wr.OpDuration()) + "/op)\t(" + std::to_string(wr.OpsPerSecond()) + " op/sec)\n");
-    Out("# Read\t" + std::to_string(rr.completed.load()) + "(ops)\t" + GoDuration(rr.duration_ns) + "\t(" +
-        GoDuration(rr.OpDuration()) + "/op)\t(" + std::to_string(rr.OpsPerSecond()) + " op/sec)\n");
+    Out("# Write\t" + std::to_string(wr.completed.load()) + "(ops)\t" + GoDuration(wr.duration_ns) +
+        "\t(" + GoDuration(wr.OpDuration()) + "/op)\t(" + std::to_string(wr.OpsPerSecond()) +
+        " op/sec)\n");
+    Out("# Read\t" + std::to_string(rr.completed.load()) + "(ops)\t" + GoDuration(rr.duration_ns) +
+        "\t(" + GoDuration(rr.OpDuration()) + "/op)\t(" + std::to_string(rr.OpsPerSecond()) +
+        " op/sec)\n");
   }
   Out("\n");
   Status s = db->Close();
@@ -389,7 +398,8 @@ Command BenchCommand() {
   c.args = ArgsSpec::Any();
   long page = ::sysconf(_SC_PAGESIZE);
   c.flags = {
-      StringFlag("profile-mode", "rw", "profile the reads (r), the writes (w) or both (rw); boltpp ignores it"),
+      StringFlag("profile-mode", "rw",
+                 "profile the reads (r), the writes (w) or both (rw); boltpp ignores it"),
       StringFlag("write-mode", "seq", "seq, rnd, seq-nest or rnd-nest"),
       StringFlag("read-mode", "seq", "seq or rnd"),
       Int64Flag("count", "1000", "number of keys to write"),

@@ -17,7 +17,8 @@ Command CompactCommand() {
   c.name = "compact";
   c.use = "compact [options] -o <dst-bbolt-file> <src-bbolt-file>";
   c.short_desc =
-      "creates a compacted copy of the database from source path to the destination path, preserving the original.";
+      "creates a compacted copy of the database from source path to the destination path, "
+      "preserving the original.";
   c.long_desc =
       "compact opens a database at source path and walks it recursively, copying keys\n"
       "as they are found from all buckets, to a newly created database at the destination path.\n"
@@ -29,7 +30,8 @@ Command CompactCommand() {
       BoolFlag("no-sync", ""),
   };
   c.flags[0].usage = "the compacted copy to create";
-  c.flags[1].usage = "commit the copy every this many bytes of keys and values (0 = one transaction)";
+  c.flags[1].usage =
+      "commit the copy every this many bytes of keys and values (0 = one transaction)";
   c.flags[2].usage = "do not fsync the copy's commits";
   c.example = "  boltpp compact -o small.db big.db";
   c.run = [](Invocation& inv) {
@@ -63,8 +65,8 @@ Command CompactCommand() {
     }
     if (st.st_size == 0) throw CliError("zero db size");
     char line[128];
-    std::snprintf(line, sizeof(line), "%llu -> %lld bytes (gain=%.2fx)\n", static_cast<unsigned long long>(initial),
-                  static_cast<long long>(st.st_size),
+    std::snprintf(line, sizeof(line), "%llu -> %lld bytes (gain=%.2fx)\n",
+                  static_cast<unsigned long long>(initial), static_cast<long long>(st.st_size),
                   static_cast<double>(initial) / static_cast<double>(st.st_size));
     Out(line);
     return 0;

@@ -13,7 +13,8 @@ Command CreateBucketCommand() {
   c.short_desc = "create a bucket (nested under the ones before it; creates the file if needed)";
   c.args = ArgsSpec::Min(2);
   c.flags = {
-      BoolFlag("parents", "create missing parent buckets, and do not fail if the bucket exists", 'p'),
+      BoolFlag("parents", "create missing parent buckets, and do not fail if the bucket exists",
+               'p'),
       BoolFlag("no-sync", "skip fsync on commit"),
   };
   c.example = "  boltpp create-bucket my.db widgets\n  boltpp create-bucket -p my.db a b c";
@@ -27,7 +28,8 @@ Command CreateBucketCommand() {
       for (size_t i = 0; i < names.size(); ++i) {
         bool last = i + 1 == names.size();
         if (parents) {
-          auto r = i == 0 ? tx.CreateBucketIfNotExists(names[i]) : b.CreateBucketIfNotExists(names[i]);
+          auto r =
+              i == 0 ? tx.CreateBucketIfNotExists(names[i]) : b.CreateBucketIfNotExists(names[i]);
           Check(r.status());
           b = *r;
         } else if (last) {
@@ -38,7 +40,8 @@ Command CreateBucketCommand() {
           b = i == 0 ? tx.GetBucket(names[i]) : b.GetBucket(names[i]);
           if (!b) {
             Check(tx.status());
-            throw CliError(std::string(CodeMessage(Code::kBucketNotFound)), "hint: -p creates missing parents");
+            throw CliError(std::string(CodeMessage(Code::kBucketNotFound)),
+                           "hint: -p creates missing parents");
           }
         }
       }

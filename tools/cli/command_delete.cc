@@ -14,7 +14,8 @@ Command DeleteCommand() {
   c.short_desc = "delete a key from a (sub)bucket";
   c.args = ArgsSpec::Min(3);
   c.flags = {
-      StringFlag("parse-format", "ascii-encoded", "Input format of the key, one of: ascii-encoded|hex"),
+      StringFlag("parse-format", "ascii-encoded",
+                 "Input format of the key, one of: ascii-encoded|hex"),
       BoolFlag("no-sync", "skip fsync on commit"),
   };
   c.example = "  boltpp delete my.db widgets foo";
@@ -33,7 +34,8 @@ Command DeleteCommand() {
           throw CliError(std::string(CodeMessage(Code::kIncompatibleValue)),
                          "hint: the key names a bucket; use delete-bucket");
         }
-        throw CliError("Error key not found for key: " + GoQuote(key) + " hex: \"" + Hex(key) + "\"");
+        throw CliError("Error key not found for key: " + GoQuote(key) + " hex: \"" + Hex(key) +
+                       "\"");
       }
       Check(b.Delete(key));
     });

@@ -27,16 +27,18 @@ void DumpPage(int fd, uint64_t page_id, uint64_t page_size) {
     bool last = off == page_size - 16;
     if (off > 0 && cur == prev && !last) {
       if (!skipped) {
-        std::snprintf(line, sizeof(line), "%07llx *\n", static_cast<unsigned long long>(addr + off));
+        std::snprintf(line, sizeof(line), "%07llx *\n",
+                      static_cast<unsigned long long>(addr + off));
         out += line;
         skipped = true;
       }
     } else {
       const auto* b = reinterpret_cast<const uint8_t*>(cur.data());
-      std::snprintf(line, sizeof(line),
-                    "%07llx %02x%02x %02x%02x %02x%02x %02x%02x %02x%02x %02x%02x %02x%02x %02x%02x\n",
-                    static_cast<unsigned long long>(addr + off), b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7],
-                    b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]);
+      std::snprintf(
+          line, sizeof(line),
+          "%07llx %02x%02x %02x%02x %02x%02x %02x%02x %02x%02x %02x%02x %02x%02x %02x%02x\n",
+          static_cast<unsigned long long>(addr + off), b[0], b[1], b[2], b[3], b[4], b[5], b[6],
+          b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]);
       out += line;
       skipped = false;
     }

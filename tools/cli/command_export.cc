@@ -50,7 +50,8 @@ Json PathJson(const std::vector<std::string>& path) {
 
 void ExportBucket(const Bucket& b, std::vector<std::string>* path, Sink* out, Progress* progress) {
   const Json path_json = PathJson(*path);
-  out->Write(GoJson(Json{{"type", "bucket"}, {"path", path_json}, {"sequence", b.Sequence()}}) + "\n");
+  out->Write(GoJson(Json{{"type", "bucket"}, {"path", path_json}, {"sequence", b.Sequence()}}) +
+             "\n");
   progress->Add(1);
   ForEachOrThrow(b, [&](const Entry& e) {
     if (e.is_bucket) {
@@ -61,7 +62,9 @@ void ExportBucket(const Bucket& b, std::vector<std::string>* path, Sink* out, Pr
       path->pop_back();
       return;
     }
-    out->Write(GoJson(Json{{"type", "kv"}, {"path", path_json}, {"key", BytesJson(e.key)},
+    out->Write(GoJson(Json{{"type", "kv"},
+                           {"path", path_json},
+                           {"key", BytesJson(e.key)},
                            {"value", BytesJson(e.value)}}) +
                "\n");
     progress->Add(1);

@@ -14,7 +14,8 @@ Command GetCommand() {
   c.args = ArgsSpec::Min(3);
   c.flags = {
       StringFlag("parse-format", "ascii-encoded", "Input format one of: ascii-encoded|hex"),
-      StringFlag("format", "auto", std::string("Output format one of: ") + kFormatModes + " (default: auto)"),
+      StringFlag("format", "auto",
+                 std::string("Output format one of: ") + kFormatModes + " (default: auto)"),
   };
   c.example =
       "  boltpp get my.db widgets foo\n"
@@ -36,7 +37,8 @@ Command GetCommand() {
       auto v = b.Get(key);
       if (!v) {
         Check(tx.status());
-        throw CliError("Error key not found for key: " + GoQuote(key) + " hex: \"" + Hex(key) + "\"");
+        throw CliError("Error key not found for key: " + GoQuote(key) + " hex: \"" + Hex(key) +
+                       "\"");
       }
       OutLine(FormatBytes(*v, format));
     });

@@ -61,7 +61,8 @@ std::string ParseRecord(const std::string& line, Record* r) {
     return "unknown type " + GoQuote(t) + " (want \"bucket\" or \"kv\")";
   }
   auto path = j.find("path");
-  if (path == j.end() || !path->is_array() || path->empty()) return "\"path\" must be a non-empty array";
+  if (path == j.end() || !path->is_array() || path->empty())
+    return "\"path\" must be a non-empty array";
   for (auto& p : *path) {
     std::string name, why;
     if (!DecodeBytes(p, &name, &why)) return "\"path\": " + why;
@@ -150,7 +151,9 @@ class Importer {
   // The bucket at path, created (with its parents) when missing.
   std::string Walk(const std::vector<std::string>& path, Bucket* out) {
     size_t common = 0;
-    while (common < path.size() && common < cache_path_.size() && path[common] == cache_path_[common]) ++common;
+    while (common < path.size() && common < cache_path_.size() &&
+           path[common] == cache_path_[common])
+      ++common;
     cache_path_.resize(common);
     cache_buckets_.resize(common);
     for (size_t i = common; i < path.size(); ++i) {
@@ -180,11 +183,13 @@ Command ImportCommand() {
   Command c;
   c.name = "import";
   c.use = "import <bbolt-file>";
-  c.short_desc = "load JSON Lines written by export (from stdin or -i FILE) into a new or existing database";
+  c.short_desc =
+      "load JSON Lines written by export (from stdin or -i FILE) into a new or existing database";
   c.args = ArgsSpec::Exact(1);
   c.flags = {
       StringFlag("input", "", "read this file instead of stdin", 'i'),
-      Int64Flag("tx-max-size", "1048576", "commit after this many bytes of keys and values (0 = one transaction)"),
+      Int64Flag("tx-max-size", "1048576",
+                "commit after this many bytes of keys and values (0 = one transaction)"),
       BoolFlag("no-sync", "skip fsync on commit"),
   };
   c.example = "  boltpp import -i my.jsonl new.db\n  boltpp export old.db | boltpp import new.db";
@@ -197,7 +202,8 @@ Command ImportCommand() {
       in = std::fopen(in_path.c_str(), "rb");
       if (!in) throw CliError("open " + in_path + ": " + std::strerror(errno));
       struct stat st;
-      if (::fstat(fileno(in), &st) == 0 && S_ISREG(st.st_mode)) total = static_cast<uint64_t>(st.st_size);
+      if (::fstat(fileno(in), &st) == 0 && S_ISREG(st.st_mode))
+        total = static_cast<uint64_t>(st.st_size);
     }
     struct Closer {
       FILE* f;
@@ -233,14 +239,16 @@ Command ImportCommand() {
         progress.Finish();
         throw CliError("line " + std::to_string(lineno) + ": " + why,
                        "import stopped: " + std::to_string(imp.committed()) +
-                           " records before this line's transaction were committed; nothing of its transaction "
+                           " records before this line's transaction were committed; nothing of its "
+                           "transaction "
                            "was kept");
       }
       if (imp.ShouldCommit()) imp.Commit();
     }
     if (std::ferror(in)) {
       imp.Rollback();
-      throw CliError("read " + (in_path.empty() ? std::string("stdin") : in_path) + ": " + std::strerror(errno));
+      throw CliError("read " + (in_path.empty() ? std::string("stdin") : in_path) + ": " +
+                     std::strerror(errno));
     }
     imp.Commit();
     progress.Finish();

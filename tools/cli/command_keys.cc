@@ -13,7 +13,8 @@ Command KeysCommand() {
   c.use = "keys <bbolt-file> <buckets>";
   c.short_desc = "print a list of keys in the given (sub)bucket in bbolt database";
   c.args = ArgsSpec::Min(2);
-  c.flags = {StringFlag("format", "auto", std::string("Output format one of: ") + kFormatModes, 'f')};
+  c.flags = {
+      StringFlag("format", "auto", std::string("Output format one of: ") + kFormatModes, 'f')};
   c.example = "  boltpp keys my.db widgets\n  boltpp keys --format hex my.db widgets sub";
   c.run = [](Invocation& inv) {
     const std::string& path = inv.args[0];

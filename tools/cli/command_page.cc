@@ -27,7 +27,8 @@ void PrintMeta(const std::string& buf) {
   o += "Freelist:   <pgid=" + std::to_string(m.freelist) + ">\n";
   o += "HWM:        <pgid=" + std::to_string(m.pgid) + ">\n";
   o += "Txn ID:     " + std::to_string(m.txid) + "\n";
-  std::snprintf(line, sizeof(line), "Checksum:   %016llx\n", static_cast<unsigned long long>(m.checksum));
+  std::snprintf(line, sizeof(line), "Checksum:   %016llx\n",
+                static_cast<unsigned long long>(m.checksum));
   o += line;
   o += "\n";
   Out(o);
@@ -49,7 +50,8 @@ void PrintLeaf(const std::string& buf, const std::string& format_value) {
     std::string k = FormatKey(e.key);
     std::string val;
     if (e.flags & format::kBucketLeafFlag) {
-      if (e.value.size() < format::kBucketHeaderSize) throw CliError(DamageMsg(format::PageId(p), i));
+      if (e.value.size() < format::kBucketHeaderSize)
+        throw CliError(DamageMsg(format::PageId(p), i));
       auto h = format::BucketHeader::Decode(reinterpret_cast<const uint8_t*>(e.value.data()));
       val = "<pgid=" + std::to_string(h.root) + ",seq=" + std::to_string(h.sequence) + ">";
     } else {
@@ -99,7 +101,8 @@ uint32_t PrintPage(const std::string& path, uint64_t id, const std::string& form
   Out("Total Size: " + std::to_string(buf.size()) + " bytes\n");
   Out("Overflow pages: " + std::to_string(format::PageOverflow(p)) + "\n");
   if (type == "meta") {
-    if (buf.size() < format::kPageHeaderSize + format::kMetaSize) throw CliError("meta page is truncated");
+    if (buf.size() < format::kPageHeaderSize + format::kMetaSize)
+      throw CliError("meta page is truncated");
     PrintMeta(buf);
   } else if (type == "leaf") {
     PrintLeaf(buf, format_value);
@@ -126,7 +129,8 @@ Command PageCommand() {
   c.flags = {
       BoolFlag("all", "List all pages."),
       StringFlag("format-value", "auto",
-                 std::string("Output format one of: ") + kFormatModes + ". Applies to values on the leaf page."),
+                 std::string("Output format one of: ") + kFormatModes +
+                     ". Applies to values on the leaf page."),
   };
   c.example = "  boltpp page my.db 0 1 2\n  boltpp page --all --format-value hex my.db";
   c.run = [](Invocation& inv) {

@@ -20,7 +20,8 @@ Command PageItemCommand() {
       BoolFlag("value-only", "Print only the value"),
       StringFlag("format", "auto", std::string("Output format one of: ") + kFormatModes),
   };
-  c.example = "  boltpp page-item my.db 4 0\n  boltpp page-item --value-only --format bytes my.db 4 0";
+  c.example =
+      "  boltpp page-item my.db 4 0\n  boltpp page-item --value-only --format bytes my.db 4 0";
   c.run = [](Invocation& inv) {
     const std::string& path = inv.args[0];
     uint64_t page_id = ParsePageId(inv.args[1]);
@@ -28,7 +29,8 @@ Command PageItemCommand() {
     bool key_only = inv.flags.Bool("key-only");
     bool value_only = inv.flags.Bool("value-only");
     std::string format = inv.flags.Str("format");
-    if (key_only && value_only) throw CliError("the --key-only or --value-only flag may be set, but not both");
+    if (key_only && value_only)
+      throw CliError("the --key-only or --value-only flag may be set, but not both");
     CheckSourceDBPath(path);
     std::string buf = ReadPage(path, page_id);
     const auto* p = reinterpret_cast<const uint8_t*>(buf.data());
@@ -36,8 +38,8 @@ Command PageItemCommand() {
     auto element = [&]() {
       uint16_t count = format::PageCount(p);
       if (index >= count) {
-        throw CliError("leafPageElement: expected item index less than " + std::to_string(count) + ", but got " +
-                       std::to_string(index));
+        throw CliError("leafPageElement: expected item index less than " + std::to_string(count) +
+                       ", but got " + std::to_string(index));
       }
       std::string type = format::PageTypeName(format::PageFlags(p));
       if (type != "leaf") {

@@ -49,7 +49,8 @@ Command PagesCommand() {
         auto r = tx.Page(id);
         if (!r.ok()) {
           if (json) Out("]\n");
-          throw CliError("page error: id=" + std::to_string(id) + ", err=" + StatusMessage(r.status()));
+          throw CliError("page error: id=" + std::to_string(id) +
+                         ", err=" + StatusMessage(r.status()));
         }
         if (!r->has_value()) break;
         const PageInfo& p = **r;
@@ -67,8 +68,8 @@ Command PagesCommand() {
             count = std::to_string(p.count);
             if (p.overflow_count > 0) overflow = std::to_string(p.overflow_count);
           }
-          Out(PadRight(std::to_string(p.id), 8) + " " + PadRight(p.type, 10) + " " + PadRight(count, 6) + " " +
-              PadRight(overflow, 6) + "\n");
+          Out(PadRight(std::to_string(p.id), 8) + " " + PadRight(p.type, 10) + " " +
+              PadRight(count, 6) + " " + PadRight(overflow, 6) + "\n");
         }
         id += 1;
         if (p.type != "free") id += static_cast<uint64_t>(p.overflow_count);

@@ -14,11 +14,13 @@ Command PutCommand() {
   c.short_desc = "set the value of a key in a (sub)bucket (creates the file if needed)";
   c.args = ArgsSpec::Min(4);
   c.flags = {
-      StringFlag("parse-format", "ascii-encoded", "Input format of the key and value, one of: ascii-encoded|hex"),
+      StringFlag("parse-format", "ascii-encoded",
+                 "Input format of the key and value, one of: ascii-encoded|hex"),
       BoolFlag("parents", "create missing buckets on the way", 'p'),
       BoolFlag("no-sync", "skip fsync on commit"),
   };
-  c.example = "  boltpp put my.db widgets foo bar\n  boltpp put -p --parse-format hex my.db a b 00ff 0102";
+  c.example =
+      "  boltpp put my.db widgets foo bar\n  boltpp put -p --parse-format hex my.db a b 00ff 0102";
   c.run = [](Invocation& inv) {
     const std::string& path = inv.args[0];
     std::vector<std::string> buckets(inv.args.begin() + 1, inv.args.end() - 2);
@@ -34,7 +36,8 @@ Command PutCommand() {
         Bucket next = i == 0 ? tx.GetBucket(buckets[i]) : b.GetBucket(buckets[i]);
         if (!next) {
           Check(tx.status());
-          if (!parents) throw CliError(std::string(CodeMessage(Code::kBucketNotFound)), "hint: -p creates it");
+          if (!parents)
+            throw CliError(std::string(CodeMessage(Code::kBucketNotFound)), "hint: -p creates it");
           auto r = i == 0 ? tx.CreateBucket(buckets[i]) : b.CreateBucket(buckets[i]);
           Check(r.status());
           next = *r;

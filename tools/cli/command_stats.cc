@@ -83,8 +83,8 @@ Command StatsCommand() {
     o += "\tBytes actually used for branch data: " + N(s.branch_inuse) + " (" +
          N(Percent(s.branch_inuse, s.branch_alloc)) + "%)\n";
     o += "\tBytes allocated for physical leaf pages: " + N(s.leaf_alloc) + "\n";
-    o += "\tBytes actually used for leaf data: " + N(s.leaf_inuse) + " (" + N(Percent(s.leaf_inuse, s.leaf_alloc)) +
-         "%)\n";
+    o += "\tBytes actually used for leaf data: " + N(s.leaf_inuse) + " (" +
+         N(Percent(s.leaf_inuse, s.leaf_alloc)) + "%)\n";
     o += "Bucket statistics\n";
     o += "\tTotal number of buckets: " + N(s.bucket_n) + "\n";
     o += "\tTotal number on inlined buckets: " + N(s.inline_bucket_n) + " (" +

@@ -35,7 +35,8 @@ Command VersionCommand() {
       if (arch == "x86_64") arch = "amd64";
       if (arch == "aarch64") arch = "arm64";
     }
-    Out(std::string("boltpp Version: ") + BOLTPP_VERSION_STRING + " (bbolt file format 2, bbolt 1.5 CLI)\n");
+    Out(std::string("boltpp Version: ") + BOLTPP_VERSION_STRING +
+        " (bbolt file format 2, bbolt 1.5 CLI)\n");
     Out("Compiler: " + compiler + "\n");
     Out("OS/Arch: " + os + "/" + arch + "\n");
     return 0;

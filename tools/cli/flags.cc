@@ -225,7 +225,8 @@ const FlagDef* FlagSet::FindShort(char c) const {
   return nullptr;
 }
 
-std::string FlagSet::Set(const FlagDef& f, const std::string& value, const std::string& shown_name) {
+std::string FlagSet::Set(const FlagDef& f, const std::string& value,
+                         const std::string& shown_name) {
   (void)shown_name;
   std::string err;
   switch (f.type) {
@@ -276,14 +277,16 @@ std::string FlagSet::Set(const FlagDef& f, const std::string& value, const std::
     }
   }
   if (!err.empty()) {
-    std::string flag_name = f.shorthand ? std::string("-") + f.shorthand + ", --" + f.name : "--" + f.name;
+    std::string flag_name =
+        f.shorthand ? std::string("-") + f.shorthand + ", --" + f.name : "--" + f.name;
     return "invalid argument " + GoQuote(value) + " for " + GoQuote(flag_name) + " flag: " + err;
   }
   changed_[f.name] = true;
   return "";
 }
 
-std::string FlagSet::Parse(const std::vector<std::string>& in, std::vector<std::string>* positional) {
+std::string FlagSet::Parse(const std::vector<std::string>& in,
+                           std::vector<std::string>* positional) {
   size_t i = 0;
   while (i < in.size()) {
     const std::string& s = in[i++];

@@ -12,7 +12,17 @@
 
 namespace boltpp::cli {
 
-enum class FlagType { kBool, kString, kInt, kInt64, kUint64, kUint32, kFloat64, kStringSlice, kDuration };
+enum class FlagType {
+  kBool,
+  kString,
+  kInt,
+  kInt64,
+  kUint64,
+  kUint32,
+  kFloat64,
+  kStringSlice,
+  kDuration
+};
 
 struct FlagDef {
   std::string name;

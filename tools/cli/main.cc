@@ -17,9 +17,10 @@ namespace boltpp::cli {
 namespace {
 
 FlagDef TimeoutFlag() {
-  FlagDef f = DurationFlag("timeout", "",
-                           "how long to wait for another process's lock on the database file, e.g. 5s "
-                           "(default: fail at once; 0 waits forever)");
+  FlagDef f =
+      DurationFlag("timeout", "",
+                   "how long to wait for another process's lock on the database file, e.g. 5s "
+                   "(default: fail at once; 0 waits forever)");
   f.persistent = true;
   return f;
 }
@@ -47,16 +48,15 @@ Command BuildRoot() {
       "delete-bucket, export and import are boltpp's own.";
   root.flags.push_back(BoolFlag("version", "version for boltpp", 'v'));
   root.children = {
-      BenchCommand(),        BucketsCommand(),      CheckCommand(),   CompactCommand(),
-      CreateBucketCommand(), DeleteCommand(),       DeleteBucketCommand(), DumpCommand(),
-      ExportCommand(),       GetCommand(),          HelpCommand(),    ImportCommand(),
-      InfoCommand(),         InspectCommand(),      KeysCommand(),    PageCommand(),
-      PageItemCommand(),     PagesCommand(),        PutCommand(),     StatsCommand(),
+      BenchCommand(),        BucketsCommand(), CheckCommand(),        CompactCommand(),
+      CreateBucketCommand(), DeleteCommand(),  DeleteBucketCommand(), DumpCommand(),
+      ExportCommand(),       GetCommand(),     HelpCommand(),         ImportCommand(),
+      InfoCommand(),         InspectCommand(), KeysCommand(),         PageCommand(),
+      PageItemCommand(),     PagesCommand(),   PutCommand(),          StatsCommand(),
       SurgeryCommand(),      VersionCommand(),
   };
   return root;
 }
-
 
 struct Resolved {
   const Command* cmd = nullptr;
@@ -124,7 +124,8 @@ int Levenshtein(const std::string& a, const std::string& b) {
 std::string Suggestions(const Command& c, const std::string& typed) {
   std::string s;
   for (auto& ch : c.children) {
-    if (Levenshtein(typed, ch.name) <= 2 || ch.name.rfind(typed, 0) == 0) s += "\t" + ch.name + "\n";
+    if (Levenshtein(typed, ch.name) <= 2 || ch.name.rfind(typed, 0) == 0)
+      s += "\t" + ch.name + "\n";
   }
   if (s.empty()) return "";
   return "\n\nDid you mean this?\n" + s;
@@ -157,15 +158,24 @@ std::vector<const Command*> ChainTo(const Command& target) {
 
 std::string TypeName(FlagType t) {
   switch (t) {
-    case FlagType::kBool: return "";
-    case FlagType::kString: return "string";
-    case FlagType::kInt: return "int";
-    case FlagType::kInt64: return "int";
-    case FlagType::kUint64: return "uint";
-    case FlagType::kUint32: return "uint32";
-    case FlagType::kFloat64: return "float";
-    case FlagType::kStringSlice: return "strings";
-    case FlagType::kDuration: return "duration";
+    case FlagType::kBool:
+      return "";
+    case FlagType::kString:
+      return "string";
+    case FlagType::kInt:
+      return "int";
+    case FlagType::kInt64:
+      return "int";
+    case FlagType::kUint64:
+      return "uint";
+    case FlagType::kUint32:
+      return "uint32";
+    case FlagType::kFloat64:
+      return "float";
+    case FlagType::kStringSlice:
+      return "strings";
+    case FlagType::kDuration:
+      return "duration";
   }
   return "";
 }
@@ -174,12 +184,15 @@ std::string FlagUsages(const std::vector<FlagDef>& defs) {
   std::vector<std::pair<std::string, std::string>> rows;
   size_t width = 0;
   for (auto& f : defs) {
-    std::string left = f.shorthand ? std::string("  -") + f.shorthand + ", --" + f.name : "      --" + f.name;
+    std::string left =
+        f.shorthand ? std::string("  -") + f.shorthand + ", --" + f.name : "      --" + f.name;
     std::string t = TypeName(f.type);
     if (!t.empty()) left += " " + t;
     std::string right = f.usage;
     bool zero = f.def.empty() || f.def == "0" || f.def == "false" || f.def == "0s";
-    if (!zero) right += f.type == FlagType::kString ? " (default \"" + f.def + "\")" : " (default " + f.def + ")";
+    if (!zero)
+      right +=
+          f.type == FlagType::kString ? " (default \"" + f.def + "\")" : " (default " + f.def + ")";
     width = std::max(width, left.size());
     rows.emplace_back(left, right);
   }
@@ -216,14 +229,18 @@ void PrintHelp(const Command& c, bool to_stdout) {
     s += "\nAvailable Commands:\n";
     size_t w = 0;
     for (auto& ch : c.children) w = std::max(w, ch.name.size());
-    for (auto& ch : c.children) s += "  " + ch.name + std::string(w - ch.name.size() + 3, ' ') + ch.short_desc + "\n";
+    for (auto& ch : c.children)
+      s += "  " + ch.name + std::string(w - ch.name.size() + 3, ' ') + ch.short_desc + "\n";
   }
-  FlagDef help = BoolFlag("help", "help for " + (is_root ? std::string(kProgramName) : c.name), 'h');
+  FlagDef help =
+      BoolFlag("help", "help for " + (is_root ? std::string(kProgramName) : c.name), 'h');
   local.insert(local.begin(), help);
-  std::sort(local.begin(), local.end(), [](const FlagDef& a, const FlagDef& b) { return a.name < b.name; });
+  std::sort(local.begin(), local.end(),
+            [](const FlagDef& a, const FlagDef& b) { return a.name < b.name; });
   if (is_root) {
     local.push_back(TimeoutFlag());
-    std::sort(local.begin(), local.end(), [](const FlagDef& a, const FlagDef& b) { return a.name < b.name; });
+    std::sort(local.begin(), local.end(),
+              [](const FlagDef& a, const FlagDef& b) { return a.name < b.name; });
   }
   s += "\nFlags:\n" + FlagUsages(local);
   if (!is_root) s += "\nGlobal Flags:\n" + FlagUsages({TimeoutFlag()});

@@ -82,7 +82,8 @@ Progress::Progress(std::string label, uint64_t total, bool bytes) {
     if (st->cv.wait_for(lock, std::chrono::milliseconds(500), [st] { return st->stop; })) return;
     while (!st->stop) {
       uint64_t done = st->poll ? st->poll() : st->done.load();
-      double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - st->start).count();
+      double secs =
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - st->start).count();
       char tail[64];
       std::snprintf(tail, sizeof(tail), " %.1fs", secs);
       std::string line = st->label + " ";

@@ -36,13 +36,14 @@ std::string ArgsSpec::Check(size_t n) const {
       return "";
     case kMin:
       if (n < static_cast<size_t>(a)) {
-        return "requires at least " + std::to_string(a) + " arg(s), only received " + std::to_string(n);
+        return "requires at least " + std::to_string(a) + " arg(s), only received " +
+               std::to_string(n);
       }
       return "";
     case kRange:
       if (n < static_cast<size_t>(a) || n > static_cast<size_t>(b)) {
-        return "accepts between " + std::to_string(a) + " and " + std::to_string(b) + " arg(s), received " +
-               std::to_string(n);
+        return "accepts between " + std::to_string(a) + " and " + std::to_string(b) +
+               " arg(s), received " + std::to_string(n);
       }
       return "";
     case kMax:
@@ -67,8 +68,8 @@ FileInfo CheckSourceDBPath(const std::string& path) {
   struct stat st;
   if (::stat(path.c_str(), &st) != 0) {
     if (errno == ENOENT) throw CliError("source database file " + GoQuote(path) + " doesn't exist");
-    throw CliError("failed to open source database file " + GoQuote(path) + ": stat " + path + ": " +
-                   std::strerror(errno));
+    throw CliError("failed to open source database file " + GoQuote(path) + ": stat " + path +
+                   ": " + std::strerror(errno));
   }
   FileInfo fi;
   fi.size = static_cast<uint64_t>(st.st_size);
@@ -99,7 +100,9 @@ void ThrowStatus(const Status& s) {
                        s.code() == Code::kInvalidArgument || s.code() == Code::kAborted ||
                        s.code() == Code::kDatabaseFailed;
   if (s.code() == Code::kTimeout) {
-    hint = "hint: another process holds the file lock; use --timeout 10s to wait for it (0 waits forever)";
+    hint =
+        "hint: another process holds the file lock; use --timeout 10s to wait for it (0 waits "
+        "forever)";
   } else if (!detail_in_msg && !s.detail().empty()) {
     hint = "detail: " + s.detail();
   }
