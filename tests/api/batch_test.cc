@@ -94,12 +94,14 @@ TEST_F(BatchTest, Single) {
 // without waiting for the delay.
 TEST_F(BatchTest, Full) {
   ASSERT_OK(db()->Update([](Tx& tx) { return tx.CreateBucket("widgets").status(); }));
-  TestDB t([] {
-    Options o = TestOptions();
-    o.max_batch_size = 3;
-    o.max_batch_delay = std::chrono::hours(1);
-    return o;
-  }(), "full");
+  TestDB t(
+      [] {
+        Options o = TestOptions();
+        o.max_batch_size = 3;
+        o.max_batch_delay = std::chrono::hours(1);
+        return o;
+      }(),
+      "full");
   ASSERT_TRUE(t.Open());
   ASSERT_OK(t->Update([](Tx& tx) { return tx.CreateBucket("widgets").status(); }));
   std::vector<Status> results(3);
@@ -107,7 +109,8 @@ TEST_F(BatchTest, Full) {
   RunTogether(3, [&](int i) {
     results[i] = t->Batch([i](Tx& tx) { return tx.GetBucket("widgets").Put(U64Key(i), "x"); });
   });
-  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(30)) << "the full batch waited for the delay";
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(30))
+      << "the full batch waited for the delay";
   for (auto& s : results) EXPECT_OK(s);
   EXPECT_EQ(ReadAll(t.db(), "widgets").size(), 3u);
 }
@@ -139,7 +142,8 @@ TEST_F(BatchTest, FailingCallRetriedAlone) {
       EXPECT_OK(results[i]) << "call " << i << " got another call's error";
     }
   }
-  EXPECT_GE(bad_runs.load(), 2) << "the failing function is re-run alone after failing in the batch";
+  EXPECT_GE(bad_runs.load(), 2)
+      << "the failing function is re-run alone after failing in the batch";
   auto all = ReadAll(db(), "widgets");
   EXPECT_EQ(all.size(), static_cast<size_t>(n - 1));
   EXPECT_FALSE(all.count(U64Key(bad)));
@@ -159,7 +163,8 @@ TEST_F(BatchTest, AllFail) {
   });
   for (int i = 0; i < n; ++i) {
     EXPECT_EQ(results[i].code(), Code::kAborted);
-    EXPECT_NE(results[i].ToString().find("fail " + std::to_string(i)), std::string::npos) << results[i].ToString();
+    EXPECT_NE(results[i].ToString().find("fail " + std::to_string(i)), std::string::npos)
+        << results[i].ToString();
   }
   EXPECT_TRUE(ReadAll(db(), "widgets").empty());
   EXPECT_EQ(CurrentTxid(db()), txid0) << "nothing committed";
@@ -167,11 +172,13 @@ TEST_F(BatchTest, AllFail) {
 
 // With batching disabled (max_batch_size <= 0), Batch still works like Update.
 TEST_F(BatchTest, Disabled) {
-  TestDB t([] {
-    Options o = TestOptions();
-    o.max_batch_size = 0;
-    return o;
-  }(), "nobatch");
+  TestDB t(
+      [] {
+        Options o = TestOptions();
+        o.max_batch_size = 0;
+        return o;
+      }(),
+      "nobatch");
   ASSERT_TRUE(t.Open());
   ASSERT_OK(t->Update([](Tx& tx) { return tx.CreateBucket("widgets").status(); }));
   std::vector<Status> results(4);
@@ -191,8 +198,10 @@ TEST_F(BatchTest, Stress) {
     ts.emplace_back([&, t] {
       for (int i = 0; i < per_thread; ++i) {
         const std::string key = "t" + std::to_string(t) + "-" + std::to_string(i);
-        Status s = (i % 5 == 0) ? db()->Update([&](Tx& tx) { return tx.GetBucket("counters").Put(key, "u"); })
-                                : db()->Batch([&](Tx& tx) { return tx.GetBucket("counters").Put(key, "b"); });
+        Status s =
+            (i % 5 == 0)
+                ? db()->Update([&](Tx& tx) { return tx.GetBucket("counters").Put(key, "u"); })
+                : db()->Batch([&](Tx& tx) { return tx.GetBucket("counters").Put(key, "b"); });
         EXPECT_OK(s);
       }
     });

@@ -51,7 +51,8 @@ TEST_F(BucketTest, Get_IncompatibleValue) {
   ASSERT_OK(db()->Update([](Tx& tx) {
     EXPECT_OK(tx.CreateBucket("widgets"));
     EXPECT_OK(tx.GetBucket("widgets").CreateBucket("foo"));
-    EXPECT_FALSE(tx.GetBucket("widgets").Get("foo").has_value()) << "Get of a bucket key returns nothing";
+    EXPECT_FALSE(tx.GetBucket("widgets").Get("foo").has_value())
+        << "Get of a bucket key returns nothing";
     return Status::OK();
   }));
 }
@@ -134,8 +135,10 @@ TEST_F(BucketTest, ViewsValidUntilTxEnds) {
     Bucket b = tx.GetBucket("widgets");
     std::vector<std::pair<std::string, Bytes>> views;
     auto disk = b.Get("committed");
-    for (int i = 0; i < 10; ++i) EXPECT_OK(b.Put("k" + std::to_string(i), "short" + std::to_string(i)));
-    for (int i = 0; i < 10; ++i) views.emplace_back("short" + std::to_string(i), *b.Get("k" + std::to_string(i)));
+    for (int i = 0; i < 10; ++i)
+      EXPECT_OK(b.Put("k" + std::to_string(i), "short" + std::to_string(i)));
+    for (int i = 0; i < 10; ++i)
+      views.emplace_back("short" + std::to_string(i), *b.Get("k" + std::to_string(i)));
     Cursor c = b.NewCursor();
     auto first = c.First();
     // Lots of writes into the same node, overwrites and deletes.
@@ -161,14 +164,16 @@ TEST_F(BucketTest, Put_Large) {
     auto b = tx.CreateBucket("widgets");
     BOLTPP_RETURN_IF_ERROR(b);
     for (int i = 1; i < count; ++i) {
-      BOLTPP_RETURN_IF_ERROR(b->Put(std::string(i * factor, '0'), std::string((count - i) * factor, 'X')));
+      BOLTPP_RETURN_IF_ERROR(
+          b->Put(std::string(i * factor, '0'), std::string((count - i) * factor, 'X')));
     }
     return Status::OK();
   }));
   ASSERT_OK(db()->View([&](Tx& tx) {
     Bucket b = tx.GetBucket("widgets");
     for (int i = 1; i < count; ++i) {
-      EXPECT_EQ(Str(b.Get(std::string(i * factor, '0'))), std::string((count - i) * factor, 'X')) << i;
+      EXPECT_EQ(Str(b.Get(std::string(i * factor, '0'))), std::string((count - i) * factor, 'X'))
+          << i;
     }
     return Status::OK();
   }));
@@ -231,7 +236,8 @@ TEST_F(BucketTest, Delete) {
 TEST_F(BucketTest, Delete_Large) {
   ASSERT_OK(db()->Update([](Tx& tx) -> Status {
     auto b = tx.CreateBucket("widgets");
-    for (int i = 0; i < 100; ++i) BOLTPP_RETURN_IF_ERROR(b->Put(std::to_string(i), std::string(1024, '*')));
+    for (int i = 0; i < 100; ++i)
+      BOLTPP_RETURN_IF_ERROR(b->Put(std::to_string(i), std::string(1024, '*')));
     return Status::OK();
   }));
   ASSERT_OK(db()->Update([](Tx& tx) -> Status {
@@ -268,11 +274,13 @@ TEST_F(BucketTest, Nested) {
   tdb().MustCheck();
   ASSERT_OK(db()->Update([](Tx& tx) -> Status {
     Bucket b = tx.GetBucket("widgets");
-    for (int i = 0; i < 10000; ++i) BOLTPP_RETURN_IF_ERROR(b.Put(std::to_string(i), std::to_string(i)));
+    for (int i = 0; i < 10000; ++i)
+      BOLTPP_RETURN_IF_ERROR(b.Put(std::to_string(i), std::to_string(i)));
     return Status::OK();
   }));
   tdb().MustCheck();
-  ASSERT_OK(db()->Update([](Tx& tx) { return tx.GetBucket("widgets").GetBucket("foo").Put("baz", "yyyy"); }));
+  ASSERT_OK(db()->Update(
+      [](Tx& tx) { return tx.GetBucket("widgets").GetBucket("foo").Put("baz", "yyyy"); }));
   tdb().MustCheck();
   ASSERT_OK(db()->View([](Tx& tx) {
     Bucket b = tx.GetBucket("widgets");
@@ -490,7 +498,8 @@ TEST_F(BucketTest, NextSequence_Persist) {
 TEST_F(BucketTest, Sequence_NestedAndRollback) {
   ASSERT_OK(db()->Update([](Tx& tx) -> Status {
     auto big = tx.CreateBucket("big");
-    for (uint64_t i = 0; i < 500; ++i) BOLTPP_RETURN_IF_ERROR(big->Put(U64Key(i), std::string(40, 'b')));
+    for (uint64_t i = 0; i < 500; ++i)
+      BOLTPP_RETURN_IF_ERROR(big->Put(U64Key(i), std::string(40, 'b')));
     auto nested = big->CreateBucket("nested");
     BOLTPP_RETURN_IF_ERROR(nested->SetSequence(~uint64_t{0} - 1));
     return big->SetSequence(77);
@@ -520,8 +529,8 @@ TEST_F(BucketTest, ForEach) {
       return Status::OK();
     }));
     using T = std::tuple<std::string, std::string, bool>;
-    EXPECT_EQ(items, (std::vector<T>{T{"bar", "0002", false}, T{"baz", "0001", false}, T{"csubbucket", "", true},
-                                     T{"foo", "0000", false}}));
+    EXPECT_EQ(items, (std::vector<T>{T{"bar", "0002", false}, T{"baz", "0001", false},
+                                     T{"csubbucket", "", true}, T{"foo", "0000", false}}));
   };
   ASSERT_OK(db()->Update([&](Tx& tx) {
     auto b = tx.CreateBucket("widgets");
@@ -603,14 +612,17 @@ TEST_F(BucketTest, InlineTransitions) {
   EXPECT_EQ(root_of({"b"}), 0u);
   // Grow past pageSize/4.
   ASSERT_OK(db()->Update([](Tx& tx) -> Status {
-    for (int i = 0; i < 40; ++i) BOLTPP_RETURN_IF_ERROR(tx.GetBucket("b").Put("key" + std::to_string(i), std::string(50, 'x')));
+    for (int i = 0; i < 40; ++i)
+      BOLTPP_RETURN_IF_ERROR(
+          tx.GetBucket("b").Put("key" + std::to_string(i), std::string(50, 'x')));
     return Status::OK();
   }));
   EXPECT_NE(root_of({"b"}), 0u);
   tdb().MustCheck();
   // Shrink again: inline, old pages freed (Check verifies).
   ASSERT_OK(db()->Update([](Tx& tx) -> Status {
-    for (int i = 0; i < 40; ++i) BOLTPP_RETURN_IF_ERROR(tx.GetBucket("b").Delete("key" + std::to_string(i)));
+    for (int i = 0; i < 40; ++i)
+      BOLTPP_RETURN_IF_ERROR(tx.GetBucket("b").Delete("key" + std::to_string(i)));
     return Status::OK();
   }));
   EXPECT_EQ(root_of({"b"}), 0u);
@@ -660,7 +672,9 @@ TEST_F(BucketTest, NestedDepth) {
     return Status::OK();
   }));
   // Delete a middle level: everything below goes, pages are freed.
-  ASSERT_OK(db()->Update([&](Tx& tx) { return BucketAt(tx, BucketPath(path.begin(), path.begin() + 50)).DeleteBucket("level50"); }));
+  ASSERT_OK(db()->Update([&](Tx& tx) {
+    return BucketAt(tx, BucketPath(path.begin(), path.begin() + 50)).DeleteBucket("level50");
+  }));
   ASSERT_OK(db()->View([&](Tx& tx) {
     EXPECT_TRUE(BucketAt(tx, BucketPath(path.begin(), path.begin() + 50)));
     EXPECT_FALSE(BucketAt(tx, BucketPath(path.begin(), path.begin() + 51)));
@@ -694,7 +708,8 @@ TEST_F(BucketBigTest, FillPercentPacksPages) {
       auto b = tx.CreateBucket(name);
       BOLTPP_RETURN_IF_ERROR(b);
       b->SetFillPercent(fill);
-      for (uint64_t i = 0; i < 5000; ++i) BOLTPP_RETURN_IF_ERROR(b->Put(U64Key(i), std::string(20, 'f')));
+      for (uint64_t i = 0; i < 5000; ++i)
+        BOLTPP_RETURN_IF_ERROR(b->Put(U64Key(i), std::string(20, 'f')));
       return Status::OK();
     }));
     ASSERT_OK(db()->View([&](Tx& tx) {
@@ -837,7 +852,8 @@ TEST_F(BucketBigTest, Stats) {
     }));
   }
   const int64_t long_len = 10 * 4096 + 17;
-  ASSERT_OK(db()->Update([&](Tx& tx) { return tx.GetBucket("woojits").Put(big_key, std::string(long_len, '*')); }));
+  ASSERT_OK(db()->Update(
+      [&](Tx& tx) { return tx.GetBucket("woojits").Put(big_key, std::string(long_len, '*')); }));
   tdb().MustCheck();
   ASSERT_OK(db()->View([&](Tx& tx) {
     BucketStats s = tx.GetBucket("woojits").Stats();
@@ -850,8 +866,8 @@ TEST_F(BucketBigTest, Stats) {
     EXPECT_EQ(s.branch_alloc, 4096);
     EXPECT_EQ(s.branch_inuse, 149);
     EXPECT_EQ(s.leaf_alloc, 69632);
-    EXPECT_EQ(s.leaf_inuse, 7 * 16 + 501 * 16 + 500 * 3 + static_cast<int64_t>(big_key.size()) + 1 * 10 + 2 * 90 +
-                                3 * 400 + long_len);
+    EXPECT_EQ(s.leaf_inuse, 7 * 16 + 501 * 16 + 500 * 3 + static_cast<int64_t>(big_key.size()) +
+                                1 * 10 + 2 * 90 + 3 * 400 + long_len);
     EXPECT_EQ(s.bucket_n, 1);
     EXPECT_EQ(s.inline_bucket_n, 0);
     EXPECT_EQ(s.inline_bucket_inuse, 0);
@@ -906,9 +922,11 @@ TEST_F(BucketTest, Stats_Nested) {
       BOLTPP_RETURN_IF_ERROR(b->Put(k, k));
     }
     auto bar = b->CreateBucket("bar");
-    for (int i = 0; i < 10; ++i) BOLTPP_RETURN_IF_ERROR(bar->Put(std::to_string(i), std::to_string(i)));
+    for (int i = 0; i < 10; ++i)
+      BOLTPP_RETURN_IF_ERROR(bar->Put(std::to_string(i), std::to_string(i)));
     auto baz = bar->CreateBucket("baz");
-    for (int i = 0; i < 10; ++i) BOLTPP_RETURN_IF_ERROR(baz->Put(std::to_string(i), std::to_string(i)));
+    for (int i = 0; i < 10; ++i)
+      BOLTPP_RETURN_IF_ERROR(baz->Put(std::to_string(i), std::to_string(i)));
     return Status::OK();
   }));
   ASSERT_OK(db()->View([](Tx& tx) {
@@ -940,7 +958,8 @@ TEST_F(BucketBigTest, Stats_Large) {
     ASSERT_OK(db()->Update([&](Tx& tx) -> Status {
       auto b = tx.CreateBucketIfNotExists("widgets");
       BOLTPP_RETURN_IF_ERROR(b);
-      for (int j = 0; j < 1000; ++j, ++index) BOLTPP_RETURN_IF_ERROR(b->Put(std::to_string(index), std::to_string(index)));
+      for (int j = 0; j < 1000; ++j, ++index)
+        BOLTPP_RETURN_IF_ERROR(b->Put(std::to_string(index), std::to_string(index)));
       return Status::OK();
     }));
   }
@@ -969,9 +988,11 @@ TEST_F(BucketBigTest, Stats_Large) {
 TEST_F(BucketTest, Stats_CommandVector) {
   ASSERT_OK(db()->Update([](Tx& tx) -> Status {
     auto foo = tx.CreateBucket("foo");
-    for (int i = 0; i < 10; ++i) BOLTPP_RETURN_IF_ERROR(foo->Put(std::to_string(i), std::to_string(i)));
+    for (int i = 0; i < 10; ++i)
+      BOLTPP_RETURN_IF_ERROR(foo->Put(std::to_string(i), std::to_string(i)));
     auto bar = tx.CreateBucket("bar");
-    for (int i = 0; i < 100; ++i) BOLTPP_RETURN_IF_ERROR(bar->Put(std::to_string(i), std::to_string(i)));
+    for (int i = 0; i < 100; ++i)
+      BOLTPP_RETURN_IF_ERROR(bar->Put(std::to_string(i), std::to_string(i)));
     auto baz = tx.CreateBucket("baz");
     return baz->Put("key", "value");
   }));

@@ -80,12 +80,14 @@ TEST_F(ConcurrentTest, ReadersSeeStableSnapshots) {
           for (auto e = c.First(); e; e = c.Next(), ++n) {
             std::string val(e->value);
             if (val.compare(0, version.size(), version) != 0 || val[version.size()] != '.') {
-              ADD_FAILURE() << "reader " << id << " saw version " << val.substr(0, 8) << " in a snapshot of " << version;
+              ADD_FAILURE() << "reader " << id << " saw version " << val.substr(0, 8)
+                            << " in a snapshot of " << version;
               return;
             }
           }
           EXPECT_EQ(n, kKeys);
-          EXPECT_EQ(tx.GetBucket("churn") ? 0u : 1u, v % 2) << "bucket churn in snapshot " << version;
+          EXPECT_EQ(tx.GetBucket("churn") ? 0u : 1u, v % 2)
+              << "bucket churn in snapshot " << version;
         };
         check_all();
         std::this_thread::sleep_for(milliseconds(rnd.Uniform(3)));
@@ -152,7 +154,8 @@ TEST_F(ConcurrentTest, MapGrowsWithReadersOpen) {
   ASSERT_TRUE(done) << "writer did not finish: deadlock between remap and readers?";
   ASSERT_OK(writer.get());
   EXPECT_GT(reads.load(), 0);
-  EXPECT_GT(FileSizeOf(tdb().path()), uint64_t{16} << 20) << "the file should have grown past 16 MiB";
+  EXPECT_GT(FileSizeOf(tdb().path()), uint64_t{16} << 20)
+      << "the file should have grown past 16 MiB";
   EXPECT_NE(db()->GetInfo().data, first_map) << "the map should have been replaced";
 }
 
@@ -198,13 +201,14 @@ TEST_F(ConcurrentTest, LongReaderDuringRemap) {
     ASSERT_OK(writer.get());
   }
   EXPECT_EQ(Str([&] {
-    std::optional<std::string> v;
-    EXPECT_OK(db()->View([&](Tx& tx) {
-      v = Str(tx.GetBucket("old").Get("a"));
-      return Status::OK();
-    }));
-    return v;
-  }()), "overwritten");
+              std::optional<std::string> v;
+              EXPECT_OK(db()->View([&](Tx& tx) {
+                v = Str(tx.GetBucket("old").Get("a"));
+                return Status::OK();
+              }));
+              return v;
+            }()),
+            "overwritten");
 }
 
 // Pages freed while a reader is open are not reused until it ends (docs/design.md
@@ -222,7 +226,8 @@ TEST_F(ConcurrentTest, ReaderPinsFreedPages) {
   EXPECT_EQ(DiffSnaps(pinned, again), "");
   ASSERT_OK(reader.Rollback());
   ASSERT_OK(WriteVersion(db(), 30, 200, 100));
-  EXPECT_LT(db()->GetStats().pending_page_n, with_reader.pending_page_n) << "released once the reader ended";
+  EXPECT_LT(db()->GetStats().pending_page_n, with_reader.pending_page_n)
+      << "released once the reader ended";
 }
 
 // Writers from many threads serialize; every commit lands.

@@ -85,7 +85,8 @@ TEST_F(CursorTest, Delete) {
   const int count = 1000;
   ASSERT_OK(db()->Update([&](Tx& tx) -> Status {
     auto b = tx.CreateBucket("widgets");
-    for (int i = 0; i < count; ++i) BOLTPP_RETURN_IF_ERROR(b->Put(U64Key(i), std::string(100, '\0')));
+    for (int i = 0; i < count; ++i)
+      BOLTPP_RETURN_IF_ERROR(b->Put(U64Key(i), std::string(100, '\0')));
     return b->CreateBucket("sub").status();
   }));
   ASSERT_OK(db()->Update([&](Tx& tx) {
@@ -118,7 +119,8 @@ TEST_F(CursorTest, DeleteDuringIterationSkipsNothing) {
     const std::string name = "p" + std::to_string(pattern);
     ASSERT_OK(db()->Update([&](Tx& tx) -> Status {
       auto b = tx.CreateBucket(name);
-      for (int i = 0; i < 2000; ++i) BOLTPP_RETURN_IF_ERROR(b->Put(K5(i), std::string(i % 97, 'v')));
+      for (int i = 0; i < 2000; ++i)
+        BOLTPP_RETURN_IF_ERROR(b->Put(K5(i), std::string(i % 97, 'v')));
       return Status::OK();
     }));
     std::vector<std::string> kept;
@@ -129,7 +131,10 @@ TEST_F(CursorTest, DeleteDuringIterationSkipsNothing) {
       for (auto e = c.First(); e; e = c.Next(), ++i) {
         EXPECT_EQ(std::string(e->key), K5(i)) << "visited out of order or skipped";
         if (std::string(e->key) != K5(i)) break;
-        bool del = pattern == 0 ? true : pattern == 1 ? i % 2 == 0 : pattern == 2 ? (i / 100) % 2 == 0 : rnd.OneIn(3);
+        bool del = pattern == 0   ? true
+                   : pattern == 1 ? i % 2 == 0
+                   : pattern == 2 ? (i / 100) % 2 == 0
+                                  : rnd.OneIn(3);
         if (del) {
           EXPECT_OK(c.Delete());
         } else {
@@ -150,7 +155,8 @@ TEST_F(CursorTest, Seek_Large) {
   ASSERT_OK(db()->Update([&](Tx& tx) -> Status {
     auto b = tx.CreateBucket("widgets");
     for (int i = 0; i < count; i += 100) {
-      for (int j = i; j < i + 100; j += 2) BOLTPP_RETURN_IF_ERROR(b->Put(U64Key(j), std::string(100, '\0')));
+      for (int j = i; j < i + 100; j += 2)
+        BOLTPP_RETURN_IF_ERROR(b->Put(U64Key(j), std::string(100, '\0')));
     }
     return Status::OK();
   }));
@@ -255,7 +261,8 @@ TEST_F(CursorRepeatTest, NextPrevNext) {
   for (int i = 0; i < 10; ++i) ASSERT_FALSE(c.Next().has_value());
   for (int i = 998; i >= 0; --i) ASSERT_EQ(KeyOf(c.Prev()), K5(i)) << "after Next ran off the end";
   for (int i = 0; i < 10; ++i) ASSERT_FALSE(c.Prev().has_value());
-  for (int i = 1; i < 1000; ++i) ASSERT_EQ(KeyOf(c.Next()), K5(i)) << "after Prev ran off the start";
+  for (int i = 1; i < 1000; ++i)
+    ASSERT_EQ(KeyOf(c.Next()), K5(i)) << "after Prev ran off the start";
 }
 
 TEST_F(CursorRepeatTest, PrevNextPrev) {
@@ -357,8 +364,16 @@ TEST_F(CursorTest, EmptyPagesInTheMiddle) {
 
 // Keys compare as unsigned bytes; a prefix sorts first.
 TEST_F(CursorTest, ByteOrder) {
-  const std::vector<std::string> keys = {std::string("\x00", 1), std::string("\x00\x00", 2), "A", "a",
-                                         std::string("a\x00", 2), "ab", "b", "\x7f", "\x80", "\xff",
+  const std::vector<std::string> keys = {std::string("\x00", 1),
+                                         std::string("\x00\x00", 2),
+                                         "A",
+                                         "a",
+                                         std::string("a\x00", 2),
+                                         "ab",
+                                         "b",
+                                         "\x7f",
+                                         "\x80",
+                                         "\xff",
                                          "\xff\xff"};
   ASSERT_OK(db()->Update([&](Tx& tx) -> Status {
     auto b = tx.CreateBucket("order");
@@ -421,7 +436,8 @@ TEST_F(CursorTest, KeyOrderIsBytewise) {
       std::string k = order[rnd.Uniform(order.size())];
       if (rnd.OneIn(2)) k += alphabet[rnd.Uniform(alphabet.size())];  // often absent
       auto want = keys.lower_bound(k);
-      EXPECT_EQ(KeyOf(c.Seek(k)), want == keys.end() ? std::nullopt : std::optional<std::string>(*want))
+      EXPECT_EQ(KeyOf(c.Seek(k)),
+                want == keys.end() ? std::nullopt : std::optional<std::string>(*want))
           << "seed " << seed;
       EXPECT_EQ(b.Get(k).has_value(), keys.count(k) == 1) << "seed " << seed;
     }

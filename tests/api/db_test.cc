@@ -31,7 +31,8 @@ std::string MakeClosedDB(const TempDir& dir, int buckets = 3) {
     EXPECT_OK((*db)->Update([&](Tx& tx) -> Status {
       auto b = tx.CreateBucket("bucket" + std::to_string(i));
       BOLTPP_RETURN_IF_ERROR(b);
-      for (int k = 0; k < 50; ++k) BOLTPP_RETURN_IF_ERROR(b->Put(U64Key(k), std::string(100, 'a' + i)));
+      for (int k = 0; k < 50; ++k)
+        BOLTPP_RETURN_IF_ERROR(b->Put(U64Key(k), std::string(100, 'a' + i)));
       return Status::OK();
     }));
   }
@@ -144,9 +145,15 @@ TEST_P(OpenMetaFallbackTest, UsesOlderMeta) {
   const uint64_t off = 3 % 2 * kPS;
   ASSERT_EQ(ParseMeta(ReadFileBytes(t.path()), off).txid, 3u);
   switch (damage) {
-    case 0: PatchFile(t.path(), off + 72, EncodeLE<uint64_t>(0xdeadbeef)); break;
-    case 1: PatchFile(t.path(), off + 16, EncodeLE<uint32_t>(0xdeadbeef)); break;
-    case 2: PatchFile(t.path(), off + 20, EncodeLE<uint32_t>(99)); break;
+    case 0:
+      PatchFile(t.path(), off + 72, EncodeLE<uint64_t>(0xdeadbeef));
+      break;
+    case 1:
+      PatchFile(t.path(), off + 16, EncodeLE<uint32_t>(0xdeadbeef));
+      break;
+    case 2:
+      PatchFile(t.path(), off + 20, EncodeLE<uint32_t>(99));
+      break;
   }
   ASSERT_TRUE(t.Open());
   EXPECT_EQ(CurrentTxid(t.db()), 2u);
@@ -199,8 +206,8 @@ TEST(OpenTest, TruncatedFiles) {
   const RawMeta m = ActiveMeta(original, kPS);
   ASSERT_GT(m.pgid, 8u);
   for (uint64_t size : {uint64_t{1}, uint64_t{100}, uint64_t{1024}, uint64_t{4095}, uint64_t{kPS},
-                        uint64_t{kPS + 100}, uint64_t{2 * kPS}, uint64_t{3 * kPS}, uint64_t{m.pgid / 2 * kPS},
-                        uint64_t{(m.pgid - 1) * kPS}}) {
+                        uint64_t{kPS + 100}, uint64_t{2 * kPS}, uint64_t{3 * kPS},
+                        uint64_t{m.pgid / 2 * kPS}, uint64_t{(m.pgid - 1) * kPS}}) {
     SCOPED_TRACE("truncated to " + std::to_string(size));
     WriteFileBytes(path, std::string_view(original).substr(0, size));
     auto db = DB::Open(path, TestOptions());
@@ -224,9 +231,9 @@ TEST(OpenTest, TruncatedFiles) {
       if ((id + 1) * kPS > size) lost += " " + std::to_string(id);
     }
     if (!lost.empty()) {
-      EXPECT_TRUE(noticed)
-          << "a file missing pages in use (" << lost << " ; txid " << used.txid << ", root " << used.root
-          << ", freelist " << used.freelist << ", pgid " << used.pgid << ") opened, read and checked clean";
+      EXPECT_TRUE(noticed) << "a file missing pages in use (" << lost << " ; txid " << used.txid
+                           << ", root " << used.root << ", freelist " << used.freelist << ", pgid "
+                           << used.pgid << ") opened, read and checked clean";
     }
     EXPECT_OK((*db)->Close());
   }
@@ -457,7 +464,8 @@ TEST(DBTest, MaxSize) {
   Status last;
   int committed = 0;
   for (int i = 0; i < 100; ++i) {
-    last = t->Update([&](Tx& tx) { return tx.GetBucket("b").Put(U64Key(i), std::string(60000, 'm')); });
+    last = t->Update(
+        [&](Tx& tx) { return tx.GetBucket("b").Put(U64Key(i), std::string(60000, 'm')); });
     if (!last.ok()) break;
     ++committed;
   }
@@ -483,7 +491,8 @@ TEST(DBTest, StrictMode) {
     ASSERT_OK(t->Update([&](Tx& tx) -> Status {
       auto b = tx.CreateBucketIfNotExists("b" + std::to_string(i % 3));
       BOLTPP_RETURN_IF_ERROR(b);
-      for (int k = 0; k < 50; ++k) BOLTPP_RETURN_IF_ERROR(b->Put(rnd.Bytes(8), rnd.Bytes(rnd.Uniform(300))));
+      for (int k = 0; k < 50; ++k)
+        BOLTPP_RETURN_IF_ERROR(b->Put(rnd.Bytes(8), rnd.Bytes(rnd.Uniform(300))));
       if (i % 5 == 4) BOLTPP_RETURN_IF_ERROR(tx.DeleteBucket("b" + std::to_string((i + 1) % 3)));
       return Status::OK();
     }));
@@ -610,7 +619,8 @@ TEST(DBTest, Info) {
   EXPECT_EQ(info.page_size, 4096u);
   ASSERT_NE(info.data, nullptr);
   // The map starts at page 0: meta0's magic at offset 16.
-  EXPECT_EQ(LoadLE<uint32_t>(std::string_view(reinterpret_cast<const char*>(info.data), 32), 16), kRawMagic);
+  EXPECT_EQ(LoadLE<uint32_t>(std::string_view(reinterpret_cast<const char*>(info.data), 32), 16),
+            kRawMagic);
 }
 
 TEST(DBTest, CloseIdempotent) {
@@ -725,7 +735,8 @@ TEST(DBTest, Compact) {
       auto b = tx.CreateBucket("top" + std::to_string(i));
       BOLTPP_RETURN_IF_ERROR(b);
       BOLTPP_RETURN_IF_ERROR(b->SetSequence(100 + i));
-      for (int k = 0; k < 200; ++k) BOLTPP_RETURN_IF_ERROR(b->Put(rnd.Bytes(10), rnd.Bytes(rnd.Uniform(500))));
+      for (int k = 0; k < 200; ++k)
+        BOLTPP_RETURN_IF_ERROR(b->Put(rnd.Bytes(10), rnd.Bytes(rnd.Uniform(500))));
       auto nested = b->CreateBucket("nested");
       BOLTPP_RETURN_IF_ERROR(nested);
       BOLTPP_RETURN_IF_ERROR(nested->SetSequence(7));

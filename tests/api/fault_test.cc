@@ -22,7 +22,8 @@ Status Base(DB* db) {
   return db->Update([](Tx& tx) -> Status {
     auto data = tx.CreateBucket("data");
     BOLTPP_RETURN_IF_ERROR(data);
-    for (uint64_t i = 0; i < 100; ++i) BOLTPP_RETURN_IF_ERROR(data->Put(U64Key(i), std::string(60, 'b')));
+    for (uint64_t i = 0; i < 100; ++i)
+      BOLTPP_RETURN_IF_ERROR(data->Put(U64Key(i), std::string(60, 'b')));
     auto other = tx.CreateBucket("other");
     BOLTPP_RETURN_IF_ERROR(other);
     return other->Put("k", "v");
@@ -33,13 +34,15 @@ Status Base(DB* db) {
 Status Change(DB* db) {
   return db->Update([](Tx& tx) -> Status {
     Bucket data = tx.GetBucket("data");
-    for (uint64_t i = 100; i < 400; ++i) BOLTPP_RETURN_IF_ERROR(data.Put(U64Key(i), std::string(500, 'c')));
+    for (uint64_t i = 100; i < 400; ++i)
+      BOLTPP_RETURN_IF_ERROR(data.Put(U64Key(i), std::string(500, 'c')));
     for (uint64_t i = 0; i < 20; ++i) BOLTPP_RETURN_IF_ERROR(data.Delete(U64Key(i)));
     auto n = data.CreateBucket("nested");
     BOLTPP_RETURN_IF_ERROR(n);
     BOLTPP_RETURN_IF_ERROR(n->Put("big", std::string(9000, 'n')));
     BOLTPP_RETURN_IF_ERROR(data.SetSequence(5));
-    return tx.DeleteBucket("other").ok() ? tx.CreateBucket("other").status() : Status(Code::kCorruption);
+    return tx.DeleteBucket("other").ok() ? tx.CreateBucket("other").status()
+                                         : Status(Code::kCorruption);
   });
 }
 
@@ -66,9 +69,7 @@ Status Snapshot(const std::string& path, DBSnap* out) {
   return s.ok() ? c : s;
 }
 
-bool IsMetaWrite(const FaultEvent& ev) {
-  return ev.op == FaultOp::kWrite && ev.offset < 2 * kPS;
-}
+bool IsMetaWrite(const FaultEvent& ev) { return ev.op == FaultOp::kWrite && ev.offset < 2 * kPS; }
 
 // The states before and after Change(), computed once without faults.
 struct States {
@@ -95,7 +96,8 @@ struct SweepParam {
 };
 
 void PrintTo(const SweepParam& p, std::ostream* os) {
-  *os << FaultOpName(p.op) << (p.no_freelist_sync ? " no_freelist_sync " : " ") << FreelistName(p.freelist);
+  *os << FaultOpName(p.op) << (p.no_freelist_sync ? " no_freelist_sync " : " ")
+      << FreelistName(p.freelist);
 }
 
 class FaultSweepTest : public ::testing::TestWithParam<SweepParam> {};
@@ -155,7 +157,8 @@ TEST_P(FaultSweepTest, FailNthDuringCommit) {
       EXPECT_CODE(t->Begin(true), Code::kDatabaseFailed);
       allowed = {&ref.old_state, &ref.new_state};
     } else {
-      EXPECT_OK(follow) << "the database must stay usable after a failed data " << FaultOpName(p.op);
+      EXPECT_OK(follow) << "the database must stay usable after a failed data "
+                        << FaultOpName(p.op);
       // Reads in the same handle show the previous commit plus the follow-up.
       DBSnap live;
       EXPECT_OK(SnapshotDB(t.db(), &live));
@@ -193,7 +196,8 @@ INSTANTIATE_TEST_SUITE_P(
                       SweepParam{FaultOp::kTruncate, false, FreelistType::kArray},
                       SweepParam{FaultOp::kTruncate, true, FreelistType::kHashMap}),
     [](const auto& pi) {
-      return std::string(FaultOpName(pi.param.op)) + (pi.param.no_freelist_sync ? "_nofreelistsync_" : "_") +
+      return std::string(FaultOpName(pi.param.op)) +
+             (pi.param.no_freelist_sync ? "_nofreelistsync_" : "_") +
              FreelistName(pi.param.freelist);
     });
 
@@ -222,7 +226,8 @@ class FaultTest : public ::testing::Test {
 TEST_F(FaultTest, PersistentWriteFailure) {
   inj().FailAlways(FaultOp::kWrite);
   for (int i = 0; i < 3; ++i) {
-    Status s = db()->Update([&](Tx& tx) { return tx.GetBucket("data").Put("attempt" + std::to_string(i), "x"); });
+    Status s = db()->Update(
+        [&](Tx& tx) { return tx.GetBucket("data").Put("attempt" + std::to_string(i), "x"); });
     EXPECT_CODE(s, Code::kIOError);
   }
   DBSnap live;
@@ -279,14 +284,16 @@ TEST_F(FaultTest, MetaSyncFailure) {
   t_->Close();
   DBSnap got;
   ASSERT_OK(Snapshot(t_->path(), &got));
-  EXPECT_TRUE(DiffSnaps(Reference().old_state, got).empty() || DiffSnaps(Reference().new_state, got).empty())
+  EXPECT_TRUE(DiffSnaps(Reference().old_state, got).empty() ||
+              DiffSnaps(Reference().new_state, got).empty())
       << DiffSnaps(Reference().new_state, got);
 }
 
 // A failed remap while growing: the commit fails, the database stays usable.
 TEST_F(FaultTest, MapFailureDuringGrowth) {
   inj().FailNth(FaultOp::kMap, 1);
-  Status s = db()->Update([](Tx& tx) { return tx.GetBucket("data").Put("huge", std::string(1 << 20, 'h')); });
+  Status s = db()->Update(
+      [](Tx& tx) { return tx.GetBucket("data").Put("huge", std::string(1 << 20, 'h')); });
   EXPECT_FALSE(s.ok());
   EXPECT_EQ(inj().injected(FaultOp::kMap), 1) << "a 1 MiB value must remap a 32 KiB map";
   inj().ClearAll();
@@ -294,7 +301,8 @@ TEST_F(FaultTest, MapFailureDuringGrowth) {
   EXPECT_OK(SnapshotDB(db(), &live));
   EXPECT_EQ(DiffSnaps(Reference().old_state, live), "");
   ASSERT_OK(FollowUp(db()));
-  ASSERT_OK(db()->Update([](Tx& tx) { return tx.GetBucket("data").Put("huge", std::string(1 << 20, 'h')); }));
+  ASSERT_OK(db()->Update(
+      [](Tx& tx) { return tx.GetBucket("data").Put("huge", std::string(1 << 20, 'h')); }));
   ASSERT_TRUE(t_->Reopen());
   ASSERT_OK(db()->View([](Tx& tx) {
     EXPECT_EQ(tx.GetBucket("data").Get("huge")->size(), size_t{1} << 20);
@@ -321,7 +329,8 @@ TEST(FaultOpenTest, FailuresWhileOpening) {
     ASSERT_OK(Base(db->get()));
     ASSERT_OK((*db)->Close());
   }
-  for (FaultOp op : {FaultOp::kOpen, FaultOp::kSize, FaultOp::kMap, FaultOp::kLock, FaultOp::kRead}) {
+  for (FaultOp op :
+       {FaultOp::kOpen, FaultOp::kSize, FaultOp::kMap, FaultOp::kLock, FaultOp::kRead}) {
     SCOPED_TRACE(FaultOpName(op));
     FaultFileSystem fs;
     fs.injector().FailAlways(op);

@@ -32,11 +32,12 @@ TEST(FormatTest, FreshFileLayout) {
   ASSERT_EQ(f.size(), 4u * kPS) << "a new file is exactly 4 pages";
 
   const std::string meta0 = Bytes({
-      0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x04, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
-      0xed, 0xda, 0x0c, 0xed, 0x02, 0x00, 0x00, 0x00, 0x00, 0x10, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
-      0x03, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
-      0x02, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x04, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
-      0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0xee, 0xfd, 0x89, 0x46, 0x11, 0x6e, 0x51, 0x07,
+      0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x04, 0x00, 0x00, 0x00, 0x00, 0x00,
+      0x00, 0x00, 0xed, 0xda, 0x0c, 0xed, 0x02, 0x00, 0x00, 0x00, 0x00, 0x10, 0x00, 0x00,
+      0x00, 0x00, 0x00, 0x00, 0x03, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+      0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x02, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+      0x04, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+      0x00, 0x00, 0xee, 0xfd, 0x89, 0x46, 0x11, 0x6e, 0x51, 0x07,
   });
   EXPECT_EQ(Hex(f.substr(0, 80), 80), Hex(meta0, 80));
   EXPECT_TRUE(AllZero(std::string_view(f).substr(80, kPS - 80))) << "rest of meta0 must be zero";
@@ -114,7 +115,8 @@ TEST_P(FormatPageSizeTest, FreshFile) {
   EXPECT_EQ(ParseMeta(ReadFileBytes(t.path()), 0).page_size, ps);
 }
 
-INSTANTIATE_TEST_SUITE_P(PageSizes, FormatPageSizeTest, ::testing::Values(1024u, 4096u, 8192u, 16384u, 65536u));
+INSTANTIATE_TEST_SUITE_P(PageSizes, FormatPageSizeTest,
+                         ::testing::Values(1024u, 4096u, 8192u, 16384u, 65536u));
 
 // docs/format.md "A new file": after the first commit (one bucket) the root leaf moves to page
 // 4, the freelist to page 5 holding [2,3], pgid 6, meta0 gets txid 2 and the
@@ -204,12 +206,14 @@ TEST(FormatTest, InlineBucketBytes) {
   EXPECT_EQ(elems[0].pos, 0x10u);
   EXPECT_EQ(elems[0].ksize, 3u);
   EXPECT_EQ(elems[0].vsize, 0x4cu);
-  const std::string want = Bytes({
-      0, 0, 0, 0, 0, 0, 0, 0, 7, 0, 0, 0, 0, 0, 0, 0,           // root 0, sequence 7
-      0, 0, 0, 0, 0, 0, 0, 0, 2, 0, 2, 0, 0, 0, 0, 0,           // inline page: leaf, count 2
-      0, 0, 0, 0, 0x20, 0, 0, 0, 2, 0, 0, 0, 2, 0, 0, 0,        // {0, 0x20, 2, 2}
-      0, 0, 0, 0, 0x14, 0, 0, 0, 2, 0, 0, 0, 6, 0, 0, 0,        // {0, 0x14, 2, 6}
-  }) + "k1v1k2value2";
+  const std::string want =
+      Bytes({
+          0, 0, 0, 0, 0,    0, 0, 0, 7, 0, 0, 0, 0, 0, 0, 0,  // root 0, sequence 7
+          0, 0, 0, 0, 0,    0, 0, 0, 2, 0, 2, 0, 0, 0, 0, 0,  // inline page: leaf, count 2
+          0, 0, 0, 0, 0x20, 0, 0, 0, 2, 0, 0, 0, 2, 0, 0, 0,  // {0, 0x20, 2, 2}
+          0, 0, 0, 0, 0x14, 0, 0, 0, 2, 0, 0, 0, 6, 0, 0, 0,  // {0, 0x14, 2, 6}
+      }) +
+      "k1v1k2value2";
   EXPECT_EQ(Hex(elems[0].value, 200), Hex(want, 200));
 }
 
@@ -313,7 +317,8 @@ TEST_P(FormatSplitTest, LeafSplitAndElementLayout) {
     auto b = tx.CreateBucket("b");
     BOLTPP_RETURN_IF_ERROR(b);
     b->SetFillPercent(fill);
-    for (uint64_t i = 0; i < 300; ++i) BOLTPP_RETURN_IF_ERROR(b->Put(U64Key(i), std::string(32, 'x')));
+    for (uint64_t i = 0; i < 300; ++i)
+      BOLTPP_RETURN_IF_ERROR(b->Put(U64Key(i), std::string(32, 'x')));
     return Status::OK();
   }));
   uint64_t root = 0;
@@ -400,10 +405,12 @@ TEST_P(FormatFreelistTest, CountOverflow) {
   EXPECT_EQ(t->GetStats().free_page_n, free_pages);
   // And the space is reused: a new large value does not grow the file.
   const uint64_t pgid_before = m.pgid;
-  ASSERT_OK(t->Update([&](Tx& tx) { return tx.GetBucket("b").Put("again", std::string(1000 * 1024, 'y')); }));
+  ASSERT_OK(t->Update(
+      [&](Tx& tx) { return tx.GetBucket("b").Put("again", std::string(1000 * 1024, 'y')); }));
   {
     ASSERT_OK_AND_ASSIGN(Tx tx, t->Begin(false));
-    EXPECT_EQ(static_cast<uint64_t>(tx.Size()), pgid_before * 1024) << "allocation should reuse free pages";
+    EXPECT_EQ(static_cast<uint64_t>(tx.Size()), pgid_before * 1024)
+        << "allocation should reuse free pages";
   }
 }
 
@@ -470,7 +477,8 @@ TEST(FormatTest, InitialMmapSize) {
   ASSERT_OK(t->Update([](Tx& tx) { return tx.CreateBucket("b").status(); }));
   EXPECT_EQ(FileSizeOf(t.path()), uint64_t{1} << 20);
   for (int i = 0; i < 10; ++i) {
-    ASSERT_OK(t->Update([&](Tx& tx) { return tx.GetBucket("b").Put(U64Key(i), std::string(20000, 'q')); }));
+    ASSERT_OK(t->Update(
+        [&](Tx& tx) { return tx.GetBucket("b").Put(U64Key(i), std::string(20000, 'q')); }));
   }
   EXPECT_EQ(t->GetInfo().data, data) << "no remap while the data fits the initial map";
   EXPECT_EQ(FileSizeOf(t.path()), uint64_t{1} << 20);

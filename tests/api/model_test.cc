@@ -47,8 +47,8 @@ struct ModelConfig {
 };
 
 std::string ConfigName(const ModelConfig& c) {
-  return std::string(c.name) + "_" + FreelistName(c.freelist) + "_" + std::to_string(c.page_size) + "_seed" +
-         std::to_string(c.seed);
+  return std::string(c.name) + "_" + FreelistName(c.freelist) + "_" + std::to_string(c.page_size) +
+         "_seed" + std::to_string(c.seed);
 }
 
 void PrintTo(const ModelConfig& c, std::ostream* os) { *os << ConfigName(c); }
@@ -122,9 +122,9 @@ class ModelRunner {
   int64_t txs() const { return txs_; }
   std::string Summary() const {
     std::ostringstream os;
-    os << "ops=" << ops_ << " txs=" << txs_ << " commits=" << commits_ << " rollbacks=" << rollbacks_
-       << " reopens=" << reopens_ << " buckets=" << committed_.size() << " keys=" << TotalKeys(committed_)
-       << " biggest=" << biggest_;
+    os << "ops=" << ops_ << " txs=" << txs_ << " commits=" << commits_
+       << " rollbacks=" << rollbacks_ << " reopens=" << reopens_ << " buckets=" << committed_.size()
+       << " keys=" << TotalKeys(committed_) << " biggest=" << biggest_;
     return os.str();
   }
 
@@ -139,14 +139,16 @@ class ModelRunner {
 
   void Log(std::string s) {
     if (log_.size() >= 60) log_.pop_front();
-    log_.push_back("tx " + std::to_string(txs_) + " op " + std::to_string(ops_) + ": " + std::move(s));
+    log_.push_back("tx " + std::to_string(txs_) + " op " + std::to_string(ops_) + ": " +
+                   std::move(s));
   }
 
   void DumpContext() {
     std::ostringstream os;
-    os << "[model] FAILED seed=" << seed_ << " config=" << ConfigName(cfg_) << " after " << Summary()
-       << "\n[model] replay: BOLTPP_SEED=" << seed_ << " ./boltpp_tests --gtest_filter='*" << cfg_.name << "_"
-       << FreelistName(cfg_.freelist) << "_" << cfg_.page_size << "_seed" << cfg_.seed << "'"
+    os << "[model] FAILED seed=" << seed_ << " config=" << ConfigName(cfg_) << " after "
+       << Summary() << "\n[model] replay: BOLTPP_SEED=" << seed_
+       << " ./boltpp_tests --gtest_filter='*" << cfg_.name << "_" << FreelistName(cfg_.freelist)
+       << "_" << cfg_.page_size << "_seed" << cfg_.seed << "'"
        << "\n[model] last operations:\n";
     for (const auto& l : log_) os << "  " << l << "\n";
     std::cout << os.str() << std::flush;
@@ -229,14 +231,23 @@ class ModelRunner {
   void WriteTx(int64_t n) {
     // Decide the fate first: a rolled-back transaction works on a copy.
     const uint64_t r = rnd_.Uniform(100);
-    enum Fate { kCommit, kUpdate, kRollback, kDrop, kFailUpdate } fate =
-        r < 45 ? kCommit : r < 85 ? kUpdate : r < 92 ? kRollback : r < 96 ? kDrop : kFailUpdate;
+    enum Fate {
+      kCommit,
+      kUpdate,
+      kRollback,
+      kDrop,
+      kFailUpdate
+    } fate = r < 45   ? kCommit
+             : r < 85 ? kUpdate
+             : r < 92 ? kRollback
+             : r < 96 ? kDrop
+                      : kFailUpdate;
     const bool keeps = fate == kCommit || fate == kUpdate;
     DBSnap scratch;
     if (!keeps) scratch = committed_;
     DBSnap& m = keeps ? committed_ : scratch;
-    Log(std::string("begin write tx, fate ") + std::to_string(static_cast<int>(fate)) + ", " + std::to_string(n) +
-        " ops");
+    Log(std::string("begin write tx, fate ") + std::to_string(static_cast<int>(fate)) + ", " +
+        std::to_string(n) + " ops");
     auto body = [&](Tx& tx) -> Status {
       EXPECT_EQ(tx.ID(), expected_txid_ + 1) << "a writer's id is the last commit's + 1";
       for (int64_t i = 0; i < n && !Failed(); ++i) {
@@ -251,7 +262,8 @@ class ModelRunner {
       Status s = tdb_->db()->Update([&](Tx& tx) -> Status {
         Status b = body(tx);
         if (!b.ok()) return b;
-        return fate == kFailUpdate ? Status(Code::kAborted, "model: planned failure") : Status::OK();
+        return fate == kFailUpdate ? Status(Code::kAborted, "model: planned failure")
+                                   : Status::OK();
       });
       if (fate == kFailUpdate) {
         EXPECT_CODE(s, Code::kAborted);
@@ -311,7 +323,8 @@ class ModelRunner {
     const DBSnap pinned = committed_;
     const uint64_t id = reader->ID();
     const int writes = 1 + static_cast<int>(rnd_.Uniform(4));
-    for (int i = 0; i < writes && !Failed(); ++i) WriteTx(1 + static_cast<int64_t>(rnd_.Uniform(50)));
+    for (int i = 0; i < writes && !Failed(); ++i)
+      WriteTx(1 + static_cast<int64_t>(rnd_.Uniform(50)));
     EXPECT_EQ(reader->ID(), id);
     VerifyTx(*reader, pinned, "long-lived reader after later commits");
     EXPECT_OK(reader->Rollback());
@@ -346,13 +359,16 @@ class ModelRunner {
       const BucketSnap& top = want.at({});
       auto it = top.buckets.begin();
       for (auto e = c.First(); e && !Failed(); e = c.Next(), ++it) {
-        EXPECT_TRUE(it != top.buckets.end()) << what << ": unexpected top-level bucket " << Hex(e->key);
+        EXPECT_TRUE(it != top.buckets.end())
+            << what << ": unexpected top-level bucket " << Hex(e->key);
         if (it == top.buckets.end()) return;
-        EXPECT_TRUE(e->key == *it) << what << ": top-level bucket " << Hex(e->key) << ", model has " << Hex(*it);
+        EXPECT_TRUE(e->key == *it)
+            << what << ": top-level bucket " << Hex(e->key) << ", model has " << Hex(*it);
         EXPECT_TRUE(e->is_bucket);
       }
-      EXPECT_TRUE(it == top.buckets.end()) << what << ": top-level bucket " << (it == top.buckets.end() ? "" : Hex(*it))
-                                           << " missing";
+      EXPECT_TRUE(it == top.buckets.end())
+          << what << ": top-level bucket " << (it == top.buckets.end() ? "" : Hex(*it))
+          << " missing";
       EXPECT_OK(c.status());
     }
     for (const auto& [path, b] : want) {
@@ -366,40 +382,45 @@ class ModelRunner {
       auto sub = b.buckets.begin();
       for (auto e = c.First(); e && !Failed(); e = c.Next()) {
         const bool more = kv != b.kv.end() || sub != b.buckets.end();
-        EXPECT_TRUE(more) << what << ": " << PathString(path) << " has an extra key " << Hex(e->key);
+        EXPECT_TRUE(more) << what << ": " << PathString(path) << " has an extra key "
+                          << Hex(e->key);
         if (!more) return;
         if (sub == b.buckets.end() || (kv != b.kv.end() && kv->first < *sub)) {
           EXPECT_TRUE(e->key == kv->first && !e->is_bucket && e->value == kv->second)
-              << what << ": " << PathString(path) << " has " << Hex(e->key) << (e->is_bucket ? " (bucket)" : "")
-              << " = " << Hex(e->value, 16) << ", model " << Hex(kv->first) << " = " << Hex(kv->second, 16);
+              << what << ": " << PathString(path) << " has " << Hex(e->key)
+              << (e->is_bucket ? " (bucket)" : "") << " = " << Hex(e->value, 16) << ", model "
+              << Hex(kv->first) << " = " << Hex(kv->second, 16);
           ++kv;
         } else {
           EXPECT_TRUE(e->key == *sub && e->is_bucket)
-              << what << ": " << PathString(path) << " has " << Hex(e->key) << ", model sub-bucket " << Hex(*sub);
+              << what << ": " << PathString(path) << " has " << Hex(e->key) << ", model sub-bucket "
+              << Hex(*sub);
           ++sub;
         }
       }
       EXPECT_TRUE(kv == b.kv.end() && sub == b.buckets.end())
           << what << ": " << PathString(path) << " is missing "
-          << (kv != b.kv.end() ? "key " + Hex(kv->first) : sub != b.buckets.end() ? "bucket " + Hex(*sub) : "");
+          << (kv != b.kv.end()         ? "key " + Hex(kv->first)
+              : sub != b.buckets.end() ? "bucket " + Hex(*sub)
+                                       : "");
       EXPECT_OK(c.status());
     }
     // Inspect agrees with the model's tree and key counts.
     if (rnd_.OneIn(4)) {
-      std::function<void(const BucketStructure&, const BucketPath&)> cmp = [&](const BucketStructure& s,
-                                                                              const BucketPath& p) {
-        const BucketSnap& b = want.at(p);
-        EXPECT_EQ(s.key_n, static_cast<int64_t>(b.kv.size())) << PathString(p);
-        EXPECT_EQ(s.children.size(), b.buckets.size()) << PathString(p);
-        size_t i = 0;
-        for (const auto& name : b.buckets) {
-          if (i >= s.children.size()) break;
-          EXPECT_EQ(s.children[i].name, name);
-          BucketPath c = p;
-          c.push_back(name);
-          cmp(s.children[i++], c);
-        }
-      };
+      std::function<void(const BucketStructure&, const BucketPath&)> cmp =
+          [&](const BucketStructure& s, const BucketPath& p) {
+            const BucketSnap& b = want.at(p);
+            EXPECT_EQ(s.key_n, static_cast<int64_t>(b.kv.size())) << PathString(p);
+            EXPECT_EQ(s.children.size(), b.buckets.size()) << PathString(p);
+            size_t i = 0;
+            for (const auto& name : b.buckets) {
+              if (i >= s.children.size()) break;
+              EXPECT_EQ(s.children[i].name, name);
+              BucketPath c = p;
+              c.push_back(name);
+              cmp(s.children[i++], c);
+            }
+          };
       BucketStructure root = tx.Inspect();
       EXPECT_EQ(root.name, "root");
       cmp(root, {});
@@ -523,11 +544,12 @@ class ModelRunner {
     }
     if (parent.empty() && m.size() > 60) return;
     const bool if_not_exists = rnd_.OneIn(3);
-    Log(std::string(if_not_exists ? "create-if-not-exists " : "create ") + PathString(parent) + " " + Hex(name, 16));
-    Result<Bucket> res = parent.empty()
-                             ? (if_not_exists ? tx.CreateBucketIfNotExists(name) : tx.CreateBucket(name))
-                             : (if_not_exists ? BucketAt(tx, parent).CreateBucketIfNotExists(name)
-                                              : BucketAt(tx, parent).CreateBucket(name));
+    Log(std::string(if_not_exists ? "create-if-not-exists " : "create ") + PathString(parent) +
+        " " + Hex(name, 16));
+    Result<Bucket> res =
+        parent.empty() ? (if_not_exists ? tx.CreateBucketIfNotExists(name) : tx.CreateBucket(name))
+                       : (if_not_exists ? BucketAt(tx, parent).CreateBucketIfNotExists(name)
+                                        : BucketAt(tx, parent).CreateBucket(name));
     if (name.empty()) {
       EXPECT_CODE(res, Code::kBucketNameRequired);
     } else if (pb.kv.count(name)) {
@@ -565,9 +587,10 @@ class ModelRunner {
       auto paths = Paths(m, true);
       const BucketPath parent = paths[rnd_.Uniform(paths.size())];
       const BucketSnap& pb = m.at(parent);
-      std::string name = (!pb.kv.empty() && rnd_.OneIn(2))
-                             ? std::next(pb.kv.begin(), static_cast<long>(rnd_.Uniform(pb.kv.size())))->first
-                             : "missing" + rnd_.SmallAlphabet(4);
+      std::string name =
+          (!pb.kv.empty() && rnd_.OneIn(2))
+              ? std::next(pb.kv.begin(), static_cast<long>(rnd_.Uniform(pb.kv.size())))->first
+              : "missing" + rnd_.SmallAlphabet(4);
       if (pb.buckets.count(name)) return;
       Log("delete-bucket (error case) " + PathString(parent) + " " + Hex(name, 16));
       Status s = parent.empty() ? tx.DeleteBucket(name) : BucketAt(tx, parent).DeleteBucket(name);
@@ -583,7 +606,8 @@ class ModelRunner {
     if (subtree_keys > 300 && !rnd_.OneIn(10)) return;
     const BucketPath parent(victim.begin(), victim.end() - 1);
     Log("delete-bucket " + PathString(victim));
-    Status s = parent.empty() ? tx.DeleteBucket(victim.back()) : BucketAt(tx, parent).DeleteBucket(victim.back());
+    Status s = parent.empty() ? tx.DeleteBucket(victim.back())
+                              : BucketAt(tx, parent).DeleteBucket(victim.back());
     EXPECT_OK(s);
     if (!s.ok()) return;
     m.at(parent).buckets.erase(victim.back());
@@ -678,22 +702,24 @@ class ModelRunner {
     EXPECT_OK(c.status());
   }
 
-  void Same(const std::optional<Entry>& e, const std::vector<Item>& items, size_t idx, const char* how) {
+  void Same(const std::optional<Entry>& e, const std::vector<Item>& items, size_t idx,
+            const char* how) {
     if (idx >= items.size()) {
       EXPECT_FALSE(e.has_value()) << how << " past the end returned " << (e ? Hex(e->key) : "");
       return;
     }
     EXPECT_TRUE(e.has_value()) << how << " expected " << Hex(items[idx].key);
     if (!e) return;
-    EXPECT_TRUE(e->key == items[idx].key) << how << ": got " << Hex(e->key) << " want " << Hex(items[idx].key);
+    EXPECT_TRUE(e->key == items[idx].key)
+        << how << ": got " << Hex(e->key) << " want " << Hex(items[idx].key);
     EXPECT_EQ(e->is_bucket, items[idx].is_bucket) << how << " " << Hex(e->key);
     EXPECT_TRUE(e->value == items[idx].value) << how << " value of " << Hex(e->key);
   }
 
   // Up to n items before `target` and n items from it on, merged from keys
   // and sub-buckets; returns the index of the first item >= target.
-  static size_t Window(const BucketSnap& b, const std::string& target, int n, std::vector<Item>* out,
-                       bool* at_start, bool* at_end) {
+  static size_t Window(const BucketSnap& b, const std::string& target, int n,
+                       std::vector<Item>* out, bool* at_start, bool* at_end) {
     std::vector<Item> before, after;
     {
       auto kv = b.kv.lower_bound(target);
@@ -712,7 +738,8 @@ class ModelRunner {
     {
       auto kv = std::make_reverse_iterator(b.kv.lower_bound(target));
       auto sub = std::make_reverse_iterator(b.buckets.lower_bound(target));
-      while (static_cast<int>(before.size()) < n && (kv != b.kv.rend() || sub != b.buckets.rend())) {
+      while (static_cast<int>(before.size()) < n &&
+             (kv != b.kv.rend() || sub != b.buckets.rend())) {
         if (sub == b.buckets.rend() || (kv != b.kv.rend() && kv->first > *sub)) {
           before.push_back({kv->first, kv->second, false});
           ++kv;
@@ -745,15 +772,17 @@ class ModelRunner {
       idx = rnd_.Uniform(items.size());
       e = c.Seek(items[idx].key);
     }
-    const int pct = rnd_.OneIn(10) ? static_cast<int>(rnd_.Uniform(101)) : static_cast<int>(rnd_.Uniform(30));
+    const int pct =
+        rnd_.OneIn(10) ? static_cast<int>(rnd_.Uniform(101)) : static_cast<int>(rnd_.Uniform(30));
     const size_t limit = rnd_.OneIn(5) ? items.size() : rnd_.Uniform(60);
-    Log("cursor delete " + PathString(*p) + " from " + std::to_string(idx) + " pct " + std::to_string(pct));
+    Log("cursor delete " + PathString(*p) + " from " + std::to_string(idx) + " pct " +
+        std::to_string(pct));
     size_t steps = 0;
     for (; e && steps < limit && !Failed(); e = c.Next(), ++idx, ++steps) {
       EXPECT_LT(idx, items.size()) << "cursor went past the model's last item";
       if (idx >= items.size()) break;
-      EXPECT_TRUE(e->key == items[idx].key)
-          << "after deletes the cursor returned " << Hex(e->key) << ", expected " << Hex(items[idx].key);
+      EXPECT_TRUE(e->key == items[idx].key) << "after deletes the cursor returned " << Hex(e->key)
+                                            << ", expected " << Hex(items[idx].key);
       if (e->key != items[idx].key) break;
       if (!rnd_.Percent(pct)) continue;
       if (items[idx].is_bucket) {
@@ -787,7 +816,8 @@ class ModelRunner {
       return;
     }
     if (HasPrefix(dst, moved)) {
-      EXPECT_FALSE(s.ok()) << "moving " << PathString(moved) << " into its own descendant " << PathString(dst);
+      EXPECT_FALSE(s.ok()) << "moving " << PathString(moved) << " into its own descendant "
+                           << PathString(dst);
       return;
     }
     if (db.buckets.count(name)) {
@@ -827,7 +857,8 @@ class ModelRunner {
     EXPECT_OK(BucketAt(tx, *p).ForEach([&](const Entry& e) {
       EXPECT_LT(i, items.size());
       if (i < items.size()) {
-        EXPECT_TRUE(e.key == items[i].key && e.is_bucket == items[i].is_bucket && e.value == items[i].value)
+        EXPECT_TRUE(e.key == items[i].key && e.is_bucket == items[i].is_bucket &&
+                    e.value == items[i].value)
             << "ForEach item " << i << " " << Hex(e.key);
       }
       ++i;
@@ -840,7 +871,8 @@ class ModelRunner {
       return Status::OK();
     }));
     const BucketSnap& b = m.at(*p);
-    EXPECT_TRUE(std::equal(names.begin(), names.end(), b.buckets.begin(), b.buckets.end())) << "ForEachBucket";
+    EXPECT_TRUE(std::equal(names.begin(), names.end(), b.buckets.begin(), b.buckets.end()))
+        << "ForEachBucket";
   }
 
   // BucketStats: key_n counts every entry of the subtree, bucket_n its
@@ -885,12 +917,13 @@ TEST_P(ModelTest, RandomTransactions) {
   const auto start = std::chrono::steady_clock::now();
   ModelRunner runner(cfg, seed);
   runner.Run(ops, txs);
-  const auto ms =
-      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start).count();
+  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                      std::chrono::steady_clock::now() - start)
+                      .count();
   RecordProperty("ops", std::to_string(runner.ops()));
   RecordProperty("txs", std::to_string(runner.txs()));
-  std::cout << "[model] " << ConfigName(cfg) << " seed=" << seed << " " << runner.Summary() << " in " << ms << " ms"
-            << std::endl;
+  std::cout << "[model] " << ConfigName(cfg) << " seed=" << seed << " " << runner.Summary()
+            << " in " << ms << " ms" << std::endl;
   if (!HasFailure()) {
     EXPECT_GE(runner.ops(), ops);
     EXPECT_GE(runner.txs(), txs);
@@ -903,7 +936,8 @@ std::vector<ModelConfig> Configs() {
   for (FreelistType fl : {FreelistType::kArray, FreelistType::kHashMap}) {
     for (uint32_t ps : {4096u, 1024u}) {
       for (uint64_t s = 0; s < 10; ++s) {
-        const uint64_t seed = 1000 + s + (ps == 1024 ? 100 : 0) + (fl == FreelistType::kHashMap ? 10000 : 0);
+        const uint64_t seed =
+            1000 + s + (ps == 1024 ? 100 : 0) + (fl == FreelistType::kHashMap ? 10000 : 0);
         out.push_back({"fast", fl, ps, false, false, seed, 100000, 500});
       }
     }

@@ -36,7 +36,8 @@ Result<Bucket> Prepare(Tx& tx, const BucketPath& path, Random* rnd) {
 Status CreateWithData(Tx& tx, Bucket parent, const std::string& name, Random* rnd, int n) {
   auto b = parent ? parent.CreateBucket(name) : tx.CreateBucket(name);
   BOLTPP_RETURN_IF_ERROR(b);
-  for (int i = 0; i < n; ++i) BOLTPP_RETURN_IF_ERROR(b->Put(rnd->Bytes(1 + rnd->Uniform(60)), rnd->Bytes(rnd->Uniform(600))));
+  for (int i = 0; i < n; ++i)
+    BOLTPP_RETURN_IF_ERROR(b->Put(rnd->Bytes(1 + rnd->Uniform(60)), rnd->Bytes(rnd->Uniform(600))));
   auto sub = b->CreateBucket("inner");
   BOLTPP_RETURN_IF_ERROR(sub);
   BOLTPP_RETURN_IF_ERROR(sub->SetSequence(42));
@@ -116,19 +117,52 @@ TEST_P(MoveBucketCaseTest, Move) {
 
 INSTANTIATE_TEST_SUITE_P(
     Cases, MoveBucketCaseTest,
-    ::testing::Values(
-        MoveCase{"normal", {"sb1", "sb2"}, {"db1", "db2"}},
-        MoveCase{"same_grandparent", {"grandparent", "sb2"}, {"grandparent", "db2"}},
-        MoveCase{"from_top_level", {}, {"db1", "db2"}},
-        MoveCase{"to_top_level", {"sb1", "sb2"}, {}},
-        MoveCase{"not_in_source", {"sb1", "sb2"}, {"db1", "db2"}, false, false, false, false, Code::kBucketNotFound},
-        MoveCase{"exists_in_target", {"sb1", "sb2"}, {"db1", "db2"}, true, true, false, false, Code::kBucketExists},
-        MoveCase{"key_in_source", {"sb1", "sb2"}, {"db1", "db2"}, false, false, true, false,
-                 Code::kIncompatibleValue},
-        MoveCase{"key_in_target", {"sb1", "sb2"}, {"db1", "db2"}, true, false, false, true,
-                 Code::kIncompatibleValue},
-        MoveCase{"same_bucket", {"sb1", "sb2"}, {"sb1", "sb2"}, true, false, false, false, Code::kSameBuckets},
-        MoveCase{"both_top_level", {}, {}, true, false, false, false, Code::kSameBuckets}),
+    ::testing::Values(MoveCase{"normal", {"sb1", "sb2"}, {"db1", "db2"}},
+                      MoveCase{"same_grandparent", {"grandparent", "sb2"}, {"grandparent", "db2"}},
+                      MoveCase{"from_top_level", {}, {"db1", "db2"}},
+                      MoveCase{"to_top_level", {"sb1", "sb2"}, {}},
+                      MoveCase{"not_in_source",
+                               {"sb1", "sb2"},
+                               {"db1", "db2"},
+                               false,
+                               false,
+                               false,
+                               false,
+                               Code::kBucketNotFound},
+                      MoveCase{"exists_in_target",
+                               {"sb1", "sb2"},
+                               {"db1", "db2"},
+                               true,
+                               true,
+                               false,
+                               false,
+                               Code::kBucketExists},
+                      MoveCase{"key_in_source",
+                               {"sb1", "sb2"},
+                               {"db1", "db2"},
+                               false,
+                               false,
+                               true,
+                               false,
+                               Code::kIncompatibleValue},
+                      MoveCase{"key_in_target",
+                               {"sb1", "sb2"},
+                               {"db1", "db2"},
+                               true,
+                               false,
+                               false,
+                               true,
+                               Code::kIncompatibleValue},
+                      MoveCase{"same_bucket",
+                               {"sb1", "sb2"},
+                               {"sb1", "sb2"},
+                               true,
+                               false,
+                               false,
+                               false,
+                               Code::kSameBuckets},
+                      MoveCase{
+                          "both_top_level", {}, {}, true, false, false, false, Code::kSameBuckets}),
     [](const auto& p) { return std::string(p.param.name); });
 
 // Moving a bucket into itself or any descendant would detach it from the
@@ -143,7 +177,8 @@ TEST_P(MoveBucketCyclicTest, Refused) {
     BOLTPP_RETURN_IF_ERROR(src);
     auto moved = src->CreateBucket("bucketToMove");
     BOLTPP_RETURN_IF_ERROR(moved);
-    for (int i = 0; i < 100; ++i) BOLTPP_RETURN_IF_ERROR(moved->Put(U64Key(i), std::string(80, 'm')));
+    for (int i = 0; i < 100; ++i)
+      BOLTPP_RETURN_IF_ERROR(moved->Put(U64Key(i), std::string(80, 'm')));
     Bucket cur = *moved;
     for (int i = 0; i < depth; ++i) {
       auto c = cur.CreateBucket(i == 0 ? "child" : "grandchild");
@@ -224,15 +259,17 @@ TEST_F(MoveBucketTest, DiffTx) {
     SCOPED_TRACE("src read-write, dst read-only");
     ASSERT_OK_AND_ASSIGN(Tx rtx, db()->Begin(false));
     ASSERT_OK_AND_ASSIGN(Tx wtx, db()->Begin(true));
-    EXPECT_CODE(BucketAt(wtx, {"sb1", "sb2"}).MoveBucket("bucketToMove", BucketAt(rtx, {"db1", "db2"})),
-                Code::kTxNotWritable);
+    EXPECT_CODE(
+        BucketAt(wtx, {"sb1", "sb2"}).MoveBucket("bucketToMove", BucketAt(rtx, {"db1", "db2"})),
+        Code::kTxNotWritable);
   }
   {
     SCOPED_TRACE("src read-only, dst read-write");
     ASSERT_OK_AND_ASSIGN(Tx rtx, db()->Begin(false));
     ASSERT_OK_AND_ASSIGN(Tx wtx, db()->Begin(true));
-    EXPECT_CODE(BucketAt(rtx, {"sb1", "sb2"}).MoveBucket("bucketToMove", BucketAt(wtx, {"db1", "db2"})),
-                Code::kTxNotWritable);
+    EXPECT_CODE(
+        BucketAt(rtx, {"sb1", "sb2"}).MoveBucket("bucketToMove", BucketAt(wtx, {"db1", "db2"})),
+        Code::kTxNotWritable);
   }
 }
 
@@ -248,7 +285,8 @@ TEST_F(MoveBucketTest, LargeBucketThenDeleteOldParent) {
   }));
   DBSnap before;
   ASSERT_OK(SnapshotDB(db(), &before));
-  ASSERT_OK(db()->Update([](Tx& tx) { return tx.MoveBucket("big", tx.GetBucket("a"), tx.GetBucket("b")); }));
+  ASSERT_OK(db()->Update(
+      [](Tx& tx) { return tx.MoveBucket("big", tx.GetBucket("a"), tx.GetBucket("b")); }));
   tdb().MustCheck();
   ASSERT_OK(db()->Update([](Tx& tx) { return tx.DeleteBucket("a"); }));
   tdb().MustCheck();
@@ -278,7 +316,8 @@ TEST_F(MoveBucketTest, ModifiedBeforeMove) {
   ASSERT_OK(db()->Update([](Tx& tx) -> Status {
     auto a = tx.CreateBucket("a");
     auto child = a->CreateBucket("child");
-    for (int i = 0; i < 500; ++i) BOLTPP_RETURN_IF_ERROR(child->Put(U64Key(i), std::string(30, 'c')));
+    for (int i = 0; i < 500; ++i)
+      BOLTPP_RETURN_IF_ERROR(child->Put(U64Key(i), std::string(30, 'c')));
     return tx.CreateBucket("b").status();
   }));
   ASSERT_OK(db()->Update([](Tx& tx) -> Status {

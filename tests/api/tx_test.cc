@@ -27,7 +27,8 @@ Status db_helpers_fill(DB* db) {
   BOLTPP_RETURN_IF_ERROR(db->Update([](Tx& tx) -> Status {
     auto b = tx.CreateBucket("b");
     BOLTPP_RETURN_IF_ERROR(b);
-    for (uint64_t i = 0; i < 300; ++i) BOLTPP_RETURN_IF_ERROR(b->Put(U64Key(i), std::string(100, 'f')));
+    for (uint64_t i = 0; i < 300; ++i)
+      BOLTPP_RETURN_IF_ERROR(b->Put(U64Key(i), std::string(100, 'f')));
     return Status::OK();
   }));
   return db->Update([](Tx& tx) -> Status {
@@ -190,7 +191,8 @@ TEST_F(TxTest, OnCommit_Rollback) {
   EXPECT_CODE(db()->Update([&](Tx& tx) {
     tx.OnCommit([&] { x += 1; });
     return Status(Code::kAborted, "rollback this commit");
-  }), Code::kAborted);
+  }),
+              Code::kAborted);
   EXPECT_EQ(x, 0);
   {
     ASSERT_OK_AND_ASSIGN(Tx tx, db()->Begin(true));
@@ -237,7 +239,8 @@ TEST_F(TxTest, UpdateThrows) {
 }
 
 TEST_F(TxTest, ViewReturnsError) {
-  EXPECT_CODE(db()->View([](Tx&) { return Status(Code::kAborted, "view failed"); }), Code::kAborted);
+  EXPECT_CODE(db()->View([](Tx&) { return Status(Code::kAborted, "view failed"); }),
+              Code::kAborted);
   // View never commits.
   ASSERT_OK(db()->View([](Tx& tx) {
     EXPECT_CODE(tx.CreateBucket("x"), Code::kTxNotWritable);
@@ -267,7 +270,8 @@ TEST_F(TxTest, ForEachAndRootCursor) {
     EXPECT_CODE(tx.ForEach([&](Bytes, Bucket) {
       ++calls;
       return Status(Code::kAborted);
-    }), Code::kAborted);
+    }),
+                Code::kAborted);
     EXPECT_EQ(calls, 1);
     // The root cursor lists buckets with empty values.
     Cursor c = tx.NewCursor();
@@ -291,7 +295,8 @@ void Populate(DB* db, uint64_t seed) {
       for (int i = 0; i < 3; ++i) {
         auto b = tx.CreateBucketIfNotExists("b" + std::to_string(rnd.Uniform(5)));
         BOLTPP_RETURN_IF_ERROR(b);
-        for (int k = 0; k < 30; ++k) BOLTPP_RETURN_IF_ERROR(b->Put(rnd.Bytes(1 + rnd.Uniform(20)), rnd.Bytes(rnd.Skewed(13))));
+        for (int k = 0; k < 30; ++k)
+          BOLTPP_RETURN_IF_ERROR(b->Put(rnd.Bytes(1 + rnd.Uniform(20)), rnd.Bytes(rnd.Skewed(13))));
         auto sub = b->CreateBucketIfNotExists("sub");
         BOLTPP_RETURN_IF_ERROR(sub);
         BOLTPP_RETURN_IF_ERROR(sub->Put(rnd.Bytes(4), rnd.Bytes(100)));
@@ -368,7 +373,8 @@ TEST_F(TxTest, CopyFileWhileWriting) {
       Status s = db()->Update([&](Tx& tx) -> Status {
         auto b = tx.CreateBucketIfNotExists("b" + std::to_string(rnd.Uniform(6)));
         BOLTPP_RETURN_IF_ERROR(b);
-        for (int k = 0; k < 20; ++k) BOLTPP_RETURN_IF_ERROR(b->Put(rnd.Bytes(8), rnd.Bytes(rnd.Skewed(12))));
+        for (int k = 0; k < 20; ++k)
+          BOLTPP_RETURN_IF_ERROR(b->Put(rnd.Bytes(8), rnd.Bytes(rnd.Skewed(12))));
         if (rnd.OneIn(4)) {
           Status d = tx.DeleteBucket("b" + std::to_string(rnd.Uniform(6)));
           if (!d.ok() && d.code() != Code::kBucketNotFound) return d;
@@ -423,7 +429,8 @@ TEST_F(TxTest, CheckFindsCorruption) {
   ASSERT_OK(db()->Update([](Tx& tx) -> Status {
     auto b = tx.CreateBucket("widgets");
     BOLTPP_RETURN_IF_ERROR(b);
-    for (uint64_t i = 0; i < 500; ++i) BOLTPP_RETURN_IF_ERROR(b->Put(U64Key(i), std::string(50, 'v')));
+    for (uint64_t i = 0; i < 500; ++i)
+      BOLTPP_RETURN_IF_ERROR(b->Put(U64Key(i), std::string(50, 'v')));
     return Status::OK();
   }));
   uint64_t root = 0;
@@ -445,7 +452,8 @@ TEST_F(TxTest, CheckFindsCorruption) {
   auto errors = tx.Check();
   ASSERT_FALSE(errors.empty());
   bool mentions = false;
-  for (const auto& e : errors) mentions = mentions || e.find(std::to_string(victim)) != std::string::npos;
+  for (const auto& e : errors)
+    mentions = mentions || e.find(std::to_string(victim)) != std::string::npos;
   EXPECT_TRUE(mentions) << "errors should name page " << victim << ": " << errors[0];
   // Reading through the damaged page reports corruption, not garbage.
   Cursor c = tx.GetBucket("widgets").NewCursor();
@@ -460,7 +468,8 @@ TEST_F(TxTest, CheckFindsCorruption) {
     for (auto e = cc.First(); e; e = cc.Next()) {
     }
     return Status::OK();
-  }), Code::kCorruption);
+  }),
+              Code::kCorruption);
 }
 
 // bbolt TestBucket_Inspect.
@@ -470,9 +479,14 @@ TEST_F(TxTest, Inspect) {
     int keys;
     std::vector<Spec> children;
   };
-  const Spec root{"root", 0,
+  const Spec root{"root",
+                  0,
                   {{"b1", 3, {{"b1_1", 6, {}}, {"b1_2", 7, {}}, {"b1_3", 8, {}}}},
-                   {"b2", 4, {{"b2_1", 10, {}}, {"b2_2", 12, {{"b2_2_1", 2, {}}, {"b2_2_2", 3, {}}}}, {"b2_3", 11, {}}}}}};
+                   {"b2",
+                    4,
+                    {{"b2_1", 10, {}},
+                     {"b2_2", 12, {{"b2_2_1", 2, {}}, {"b2_2_2", 3, {}}}},
+                     {"b2_3", 11, {}}}}}};
   std::function<Status(Bucket, const Spec&)> fill = [&](Bucket b, const Spec& s) -> Status {
     for (int i = 0; i < s.keys; ++i) {
       char k[16];
@@ -495,7 +509,7 @@ TEST_F(TxTest, Inspect) {
     return Status::OK();
   }));
   std::function<void(const BucketStructure&, const Spec&)> compare = [&](const BucketStructure& got,
-                                                                          const Spec& want) {
+                                                                         const Spec& want) {
     EXPECT_EQ(got.name, want.name);
     EXPECT_EQ(got.key_n, want.keys) << want.name;
     ASSERT_EQ(got.children.size(), want.children.size()) << want.name;
@@ -522,11 +536,16 @@ TEST_F(TxTest, PageInfo) {
     ASSERT_OK(p);
     ASSERT_TRUE(p->has_value()) << id;
     const std::string& type = (*p)->type;
-    if (type == "meta") ++metas;
-    else if (type == "freelist") ++freelists;
-    else if (type == "leaf") ++leaves;
-    else if (type == "free") ++frees;
-    else ADD_FAILURE() << "page " << id << " has type " << type;
+    if (type == "meta")
+      ++metas;
+    else if (type == "freelist")
+      ++freelists;
+    else if (type == "leaf")
+      ++leaves;
+    else if (type == "free")
+      ++frees;
+    else
+      ADD_FAILURE() << "page " << id << " has type " << type;
     id += static_cast<uint64_t>((*p)->overflow_count);
   }
   EXPECT_EQ(metas, 2);
@@ -581,8 +600,9 @@ TEST_P(TxPageReadOnlyTest, FreePagesReported) {
       ASSERT_TRUE(p->has_value());
       if ((*p)->type != "free") wrong += " " + std::to_string(id) + ":" + (*p)->type;
     }
-    EXPECT_EQ(wrong, "") << "pages unreachable from the meta (free or pending) reported as live, of "
-                         << free_ids.size() << " free";
+    EXPECT_EQ(wrong, "")
+        << "pages unreachable from the meta (free or pending) reported as live, of "
+        << free_ids.size() << " free";
     auto root = tx.Page(m.root);
     if (root.ok()) {
       ASSERT_TRUE(root->has_value());
@@ -595,8 +615,9 @@ TEST_P(TxPageReadOnlyTest, FreePagesReported) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(FreelistSync, TxPageReadOnlyTest, ::testing::Bool(),
-                         [](const auto& p) { return std::string(p.param ? "no_freelist_sync" : "freelist"); });
+INSTANTIATE_TEST_SUITE_P(FreelistSync, TxPageReadOnlyTest, ::testing::Bool(), [](const auto& p) {
+  return std::string(p.param ? "no_freelist_sync" : "freelist");
+});
 
 TEST_F(TxTest, Stats) {
   const Stats s0 = db()->GetStats();

@@ -40,7 +40,8 @@ std::string Rng::Bytes(size_t n) {
 
 std::string Rng::Alpha(size_t n, char base, uint64_t span) {
   std::string out(n, '\0');
-  for (size_t i = 0; i < n; i++) out[i] = static_cast<char>(base + static_cast<char>(Uniform(span)));
+  for (size_t i = 0; i < n; i++)
+    out[i] = static_cast<char>(base + static_cast<char>(Uniform(span)));
   return out;
 }
 
@@ -104,10 +105,18 @@ WorkloadConfig ConfigForSeed(uint64_t seed) {
     c.txs = static_cast<int>(r.Between(2, 20));
     c.ops = static_cast<int>(r.Between(1, 30));
     switch (r.Uniform(4)) {
-      case 0: c.max_value = static_cast<int>(c.page_size) * 4; break;
-      case 1: c.max_value = 16384; break;
-      case 2: c.max_value = 65536; break;
-      default: c.max_value = 262144; break;
+      case 0:
+        c.max_value = static_cast<int>(c.page_size) * 4;
+        break;
+      case 1:
+        c.max_value = 16384;
+        break;
+      case 2:
+        c.max_value = 65536;
+        break;
+      default:
+        c.max_value = 262144;
+        break;
     }
   }
   return c;
@@ -160,7 +169,11 @@ struct WorkloadError {
 class Workload {
  public:
   Workload(std::string path, WorkloadConfig cfg, uint64_t seed, uint64_t stream)
-      : path_(std::move(path)), cfg_(std::move(cfg)), r_(seed, stream), seed_(seed), stream_(stream) {}
+      : path_(std::move(path)),
+        cfg_(std::move(cfg)),
+        r_(seed, stream),
+        seed_(seed),
+        stream_(stream) {}
 
   void Main() {
     Open();
@@ -174,9 +187,10 @@ class Workload {
  private:
   [[noreturn]] void Fail(const std::string& what, const Status& s) {
     throw WorkloadError{Status(s.code() == Code::kOk ? Code::kAborted : s.code(),
-                               "seed " + std::to_string(seed_) + " stream " + std::to_string(stream_) +
-                                   " tx " + std::to_string(tx_num_) + " op " + std::to_string(op_num_) +
-                                   ": " + what + ": " + s.ToString())};
+                               "seed " + std::to_string(seed_) + " stream " +
+                                   std::to_string(stream_) + " tx " + std::to_string(tx_num_) +
+                                   " op " + std::to_string(op_num_) + ": " + what + ": " +
+                                   s.ToString())};
   }
   void Must(const std::string& what, const Status& s) {
     if (!s.ok()) Fail(what, s);
@@ -186,7 +200,8 @@ class Workload {
     boltpp::Options o;
     o.timeout = std::chrono::milliseconds(10000);
     o.page_size = cfg_.page_size;
-    o.freelist_type = cfg_.freelist == "hashmap" ? boltpp::FreelistType::kHashMap : boltpp::FreelistType::kArray;
+    o.freelist_type =
+        cfg_.freelist == "hashmap" ? boltpp::FreelistType::kHashMap : boltpp::FreelistType::kArray;
     o.no_freelist_sync = cfg_.no_freelist_sync;
     o.no_sync = cfg_.no_sync;
     return o;
@@ -230,7 +245,8 @@ class Workload {
       auto c = tx.NewCursor();
       for (auto e = c.First(); e; e = c.Next()) {
         Bucket b = tx.GetBucket(e->key);
-        if (!b) return Status(Code::kCorruption, "top-level key " + Hex(e->key) + " is not a bucket");
+        if (!b)
+          return Status(Code::kCorruption, "top-level key " + Hex(e->key) + " is not a bucket");
         Walk(b, Path{std::string(e->key)});
       }
       return c.status();
@@ -515,9 +531,12 @@ class Workload {
 
 }  // namespace
 
-Status RunWorkload(const std::string& path, const WorkloadConfig& cfg, uint64_t seed, uint64_t stream) {
-  if (stream == 0 && FileExists(path)) return Status(Code::kInvalidArgument, path + " already exists");
-  if (stream != 0 && !FileExists(path)) return Status(Code::kInvalidArgument, path + " does not exist");
+Status RunWorkload(const std::string& path, const WorkloadConfig& cfg, uint64_t seed,
+                   uint64_t stream) {
+  if (stream == 0 && FileExists(path))
+    return Status(Code::kInvalidArgument, path + " already exists");
+  if (stream != 0 && !FileExists(path))
+    return Status(Code::kInvalidArgument, path + " does not exist");
   try {
     Workload w(path, cfg, seed, stream);
     w.Main();
@@ -559,7 +578,8 @@ struct Dumper {
       if (e->is_bucket) {
         Bucket child = b.GetBucket(e->key);
         if (!child) {
-          status = Status(Code::kCorruption, "bucket " + hp + "/" + Hex(e->key) + " cannot be opened");
+          status =
+              Status(Code::kCorruption, "bucket " + hp + "/" + Hex(e->key) + " cannot be opened");
           continue;
         }
         Walk(child, hp + "/" + Hex(e->key));
@@ -670,29 +690,33 @@ std::string DescribeLine(std::string_view line) {
   if (t == 'K')
     return "key in bucket [" + Clip(Field(line, 1)) + "] key " + Clip(Field(line, 2)) + " value " +
            Clip(Field(line, 3), 64);
-  if (t == 'B') return "bucket [" + Clip(Field(line, 1)) + "] sequence " + std::string(Field(line, 2));
+  if (t == 'B')
+    return "bucket [" + Clip(Field(line, 1)) + "] sequence " + std::string(Field(line, 2));
   return Clip(line);
 }
 
 }  // namespace
 
-std::string CompareDumps(std::string_view a, std::string_view b, std::string_view an, std::string_view bn) {
+std::string CompareDumps(std::string_view a, std::string_view b, std::string_view an,
+                         std::string_view bn) {
   if (a == b) return "";
   size_t pa = 0, pb = 0;
   int64_t line = 1;
   while (true) {
     size_t ea = a.find('\n', pa), eb = b.find('\n', pb);
-    std::string_view la = pa < a.size() ? a.substr(pa, (ea == std::string_view::npos ? a.size() : ea) - pa) : "";
-    std::string_view lb = pb < b.size() ? b.substr(pb, (eb == std::string_view::npos ? b.size() : eb) - pb) : "";
+    std::string_view la =
+        pa < a.size() ? a.substr(pa, (ea == std::string_view::npos ? a.size() : ea) - pa) : "";
+    std::string_view lb =
+        pb < b.size() ? b.substr(pb, (eb == std::string_view::npos ? b.size() : eb) - pb) : "";
     if (la != lb || (pa >= a.size()) != (pb >= b.size())) {
       std::ostringstream os;
-      os << "dumps differ at line " << line << ":\n  " << an << ": " << DescribeLine(la) << "\n  " << bn << ": "
-         << DescribeLine(lb);
+      os << "dumps differ at line " << line << ":\n  " << an << ": " << DescribeLine(la) << "\n  "
+         << bn << ": " << DescribeLine(lb);
       // The first differing key: a K line on either side.
-      if (!la.empty() && !lb.empty() && la[0] == 'K' && lb[0] == 'K' && Field(la, 1) == Field(lb, 1) &&
-          Field(la, 2) == Field(lb, 2))
-        os << "\n  (same key, different value: " << Field(la, 3).size() / 2 << " vs " << Field(lb, 3).size() / 2
-           << " bytes)";
+      if (!la.empty() && !lb.empty() && la[0] == 'K' && lb[0] == 'K' &&
+          Field(la, 1) == Field(lb, 1) && Field(la, 2) == Field(lb, 2))
+        os << "\n  (same key, different value: " << Field(la, 3).size() / 2 << " vs "
+           << Field(lb, 3).size() / 2 << " bytes)";
       return os.str();
     }
     if (pa >= a.size()) return "dumps differ (trailing data)";
@@ -772,9 +796,10 @@ std::string ShellQuote(const std::vector<std::string>& argv) {
   std::string s;
   for (const auto& a : argv) {
     if (!s.empty()) s += ' ';
-    bool plain = !a.empty() && a.find_first_not_of(
-                                   "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-./=:,+@%") ==
-                                   std::string::npos;
+    bool plain = !a.empty() &&
+                 a.find_first_not_of(
+                     "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-./=:,+@%") ==
+                     std::string::npos;
     if (plain) {
       s += a;
     } else {
@@ -797,8 +822,8 @@ extern "C" char** environ;
 
 // Forks and execs; the child gets stdout/stderr redirected and dies with us.
 // Everything the child needs is prepared before fork().
-int Spawn(const std::vector<std::string>& argv, const std::string& out_path, const std::string& err_path,
-          const std::vector<std::string>& env) {
+int Spawn(const std::vector<std::string>& argv, const std::string& out_path,
+          const std::string& err_path, const std::vector<std::string>& env) {
   std::vector<char*> args;
   for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
@@ -808,7 +833,8 @@ int Spawn(const std::vector<std::string>& argv, const std::string& out_path, con
     bool overridden = false;
     for (const auto& o : env) {
       auto eq = o.find('=');
-      if (eq != std::string::npos && kv.substr(0, eq + 1) == std::string_view(o).substr(0, eq + 1)) overridden = true;
+      if (eq != std::string::npos && kv.substr(0, eq + 1) == std::string_view(o).substr(0, eq + 1))
+        overridden = true;
     }
     if (!overridden) env_store.emplace_back(kv);
   }

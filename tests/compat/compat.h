@@ -82,9 +82,9 @@ std::string Dump(const boltpp::Tx& tx);
 std::string Summary(const boltpp::Tx& tx);
 
 struct ReadResult {
-  boltpp::Status status;            // open/read errors
+  boltpp::Status status;  // open/read errors
   std::string dump;
-  std::vector<std::string> check;   // Tx::Check() output (empty = clean)
+  std::vector<std::string> check;  // Tx::Check() output (empty = clean)
   std::string summary;
 };
 // Opens path read-only with boltpp, checks and dumps it.
@@ -114,7 +114,7 @@ bool FileExists(const std::string& path);
 // ------------------------------------------------------------ processes ----
 
 struct ProcResult {
-  int exit_code = -1;     // exit status, or 128+signal
+  int exit_code = -1;  // exit status, or 128+signal
   bool timed_out = false;
   bool spawn_failed = false;
   double seconds = 0;

@@ -32,8 +32,8 @@ int main(int argc, char** argv) {
   std::string cmd = argv[1];
   if (cmd == "diff") {
     if (argc != 4) return Usage();
-    std::string d = compat::CompareDumps(compat::ReadFileOrEmpty(argv[2]), compat::ReadFileOrEmpty(argv[3]),
-                                         argv[2], argv[3]);
+    std::string d = compat::CompareDumps(compat::ReadFileOrEmpty(argv[2]),
+                                         compat::ReadFileOrEmpty(argv[3]), argv[2], argv[3]);
     if (d.empty()) return 0;
     std::cout << d << "\n";
     return 1;

@@ -49,9 +49,9 @@ TEST(GoQuoteTest, MatchesStrconvQuote) {
   EXPECT_EQ(GoQuote("a\"b\\c"), "\"a\\\"b\\\\c\"");
   EXPECT_EQ(GoQuote("\a\b\f\n\r\t\v"), "\"\\a\\b\\f\\n\\r\\t\\v\"");
   EXPECT_EQ(GoQuote("\x7f"), "\"\\x7f\"");
-  EXPECT_EQ(GoQuote("caf\xc3\xa9"), "\"caf\xc3\xa9\"");  // printable rune kept
-  EXPECT_EQ(GoQuote("\xc2\xa0"), "\"\\u00a0\"");        // NBSP is not printable in Go
-  EXPECT_EQ(GoQuote("\xff\xfe"), "\"\\xff\\xfe\"");      // invalid UTF-8
+  EXPECT_EQ(GoQuote("caf\xc3\xa9"), "\"caf\xc3\xa9\"");       // printable rune kept
+  EXPECT_EQ(GoQuote("\xc2\xa0"), "\"\\u00a0\"");              // NBSP is not printable in Go
+  EXPECT_EQ(GoQuote("\xff\xfe"), "\"\\xff\\xfe\"");           // invalid UTF-8
   EXPECT_EQ(GoQuote("\xed\xa0\x80"), "\"\\xed\\xa0\\x80\"");  // surrogate: invalid
   EXPECT_EQ(GoQuote("\xe2\x80\xa8"), "\"\\u2028\"");
   EXPECT_EQ(GoQuote("\xee\x80\x80"), "\"\\ue000\"");  // private use
@@ -69,8 +69,9 @@ TEST(FormatTest, PrintableAndFormats) {
   EXPECT_EQ(FormatBytes("ab", "hex"), "6162");
   EXPECT_EQ(FormatBytes("ab", "ascii-encoded"), "\"ab\"");
   EXPECT_EQ(FormatBytes("ab", "bytes"), "ab");
-  EXPECT_EQ(FormatBytes("abc", "redacted"),
-            "<redacted len:3 sha256:ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad>");
+  EXPECT_EQ(
+      FormatBytes("abc", "redacted"),
+      "<redacted len:3 sha256:ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad>");
   EXPECT_THROW(FormatBytes("ab", "nope"), CliError);
   EXPECT_EQ(Hex(Sha256("")), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
   EXPECT_EQ(Hex(Sha256(std::string(1000, 'a'))),
@@ -126,8 +127,8 @@ TEST(FlagsTest, PflagRules) {
   fs.Add(Uint64Flag("from-page", "", ""));
   fs.Add(StringSliceFlag("fields", ""));
   std::vector<std::string> pos;
-  EXPECT_EQ(fs.Parse({"a", "-f", "hex", "--all", "b", "--from-page=0x10", "--fields", "x:1,y:2", "--fields=z:3",
-                      "--", "--all"},
+  EXPECT_EQ(fs.Parse({"a", "-f", "hex", "--all", "b", "--from-page=0x10", "--fields", "x:1,y:2",
+                      "--fields=z:3", "--", "--all"},
                      &pos),
             "");
   EXPECT_EQ(pos, (std::vector<std::string>{"a", "b", "--all"}));
@@ -147,9 +148,11 @@ TEST(FlagsTest, PflagRules) {
   EXPECT_EQ(f2.Parse({"-f"}, &pos), "flag needs an argument: 'f' in -f");
   EXPECT_EQ(f2.Parse({"--from-page"}, &pos), "flag needs an argument: --from-page");
   EXPECT_EQ(f2.Parse({"--from-page", "-1"}, &pos),
-            "invalid argument \"-1\" for \"--from-page\" flag: strconv.ParseUint: parsing \"-1\": invalid syntax");
+            "invalid argument \"-1\" for \"--from-page\" flag: strconv.ParseUint: parsing \"-1\": "
+            "invalid syntax");
   EXPECT_EQ(f2.Parse({"--from-page", "99999999999999999999"}, &pos),
-            "invalid argument \"99999999999999999999\" for \"--from-page\" flag: strconv.ParseUint: parsing "
+            "invalid argument \"99999999999999999999\" for \"--from-page\" flag: "
+            "strconv.ParseUint: parsing "
             "\"99999999999999999999\": value out of range");
   EXPECT_EQ(f2.Parse({"---x"}, &pos), "bad flag syntax: ---x");
 }
