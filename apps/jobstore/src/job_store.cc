@@ -29,18 +29,6 @@ std::string Lower(std::string s) {
   return s;
 }
 
-std::string Str(const Json& j, const char* name) {
-  if (!j.is_object()) return {};
-  auto it = j.find(name);
-  return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
-}
-
-int64_t Int(const Json& j, const char* name) {
-  if (!j.is_object()) return 0;
-  auto it = j.find(name);
-  return it != j.end() && it->is_number() ? it->get<int64_t>() : 0;
-}
-
 JobState StateOfJob(const Json& job) {
   auto it = job.find("State");
   if (it == job.end() || !it->is_object()) return JobState::kUndefined;

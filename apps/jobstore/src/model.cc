@@ -242,14 +242,8 @@ std::optional<uint64_t> ParseSeqKey(std::string_view key) {
 
 namespace {
 
-std::string StringField(const Json& j, const char* name) {
-  auto it = j.find(name);
-  if (it == j.end() || !it->is_string()) return {};
-  return it->get<std::string>();
-}
-
 int64_t TimeField(const Json& j, const char* name) {
-  auto s = StringField(j, name);
+  auto s = Str(j, name);
   if (s.empty()) return 0;
   return ParseRfc3339(s).value_or(0);
 }
@@ -257,10 +251,10 @@ int64_t TimeField(const Json& j, const char* name) {
 }  // namespace
 
 std::string LocalExecutionState::id() const {
-  return execution.is_object() ? StringField(execution, "ID") : std::string();
+  return execution.is_object() ? Str(execution, "ID") : std::string();
 }
 std::string LocalExecutionState::job_id() const {
-  return execution.is_object() ? StringField(execution, "JobID") : std::string();
+  return execution.is_object() ? Str(execution, "JobID") : std::string();
 }
 
 Json LocalExecutionState::ToJson() const {
@@ -280,7 +274,7 @@ Expected<LocalExecutionState> LocalExecutionState::FromJson(const Json& j) {
   LocalExecutionState s;
   auto it = j.find("Execution");
   if (it != j.end()) s.execution = *it;
-  s.requester_node_id = StringField(j, "RequesterNodeID");
+  s.requester_node_id = Str(j, "RequesterNodeID");
   auto st = j.find("State");
   if (st == j.end() || !st->is_number_integer()) {
     return Error(Errc::kBadRecord, "execution record has no integer State");
@@ -290,7 +284,7 @@ Expected<LocalExecutionState> LocalExecutionState::FromJson(const Json& j) {
   if (v != j.end() && v->is_number_integer()) s.version = v->get<uint64_t>();
   s.create_time = TimeField(j, "CreateTime");
   s.update_time = TimeField(j, "UpdateTime");
-  s.latest_comment = StringField(j, "LatestComment");
+  s.latest_comment = Str(j, "LatestComment");
   return s;
 }
 
@@ -308,7 +302,7 @@ Json LocalStateHistory::ToJson() const {
 Expected<LocalStateHistory> LocalStateHistory::FromJson(const Json& j) {
   if (!j.is_object()) return Error(Errc::kBadRecord, "history record is not an object");
   LocalStateHistory h;
-  h.execution_id = StringField(j, "ExecutionID");
+  h.execution_id = Str(j, "ExecutionID");
   auto num = [&](const char* name) -> int64_t {
     auto it = j.find(name);
     return it != j.end() && it->is_number_integer() ? it->get<int64_t>() : 0;
@@ -316,7 +310,7 @@ Expected<LocalStateHistory> LocalStateHistory::FromJson(const Json& j) {
   h.previous_state = LocalState(num("PreviousState"));
   h.new_state = LocalState(num("NewState"));
   h.new_version = static_cast<uint64_t>(num("NewVersion"));
-  h.comment = StringField(j, "Comment");
+  h.comment = Str(j, "Comment");
   h.time = TimeField(j, "Time");
   return h;
 }
@@ -340,6 +334,18 @@ std::optional<LocalState> ExtractLocalState(std::string_view doc) {
   auto st = j.find("State");
   if (st == j.end() || !st->is_number_integer()) return std::nullopt;
   return LocalState(st->get<int>());
+}
+
+std::string Str(const Json& j, const char* name) {
+  if (!j.is_object()) return {};
+  auto it = j.find(name);
+  return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
+int64_t Int(const Json& j, const char* name) {
+  if (!j.is_object()) return 0;
+  auto it = j.find(name);
+  return it != j.end() && it->is_number() ? it->get<int64_t>() : 0;
 }
 
 }  // namespace boltpp::jobstore

@@ -15,16 +15,6 @@ namespace {
 
 using internal::SeqRow;
 
-std::string Str(const Json& j, const char* name) {
-  if (!j.is_object()) return {};
-  auto it = j.find(name);
-  return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
-}
-int64_t Int(const Json& j, const char* name) {
-  if (!j.is_object()) return 0;
-  auto it = j.find(name);
-  return it != j.end() && it->is_number() ? it->get<int64_t>() : 0;
-}
 std::string Lower(std::string s) {
   for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return s;

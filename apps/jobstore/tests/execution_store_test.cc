@@ -12,21 +12,9 @@
 namespace boltpp::jobstore::testing {
 namespace {
 
-class ExecutionStoreTest : public ::testing::Test {
+class ExecutionStoreTest : public StoreTest<ExecutionStore> {
  protected:
-  void SetUp() override { Open(); }
-  void TearDown() override {
-    store_.reset();
-    ExpectSoundFile(path_);
-  }
-  void Open(StoreOptions o = {}) {
-    if (!o.clock) o = TestStoreOptions(&clock_);
-    store_.reset();
-    auto s = ExecutionStore::Open(path_, o);
-    ASSERT_TRUE(s.ok()) << s.error().ToString();
-    store_ = std::move(*s);
-  }
-  uint64_t Txid() { return boltpp::testing::CurrentTxid(&store_->db()); }
+  ExecutionStoreTest() : StoreTest("node-1-compute.db") {}
   std::string Raw(std::string_view bucket, const std::string& key) {
     std::string out;
     EXPECT_TRUE(store_->db()
@@ -42,11 +30,6 @@ class ExecutionStoreTest : public ::testing::Test {
     return store_->UpdateExecutionState(
         {id, to, {from}, version, "to " + std::string(LocalStateName(to))});
   }
-
-  TempDir dir_;
-  std::string path_ = dir_.File("node-1-compute.db");
-  FakeClock clock_;
-  std::unique_ptr<ExecutionStore> store_;
 };
 
 TEST_F(ExecutionStoreTest, CreateWritesTheRealLayoutAndNothingElse) {

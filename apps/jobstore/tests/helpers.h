@@ -4,8 +4,11 @@
 // runner for the CLI tests, and a settable clock.
 #pragma once
 
+#include <gtest/gtest.h>
+
 #include <atomic>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -62,5 +65,33 @@ Json NewExecution(const std::string& id, const std::string& job,
     auto _e = (expr);                                       \
     ASSERT_TRUE(_e.ok()) << #expr << ": " << _e.ToString(); \
   } while (0)
+
+// The fixture of the store tests: a Store (ExecutionStore or JobStore)
+// opened on `file_name` in a fresh directory with a fake clock. TearDown
+// closes it and checks the file (ExpectSoundFile: Tx::Check, the store's
+// verify, Go bbolt's check).
+template <typename Store>
+class StoreTest : public ::testing::Test {
+ protected:
+  explicit StoreTest(const char* file_name) : path_(dir_.File(file_name)) {}
+  void SetUp() override { Open(); }
+  void TearDown() override {
+    store_.reset();
+    ExpectSoundFile(path_);
+  }
+  void Open(StoreOptions o = {}) {
+    if (!o.clock) o = TestStoreOptions(&clock_);
+    store_.reset();
+    auto s = Store::Open(path_, o);
+    ASSERT_TRUE(s.ok()) << s.error().ToString();
+    store_ = std::move(*s);
+  }
+  uint64_t Txid() { return boltpp::testing::CurrentTxid(&store_->db()); }
+
+  TempDir dir_;
+  std::string path_;
+  FakeClock clock_;
+  std::unique_ptr<Store> store_;
+};
 
 }  // namespace boltpp::jobstore::testing

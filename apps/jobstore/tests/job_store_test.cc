@@ -12,21 +12,9 @@
 namespace boltpp::jobstore::testing {
 namespace {
 
-class JobStoreTest : public ::testing::Test {
+class JobStoreTest : public StoreTest<JobStore> {
  protected:
-  void SetUp() override { Open(); }
-  void TearDown() override {
-    store_.reset();
-    ExpectSoundFile(path_);
-  }
-  void Open(StoreOptions o = {}) {
-    if (!o.clock) o = TestStoreOptions(&clock_);
-    store_.reset();
-    auto s = JobStore::Open(path_, o);
-    ASSERT_TRUE(s.ok()) << s.error().ToString();
-    store_ = std::move(*s);
-  }
-  uint64_t Txid() { return boltpp::testing::CurrentTxid(&store_->db()); }
+  JobStoreTest() : StoreTest("node-1-requester.db") {}
   bool Has(std::vector<std::string> path, const std::string& key) {
     bool found = false;
     EXPECT_OK(store_->db().View([&](Tx& tx) {
@@ -46,11 +34,6 @@ class JobStoreTest : public ::testing::Test {
     r.comment = "to " + std::string(ExecStateName(to));
     return store_->UpdateExecution(r);
   }
-
-  TempDir dir_;
-  std::string path_ = dir_.File("node-1-requester.db");
-  FakeClock clock_;
-  std::unique_ptr<JobStore> store_;
 };
 
 const std::string kJob1 = "j-1a2b3c4d-0000-4000-8000-000000000001";

@@ -25,7 +25,9 @@
 #include "simulate.h"
 
 namespace bj = boltpp::jobstore;
+using bj::Int;
 using bj::Json;
+using bj::Str;
 
 namespace {
 
@@ -125,17 +127,6 @@ void PrintTable(const std::vector<std::string>& header,
 }
 
 void PrintJson(const Json& j) { std::cout << j.dump(2) << "\n"; }
-
-std::string Str(const Json& j, const char* name) {
-  if (!j.is_object()) return {};
-  auto it = j.find(name);
-  return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
-}
-int64_t Int(const Json& j, const char* name) {
-  if (!j.is_object()) return 0;
-  auto it = j.find(name);
-  return it != j.end() && it->is_number() ? it->get<int64_t>() : 0;
-}
 
 // "2023-07-10 12:00:00" (UTC) from Unix ns.
 std::string ShortTime(int64_t unix_nanos) {

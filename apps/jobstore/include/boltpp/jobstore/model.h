@@ -24,6 +24,12 @@ namespace boltpp::jobstore {
 
 using Json = nlohmann::ordered_json;
 
+// Lenient field reads of a stored document: the string or integer field
+// `name` of object j, or "" / 0 when j is not an object, the field is
+// missing or it has another type (documents from other writers may differ).
+std::string Str(const Json& j, const char* name);
+int64_t Int(const Json& j, const char* name);
+
 // ---- compute store: LocalExecutionStateType (the documented 9 states) ----
 enum class LocalState : int {
   kUndefined = 0,
