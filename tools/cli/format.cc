@@ -98,6 +98,36 @@ bool IsPrintRune(uint32_t r) {
   return false;
 }
 
+// The two-character escapes Go's strconv.Quote and encoding/json share:
+// \" \\ \n \r \t \b \f. Appends one and returns true for those runes.
+static bool AppendShortEscape(uint32_t r, std::string* out) {
+  switch (r) {
+    case '"':
+      *out += "\\\"";
+      return true;
+    case '\\':
+      *out += "\\\\";
+      return true;
+    case '\n':
+      *out += "\\n";
+      return true;
+    case '\r':
+      *out += "\\r";
+      return true;
+    case '\t':
+      *out += "\\t";
+      return true;
+    case '\b':
+      *out += "\\b";
+      return true;
+    case '\f':
+      *out += "\\f";
+      return true;
+    default:
+      return false;
+  }
+}
+
 std::string GoQuote(std::string_view s) {
   std::string out = "\"";
   while (!s.empty()) {
@@ -111,11 +141,7 @@ std::string GoQuote(std::string_view s) {
       continue;
     }
     s.remove_prefix(width);
-    if (r == '"' || r == '\\') {
-      out += '\\';
-      out += static_cast<char>(r);
-      continue;
-    }
+    if (AppendShortEscape(r, &out)) continue;
     if (IsPrintRune(r)) {
       AppendRune(&out, r);
       continue;
@@ -123,21 +149,6 @@ std::string GoQuote(std::string_view s) {
     switch (r) {
       case '\a':
         out += "\\a";
-        break;
-      case '\b':
-        out += "\\b";
-        break;
-      case '\f':
-        out += "\\f";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
         break;
       case '\v':
         out += "\\v";
@@ -401,35 +412,12 @@ std::string JsonEscape(std::string_view s, bool html) {
     uint8_t c = static_cast<uint8_t>(s[0]);
     if (c < 0x80) {
       s.remove_prefix(1);
-      switch (c) {
-        case '"':
-          out += "\\\"";
-          break;
-        case '\\':
-          out += "\\\\";
-          break;
-        case '\n':
-          out += "\\n";
-          break;
-        case '\r':
-          out += "\\r";
-          break;
-        case '\t':
-          out += "\\t";
-          break;
-        case '\b':
-          out += "\\b";
-          break;
-        case '\f':
-          out += "\\f";
-          break;
-        default:
-          if (c < 0x20 || (html && (c == '<' || c == '>' || c == '&'))) {
-            out += "\\u00";
-            AppendHexN(&out, c, 2);
-          } else {
-            out += static_cast<char>(c);
-          }
+      if (AppendShortEscape(c, &out)) continue;
+      if (c < 0x20 || (html && (c == '<' || c == '>' || c == '&'))) {
+        out += "\\u00";
+        AppendHexN(&out, c, 2);
+      } else {
+        out += static_cast<char>(c);
       }
       continue;
     }
