@@ -267,6 +267,10 @@ Error ExecutionStore::CreateExecution(LocalExecutionState state) {
 }
 
 Error ExecutionStore::UpdateExecutionState(const UpdateExecutionStateRequest& r) {
+  if (r.new_state < LocalState::kCreated || r.new_state > LocalState::kCancelled) {
+    return Error(Errc::kInvalidArgument, "execution state " + std::to_string(int(r.new_state)) +
+                                             " is not Created..Cancelled");
+  }
   return Write([&](Tx& tx) -> Error {
     Buckets b = GetBuckets(tx);
     auto current = LoadState(b.executions, r.execution_id);

@@ -110,6 +110,27 @@ void MergeOver(Json& base, const Json& patch) {
   }
 }
 
+// An execution update may not move the record away from its key (ID, JobID,
+// Namespace: a present non-null value must equal the stored one) nor skip
+// revisions (a present non-null, non-zero Revision must be stored+1).
+Error CheckExecutionPatch(const Json& exec, const Json& patch, uint64_t revision) {
+  if (!patch.is_object()) return {};
+  for (const char* key : {"ID", "JobID", "Namespace"}) {
+    auto it = patch.find(key);
+    if (it != patch.end() && !it->is_null() && *it != exec.value(key, Json())) {
+      return Error(Errc::kInvalidArgument, std::string("execution update may not change ") + key);
+    }
+  }
+  auto rev = patch.find("Revision");
+  if (rev != patch.end() && !rev->is_null() &&
+      (!rev->is_number_integer() ||
+       (rev->get<int64_t>() != 0 && rev->get<int64_t>() != static_cast<int64_t>(revision + 1)))) {
+    return Error(Errc::kInvalidArgument, "execution update Revision must be " +
+                                             std::to_string(revision + 1) + " (or absent)");
+  }
+  return {};
+}
+
 bool HasPrefix(const std::string& s, const std::string& prefix) {
   return s.compare(0, prefix.size(), prefix) == 0;
 }
@@ -204,7 +225,10 @@ Json HistoryRow(bool job_level, const std::string& job_id, const std::string& no
 }  // namespace
 
 void JobStore::Dispatch(const std::vector<Event>& events) {
-  std::lock_guard lock(watch_mu_);
+  // Callbacks run without watch_mu_ held, so a callback may Watch/Unwatch.
+  std::vector<WatchFn> to_call;
+  std::vector<const Event*> to_call_with;
+  std::unique_lock lock(watch_mu_);
   for (const Event& e : events) {
     unsigned object = e.object_type == "Job"         ? kWatchJob
                       : e.object_type == "Execution" ? kWatchExecution
@@ -213,9 +237,14 @@ void JobStore::Dispatch(const std::vector<Event>& events) {
                   : e.operation == "UPDATE" ? kWatchUpdate
                                             : kWatchDelete;
     for (auto& [id, w] : watchers_) {
-      if ((w.objects & object) && (w.operations & op)) w.fn(e);
+      if ((w.objects & object) && (w.operations & op)) {
+        to_call.push_back(w.fn);
+        to_call_with.push_back(&e);
+      }
     }
   }
+  lock.unlock();
+  for (size_t i = 0; i < to_call.size(); ++i) to_call[i](*to_call_with[i]);
 }
 
 int JobStore::Watch(unsigned objects, unsigned operations, WatchFn fn) {
@@ -410,6 +439,10 @@ Expected<std::vector<Json>> JobStore::GetInProgressJobs() {
 }
 
 Error JobStore::UpdateJobState(const UpdateJobStateRequest& r) {
+  if (r.new_state < JobState::kPending || r.new_state > JobState::kStopped) {
+    return Error(Errc::kInvalidArgument,
+                 "job state " + std::to_string(int(r.new_state)) + " is not Pending..Stopped");
+  }
   return Write([&](Tx& tx, TxContext& ctx) -> Error {
     auto spec = LoadSpec(tx, r.job_id);
     if (!spec.ok()) return spec.error();
@@ -566,6 +599,7 @@ Error JobStore::UpdateExecution(const UpdateExecutionRequest& r) {
       return Error(Errc::kExecutionAlreadyTerminal, "execution " + r.execution_id + " is already " +
                                                         std::string(ExecStateName(state)));
     }
+    if (Error e = CheckExecutionPatch(exec, r.new_values, revision); !e.ok()) return e;
     const int64_t now = Now();
     const Json create_time = exec.value("CreateTime", Json(0));
     MergeOver(exec, r.new_values);

@@ -98,6 +98,11 @@ TEST_F(ExecutionStoreTest, UpdateGuardsRefuseAndChangeNothing) {
               Errc::kInvalidExecutionState);
   EXPECT_ERRC(Move("e-1", LocalState::kCreated, LocalState::kBidAccepted, 7),
               Errc::kInvalidExecutionVersion);
+  EXPECT_ERRC(Move("e-1", LocalState::kCreated, LocalState::kUndefined), Errc::kInvalidArgument);
+  EXPECT_ERRC(Move("e-1", LocalState::kCreated, static_cast<LocalState>(kLocalStateCount)),
+              Errc::kInvalidArgument);
+  EXPECT_ERRC(Move("e-1", LocalState::kCreated, static_cast<LocalState>(-1)),
+              Errc::kInvalidArgument);
   EXPECT_EQ(Txid(), before);
   EXPECT_EQ(Raw(kExecutionBucket, "e-1"), raw);
   clock_.Advance(std::chrono::seconds(5));

@@ -138,6 +138,12 @@ TEST_F(JobStoreTest, JobStateGuardsAndInProgressIndex) {
   EXPECT_ERRC(store_->UpdateJobState(r), Errc::kInvalidJobRevision);
   EXPECT_ERRC(store_->UpdateJobState({"j-missing", {}, JobState::kRunning, ""}),
               Errc::kJobNotFound);
+  EXPECT_ERRC(store_->UpdateJobState({kJob1, {}, JobState::kUndefined, ""}),
+              Errc::kInvalidArgument);
+  EXPECT_ERRC(store_->UpdateJobState({kJob1, {}, static_cast<JobState>(6), ""}),
+              Errc::kInvalidArgument);
+  EXPECT_ERRC(store_->UpdateJobState({kJob1, {}, static_cast<JobState>(-1), ""}),
+              Errc::kInvalidArgument);
   EXPECT_EQ(Txid(), before);
   r.condition = {};
   r.condition.expected_state = JobState::kPending;
@@ -216,6 +222,42 @@ TEST_F(JobStoreTest, ExecutionsGuardsMergeAndHistory) {
   const int64_t later = clock_.now.load() / 1'000'000'000 + 1;
   EXPECT_EQ(store_->GetJobHistory(kJob1, {.since = later})->size(), 0u);
   EXPECT_EQ(store_->GetJobHistory("j-zzz").error().code(), Errc::kJobNotFound);
+}
+
+TEST_F(JobStoreTest, ExecutionUpdateMayNotMoveTheKeyOrSkipRevisions) {
+  ASSERT_NO_ERR(store_->CreateJob(NewJob(kJob1)));
+  ASSERT_NO_ERR(store_->CreateJob(NewJob(kJob2)));
+  ASSERT_NO_ERR(store_->CreateExecution(NewExecution("e-1", kJob1)));
+  const std::string raw = store_->GetExecution("e-1")->dump();
+  const uint64_t before = Txid();
+  auto update = [&](Json values) {
+    UpdateExecutionRequest r;
+    r.execution_id = "e-1";
+    r.new_values = std::move(values);
+    return store_->UpdateExecution(r);
+  };
+  EXPECT_ERRC(update({{"ID", "e-2"}}), Errc::kInvalidArgument);
+  EXPECT_ERRC(update({{"JobID", kJob2}}), Errc::kInvalidArgument);
+  EXPECT_ERRC(update({{"Namespace", "other"}}), Errc::kInvalidArgument);
+  EXPECT_ERRC(update({{"Revision", 1}}), Errc::kInvalidArgument);  // stored, not stored+1
+  EXPECT_ERRC(update({{"Revision", 5}}), Errc::kInvalidArgument);
+  EXPECT_ERRC(update({{"Revision", "2"}}), Errc::kInvalidArgument);
+  EXPECT_EQ(Txid(), before);
+  EXPECT_EQ(store_->GetExecution("e-1")->dump(), raw);
+  // Unchanged keys, null and the next revision are accepted.
+  const Json same = *store_->GetExecution("e-1");
+  ASSERT_NO_ERR(update({{"ID", same["ID"]},
+                        {"JobID", same["JobID"]},
+                        {"Namespace", same["Namespace"]},
+                        {"Revision", 2},
+                        {"NodeID", nullptr}}));
+  EXPECT_EQ((*store_->GetExecution("e-1"))["Revision"], 2);
+  ASSERT_NO_ERR(update({{"Revision", 0}}));  // 0: not given, next revision
+  EXPECT_EQ((*store_->GetExecution("e-1"))["Revision"], 3);
+  store_.reset();
+  auto report = VerifyFile(path_, false, std::chrono::milliseconds(500));
+  ASSERT_TRUE(report.ok());
+  EXPECT_TRUE(report->ok()) << report->problems.front().ToString();
 }
 
 TEST_F(JobStoreTest, EvaluationsAndDeleteJobCleansEveryIndex) {
@@ -310,6 +352,20 @@ TEST_F(JobStoreTest, WatchersSeeCommittedChangesOnly) {
   EXPECT_EQ(seen, (std::vector<std::string>{"CREATE Job", "CREATE Execution"}));
 }
 
+TEST_F(JobStoreTest, AWatcherMayWatchAndUnwatchFromItsCallback) {
+  int calls = 0, added_calls = 0;
+  int self = 0;
+  self = store_->Watch(kWatchJob, kWatchCreate, [&](const Event&) {
+    ++calls;
+    store_->Unwatch(self);  // would deadlock if callbacks ran under the watch lock
+    store_->Watch(kWatchJob, kWatchCreate, [&](const Event&) { ++added_calls; });
+  });
+  ASSERT_NO_ERR(store_->CreateJob(NewJob(kJob1)));
+  ASSERT_NO_ERR(store_->CreateJob(NewJob(kJob2)));
+  EXPECT_EQ(calls, 1);
+  EXPECT_EQ(added_calls, 1);
+}
+
 TEST_F(JobStoreTest, ReadsTheRealStoresFileWithLegacyHistoryKeys) {
   store_.reset();
   std::filesystem::copy_file(TestData("node-1-requester.db"), path_,
@@ -338,6 +394,9 @@ TEST_F(JobStoreTest, ReadsTheRealStoresFileWithLegacyHistoryKeys) {
   auto report = VerifyFile(path_, true, std::chrono::milliseconds(500));
   ASSERT_TRUE(report.ok());
   EXPECT_EQ(report->repairs.size(), 3u);
+  auto recheck = VerifyFile(path_, false, std::chrono::milliseconds(500));
+  ASSERT_TRUE(recheck.ok());
+  EXPECT_TRUE(recheck->ok()) << recheck->problems.front().ToString();
 }
 
 TEST_F(JobStoreTest, ConcurrentGuardedJobAndExecutionUpdatesHaveOneWinner) {
