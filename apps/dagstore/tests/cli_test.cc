@@ -123,6 +123,9 @@ TEST_F(CliTest, GetBlockLookupGcDestroyRecover) {
   r = Run({"get-block", cid.ToString(), dir_.File("out.bin")});
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(ReadFile(dir_.File("out.bin")), block);
+  r = Run({"get-block", cid.ToString(), dir_.File("no-such-dir/out.bin")});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.err, "boltpp-dagstore: cannot open " + dir_.File("no-such-dir/out.bin") + "\n");
   r = Run({"lpc", cid.ToString()});
   EXPECT_EQ(r.out, "Given CID was found in the following pieces: [k]\n");
   const std::string unknown = "bafkreicysg23kiwv34eg2d7qweipxwosdo2py4ldv42nbauguluen5v6am";
@@ -170,6 +173,18 @@ TEST_F(CliTest, VerifyReportsDamageAndExitsOne) {
   auto r = Run({"verify"});
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.out.find("shard k: index file"), std::string::npos) << r.out;
+}
+
+TEST_F(CliTest, RootMayFollowTheSubcommand) {
+  const std::string a = Car("a.car", 1);
+  auto r = RunTool(BOLTPP_DAGSTORE_CLI, {"register-shard", "k", FileUrl(a), "--root", root_},
+                   {.cwd = dir_.path(), .env = {"BOOST_PATH="}});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  r = RunTool(BOLTPP_DAGSTORE_CLI, {"list-shards", "--root", root_},
+              {.cwd = dir_.path(), .env = {"BOOST_PATH="}});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "KEY  STATE      ERROR\nk    Available\n");
+  ExpectVerifyOk();
 }
 
 TEST_F(CliTest, ErrorsWithoutRootOrWithBadArguments) {

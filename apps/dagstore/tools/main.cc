@@ -132,8 +132,11 @@ void InitializeAll(const Global& g, int concurrency) {
       }
     }
   };
+  // 0 = unlimited: as many workers as the store's own indexing throttle can
+  // use, capped so thousands of New shards do not start thousands of threads.
+  const size_t unlimited = std::max<size_t>(4, 2 * std::thread::hardware_concurrency());
   const size_t threads =
-      std::min<size_t>(concurrency <= 0 ? total : static_cast<size_t>(concurrency), total);
+      std::min<size_t>(concurrency <= 0 ? unlimited : static_cast<size_t>(concurrency), total);
   std::vector<std::thread> pool;
   for (size_t t = 0; t < threads; t++) pool.emplace_back(worker);
   for (auto& t : pool) t.join();
@@ -191,11 +194,14 @@ void GetBlock(const Global& g, const std::string& text, const std::string& out) 
   if (out.empty() || out == "-") {
     std::cout.write(block->data(), static_cast<std::streamsize>(block->size()));
     std::cout.flush();
+    if (!std::cout.good()) Die("cannot write the block to stdout");
     return;
   }
   std::ofstream f(out, std::ios::binary | std::ios::trunc);
+  if (!f.is_open()) Die("cannot open " + out);
   f.write(block->data(), static_cast<std::streamsize>(block->size()));
-  if (!f.good()) Die("cannot write " + out);
+  f.close();
+  if (f.fail()) Die("cannot write " + out);
 }
 
 // The "pseudo piece CID" of apps-spec 3.7: CIDv1(fil-commitment-unsealed,
@@ -294,9 +300,7 @@ void Serve(const Global& g, const std::string& listen) {
   Check(store->Close());
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
+int Run(int argc, char** argv) {
   struct sigaction sa {};
   sa.sa_handler = OnSignal;
   sigaction(SIGINT, &sa, nullptr);
@@ -304,6 +308,9 @@ int main(int argc, char** argv) {
 
   CLI::App app{"boltpp-dagstore: a DAG store (shard indices over CAR files) on boltpp"};
   app.require_subcommand(1);
+  // Subcommands inherit fallthrough when they are added: it lets --root follow
+  // the subcommand too (`boltpp-dagstore list-shards --root DIR`).
+  app.fallthrough();
   Global g;
   app.add_option("--root", g.root, "store root (default $BOOST_PATH/dagstore)");
   std::string key, url, cid, out, dir, output = "table", listen = "127.0.0.1:8080";
@@ -357,4 +364,16 @@ int main(int argc, char** argv) {
   if (*ver) Verify(g);
   if (*serve) Serve(g, listen);
   return 0;
+}
+
+}  // namespace
+
+// Any exception escaping a command (std::bad_alloc, a filesystem error, ...)
+// is reported like every other failure: one line on stderr, exit status 1.
+int main(int argc, char** argv) {
+  try {
+    return Run(argc, argv);
+  } catch (const std::exception& e) {
+    Die(e.what());
+  }
 }
