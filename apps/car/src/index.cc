@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <set>
 #include <memory>
@@ -262,9 +263,16 @@ Status Collect(CarReader& reader, const IndexOptions& opts, IndexBuilder* builde
   return Status::OK();
 }
 
-bool Adopts(const CarReader& reader, const IndexOptions& opts) {
-  return opts.adopt_existing && reader.v2_header() && reader.v2_header()->has_index() &&
-         reader.seekable();
+// True when the CARv2's embedded index is what opts asks for: adoption is on,
+// the embedded index has the requested codec, and identity CIDs are not to be
+// stored (go-car's embedded indexes skip them). An unreadable codec means build.
+bool Adopts(CarReader& reader, const IndexOptions& opts) {
+  if (!opts.adopt_existing || opts.store_identity_cids || !reader.v2_header() ||
+      !reader.v2_header()->has_index() || !reader.seekable()) {
+    return false;
+  }
+  auto codec = reader.IndexCodec();
+  return codec.ok() && *codec == opts.codec;
 }
 
 // Writes all of data to fd.
@@ -277,6 +285,19 @@ Status WriteAll(int fd, std::string_view data, const std::string& path) {
     data.remove_prefix(static_cast<size_t>(w));
   }
   return Status::OK();
+}
+
+// Syncs the directory holding `path` so a rename into it is durable.
+Status SyncParentDirectory(const std::string& path) {
+  std::string dir = std::filesystem::path(path).parent_path().string();
+  if (dir.empty()) dir = ".";
+  const int fd = open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return Status(Code::kIOError, fmt::format("open {}: {}", dir, std::strerror(errno)));
+  Status s;
+  if (fsync(fd) != 0)
+    s = Status(Code::kIOError, fmt::format("sync {}: {}", dir, std::strerror(errno)));
+  close(fd);
+  return s;
 }
 
 }  // namespace
@@ -327,8 +348,11 @@ Status WriteIndexFile(const std::string& car_path, const std::string& out_path,
     s = Status(Code::kIOError,
                fmt::format("rename {} to {}: {}", tmp, out_path, std::strerror(errno)));
   }
-  if (!s.ok()) unlink(tmp.c_str());
-  return s;
+  if (!s.ok()) {
+    unlink(tmp.c_str());
+    return s;
+  }
+  return SyncParentDirectory(out_path);
 }
 
 namespace {

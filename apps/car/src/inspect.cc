@@ -129,16 +129,9 @@ Result<InspectReport> Inspect(CarReader& reader, bool verify_hashes) {
   if (r.version == 2) {
     r.index_type = "(none)";
     if (r.v2->has_index() && reader.seekable()) {
-      auto idx = reader.IndexBytes();
-      if (!idx.ok()) return idx.status();
-      uint64_t codec;
-      VarintError err{};
-      if (DecodeUvarint(reinterpret_cast<const uint8_t*>(idx->data()), idx->size(), &codec, &err) ==
-          0) {
-        return Damage(
-            fmt::format("index at byte {}: codec {}", r.v2->index_offset, VarintErrorText(err)));
-      }
-      r.index_type = MulticodecName(codec);
+      auto codec = reader.IndexCodec();
+      if (!codec.ok()) return codec.status();
+      r.index_type = MulticodecName(*codec);
     }
   }
   return r;

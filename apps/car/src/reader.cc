@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -561,6 +562,22 @@ Result<std::string> CarReader::IndexBytes() {
   const uint8_t* p = source_->Fetch(v2_->index_offset, static_cast<size_t>(size), &got, &io);
   if (!p) return io;
   return std::string(reinterpret_cast<const char*>(p), got);
+}
+
+Result<uint64_t> CarReader::IndexCodec() {
+  if (!v2_ || !v2_->has_index()) return Status(Code::kInvalidArgument, "the CAR has no index");
+  if (!seekable()) return Status(Code::kInvalidArgument, "cannot read the index of a stream");
+  Status io;
+  size_t got = 0;
+  const uint8_t* p = source_->Fetch(v2_->index_offset, kMaxVarintBytes, &got, &io);
+  if (!p) return io;
+  uint64_t codec = 0;
+  VarintError err{};
+  if (DecodeUvarint(p, std::min(got, kMaxVarintBytes), &codec, &err) == 0) {
+    return Damage(
+        fmt::format("index at byte {}: codec {}", v2_->index_offset, VarintErrorText(err)));
+  }
+  return codec;
 }
 
 }  // namespace boltpp::car

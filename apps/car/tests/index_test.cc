@@ -57,6 +57,29 @@ TEST(Index, RegeneratedV2IndexEqualsEmbeddedAndAdoptionCopiesIt) {
   EXPECT_TRUE(*adopted == FixtureIndex());
 }
 
+// The embedded index is adopted only when it is what was asked for: another
+// codec or stored identity CIDs make a fresh index.
+TEST(Index, AdoptionOnlyWhenCodecAndIdentitySettingMatch) {
+  auto r = CarReader::OpenFile(Testdata("sample-wrapped-v2.car"));
+  ASSERT_TRUE(r.ok());
+  for (const bool identity : {false, true}) {
+    for (const uint64_t codec : {kIndexSortedCodec, kMultihashIndexSortedCodec}) {
+      IndexOptions adopt;
+      adopt.codec = codec;
+      adopt.store_identity_cids = identity;
+      IndexOptions regen = adopt;
+      regen.adopt_existing = false;
+      auto built = BuildIndex(**r, regen);
+      auto maybe_adopted = BuildIndex(**r, adopt);
+      ASSERT_TRUE(built.ok() && maybe_adopted.ok());
+      EXPECT_TRUE(*maybe_adopted == *built) << "codec " << codec << " identity " << identity;
+      auto parsed = Index::Parse(Span(*maybe_adopted));
+      ASSERT_TRUE(parsed.ok());
+      EXPECT_EQ(parsed->codec(), codec);
+    }
+  }
+}
+
 TEST(Index, WorkedExample) {
   std::string digest;
   ASSERT_TRUE(Digest(kSha2_256, Span("hello\n"), 32, &digest).ok());

@@ -10,6 +10,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <exception>
 #include <filesystem>
 #include <string>
 
@@ -297,6 +298,10 @@ int main(int argc, char** argv) {
   } catch (const Failure& f) {
     std::fflush(stdout);
     std::fprintf(stderr, "boltpp-car: %s\n", f.message.c_str());
+    return 1;
+  } catch (const std::exception& e) {  // bad_alloc, filesystem_error, ...
+    std::fflush(stdout);
+    std::fprintf(stderr, "boltpp-car: %s\n", e.what());
     return 1;
   }
   if (std::fflush(stdout) != 0) {

@@ -106,6 +106,9 @@ class CarReader {
   // Seekable CARv2 with an index: the index bytes (codec varint + body), to
   // the end of the input.
   Result<std::string> IndexBytes();
+  // Seekable CARv2 with an index: the index codec varint at the index offset
+  // (reads at most 10 bytes; kCorruption when it is truncated or overlong).
+  Result<uint64_t> IndexCodec();
 
  private:
   CarReader(std::unique_ptr<ByteSource> source, ReadOptions opts);
