@@ -58,9 +58,9 @@ struct StoreOptions {
 
 struct UpdateExecutionStateRequest {
   std::string execution_id;
-  LocalState new_state = LocalState::kUndefined;
-  std::vector<LocalState> expected_states;  // empty: any
-  uint64_t expected_version = 0;            // 0: any
+  LocalState new_state = LocalState::kUndefined;  // Created..Cancelled, else kInvalidArgument
+  std::vector<LocalState> expected_states;        // empty: any
+  uint64_t expected_version = 0;                  // 0: any
   std::string comment;
 };
 

@@ -73,7 +73,7 @@ struct JobCondition {
 struct UpdateJobStateRequest {
   std::string job_id;
   JobCondition condition;
-  JobState new_state = JobState::kUndefined;
+  JobState new_state = JobState::kUndefined;  // Pending..Stopped, else kInvalidArgument
   std::string comment;
 };
 
@@ -86,7 +86,10 @@ struct ExecutionCondition {
 struct UpdateExecutionRequest {
   std::string execution_id;
   ExecutionCondition condition;
-  Json new_values;  // merged over the record: present non-null fields win
+  // Merged over the record: present non-null fields win. May not change ID,
+  // JobID or Namespace; a Revision must be stored+1 (absent/null/0: set to
+  // stored+1). Otherwise kInvalidArgument and nothing is written.
+  Json new_values;
   std::string comment;
 };
 
