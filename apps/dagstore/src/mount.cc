@@ -4,15 +4,35 @@
 #include <httplib.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <atomic>
+#include <charconv>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <optional>
 
 namespace boltpp::dagstore {
 namespace {
 
 constexpr std::string_view kFile = "file://";
 constexpr std::string_view kHttp = "http://";
+constexpr std::string_view kComplete = ".complete";
+constexpr std::string_view kPartial = ".partial-";
+
+// `transient_complete` without its ".complete" suffix.
+std::string_view TransientStem(std::string_view transient_complete) {
+  return transient_complete.substr(0, transient_complete.size() - kComplete.size());
+}
+
+// A name no other fetch of this process uses: concurrent fetches of one shard
+// each write their own file, and the last rename wins with a whole body. (One
+// process owns a store at a time: the datastore's file lock.)
+std::string UniquePartialPath(const std::string& transient_complete) {
+  static std::atomic<uint64_t> next{0};
+  return std::string(TransientStem(transient_complete)) + std::string(kPartial) +
+         std::to_string(next++);
+}
 
 struct HttpTarget {
   std::string host;
@@ -44,8 +64,7 @@ Status Download(const std::string& url, const std::string& dest,
                 std::chrono::milliseconds timeout) {
   auto target = ParseHttp(url);
   if (!target.ok()) return target.status();
-  const std::string partial =
-      dest.substr(0, dest.size() - std::string_view(".complete").size()) + ".partial";
+  const std::string partial = UniquePartialPath(dest);
   const int fd = ::open(partial.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) return Status(Code::kIOError, "cannot create " + partial + ": " + strerror(errno));
   httplib::Client client(target->host, target->port);
@@ -57,12 +76,19 @@ Status Download(const std::string& url, const std::string& dest,
   uint64_t received = 0;
   int status_code = 0;
   uint64_t expected = UINT64_MAX;
+  std::optional<std::string> bad_length;  // a Content-Length that is not a number
   auto res = client.Get(
       target->path,
       [&](const httplib::Response& r) {
         status_code = r.status;
         if (r.has_header("Content-Length")) {
-          expected = std::stoull(r.get_header_value("Content-Length"));
+          const std::string text = r.get_header_value("Content-Length");
+          const char* end = text.data() + text.size();
+          auto [ptr, ec] = std::from_chars(text.data(), end, expected);
+          if (ec != std::errc() || ptr != end || text.empty()) {
+            bad_length = text;
+            return false;
+          }
         }
         return r.status == 200;
       },
@@ -88,6 +114,7 @@ Status Download(const std::string& url, const std::string& dest,
   if (status_code != 0 && status_code != 200) {
     return fail("HTTP status " + std::to_string(status_code));
   }
+  if (bad_length) return fail("bad Content-Length \"" + *bad_length + "\"");
   if (!res) return fail(httplib::to_string(res.error()));
   if (write_failed || !synced) return fail("cannot write " + partial);
   if (expected != UINT64_MAX && received != expected) {
@@ -101,6 +128,13 @@ Status Download(const std::string& url, const std::string& dest,
 }
 
 }  // namespace
+
+bool IsPartialOf(const std::string& path, const std::string& transient_complete) {
+  const std::string prefix = std::string(TransientStem(transient_complete)) + std::string(kPartial);
+  if (!path.starts_with(prefix) || path.size() == prefix.size()) return false;
+  return std::all_of(path.begin() + static_cast<std::ptrdiff_t>(prefix.size()), path.end(),
+                     [](char c) { return c >= '0' && c <= '9'; });
+}
 
 Status ValidateMountUrl(const std::string& url) {
   if (url.starts_with(kFile)) {

@@ -1,7 +1,8 @@
 // Mounts (apps-spec 2.4): where a shard's bytes come from.
 //   file:///abs/path   seekable, read in place
-//   http://host[:port]/path   streamed into transients/transient-<key>.partial,
-//                             renamed .complete when the whole body arrived
+//   http://host[:port]/path   streamed into transients/transient-<key>.partial-<n>
+//                             (n unique per fetch), renamed .complete when the
+//                             whole body arrived
 #pragma once
 
 #include <chrono>
@@ -14,12 +15,16 @@ namespace boltpp::dagstore {
 // Checks that `url` has a supported scheme and a usable form.
 Status ValidateMountUrl(const std::string& url);
 
+// True when `path` is an in-progress download of `transient_complete`
+// (its stem + ".partial-" + digits).
+bool IsPartialOf(const std::string& path, const std::string& transient_complete);
+
 // True for mounts that are read through a transient copy.
 bool NeedsTransient(const std::string& url);
 
 // Returns the path of the shard's bytes. For http:// mounts: reuses
 // `transient_complete` when it exists, else downloads to
-// `transient_complete`.partial-named sibling and renames it into place.
+// a `.partial-<n>` sibling unique to this fetch and renames it into place.
 Result<std::string> FetchShardData(const std::string& url, const std::string& transient_complete,
                                    std::chrono::milliseconds timeout);
 

@@ -635,6 +635,7 @@ std::map<std::string, Status> DagStore::GC() {
   std::lock_guard lock(mu_);
   std::vector<ShardRecord> changed;
   std::set<std::string> kept;
+  std::vector<std::string> busy;  // transients of shards not collectable now
   for (auto& [key, sh] : shards_) {
     const ShardState st = sh.record.state;
     const bool collectable =
@@ -644,6 +645,7 @@ std::map<std::string, Status> DagStore::GC() {
     if (!collectable) {
       if (!sh.record.transient.empty()) kept.insert(sh.record.transient);
       kept.insert(path);
+      busy.push_back(path);
       continue;
     }
     if (sh.record.transient.empty() && !fs::exists(path, ec)) continue;
@@ -664,9 +666,16 @@ std::map<std::string, Status> DagStore::GC() {
     return result;
   }
   for (auto& r : changed) shards_[r.key].record = r;
-  std::error_code ec;  // unreferenced files (e.g. a .partial left by a cut download)
+  // Unreferenced files (e.g. a .partial left by a cut download) go; the
+  // in-progress downloads of shards being initialized/recovered/acquired stay.
+  std::error_code ec;
   for (const auto& entry : fs::directory_iterator(options_.root + "/transients", ec)) {
-    if (!kept.count(entry.path().string())) fs::remove(entry.path(), ec);
+    const std::string name = entry.path().string();
+    if (kept.count(name)) continue;
+    if (std::any_of(busy.begin(), busy.end(),
+                    [&](const std::string& t) { return IsPartialOf(name, t); }))
+      continue;
+    fs::remove(entry.path(), ec);
   }
   return result;
 }

@@ -104,6 +104,11 @@ TestHttpServer::TestHttpServer() : impl_(new Impl) {
       res.set_content("injected failure", "text/plain");
       return;
     }
+    if (mode == Mode::kBadLength) {
+      res.set_header("Content-Length", "x12");
+      res.body = bytes;
+      return;
+    }
     if (mode == Mode::kStall) std::this_thread::sleep_for(std::chrono::milliseconds(stall_ms));
     auto data = std::make_shared<std::string>(std::move(bytes));
     const size_t limit = mode == Mode::kCut ? data->size() / 2 : data->size();

@@ -37,10 +37,11 @@ void WriteFile(const std::string& path, const std::string& bytes);
 
 // Serves files over HTTP on 127.0.0.1 (any free port) from a background
 // thread. Per path, a behaviour: serve, fail with 500, stall (send nothing
-// for `stall_ms`), or cut the body half way.
+// for `stall_ms`), cut the body half way, or send a Content-Length that is
+// not a number.
 class TestHttpServer {
  public:
-  enum class Mode { kServe, kFail, kStall, kCut };
+  enum class Mode { kServe, kFail, kStall, kCut, kBadLength };
   TestHttpServer();
   ~TestHttpServer();
   void Add(const std::string& path, std::string bytes, Mode mode = Mode::kServe);

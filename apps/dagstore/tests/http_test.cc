@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 #include <httplib.h>
 
+#include <atomic>
 #include <filesystem>
 #include <thread>
 
@@ -86,6 +87,35 @@ TEST_F(HttpMountTest, CutTransferIsAnErrorNotAShortShard) {
   EXPECT_EQ(Problems(*store_), "");
 }
 
+TEST_F(HttpMountTest, MalformedContentLengthIsAnError) {
+  server_.SetMode("/a.car", Mode::kBadLength);
+  Status s = store_->RegisterShard("k", server_.Url("/a.car"), false);
+  EXPECT_NE(Message(s).find("bad Content-Length \"x12\""), std::string::npos) << Message(s);
+  EXPECT_EQ(store_->GetShardInfo("k")->state, ShardState::kErrored);
+  EXPECT_EQ(TransientFiles(), 0u);
+  EXPECT_EQ(Problems(*store_), "");
+}
+
+TEST_F(HttpMountTest, ConcurrentFetchesOfOneShardEachWriteTheirOwnPartial) {
+  ASSERT_OK(store_->RegisterShard("k", server_.Url("/a.car"), false));
+  ASSERT_EQ(store_->GC().size(), 1u);  // the transient goes: the next reads fetch again
+  const auto blocks = BlocksOf(car_);
+  std::vector<std::thread> readers;
+  std::atomic<int> wrong{0};
+  for (int t = 0; t < 4; t++) {
+    readers.emplace_back([&, t] {
+      const auto& [cid, block] = blocks[static_cast<size_t>(t) % blocks.size()];
+      auto got = store_->GetBlock(cid);
+      if (!got.ok() || *got != block) wrong++;
+    });
+  }
+  for (auto& r : readers) r.join();
+  EXPECT_EQ(wrong.load(), 0);
+  EXPECT_EQ(ReadFile(store_->TransientPath("k")), ReadFile(car_));
+  EXPECT_EQ(TransientFiles(), 1u);  // no .partial-<n> left behind
+  EXPECT_EQ(Problems(*store_), "");
+}
+
 TEST_F(HttpMountTest, StalledTransferTimesOut) {
   server_.stall_ms = 1500;  // > the test store's 500 ms http timeout
   server_.SetMode("/a.car", Mode::kStall);
@@ -110,12 +140,18 @@ TEST_F(HttpMountTest, GcDropsTransientsOfIdleShardsOnly) {
   auto held = store_->AcquireShard("busy");
   ASSERT_TRUE(held.ok());
   WriteFile(dir_.File("root/transients/transient-stray.partial"), "x");
+  // a download in progress for the busy shard survives; one of the idle goes
+  WriteFile(dir_.File("root/transients/transient-busy.partial-7"), "x");
+  WriteFile(dir_.File("root/transients/transient-idle.partial-8"), "x");
   auto result = store_->GC();
   ASSERT_EQ(result.size(), 1u);
   EXPECT_OK(result["idle"]);
   EXPECT_FALSE(fs::exists(store_->TransientPath("idle")));
   EXPECT_TRUE(fs::exists(store_->TransientPath("busy")));
   EXPECT_FALSE(fs::exists(dir_.File("root/transients/transient-stray.partial")));
+  EXPECT_TRUE(fs::exists(dir_.File("root/transients/transient-busy.partial-7")));
+  EXPECT_FALSE(fs::exists(dir_.File("root/transients/transient-idle.partial-8")));
+  fs::remove(dir_.File("root/transients/transient-busy.partial-7"));  // that download "ends"
   EXPECT_EQ(store_->GetShardInfo("idle")->transient, "");
   EXPECT_TRUE(store_->GC().empty());  // nothing left to collect
   held->reset();
