@@ -24,6 +24,7 @@ JOBS="${JOBS:-1}"
 
 CXX=clang++ cmake -S "$ROOT" -B "$BUILD" -G Ninja \
   -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+  -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O2 -g1 -DNDEBUG" \
   -DBOLTPP_BUILD_FUZZ=ON -DBOLTPP_SANITIZE=address,undefined \
   -DBOLTPP_BUILD_TESTS=OFF -DBOLTPP_BUILD_TOOLS=OFF -DBOLTPP_BUILD_BENCH=OFF >/dev/null || exit 2
 nice cmake --build "$BUILD" -j"$JOBS" --target boltpp_fuzz_seeds $(for t in $TARGETS; do echo boltpp_fuzz_$t; done) || exit 2
