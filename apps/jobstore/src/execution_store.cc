@@ -1,11 +1,15 @@
 // File: apps/jobstore/src/execution_store.cc
 #include "boltpp/jobstore/execution_store.h"
 
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <thread>
 
@@ -474,8 +478,50 @@ Expected<RestartReport> ExecutionStore::Restart(const RestartPolicy& policy) {
   return report;
 }
 
+namespace {
+
+Error SysError(const std::string& what, const std::string& path) {
+  return Error(Errc::kStorage, what + " " + path + ": " + std::strerror(errno));
+}
+
+// fsync of the directory holding path, so that a rename in it is durable.
+Error SyncParentDir(const std::string& path) {
+  std::string dir = std::filesystem::path(path).parent_path().string();
+  if (dir.empty()) dir = ".";
+  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return SysError("open directory", dir);
+  int rc = ::fsync(fd);
+  ::close(fd);
+  if (rc != 0) return SysError("fsync directory", dir);
+  return {};
+}
+
+// Zeroes both meta pages of the (already unlinked) file behind fd, so that a
+// process which opened the old path before the swap and waits for its lock
+// fails to open it ("invalid database") instead of writing into a file no
+// path names any more.
+Error RetireReplacedFile(int fd, uint32_t page_size, const std::string& path) {
+  const std::string zeros(2 * static_cast<size_t>(page_size), '\0');
+  if (::pwrite(fd, zeros.data(), zeros.size(), 0) != static_cast<ssize_t>(zeros.size()) ||
+      ::fdatasync(fd) != 0) {
+    return SysError("retire replaced", path);
+  }
+  return {};
+}
+
+}  // namespace
+
 Expected<CompactReport> CompactFile(const std::string& path,
                                     std::chrono::milliseconds lock_timeout) {
+  // Order of the swap, and why a crash anywhere leaves a valid file at path:
+  //  1. lock path (kLocked after lock_timeout: no other process uses it);
+  //  2. copy into <path>.compact.tmp and fdatasync it; its DB keeps that file
+  //     locked (a crash here leaves path untouched; the tmp is removed next time);
+  //  3. rename tmp over path while both locks are held: path names either the
+  //     old or the new file, both complete;
+  //  4. fsync the directory, so the rename survives a crash;
+  //  5. only then retire the old file (zeroed metas) and release the locks.
+  // A process that opened path after step 3 waits on the new file's lock.
   CompactReport report;
   std::error_code ec;
   report.bytes_before = static_cast<int64_t>(std::filesystem::file_size(path, ec));
@@ -484,24 +530,36 @@ Expected<CompactReport> CompactFile(const std::string& path,
   src_options.lock_timeout = lock_timeout;
   auto src = OpenStoreDB(path, src_options);
   if (!src.ok()) return src.error();
+  // The inode src holds: nobody can rename over path while we hold its lock.
+  const int old_fd = ::open(path.c_str(), O_RDWR | O_CLOEXEC);
+  if (old_fd < 0) return SysError("open", path);
+  struct FdCloser {
+    int fd;
+    ~FdCloser() { ::close(fd); }
+  } closer{old_fd};
   const std::string tmp = path + ".compact.tmp";
   std::filesystem::remove(tmp, ec);
-  {
-    Options o;
-    o.no_sync = true;
-    auto dst = DB::Open(tmp, o);
-    if (!dst.ok()) return StorageError(dst.status());
-    if (Status s = Compact(**dst, **src, 64 << 20); !s.ok()) {
-      std::filesystem::remove(tmp, ec);
-      return StorageError(s);
-    }
-    if (Status s = (*dst)->Sync(); !s.ok()) return StorageError(s);
-    if (Status s = (*dst)->Close(); !s.ok()) return StorageError(s);
+  Options o;
+  o.no_sync = true;  // one fdatasync at the end
+  auto dst = DB::Open(tmp, o);
+  if (!dst.ok()) return StorageError(dst.status());
+  Status s = Compact(**dst, **src, 64 << 20);
+  if (s.ok()) s = (*dst)->Sync();
+  if (!s.ok()) {
+    (void)(*dst)->Close();
+    std::filesystem::remove(tmp, ec);
+    return StorageError(s);
   }
-  // Rename while still holding the source's lock, so no writer slips in.
-  std::filesystem::rename(tmp, path, ec);
-  if (ec) return Error(Errc::kStorage, "rename " + tmp + ": " + ec.message());
+  if (::rename(tmp.c_str(), path.c_str()) != 0) {
+    Error e = SysError("rename " + tmp + " to", path);
+    (void)(*dst)->Close();
+    std::filesystem::remove(tmp, ec);
+    return e;
+  }
+  if (Error e = SyncParentDir(path); !e.ok()) return e;
+  if (Error e = RetireReplacedFile(old_fd, (*src)->GetInfo().page_size, path); !e.ok()) return e;
   (void)(*src)->Close();
+  if (Status st = (*dst)->Close(); !st.ok()) return StorageError(st);
   report.bytes_after = static_cast<int64_t>(std::filesystem::file_size(path, ec));
   return report;
 }

@@ -4,7 +4,13 @@
 // locking, and guarded-update races.
 #include <gtest/gtest.h>
 
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <filesystem>
+#include <fstream>
 #include <thread>
 
 #include "helpers.h"
@@ -334,6 +340,110 @@ TEST_F(ExecutionStoreTest, RestartPoliciesFailStuckDeleteOldAndCompact) {
   Open();
   EXPECT_EQ(store_->GetCounts()[int(LocalState::kFailed)], 1u);
   EXPECT_TRUE(store_->GetExecution("e-young").ok());
+}
+
+// A compute file of n executions, half of them deleted again (free pages to reclaim).
+void FillForCompaction(const std::string& path, int n, const std::string& prefix = "e-") {
+  FakeClock clock;
+  auto store = ExecutionStore::Open(path, TestStoreOptions(&clock));
+  ASSERT_TRUE(store.ok()) << store.error().ToString();
+  for (int i = 0; i < n; ++i) {
+    ASSERT_NO_ERR((*store)->CreateExecution(NewLocal(prefix + std::to_string(i), "j-1")));
+  }
+  for (int i = 0; i < n; i += 2)
+    ASSERT_NO_ERR((*store)->DeleteExecution(prefix + std::to_string(i)));
+}
+
+uint64_t CreatedCount(const std::string& path) {
+  auto store = ExecutionStore::Open(path, TestStoreOptions());
+  EXPECT_TRUE(store.ok()) << store.error().ToString();
+  return store.ok() ? (*store)->GetExecutionCount(LocalState::kCreated) : 0;
+}
+
+TEST(CompactFileTest, ALockedFileIsRefusedAndLeftAlone) {
+  TempDir dir;
+  const std::string path = dir.File("c-compute.db");
+  FillForCompaction(path, 50);
+  const auto size = std::filesystem::file_size(path);
+  {
+    auto holder = ExecutionStore::Open(path, TestStoreOptions());
+    ASSERT_TRUE(holder.ok());
+    auto compacted = CompactFile(path, std::chrono::milliseconds(100));
+    ASSERT_FALSE(compacted.ok());
+    EXPECT_EQ(compacted.error().code(), Errc::kLocked);
+    EXPECT_NE(compacted.error().message().find(path), std::string::npos);
+  }
+  EXPECT_EQ(std::filesystem::file_size(path), size);
+  EXPECT_FALSE(std::filesystem::exists(path + ".compact.tmp"));
+  EXPECT_EQ(CreatedCount(path), 25u);
+  ExpectSoundFile(path);
+}
+
+TEST(CompactFileTest, SwapsInAFreshFileAndRetiresTheOldOne) {
+  TempDir dir;
+  const std::string path = dir.File("c-compute.db");
+  FillForCompaction(path, 400);
+  // A stale temporary file from an earlier crash is replaced.
+  { std::ofstream(path + ".compact.tmp") << "half a file"; }
+  // Stands for a process that opened the file before the swap (and waits for its lock).
+  const int old_fd = ::open(path.c_str(), O_RDONLY);
+  ASSERT_GE(old_fd, 0);
+  auto compacted = CompactFile(path, std::chrono::milliseconds(500));
+  ASSERT_TRUE(compacted.ok()) << compacted.error().ToString();
+  EXPECT_LT(compacted->bytes_after, compacted->bytes_before);
+  EXPECT_EQ(static_cast<int64_t>(std::filesystem::file_size(path)), compacted->bytes_after);
+  EXPECT_FALSE(std::filesystem::exists(path + ".compact.tmp"));
+  // The old file is no longer a database: whoever still holds it cannot open it.
+  const std::string old_copy = dir.File("old-copy.db");
+  {
+    std::ofstream out(old_copy, std::ios::binary);
+    char buf[4096];
+    ssize_t n;
+    off_t off = 0;
+    while ((n = ::pread(old_fd, buf, sizeof buf, off)) > 0) {
+      out.write(buf, n);
+      off += n;
+    }
+  }
+  ::close(old_fd);
+  auto old_db = DB::Open(old_copy, Options{});
+  EXPECT_FALSE(old_db.ok()) << "the replaced file still opens";
+  EXPECT_EQ(CreatedCount(path), 200u);
+  ExpectSoundFile(path);
+}
+
+TEST(CompactFileTest, KillNineAtAnyPointLeavesAValidFile) {
+  // A child compacts; the parent kills it after a random delay up to the
+  // time a whole compaction takes. Every time, path opens, checks and counts.
+  TempDir dir;
+  const std::string path = dir.File("c-compute.db");
+  FillForCompaction(path, 600);
+  boltpp::testing::Random rnd(boltpp::testing::SeedOr(20261201));
+  const int kills = static_cast<int>(boltpp::testing::EnvInt("BOLTPP_JOBS_COMPACT_KILLS", 8));
+  std::printf("seed %llu, %d kills (BOLTPP_JOBS_COMPACT_KILLS)\n",
+              static_cast<unsigned long long>(rnd.seed()), kills);
+  auto start = std::chrono::steady_clock::now();
+  ASSERT_TRUE(CompactFile(path, std::chrono::milliseconds(500)).ok());
+  const auto full = std::chrono::duration_cast<std::chrono::microseconds>(
+                        std::chrono::steady_clock::now() - start)
+                        .count() +
+                    1;
+  for (int i = 0; i < kills; ++i) {
+    FillForCompaction(path, 20, "e-" + std::to_string(i) + "-");  // something to reclaim
+    const pid_t child = ::fork();
+    ASSERT_GE(child, 0);
+    if (child == 0) {
+      auto r = CompactFile(path, std::chrono::milliseconds(2000));
+      ::_exit(r.ok() ? 0 : 3);
+    }
+    std::this_thread::sleep_for(std::chrono::microseconds(rnd.Uniform(full)));
+    ::kill(child, SIGKILL);
+    int status = 0;
+    ::waitpid(child, &status, 0);
+    ASSERT_TRUE(WIFSIGNALED(status) || WEXITSTATUS(status) == 0) << "compaction failed";
+    EXPECT_EQ(CreatedCount(path), 300u + 10u * (i + 1)) << "kill " << i;
+    ExpectSoundFile(path);
+  }
 }
 
 TEST_F(ExecutionStoreTest, ALockedFileFailsWithinTheTimeoutNamingTheFile) {

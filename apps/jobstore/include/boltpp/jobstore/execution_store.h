@@ -139,8 +139,15 @@ class ExecutionStore {
 // Opens the engine's file with the store options; kLocked after the timeout.
 Expected<std::unique_ptr<DB>> OpenStoreDB(const std::string& path, const StoreOptions& options);
 
-// Moves a closed store file through boltpp::Compact into a fresh file and
-// renames it over the original (atomic on POSIX). Returns bytes before/after.
+// Compacts a closed store file (either kind) into a fresh file and swaps it
+// in: kLocked when another process (or an open store in this one) holds the
+// file past lock_timeout. The fresh file is synced and locked before it is
+// renamed over path, the directory is fsynced after the rename, and only then
+// is the old file retired (its meta pages zeroed, so a process that opened it
+// before the swap and waited for its lock fails to open it instead of writing
+// into an unlinked file) and the locks released. A crash at any point leaves
+// a complete file at path (a stale <path>.compact.tmp is removed next time).
+// Returns the bytes before and after.
 struct CompactReport {
   int64_t bytes_before = 0;
   int64_t bytes_after = 0;
