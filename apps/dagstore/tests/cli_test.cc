@@ -361,5 +361,225 @@ TEST_F(CliTest, KillNineDuringMigrateThenResume) {
   ExpectVerifyOk();
 }
 
+// ---------------------------------------------------------------------------
+// The admin endpoint: commands reach a running `serve` through <root>/admin.sock.
+
+// A `serve` on `root` (any free port); the admin socket exists once it
+// printed its address.
+class Daemon {
+ public:
+  explicit Daemon(const std::string& root) {
+    pid_ = Spawn({BOLTPP_DAGSTORE_CLI, "--root", root, "serve", "--listen", "127.0.0.1:0"}, &fd_);
+    std::string out;
+    char buf[256];
+    while (out.find('\n') == std::string::npos) {
+      const ssize_t n = ::read(fd_, buf, sizeof buf);
+      if (n <= 0) break;
+      out.append(buf, static_cast<size_t>(n));
+    }
+    EXPECT_NE(out.find("listening on http://127.0.0.1:"), std::string::npos) << out;
+  }
+  ~Daemon() { Stop(SIGTERM); }
+  // Sends `sig` and waits; returns the exit status (128 + signal if killed).
+  int Stop(int sig) {
+    if (pid_ <= 0) return -1;
+    ::kill(pid_, sig);
+    int status = 0;
+    ::waitpid(pid_, &status, 0);
+    ::close(fd_);
+    pid_ = -1;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  }
+
+ private:
+  pid_t pid_ = -1;
+  int fd_ = -1;
+};
+
+// Every forwarded command, run once on a store opened directly and once on
+// another root through its running serve: the same stdout, stderr and exit
+// statuses.
+TEST_F(CliTest, CommandsThroughARunningServeAnswerLikeDirectOnes) {
+  const std::string a = Car("a.car", 1), b = Car("b.car", 2), c = Car("c.car", 3);
+  const std::string bad = dir_.File("cars/bad.car");
+  const auto blocks = BlocksOf(a);
+  const std::string cid = blocks[blocks.size() / 2].first.ToString();
+  auto transcript = [&](bool through_daemon) {
+    std::string t;
+    auto run = [&](std::vector<std::string> args) {
+      auto r = Run(args);
+      t += "$ " + args[0] + "\n" + r.out + "[err] " + r.err + "[exit] " +
+           std::to_string(r.exit_code) + "\n";
+    };
+    fs::remove(bad);
+    run({"register-shard", "bad", FileUrl(bad)});  // Errored before any daemon starts
+    std::unique_ptr<Daemon> daemon;
+    if (through_daemon) {
+      daemon = std::make_unique<Daemon>(root_);
+      EXPECT_TRUE(fs::is_socket(root_ + "/admin.sock"));
+    }
+    run({"list-shards"});
+    run({"register-shard", "a", FileUrl(a)});
+    run({"register-shard", "a", FileUrl(a)});
+    run({"register-shard", "b", FileUrl(b), "--lazy"});
+    run({"register-shard", "c", FileUrl(c), "--lazy"});
+    run({"register-shard", "x", "ftp://nowhere"});
+    run({"initialize-shard", "b"});
+    run({"initialize-shard", "b"});
+    run({"initialize-all", "--concurrency=1"});
+    run({"lookup-piece-cid", cid});
+    run({"lpc", "nonsense"});
+    run({"get-block", cid});
+    run({"get-block", cid, dir_.File(through_daemon ? "out2.bin" : "out1.bin")});
+    run({"get-block", "bafkreicysg23kiwv34eg2d7qweipxwosdo2py4ldv42nbauguluen5v6am"});
+    run({"gc"});
+    run({"recover-shard", "a"});
+    WriteFile(bad, ReadFile(c));
+    run({"recover-shard", "bad"});
+    run({"destroy-shard", "b"});
+    run({"destroy-shard", "b"});
+    run({"list-shards", "--output", "json"});
+    run({"verify"});
+    if (daemon) {
+      EXPECT_EQ(daemon->Stop(SIGTERM), 0);
+    }
+    EXPECT_FALSE(fs::exists(root_ + "/admin.sock"));  // removed when serve stops
+    ExpectVerifyOk();
+    return t;
+  };
+  const std::string direct = transcript(false);
+  root_ = dir_.File("root2");
+  const std::string daemon = transcript(true);
+  EXPECT_EQ(daemon, direct);
+  EXPECT_EQ(ReadFile(dir_.File("out2.bin")), blocks[blocks.size() / 2].second);
+  EXPECT_NE(direct.find("Given CID was found in the following pieces: [a]"), std::string::npos)
+      << direct;
+}
+
+// A serve killed -9 leaves its socket behind: the next command notices that
+// nobody listens, opens the store directly and removes it; a new serve
+// starts over it.
+TEST_F(CliTest, StaleAdminSocketIsDetectedAndRemoved) {
+  Run({"register-shard", "a", FileUrl(Car("a.car", 1))});
+  Daemon daemon(root_);
+  EXPECT_EQ(daemon.Stop(SIGKILL), 128 + SIGKILL);
+  ASSERT_TRUE(fs::is_socket(root_ + "/admin.sock"));
+  auto r = Run({"list-shards"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "KEY  STATE      ERROR\na    Available\n");
+  EXPECT_EQ(r.err, "warning: removed stale admin socket " + root_ + "/admin.sock\n");
+  EXPECT_FALSE(fs::exists(root_ + "/admin.sock"));
+  ExpectVerifyOk();
+  {
+    Daemon first(root_);
+    EXPECT_EQ(first.Stop(SIGKILL), 128 + SIGKILL);
+  }
+  Daemon second(root_);  // replaces the stale socket
+  r = Run({"list-shards"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.err, "");
+  EXPECT_EQ(r.out, "KEY  STATE      ERROR\na    Available\n");
+  EXPECT_EQ(second.Stop(SIGTERM), 0);
+  ExpectVerifyOk();
+}
+
+// Starts the command with stdout on a pipe and stderr into `err_file`.
+pid_t SpawnWithStderr(const std::vector<std::string>& args, int* out_fd,
+                      const std::string& err_file) {
+  std::vector<std::string> sh = {"/bin/sh", "-c", "exec \"$0\" \"$@\" 2>" + err_file};
+  sh.insert(sh.end(), args.begin(), args.end());
+  return Spawn(sh, out_fd);
+}
+
+// The daemon dies while it runs a forwarded initialize-all: the command says
+// so and exits 1; the store then opens directly, verifies, and a rerun
+// finishes the shards.
+TEST_F(CliTest, DaemonKilledMidCommandIsAClearError) {
+  constexpr int kShards = 30;
+  for (int i = 0; i < kShards; i++) Car("s" + std::to_string(100 + i) + ".car", i, 200, 400);
+  ASSERT_EQ(Run({"migrate", dir_.File("cars"), "--key-from-name"}).exit_code, 0);
+  Daemon daemon(root_);
+  int fd = -1;
+  const pid_t pid =
+      SpawnWithStderr({BOLTPP_DAGSTORE_CLI, "--root", root_, "initialize-all", "--concurrency=1"},
+                      &fd, dir_.File("client.err"));
+  std::string out;
+  char buf[4096];
+  bool killed = false;
+  for (;;) {
+    const ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n <= 0) break;
+    out.append(buf, static_cast<size_t>(n));
+    if (!killed && out.find("SUCCESS") != std::string::npos) {
+      EXPECT_EQ(daemon.Stop(SIGKILL), 128 + SIGKILL);
+      killed = true;
+    }
+  }
+  ::close(fd);
+  int status = 0;
+  ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 1) << out;
+  const std::string err = ReadFile(dir_.File("client.err"));
+  EXPECT_EQ(err.rfind("boltpp-dagstore: lost the connection to the daemon (serve) at " + root_ +
+                          "/admin.sock during initialize-all: ",
+                      0),
+            0u)
+      << err;
+  EXPECT_LT(std::count(out.begin(), out.end(), '\n'), 2 * kShards) << out;
+  auto v = Run({"verify"});
+  EXPECT_EQ(v.exit_code, 0) << v.out << v.err;
+  EXPECT_NE(v.err.find("removed stale admin socket"), std::string::npos) << v.err;
+  auto r = Run({"initialize-all", "--concurrency=2"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  r = Run({"list-shards"});
+  EXPECT_EQ(r.out.find("New"), std::string::npos) << r.out;
+  ExpectVerifyOk();
+}
+
+// Ctrl-C of a forwarded initialize-all stops the daemon's scheduling as it
+// stops a direct one: in-flight shards finish, the rest stay New, the
+// daemon keeps serving.
+TEST_F(CliTest, SigintOfAForwardedInitializeAllStopsScheduling) {
+  constexpr int kShards = 40;
+  for (int i = 0; i < kShards; i++) Car("s" + std::to_string(100 + i) + ".car", i, 200, 400);
+  ASSERT_EQ(Run({"migrate", dir_.File("cars"), "--key-from-name"}).exit_code, 0);
+  Daemon daemon(root_);
+  int fd = -1;
+  const pid_t pid =
+      SpawnWithStderr({BOLTPP_DAGSTORE_CLI, "--root", root_, "initialize-all", "--concurrency=1"},
+                      &fd, dir_.File("client.err"));
+  std::string out;
+  char buf[4096];
+  bool signalled = false;
+  for (;;) {
+    const ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n <= 0) break;
+    out.append(buf, static_cast<size_t>(n));
+    if (!signalled && out.find("SUCCESS") != std::string::npos) {
+      ::kill(pid, SIGINT);
+      signalled = true;
+    }
+  }
+  ::close(fd);
+  int status = 0;
+  ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 1) << out;
+  const std::string err = ReadFile(dir_.File("client.err"));
+  EXPECT_NE(err.find("boltpp-dagstore: interrupted: "), std::string::npos) << err;
+  EXPECT_EQ(std::count(out.begin(), out.end(), '\n') % 2, 0) << out;
+  const auto started = static_cast<size_t>(std::count(out.begin(), out.end(), '\n')) / 2;
+  ASSERT_LT(started, static_cast<size_t>(kShards));
+  auto r = Run({"initialize-all", "--concurrency=4"});  // through the daemon
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(static_cast<size_t>(std::count(r.out.begin(), r.out.end(), '\n')),
+            2 * (kShards - started));
+  r = Run({"verify"});
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_EQ(daemon.Stop(SIGTERM), 0);
+  ExpectVerifyOk();
+}
+
 }  // namespace
 }  // namespace boltpp::dagstore::testing

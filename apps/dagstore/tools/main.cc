@@ -1,7 +1,8 @@
 // boltpp-dagstore: the operator commands of a DAG store (apps-spec 2.6) on a
-// root directory (--root, default $BOOST_PATH/dagstore). Every command opens
-// the store directly (the datastore's file lock keeps a second process out
-// while `serve` runs); failures print one line on stderr and exit 1.
+// root directory (--root, default $BOOST_PATH/dagstore). While `serve` runs
+// (it holds the datastore's file lock), the commands of commands.h reach it
+// through its admin socket (admin.h); otherwise they open the store directly.
+// Failures print one line on stderr and exit 1.
 #include <signal.h>
 #include <unistd.h>
 
@@ -20,6 +21,8 @@
 #include "boltpp/car/hash.h"
 #include "boltpp/dagstore/http_server.h"
 #include "boltpp/dagstore/store.h"
+#include "admin.h"
+#include "commands.h"
 
 namespace fs = std::filesystem;
 using namespace boltpp;
@@ -39,14 +42,16 @@ struct Global {
   std::string root;
 };
 
-std::unique_ptr<DagStore> OpenStore(const Global& g, bool serving = false) {
+std::string RootOf(const Global& g) {
+  if (!g.root.empty()) return g.root;
+  const char* boost = std::getenv("BOOST_PATH");
+  if (boost == nullptr || *boost == '\0') Die("no root directory: give --root or set BOOST_PATH");
+  return std::string(boost) + "/dagstore";
+}
+
+Result<std::unique_ptr<DagStore>> TryOpenStore(const std::string& root, bool serving) {
   StoreOptions o;
-  o.root = g.root;
-  if (o.root.empty()) {
-    const char* boost = std::getenv("BOOST_PATH");
-    if (boost == nullptr || *boost == '\0') Die("no root directory: give --root or set BOOST_PATH");
-    o.root = std::string(boost) + "/dagstore";
-  }
+  o.root = root;
   // Short-lived commands neither recover in the background nor resume eager
   // initializations: they report the state as it is. `serve` does both.
   o.requeue_on_start = serving;
@@ -54,8 +59,21 @@ std::unique_ptr<DagStore> OpenStore(const Global& g, bool serving = false) {
   o.errored_policy = serving ? ErroredPolicy::kRecoverOnAcquire : ErroredPolicy::kDoNotRecover;
   if (serving) o.gc_interval = std::chrono::minutes(1);
   auto store = DagStore::Open(o);
-  if (!store.ok()) Die(Message(store.status()));
+  if (!store.ok()) return store.status();
   for (const auto& w : (*store)->open_warnings()) std::cerr << "warning: " << w << "\n";
+  // We hold the datastore's lock: no daemon runs, so a socket file left by a
+  // killed `serve` is stale (serve replaces it itself).
+  const std::string sock = cli::AdminSocketPath(root);
+  std::error_code ec;
+  if (!serving && fs::is_socket(sock, ec) && fs::remove(sock, ec)) {
+    std::cerr << "warning: removed stale admin socket " << sock << "\n";
+  }
+  return store;
+}
+
+std::unique_ptr<DagStore> OpenStore(const std::string& root, bool serving = false) {
+  auto store = TryOpenStore(root, serving);
+  if (!store.ok()) Die(Message(store.status()));
   return std::move(*store);
 }
 
@@ -63,145 +81,75 @@ void Check(const Status& s) {
   if (!s.ok()) Die(Message(s));
 }
 
-void ListShards(const Global& g, const std::string& output) {
-  auto store = OpenStore(g);
-  auto shards = store->AllShardsInfo();
-  if (output == "json") {
-    nlohmann::ordered_json arr = nlohmann::ordered_json::array();
-    for (const auto& s : shards) {
-      arr.push_back({{"Key", s.key}, {"State", StateName(s.state)}, {"Error", s.error}});
+// stdout (or get-block's OUT file, created on the first write, so a failed
+// lookup leaves no file) and stderr of this process.
+class LocalOutput : public cli::Output {
+ public:
+  explicit LocalOutput(std::string file) : file_(std::move(file)) {}
+  void Out(std::string_view bytes) override {
+    std::lock_guard lock(mu_);
+    if (!failure_.empty()) return;
+    std::ostream* os = &std::cout;
+    if (!file_.empty() && file_ != "-") {
+      if (!f_.is_open()) {
+        f_.open(file_, std::ios::binary | std::ios::trunc);
+        if (!f_.is_open()) {
+          failure_ = "cannot open " + file_;
+          return;
+        }
+      }
+      os = &f_;
     }
-    std::cout << arr.dump(2) << "\n";
-    return;
+    os->write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+    os->flush();
+    if (!os->good()) failure_ = "cannot write " + (os == &f_ ? file_ : std::string("to stdout"));
   }
-  if (shards.empty()) return;
-  size_t kw = 3, sw = 5;
-  for (const auto& s : shards) {
-    kw = std::max(kw, s.key.size());
-    sw = std::max(sw, StateName(s.state).size());
+  void Err(std::string_view line) override {
+    std::lock_guard lock(mu_);
+    std::cerr << line << std::flush;
   }
-  auto row = [&](const std::string& k, const std::string& st, const std::string& e) {
-    std::string line = k + std::string(kw - k.size() + 2, ' ') + st;
-    if (!e.empty()) line += std::string(sw - st.size() + 2, ' ') + e;
-    std::cout << line << "\n";
-  };
-  row("KEY", "STATE", "ERROR");
-  for (const auto& s : shards) row(s.key, StateName(s.state), s.error);
-}
+  bool Interrupted() const override { return g_interrupted; }
+  // Closes the file; the first write failure, or "".
+  std::string Finish() {
+    std::lock_guard lock(mu_);
+    if (f_.is_open()) {
+      f_.close();
+      if (f_.fail() && failure_.empty()) failure_ = "cannot write " + file_;
+    }
+    return failure_;
+  }
 
-void RegisterShard(const Global& g, const std::string& key, const std::string& url, bool lazy) {
-  auto store = OpenStore(g);
-  if (store->GetShardInfo(key).ok()) {
-    std::cout << "Shard " << key << " is already registered\n";
-    return;
-  }
-  Status s = store->RegisterShard(key, url, lazy);
-  if (!s.ok()) {
-    if (store->GetShardInfo(key).ok()) Die("shard " + key + " is Errored: " + Message(s));
-    Die(Message(s));
-  }
-  std::cout << "Registered shard " << key << "\n";
-}
+ private:
+  std::mutex mu_;
+  std::string file_;
+  std::ofstream f_;
+  std::string failure_;
+};
 
-void InitializeAll(const Global& g, int concurrency) {
-  auto store = OpenStore(g);
-  std::vector<std::string> keys;
-  for (const auto& s : store->AllShardsInfo()) {
-    if (s.state == ShardState::kNew) keys.push_back(s.key);
-  }
-  const size_t total = keys.size();
-  std::mutex out_mu;
-  std::atomic<size_t> next{0};
-  std::atomic<size_t> errors{0};
-  auto say = [&](size_t i, const std::string& key, const std::string& what) {
-    std::lock_guard lock(out_mu);
-    std::cout << "(" << i << "/" << total << ") " << key << " " << what << std::endl;
-  };
-  auto worker = [&] {
-    for (;;) {
-      if (g_interrupted) return;  // stop scheduling; what runs finishes
-      const size_t i = next++;
-      if (i >= total) return;
-      say(i + 1, keys[i], "STARTING");
-      Status s = store->InitializeShard(keys[i]);
-      if (s.ok()) {
-        say(i + 1, keys[i], "SUCCESS");
-      } else {
-        errors++;
-        say(i + 1, keys[i], "ERROR " + Message(s));
+// Runs a command through the running `serve` of the root when there is one,
+// else on the store opened here. Exits with the command's status.
+[[noreturn]] void RunCommand(const Global& g, const cli::Request& request,
+                             const std::string& out_file = "") {
+  const std::string root = RootOf(g);
+  LocalOutput out(out_file);
+  std::optional<int> status = cli::ForwardToDaemon(root, request, out, g_interrupted);
+  if (!status) {
+    auto store = TryOpenStore(root, false);
+    if (!store.ok() && store.status().code() == Code::kTimeout) {
+      // A serve may have been starting: its socket answers now.
+      status = cli::ForwardToDaemon(root, request, out, g_interrupted);
+    }
+    if (!status) {
+      if (!store.ok()) Die(Message(store.status()));
+      status = cli::Execute(**store, request, out);
+      if (Status c = (*store)->Close(); !c.ok() && *status == 0) {
+        out.Err("boltpp-dagstore: " + Message(c) + "\n");
+        status = 1;
       }
     }
-  };
-  // 0 = unlimited: as many workers as the store's own indexing throttle can
-  // use, capped so thousands of New shards do not start thousands of threads.
-  const size_t unlimited = std::max<size_t>(4, 2 * std::thread::hardware_concurrency());
-  const size_t threads =
-      std::min<size_t>(concurrency <= 0 ? unlimited : static_cast<size_t>(concurrency), total);
-  std::vector<std::thread> pool;
-  for (size_t t = 0; t < threads; t++) pool.emplace_back(worker);
-  for (auto& t : pool) t.join();
-  Check(store->Close());
-  const size_t started = std::min(next.load(), total);
-  if (started < total) {
-    Die("interrupted: " + std::to_string(total - started) + " of " + std::to_string(total) +
-        " shards not started; run initialize-all again to resume");
   }
-  if (errors > 0)
-    Die(std::to_string(errors.load()) + " of " + std::to_string(total) + " shards failed");
-}
-
-void Gc(const Global& g) {
-  auto store = OpenStore(g);
-  auto result = store->GC();
-  if (result.empty()) {
-    std::cout << "no shards collected\n";
-    return;
-  }
-  bool failed = false;
-  for (const auto& [key, s] : result) {
-    if (s.ok()) {
-      std::cout << key << " SUCCESS\n";
-    } else {
-      failed = true;
-      std::cout << key << " ERROR " << Message(s) << "\n";
-    }
-  }
-  if (failed) std::exit(1);
-}
-
-car::Cid ParseCidOrDie(const std::string& text) {
-  auto cid = car::Cid::FromString(text);
-  if (!cid.ok()) Die("bad CID " + text + ": " + Message(cid.status()));
-  return std::move(*cid);
-}
-
-void LookupPieceCid(const Global& g, const std::string& text) {
-  const car::Cid cid = ParseCidOrDie(text);
-  auto store = OpenStore(g);
-  auto keys = store->ShardsContainingMultihash(cid.multihash());
-  if (!keys.ok()) Die(Message(keys.status()));
-  if (keys->empty()) Die("CID " + text + " was not found in any piece");
-  std::string list;
-  for (const auto& k : *keys) list += (list.empty() ? "" : " ") + k;
-  std::cout << "Given CID was found in the following pieces: [" << list << "]\n";
-}
-
-void GetBlock(const Global& g, const std::string& text, const std::string& out) {
-  const car::Cid cid = ParseCidOrDie(text);
-  auto store = OpenStore(g);
-  auto block = store->GetBlock(cid);
-  if (!block.ok()) Die(Message(block.status()));
-  if (out.empty() || out == "-") {
-    std::cout.write(block->data(), static_cast<std::streamsize>(block->size()));
-    std::cout.flush();
-    if (!std::cout.good()) Die("cannot write the block to stdout");
-    return;
-  }
-  std::ofstream f(out, std::ios::binary | std::ios::trunc);
-  if (!f.is_open()) Die("cannot open " + out);
-  f.write(block->data(), static_cast<std::streamsize>(block->size()));
-  f.close();
-  if (f.fail()) Die("cannot write " + out);
+  if (std::string failure = out.Finish(); !failure.empty()) Die(failure);
+  std::exit(*status);
 }
 
 // The "pseudo piece CID" of apps-spec 3.7: CIDv1(fil-commitment-unsealed,
@@ -235,7 +183,7 @@ void Migrate(const Global& g, const std::string& dir, bool key_from_name) {
   }
   if (ec) Die("listing " + dir + ": " + ec.message());
   std::sort(cars.begin(), cars.end());
-  auto store = OpenStore(g);
+  auto store = OpenStore(RootOf(g));
   const bool tty = ::isatty(STDERR_FILENO) != 0;
   constexpr size_t kBatch = 10000;  // one durable transaction per batch
   size_t added = 0;
@@ -268,14 +216,6 @@ void Migrate(const Global& g, const std::string& dir, bool key_from_name) {
             << " already registered)\n";
 }
 
-void Verify(const Global& g) {
-  auto store = OpenStore(g);
-  auto problems = store->Verify();
-  for (const auto& p : problems) std::cout << p << "\n";
-  if (!problems.empty()) std::exit(1);
-  std::cout << "OK: " << store->AllShardsInfo().size() << " shards\n";
-}
-
 void Serve(const Global& g, const std::string& listen) {
   const size_t colon = listen.rfind(':');
   if (colon == std::string::npos) Die("--listen wants HOST:PORT, got " + listen);
@@ -285,7 +225,12 @@ void Serve(const Global& g, const std::string& listen) {
   } catch (...) {
     Die("bad port in --listen " + listen);
   }
-  auto store = OpenStore(g, true);
+  auto store = OpenStore(RootOf(g), true);
+  cli::AdminServer admin(store.get());
+  if (Status s = admin.Start(); !s.ok()) {
+    std::cerr << "warning: no admin endpoint (commands on this root will fail \"locked\"): "
+              << Message(s) << "\n";
+  }
   HttpServer server(store.get());
   auto bound = server.Bind(listen.substr(0, colon), port);
   if (!bound.ok()) Die(Message(bound.status()));
@@ -297,6 +242,7 @@ void Serve(const Global& g, const std::string& listen) {
   server.Run();
   g_interrupted = true;
   stopper.join();
+  admin.Stop();
   Check(store->Close());
 }
 
@@ -332,7 +278,7 @@ int Run(int argc, char** argv) {
   rec->add_option("key", key, "shard key")->required();
   auto* des = app.add_subcommand("destroy-shard", "remove a shard and its files");
   des->add_option("key", key, "shard key")->required();
-  auto* gc = app.add_subcommand("gc", "remove the transients of idle shards");
+  app.add_subcommand("gc", "remove the transients of idle shards");
   auto* lpc = app.add_subcommand("lookup-piece-cid", "the shards holding a block");
   lpc->alias("lpc");
   lpc->add_option("cid", cid, "block CID")->required();
@@ -343,26 +289,23 @@ int Run(int argc, char** argv) {
   mig->add_option("dir", dir, "directory of CAR files")->required();
   mig->add_flag("--key-from-name", key_from_name,
                 "shard key = file name without .car (default: pseudo piece CID)");
-  auto* ver = app.add_subcommand("verify", "check the store's invariants");
+  app.add_subcommand("verify", "check the store's invariants");
   auto* serve = app.add_subcommand("serve", "answer /ipfs/{cid}?format=raw and /piece/{key}");
   serve->add_option("--listen", listen, "HOST:PORT (port 0 = any)")->capture_default_str();
 
   CLI11_PARSE(app, argc, argv);
-  if (*list) ListShards(g, output);
-  if (*reg) RegisterShard(g, key, url, lazy);
-  if (*init) Check(OpenStore(g)->InitializeShard(key));
-  if (*all) InitializeAll(g, concurrency);
-  if (*rec) Check(OpenStore(g)->RecoverShard(key));
-  if (*des) {
-    Check(OpenStore(g)->DestroyShard(key));
-    std::cout << "Destroyed shard " << key << "\n";
-  }
-  if (*gc) Gc(g);
-  if (*lpc) LookupPieceCid(g, cid);
-  if (*get) GetBlock(g, cid, out);
   if (*mig) Migrate(g, dir, key_from_name);
-  if (*ver) Verify(g);
   if (*serve) Serve(g, listen);
+  if (*mig || *serve) return 0;
+  cli::Request request;
+  request.command = app.get_subcommands().front()->get_name();
+  request.key = key;
+  request.url = url;
+  request.cid = cid;
+  request.output = output;
+  request.lazy = lazy;
+  request.concurrency = concurrency;
+  RunCommand(g, request, *get ? out : "");
   return 0;
 }
 
