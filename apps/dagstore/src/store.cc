@@ -91,6 +91,85 @@ constexpr std::string_view kShards = "shards";
 constexpr std::string_view kInverted = "inverted";
 constexpr std::string_view kMeta = "meta";
 constexpr std::string_view kIndexSuffix = ".full.idx";
+constexpr std::string_view kIdx = "idx";
+// meta "index": where shard indexes live, "file" (default) or "kv".
+constexpr std::string_view kIndexMode = "index";
+
+// The KV form of a shard index (apps-spec 2.7, --index-in-kv): bucket
+// idx/<key>, multihash -> uvarint(offset) for every section holding it
+// (duplicates repeat), written in key order into full pages.
+Status PutKvIndex(Tx& tx, const std::string& key, const car::Index& index) {
+  Bucket idx = tx.GetBucket(kIdx);
+  if (idx.GetBucket(key)) {
+    if (Status s = idx.DeleteBucket(key); !s.ok()) return s;
+  }
+  auto shard = idx.CreateBucket(key);
+  if (!shard.ok()) return shard.status();
+  shard->SetFillPercent(1.0);  // keys go in sorted: no page is split twice
+  std::vector<std::pair<std::string, uint64_t>> records;
+  records.reserve(index.record_count());
+  index.ForEach([&](const car::IndexEntry& e) {
+    records.emplace_back(MultihashOf(e), e.offset);
+    return true;
+  });
+  std::sort(records.begin(), records.end());
+  std::string value;
+  for (size_t i = 0; i < records.size();) {
+    value.clear();
+    size_t j = i;
+    for (; j < records.size() && records[j].first == records[i].first; j++) {
+      car::AppendUvarint(&value, records[j].second);
+    }
+    if (Status s = shard->Put(records[i].first, value); !s.ok()) return s;
+    i = j;
+  }
+  return Status::OK();
+}
+
+Status DeleteKvIndex(Tx& tx, const std::string& key) {
+  Bucket idx = tx.GetBucket(kIdx);
+  return idx.GetBucket(key) ? idx.DeleteBucket(key) : Status::OK();
+}
+
+// Splits a raw multihash into its code and digest.
+bool SplitMultihash(std::string_view mh, uint64_t* code, std::span<const uint8_t>* digest) {
+  const auto* p = reinterpret_cast<const uint8_t*>(mh.data());
+  car::VarintError err;
+  const size_t a = car::DecodeUvarint(p, mh.size(), code, &err);
+  if (a == 0) return false;
+  uint64_t len = 0;
+  const size_t b = car::DecodeUvarint(p + a, mh.size() - a, &len, &err);
+  if (b == 0 || a + b + len != mh.size()) return false;
+  *digest = {p + a + b, static_cast<size_t>(len)};
+  return true;
+}
+
+// Rebuilds the car::Index of a shard from its idx/<key> bucket.
+Result<car::Index> KvIndexOf(Tx& tx, const std::string& key) {
+  Bucket shard = tx.GetBucket(kIdx).GetBucket(key);
+  if (!shard) return Status(Code::kIOError, "index bucket idx/" + key + " is missing");
+  car::IndexBuilder builder;
+  Status s = shard.ForEach([&](const Entry& e) {
+    uint64_t code = 0;
+    std::span<const uint8_t> digest;
+    if (!SplitMultihash(e.key, &code, &digest) || e.value.empty()) {
+      return Status(Code::kCorruption, "index bucket idx/" + key + ": damaged record");
+    }
+    const auto* p = reinterpret_cast<const uint8_t*>(e.value.data());
+    for (size_t at = 0; at < e.value.size();) {
+      uint64_t offset = 0;
+      car::VarintError err;
+      const size_t n = car::DecodeUvarint(p + at, e.value.size() - at, &offset, &err);
+      if (n == 0) return Status(Code::kCorruption, "index bucket idx/" + key + ": damaged offset");
+      builder.Add(code, digest, offset);
+      at += n;
+    }
+    return Status::OK();
+  });
+  if (!s.ok()) return s;
+  const std::string bytes = builder.Serialize();
+  return car::Index::Parse({reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()});
+}
 
 // Adds `key` to the inverted entry of every multihash of `index`.
 Status AddInverted(Tx& tx, const std::string& key, const car::Index& index) {
@@ -147,17 +226,9 @@ Status RemoveInverted(Tx& tx, const std::string& key, const car::Index* index) {
   return Status::OK();
 }
 
-std::unique_ptr<car::Index> LoadIndex(const std::string& path, Status* status) {
-  auto loaded = car::Index::Load(path);
-  if (!loaded.ok()) {
-    *status = loaded.status();
-    return nullptr;
-  }
-  return std::make_unique<car::Index>(std::move(*loaded));
-}
-
 // Fetches the shard's bytes, builds its index (identity CIDs kept) and
-// writes index_path atomically.
+// writes index_path atomically (index_path "": the index stays in memory,
+// for --index-in-kv).
 Status BuildShardIndex(const std::string& url, const std::string& transient,
                        const std::string& index_path, const StoreOptions& opts,
                        std::mutex& throttle_mu, std::condition_variable& throttle_cv, int& indexing,
@@ -190,7 +261,9 @@ Status BuildShardIndex(const std::string& url, const std::string& transient,
   }
   auto parsed = car::Index::Parse({reinterpret_cast<const uint8_t*>(built->data()), built->size()});
   if (!parsed.ok()) return parsed.status();
-  if (Status s = WriteFileAtomically(index_path, *built); !s.ok()) return s;
+  if (!index_path.empty()) {
+    if (Status s = WriteFileAtomically(index_path, *built); !s.ok()) return s;
+  }
   *out = std::make_unique<car::Index>(std::move(*parsed));
   return Status::OK();
 }
@@ -260,15 +333,57 @@ Status DagStore::OpenDatastore() {
     return Status(db.status().code(), "opening " + path + ": " + db.status().ToString());
   }
   db_ = std::move(*db);
-  return db_->Update([](Tx& tx) {
-    for (auto name : {kShards, kInverted, kMeta}) {
+  return db_->Update([&](Tx& tx) {
+    const bool fresh = !tx.GetBucket(kShards);
+    for (auto name : {kShards, kInverted, kMeta, kIdx}) {
       auto b = tx.CreateBucketIfNotExists(name);
       if (!b.ok()) return b.status();
     }
     Bucket meta = tx.GetBucket(kMeta);
-    if (!meta.Get("version")) return meta.Put("version", "1");
+    if (!meta.Get("version")) {
+      if (Status s = meta.Put("version", "1"); !s.ok()) return s;
+    }
+    // The index location is chosen when the store is created.
+    auto mode = meta.Get(kIndexMode);
+    if (!mode) {
+      const bool kv = fresh && options_.index_in_kv;
+      if (options_.index_in_kv && !kv) {
+        return Status(Code::kInvalidArgument,
+                      "this store keeps its shard indexes in files; --index-in-kv is chosen "
+                      "when a store is created");
+      }
+      if (Status s = meta.Put(kIndexMode, kv ? "kv" : "file"); !s.ok()) return s;
+      index_in_kv_ = kv;
+    } else {
+      index_in_kv_ = *mode == "kv";
+      if (options_.index_in_kv && !index_in_kv_) {
+        return Status(Code::kInvalidArgument,
+                      "this store keeps its shard indexes in files; --index-in-kv is chosen "
+                      "when a store is created");
+      }
+    }
     return Status::OK();
   });
+}
+
+Result<car::Index> DagStore::LoadShardIndex(const std::string& key) const {
+  if (!index_in_kv_) return car::Index::Load(IndexPath(key));
+  std::optional<Result<car::Index>> out;
+  Status s = db_->View([&](Tx& tx) {
+    out.emplace(KvIndexOf(tx, key));
+    return Status::OK();
+  });
+  if (!s.ok()) return s;
+  return std::move(*out);
+}
+
+std::unique_ptr<car::Index> DagStore::LoadShardIndex(const std::string& key, Status* status) const {
+  auto loaded = LoadShardIndex(key);
+  if (!loaded.ok()) {
+    *status = loaded.status();
+    return nullptr;
+  }
+  return std::make_unique<car::Index>(std::move(*loaded));
 }
 
 Status DagStore::Reconcile() {
@@ -298,7 +413,7 @@ Status DagStore::Reconcile() {
         break;
       case ShardState::kInitializing: {
         Status load;
-        auto index = LoadIndex(IndexPath(key), &load);
+        auto index = LoadShardIndex(key, &load);
         if (index) {  // the index was written: make sure the inverted entries are too
           next.state = ShardState::kAvailable;
           refeed.emplace_back(key, std::move(index));
@@ -347,7 +462,7 @@ Status DagStore::Reconcile() {
   // shards, temporaries of interrupted writes.
   std::set<std::string> wanted;
   for (auto& [key, sh] : shards_) {
-    wanted.insert(IndexPath(key));
+    if (!index_in_kv_) wanted.insert(IndexPath(key));
     if (!sh.record.transient.empty()) wanted.insert(sh.record.transient);
   }
   std::error_code ec;
@@ -461,11 +576,13 @@ Status DagStore::RunWorker(std::unique_lock<std::mutex>& lock, const std::string
   std::unique_ptr<car::Index> old_index;
   if (recovering) {  // start from scratch: no transient, no index, no inverted entries
     Status ignored;
-    old_index = LoadIndex(IndexPath(key), &ignored);
+    old_index = LoadShardIndex(key, &ignored);
     next.transient.clear();
   }
   Status s = PersistLocked({&next}, [&](Tx& tx) {
-    return recovering ? RemoveInverted(tx, key, old_index.get()) : Status::OK();
+    if (!recovering) return Status::OK();
+    if (Status r = RemoveInverted(tx, key, old_index.get()); !r.ok()) return r;
+    return index_in_kv_ ? DeleteKvIndex(tx, key) : Status::OK();
   });
   if (!s.ok()) return s;
   sh.record = next;
@@ -478,8 +595,8 @@ Status DagStore::RunWorker(std::unique_lock<std::mutex>& lock, const std::string
   const std::string url = next.url;
   lock.unlock();
   std::unique_ptr<car::Index> index;
-  Status built = BuildShardIndex(url, TransientPath(key), IndexPath(key), options_, throttle_mu_,
-                                 throttle_cv_, indexing_, &index);
+  Status built = BuildShardIndex(url, TransientPath(key), index_in_kv_ ? "" : IndexPath(key),
+                                 options_, throttle_mu_, throttle_cv_, indexing_, &index);
   lock.lock();
   auto it = shards_.find(key);
   if (it == shards_.end() || it->second.generation != generation) {
@@ -490,7 +607,14 @@ Status DagStore::RunWorker(std::unique_lock<std::mutex>& lock, const std::string
   next.state = ShardState::kAvailable;
   next.error.clear();
   next.transient = NeedsTransient(url) ? TransientPath(key) : "";
-  s = PersistLocked({&next}, [&](Tx& tx) { return AddInverted(tx, key, *index); });
+  // One write transaction: the KV index (--index-in-kv), the inverted
+  // entries and the Available record.
+  s = PersistLocked({&next}, [&](Tx& tx) {
+    if (index_in_kv_) {
+      if (Status p = PutKvIndex(tx, key, *index); !p.ok()) return p;
+    }
+    return AddInverted(tx, key, *index);
+  });
   if (!s.ok()) return FailLocked(lock, key, "recording the index: " + Message(s));
   it->second.record = next;
   it->second.auto_recover_attempts = 0;
@@ -558,7 +682,7 @@ Result<std::unique_ptr<ShardAccessor>> DagStore::AcquireShard(const std::string&
   if (!data.ok()) failure = data.status();
   if (failure.ok()) {
     acc->data_path_ = *data;
-    acc->index_ = LoadIndex(IndexPath(key), &failure);
+    acc->index_ = LoadShardIndex(key, &failure);
     if (!acc->index_) failure = Status(failure.code(), "index file: " + Message(failure));
   }
   if (failure.ok()) {
@@ -616,9 +740,10 @@ Status DagStore::DestroyShard(const std::string& key) {
     return Refused("cannot destroy shard " + key + " while it is " + StateName(st));
   }
   Status ignored;
-  auto index = LoadIndex(IndexPath(key), &ignored);
+  auto index = LoadShardIndex(key, &ignored);
   Status s = PersistLocked({}, [&](Tx& tx) {
     if (Status d = tx.GetBucket(kShards).Delete(key); !d.ok()) return d;
+    if (Status d = DeleteKvIndex(tx, key); !d.ok()) return d;
     return RemoveInverted(tx, key, index.get());
   });
   if (!s.ok()) return s;

@@ -56,7 +56,7 @@ std::vector<std::string> DagStore::Verify() {
   for (const auto& [key, sh] : shards_) {
     const ShardRecord& r = sh.record;
     const std::string where = "shard " + key + ": ";
-    wanted_files.insert(IndexPath(key));
+    if (!index_in_kv_) wanted_files.insert(IndexPath(key));
     if (!r.transient.empty()) {
       wanted_files.insert(r.transient);
       std::error_code ec;
@@ -70,9 +70,11 @@ std::vector<std::string> DagStore::Verify() {
       problems.push_back(where + "Serving with no reader");
     }
     if (r.state != ShardState::kAvailable && r.state != ShardState::kServing) continue;
-    auto index = car::Index::Load(IndexPath(key));
+    auto index = LoadShardIndex(key);
     if (!index.ok()) {
-      problems.push_back(where + "index file " + IndexPath(key) + ": " + Message(index.status()));
+      problems.push_back(where +
+                         (index_in_kv_ ? "index: " : "index file " + IndexPath(key) + ": ") +
+                         Message(index.status()));
       continue;
     }
     std::string data = r.url.starts_with("file://") ? r.url.substr(7) : r.transient;
@@ -124,6 +126,17 @@ std::vector<std::string> DagStore::Verify() {
                          " multihashes are missing from the inverted index");
     }
   }
+
+  // idx/<key> buckets (--index-in-kv) of shards that no longer exist.
+  s = db_->View([&](Tx& tx) {
+    return tx.GetBucket("idx").ForEachBucket([&](Bytes name) {
+      if (!shards_.count(std::string(name))) {
+        problems.push_back("idx: index bucket of unknown shard " + std::string(name));
+      }
+      return Status::OK();
+    });
+  });
+  if (!s.ok()) problems.push_back("idx: " + Message(s));
 
   std::error_code ec;
   for (const char* sub : {"/transients", "/index"}) {

@@ -226,6 +226,28 @@ TEST_F(CliTest, MigrateRegistersLazilyAndResumes) {
   EXPECT_EQ(r.exit_code, 1);
 }
 
+TEST_F(CliTest, IndexInKvFromTheCommandLine) {
+  const std::string a = Car("a.car", 1);
+  auto r = Run({"--index-in-kv", "register-shard", "a", FileUrl(a)});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_FALSE(fs::exists(root_ + "/index/a.full.idx"));
+  const auto blocks = BlocksOf(a);
+  r = Run({"get-block", blocks[3].first.ToString()});  // no flag needed any more
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, blocks[3].second);
+  r = Run({"lpc", blocks[3].first.ToString()});
+  EXPECT_EQ(r.out, "Given CID was found in the following pieces: [a]\n");
+  ExpectVerifyOk();
+  root_ = dir_.File("files");
+  ASSERT_EQ(Run({"register-shard", "a", FileUrl(a)}).exit_code, 0);
+  r = Run({"--index-in-kv", "list-shards"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.err,
+            "boltpp-dagstore: this store keeps its shard indexes in files; --index-in-kv is "
+            "chosen when a store is created\n");
+  ExpectVerifyOk();
+}
+
 // Starts the command with stdout on a pipe; returns its pid and the read end.
 pid_t Spawn(const std::vector<std::string>& args, int* out_fd) {
   int fds[2];

@@ -432,6 +432,60 @@ TEST_F(StoreTest, LazyBatchRegistrationSkipsKnownKeys) {
   EXPECT_EQ(Problems(*s), "");
 }
 
+// --index-in-kv (apps-spec 2.7): every shard's index in bucket idx/<key>,
+// no index files; lookups, recovery, destroy, reopen and Verify as in file
+// mode; the mode is fixed when the store is created.
+TEST_F(StoreTest, IndexInKvKeepsTheIndexesInTheDatastore) {
+  const std::string a = Car("a.car", 1), b = Car("b.car", 2), c = Car("c.car", 3);
+  StoreOptions o = TestOptions(root_);
+  o.index_in_kv = true;
+  {
+    auto s = OpenStore(o);
+    ASSERT_TRUE(s);
+    EXPECT_TRUE(s->index_in_kv());
+    ASSERT_OK(s->RegisterShard("a", FileUrl(a), false));
+    ASSERT_OK(s->RegisterShard("b", FileUrl(b), true));
+    ASSERT_OK(s->InitializeShard("b"));
+    ASSERT_OK(s->RegisterShard("c", FileUrl(c), false));
+    for (const auto& [key, car] : {std::pair{"a", a}, {"b", b}, {"c", c}}) {
+      EXPECT_FALSE(fs::exists(s->IndexPath(key)));
+      auto index = s->LoadShardIndex(key);
+      ASSERT_OK(index.status());
+      EXPECT_EQ(index->record_count(), BlocksOf(car).size());  // duplicates and identity kept
+      ExpectAllBlocks(*s, key, car);
+    }
+    EXPECT_EQ(Problems(*s), "");
+    ASSERT_OK(s->FailShard("b", "broken"));
+    s->WaitIdle();  // recovered once in the background
+    EXPECT_EQ(StateOf(*s, "b"), ShardState::kAvailable);
+    ASSERT_OK(s->DestroyShard("c"));
+    EXPECT_FALSE(s->LoadShardIndex("c").ok());
+    EXPECT_EQ(Problems(*s), "");
+  }
+  {
+    auto s = OpenStore(TestOptions(root_));  // the recorded mode wins
+    ASSERT_TRUE(s);
+    EXPECT_TRUE(s->index_in_kv());
+    ExpectAllBlocks(*s, "a", a);
+    ExpectAllBlocks(*s, "b", b);
+    EXPECT_EQ(Problems(*s), "");
+    // A lost record shows in Verify.
+    const auto blocks = BlocksOf(a);
+    ASSERT_OK(s->db()->Update([&](Tx& tx) {
+      return tx.GetBucket("idx").GetBucket("a").Delete(blocks.back().first.multihash());
+    }));
+    EXPECT_NE(Problems(*s).find("shard a: index has "), std::string::npos) << Problems(*s);
+  }
+  const std::string files_root = dir_.File("files");
+  ASSERT_OK(OpenStore(TestOptions(files_root))->Close());
+  StoreOptions kv = TestOptions(files_root);
+  kv.index_in_kv = true;
+  auto refused = DagStore::Open(kv);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(Message(refused.status()).find("--index-in-kv is chosen when a store is created"),
+            std::string::npos);
+}
+
 TEST(DagstoreRecordTest, RecordAndKeyListRoundTrip) {
   ShardRecord r{"baga6ea4seaq", "file:///x.car", "/t", ShardState::kErrored, true, "e"};
   EXPECT_EQ(EncodeRecord(r),

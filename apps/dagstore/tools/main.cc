@@ -40,6 +40,7 @@ void OnSignal(int) { g_interrupted = true; }
 
 struct Global {
   std::string root;
+  bool index_in_kv = false;
 };
 
 std::string RootOf(const Global& g) {
@@ -49,9 +50,11 @@ std::string RootOf(const Global& g) {
   return std::string(boost) + "/dagstore";
 }
 
-Result<std::unique_ptr<DagStore>> TryOpenStore(const std::string& root, bool serving) {
+Result<std::unique_ptr<DagStore>> TryOpenStore(const Global& g, bool serving) {
+  const std::string root = RootOf(g);
   StoreOptions o;
   o.root = root;
+  o.index_in_kv = g.index_in_kv;
   // Short-lived commands neither recover in the background nor resume eager
   // initializations: they report the state as it is. `serve` does both.
   o.requeue_on_start = serving;
@@ -71,8 +74,8 @@ Result<std::unique_ptr<DagStore>> TryOpenStore(const std::string& root, bool ser
   return store;
 }
 
-std::unique_ptr<DagStore> OpenStore(const std::string& root, bool serving = false) {
-  auto store = TryOpenStore(root, serving);
+std::unique_ptr<DagStore> OpenStore(const Global& g, bool serving = false) {
+  auto store = TryOpenStore(g, serving);
   if (!store.ok()) Die(Message(store.status()));
   return std::move(*store);
 }
@@ -134,7 +137,7 @@ class LocalOutput : public cli::Output {
   LocalOutput out(out_file);
   std::optional<int> status = cli::ForwardToDaemon(root, request, out, g_interrupted);
   if (!status) {
-    auto store = TryOpenStore(root, false);
+    auto store = TryOpenStore(g, false);
     if (!store.ok() && store.status().code() == Code::kTimeout) {
       // A serve may have been starting: its socket answers now.
       status = cli::ForwardToDaemon(root, request, out, g_interrupted);
@@ -183,7 +186,7 @@ void Migrate(const Global& g, const std::string& dir, bool key_from_name) {
   }
   if (ec) Die("listing " + dir + ": " + ec.message());
   std::sort(cars.begin(), cars.end());
-  auto store = OpenStore(RootOf(g));
+  auto store = OpenStore(g);
   const bool tty = ::isatty(STDERR_FILENO) != 0;
   constexpr size_t kBatch = 10000;  // one durable transaction per batch
   size_t added = 0;
@@ -225,7 +228,7 @@ void Serve(const Global& g, const std::string& listen) {
   } catch (...) {
     Die("bad port in --listen " + listen);
   }
-  auto store = OpenStore(RootOf(g), true);
+  auto store = OpenStore(g, true);
   cli::AdminServer admin(store.get());
   if (Status s = admin.Start(); !s.ok()) {
     std::cerr << "warning: no admin endpoint (commands on this root will fail \"locked\"): "
@@ -259,6 +262,8 @@ int Run(int argc, char** argv) {
   app.fallthrough();
   Global g;
   app.add_option("--root", g.root, "store root (default $BOOST_PATH/dagstore)");
+  app.add_flag("--index-in-kv", g.index_in_kv,
+               "when creating the store: keep shard indexes in the datastore, not in files");
   std::string key, url, cid, out, dir, output = "table", listen = "127.0.0.1:8080";
   bool lazy = false, include_sealed = false, key_from_name = false;
   int concurrency = 0;

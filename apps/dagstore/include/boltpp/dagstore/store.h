@@ -105,6 +105,12 @@ struct StoreOptions {
   bool create = true;
   // How long Open waits for the datastore's file lock (another process).
   std::chrono::milliseconds lock_timeout{200};
+  // Keep each shard's full index in the datastore (bucket idx/<key>, one
+  // write transaction per shard; apps-spec 2.7) instead of index files.
+  // Chosen when the store is created (recorded in meta "index"); later
+  // opens follow the recorded choice, and asking for it on a store with
+  // index files is refused.
+  bool index_in_kv = false;
   // HTTP mount: give up when no byte arrives for this long.
   std::chrono::milliseconds http_timeout{10000};
 };
@@ -206,6 +212,10 @@ class DagStore {
 
   const StoreOptions& options() const { return options_; }
   std::string IndexPath(const std::string& key) const;
+  // Whether shard indexes live in the datastore (see index_in_kv).
+  bool index_in_kv() const { return index_in_kv_; }
+  // The full index of a shard, from its file or its idx/<key> bucket.
+  Result<car::Index> LoadShardIndex(const std::string& key) const;
   std::string TransientPath(const std::string& key) const;
   DB* db() const { return db_.get(); }
 
@@ -221,6 +231,7 @@ class DagStore {
 
   explicit DagStore(StoreOptions options);
   Status OpenDatastore();
+  std::unique_ptr<car::Index> LoadShardIndex(const std::string& key, Status* status) const;
   Status Reconcile();
   // Writes `records` (and every dirty record) in one synced transaction, plus
   // what `extra` does in it. Caller holds mu_.
@@ -258,6 +269,7 @@ class DagStore {
   int busy_ = 0;                                     // queue items running; guarded by mu_
   std::atomic<int> auto_recoveries_{0};
   bool closed_ = false;
+  bool index_in_kv_ = false;  // set by OpenDatastore
 };
 
 }  // namespace boltpp::dagstore
