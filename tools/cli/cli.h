@@ -44,8 +44,8 @@ struct ArgsSpec {
   static ArgsSpec Min(int n) { return {kMin, n, 0}; }
   static ArgsSpec Range(int lo, int hi) { return {kRange, lo, hi}; }
   static ArgsSpec Max(int n) { return {kMax, n, n}; }
-  // "" when n is acceptable, else cobra's message.
-  std::string Check(size_t n) const;
+  // Throws CliError with cobra's message unless n arguments are acceptable.
+  void Check(size_t n) const;
 };
 
 struct Command;

@@ -455,11 +455,11 @@ std::map<std::string, uint64_t> ParseMetaFields(const std::vector<std::string>& 
     if (k != "pageSize" && k != "root" && k != "freelist" && k != "pgid") {
       throw CliError("field " + GoQuote(k) + " isn't allowed to be updated");
     }
-    uint64_t val;
-    if (!GoParseUint(v, 10, 64, &val).empty()) {
+    try {
+      fields[k] = GoParseUint(v, 10, 64);
+    } catch (const CliError&) {
       throw CliError("invalid value " + GoQuote(v) + " for field " + GoQuote(k));
     }
-    fields[k] = val;
   }
   return fields;
 }

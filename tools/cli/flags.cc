@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <limits>
+#include <optional>
 
 #include "cli.h"
 
@@ -23,9 +24,77 @@ FlagDef Make(std::string name, char shorthand, FlagType type, std::string def, s
   return f;
 }
 
-std::string NumError(const char* fn, const std::string& s, bool range) {
-  return std::string("strconv.") + fn + ": parsing " + GoQuote(s) + ": " +
-         (range ? "value out of range" : "invalid syntax");
+// Why a strconv parse failed: Go's ErrSyntax or ErrRange.
+enum class NumFailure { kNone, kSyntax, kRange };
+
+[[noreturn]] void ThrowNumError(const char* fn, const std::string& s, NumFailure failure) {
+  throw CliError(std::string("strconv.") + fn + ": parsing " + GoQuote(s) + ": " +
+                 (failure == NumFailure::kRange ? "value out of range" : "invalid syntax"));
+}
+
+// For base 0: the base Go's prefix selects ("0x", "0o", "0b", a leading
+// "0" for octal, else 10) and how many characters the prefix takes.
+size_t TakeBasePrefix(const std::string& s, int* base) {
+  *base = 10;
+  if (s[0] != '0') return 0;
+  if (s.size() >= 3) {
+    switch (s[1]) {
+      case 'x':
+      case 'X':
+        *base = 16;
+        return 2;
+      case 'o':
+      case 'O':
+        *base = 8;
+        return 2;
+      case 'b':
+      case 'B':
+        *base = 2;
+        return 2;
+    }
+  }
+  *base = 8;
+  return 1;
+}
+
+// The value of a digit in bases up to 36; 36 for a character that is none.
+int DigitValue(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'z') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'Z') return c - 'A' + 10;
+  return 36;
+}
+
+struct ParsedUint {
+  uint64_t value = 0;
+  NumFailure failure = NumFailure::kNone;
+};
+
+// strconv.ParseUint's rules without its message: a bad digit anywhere is a
+// syntax error, even after the value overflowed.
+ParsedUint ParseUnsigned(const std::string& s, int base, int bits) {
+  if (s.empty()) return {0, NumFailure::kSyntax};
+  const bool underscores = base == 0;
+  size_t i = base == 0 ? TakeBasePrefix(s, &base) : 0;
+  const uint64_t max =
+      bits >= 64 ? std::numeric_limits<uint64_t>::max() : ((uint64_t{1} << bits) - 1);
+  const auto ubase = static_cast<uint64_t>(base);
+  ParsedUint r;
+  bool any = i == 1 && base == 8;  // a lone "0"
+  for (; i < s.size(); ++i) {
+    if (s[i] == '_' && underscores) continue;
+    const int d = DigitValue(s[i]);
+    if (d >= base) return {0, NumFailure::kSyntax};
+    any = true;
+    const auto ud = static_cast<uint64_t>(d);
+    if (r.failure == NumFailure::kNone && r.value > (max - ud) / ubase) {
+      r.failure = NumFailure::kRange;
+    } else if (r.failure == NumFailure::kNone) {
+      r.value = r.value * ubase + ud;
+    }
+  }
+  if (!any) return {0, NumFailure::kSyntax};
+  return r;
 }
 
 // Splits a --fields style value as Go's encoding/csv would for one record
@@ -95,114 +164,83 @@ FlagDef Required(FlagDef f) {
   return f;
 }
 
-std::string GoParseUint(const std::string& s0, int base, int bits, uint64_t* out) {
-  const char* fn = "ParseUint";
-  std::string s = s0;
-  if (s.empty()) return NumError(fn, s0, false);
-  bool base0 = base == 0;
-  size_t i = 0;
-  if (base == 0) {
-    base = 10;
-    if (s[0] == '0') {
-      if (s.size() >= 3 && (s[1] == 'x' || s[1] == 'X')) {
-        base = 16;
-        i = 2;
-      } else if (s.size() >= 3 && (s[1] == 'o' || s[1] == 'O')) {
-        base = 8;
-        i = 2;
-      } else if (s.size() >= 3 && (s[1] == 'b' || s[1] == 'B')) {
-        base = 2;
-        i = 2;
-      } else {
-        base = 8;
-        i = 1;
-      }
-    }
-  }
-  uint64_t max = bits >= 64 ? std::numeric_limits<uint64_t>::max() : ((uint64_t{1} << bits) - 1);
-  uint64_t n = 0;
-  bool range = false;
-  bool any = i > 0 && base == 8 && i == 1;  // a lone "0"
-  for (; i < s.size(); ++i) {
-    char c = s[i];
-    if (c == '_' && base0) continue;
-    int d;
-    if (c >= '0' && c <= '9') {
-      d = c - '0';
-    } else if (c >= 'a' && c <= 'z') {
-      d = c - 'a' + 10;
-    } else if (c >= 'A' && c <= 'Z') {
-      d = c - 'A' + 10;
-    } else {
-      return NumError(fn, s0, false);
-    }
-    if (d >= base) return NumError(fn, s0, false);
-    any = true;
-    if (!range) {
-      if (n > (max - static_cast<uint64_t>(d)) / static_cast<uint64_t>(base)) {
-        range = true;
-      } else {
-        n = n * static_cast<uint64_t>(base) + static_cast<uint64_t>(d);
-      }
-    }
-  }
-  if (!any) return NumError(fn, s0, false);
-  if (range) return NumError(fn, s0, true);
-  *out = n;
-  return "";
+uint64_t GoParseUint(const std::string& s, int base, int bits) {
+  const ParsedUint r = ParseUnsigned(s, base, bits);
+  if (r.failure != NumFailure::kNone) ThrowNumError("ParseUint", s, r.failure);
+  return r.value;
 }
 
-std::string GoParseInt(const std::string& s0, int bits, int64_t* out) {
-  if (s0.empty()) return NumError("ParseInt", s0, false);
-  std::string s = s0;
-  bool neg = false;
-  if (s[0] == '+' || s[0] == '-') {
-    neg = s[0] == '-';
-    s = s.substr(1);
+int64_t GoParseInt(const std::string& s, int bits) {
+  if (s.empty()) ThrowNumError("ParseInt", s, NumFailure::kSyntax);
+  const bool has_sign = s[0] == '+' || s[0] == '-';
+  const bool neg = s[0] == '-';
+  const ParsedUint u = ParseUnsigned(s.substr(has_sign ? 1 : 0), 0, 64);
+  if (u.failure != NumFailure::kNone) ThrowNumError("ParseInt", s, u.failure);
+  const uint64_t cutoff = uint64_t{1} << (bits - 1);
+  if (neg ? u.value > cutoff : u.value >= cutoff) {
+    ThrowNumError("ParseInt", s, NumFailure::kRange);
   }
-  uint64_t u = 0;
-  std::string err = GoParseUint(s, 0, 64, &u);
-  if (!err.empty()) {
-    bool range = err.find("out of range") != std::string::npos;
-    return NumError("ParseInt", s0, range);
-  }
-  uint64_t cutoff = uint64_t{1} << (bits - 1);
-  if (!neg && u >= cutoff) return NumError("ParseInt", s0, true);
-  if (neg && u > cutoff) return NumError("ParseInt", s0, true);
-  *out = neg ? static_cast<int64_t>(0 - u) : static_cast<int64_t>(u);
-  return "";
+  return neg ? static_cast<int64_t>(0 - u.value) : static_cast<int64_t>(u.value);
 }
 
-std::string GoParseFloat(const std::string& s, double* out) {
-  if (s.empty()) return NumError("ParseFloat", s, false);
-  std::string t;
+double GoParseFloat(const std::string& s) {
+  if (s.empty()) ThrowNumError("ParseFloat", s, NumFailure::kSyntax);
+  std::string digits;
   for (char c : s) {
-    if (c != '_') t += c;
+    if (c != '_') digits += c;
   }
-  const char* p = t.c_str();
+  const char* p = digits.c_str();
   char* end = nullptr;
   errno = 0;
-  double v = std::strtod(p, &end);
-  if (end == p || *end != '\0') {
-    // Go accepts "inf", "infinity", "nan" too; strtod does as well.
-    return NumError("ParseFloat", s, false);
-  }
-  if (errno == ERANGE && std::isinf(v)) return NumError("ParseFloat", s, true);
-  *out = v;
-  return "";
+  const double v = std::strtod(p, &end);
+  // Go accepts "inf", "infinity" and "nan" too; so does strtod.
+  if (end == p || *end != '\0') ThrowNumError("ParseFloat", s, NumFailure::kSyntax);
+  if (errno == ERANGE && std::isinf(v)) ThrowNumError("ParseFloat", s, NumFailure::kRange);
+  return v;
 }
 
-std::string GoParseBool(const std::string& s, bool* out) {
-  if (s == "1" || s == "t" || s == "T" || s == "TRUE" || s == "true" || s == "True") {
-    *out = true;
-    return "";
-  }
-  if (s == "0" || s == "f" || s == "F" || s == "FALSE" || s == "false" || s == "False") {
-    *out = false;
-    return "";
-  }
-  return NumError("ParseBool", s, false);
+bool GoParseBool(const std::string& s) {
+  if (s == "1" || s == "t" || s == "T" || s == "TRUE" || s == "true" || s == "True") return true;
+  if (s == "0" || s == "f" || s == "F" || s == "FALSE" || s == "false" || s == "False")
+    return false;
+  ThrowNumError("ParseBool", s, NumFailure::kSyntax);
 }
+
+namespace {
+
+// The text stored for a value of a flag that is not a slice (numbers in
+// canonical form); throws strconv's or time's message for a bad one.
+std::string CanonicalValue(const FlagDef& f, const std::string& value) {
+  switch (f.type) {
+    case FlagType::kBool:
+      return GoParseBool(value) ? "true" : "false";
+    case FlagType::kInt:
+    case FlagType::kInt64:
+      return std::to_string(GoParseInt(value, 64));
+    case FlagType::kUint64:
+    case FlagType::kUint32:
+      return std::to_string(GoParseUint(value, 0, f.type == FlagType::kUint32 ? 32 : 64));
+    case FlagType::kFloat64:
+      GoParseFloat(value);
+      return value;
+    case FlagType::kDuration: {
+      int64_t ns = 0;
+      if (!ParseGoDuration(value, &ns)) throw CliError("time: invalid duration " + GoQuote(value));
+      return std::to_string(ns);
+    }
+    case FlagType::kString:
+    case FlagType::kStringSlice:
+      break;
+  }
+  return value;
+}
+
+// How pflag names a flag in its messages: "-f, --format" or "--format".
+std::string ShownName(const FlagDef& f) {
+  return f.shorthand ? std::string("-") + f.shorthand + ", --" + f.name : "--" + f.name;
+}
+
+}  // namespace
 
 void FlagSet::Add(const FlagDef& def) {
   for (auto& d : defs_) {
@@ -225,146 +263,104 @@ const FlagDef* FlagSet::FindShort(char c) const {
   return nullptr;
 }
 
-std::string FlagSet::Set(const FlagDef& f, const std::string& value,
-                         const std::string& shown_name) {
-  (void)shown_name;
-  std::string err;
-  switch (f.type) {
-    case FlagType::kBool: {
-      bool b;
-      err = GoParseBool(value, &b);
-      if (err.empty()) values_[f.name] = b ? "true" : "false";
-      break;
+void FlagSet::Set(const FlagDef& f, const std::string& value) {
+  if (f.type == FlagType::kStringSlice) {
+    auto parts = ReadAsCsv(value);
+    auto& cur = slices_[f.name];
+    if (!Changed(f.name)) cur.clear();  // the first use replaces the default
+    cur.insert(cur.end(), parts.begin(), parts.end());
+  } else {
+    try {
+      std::string canonical = CanonicalValue(f, value);
+      values_[f.name] = std::move(canonical);
+    } catch (const CliError& e) {
+      throw CliError("invalid argument " + GoQuote(value) + " for " + GoQuote(ShownName(f)) +
+                     " flag: " + e.what());
     }
-    case FlagType::kString:
-      values_[f.name] = value;
-      break;
-    case FlagType::kInt:
-    case FlagType::kInt64: {
-      int64_t v;
-      err = GoParseInt(value, 64, &v);
-      if (err.empty()) values_[f.name] = std::to_string(v);
-      break;
-    }
-    case FlagType::kUint64:
-    case FlagType::kUint32: {
-      uint64_t v;
-      err = GoParseUint(value, 0, f.type == FlagType::kUint32 ? 32 : 64, &v);
-      if (err.empty()) values_[f.name] = std::to_string(v);
-      break;
-    }
-    case FlagType::kFloat64: {
-      double v;
-      err = GoParseFloat(value, &v);
-      if (err.empty()) values_[f.name] = value;
-      break;
-    }
-    case FlagType::kStringSlice: {
-      auto parts = ReadAsCsv(value);
-      auto& cur = slices_[f.name];
-      if (!Changed(f.name)) cur.clear();
-      cur.insert(cur.end(), parts.begin(), parts.end());
-      break;
-    }
-    case FlagType::kDuration: {
-      int64_t ns;
-      if (!ParseGoDuration(value, &ns)) {
-        err = "time: invalid duration " + GoQuote(value);
-      } else {
-        values_[f.name] = std::to_string(ns);
-      }
-      break;
-    }
-  }
-  if (!err.empty()) {
-    std::string flag_name =
-        f.shorthand ? std::string("-") + f.shorthand + ", --" + f.name : "--" + f.name;
-    return "invalid argument " + GoQuote(value) + " for " + GoQuote(flag_name) + " flag: " + err;
   }
   changed_[f.name] = true;
-  return "";
 }
 
-std::string FlagSet::Parse(const std::vector<std::string>& in,
-                           std::vector<std::string>* positional) {
-  size_t i = 0;
-  while (i < in.size()) {
-    const std::string& s = in[i++];
-    if (s.size() < 2 || s[0] != '-') {
-      positional->push_back(s);
-      continue;
-    }
-    if (s[1] == '-') {
-      if (s.size() == 2) {  // "--" ends the flags
-        for (; i < in.size(); ++i) positional->push_back(in[i]);
-        break;
-      }
-      std::string name = s.substr(2);
-      if (name[0] == '-' || name[0] == '=') return "bad flag syntax: " + s;
-      std::string value;
-      bool has_value = false;
-      if (auto eq = name.find('='); eq != std::string::npos) {
-        value = name.substr(eq + 1);
-        name = name.substr(0, eq);
-        has_value = true;
-      }
-      const FlagDef* f = Find(name);
-      if (!f) return "unknown flag: --" + name;
-      if (!has_value) {
-        if (f->type == FlagType::kBool) {
-          value = "true";
-        } else if (i < in.size()) {
-          value = in[i++];
-        } else {
-          return "flag needs an argument: " + s;
-        }
-      }
-      if (auto err = Set(*f, value, "--" + name); !err.empty()) return err;
-      continue;
-    }
-    // Shorthand flags: -abc, -ovalue, -o value, -o=value.
-    std::string shorts = s.substr(1);
-    while (!shorts.empty()) {
-      char c = shorts[0];
-      const FlagDef* f = FindShort(c);
-      if (!f) {
-        return std::string("unknown shorthand flag: '") + c + "' in -" + shorts;
-      }
-      std::string value;
-      std::string rest = shorts.substr(1);
-      if (shorts.size() > 2 && shorts[1] == '=') {
-        value = shorts.substr(2);
-        rest.clear();
-      } else if (f->type == FlagType::kBool) {
-        value = "true";
-      } else if (shorts.size() > 1) {
-        value = shorts.substr(1);
-        rest.clear();
-      } else if (i < in.size()) {
-        value = in[i++];
-      } else {
-        return std::string("flag needs an argument: '") + c + "' in -" + shorts;
-      }
-      if (auto err = Set(*f, value, std::string("-") + c); !err.empty()) return err;
-      shorts = rest;
+void FlagSet::ParseLong(const std::string& arg, const std::vector<std::string>& in, size_t* next) {
+  std::string name = arg.substr(2);
+  if (name[0] == '-' || name[0] == '=') throw CliError("bad flag syntax: " + arg);
+  std::optional<std::string> value;
+  if (auto eq = name.find('='); eq != std::string::npos) {
+    value = name.substr(eq + 1);
+    name.resize(eq);
+  }
+  const FlagDef* f = Find(name);
+  if (!f) throw CliError("unknown flag: --" + name);
+  if (!value) {
+    if (f->type == FlagType::kBool) {
+      value = "true";
+    } else if (*next < in.size()) {
+      value = in[(*next)++];
+    } else {
+      throw CliError("flag needs an argument: " + arg);
     }
   }
-  return "";
+  Set(*f, *value);
 }
 
-std::string FlagSet::MissingRequired() const {
+void FlagSet::ParseShorts(const std::string& arg, const std::vector<std::string>& in,
+                          size_t* next) {
+  std::string shorts = arg.substr(1);
+  while (!shorts.empty()) {
+    const char c = shorts[0];
+    const FlagDef* f = FindShort(c);
+    if (!f) throw CliError(std::string("unknown shorthand flag: '") + c + "' in -" + shorts);
+    std::string value;
+    std::string rest = shorts.substr(1);
+    if (shorts.size() > 2 && shorts[1] == '=') {
+      value = shorts.substr(2);
+      rest.clear();
+    } else if (f->type == FlagType::kBool) {
+      value = "true";
+    } else if (shorts.size() > 1) {
+      value = shorts.substr(1);
+      rest.clear();
+    } else if (*next < in.size()) {
+      value = in[(*next)++];
+    } else {
+      throw CliError(std::string("flag needs an argument: '") + c + "' in -" + shorts);
+    }
+    Set(*f, value);
+    shorts = rest;
+  }
+}
+
+void FlagSet::Parse(const std::vector<std::string>& in, std::vector<std::string>* positional) {
+  size_t next = 0;
+  while (next < in.size()) {
+    const std::string& arg = in[next++];
+    if (arg == "--") {  // ends the flags
+      positional->insert(positional->end(), in.begin() + static_cast<long>(next), in.end());
+      return;
+    }
+    if (arg.size() < 2 || arg[0] != '-') {
+      positional->push_back(arg);
+    } else if (arg[1] == '-') {
+      ParseLong(arg, in, &next);
+    } else {
+      ParseShorts(arg, in, &next);
+    }
+  }
+}
+
+void FlagSet::CheckRequired() const {
   std::vector<std::string> missing;
   for (auto& d : defs_) {
     if (d.required && !Changed(d.name)) missing.push_back(d.name);
   }
-  if (missing.empty()) return "";
+  if (missing.empty()) return;
   std::sort(missing.begin(), missing.end());
   std::string s = "required flag(s) \"";
   for (size_t i = 0; i < missing.size(); ++i) {
     if (i) s += "\", \"";
     s += missing[i];
   }
-  return s + "\" not set";
+  throw CliError(s + "\" not set");
 }
 
 const std::string& FlagSet::Str(const std::string& name) const {
@@ -376,22 +372,20 @@ const std::string& FlagSet::Str(const std::string& name) const {
 
 bool FlagSet::Bool(const std::string& name) const { return Str(name) == "true"; }
 
+// The getters parse values Set already checked, or a default: "" is 0.
 int64_t FlagSet::Int(const std::string& name) const {
-  int64_t v = 0;
-  if (!GoParseInt(Str(name), 64, &v).empty()) return 0;
-  return v;
+  const std::string& v = Str(name);
+  return v.empty() ? 0 : GoParseInt(v, 64);
 }
 
 uint64_t FlagSet::Uint(const std::string& name) const {
-  uint64_t v = 0;
-  if (!GoParseUint(Str(name), 0, 64, &v).empty()) return 0;
-  return v;
+  const std::string& v = Str(name);
+  return v.empty() ? 0 : GoParseUint(v, 0, 64);
 }
 
 double FlagSet::Float(const std::string& name) const {
-  double v = 0;
-  if (!GoParseFloat(Str(name), &v).empty()) return 0;
-  return v;
+  const std::string& v = Str(name);
+  return v.empty() ? 0 : GoParseFloat(v);
 }
 
 std::vector<std::string> FlagSet::Slice(const std::string& name) const {

@@ -3,6 +3,9 @@
 // spf13/pflag (which bbolt's cobra CLI uses): --name=value, --name value,
 // -n value, -nvalue, -abc for booleans, "--" ends the flags, flags may come
 // after positional arguments.
+//
+// Errors are thrown as CliError (cli.h) carrying pflag's or strconv's exact
+// message; main.cc turns them into "Error: ..." and exit status 1.
 #pragma once
 
 #include <cstdint>
@@ -52,11 +55,11 @@ class FlagSet {
   const FlagDef* Find(const std::string& name) const;
   const FlagDef* FindShort(char c) const;
 
-  // Parses args; positional arguments go to *positional. Returns "" or
-  // pflag's error message ("unknown flag: --foo", ...).
-  std::string Parse(const std::vector<std::string>& args, std::vector<std::string>* positional);
-  // cobra: `required flag(s) "a", "b" not set`, or "".
-  std::string MissingRequired() const;
+  // Parses args; positional arguments go to *positional. Throws CliError
+  // with pflag's message ("unknown flag: --foo", ...).
+  void Parse(const std::vector<std::string>& args, std::vector<std::string>* positional);
+  // Throws CliError with cobra's `required flag(s) "a", "b" not set`.
+  void CheckRequired() const;
 
   bool Changed(const std::string& name) const { return changed_.count(name) > 0; }
   const std::string& Str(const std::string& name) const;
@@ -68,7 +71,12 @@ class FlagSet {
   int64_t DurationNs(const std::string& name) const;
 
  private:
-  std::string Set(const FlagDef& f, const std::string& value, const std::string& shown_name);
+  // Stores value for f; throws pflag's "invalid argument ..." message.
+  void Set(const FlagDef& f, const std::string& value);
+  // Parses "--name[=value]" (in[*next] is the value when needed).
+  void ParseLong(const std::string& arg, const std::vector<std::string>& in, size_t* next);
+  // Parses "-abc", "-ovalue", "-o value" and "-o=value".
+  void ParseShorts(const std::string& arg, const std::vector<std::string>& in, size_t* next);
 
   std::vector<FlagDef> defs_;
   std::map<std::string, std::string> values_;  // name -> text value
@@ -76,11 +84,12 @@ class FlagSet {
   std::map<std::string, bool> changed_;
 };
 
-// Go strconv-style integer parsing with base 0 (0x, 0o, 0b, leading 0 = octal).
-// Returns "" or the strconv error text.
-std::string GoParseInt(const std::string& s, int bits, int64_t* out);
-std::string GoParseUint(const std::string& s, int base, int bits, uint64_t* out);
-std::string GoParseFloat(const std::string& s, double* out);
-std::string GoParseBool(const std::string& s, bool* out);
+// Go strconv parsing (base 0: 0x, 0o, 0b, leading 0 = octal, "_" between
+// digits). Each throws CliError with strconv's text, e.g.
+// `strconv.ParseUint: parsing "-1": invalid syntax`.
+int64_t GoParseInt(const std::string& s, int bits);
+uint64_t GoParseUint(const std::string& s, int base, int bits);
+double GoParseFloat(const std::string& s);
+bool GoParseBool(const std::string& s);
 
 }  // namespace boltpp::cli

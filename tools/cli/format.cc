@@ -622,11 +622,6 @@ bool ParseGoDuration(const std::string& s0, int64_t* ns) {
   return true;
 }
 
-uint64_t ParsePageId(const std::string& s) {
-  uint64_t v = 0;
-  std::string err = GoParseUint(s, 10, 64, &v);
-  if (!err.empty()) throw CliError(err);
-  return v;
-}
+uint64_t ParsePageId(const std::string& s) { return GoParseUint(s, 10, 64); }
 
 }  // namespace boltpp::cli

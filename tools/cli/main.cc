@@ -6,6 +6,7 @@
 #include <sys/utsname.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <exception>
@@ -267,65 +268,94 @@ std::string UsageHint(const std::vector<const Command*>& chain) {
   return "Run '" + PathOf(chain) + " --help' for usage.";
 }
 
-int Main(int argc, char** argv) {
-  std::vector<std::string> args(argv + 1, argv + argc);
-  const Command& root = RootCommand();
-  Resolved r = Resolve(root, args);
-  const Command& cmd = *r.cmd;
-
-  // `boltpp help [command...]`
-  if (cmd.name == "help" && r.chain.size() == 2) {
-    std::vector<std::string> topic;
-    for (auto& a : r.rest) {
-      if (!a.empty() && a[0] != '-') topic.push_back(a);
-    }
-    Resolved t = Resolve(root, topic);
-    if (!t.rest.empty()) {
-      Out("Unknown help topic [`" + t.rest[0] + "`]\n");
-      PrintHelp(root, true);
-      return 0;
-    }
-    PrintHelp(*t.cmd, true);
+// `boltpp help [command...]`: the help of the command named.
+int RunHelp(const Resolved& r) {
+  std::vector<std::string> topic;
+  for (auto& a : r.rest) {
+    if (!a.empty() && a[0] != '-') topic.push_back(a);
+  }
+  Resolved t = Resolve(RootCommand(), topic);
+  if (!t.rest.empty()) {
+    Out("Unknown help topic [`" + t.rest[0] + "`]\n");
+    PrintHelp(RootCommand(), true);
     return 0;
   }
+  PrintHelp(*t.cmd, true);
+  return 0;
+}
 
+// Runs step; a CliError it throws gets the hint that points at r's help.
+template <typename F>
+void WithUsageHint(const Resolved& r, F&& step) {
+  try {
+    step();
+  } catch (const CliError& e) {
+    throw CliError(e.what(), UsageHint(r.chain));
+  }
+}
+
+// The command's own flags, --help and the global --timeout.
+FlagSet CommandFlags(const Command& cmd) {
   FlagSet fs;
   for (auto& f : cmd.flags) fs.Add(f);
   fs.Add(BoolFlag("help", "help for " + cmd.name, 'h'));
   fs.Add(TimeoutFlag());
-  std::vector<std::string> positional;
-  std::string perr = fs.Parse(r.rest, &positional);
-  if (!perr.empty()) return Fail(perr, UsageHint(r.chain));
-  if (fs.Bool("help")) {
-    PrintHelp(cmd, true);
-    return 0;
-  }
-  if (!cmd.run) {
-    if (&cmd == &root) {
-      if (fs.Bool("version")) {
-        Out(std::string(kProgramName) + " version " + BOLTPP_VERSION_STRING + "\n");
-        return 0;
-      }
-      if (!positional.empty()) {
-        return Fail("unknown command " + GoQuote(positional[0]) + " for " + GoQuote(kProgramName) +
-                        Suggestions(root, positional[0]),
-                    "Run '" + std::string(kProgramName) + " --help' for usage.");
-      }
-    }
-    // A group without a (known) subcommand prints its help, as cobra does.
-    PrintHelp(cmd, true);
-    return 0;
-  }
-  if (auto e = cmd.args.Check(positional.size()); !e.empty()) return Fail(e, UsageHint(r.chain));
-  if (auto e = fs.MissingRequired(); !e.empty()) return Fail(e, UsageHint(r.chain));
+  return fs;
+}
 
+// A group without a (known) subcommand prints its help, as cobra does; the
+// root also answers --version and refuses an unknown command.
+int RunGroup(const Invocation& inv) {
+  const Command& root = RootCommand();
+  if (inv.cmd == &root && inv.flags.Bool("version")) {
+    Out(std::string(kProgramName) + " version " + BOLTPP_VERSION_STRING + "\n");
+    return 0;
+  }
+  if (inv.cmd == &root && !inv.args.empty()) {
+    throw CliError("unknown command " + GoQuote(inv.args[0]) + " for " + GoQuote(kProgramName) +
+                       Suggestions(root, inv.args[0]),
+                   "Run '" + std::string(kProgramName) + " --help' for usage.");
+  }
+  PrintHelp(*inv.cmd, true);
+  return 0;
+}
+
+// Buffered output that cannot be written is an error, except on a closed
+// pipe (the reader has gone).
+void FlushStdout() {
+  if (std::fflush(stdout) != 0 || std::ferror(stdout)) {
+    if (errno != EPIPE) throw CliError(std::string("write stdout: ") + std::strerror(errno));
+  }
+}
+
+// Resolves the command, parses its flags and checks its arguments with
+// cobra's rules, and runs it. Failures are thrown.
+int Dispatch(const std::vector<std::string>& args) {
+  Resolved r = Resolve(RootCommand(), args);
+  if (r.cmd->name == "help" && r.chain.size() == 2) return RunHelp(r);
   Invocation inv;
-  inv.cmd = &cmd;
-  inv.flags = fs;
-  inv.args = positional;
-  int rc;
+  inv.cmd = r.cmd;
+  inv.flags = CommandFlags(*r.cmd);
+  WithUsageHint(r, [&] { inv.flags.Parse(r.rest, &inv.args); });
+  if (inv.flags.Bool("help")) {
+    PrintHelp(*r.cmd, true);
+    return 0;
+  }
+  if (!r.cmd->run) return RunGroup(inv);
+  WithUsageHint(r, [&] {
+    r.cmd->args.Check(inv.args.size());
+    inv.flags.CheckRequired();
+  });
+  int rc = r.cmd->run(inv);
+  FlushStdout();
+  return rc;
+}
+
+// The one place where a failure becomes "Error: <message>" (and its hint)
+// on stderr and exit status 1.
+int Main(int argc, char** argv) {
   try {
-    rc = cmd.run(inv);
+    return Dispatch(std::vector<std::string>(argv + 1, argv + argc));
   } catch (const CliError& e) {
     std::fflush(stdout);
     return Fail(e.what(), e.hint());
@@ -336,10 +366,6 @@ int Main(int argc, char** argv) {
     std::fflush(stdout);
     return Fail(std::string("internal error: ") + e.what(), "");
   }
-  if (std::fflush(stdout) != 0 || std::ferror(stdout)) {
-    if (errno != EPIPE) return Fail(std::string("write stdout: ") + std::strerror(errno), "");
-  }
-  return rc;
 }
 
 }  // namespace

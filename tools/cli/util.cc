@@ -25,34 +25,31 @@ void Err(std::string_view s) {
   std::fflush(stderr);
 }
 
-std::string ArgsSpec::Check(size_t n) const {
+void ArgsSpec::Check(size_t n) const {
+  const std::string got = std::to_string(n);
+  const std::string lo = std::to_string(a);
   switch (rule) {
     case kAny:
-      return "";
+      return;
     case kExact:
-      if (n != static_cast<size_t>(a)) {
-        return "accepts " + std::to_string(a) + " arg(s), received " + std::to_string(n);
-      }
-      return "";
+      if (n != static_cast<size_t>(a)) throw CliError("accepts " + lo + " arg(s), received " + got);
+      return;
     case kMin:
       if (n < static_cast<size_t>(a)) {
-        return "requires at least " + std::to_string(a) + " arg(s), only received " +
-               std::to_string(n);
+        throw CliError("requires at least " + lo + " arg(s), only received " + got);
       }
-      return "";
+      return;
     case kRange:
       if (n < static_cast<size_t>(a) || n > static_cast<size_t>(b)) {
-        return "accepts between " + std::to_string(a) + " and " + std::to_string(b) +
-               " arg(s), received " + std::to_string(n);
+        throw CliError("accepts between " + lo + " and " + std::to_string(b) +
+                       " arg(s), received " + got);
       }
-      return "";
+      return;
     case kMax:
-      if (n > static_cast<size_t>(a)) {
-        return "accepts at most " + std::to_string(a) + " arg(s), received " + std::to_string(n);
-      }
-      return "";
+      if (n > static_cast<size_t>(a))
+        throw CliError("accepts at most " + lo + " arg(s), received " + got);
+      return;
   }
-  return "";
 }
 
 std::chrono::milliseconds Invocation::LockTimeout() const {
