@@ -353,9 +353,9 @@ Expected<std::vector<LocalExecutionState>> ExecutionStore::GetExecutions(
   return list;
 }
 
-Expected<std::vector<LocalStateHistory>> ExecutionStore::GetExecutionHistory(
+Expected<std::vector<ExecutionStore::HistoryDocument>> ExecutionStore::GetExecutionHistoryDocuments(
     const std::string& id) {
-  std::vector<LocalStateHistory> list;
+  std::vector<HistoryDocument> list;
   Error err;
   Status s = db_->View([&](Tx& tx) {
     Buckets b = GetBuckets(tx);
@@ -369,18 +369,26 @@ Expected<std::vector<LocalStateHistory>> ExecutionStore::GetExecutionHistory(
         err = j.error();
         return Status::OK();
       }
-      auto h = LocalStateHistory::FromJson(*j);
-      if (!h.ok()) {
-        err = h.error();
-        return Status::OK();
-      }
-      h->seq = row.seq;
-      list.push_back(std::move(*h));
+      list.push_back({row.seq, std::move(*j)});
     }
     return Status::OK();
   });
   if (!err.ok()) return err;
   if (!s.ok()) return StorageError(s);
+  return list;
+}
+
+Expected<std::vector<LocalStateHistory>> ExecutionStore::GetExecutionHistory(
+    const std::string& id) {
+  auto docs = GetExecutionHistoryDocuments(id);
+  if (!docs.ok()) return docs.error();
+  std::vector<LocalStateHistory> list;
+  for (auto& d : *docs) {
+    auto h = LocalStateHistory::FromJson(d.document);
+    if (!h.ok()) return h.error();
+    h->seq = d.seq;
+    list.push_back(std::move(*h));
+  }
   return list;
 }
 

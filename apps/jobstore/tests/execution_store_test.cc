@@ -505,5 +505,65 @@ TEST_F(ExecutionStoreTest, GuardedUpdateRaceHasExactlyOneWinnerInBatches) {
   RaceRounds(*store_, 8, 20);
 }
 
+TEST_F(ExecutionStoreTest, FailedGuardsInsideABatchLeaveTheirDataUnchanged) {
+  // Eight callers share one batch (long delay, size 8): four valid
+  // transitions and four that fail a guard (state, version, terminal, exists).
+  auto o = TestStoreOptions(&clock_);
+  o.batch = true;
+  o.batch_size = 8;
+  o.batch_delay = std::chrono::milliseconds(500);
+  for (int i = 0; i < 8; ++i) {
+    ASSERT_NO_ERR(store_->CreateExecution(NewLocal("e-" + std::to_string(i), "j-1")));
+  }
+  ASSERT_NO_ERR(Move("e-6", LocalState::kCreated, LocalState::kCancelled));
+  Open(o);  // set up without waiting for batches
+  auto snapshot = [&](int i) {
+    std::string out;
+    EXPECT_OK(store_->db().View([&](Tx& tx) {
+      const std::string id = "e-" + std::to_string(i);
+      out = SnapshotPath(tx, {std::string(kExecutionBucket), id}) + "|" +
+            SnapshotPath(tx, {std::string(kExecutionHistoryBucket), id}) + "|" +
+            SnapshotPath(tx, {std::string(kExecutionIndexBucket), "j-1"});
+      return Status::OK();
+    }));
+    return out;
+  };
+  std::vector<std::string> before;
+  for (int i = 4; i < 8; ++i) before.push_back(snapshot(i));
+  const StateCounts counts_before = store_->GetCounts();
+  const uint64_t txid_before = Txid();
+  std::vector<Error> results(8);
+  std::vector<std::thread> threads;
+  for (int i = 0; i < 4; ++i) {
+    threads.emplace_back([&, i] {
+      results[i] = Move("e-" + std::to_string(i), LocalState::kCreated, LocalState::kBidAccepted);
+    });
+  }
+  threads.emplace_back(
+      [&] { results[4] = Move("e-4", LocalState::kRunning, LocalState::kFailed); });
+  threads.emplace_back(
+      [&] { results[5] = Move("e-5", LocalState::kCreated, LocalState::kBidAccepted, 7); });
+  threads.emplace_back([&] {
+    results[6] = store_->UpdateExecutionState({"e-6", LocalState::kFailed, {}, 0, ""});
+  });
+  threads.emplace_back(
+      [&] { results[7] = store_->CreateExecution(NewLocal("e-7", "j-1", LocalState::kCreated)); });
+  for (auto& t : threads) t.join();
+  for (int i = 0; i < 4; ++i) EXPECT_TRUE(results[i].ok()) << results[i].ToString();
+  EXPECT_ERRC(results[4], Errc::kInvalidExecutionState);
+  EXPECT_ERRC(results[5], Errc::kInvalidExecutionVersion);
+  EXPECT_ERRC(results[6], Errc::kExecutionAlreadyTerminal);
+  EXPECT_ERRC(results[7], Errc::kExecutionAlreadyExists);
+  EXPECT_EQ(Txid(), txid_before + 1) << "the eight calls did not share one commit";
+  for (int i = 4; i < 8; ++i) EXPECT_EQ(snapshot(i), before[i - 4]) << "e-" << i;
+  StateCounts want = counts_before;
+  want[int(LocalState::kCreated)] -= 4;
+  want[int(LocalState::kBidAccepted)] += 4;
+  EXPECT_EQ(store_->GetCounts(), want);
+  for (int i = 0; i < 4; ++i) {
+    EXPECT_EQ(store_->GetExecution("e-" + std::to_string(i))->state, LocalState::kBidAccepted);
+  }
+}
+
 }  // namespace
 }  // namespace boltpp::jobstore::testing

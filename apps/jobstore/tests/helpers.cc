@@ -69,6 +69,38 @@ CommandResult Run(const std::string& command) {
 std::string Cli() { return JOBS_CLI; }
 std::string TestData(const std::string& name) { return std::string(JOBS_TESTDATA) + "/" + name; }
 
+namespace {
+void SnapshotInto(Bucket b, const std::string& indent, std::string& out) {
+  out += indent + "seq " + std::to_string(b.Sequence()) + "\n";
+  auto c = b.NewCursor();
+  for (auto e = c.First(); e; e = c.Next()) {
+    out += indent + std::string(e->key);
+    if (e->is_bucket) {
+      out += "/\n";
+      SnapshotInto(b.GetBucket(e->key), indent + "  ", out);
+    } else {
+      out += " = " + std::string(e->value) + "\n";
+    }
+  }
+}
+}  // namespace
+
+std::string SnapshotPath(Tx& tx, const std::vector<std::string>& path) {
+  if (path.empty()) return "";
+  Bucket b = tx.GetBucket(path[0]);
+  for (size_t i = 1; i < path.size() && b; ++i) b = b.GetBucket(path[i]);
+  if (!b) {
+    // A plain key at the end of the path.
+    Bucket parent = tx.GetBucket(path[0]);
+    for (size_t i = 1; i + 1 < path.size() && parent; ++i) parent = parent.GetBucket(path[i]);
+    auto v = parent && path.size() > 1 ? parent.Get(path.back()) : std::nullopt;
+    return v ? "value " + std::string(*v) : "";
+  }
+  std::string out;
+  SnapshotInto(b, "", out);
+  return out;
+}
+
 StoreOptions TestStoreOptions(FakeClock* clock) {
   StoreOptions o;
   o.lock_timeout = std::chrono::milliseconds(300);

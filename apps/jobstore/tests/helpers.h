@@ -49,6 +49,10 @@ struct FakeClock {
   void Advance(std::chrono::nanoseconds d) { now += d.count(); }
 };
 
+// Everything under bucket path `path` in tx (keys, values, nested buckets and
+// their sequences) as text, or "" when path does not exist: compares states.
+std::string SnapshotPath(Tx& tx, const std::vector<std::string>& path);
+
 // Store options for tests: short lock timeout, no fsync, the given clock.
 StoreOptions TestStoreOptions(FakeClock* clock = nullptr);
 

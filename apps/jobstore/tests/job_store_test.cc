@@ -4,6 +4,7 @@
 // from a checkpoint after reopening, watchers, and guarded-update races.
 #include <gtest/gtest.h>
 
+#include <functional>
 #include <set>
 #include <thread>
 
@@ -425,6 +426,72 @@ TEST_F(JobStoreTest, ConcurrentGuardedJobAndExecutionUpdatesHaveOneWinner) {
   EXPECT_EQ(exec_wins.load(), kExecs);
   EXPECT_EQ(job_wins.load(), 1);
   EXPECT_EQ(store_->GetJobHistory(kJob1)->size(), 1u + 1 + 2 * kExecs);
+}
+
+TEST_F(JobStoreTest, FailedGuardsInsideABatchLeaveTheirDataUnchanged) {
+  // Six callers share one batch: two valid updates on kJob1 and four that
+  // fail a guard on kJob2/kJob3. Their jobs, indexes and events stay as they were.
+  auto o = TestStoreOptions(&clock_);
+  o.batch = true;
+  o.batch_size = 6;
+  o.batch_delay = std::chrono::milliseconds(500);
+  for (auto& id : {kJob1, kJob2, kJob3}) ASSERT_NO_ERR(store_->CreateJob(NewJob(id)));
+  ASSERT_NO_ERR(store_->CreateExecution(NewExecution("e-1", kJob1)));
+  ASSERT_NO_ERR(store_->CreateExecution(NewExecution("e-2", kJob2)));
+  Open(o);  // set up without waiting for batches
+  auto snapshot = [&] {
+    std::string out;
+    EXPECT_OK(store_->db().View([&](Tx& tx) {
+      for (auto& id : {kJob2, kJob3}) {
+        out += SnapshotPath(tx, {std::string(kJobsBucket), id}) + "|" +
+               SnapshotPath(tx, {std::string(kInProgressIndex), id}) + "|";
+      }
+      out += SnapshotPath(tx, {std::string(kExecutionIndex), "e-2"});
+      return Status::OK();
+    }));
+    return out;
+  };
+  const std::string before = snapshot();
+  const uint64_t last_event = store_->ReadEvents(0)->back().seq;
+  const uint64_t txid_before = Txid();
+  std::vector<Error> results(6);
+  std::vector<std::function<Error()>> calls = {
+      [&] {
+        return store_->UpdateJobState({kJob1, {}, JobState::kRunning, "go"});
+      },
+      [&] { return MoveExec("e-1", ExecState::kNew, ExecState::kAskForBid); },
+      [&] {
+        return store_->UpdateJobState(
+            {kJob2, {.expected_state = JobState::kRunning}, JobState::kCompleted, ""});
+      },
+      [&] {
+        return store_->UpdateJobState({kJob3, {.expected_revision = 9}, JobState::kRunning, ""});
+      },
+      [&] { return MoveExec("e-2", ExecState::kAskForBid, ExecState::kBidAccepted); },
+      [&] { return store_->CreateJob(NewJob(kJob3)); },
+  };
+  std::vector<std::thread> threads;
+  for (size_t i = 0; i < calls.size(); ++i) {
+    threads.emplace_back([&, i] { results[i] = calls[i](); });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_TRUE(results[0].ok()) << results[0].ToString();
+  EXPECT_TRUE(results[1].ok()) << results[1].ToString();
+  EXPECT_ERRC(results[2], Errc::kInvalidJobState);
+  EXPECT_ERRC(results[3], Errc::kInvalidJobRevision);
+  EXPECT_ERRC(results[4], Errc::kInvalidExecutionState);
+  EXPECT_ERRC(results[5], Errc::kJobAlreadyExists);
+  EXPECT_EQ(Txid(), txid_before + 1) << "the six calls did not share one commit";
+  EXPECT_EQ(snapshot(), before);
+  auto events = store_->ReadEvents(last_event);
+  ASSERT_TRUE(events.ok());
+  EXPECT_EQ(events->size(), 2u);
+  for (auto& e : *events) {
+    const std::string id = Str(e.object, "ID");
+    EXPECT_TRUE(id == kJob1 || id == "e-1") << id;
+  }
+  EXPECT_EQ(store_->GetExecutions(kJob1)->at(0)["ComputeState"]["StateType"],
+            int(ExecState::kAskForBid));
 }
 
 }  // namespace

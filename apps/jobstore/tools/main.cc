@@ -366,12 +366,13 @@ void NodeExecutions(const Globals& g, const std::string& job, const std::string&
 
 void NodeHistory(const Globals& g, const std::string& id) {
   auto store = OpenCompute(g, false);
-  auto history = Check(store->GetExecutionHistory(id));
   if (g.json()) {
+    // The stored documents, oldest first, not re-encoded.
     Json arr = Json::array();
-    for (auto& h : history) arr.push_back(h.ToJson());
+    for (auto& row : Check(store->GetExecutionHistoryDocuments(id))) arr.push_back(row.document);
     return PrintJson(arr);
   }
+  auto history = Check(store->GetExecutionHistory(id));
   std::vector<std::vector<std::string>> rows;
   for (auto& h : history) {
     rows.push_back({std::to_string(h.seq), ShortTime(h.time),
@@ -444,25 +445,52 @@ void NodeRestart(const Globals& g, const std::string& fail_after, const std::str
 
 // ---- verify ----
 
-int Verify(const Globals& g, bool repair) {
-  std::vector<std::string> paths;
-  if (!g.db.empty()) {
-    paths.push_back(g.db);
-  } else {
-    for (Kind k : {Kind::kRequester, Kind::kCompute}) {
-      if (auto p = FromEnv(g, k)) paths.push_back(*p);
-    }
-    if (paths.empty()) {
-      throw Failure{
-          "no database to verify: pass --db FILE, or set BACALHAU_JOB_STORE_PATH, "
-          "BACALHAU_COMPUTE_STORE_PATH, or BACALHAU_DIR with --node-id"};
+// A file verify checks, and what named it (for the messages).
+struct VerifyTarget {
+  std::string path;
+  std::string named_by;
+};
+
+// --db; otherwise every file the environment names: BACALHAU_JOB_STORE_PATH,
+// BACALHAU_COMPUTE_STORE_PATH, and for a kind without its variable
+// BACALHAU_DIR/<node-id>-requester.db or -compute.db.
+std::vector<VerifyTarget> VerifyTargets(const Globals& g) {
+  if (!g.db.empty()) return {{g.db, "--db"}};
+  std::vector<VerifyTarget> targets;
+  for (Kind k : {Kind::kRequester, Kind::kCompute}) {
+    const char* var =
+        k == Kind::kRequester ? "BACALHAU_JOB_STORE_PATH" : "BACALHAU_COMPUTE_STORE_PATH";
+    if (auto p = FromEnv(g, k)) {
+      targets.push_back({*p, !Env(var).empty() ? var : "BACALHAU_DIR and --node-id"});
     }
   }
+  if (targets.empty() && !Env("BACALHAU_DIR").empty()) {
+    throw Failure{
+        "BACALHAU_DIR is set but --node-id is not: pass --node-id to verify "
+        "BACALHAU_DIR/<node-id>-requester.db and -compute.db"};
+  }
+  if (targets.empty()) {
+    throw Failure{
+        "no database to verify: pass --db FILE, or set BACALHAU_JOB_STORE_PATH, "
+        "BACALHAU_COMPUTE_STORE_PATH, or BACALHAU_DIR with --node-id"};
+  }
+  return targets;
+}
+
+// Verifies every target; a missing or unreadable one is reported (stderr, or
+// an "Error" entry in JSON) and makes the status 1, the others are still checked.
+int Verify(const Globals& g, bool repair) {
   int status = 0;
   Json out = Json::array();
-  for (auto& path : paths) {
-    auto report = bj::VerifyFile(path, repair, std::chrono::milliseconds(g.lock_timeout_ms));
+  for (auto& [path, named_by] : VerifyTargets(g)) {
+    std::error_code ec;
+    auto report = std::filesystem::exists(path, ec)
+                      ? bj::VerifyFile(path, repair, std::chrono::milliseconds(g.lock_timeout_ms))
+                      : bj::Expected<bj::VerifyReport>(bj::Error(
+                            bj::Errc::kInvalidArgument,
+                            path + ": missing: no such file (named by " + named_by + ")"));
     if (!report.ok()) {
+      if (g.json()) out.push_back({{"File", path}, {"Error", report.error().message()}});
       std::cerr << "boltpp-jobs: " << report.error().message() << "\n";
       status = 1;
       continue;
@@ -535,7 +563,8 @@ int main(int argc, char** argv) {
   history->add_option("--event-type", event_type, "all, job or execution")
       ->check(CLI::IsMember({"all", "job", "execution"}));
   history->add_option("--execution-id", hq.execution_id, "only this execution (prefix)");
-  history->add_option("--node-id", hq.node_id, "only this node (prefix)");
+  // Not --node-id: that global option picks the file (BACALHAU_DIR/<id>-...).
+  history->add_option("--node", hq.node_id, "only rows of this compute node (id prefix)");
   history->add_option("--since", hq.since, "only rows since this Unix time (seconds)");
   history->callback([&] { action = [&] { JobHistory(g, job_id, event_type, hq); }; });
   auto* stop = job->add_subcommand("stop", "stop a job");

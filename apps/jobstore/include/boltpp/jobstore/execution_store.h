@@ -102,6 +102,13 @@ class ExecutionStore {
   Expected<std::vector<LocalExecutionState>> GetExecutions(const std::string& job_id);
   // Oldest first, numeric order of the keys (legacy keys included).
   Expected<std::vector<LocalStateHistory>> GetExecutionHistory(const std::string& id);
+  // The same rows as stored: each document parsed but not re-encoded (field
+  // names and order as written, whatever wrote them), with its key's sequence.
+  struct HistoryDocument {
+    uint64_t seq = 0;
+    Json document;
+  };
+  Expected<std::vector<HistoryDocument>> GetExecutionHistoryDocuments(const std::string& id);
   // Removes the record, its index key (and the job's index bucket once empty)
   // and its history.
   Error DeleteExecution(const std::string& id);
