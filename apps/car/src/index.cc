@@ -15,6 +15,7 @@
 #include <memory>
 #include <sstream>
 
+#include "boltpp/car/file_io.h"
 #include "boltpp/car/varint.h"
 
 namespace boltpp::car {
@@ -275,31 +276,6 @@ bool Adopts(CarReader& reader, const IndexOptions& opts) {
   return codec.ok() && *codec == opts.codec;
 }
 
-// Writes all of data to fd.
-Status WriteAll(int fd, std::string_view data, const std::string& path) {
-  while (!data.empty()) {
-    const ssize_t w = write(fd, data.data(), data.size());
-    if (w < 0 && errno == EINTR) continue;
-    if (w <= 0)
-      return Status(Code::kIOError, fmt::format("write {}: {}", path, std::strerror(errno)));
-    data.remove_prefix(static_cast<size_t>(w));
-  }
-  return Status::OK();
-}
-
-// Syncs the directory holding `path` so a rename into it is durable.
-Status SyncParentDirectory(const std::string& path) {
-  std::string dir = std::filesystem::path(path).parent_path().string();
-  if (dir.empty()) dir = ".";
-  const int fd = open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return Status(Code::kIOError, fmt::format("open {}: {}", dir, std::strerror(errno)));
-  Status s;
-  if (fsync(fd) != 0)
-    s = Status(Code::kIOError, fmt::format("sync {}: {}", dir, std::strerror(errno)));
-  close(fd);
-  return s;
-}
-
 }  // namespace
 
 Result<std::string> BuildIndex(CarReader& reader, const IndexOptions& opts) {
@@ -328,31 +304,14 @@ Status WriteIndexFile(const std::string& car_path, const std::string& out_path,
     Status s = Collect(**reader, opts, &builder);
     if (!s.ok()) return Status(s.code(), fmt::format("{}: {}", car_path, s.detail()));
   }
-  const std::string tmp = out_path + ".tmp";
-  const int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0)
-    return Status(Code::kIOError, fmt::format("create {}: {}", tmp, std::strerror(errno)));
-  Status s;
-  if (!adopted.empty()) {
-    s = WriteAll(fd, adopted, tmp);
-  } else {
+  return WriteFileAtomically(out_path, [&](const PieceWriter& write) {
+    if (!adopted.empty()) return write(adopted);
+    Status s;
     builder.SerializeTo(opts.codec, [&](std::string_view piece) {
-      if (s.ok()) s = WriteAll(fd, piece, tmp);
+      if (s.ok()) s = write(piece);
     });
-  }
-  if (s.ok() && fsync(fd) != 0)
-    s = Status(Code::kIOError, fmt::format("sync {}: {}", tmp, std::strerror(errno)));
-  if (close(fd) != 0 && s.ok())
-    s = Status(Code::kIOError, fmt::format("close {}: {}", tmp, std::strerror(errno)));
-  if (s.ok() && rename(tmp.c_str(), out_path.c_str()) != 0) {
-    s = Status(Code::kIOError,
-               fmt::format("rename {} to {}: {}", tmp, out_path, std::strerror(errno)));
-  }
-  if (!s.ok()) {
-    unlink(tmp.c_str());
     return s;
-  }
-  return SyncParentDirectory(out_path);
+  });
 }
 
 namespace {
@@ -493,6 +452,19 @@ void Index::ForEach(const std::function<bool(const IndexEntry&)>& fn) const {
       if (!fn(IndexEntry{b.hash_code, {r, digest}, GetLE(r + digest, 8)})) return;
     }
   }
+}
+
+Result<std::optional<Section>> FindSection(const Index& index, CarReader& reader, const Cid& cid) {
+  std::vector<uint64_t> offsets;
+  index.Lookup(cid, &offsets);
+  for (uint64_t off : offsets) {
+    auto section = reader.ReadSectionAt(off);
+    if (!section.ok()) return section.status();
+    const std::string_view got(reinterpret_cast<const char*>(section->cid.data()),
+                               section->cid.size());
+    if (got == cid.bytes()) return std::optional<Section>(*section);
+  }
+  return std::optional<Section>();
 }
 
 }  // namespace boltpp::car

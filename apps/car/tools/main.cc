@@ -16,6 +16,7 @@
 
 #include "boltpp/car/cid.h"
 #include "boltpp/car/gen.h"
+#include "boltpp/car/file_io.h"
 #include "boltpp/car/index.h"
 #include "boltpp/car/inspect.h"
 #include "boltpp/car/reader.h"
@@ -48,14 +49,8 @@ std::unique_ptr<car::CarReader> OpenCar(const std::string& path, bool zero_lengt
 }
 
 void WriteAll(int fd, const void* data, size_t n, const std::string& what) {
-  const auto* p = static_cast<const char*>(data);
-  while (n > 0) {
-    const ssize_t w = write(fd, p, n);
-    if (w < 0 && errno == EINTR) continue;
-    if (w <= 0) throw Failure{fmt::format("write {}: {}", what, std::strerror(errno))};
-    p += w;
-    n -= static_cast<size_t>(w);
-  }
+  Status s = car::WriteAll(fd, {static_cast<const char*>(data), n}, what);
+  if (!s.ok()) throw Failure{s.detail()};
 }
 
 void WriteFile(const std::string& path, const void* data, size_t n) {
@@ -108,16 +103,7 @@ void GetBlock(const std::string& path, const std::string& cid_text, const std::s
     const auto bytes = Take(reader->IndexBytes());
     const car::Index index =
         Take(car::Index::Parse({reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()}));
-    std::vector<uint64_t> offsets;
-    index.Lookup(want, &offsets);
-    for (uint64_t off : offsets) {
-      car::Section s = Take(reader->ReadSectionAt(off));
-      if (std::string_view(reinterpret_cast<const char*>(s.cid.data()), s.cid.size()) ==
-          want.bytes()) {
-        found = s;
-        break;
-      }
-    }
+    found = Take(car::FindSection(index, *reader, want));
   }
   if (!found) {
     car::Section s;

@@ -21,7 +21,5 @@ std::string MultihashOf(const car::IndexEntry& e);
 // Every distinct multihash of the index, sorted.
 std::vector<std::string> SortedMultihashes(const car::Index& index);
 car::ReadOptions ShardReadOptions();
-// Writes path.tmp, fsyncs, renames over path, fsyncs the directory.
-Status WriteFileAtomically(const std::string& path, std::string_view bytes);
 
 }  // namespace boltpp::dagstore

@@ -12,6 +12,8 @@
 #include <filesystem>
 #include <optional>
 
+#include "boltpp/car/file_io.h"
+
 namespace boltpp::dagstore {
 namespace {
 
@@ -93,14 +95,9 @@ Status Download(const std::string& url, const std::string& dest,
         return r.status == 200;
       },
       [&](const char* data, size_t n) {
-        size_t done = 0;
-        while (done < n) {
-          const ssize_t w = ::write(fd, data + done, n - done);
-          if (w <= 0) {
-            write_failed = true;
-            return false;
-          }
-          done += static_cast<size_t>(w);
+        if (!car::WriteAll(fd, {data, n}, partial).ok()) {
+          write_failed = true;
+          return false;
         }
         received += n;
         return true;

@@ -12,6 +12,7 @@
 #include <set>
 
 #include "boltpp/boltpp.h"
+#include "boltpp/car/file_io.h"
 #include "boltpp/car/index.h"
 #include "boltpp/car/reader.h"
 #include "boltpp/car/varint.h"
@@ -55,34 +56,6 @@ car::ReadOptions ShardReadOptions() {
   car::ReadOptions o;
   o.zero_length_section_as_eof = true;  // Filecoin pieces are zero-padded CARs
   return o;
-}
-
-Status WriteFileAtomically(const std::string& path, std::string_view bytes) {
-  const std::string tmp = path + ".tmp";
-  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) return Status(Code::kIOError, "cannot create " + tmp + ": " + strerror(errno));
-  size_t done = 0;
-  while (done < bytes.size()) {
-    const ssize_t w = ::write(fd, bytes.data() + done, bytes.size() - done);
-    if (w <= 0) {
-      ::close(fd);
-      ::unlink(tmp.c_str());
-      return Status(Code::kIOError, "cannot write " + tmp + ": " + strerror(errno));
-    }
-    done += static_cast<size_t>(w);
-  }
-  const bool synced = ::fsync(fd) == 0;
-  ::close(fd);
-  if (!synced || ::rename(tmp.c_str(), path.c_str()) != 0) {
-    ::unlink(tmp.c_str());
-    return Status(Code::kIOError, "cannot write " + path + ": " + strerror(errno));
-  }
-  const int dfd = ::open(fs::path(path).parent_path().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dfd >= 0) {
-    ::fsync(dfd);
-    ::close(dfd);
-  }
-  return Status::OK();
 }
 
 namespace {
@@ -262,7 +235,7 @@ Status BuildShardIndex(const std::string& url, const std::string& transient,
   auto parsed = car::Index::Parse({reinterpret_cast<const uint8_t*>(built->data()), built->size()});
   if (!parsed.ok()) return parsed.status();
   if (!index_path.empty()) {
-    if (Status s = WriteFileAtomically(index_path, *built); !s.ok()) return s;
+    if (Status s = car::WriteFileAtomically(index_path, *built); !s.ok()) return s;
   }
   *out = std::make_unique<car::Index>(std::move(*parsed));
   return Status::OK();
@@ -308,7 +281,7 @@ Result<std::unique_ptr<DagStore>> DagStore::Open(const StoreOptions& options) {
       return Status(Code::kVersionMismatch,
                     "unsupported index version \"" + v + "\" in " + version_path + " (want 1)");
     }
-  } else if (Status s = WriteFileAtomically(version_path, "1"); !s.ok()) {
+  } else if (Status s = car::WriteFileAtomically(version_path, "1"); !s.ok()) {
     return s;
   }
   std::unique_ptr<DagStore> store(new DagStore(options));
@@ -885,17 +858,11 @@ ShardAccessor::~ShardAccessor() {
 
 Result<std::string> ShardAccessor::GetBlock(const car::Cid& cid) {
   std::lock_guard lock(mu_);
-  std::vector<uint64_t> offsets;
-  index_->Lookup(cid, &offsets);
-  for (uint64_t off : offsets) {
-    auto section = reader_->ReadSectionAt(off);
-    if (!section.ok()) return section.status();
-    const std::string_view got(reinterpret_cast<const char*>(section->cid.data()),
-                               section->cid.size());
-    if (got == cid.bytes()) {
-      return std::string(reinterpret_cast<const char*>(section->block.data()),
-                         section->block.size());
-    }
+  auto section = car::FindSection(*index_, *reader_, cid);
+  if (!section.ok()) return section.status();
+  if (*section) {
+    const auto& block = (*section)->block;
+    return std::string(reinterpret_cast<const char*>(block.data()), block.size());
   }
   return NotFound("block " + cid.ToString() + " in shard " + key_);
 }

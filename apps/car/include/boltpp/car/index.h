@@ -8,6 +8,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -111,5 +112,10 @@ class Index {
   std::vector<Bucket> buckets_;
   size_t records_ = 0;
 };
+
+// The section holding `cid` (its exact CID bytes, not only its multihash),
+// found through `index` in the seekable `reader`; nullopt when the index
+// points at no such section. Its spans live until the next call on reader.
+Result<std::optional<Section>> FindSection(const Index& index, CarReader& reader, const Cid& cid);
 
 }  // namespace boltpp::car
