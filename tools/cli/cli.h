@@ -72,6 +72,13 @@ struct Command {
   std::string example;  // optional, shown in help
 };
 
+// A leaf command; use starts with its name ("get PATH [BUCKET..] KEY").
+Command LeafCommand(std::string use, std::string short_desc, ArgsSpec args,
+                    std::function<int(Invocation&)> run, std::vector<FlagDef> flags = {},
+                    std::string example = {});
+// A group of subcommands, used as "<name> <subcommand>".
+Command GroupCommand(std::string name, std::string short_desc, std::vector<Command> children);
+
 // ---- the commands (one file each: command_<verb>.cc) ----
 Command InfoCommand();
 Command CheckCommand();
@@ -164,6 +171,9 @@ struct OpenOptions {
 };
 // Opens a database, turning failures into CliError.
 std::unique_ptr<DB> OpenDB(const std::string& path, const Invocation& inv, const OpenOptions& o);
+// For commands that read the database named by the first argument:
+// CheckSourceDBPath, then OpenDB read-only.
+std::unique_ptr<DB> OpenSourceDB(const Invocation& inv);
 // For commands that modify a file: refuses a file without write permission.
 void RequireWritable(const std::string& path);
 // For commands that modify a file: RequireWritable, then OpenDB read-write,
@@ -171,6 +181,13 @@ void RequireWritable(const std::string& path);
 std::unique_ptr<DB> OpenForWrite(const std::string& path, const Invocation& inv);
 // The bucket at the end of names (top-level first); throws "bucket not found".
 Bucket FindLastBucket(const Tx& tx, const std::vector<std::string>& names);
+// The bucket at the end of names in a write transaction (the top level when
+// names is empty). A missing bucket is created when create_missing, else
+// throws "bucket not found" with hint.
+Bucket OpenBucketPath(Tx& tx, const std::vector<std::string>& names, bool create_missing,
+                      const std::string& hint);
+// Throws bbolt's "Error key not found for key: <quoted> hex: <hex>".
+[[noreturn]] void ThrowKeyNotFound(std::string_view key);
 
 // ---- progress on stderr (only when stderr is a terminal) ----
 class Progress {
@@ -197,6 +214,9 @@ class Progress {
 // callback, and rethrown here; an engine error is thrown as CliError.
 void ViewOrThrow(DB& db, const std::function<void(Tx&)>& fn);
 void UpdateOrThrow(DB& db, const std::function<void(Tx&)>& fn);
+// For commands that edit the database named by the first argument:
+// OpenForWrite, fn in one write transaction, then Close (a failure thrown).
+void UpdateDatabase(const Invocation& inv, const std::function<void(Tx&)>& fn);
 // Bucket::ForEach / Tx::ForEach with the same exception carrying.
 void ForEachOrThrow(const Bucket& b, const std::function<void(const Entry&)>& fn);
 void ForEachBucketOrThrow(const Tx& tx, const std::function<void(Bytes name, Bucket b)>& fn);

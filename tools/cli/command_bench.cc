@@ -229,6 +229,18 @@ void RunReads(DB& db, const BenchOptions& o, Results* results, const std::vector
   });
 }
 
+// Go's testing.BenchmarkResult: the width and precision of the ns/op
+// column for values of at least at_least.
+struct NsPerOpFormat {
+  double at_least;
+  int width;
+  int precision;
+};
+constexpr NsPerOpFormat kNsPerOpFormats[] = {
+    {999.95, 10, 0},   {99.995, 12, 1},    {9.9995, 13, 2},     {0.99995, 14, 3},
+    {0.099995, 15, 4}, {0.0099995, 16, 5}, {0.00099995, 17, 6},
+};
+
 // testing.BenchmarkResult.String() for N and T.
 std::string GoBenchResult(int64_t n, int64_t t_ns) {
   char buf[128];
@@ -236,37 +248,24 @@ std::string GoBenchResult(int64_t n, int64_t t_ns) {
   std::string s = buf;
   double ns = static_cast<double>(t_ns) / static_cast<double>(n);
   if (ns == 0) return s;
-  double y = std::fabs(ns);
-  int width, prec;
-  if (y == 0 || y >= 999.95) {
-    width = 10, prec = 0;
-  } else if (y >= 99.995) {
-    width = 12, prec = 1;
-  } else if (y >= 9.9995) {
-    width = 13, prec = 2;
-  } else if (y >= 0.99995) {
-    width = 14, prec = 3;
-  } else if (y >= 0.099995) {
-    width = 15, prec = 4;
-  } else if (y >= 0.0099995) {
-    width = 16, prec = 5;
-  } else if (y >= 0.00099995) {
-    width = 17, prec = 6;
-  } else {
-    width = 18, prec = 7;  // also NaN, as in Go
+  NsPerOpFormat f{0, 18, 7};  // smaller values, and NaN, as in Go
+  for (const NsPerOpFormat& candidate : kNsPerOpFormats) {
+    if (std::fabs(ns) >= candidate.at_least) {
+      f = candidate;
+      break;
+    }
   }
   if (std::isfinite(ns)) {
-    std::snprintf(buf, sizeof(buf), "%*.*f ns/op", width, prec, ns);
+    std::snprintf(buf, sizeof(buf), "%*.*f ns/op", f.width, f.precision, ns);
   } else {
     const char* text = std::isnan(ns) ? "NaN" : (ns > 0 ? "+Inf" : "-Inf");  // Go's spelling
-    std::snprintf(buf, sizeof(buf), "%*s ns/op", width, text);
+    std::snprintf(buf, sizeof(buf), "%*s ns/op", f.width, text);
   }
   return s + "\t" + buf;
 }
 
-int Run(Invocation& inv) {
+BenchOptions ReadBenchOptions(const FlagSet& f) {
   BenchOptions o;
-  const FlagSet& f = inv.flags;
   o.profile_mode = f.Str("profile-mode");
   o.write_mode = f.Str("write-mode");
   o.read_mode = f.Str("read-mode");
@@ -281,8 +280,11 @@ int Run(Invocation& inv) {
   o.gobench = f.Bool("gobench-output");
   o.page_size = f.Int("page-size");
   o.initial_mmap_size = f.Int("initial-mmap-size");
+  return o;
+}
 
-  // Validate (bbolt's order).
+// bbolt's checks, in bbolt's order.
+void ValidateBenchOptions(const BenchOptions& o) {
   if (o.batch_size < 0 || (o.batch_size > 0 && o.iterations % o.batch_size != 0)) {
     throw CliError("the number of iterations must be divisible by the batch size");
   }
@@ -296,24 +298,82 @@ int Run(Invocation& inv) {
   if (o.page_size < 0 || o.page_size > (1 << 24) || o.initial_mmap_size < 0) {
     throw CliError("invalid --page-size or --initial-mmap-size");
   }
-  if (o.path.empty()) {
-    const char* tmp = std::getenv("TMPDIR");
-    std::string tmpl = std::string(tmp && *tmp ? tmp : "/tmp") + "/bolt-bench-XXXXXX";
-    int fd = ::mkstemp(tmpl.data());
-    if (fd < 0) throw CliError(std::string("temp file: ") + std::strerror(errno));
-    ::close(fd);
-    ::unlink(tmpl.c_str());
-    o.path = tmpl;
+}
+
+// A fresh name for the database in $TMPDIR (or /tmp): bolt-bench-XXXXXX.
+std::string TempBenchPath() {
+  const char* tmp = std::getenv("TMPDIR");
+  std::string tmpl = std::string(tmp && *tmp ? tmp : "/tmp") + "/bolt-bench-XXXXXX";
+  int fd = ::mkstemp(tmpl.data());
+  if (fd < 0) throw CliError(std::string("temp file: ") + std::strerror(errno));
+  ::close(fd);
+  ::unlink(tmpl.c_str());
+  return tmpl;
+}
+
+std::unique_ptr<DB> OpenBenchDB(const BenchOptions& o, const Invocation& inv) {
+  OpenOptions oo;
+  oo.read_only = false;
+  oo.no_sync = o.no_sync;
+  oo.page_size = static_cast<uint32_t>(o.page_size);
+  oo.initial_mmap_size = static_cast<size_t>(o.initial_mmap_size);
+  return OpenDB(o.path, inv, oo);
+}
+
+// "# Write\t..." or "# Read\t...", as bbolt prints them.
+std::string ResultLine(const char* name, const Results& r) {
+  return std::string("# ") + name + "\t" + std::to_string(r.completed.load()) + "(ops)\t" +
+         GoDuration(r.duration_ns) + "\t(" + GoDuration(r.OpDuration()) + "/op)\t(" +
+         std::to_string(r.OpsPerSecond()) + " op/sec)\n";
+}
+
+// The write phase: keys in a sequential or random order.
+std::vector<NestedKey> BenchWrites(DB& db, BenchOptions& o, std::mt19937_64& rng, Results* wr) {
+  uint32_t seq = 0;
+  std::function<uint32_t()> next;
+  if (o.write_mode == "seq" || o.write_mode == "seq-nest") {
+    next = [&seq] { return ++seq; };
+  } else {
+    next = [&rng] { return static_cast<uint32_t>(rng() >> 32); };
   }
+  const bool nested = o.write_mode == "seq-nest" || o.write_mode == "rnd-nest";
+  Log("starting write benchmark.\n");
+  Ticker ticker(wr, static_cast<uint64_t>(std::max<int64_t>(o.iterations, 0)), "writing");
+  auto t = Clock::now();
+  std::vector<NestedKey> keys;
+  try {
+    keys = RunWrites(db, o, wr, next, nested, Progress::Enabled());
+  } catch (const CliError& e) {
+    throw CliError(std::string("write: ") + e.what(), e.hint());
+  }
+  wr->duration_ns = Since(t);
+  return keys;
+}
+
+void BenchReads(DB& db, const BenchOptions& o, const std::vector<NestedKey>& keys, Results* rr) {
+  Log("starting read benchmark.\n");
+  Ticker ticker(rr, 0, "reading");
+  auto t = Clock::now();
+  try {
+    if (o.read_mode != "seq" && o.read_mode != "rnd")
+      throw CliError("invalid read mode: " + o.read_mode);
+    RunReads(db, o, rr, keys);
+  } catch (const CliError& e) {
+    throw CliError(std::string("bench: read: ") + e.what(), e.hint());
+  }
+  rr->duration_ns = Since(t);
+}
+
+int Run(Invocation& inv) {
+  BenchOptions o = ReadBenchOptions(inv.flags);
+  ValidateBenchOptions(o);
+  if (o.path.empty()) o.path = TempBenchPath();
   if (o.batch_size == 0) o.batch_size = o.iterations;
   for (const char* p : {"cpuprofile", "memprofile", "blockprofile"}) {
-    if (!f.Str(p).empty())
+    if (!inv.flags.Str(p).empty())
       Log(std::string("bench: --") + p + " needs the Go runtime; boltpp ignores it\n");
   }
-
-  if (o.work) {
-    Log("work: " + o.path + "\n");
-  }
+  if (o.work) Log("work: " + o.path + "\n");
   struct Remover {
     std::string path;
     bool keep;
@@ -322,104 +382,52 @@ int Run(Invocation& inv) {
     }
   } remover{o.path, o.work};
 
-  OpenOptions oo;
-  oo.read_only = false;
-  oo.no_sync = o.no_sync;
-  oo.page_size = static_cast<uint32_t>(o.page_size);
-  oo.initial_mmap_size = static_cast<size_t>(o.initial_mmap_size);
-  auto db = OpenDB(o.path, inv, oo);
-
+  auto db = OpenBenchDB(o, inv);
   std::mt19937_64 rng(
       static_cast<uint64_t>(std::chrono::system_clock::now().time_since_epoch().count()));
-  uint32_t seq = 0;
-  std::function<uint32_t()> next;
-  if (o.write_mode == "seq" || o.write_mode == "seq-nest") {
-    next = [&seq] { return ++seq; };
-  } else {
-    next = [&rng] { return static_cast<uint32_t>(rng() >> 32); };
-  }
-  bool nested = o.write_mode == "seq-nest" || o.write_mode == "rnd-nest";
-  bool quiet = Progress::Enabled();
-
-  Results wr;
-  Log("starting write benchmark.\n");
-  std::vector<NestedKey> keys;
-  {
-    Ticker ticker(&wr, static_cast<uint64_t>(std::max<int64_t>(o.iterations, 0)), "writing");
-    auto t = Clock::now();
-    try {
-      keys = RunWrites(*db, o, &wr, next, nested, quiet);
-    } catch (const CliError& e) {
-      throw CliError(std::string("write: ") + e.what(), e.hint());
-    }
-    wr.duration_ns = Since(t);
-  }
+  Results wr, rr;
+  std::vector<NestedKey> keys = BenchWrites(*db, o, rng, &wr);
   std::shuffle(keys.begin(), keys.end(), rng);
-
-  Results rr;
-  Log("starting read benchmark.\n");
-  {
-    Ticker ticker(&rr, 0, "reading");
-    auto t = Clock::now();
-    try {
-      if (o.read_mode != "seq" && o.read_mode != "rnd")
-        throw CliError("invalid read mode: " + o.read_mode);
-      RunReads(*db, o, &rr, keys);
-    } catch (const CliError& e) {
-      throw CliError(std::string("bench: read: ") + e.what(), e.hint());
-    }
-    rr.duration_ns = Since(t);
-  }
+  BenchReads(*db, o, keys, &rr);
 
   if (o.gobench) {
     Out("BenchmarkWrite\t" + GoBenchResult(wr.completed, wr.duration_ns) + "\n");
     Out("BenchmarkRead \t" + GoBenchResult(rr.completed, rr.duration_ns) + "\n");
   } else {
-    Out("# Write\t" + std::to_string(wr.completed.load()) + "(ops)\t" + GoDuration(wr.duration_ns) +
-        "\t(" + GoDuration(wr.OpDuration()) + "/op)\t(" + std::to_string(wr.OpsPerSecond()) +
-        " op/sec)\n");
-    Out("# Read\t" + std::to_string(rr.completed.load()) + "(ops)\t" + GoDuration(rr.duration_ns) +
-        "\t(" + GoDuration(rr.OpDuration()) + "/op)\t(" + std::to_string(rr.OpsPerSecond()) +
-        " op/sec)\n");
+    Out(ResultLine("Write", wr) + ResultLine("Read", rr));
   }
   Out("\n");
-  Status s = db->Close();
-  if (!s.ok()) ThrowStatus(s);
+  Check(db->Close());
   return 0;
 }
 
 }  // namespace
 
 Command BenchCommand() {
-  Command c;
-  c.name = "bench";
-  c.use = "bench";
-  c.short_desc = "run synthetic benchmark against bbolt";
-  c.args = ArgsSpec::Any();
   long page = ::sysconf(_SC_PAGESIZE);
-  c.flags = {
-      StringFlag("profile-mode", "rw",
-                 "profile the reads (r), the writes (w) or both (rw); boltpp ignores it"),
-      StringFlag("write-mode", "seq", "seq, rnd, seq-nest or rnd-nest"),
-      StringFlag("read-mode", "seq", "seq or rnd"),
-      Int64Flag("count", "1000", "number of keys to write"),
-      Int64Flag("batch-size", "0", "keys per write transaction (0 = all in one)"),
-      IntFlag("key-size", "8", "key size in bytes (the first 4 are a big-endian counter)"),
-      IntFlag("value-size", "32", "value size in bytes"),
-      StringFlag("cpuprofile", "", "Go CPU profile (accepted for compatibility; ignored)"),
-      StringFlag("memprofile", "", "Go memory profile (accepted for compatibility; ignored)"),
-      StringFlag("blockprofile", "", "Go block profile (accepted for compatibility; ignored)"),
-      Float64Flag("fill-percent", "0.5", "bucket fill percent for the writes"),
-      BoolFlag("no-sync", "skip fsync on commit"),
-      BoolFlag("work", "keep the database file and print its path"),
-      StringFlag("path", "", "database file (default: a temporary bolt-bench-* file)"),
-      BoolFlag("gobench-output", "print results like Go's testing benchmarks"),
-      IntFlag("page-size", std::to_string(page > 0 ? page : 4096), "Set page size in bytes."),
-      IntFlag("initial-mmap-size", "0", "Set initial mmap size in bytes for database file."),
-  };
-  c.example = "  boltpp bench --count 100000 --batch-size 1000 --write-mode rnd --read-mode rnd";
-  c.run = Run;
-  return c;
+  return LeafCommand(
+      "bench", "run synthetic benchmark against bbolt", ArgsSpec::Any(), Run,
+      {
+          StringFlag("profile-mode", "rw",
+                     "profile the reads (r), the writes (w) or both (rw); boltpp ignores it"),
+          StringFlag("write-mode", "seq", "seq, rnd, seq-nest or rnd-nest"),
+          StringFlag("read-mode", "seq", "seq or rnd"),
+          Int64Flag("count", "1000", "number of keys to write"),
+          Int64Flag("batch-size", "0", "keys per write transaction (0 = all in one)"),
+          IntFlag("key-size", "8", "key size in bytes (the first 4 are a big-endian counter)"),
+          IntFlag("value-size", "32", "value size in bytes"),
+          StringFlag("cpuprofile", "", "Go CPU profile (accepted for compatibility; ignored)"),
+          StringFlag("memprofile", "", "Go memory profile (accepted for compatibility; ignored)"),
+          StringFlag("blockprofile", "", "Go block profile (accepted for compatibility; ignored)"),
+          Float64Flag("fill-percent", "0.5", "bucket fill percent for the writes"),
+          BoolFlag("no-sync", "skip fsync on commit"),
+          BoolFlag("work", "keep the database file and print its path"),
+          StringFlag("path", "", "database file (default: a temporary bolt-bench-* file)"),
+          BoolFlag("gobench-output", "print results like Go's testing benchmarks"),
+          IntFlag("page-size", std::to_string(page > 0 ? page : 4096), "Set page size in bytes."),
+          IntFlag("initial-mmap-size", "0", "Set initial mmap size in bytes for database file."),
+      },
+      "  boltpp bench --count 100000 --batch-size 1000 --write-mode rnd --read-mode rnd");
 }
 
 }  // namespace boltpp::cli

@@ -7,34 +7,34 @@
 
 namespace boltpp::cli {
 
-Command BucketsCommand() {
-  Command c;
-  c.name = "buckets";
-  c.use = "buckets <bbolt-file>";
-  c.short_desc = "print a list of buckets in bbolt database";
-  c.args = ArgsSpec::Exact(1);
-  c.flags = {BoolFlag("json", "print a JSON array (names that are not UTF-8 as {\"base64\":...})")};
-  c.example = "  boltpp buckets my.db";
-  c.run = [](Invocation& inv) {
-    const std::string& path = inv.args[0];
-    CheckSourceDBPath(path);
-    auto db = OpenDB(path, inv, {});
-    bool json = inv.flags.Bool("json");
-    Json names = Json::array();
-    ViewOrThrow(*db, [&](Tx& tx) {
-      ForEachBucketOrThrow(tx, [&](Bytes name, Bucket) {
-        if (json) {
-          names.push_back(BytesJson(name));
-        } else {
-          Out(name);
-          Out("\n");
-        }
-      });
+namespace {
+
+int RunBuckets(Invocation& inv) {
+  auto db = OpenSourceDB(inv);
+  bool json = inv.flags.Bool("json");
+  Json names = Json::array();
+  ViewOrThrow(*db, [&](Tx& tx) {
+    ForEachBucketOrThrow(tx, [&](Bytes name, Bucket) {
+      if (json) {
+        names.push_back(BytesJson(name));
+      } else {
+        Out(name);
+        Out("\n");
+      }
     });
-    if (json) Out(GoJson(names) + "\n");
-    return 0;
-  };
-  return c;
+  });
+  if (json) Out(GoJson(names) + "\n");
+  return 0;
+}
+
+}  // namespace
+
+Command BucketsCommand() {
+  return LeafCommand(
+      "buckets <bbolt-file>", "print a list of buckets in bbolt database", ArgsSpec::Exact(1),
+      RunBuckets,
+      {BoolFlag("json", "print a JSON array (names that are not UTF-8 as {\"base64\":...})")},
+      "  boltpp buckets my.db");
 }
 
 }  // namespace boltpp::cli

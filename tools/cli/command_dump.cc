@@ -48,32 +48,29 @@ void DumpPage(int fd, uint64_t page_id, uint64_t page_size) {
   Out(out);
 }
 
+int RunDump(Invocation& inv) {
+  const std::string& path = inv.args[0];
+  std::vector<uint64_t> ids = ParsePageIdArgs(inv.args);
+  if (ids.empty()) throw CliError("page id required");
+  CheckSourceDBPath(path);
+  uint64_t page_size = ReadPageAndHWMSize(path).page_size;
+  if (page_size % 16 != 0 || page_size > (uint64_t{1} << 24)) {
+    throw CliError("the meta page claims a page size of " + std::to_string(page_size) + " bytes");
+  }
+  os::UniqueFd fd = OpenOrThrow(path, O_RDONLY);
+  for (size_t i = 0; i < ids.size(); ++i) {
+    if (i > 0) OutLine(kPageSeparator);
+    DumpPage(fd.get(), ids[i], page_size);
+  }
+  return 0;
+}
+
 }  // namespace
 
 Command DumpCommand() {
-  Command c;
-  c.name = "dump";
-  c.use = "dump <bbolt-file> pageid [pageid...]";
-  c.short_desc = "prints a hexadecimal dump of one or more pages of bbolt database.";
-  c.args = ArgsSpec::Min(2);
-  c.example = "  boltpp dump my.db 0 1";
-  c.run = [](Invocation& inv) {
-    const std::string& path = inv.args[0];
-    std::vector<uint64_t> ids = ParsePageIdArgs(inv.args);
-    if (ids.empty()) throw CliError("page id required");
-    CheckSourceDBPath(path);
-    uint64_t page_size = ReadPageAndHWMSize(path).page_size;
-    if (page_size % 16 != 0 || page_size > (uint64_t{1} << 24)) {
-      throw CliError("the meta page claims a page size of " + std::to_string(page_size) + " bytes");
-    }
-    os::UniqueFd fd = OpenOrThrow(path, O_RDONLY);
-    for (size_t i = 0; i < ids.size(); ++i) {
-      if (i > 0) OutLine(kPageSeparator);
-      DumpPage(fd.get(), ids[i], page_size);
-    }
-    return 0;
-  };
-  return c;
+  return LeafCommand("dump <bbolt-file> pageid [pageid...]",
+                     "prints a hexadecimal dump of one or more pages of bbolt database.",
+                     ArgsSpec::Min(2), RunDump, {}, "  boltpp dump my.db 0 1");
 }
 
 }  // namespace boltpp::cli

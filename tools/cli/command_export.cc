@@ -71,61 +71,73 @@ void ExportBucket(const Bucket& b, std::vector<std::string>* path, Sink* out, Pr
   });
 }
 
+// Where the lines go: stdout, or --output through a temporary file renamed
+// over it by Finish (written directly when --output exists and is not a
+// regular file: a FIFO, /dev/stdout...). An unfinished temporary file is
+// removed.
+class Output {
+ public:
+  explicit Output(const std::string& path) : path_(path) {
+    if (path.empty()) return;
+    struct stat st;
+    direct_ = ::stat(path.c_str(), &st) == 0 && !S_ISREG(st.st_mode);
+    tmp_ = direct_ ? path : path + ".tmp";
+    file_ = std::fopen(tmp_.c_str(), "wb");
+    if (!file_) throw CliError("open " + path + ": " + std::strerror(errno));
+  }
+  ~Output() {
+    if (!file_ || file_ == stdout) return;
+    std::fclose(file_);
+    if (!direct_) std::remove(tmp_.c_str());
+  }
+  Output(const Output&) = delete;
+  Output& operator=(const Output&) = delete;
+
+  FILE* file() const { return file_; }
+
+  // Syncs and closes the file and renames it into place (stdout: nothing).
+  void Finish() {
+    if (file_ == stdout) return;
+    if (std::fflush(file_) != 0 || (!direct_ && ::fsync(fileno(file_)) != 0)) {
+      throw CliError("write " + path_ + ": " + std::strerror(errno));
+    }
+    std::fclose(file_);
+    file_ = nullptr;
+    if (!direct_ && std::rename(tmp_.c_str(), path_.c_str()) != 0) {
+      throw CliError("rename " + tmp_ + ": " + std::strerror(errno));
+    }
+  }
+
+ private:
+  std::string path_, tmp_;
+  FILE* file_ = stdout;
+  bool direct_ = false;
+};
+
+int RunExport(Invocation& inv) {
+  auto db = OpenSourceDB(inv);
+  Output out(inv.flags.Str("output"));
+  Sink sink(out.file());
+  Progress progress("exporting", 0, false);
+  ViewOrThrow(*db, [&](Tx& tx) {
+    ForEachBucketOrThrow(tx, [&](Bytes name, Bucket b) {
+      std::vector<std::string> path{std::string(name)};
+      ExportBucket(b, &path, &sink, &progress);
+    });
+  });
+  sink.Flush();
+  out.Finish();
+  return 0;
+}
+
 }  // namespace
 
 Command ExportCommand() {
-  Command c;
-  c.name = "export";
-  c.use = "export <bbolt-file>";
-  c.short_desc = "write every bucket and key as JSON Lines (to stdout or -o FILE)";
-  c.args = ArgsSpec::Exact(1);
-  c.flags = {StringFlag("output", "", "write to this file instead of stdout", 'o')};
-  c.example = "  boltpp export my.db > my.jsonl\n  boltpp export -o my.jsonl my.db";
-  c.run = [](Invocation& inv) {
-    const std::string& path = inv.args[0];
-    std::string out_path = inv.flags.Str("output");
-    CheckSourceDBPath(path);
-    auto db = OpenDB(path, inv, {});
-    FILE* f = stdout;
-    std::string tmp;
-    bool direct = false;  // a FIFO, /dev/stdout...: no temporary file
-    if (!out_path.empty()) {
-      struct stat st;
-      direct = ::stat(out_path.c_str(), &st) == 0 && !S_ISREG(st.st_mode);
-      tmp = direct ? out_path : out_path + ".tmp";
-      f = std::fopen(tmp.c_str(), "wb");
-      if (!f) throw CliError("open " + out_path + ": " + std::strerror(errno));
-    }
-    Sink sink(f);
-    try {
-      Progress progress("exporting", 0, false);
-      ViewOrThrow(*db, [&](Tx& tx) {
-        ForEachBucketOrThrow(tx, [&](Bytes name, Bucket b) {
-          std::vector<std::string> p{std::string(name)};
-          ExportBucket(b, &p, &sink, &progress);
-        });
-      });
-      sink.Flush();
-      if (f != stdout) {
-        if (std::fflush(f) != 0 || (!direct && ::fsync(fileno(f)) != 0)) {
-          throw CliError("write " + out_path + ": " + std::strerror(errno));
-        }
-        std::fclose(f);
-        f = nullptr;
-        if (!direct && std::rename(tmp.c_str(), out_path.c_str()) != 0) {
-          throw CliError("rename " + tmp + ": " + std::strerror(errno));
-        }
-      }
-    } catch (...) {
-      if (f && f != stdout) {
-        std::fclose(f);
-        if (!direct) std::remove(tmp.c_str());
-      }
-      throw;
-    }
-    return 0;
-  };
-  return c;
+  return LeafCommand("export <bbolt-file>",
+                     "write every bucket and key as JSON Lines (to stdout or -o FILE)",
+                     ArgsSpec::Exact(1), RunExport,
+                     {StringFlag("output", "", "write to this file instead of stdout", 'o')},
+                     "  boltpp export my.db > my.jsonl\n  boltpp export -o my.jsonl my.db");
 }
 
 }  // namespace boltpp::cli

@@ -22,29 +22,23 @@ Json StructureJson(const BucketStructure& b) {
   return j;
 }
 
+int RunInspect(Invocation& inv) {
+  auto db = OpenSourceDB(inv);
+  std::string out;
+  ViewOrThrow(*db, [&](Tx& tx) {
+    BucketStructure bs = tx.Inspect();
+    Check(tx.status());
+    out = GoJson(StructureJson(bs), {.indent = 4, .escape_html = true});
+  });
+  Out(out + "\n");
+  return 0;
+}
+
 }  // namespace
 
 Command InspectCommand() {
-  Command c;
-  c.name = "inspect";
-  c.use = "inspect <bbolt-file>";
-  c.short_desc = "inspect the structure of the database";
-  c.args = ArgsSpec::Exact(1);
-  c.example = "  boltpp inspect my.db";
-  c.run = [](Invocation& inv) {
-    const std::string& path = inv.args[0];
-    CheckSourceDBPath(path);
-    auto db = OpenDB(path, inv, {});
-    std::string out;
-    ViewOrThrow(*db, [&](Tx& tx) {
-      BucketStructure bs = tx.Inspect();
-      Check(tx.status());
-      out = GoJson(StructureJson(bs), {.indent = 4, .escape_html = true});
-    });
-    Out(out + "\n");
-    return 0;
-  };
-  return c;
+  return LeafCommand("inspect <bbolt-file>", "inspect the structure of the database",
+                     ArgsSpec::Exact(1), RunInspect, {}, "  boltpp inspect my.db");
 }
 
 }  // namespace boltpp::cli

@@ -39,40 +39,43 @@ std::string DamageMsg(uint64_t id, size_t i) {
   return "page " + std::to_string(id) + ": element " + std::to_string(i) + " lies outside the page";
 }
 
-void PrintLeaf(const std::string& buf, const std::string& format_value) {
+// "Item Count: N", a blank line, one line per element (line(element)) and
+// a blank line. An element outside the page is thrown.
+template <typename Elem, typename LineFn>
+void PrintElements(const std::string& buf, bool (*read)(const format::PageView&, size_t, Elem*),
+                   LineFn line) {
   const auto* p = reinterpret_cast<const uint8_t*>(buf.data());
-  format::PageView v{p, buf.size()};
-  uint16_t count = format::PageCount(p);
+  const format::PageView view{p, buf.size()};
+  const uint16_t count = format::PageCount(p);
   Out("Item Count: " + std::to_string(count) + "\n\n");
   for (size_t i = 0; i < count; ++i) {
-    format::LeafElem e;
-    if (!format::ReadLeafElem(v, i, &e)) throw CliError(DamageMsg(format::PageId(p), i));
-    std::string k = FormatKey(e.key);
-    std::string val;
-    if (e.flags & format::kBucketLeafFlag) {
-      if (e.value.size() < format::kBucketHeaderSize)
-        throw CliError(DamageMsg(format::PageId(p), i));
-      auto h = format::BucketHeader::Decode(reinterpret_cast<const uint8_t*>(e.value.data()));
-      val = "<pgid=" + std::to_string(h.root) + ",seq=" + std::to_string(h.sequence) + ">";
-    } else {
-      val = FormatBytes(e.value, format_value);
-    }
-    Out(k + ": " + val + "\n");
+    Elem e;
+    if (!read(view, i, &e)) throw CliError(DamageMsg(format::PageId(p), i));
+    Out(line(e, i) + "\n");
   }
   Out("\n");
 }
 
+// A leaf value: a nested bucket's header, or the bytes as --format-value says.
+std::string LeafValue(const format::LeafElem& e, uint64_t pgid, size_t i,
+                      const std::string& format_value) {
+  if (!(e.flags & format::kBucketLeafFlag)) return FormatBytes(e.value, format_value);
+  if (e.value.size() < format::kBucketHeaderSize) throw CliError(DamageMsg(pgid, i));
+  auto h = format::BucketHeader::Decode(reinterpret_cast<const uint8_t*>(e.value.data()));
+  return "<pgid=" + std::to_string(h.root) + ",seq=" + std::to_string(h.sequence) + ">";
+}
+
+void PrintLeaf(const std::string& buf, const std::string& format_value) {
+  const uint64_t pgid = format::PageId(reinterpret_cast<const uint8_t*>(buf.data()));
+  PrintElements(buf, format::ReadLeafElem, [&](const format::LeafElem& e, size_t i) {
+    return FormatKey(e.key) + ": " + LeafValue(e, pgid, i, format_value);
+  });
+}
+
 void PrintBranch(const std::string& buf) {
-  const auto* p = reinterpret_cast<const uint8_t*>(buf.data());
-  format::PageView v{p, buf.size()};
-  uint16_t count = format::PageCount(p);
-  Out("Item Count: " + std::to_string(count) + "\n\n");
-  for (size_t i = 0; i < count; ++i) {
-    format::BranchElem e;
-    if (!format::ReadBranchElem(v, i, &e)) throw CliError(DamageMsg(format::PageId(p), i));
-    Out(FormatKey(e.key) + ": <pgid=" + std::to_string(e.pgid) + ">\n");
-  }
-  Out("\n");
+  PrintElements(buf, format::ReadBranchElem, [](const format::BranchElem& e, size_t) {
+    return FormatKey(e.key) + ": <pgid=" + std::to_string(e.pgid) + ">";
+  });
 }
 
 void PrintFreelist(const std::string& buf) {
@@ -118,64 +121,68 @@ void Failed(uint64_t id, const std::string& err) {
   Out("Printing page " + std::to_string(id) + " failed: " + err + ". Continuing...\n");
 }
 
+// The high-water mark from meta page 0, capped a little past the end of
+// the file: a damaged meta can claim a huge one, and bbolt would then print
+// "EOF" failures for (nearly) ever. 0 (after a message) when unreadable.
+uint64_t PagesToPrint(const std::string& path) {
+  uint64_t hwm = 0;
+  try {
+    PageSizeHwm ps = ReadPageAndHWMSize(path);
+    hwm = ps.hwm;
+    uint64_t file_pages = ps.page_size ? CheckSourceDBPath(path).size / ps.page_size : 0;
+    if (hwm > file_pages + 1024) hwm = file_pages + 1;
+  } catch (const CliError& e) {
+    Out(std::string("cannot read number of pages: ") + e.what());
+  }
+  return hwm;
+}
+
+// --all: every page below the high-water mark, overflow pages skipped.
+void PrintAllPages(const std::string& path, const std::string& format_value) {
+  const uint64_t hwm = PagesToPrint(path);
+  for (uint64_t id = 0; id < hwm;) {
+    if (id > 0) OutLine(kPageSeparator);
+    try {
+      uint32_t overflow = PrintPage(path, id, format_value);
+      id += uint64_t{overflow} + 1;
+    } catch (const CliError& e) {
+      Failed(id, e.what());
+      ++id;
+    }
+  }
+}
+
+int RunPage(Invocation& inv) {
+  const std::string& path = inv.args[0];
+  std::vector<uint64_t> ids = ParsePageIdArgs(inv.args);
+  bool all = inv.flags.Bool("all");
+  std::string format_value = inv.flags.Str("format-value");
+  if (ids.empty() && !all) throw CliError("page id required");
+  if (all && !ids.empty()) throw CliError("invalid args: either use '--all' or 'pageid...'");
+  CheckSourceDBPath(path);
+  if (all) PrintAllPages(path, format_value);
+  for (size_t i = 0; i < ids.size(); ++i) {
+    if (i > 0) OutLine(kPageSeparator);
+    try {
+      PrintPage(path, ids[i], format_value);
+    } catch (const CliError& e) {
+      Failed(ids[i], e.what());
+    }
+  }
+  return 0;
+}
+
 }  // namespace
 
 Command PageCommand() {
-  Command c;
-  c.name = "page";
-  c.use = "page <bbolt-file> [pageid...]";
-  c.short_desc = "page prints one or more pages in human readable format.";
-  c.args = ArgsSpec::Min(1);
-  c.flags = {
-      BoolFlag("all", "List all pages."),
-      StringFlag("format-value", "auto",
-                 std::string("Output format one of: ") + kFormatModes +
-                     ". Applies to values on the leaf page."),
-  };
-  c.example = "  boltpp page my.db 0 1 2\n  boltpp page --all --format-value hex my.db";
-  c.run = [](Invocation& inv) {
-    const std::string& path = inv.args[0];
-    std::vector<uint64_t> ids = ParsePageIdArgs(inv.args);
-    bool all = inv.flags.Bool("all");
-    std::string fv = inv.flags.Str("format-value");
-    if (ids.empty() && !all) throw CliError("page id required");
-    if (all && !ids.empty()) throw CliError("invalid args: either use '--all' or 'pageid...'");
-    CheckSourceDBPath(path);
-    if (all) {
-      uint64_t hwm = 0;
-      try {
-        PageSizeHwm ps = ReadPageAndHWMSize(path);
-        hwm = ps.hwm;
-        // A damaged meta can claim a huge high-water mark; bbolt would then
-        // print "EOF" failures for (nearly) ever. Stop well past the end.
-        uint64_t file_pages = ps.page_size ? CheckSourceDBPath(path).size / ps.page_size : 0;
-        if (hwm > file_pages + 1024) hwm = file_pages + 1;
-      } catch (const CliError& e) {
-        Out(std::string("cannot read number of pages: ") + e.what());
-      }
-      for (uint64_t id = 0; id < hwm;) {
-        if (id > 0) OutLine(kPageSeparator);
-        try {
-          uint32_t overflow = PrintPage(path, id, fv);
-          id += uint64_t{overflow} + 1;
-        } catch (const CliError& e) {
-          Failed(id, e.what());
-          ++id;
-        }
-      }
-      return 0;
-    }
-    for (size_t i = 0; i < ids.size(); ++i) {
-      if (i > 0) OutLine(kPageSeparator);
-      try {
-        PrintPage(path, ids[i], fv);
-      } catch (const CliError& e) {
-        Failed(ids[i], e.what());
-      }
-    }
-    return 0;
-  };
-  return c;
+  return LeafCommand("page <bbolt-file> [pageid...]",
+                     "page prints one or more pages in human readable format.", ArgsSpec::Min(1),
+                     RunPage,
+                     {BoolFlag("all", "List all pages."),
+                      StringFlag("format-value", "auto",
+                                 std::string("Output format one of: ") + kFormatModes +
+                                     ". Applies to values on the leaf page.")},
+                     "  boltpp page my.db 0 1 2\n  boltpp page --all --format-value hex my.db");
 }
 
 }  // namespace boltpp::cli

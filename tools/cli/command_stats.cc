@@ -17,83 +17,93 @@ int Percent(int64_t a, int64_t b) {
   return static_cast<int>(r);
 }
 
-std::string N(int64_t v) { return std::to_string(v); }
+// One field of BucketStats: its JSON name, and its line in the text report
+// (after a section title when section is set, with its share of percent_of
+// when that is set).
+struct StatLine {
+  const char* json_name;
+  int64_t BucketStats::*field;
+  const char* section;
+  const char* label;
+  int64_t BucketStats::*percent_of;
+};
+
+// bbolt's report, in its order (the JSON object keeps the same order).
+constexpr StatLine kStatLines[] = {
+    {"branch_page_n", &BucketStats::branch_page_n, "Page count statistics",
+     "Number of logical branch pages", nullptr},
+    {"branch_overflow_n", &BucketStats::branch_overflow_n, nullptr,
+     "Number of physical branch overflow pages", nullptr},
+    {"leaf_page_n", &BucketStats::leaf_page_n, nullptr, "Number of logical leaf pages", nullptr},
+    {"leaf_overflow_n", &BucketStats::leaf_overflow_n, nullptr,
+     "Number of physical leaf overflow pages", nullptr},
+    {"key_n", &BucketStats::key_n, "Tree statistics", "Number of keys/value pairs", nullptr},
+    {"depth", &BucketStats::depth, nullptr, "Number of levels in B+tree", nullptr},
+    {"branch_alloc", &BucketStats::branch_alloc, "Page size utilization",
+     "Bytes allocated for physical branch pages", nullptr},
+    {"branch_inuse", &BucketStats::branch_inuse, nullptr, "Bytes actually used for branch data",
+     &BucketStats::branch_alloc},
+    {"leaf_alloc", &BucketStats::leaf_alloc, nullptr, "Bytes allocated for physical leaf pages",
+     nullptr},
+    {"leaf_inuse", &BucketStats::leaf_inuse, nullptr, "Bytes actually used for leaf data",
+     &BucketStats::leaf_alloc},
+    {"bucket_n", &BucketStats::bucket_n, "Bucket statistics", "Total number of buckets", nullptr},
+    {"inline_bucket_n", &BucketStats::inline_bucket_n, nullptr, "Total number on inlined buckets",
+     &BucketStats::bucket_n},
+    {"inline_bucket_inuse", &BucketStats::inline_bucket_inuse, nullptr,
+     "Bytes used for inlined buckets", &BucketStats::leaf_inuse},
+};
+
+std::string StatsJson(const BucketStats& s, int count) {
+  Json j = Json::object();
+  j["buckets"] = count;
+  for (const StatLine& line : kStatLines) j[line.json_name] = s.*line.field;
+  return GoJson(j) + "\n";
+}
+
+std::string StatsText(const BucketStats& s, int count) {
+  std::string o = "Aggregate statistics for " + std::to_string(count) + " buckets\n\n";
+  for (const StatLine& line : kStatLines) {
+    if (line.section) o += std::string(line.section) + "\n";
+    o += std::string("\t") + line.label + ": " + std::to_string(s.*line.field);
+    if (line.percent_of) {
+      o += " (" + std::to_string(Percent(s.*line.field, s.*line.percent_of)) + "%)";
+    }
+    o += "\n";
+  }
+  return o;
+}
+
+int RunStats(Invocation& inv) {
+  std::string prefix = inv.args.size() > 1 ? inv.args[1] : "";
+  auto db = OpenSourceDB(inv);
+  BucketStats s;
+  int count = 0;
+  ViewOrThrow(*db, [&](Tx& tx) {
+    ForEachBucketOrThrow(tx, [&](Bytes name, Bucket b) {
+      if (name.substr(0, prefix.size()) == prefix) {
+        s.Add(b.Stats());
+        ++count;
+      }
+    });
+    Check(tx.status());
+  });
+  Out(inv.flags.Bool("json") ? StatsJson(s, count) : StatsText(s, count));
+  return 0;
+}
 
 }  // namespace
 
 Command StatsCommand() {
-  Command c;
-  c.name = "stats";
-  c.use = "stats <bbolt-file>";
-  c.short_desc = "print stats of bbolt database";
+  Command c =
+      LeafCommand("stats <bbolt-file>", "print stats of bbolt database", ArgsSpec::Range(1, 2),
+                  RunStats, {BoolFlag("json", "print the statistics as a JSON object")},
+                  "  boltpp stats my.db\n  boltpp stats my.db execution-");
   c.long_desc =
       "usage: bolt stats PATH\n\n"
       "Stats performs an extensive search of the database to track every page\n"
       "reference. It starts at the current meta page and recursively iterates\n"
       "through every accessible bucket.";
-  c.args = ArgsSpec::Range(1, 2);
-  c.flags = {BoolFlag("json", "print the statistics as a JSON object")};
-  c.example = "  boltpp stats my.db\n  boltpp stats my.db execution-";
-  c.run = [](Invocation& inv) {
-    const std::string& path = inv.args[0];
-    std::string prefix = inv.args.size() > 1 ? inv.args[1] : "";
-    CheckSourceDBPath(path);
-    auto db = OpenDB(path, inv, {});
-    BucketStats s;
-    int count = 0;
-    ViewOrThrow(*db, [&](Tx& tx) {
-      ForEachBucketOrThrow(tx, [&](Bytes name, Bucket b) {
-        if (name.substr(0, prefix.size()) == prefix) {
-          s.Add(b.Stats());
-          ++count;
-        }
-      });
-      Check(tx.status());
-    });
-    if (inv.flags.Bool("json")) {
-      Json j{{"buckets", count},
-             {"branch_page_n", s.branch_page_n},
-             {"branch_overflow_n", s.branch_overflow_n},
-             {"leaf_page_n", s.leaf_page_n},
-             {"leaf_overflow_n", s.leaf_overflow_n},
-             {"key_n", s.key_n},
-             {"depth", s.depth},
-             {"branch_alloc", s.branch_alloc},
-             {"branch_inuse", s.branch_inuse},
-             {"leaf_alloc", s.leaf_alloc},
-             {"leaf_inuse", s.leaf_inuse},
-             {"bucket_n", s.bucket_n},
-             {"inline_bucket_n", s.inline_bucket_n},
-             {"inline_bucket_inuse", s.inline_bucket_inuse}};
-      Out(GoJson(j) + "\n");
-      return 0;
-    }
-    std::string o;
-    o += "Aggregate statistics for " + N(count) + " buckets\n\n";
-    o += "Page count statistics\n";
-    o += "\tNumber of logical branch pages: " + N(s.branch_page_n) + "\n";
-    o += "\tNumber of physical branch overflow pages: " + N(s.branch_overflow_n) + "\n";
-    o += "\tNumber of logical leaf pages: " + N(s.leaf_page_n) + "\n";
-    o += "\tNumber of physical leaf overflow pages: " + N(s.leaf_overflow_n) + "\n";
-    o += "Tree statistics\n";
-    o += "\tNumber of keys/value pairs: " + N(s.key_n) + "\n";
-    o += "\tNumber of levels in B+tree: " + N(s.depth) + "\n";
-    o += "Page size utilization\n";
-    o += "\tBytes allocated for physical branch pages: " + N(s.branch_alloc) + "\n";
-    o += "\tBytes actually used for branch data: " + N(s.branch_inuse) + " (" +
-         N(Percent(s.branch_inuse, s.branch_alloc)) + "%)\n";
-    o += "\tBytes allocated for physical leaf pages: " + N(s.leaf_alloc) + "\n";
-    o += "\tBytes actually used for leaf data: " + N(s.leaf_inuse) + " (" +
-         N(Percent(s.leaf_inuse, s.leaf_alloc)) + "%)\n";
-    o += "Bucket statistics\n";
-    o += "\tTotal number of buckets: " + N(s.bucket_n) + "\n";
-    o += "\tTotal number on inlined buckets: " + N(s.inline_bucket_n) + " (" +
-         N(Percent(s.inline_bucket_n, s.bucket_n)) + "%)\n";
-    o += "\tBytes used for inlined buckets: " + N(s.inline_bucket_inuse) + " (" +
-         N(Percent(s.inline_bucket_inuse, s.leaf_inuse)) + "%)\n";
-    Out(o);
-    return 0;
-  };
   return c;
 }
 

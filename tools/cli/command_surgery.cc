@@ -35,52 +35,40 @@ void ValidateOutput(const Invocation& inv) {
   }
 }
 
+// One read(2) of up to n bytes, retrying EINTR; -1 with errno on failure.
+ssize_t ReadSome(int fd, char* buf, size_t n) {
+  for (;;) {
+    ssize_t got = ::read(fd, buf, n);
+    if (got >= 0 || errno != EINTR) return got;
+  }
+}
+
 // bbolt common.CopyFile: refuses an existing destination.
 void CopyFileOrThrow(const std::string& src, const std::string& dst, const std::string& tag) {
   auto fail = [&](const std::string& m) { throw CliError("[" + tag + "] copy file failed: " + m); };
+  auto fail_errno = [&](const std::string& op) { fail(op + ": " + std::strerror(errno)); };
   struct stat st;
   if (::stat(dst.c_str(), &st) == 0) fail("output file " + GoQuote(dst) + " already exists");
-  int in = ::open(src.c_str(), O_RDONLY | O_CLOEXEC);
-  if (in < 0) fail("open " + src + ": " + std::strerror(errno));
-  int out = ::open(dst.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
-  if (out < 0) {
-    int e = errno;
-    ::close(in);
-    fail("open " + dst + ": " + std::strerror(e));
-  }
+  os::UniqueFd in(::open(src.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!in.valid()) fail_errno("open " + src);
+  os::UniqueFd out(::open(dst.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666));
+  if (!out.valid()) fail_errno("open " + dst);
   std::string buf(1 << 20, '\0');
   uint64_t copied = 0;
   for (;;) {
-    ssize_t n = ::read(in, buf.data(), buf.size());
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      int e = errno;
-      ::close(in);
-      ::close(out);
-      fail("read " + src + ": " + std::strerror(e));
-    }
+    ssize_t n = ReadSome(in.get(), buf.data(), buf.size());
+    if (n < 0) fail_errno("read " + src);
     if (n == 0) break;
-    ssize_t off = 0;
-    while (off < n) {
-      ssize_t w = ::write(out, buf.data() + off, static_cast<size_t>(n - off));
-      if (w < 0 && errno == EINTR) continue;
-      if (w < 0) {
-        int e = errno;
-        ::close(in);
-        ::close(out);
-        fail("write " + dst + ": " + std::strerror(e));
-      }
-      off += w;
+    if (!os::PwriteFull(out.get(), buf.data(), static_cast<size_t>(n), copied)) {
+      fail_errno("write " + dst);
     }
     copied += static_cast<uint64_t>(n);
   }
-  struct stat sst;
-  bool size_ok = ::fstat(in, &sst) == 0 && static_cast<uint64_t>(sst.st_size) == copied;
-  bool sync_ok = ::fsync(out) == 0;
-  ::close(in);
-  ::close(out);
+  bool size_ok = ::fstat(in.get(), &st) == 0 && static_cast<uint64_t>(st.st_size) == copied;
+  bool sync_ok = ::fsync(out.get()) == 0;
+  const int sync_errno = errno;
   if (!size_ok) fail("the size of the copy differs from the source");
-  if (!sync_ok) fail("sync " + dst + ": " + std::strerror(errno));
+  if (!sync_ok) fail("sync " + dst + ": " + std::strerror(sync_errno));
 }
 
 // The first 1024 bytes of a meta page (page header included), as bbolt's
@@ -272,17 +260,10 @@ uint64_t PageIdFlag(const Invocation& inv) {
 
 // A surgery subcommand on one file: "NAME <bbolt-file>", exactly one
 // positional argument.
-Command FileCommand(std::string name, std::string short_desc, std::vector<FlagDef> flags,
+Command FileCommand(const std::string& name, std::string short_desc, std::vector<FlagDef> flags,
                     std::string example, std::function<int(Invocation&)> run) {
-  Command c;
-  c.use = name + " <bbolt-file>";
-  c.name = std::move(name);
-  c.short_desc = std::move(short_desc);
-  c.args = ArgsSpec::Exact(1);
-  c.flags = std::move(flags);
-  c.example = std::move(example);
-  c.run = std::move(run);
-  return c;
+  return LeafCommand(name + " <bbolt-file>", std::move(short_desc), ArgsSpec::Exact(1),
+                     std::move(run), std::move(flags), std::move(example));
 }
 
 // ---- subcommands ----
@@ -291,156 +272,113 @@ uint64_t MetaTxid(const std::string& page) {
   return format::Meta::Decode(reinterpret_cast<const uint8_t*>(page.data())).txid;
 }
 
-Command RevertMetaPage() {
-  return FileCommand(
-      "revert-meta-page",
-      "Revert the meta page to revert the changes performed by the latest transaction",
-      {OutputFlag()}, "  boltpp surgery revert-meta-page --output fixed.db broken.db",
-      [](Invocation& inv) {
-        ValidateOutput(inv);
-        std::string out = CopySourceToOutput(inv, "revert-meta-page");
-        Wrap("revert-meta-page command failed: ", [&] {
-          // guts_cli.GetActiveMetaPage: reads both metas as pages; the higher
-          // txid is active (meta 0 on a tie).
-          if (MetaTxid(ReadPage(out, 0)) < MetaTxid(ReadPage(out, 1))) {
-            CopyPage(out, 0, 1);
-          } else {
-            CopyPage(out, 1, 0);
-          }
-        });
-        Out("The meta page is reverted.\n");
-        return 0;
-      });
+int RunRevertMetaPage(Invocation& inv) {
+  ValidateOutput(inv);
+  std::string out = CopySourceToOutput(inv, "revert-meta-page");
+  Wrap("revert-meta-page command failed: ", [&] {
+    // guts_cli.GetActiveMetaPage: reads both metas as pages; the higher
+    // txid is active (meta 0 on a tie).
+    if (MetaTxid(ReadPage(out, 0)) < MetaTxid(ReadPage(out, 1))) {
+      CopyPage(out, 0, 1);
+    } else {
+      CopyPage(out, 1, 0);
+    }
+  });
+  Out("The meta page is reverted.\n");
+  return 0;
 }
 
-Command CopyPageCmd() {
-  return FileCommand(
-      "copy-page", "Copy page from the source page Id to the destination page Id",
-      {OutputFlag(), Required(Uint64Flag("from-page", "", "source page Id")),
-       Required(Uint64Flag("to-page", "", "destination page Id"))},
-      "  boltpp surgery copy-page --from-page 3 --to-page 2 --output fixed.db broken.db",
-      [](Invocation& inv) {
-        ValidateOutput(inv);
-        uint64_t from = inv.flags.Uint("from-page"), to = inv.flags.Uint("to-page");
-        if (from == to)
-          throw CliError("'--from-page' and '--to-page' have the same value: " +
-                         std::to_string(from));
-        std::string out = CopySourceToOutput(inv, "copy-page");
-        Wrap("copy-page command failed: ", [&] { CopyPage(out, from, to); });
-        if (ReadActiveMeta(inv.args[0]).freelist != format::kNoFreelist) {
-          Out("WARNING: the free list might have changed.\n");
-          Out(kAbandonHint);
-        }
-        Out("The page " + std::to_string(from) + " was successfully copied to page " +
-            std::to_string(to) + "\n");
-        return 0;
-      });
+int RunCopyPage(Invocation& inv) {
+  ValidateOutput(inv);
+  uint64_t from = inv.flags.Uint("from-page"), to = inv.flags.Uint("to-page");
+  if (from == to)
+    throw CliError("'--from-page' and '--to-page' have the same value: " + std::to_string(from));
+  std::string out = CopySourceToOutput(inv, "copy-page");
+  Wrap("copy-page command failed: ", [&] { CopyPage(out, from, to); });
+  if (ReadActiveMeta(inv.args[0]).freelist != format::kNoFreelist) {
+    Out("WARNING: the free list might have changed.\n");
+    Out(kAbandonHint);
+  }
+  Out("The page " + std::to_string(from) + " was successfully copied to page " +
+      std::to_string(to) + "\n");
+  return 0;
 }
 
-Command ClearPageCmd() {
-  return FileCommand(
-      "clear-page", "Clears all elements from the given page, which can be a branch or leaf page",
-      {OutputFlag(), Required(Uint64Flag("pageId", "", "page Id"))},
-      "  boltpp surgery clear-page --pageId 7 --output fixed.db broken.db", [](Invocation& inv) {
-        ValidateOutput(inv);
-        uint64_t id = PageIdFlag(inv);
-        std::string out = CopySourceToOutput(inv, "clear-page");
-        bool abandon = false;
-        Wrap("clear-page command failed: ", [&] { abandon = ClearPageElements(out, id, 0, -1); });
-        if (abandon) WarnAbandonedPages();
-        Out("The page (" + std::to_string(id) + ") was cleared\n");
-        return 0;
-      });
+int RunClearPage(Invocation& inv) {
+  ValidateOutput(inv);
+  uint64_t id = PageIdFlag(inv);
+  std::string out = CopySourceToOutput(inv, "clear-page");
+  bool abandon = false;
+  Wrap("clear-page command failed: ", [&] { abandon = ClearPageElements(out, id, 0, -1); });
+  if (abandon) WarnAbandonedPages();
+  Out("The page (" + std::to_string(id) + ") was cleared\n");
+  return 0;
 }
 
-Command ClearPageElementsCmd() {
-  return FileCommand(
-      "clear-page-elements",
-      "Clears elements from the given page, which can be a branch or leaf page",
-      {OutputFlag(), Required(Uint64Flag("pageId", "", "page id")),
-       Required(
-           IntFlag("from-index", "", "start element index (included) to clear, starting from 0")),
-       Required(IntFlag(
-           "to-index", "",
-           "end element index (excluded) to clear, starting from 0, -1 means to the end of page"))},
-      "  boltpp surgery clear-page-elements --pageId 7 --from-index 1 --to-index -1 --output "
-      "fixed.db broken.db",
-      [](Invocation& inv) {
-        ValidateOutput(inv);
-        uint64_t id = PageIdFlag(inv);
-        int64_t from = inv.flags.Int("from-index"), to = inv.flags.Int("to-index");
-        std::string out = CopySourceToOutput(inv, "clear-page-element");
-        bool abandon = false;
-        Wrap("clear-page-element command failed: ",
-             [&] { abandon = ClearPageElements(out, id, from, to); });
-        if (abandon) WarnAbandonedPages();
-        Out("All elements in [" + std::to_string(from) + ", " + std::to_string(to) + ") in page " +
-            std::to_string(id) + " were cleared\n");
-        return 0;
-      });
+int RunClearPageElements(Invocation& inv) {
+  ValidateOutput(inv);
+  uint64_t id = PageIdFlag(inv);
+  int64_t from = inv.flags.Int("from-index"), to = inv.flags.Int("to-index");
+  std::string out = CopySourceToOutput(inv, "clear-page-element");
+  bool abandon = false;
+  Wrap("clear-page-element command failed: ",
+       [&] { abandon = ClearPageElements(out, id, from, to); });
+  if (abandon) WarnAbandonedPages();
+  Out("All elements in [" + std::to_string(from) + ", " + std::to_string(to) + ") in page " +
+      std::to_string(id) + " were cleared\n");
+  return 0;
 }
 
-Command FreelistAbandon() {
-  return FileCommand("abandon", "Abandon the freelist from both meta pages", {OutputFlag()},
-                     "  boltpp surgery freelist abandon --output fixed.db broken.db",
-                     [](Invocation& inv) {
-                       ValidateOutput(inv);
-                       std::string out = CopySourceToOutput(inv, "freelist abandon");
-                       Wrap("abandom-freelist command failed: ", [&] { ClearFreelist(out); });
-                       Out("The freelist was abandoned in both meta pages.\n"
-                           "It may cause some delay on next startup because bbolt needs to scan "
-                           "the whole db to reconstruct the free "
-                           "list.\n");
-                       return 0;
-                     });
+int RunFreelistAbandon(Invocation& inv) {
+  ValidateOutput(inv);
+  std::string out = CopySourceToOutput(inv, "freelist abandon");
+  Wrap("abandom-freelist command failed: ", [&] { ClearFreelist(out); });
+  Out("The freelist was abandoned in both meta pages.\n"
+      "It may cause some delay on next startup because bbolt needs to scan "
+      "the whole db to reconstruct the free "
+      "list.\n");
+  return 0;
 }
 
-Command FreelistRebuild() {
-  return FileCommand(
-      "rebuild", "Rebuild the freelist", {OutputFlag()},
-      "  boltpp surgery freelist rebuild --output fixed.db no-freelist.db", [](Invocation& inv) {
-        ValidateOutput(inv);
-        FileInfo fi = CheckSourceDBPath(inv.args[0]);
-        if (ReadActiveMeta(inv.args[0]).freelist != format::kNoFreelist) {
-          throw CliError(
-              "the file already has freelist, please consider to abandon the freelist to forcibly "
-              "rebuild it");
-        }
-        std::string out = CopySourceToOutput(inv, "freelist rebuild");
-        // Opening read-write without no_freelist_sync rebuilds and writes it.
-        OpenOptions o;
-        o.read_only = false;
-        o.file_mode = fi.mode & 0777;
-        std::unique_ptr<DB> db;
-        Wrap("[freelist rebuild] open db file failed: ", [&] { db = OpenDB(out, inv, o); });
-        Status s = db->Close();
-        if (!s.ok()) throw CliError("[freelist rebuild] close db file failed: " + StatusMessage(s));
-        Out("The freelist was successfully rebuilt.\n");
-        return 0;
-      });
+int RunFreelistRebuild(Invocation& inv) {
+  ValidateOutput(inv);
+  FileInfo fi = CheckSourceDBPath(inv.args[0]);
+  if (ReadActiveMeta(inv.args[0]).freelist != format::kNoFreelist) {
+    throw CliError(
+        "the file already has freelist, please consider to abandon the freelist to forcibly "
+        "rebuild it");
+  }
+  std::string out = CopySourceToOutput(inv, "freelist rebuild");
+  // Opening read-write without no_freelist_sync rebuilds and writes it.
+  OpenOptions o;
+  o.read_only = false;
+  o.file_mode = fi.mode & 0777;
+  std::unique_ptr<DB> db;
+  Wrap("[freelist rebuild] open db file failed: ", [&] { db = OpenDB(out, inv, o); });
+  Status s = db->Close();
+  if (!s.ok()) throw CliError("[freelist rebuild] close db file failed: " + StatusMessage(s));
+  Out("The freelist was successfully rebuilt.\n");
+  return 0;
 }
 
-Command MetaValidate() {
-  return FileCommand("validate", "Validate both meta pages", {},
-                     "  boltpp surgery meta validate my.db", [](Invocation& inv) {
-                       const std::string& src = inv.args[0];
-                       CheckSourceDBPath(src);
-                       uint32_t page_size = 0;
-                       for (uint32_t i = 0; i <= 1; ++i) {
-                         MetaPage m;
-                         Wrap("read meta page " + std::to_string(i) + " failed: ",
-                              [&] { m = ReadMetaPageAt(src, i, page_size); });
-                         Status valid = m.meta.ValidateBasic();
-                         if (!valid.ok()) {
-                           Out("WARNING: The meta page " + std::to_string(i) +
-                               " isn't valid: " + valid.ToString() + "!\n");
-                         } else {
-                           Out("The meta page " + std::to_string(i) + " is valid!\n");
-                         }
-                         page_size = m.meta.page_size;
-                       }
-                       return 0;
-                     });
+int RunMetaValidate(Invocation& inv) {
+  const std::string& src = inv.args[0];
+  CheckSourceDBPath(src);
+  uint32_t page_size = 0;
+  for (uint32_t i = 0; i <= 1; ++i) {
+    MetaPage m;
+    Wrap("read meta page " + std::to_string(i) + " failed: ",
+         [&] { m = ReadMetaPageAt(src, i, page_size); });
+    Status valid = m.meta.ValidateBasic();
+    if (!valid.ok()) {
+      Out("WARNING: The meta page " + std::to_string(i) + " isn't valid: " + valid.ToString() +
+          "!\n");
+    } else {
+      Out("The meta page " + std::to_string(i) + " is valid!\n");
+    }
+    page_size = m.meta.page_size;
+  }
+  return 0;
 }
 
 // --fields of meta update: "key:value" pairs for pageSize, root, freelist
@@ -490,8 +428,47 @@ bool UpdateMeta(format::Meta& m, const std::map<std::string, uint64_t>& fields) 
   return changed;
 }
 
-Command MetaUpdate() {
-  return FileCommand(
+int RunMetaUpdate(Invocation& inv) {
+  ValidateOutput(inv);
+  uint32_t meta_id = static_cast<uint32_t>(inv.flags.Uint("meta-page"));
+  if (meta_id > 1) throw CliError("invalid meta page id: " + std::to_string(meta_id));
+  std::map<std::string, uint64_t> fields = ParseMetaFields(inv.flags.Slice("fields"));
+  std::string out = CopySourceToOutput(inv, "meta update");
+  uint32_t page_size = 0;
+  if (meta_id == 1) {
+    Wrap("read the first meta page failed: ",
+         [&] { page_size = ReadMetaPageAt(out, 0, 0).meta.page_size; });
+  }
+  MetaPage m;
+  Wrap("read meta page " + std::to_string(meta_id) + " failed: ",
+       [&] { m = ReadMetaPageAt(out, meta_id, page_size); });
+  bool changed = UpdateMeta(m.meta, fields);
+  if (changed) {
+    m.Encode();
+    Wrap("[meta update] write meta page " + std::to_string(meta_id) + " failed: ",
+         [&] { WriteMetaPageAt(out, m, meta_id, page_size); });
+  }
+  if (meta_id == 1 && page_size != m.meta.page_size) {
+    Out("WARNING: The page size (" + std::to_string(page_size) +
+        ") in the first meta page doesn't match the " + "second meta page (" +
+        std::to_string(m.meta.page_size) + ")\n");
+  }
+  Out(changed ? "The meta page " + std::to_string(meta_id) + " has been updated!\n"
+              : "Nothing changed!\n");
+  return 0;
+}
+
+}  // namespace
+
+// The subcommands: help and flags, with the functions above.
+Command SurgeryCommand() {
+  Command abandon = FileCommand(
+      "abandon", "Abandon the freelist from both meta pages", {OutputFlag()},
+      "  boltpp surgery freelist abandon --output fixed.db broken.db", RunFreelistAbandon);
+  Command rebuild = FileCommand(
+      "rebuild", "Rebuild the freelist", {OutputFlag()},
+      "  boltpp surgery freelist rebuild --output fixed.db no-freelist.db", RunFreelistRebuild);
+  Command update = FileCommand(
       "update", "Update fields in meta pages",
       {OutputFlag(),
        StringSliceFlag(
@@ -501,57 +478,41 @@ Command MetaUpdate() {
        Uint32Flag("meta-page", "", "the meta page ID to operate on, valid values are 0 and 1")},
       "  boltpp surgery meta update --meta-page 1 --fields root:16,freelist:8 --output fixed.db "
       "broken.db",
-      [](Invocation& inv) {
-        ValidateOutput(inv);
-        uint32_t meta_id = static_cast<uint32_t>(inv.flags.Uint("meta-page"));
-        if (meta_id > 1) throw CliError("invalid meta page id: " + std::to_string(meta_id));
-        std::map<std::string, uint64_t> fields = ParseMetaFields(inv.flags.Slice("fields"));
-        std::string out = CopySourceToOutput(inv, "meta update");
-        uint32_t page_size = 0;
-        if (meta_id == 1) {
-          Wrap("read the first meta page failed: ",
-               [&] { page_size = ReadMetaPageAt(out, 0, 0).meta.page_size; });
-        }
-        MetaPage m;
-        Wrap("read meta page " + std::to_string(meta_id) + " failed: ",
-             [&] { m = ReadMetaPageAt(out, meta_id, page_size); });
-        bool changed = UpdateMeta(m.meta, fields);
-        if (changed) {
-          m.Encode();
-          Wrap("[meta update] write meta page " + std::to_string(meta_id) + " failed: ",
-               [&] { WriteMetaPageAt(out, m, meta_id, page_size); });
-        }
-        if (meta_id == 1 && page_size != m.meta.page_size) {
-          Out("WARNING: The page size (" + std::to_string(page_size) +
-              ") in the first meta page doesn't match the " + "second meta page (" +
-              std::to_string(m.meta.page_size) + ")\n");
-        }
-        Out(changed ? "The meta page " + std::to_string(meta_id) + " has been updated!\n"
-                    : "Nothing changed!\n");
-        return 0;
-      });
-}
-
-}  // namespace
-
-Command SurgeryCommand() {
-  Command c;
-  c.name = "surgery";
-  c.use = "surgery <subcommand>";
-  c.short_desc = "surgery related commands";
-  Command freelist;
-  freelist.name = "freelist";
-  freelist.use = "freelist <subcommand>";
-  freelist.short_desc = "freelist related surgery commands";
-  freelist.children = {FreelistAbandon(), FreelistRebuild()};
-  Command meta;
-  meta.name = "meta";
-  meta.use = "meta <subcommand>";
-  meta.short_desc = "meta page related surgery commands";
-  meta.children = {MetaUpdate(), MetaValidate()};
-  c.children = {ClearPageCmd(), ClearPageElementsCmd(), CopyPageCmd(), freelist,
-                meta,           RevertMetaPage()};
-  return c;
+      RunMetaUpdate);
+  Command validate = FileCommand("validate", "Validate both meta pages", {},
+                                 "  boltpp surgery meta validate my.db", RunMetaValidate);
+  Command clear_page = FileCommand(
+      "clear-page", "Clears all elements from the given page, which can be a branch or leaf page",
+      {OutputFlag(), Required(Uint64Flag("pageId", "", "page Id"))},
+      "  boltpp surgery clear-page --pageId 7 --output fixed.db broken.db", RunClearPage);
+  Command clear_elements = FileCommand(
+      "clear-page-elements",
+      "Clears elements from the given page, which can be a branch or leaf page",
+      {OutputFlag(), Required(Uint64Flag("pageId", "", "page id")),
+       Required(
+           IntFlag("from-index", "", "start element index (included) to clear, starting from 0")),
+       Required(IntFlag(
+           "to-index", "",
+           "end element index (excluded) to clear, starting from 0, -1 means to the end of page"))},
+      "  boltpp surgery clear-page-elements --pageId 7 --from-index 1 --to-index -1 --output "
+      "fixed.db broken.db",
+      RunClearPageElements);
+  Command copy_page = FileCommand(
+      "copy-page", "Copy page from the source page Id to the destination page Id",
+      {OutputFlag(), Required(Uint64Flag("from-page", "", "source page Id")),
+       Required(Uint64Flag("to-page", "", "destination page Id"))},
+      "  boltpp surgery copy-page --from-page 3 --to-page 2 --output fixed.db broken.db",
+      RunCopyPage);
+  Command revert =
+      FileCommand("revert-meta-page",
+                  "Revert the meta page to revert the changes performed by the latest transaction",
+                  {OutputFlag()}, "  boltpp surgery revert-meta-page --output fixed.db broken.db",
+                  RunRevertMetaPage);
+  return GroupCommand(
+      "surgery", "surgery related commands",
+      {clear_page, clear_elements, copy_page,
+       GroupCommand("freelist", "freelist related surgery commands", {abandon, rebuild}),
+       GroupCommand("meta", "meta page related surgery commands", {update, validate}), revert});
 }
 
 }  // namespace boltpp::cli

@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <cstring>
 #include <exception>
+#include <iterator>
 
 #include "cli.h"
 
@@ -27,10 +28,8 @@ FlagDef TimeoutFlag() {
 }
 
 Command HelpCommand() {
-  Command c;
-  c.name = "help";
+  Command c = GroupCommand("help", "Help about any command", {});
   c.use = "help [command]";
-  c.short_desc = "Help about any command";
   c.long_desc =
       "Help provides help for any command in the application.\n"
       "Simply type boltpp help [path to command] for full details.";
@@ -157,29 +156,12 @@ std::vector<const Command*> ChainTo(const Command& target) {
   return chain;
 }
 
-std::string TypeName(FlagType t) {
-  switch (t) {
-    case FlagType::kBool:
-      return "";
-    case FlagType::kString:
-      return "string";
-    case FlagType::kInt:
-      return "int";
-    case FlagType::kInt64:
-      return "int";
-    case FlagType::kUint64:
-      return "uint";
-    case FlagType::kUint32:
-      return "uint32";
-    case FlagType::kFloat64:
-      return "float";
-    case FlagType::kStringSlice:
-      return "strings";
-    case FlagType::kDuration:
-      return "duration";
-  }
-  return "";
-}
+// pflag's type names in usage lines, in FlagType's order ("" for bool).
+constexpr const char* kFlagTypeNames[] = {"",       "string", "int",     "int",     "uint",
+                                          "uint32", "float",  "strings", "duration"};
+static_assert(std::size(kFlagTypeNames) == static_cast<size_t>(FlagType::kDuration) + 1);
+
+std::string TypeName(FlagType t) { return kFlagTypeNames[static_cast<size_t>(t)]; }
 
 std::string FlagUsages(const std::vector<FlagDef>& defs) {
   std::vector<std::pair<std::string, std::string>> rows;
@@ -203,6 +185,29 @@ std::string FlagUsages(const std::vector<FlagDef>& defs) {
 }
 
 }  // namespace
+
+Command LeafCommand(std::string use, std::string short_desc, ArgsSpec args,
+                    std::function<int(Invocation&)> run, std::vector<FlagDef> flags,
+                    std::string example) {
+  Command c;
+  c.name = use.substr(0, use.find(' '));
+  c.use = std::move(use);
+  c.short_desc = std::move(short_desc);
+  c.args = args;
+  c.flags = std::move(flags);
+  c.run = std::move(run);
+  c.example = std::move(example);
+  return c;
+}
+
+Command GroupCommand(std::string name, std::string short_desc, std::vector<Command> children) {
+  Command c;
+  c.use = name + " <subcommand>";
+  c.name = std::move(name);
+  c.short_desc = std::move(short_desc);
+  c.children = std::move(children);
+  return c;
+}
 
 const Command& RootCommand() {
   static const Command root = BuildRoot();
@@ -236,13 +241,9 @@ void PrintHelp(const Command& c, bool to_stdout) {
   FlagDef help =
       BoolFlag("help", "help for " + (is_root ? std::string(kProgramName) : c.name), 'h');
   local.insert(local.begin(), help);
+  if (is_root) local.push_back(TimeoutFlag());
   std::sort(local.begin(), local.end(),
             [](const FlagDef& a, const FlagDef& b) { return a.name < b.name; });
-  if (is_root) {
-    local.push_back(TimeoutFlag());
-    std::sort(local.begin(), local.end(),
-              [](const FlagDef& a, const FlagDef& b) { return a.name < b.name; });
-  }
   s += "\nFlags:\n" + FlagUsages(local);
   if (!is_root) s += "\nGlobal Flags:\n" + FlagUsages({TimeoutFlag()});
   if (!c.children.empty()) {

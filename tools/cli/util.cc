@@ -132,6 +132,11 @@ std::unique_ptr<DB> OpenDB(const std::string& path, const Invocation& inv, const
   return std::move(r).value();
 }
 
+std::unique_ptr<DB> OpenSourceDB(const Invocation& inv) {
+  CheckSourceDBPath(inv.args[0]);
+  return OpenDB(inv.args[0], inv, {});
+}
+
 std::unique_ptr<DB> OpenForWrite(const std::string& path, const Invocation& inv) {
   RequireWritable(path);
   OpenOptions o;
@@ -149,21 +154,38 @@ void RequireWritable(const std::string& path) {
   }
 }
 
+namespace {
+
+// The sub-bucket name of parent; a missing one is created when
+// create_missing, else throws "bucket not found" with hint.
+Bucket ChildBucket(const Tx& tx, Bucket parent, const std::string& name, bool create_missing,
+                   const std::string& hint) {
+  if (Bucket b = parent.GetBucket(name)) return b;
+  Check(tx.status());
+  if (!create_missing) throw CliError(std::string(CodeMessage(Code::kBucketNotFound)), hint);
+  auto r = parent.CreateBucket(name);
+  Check(r.status());
+  return *r;
+}
+
+}  // namespace
+
 Bucket FindLastBucket(const Tx& tx, const std::vector<std::string>& names) {
   if (names.empty()) throw CliError(std::string(CodeMessage(Code::kBucketNotFound)));
-  Bucket b = tx.GetBucket(names[0]);
-  if (!b) {
-    Check(tx.status());
-    throw CliError(std::string(CodeMessage(Code::kBucketNotFound)));
-  }
-  for (size_t i = 1; i < names.size(); ++i) {
-    b = b.GetBucket(names[i]);
-    if (!b) {
-      Check(tx.status());
-      throw CliError(std::string(CodeMessage(Code::kBucketNotFound)));
-    }
-  }
+  Bucket b = tx.Root();
+  for (const std::string& name : names) b = ChildBucket(tx, b, name, false, "");
   return b;
+}
+
+Bucket OpenBucketPath(Tx& tx, const std::vector<std::string>& names, bool create_missing,
+                      const std::string& hint) {
+  Bucket b = tx.Root();
+  for (const std::string& name : names) b = ChildBucket(tx, b, name, create_missing, hint);
+  return b;
+}
+
+void ThrowKeyNotFound(std::string_view key) {
+  throw CliError("Error key not found for key: " + GoQuote(key) + " hex: \"" + Hex(key) + "\"");
 }
 
 std::vector<uint64_t> ParsePageIdArgs(const std::vector<std::string>& args) {
@@ -290,6 +312,12 @@ void UpdateOrThrow(DB& db, const std::function<void(Tx&)>& fn) {
   Status s = db.Update([&](Tx& tx) { return Carry(&ep, [&] { fn(tx); }); });
   if (ep) std::rethrow_exception(ep);
   Check(s);
+}
+
+void UpdateDatabase(const Invocation& inv, const std::function<void(Tx&)>& fn) {
+  auto db = OpenForWrite(inv.args[0], inv);
+  UpdateOrThrow(*db, fn);
+  Check(db->Close());
 }
 
 void ForEachOrThrow(const Bucket& b, const std::function<void(const Entry&)>& fn) {
