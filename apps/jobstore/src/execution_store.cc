@@ -55,7 +55,63 @@ Status PutHistory(Bucket history_root, const LocalStateHistory& h) {
   return internal::AppendSeq(*b, internal::Dump(h.ToJson()));
 }
 
+int Slot(LocalState s) {
+  int i = static_cast<int>(s);
+  return i >= 0 && i < kLocalStateCount ? i : 0;
+}
+
+// After the data writes of one successful operation: keeps the live index (if
+// the file has one) and the persisted counters exact. `from`/`to` are the
+// execution's state before and after (nullopt: it did not / no longer exists).
+// A record that cannot be trusted is rebuilt from a scan of tx, which already
+// holds this operation's writes.
+Status NoteTransition(Tx& tx, const std::string& id, std::optional<LocalState> from,
+                      std::optional<LocalState> to) {
+  if (Bucket live = tx.GetBucket(kExecutionLiveIndexBucket)) {
+    Status s = to && IsExecuting(*to) ? live.Put(id, "") : live.Delete(id);
+    if (!s.ok()) return s;
+  }
+  auto counts = ReadPersistedCounts(tx);
+  if (counts) {
+    if (from) (*counts)[Slot(*from)]--;
+    if (to) (*counts)[Slot(*to)]++;
+  } else {
+    auto scanned = ExecutionStore::CountStates(tx);
+    if (!scanned.ok()) return Status(Code::kCorruption, scanned.error().message());
+    counts = *scanned;
+  }
+  return WritePersistedCounts(tx, *counts);
+}
+
 }  // namespace
+
+std::optional<StateCounts> ReadPersistedCounts(Tx& tx) {
+  Bucket index = tx.GetBucket(kExecutionIndexBucket);
+  auto raw = index ? index.Get(kCountersKey) : std::nullopt;
+  if (!raw) return std::nullopt;
+  Json j = Json::parse(*raw, nullptr, /*allow_exceptions=*/false);
+  if (!j.is_object() || !j.contains("Tx") || !j["Tx"].is_number_unsigned()) return std::nullopt;
+  const uint64_t stamp = j["Tx"].get<uint64_t>();
+  const bool current =
+      tx.Writable() ? (stamp + 1 == tx.ID() || stamp == tx.ID()) : stamp == tx.ID();
+  auto counts = j.find("Counts");
+  if (!current || counts == j.end() || !counts->is_array() || counts->size() != kLocalStateCount) {
+    return std::nullopt;
+  }
+  StateCounts out{};
+  for (int i = 0; i < kLocalStateCount; ++i) {
+    if (!(*counts)[i].is_number_unsigned()) return std::nullopt;
+    out[i] = (*counts)[i].get<uint64_t>();
+  }
+  return out;
+}
+
+Status WritePersistedCounts(Tx& tx, const StateCounts& counts) {
+  Bucket index = tx.GetBucket(kExecutionIndexBucket);
+  if (!index) return Status(Code::kBucketNotFound, std::string(kExecutionIndexBucket));
+  Json j = {{"Tx", tx.ID()}, {"Counts", counts}};
+  return index.Put(kCountersKey, j.dump());
+}
 
 Expected<std::unique_ptr<DB>> OpenStoreDB(const std::string& path, const StoreOptions& options) {
   Options o;
@@ -81,23 +137,54 @@ Expected<std::unique_ptr<ExecutionStore>> ExecutionStore::Open(const std::string
   auto db = OpenStoreDB(path, options);
   if (!db.ok()) return db.error();
   if (!options.read_only) {
-    Status s = (*db)->Update([](Tx& tx) -> Status {
+    // Create the buckets only when one is missing (no commit on a plain open).
+    bool complete = true;
+    Status s = (*db)->View([&](Tx& tx) {
       for (auto name : {kExecutionBucket, kExecutionHistoryBucket, kExecutionIndexBucket}) {
-        auto b = tx.CreateBucketIfNotExists(name);
-        if (!b.ok()) return b.status();
+        complete = complete && tx.GetBucket(name);
       }
       return Status::OK();
     });
+    if (s.ok() && !complete) {
+      s = (*db)->Update([](Tx& tx) -> Status {
+        for (auto name : {kExecutionBucket, kExecutionHistoryBucket, kExecutionIndexBucket}) {
+          auto b = tx.CreateBucketIfNotExists(name);
+          if (!b.ok()) return b.status();
+        }
+        return Status::OK();
+      });
+    }
     if (!s.ok()) return StorageError(s);
   }
   std::unique_ptr<ExecutionStore> store(new ExecutionStore(std::move(*db), std::move(options)));
-  auto start = std::chrono::steady_clock::now();
-  auto counts = CountStatesInParallel(*store->db_, store->options_.scan_threads);
-  if (!counts.ok()) return counts.error();
-  for (int i = 0; i < kLocalStateCount; ++i) store->counts_[i] = static_cast<int64_t>((*counts)[i]);
-  store->scan_seconds_ =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  if (Error e = store->LoadCounters(); !e.ok()) return e;
   return store;
+}
+
+Error ExecutionStore::LoadCounters() {
+  auto start = std::chrono::steady_clock::now();
+  std::optional<StateCounts> counts;
+  Status s = db_->View([&](Tx& tx) {
+    counts = ReadPersistedCounts(tx);
+    return Status::OK();
+  });
+  if (!s.ok()) return StorageError(s);
+  counters_from_record_ = counts.has_value();
+  if (!counts) {
+    // Recount, then persist: no writer can commit in between (the store is
+    // not returned yet and the file lock keeps other processes out), so the
+    // write transaction's id is the scanned snapshot's + 1.
+    auto scanned = CountStatesInParallel(*db_, options_.scan_threads);
+    if (!scanned.ok()) return scanned.error();
+    counts = *scanned;
+    if (!options_.read_only) {
+      s = db_->Update([&](Tx& tx) { return WritePersistedCounts(tx, *counts); });
+      if (!s.ok()) return StorageError(s);
+    }
+  }
+  for (int i = 0; i < kLocalStateCount; ++i) counts_[i] = static_cast<int64_t>((*counts)[i]);
+  scan_seconds_ = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return {};
 }
 
 ExecutionStore::ExecutionStore(std::unique_ptr<DB> db, StoreOptions options)
@@ -265,6 +352,7 @@ Error ExecutionStore::CreateExecution(LocalExecutionState state) {
       if (Status s = b.history.DeleteBucket(id); !s.ok()) return StorageError(s);
     }
     if (Status s = PutHistory(b.history, h); !s.ok()) return StorageError(s);
+    if (Status s = NoteTransition(tx, id, std::nullopt, created); !s.ok()) return StorageError(s);
     tx.OnCommit([this, created] { Apply(created, created, 0, 1); });
     return {};
   });
@@ -310,6 +398,9 @@ Error ExecutionStore::UpdateExecutionState(const UpdateExecutionStateRequest& r)
     LocalStateHistory h{r.execution_id, previous, r.new_state, s.version, r.comment, now};
     if (Status st = PutHistory(b.history, h); !st.ok()) return StorageError(st);
     const LocalState next = r.new_state;
+    if (Status st = NoteTransition(tx, r.execution_id, previous, next); !st.ok()) {
+      return StorageError(st);
+    }
     tx.OnCommit([this, previous, next] { Apply(previous, next, -1, 1); });
     return {};
   });
@@ -409,6 +500,7 @@ Error ExecutionStore::DeleteExecution(const std::string& id) {
       if (Status s = b.history.DeleteBucket(id); !s.ok()) return StorageError(s);
     }
     const LocalState was = current->state;
+    if (Status s = NoteTransition(tx, id, was, std::nullopt); !s.ok()) return StorageError(s);
     tx.OnCommit([this, was] { Apply(was, was, -1, 0); });
     return {};
   });

@@ -127,6 +127,7 @@ void VerifyCompute(Checker& c) {
   }
   StateCounts fast{}, decoded{};
   std::map<std::string, std::string> job_of;  // exec -> job
+  std::map<std::string, LocalState> state_of;
   auto cur = executions.NewCursor();
   for (auto e = cur.First(); e; e = cur.Next()) {
     const std::string id(e->key);
@@ -149,6 +150,7 @@ void VerifyCompute(Checker& c) {
     }
     const std::string job = st->job_id();
     job_of[id] = job;
+    state_of[id] = st->state;
     Bucket jb = index ? index.GetBucket(job) : Bucket();
     if (index && !(jb && jb.Get(id))) {
       c.Fixable(I + "/" + job, id, "missing index entry for execution " + id,
@@ -198,6 +200,43 @@ void VerifyCompute(Checker& c) {
                 std::string("counter ") + std::string(LocalStateName(LocalState(i))) +
                     ": key scan " + std::to_string(fast[i]) + " != full decode " +
                     std::to_string(decoded[i]));
+    }
+  }
+  // The persisted counters, when trusted (see ReadPersistedCounts), equal the
+  // full decode. An untrusted record is no problem: the store recounts at open.
+  if (auto persisted = index ? ReadPersistedCounts(tx) : std::nullopt;
+      persisted && *persisted != decoded) {
+    auto list = [](const StateCounts& n) {
+      std::string out;
+      for (int i = 0; i < kLocalStateCount; ++i) out += (i ? "," : "") + std::to_string(n[i]);
+      return out;
+    };
+    c.Fixable(
+        I, std::string(kCountersKey),
+        "persisted counters [" + list(*persisted) + "] != full decode [" + list(decoded) + "]",
+        "rewrote " + I + "/" + std::string(kCountersKey),
+        [&tx, decoded] { return WritePersistedCounts(tx, decoded); });
+  }
+  // The real store's live index, when the file has one: exactly the executing records.
+  if (Bucket live = tx.GetBucket(kExecutionLiveIndexBucket)) {
+    const std::string L(kExecutionLiveIndexBucket);
+    for (auto& [id, state] : state_of) {
+      if (IsExecuting(state) && !live.Get(id)) {
+        c.Fixable(L, id,
+                  "executing (" + std::string(LocalStateName(state)) + ") but not in the index",
+                  "added " + L + "/" + id, [&tx, L, id] { return tx.GetBucket(L).Put(id, ""); });
+      }
+    }
+    for (auto& id : Keys(live)) {
+      auto it = state_of.find(id);
+      if (it == state_of.end() || !IsExecuting(it->second)) {
+        c.Fixable(L, id,
+                  it == state_of.end()
+                      ? "orphaned index entry: no execution " + id
+                      : "not executing (" + std::string(LocalStateName(it->second)) +
+                            ") but in the index",
+                  "dropped " + L + "/" + id, [&tx, L, id] { return tx.GetBucket(L).Delete(id); });
+      }
     }
   }
   // Index entries point at live records of that job.

@@ -565,5 +565,135 @@ TEST_F(ExecutionStoreTest, FailedGuardsInsideABatchLeaveTheirDataUnchanged) {
   }
 }
 
+TEST_F(ExecutionStoreTest, CountersArePersistedAndTrustedOnlyWhenCurrent) {
+  for (int i = 0; i < 5; ++i) {
+    ASSERT_NO_ERR(store_->CreateExecution(NewLocal("e-" + std::to_string(i), "j-1")));
+  }
+  ASSERT_NO_ERR(Move("e-0", LocalState::kCreated, LocalState::kBidAccepted));
+  ASSERT_NO_ERR(store_->DeleteExecution("e-4"));
+  StateCounts want{};
+  want[int(LocalState::kCreated)] = 3;
+  want[int(LocalState::kBidAccepted)] = 1;
+  Open();
+  EXPECT_TRUE(store_->counters_from_record());
+  EXPECT_EQ(store_->GetCounts(), want);
+  // Another writer (the real store, bbolt) changes the file without the record.
+  store_.reset();
+  {
+    auto db = DB::Open(path_);
+    ASSERT_TRUE(db.ok());
+    ASSERT_OK((*db)->Update([](Tx& tx) {
+      return tx.GetBucket(kExecutionBucket).Delete("e-3");  // verify will miss its history: fine
+    }));
+  }
+  Open();
+  EXPECT_FALSE(store_->counters_from_record()) << "a stale record was trusted";
+  want[int(LocalState::kCreated)] = 2;
+  EXPECT_EQ(store_->GetCounts(), want);
+  Open();
+  EXPECT_TRUE(store_->counters_from_record()) << "the recount was not persisted";
+  EXPECT_EQ(store_->GetCounts(), want);
+  ASSERT_NO_ERR(store_->CreateExecution(NewLocal("e-3", "j-1")));  // history starts over
+}
+
+TEST_F(ExecutionStoreTest, WrongPersistedCountersAreFoundAndRepaired) {
+  ASSERT_NO_ERR(store_->CreateExecution(NewLocal("e-1", "j-1")));
+  store_.reset();
+  {
+    // A current stamp (this transaction's id) with wrong counts.
+    auto db = DB::Open(path_);
+    ASSERT_TRUE(db.ok());
+    ASSERT_OK((*db)->Update([](Tx& tx) {
+      StateCounts wrong{};
+      wrong[int(LocalState::kRunning)] = 7;
+      return WritePersistedCounts(tx, wrong);
+    }));
+  }
+  auto report = VerifyFile(path_, false, std::chrono::milliseconds(300));
+  ASSERT_TRUE(report.ok());
+  ASSERT_EQ(report->problems.size(), 1u);
+  EXPECT_EQ(report->problems[0].ToString(),
+            "execution-index boltpp state counters: persisted counters [0,0,0,7,0,0,0,0,0,0] != "
+            "full decode [0,1,0,0,0,0,0,0,0,0]");
+  report = VerifyFile(path_, true, std::chrono::milliseconds(300));
+  ASSERT_TRUE(report.ok());
+  EXPECT_TRUE(report->ok());
+  EXPECT_EQ(report->repairs,
+            std::vector<std::string>{"rewrote execution-index/boltpp state counters"});
+  Open();
+  EXPECT_EQ(store_->GetExecutionCount(LocalState::kCreated), 1u);
+  EXPECT_EQ(store_->GetExecutionCount(LocalState::kRunning), 0u);
+}
+
+TEST_F(ExecutionStoreTest, TheRealStoresLiveIndexIsKeptExactWhenTheFileHasIt) {
+  auto live_keys = [&] {
+    std::vector<std::string> keys;
+    EXPECT_OK(store_->db().View([&](Tx& tx) {
+      Bucket live = tx.GetBucket(kExecutionLiveIndexBucket);
+      if (!live) return Status::OK();
+      return live.ForEach([&](const Entry& e) {
+        keys.emplace_back(e.key);
+        return Status::OK();
+      });
+    }));
+    return keys;
+  };
+  using V = std::vector<std::string>;
+  ASSERT_NO_ERR(store_->CreateExecution(NewLocal("e-1", "j-1")));
+  ASSERT_NO_ERR(Move("e-1", LocalState::kCreated, LocalState::kRunning));
+  EXPECT_EQ(live_keys(), V{}) << "created a bucket the file did not have";
+  store_.reset();
+  {
+    auto db = DB::Open(path_);
+    ASSERT_TRUE(db.ok());
+    ASSERT_OK((*db)->Update([](Tx& tx) {
+      auto live = tx.CreateBucket(kExecutionLiveIndexBucket);
+      if (!live.ok()) return live.status();
+      return live->Put("e-1", "");
+    }));
+  }
+  Open();
+  ASSERT_NO_ERR(store_->CreateExecution(NewLocal("e-2", "j-1")));
+  ASSERT_NO_ERR(store_->CreateExecution(NewLocal("e-3", "j-2")));
+  EXPECT_EQ(live_keys(), V{"e-1"});
+  ASSERT_NO_ERR(Move("e-2", LocalState::kCreated, LocalState::kRunning));
+  ASSERT_NO_ERR(Move("e-3", LocalState::kCreated, LocalState::kBidAccepted));
+  EXPECT_EQ(live_keys(), (V{"e-1", "e-2"}));
+  ASSERT_NO_ERR(Move("e-2", LocalState::kRunning, LocalState::kPublishing));
+  ASSERT_NO_ERR(Move("e-1", LocalState::kRunning, LocalState::kCompleted));
+  EXPECT_EQ(live_keys(), V{"e-2"});
+  ASSERT_NO_ERR(Move("e-3", LocalState::kBidAccepted, LocalState::kRunning));
+  ASSERT_NO_ERR(store_->DeleteExecution("e-3"));
+  EXPECT_EQ(live_keys(), V{"e-2"});
+  store_.reset();
+  auto clean = VerifyFile(path_, false, std::chrono::milliseconds(300));
+  ASSERT_TRUE(clean.ok());
+  EXPECT_TRUE(clean->ok()) << clean->problems[0].ToString();
+  // Broken by hand: verify names each problem, repair fixes them.
+  {
+    auto db = DB::Open(path_);
+    ASSERT_TRUE(db.ok());
+    ASSERT_OK((*db)->Update([](Tx& tx) {
+      Bucket live = tx.GetBucket(kExecutionLiveIndexBucket);
+      if (Status s = live.Delete("e-2"); !s.ok()) return s;
+      if (Status s = live.Put("e-1", ""); !s.ok()) return s;
+      return live.Put("e-9", "");
+    }));
+  }
+  auto broken = VerifyFile(path_, false, std::chrono::milliseconds(300));
+  ASSERT_TRUE(broken.ok());
+  std::vector<std::string> problems;
+  for (auto& p : broken->problems) problems.push_back(p.ToString());
+  EXPECT_EQ(problems, (V{"execution-live-index e-2: executing (Publishing) but not in the index",
+                         "execution-live-index e-1: not executing (Completed) but in the index",
+                         "execution-live-index e-9: orphaned index entry: no execution e-9"}));
+  auto repaired = VerifyFile(path_, true, std::chrono::milliseconds(300));
+  ASSERT_TRUE(repaired.ok());
+  EXPECT_TRUE(repaired->ok());
+  EXPECT_EQ(repaired->repairs.size(), 3u);
+  Open();
+  EXPECT_EQ(live_keys(), V{"e-2"});
+}
+
 }  // namespace
 }  // namespace boltpp::jobstore::testing

@@ -11,11 +11,15 @@
 // numeric order (the real store's order breaks after 999 entries).
 //
 // Every operation is one transaction; a failed guard changes nothing.
-// Per-state counters: Open walks the keys of `execution` once and reads each
-// record's State from the tail of its JSON without decoding it (see
-// ExtractLocalState); afterwards every committed transition updates them (a
-// commit hook). The file layout carries no counter record, so files written
-// by the real store, or edited by any other tool, always count right.
+// Per-state counters are persisted in the same transaction as every state
+// change (kCountersKey, stamped with that transaction's id), so Open reads
+// them in O(1) when the stamp equals the file's last transaction id. When the
+// record is missing or stale (the real store, bbolt or any other tool wrote
+// the file since), Open recounts: it walks the keys of `execution` once and
+// reads each record's State from the tail of its JSON without decoding it
+// (see ExtractLocalState), then rewrites the record. verify compares the
+// record with a full decode. If the file has the real store's
+// `execution-live-index`, every operation keeps it exact too.
 #pragma once
 
 #include <array>
@@ -24,6 +28,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -36,6 +41,13 @@ namespace boltpp::jobstore {
 inline constexpr std::string_view kExecutionBucket = "execution";
 inline constexpr std::string_view kExecutionHistoryBucket = "execution-history";
 inline constexpr std::string_view kExecutionIndexBucket = "execution-index";
+// The real v1.1/v1.2 store's fourth bucket: <execID> -> "" while the state is
+// executing (IsExecuting). Never created here; kept exact when a file has it.
+inline constexpr std::string_view kExecutionLiveIndexBucket = "execution-live-index";
+// The persisted per-state counters: a plain key of `execution-index` (whose
+// other entries are job sub-buckets; the space keeps it from ever being a job
+// id), value {"Tx":<txid of the last write>,"Counts":[<10 counts by state>]}.
+inline constexpr std::string_view kCountersKey = "boltpp state counters";
 
 struct StoreOptions {
   // How long to wait for another process's lock before failing with kLocked.
@@ -121,7 +133,10 @@ class ExecutionStore {
   Expected<RestartReport> Restart(const RestartPolicy& policy);
 
   DB& db() { return *db_; }
+  // Seconds Open spent on the counters, and whether they came from the
+  // persisted record (false: a recount).
   double open_scan_seconds() const { return scan_seconds_; }
+  bool counters_from_record() const { return counters_from_record_; }
   Error Close();
 
   // Full scan of the counts in tx, decoding nothing.
@@ -134,6 +149,8 @@ class ExecutionStore {
   // Open's scan: key ranges counted by several threads on one snapshot.
   static Expected<StateCounts> CountStatesInParallel(DB& db, int threads);
   int64_t Now() const;
+  // The counters at open: the persisted record, or a recount that rewrites it.
+  Error LoadCounters();
   Error Write(const std::function<Error(Tx&)>& fn);
   void Apply(LocalState from, LocalState to, int64_t delta_from, int64_t delta_to);
 
@@ -141,7 +158,15 @@ class ExecutionStore {
   StoreOptions options_;
   std::array<std::atomic<int64_t>, kLocalStateCount> counts_{};
   double scan_seconds_ = 0;
+  bool counters_from_record_ = false;
 };
+
+// The persisted counters of tx's file: nullopt when the record is missing,
+// does not parse, or its stamp is not tx's last committed transaction (for a
+// writable tx: ID()-1 or ID()), i.e. when it cannot be trusted.
+std::optional<StateCounts> ReadPersistedCounts(Tx& tx);
+// Writes the record with counts, stamped with tx's id (tx writable).
+Status WritePersistedCounts(Tx& tx, const StateCounts& counts);
 
 // Opens the engine's file with the store options; kLocked after the timeout.
 Expected<std::unique_ptr<DB>> OpenStoreDB(const std::string& path, const StoreOptions& options);
