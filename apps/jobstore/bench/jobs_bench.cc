@@ -7,8 +7,12 @@
 //   jobs_bench j1 --file F --jobs N --clients C      job lifecycle (requester)
 //   jobs_bench j2 --file F --n N --clients C         compute lifecycle, 5 tx each
 //   jobs_bench load --file F --n N                   bulk-load N executions (for j3)
-//   jobs_bench j3 --file F [--decode]                open + per-state counters
+//   jobs_bench j3 --file F [--decode|--recount]      open + per-state counters
 //   jobs_bench j7 --file F --n N --clients C         guarded-transition contention
+//   jobs_bench j4load --file F --jobs N              the J4 file (10 namespaces, labels)
+//   jobs_bench j4 --file F --jobs N --n Q            queries: list, short id, history page
+//   jobs_bench j5 --file F --jobs N                  1 writer (J1) + 8 readers
+//   jobs_bench j6 --file F --jobs K --n R            churn R rounds of K jobs, then compact
 #include <sys/resource.h>
 
 #include <algorithm>
@@ -17,6 +21,8 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <functional>
+#include <random>
 #include <map>
 #include <string>
 #include <thread>
@@ -35,7 +41,7 @@ struct Args {
   std::string cmd, file;
   int64_t n = 10000, jobs = 1000;
   int clients = 1;
-  bool no_sync = false, decode = false;
+  bool no_sync = false, decode = false, recount = false;
   int scan_threads = 0;
 };
 
@@ -199,14 +205,25 @@ void Load(const Args& a) {
   Report("load", a, Since(start), a.n, "executions");
 }
 
-// J3: open the store; counters ready when Open returns.
+// J3: open the store; counters ready when Open returns. --recount first
+// drops the persisted counter record (untimed), so Open recounts and rewrites it.
 void J3(const Args& a) {
+  if (a.recount) {
+    auto db = boltpp::DB::Open(a.file);
+    if (!db.ok()) Die(db.status().ToString());
+    boltpp::Status s = (*db)->Update([](boltpp::Tx& tx) {
+      return tx.GetBucket(bj::kExecutionIndexBucket).Delete(bj::kCountersKey);
+    });
+    if (!s.ok()) Die(s.ToString());
+  }
+  bool from_record = false;
   auto start = Clock::now();
   bj::StateCounts counts{};
   if (!a.decode) {
     auto store = bj::ExecutionStore::Open(a.file, Opts(a));
     if (!store.ok()) Die(store.error().ToString());
     counts = (*store)->GetCounts();
+    from_record = (*store)->counters_from_record();
   } else {
     bj::StoreOptions o = Opts(a);
     o.read_only = true;
@@ -225,9 +242,9 @@ void J3(const Args& a) {
   double secs = Since(start);
   int64_t total = 0;
   for (auto c : counts) total += static_cast<int64_t>(c);
-  Report(a.decode              ? "J3-decode"
-         : a.scan_threads == 1 ? "J3-1thread"
-                               : "J3",
+  Report(a.decode       ? "J3-decode"
+         : !from_record ? (a.scan_threads == 1 ? "J3-recount-1thread" : "J3-recount")
+                        : "J3",
          a, secs, total, "executions counted",
          {{"completed", double(counts[int(bj::LocalState::kCompleted)])}});
 }
@@ -278,8 +295,55 @@ void J7(const Args& a) {
          {{"wins", double(wins)}, {"losses", double(losses)}});
 }
 
-// J1: the requester's job lifecycle (apps-spec 1.7): CreateJob, CreateEvaluation,
-// CreateExecution, 4 UpdateExecution, 2 UpdateJobState = 9 durable tx per job.
+// The job's spec both sides write (namespace and labels vary for J4).
+Json JobSpec(const std::string& job, const std::string& ns = "default",
+             Json labels = {{"env", "bench"}}) {
+  return {
+      {"ID", job},
+      {"Name", "bench"},
+      {"Namespace", ns},
+      {"Type", "batch"},
+      {"Priority", 0},
+      {"Count", 1},
+      {"Constraints", Json::array()},
+      {"Meta", Json::object()},
+      {"Labels", std::move(labels)},
+      {"Tasks",
+       Json::array({{{"Name", "main"},
+                     {"Engine", {{"Type", "docker"}, {"Params", {{"Image", "ubuntu:22.04"}}}}}}})}};
+}
+
+// One job's lifecycle (apps-spec 1.7): CreateJob, CreateEvaluation,
+// CreateExecution, 4 UpdateExecution, 2 UpdateJobState = 9 write tx.
+void JobLifecycle(bj::JobStore& store, int64_t i) {
+  const std::string job = JobId(i), exec = ExecId(i);
+  Must(store.CreateJob(JobSpec(job)), "create job");
+  Must(
+      store.CreateEvaluation({{"ID", "v-" + job.substr(2)}, {"JobID", job}, {"Status", "pending"}}),
+      "eval");
+  Json e = ExecutionDoc(exec, job);
+  e["ComputeState"]["StateType"] = 1;
+  Must(store.CreateExecution(e), "create exec");
+  int from = 1;
+  uint64_t rev = 1;
+  for (int to : {2, 3, 5, 7}) {
+    bj::UpdateExecutionRequest u;
+    u.execution_id = exec;
+    u.condition.expected_states = {bj::ExecState(from)};
+    u.condition.expected_revision = rev++;
+    u.new_values = {{"ComputeState", {{"StateType", to}, {"Message", ""}}}};
+    Must(store.UpdateExecution(u), "update exec");
+    from = to;
+  }
+  Must(store.UpdateJobState(
+           {job, {.expected_state = bj::JobState::kPending}, bj::JobState::kRunning, ""}),
+       "running");
+  Must(store.UpdateJobState(
+           {job, {.expected_state = bj::JobState::kRunning}, bj::JobState::kCompleted, ""}),
+       "done");
+}
+
+// J1: the requester's job lifecycle, 9 durable tx per job.
 void J1(const Args& a) {
   auto store = bj::JobStore::Open(a.file, Opts(a));
   if (!store.ok()) Die(store.error().ToString());
@@ -288,47 +352,7 @@ void J1(const Args& a) {
   std::vector<std::thread> threads;
   for (int c = 0; c < a.clients; ++c) {
     threads.emplace_back([&] {
-      for (int64_t i; (i = next.fetch_add(1)) < a.jobs;) {
-        const std::string job = JobId(i), exec = ExecId(i);
-        Json spec = {
-            {"ID", job},
-            {"Name", "bench"},
-            {"Namespace", "default"},
-            {"Type", "batch"},
-            {"Priority", 0},
-            {"Count", 1},
-            {"Constraints", Json::array()},
-            {"Meta", Json::object()},
-            {"Labels", {{"env", "bench"}}},
-            {"Tasks",
-             Json::array(
-                 {{{"Name", "main"},
-                   {"Engine", {{"Type", "docker"}, {"Params", {{"Image", "ubuntu:22.04"}}}}}}})}};
-        Must((*store)->CreateJob(spec), "create job");
-        Must((*store)->CreateEvaluation(
-                 {{"ID", "v-" + job.substr(2)}, {"JobID", job}, {"Status", "pending"}}),
-             "eval");
-        Json e = ExecutionDoc(exec, job);
-        e["ComputeState"]["StateType"] = 1;
-        Must((*store)->CreateExecution(e), "create exec");
-        int from = 1;
-        uint64_t rev = 1;
-        for (int to : {2, 3, 5, 7}) {
-          bj::UpdateExecutionRequest u;
-          u.execution_id = exec;
-          u.condition.expected_states = {bj::ExecState(from)};
-          u.condition.expected_revision = rev++;
-          u.new_values = {{"ComputeState", {{"StateType", to}, {"Message", ""}}}};
-          Must((*store)->UpdateExecution(u), "update exec");
-          from = to;
-        }
-        Must((*store)->UpdateJobState(
-                 {job, {.expected_state = bj::JobState::kPending}, bj::JobState::kRunning, ""}),
-             "running");
-        Must((*store)->UpdateJobState(
-                 {job, {.expected_state = bj::JobState::kRunning}, bj::JobState::kCompleted, ""}),
-             "done");
-      }
+      for (int64_t i; (i = next.fetch_add(1)) < a.jobs;) JobLifecycle(**store, i);
     });
   }
   for (auto& t : threads) t.join();
@@ -339,12 +363,185 @@ void J1(const Args& a) {
          {{"jobs_per_sec", a.jobs / secs}, {"bytes_per_job", bytes / a.jobs}});
 }
 
+// Latencies of one query kind, in microseconds.
+struct Latencies {
+  std::vector<double> us;
+  void Add(Clock::time_point t) { us.push_back(Since(t) * 1e6); }
+  double Pct(double p) {
+    if (us.empty()) return 0;
+    std::sort(us.begin(), us.end());
+    return us[std::min(us.size() - 1, static_cast<size_t>(p * us.size()))];
+  }
+};
+
+// J4 file: jobs in 10 namespaces, label keys env (all), tier (1 in 3),
+// canary (1 in 7); the first kHistoryJobs jobs get an execution with 151
+// history rows. Written once (no fsync), read by both sides.
+constexpr int64_t kHistoryJobs = 20;
+void J4Load(const Args& a) {
+  std::filesystem::remove(a.file);
+  bj::StoreOptions o = Opts(a);
+  o.no_sync = true;
+  auto store = bj::JobStore::Open(a.file, o);
+  if (!store.ok()) Die(store.error().ToString());
+  auto start = Clock::now();
+  for (int64_t i = 0; i < a.jobs; ++i) {
+    Json labels = {{"env", "bench"}};
+    if (i % 3 == 0) labels["tier"] = "gold";
+    if (i % 7 == 0) labels["canary"] = "true";
+    Json spec = JobSpec(JobId(i), "ns-" + std::to_string(i % 10), labels);
+    spec["CreateTime"] = 1700000000000000000 + i * 1000;
+    Must((*store)->CreateJob(spec), "create job");
+  }
+  for (int64_t i = 0; i < kHistoryJobs; ++i) {
+    Json e = ExecutionDoc(ExecId(i), JobId(i));
+    e["ComputeState"]["StateType"] = 1;
+    Must((*store)->CreateExecution(e), "create exec");
+    for (int k = 0; k < 150; ++k) {
+      bj::UpdateExecutionRequest u;
+      u.execution_id = ExecId(i);
+      u.new_values = {{"ComputeState", {{"StateType", 2}, {"Message", std::to_string(k)}}}};
+      Must((*store)->UpdateExecution(u), "update exec");
+    }
+  }
+  Report("J4-load", a, Since(start), a.jobs, "jobs");
+}
+
+// J4: the queries, each timed: list (namespace + include + exclude tags,
+// sort by created_at, offset 20, limit 10), short-id resolution, a history
+// page of 100 rows.
+void J4(const Args& a) {
+  bj::StoreOptions o = Opts(a);
+  o.read_only = true;
+  auto store = bj::JobStore::Open(a.file, o);
+  if (!store.ok()) Die(store.error().ToString());
+  std::mt19937_64 rng(42);
+  auto run = [&](const char* name, int64_t n, const std::function<void()>& op) {
+    Latencies lat;
+    auto start = Clock::now();
+    for (int64_t k = 0; k < n; ++k) {
+      auto t = Clock::now();
+      op();
+      lat.Add(t);
+    }
+    double secs = Since(start);
+    Report(name, a, secs, n, "queries", {{"p50_us", lat.Pct(0.5)}, {"p99_us", lat.Pct(0.99)}});
+  };
+  run("J4-list", std::max<int64_t>(1, a.n / 100), [&] {
+    bj::JobQuery q{"ns-3", {"tier"}, {"canary"}, 10, 20, "created_at", false};
+    auto jobs = (*store)->GetJobs(q);
+    if (!jobs.ok() || jobs->size() != 10) Die("J4 list");
+  });
+  run("J4-shortid", a.n, [&] {
+    const std::string id = JobId(static_cast<int64_t>(rng() % uint64_t(a.jobs)));
+    auto job = (*store)->GetJob(id.substr(0, 10));
+    if (!job.ok()) Die("J4 short id: " + job.error().ToString());
+  });
+  run("J4-history", std::max<int64_t>(1, a.n / 10), [&] {
+    const std::string id = JobId(static_cast<int64_t>(rng() % uint64_t(kHistoryJobs)));
+    auto rows = (*store)->GetJobHistory(id, {.exclude_job_level = true});
+    if (!rows.ok() || rows->size() < 100) Die("J4 history");
+    rows->resize(100);
+  });
+}
+
+// J5: one writer runs job lifecycles (durable) while 8 readers describe
+// (job, executions, history) and list (namespace, limit 10) finished jobs.
+void J5(const Args& a) {
+  auto store = bj::JobStore::Open(a.file, Opts(a));
+  if (!store.ok()) Die(store.error().ToString());
+  std::atomic<int64_t> done{0};
+  std::atomic<bool> stop{false};
+  std::vector<Latencies> lat(8);
+  std::vector<std::thread> readers;
+  for (int r = 0; r < 8; ++r) {
+    readers.emplace_back([&, r] {
+      std::mt19937_64 rng(r);
+      while (!stop) {
+        const int64_t n = done.load();
+        if (n == 0) {
+          std::this_thread::yield();
+          continue;
+        }
+        auto t = Clock::now();
+        if (rng() % 2) {
+          const std::string id = JobId(static_cast<int64_t>(rng() % uint64_t(n)));
+          if (!(*store)->GetJob(id).ok() || !(*store)->GetExecutions(id).ok() ||
+              !(*store)->GetJobHistory(id).ok())
+            Die("J5 describe");
+        } else {
+          bj::JobQuery q;
+          q.namespace_name = "default";
+          q.limit = 10;
+          if (!(*store)->GetJobs(q).ok()) Die("J5 list");
+        }
+        lat[r].Add(t);
+      }
+    });
+  }
+  auto start = Clock::now();
+  for (int64_t i = 0; i < a.jobs; ++i) {
+    JobLifecycle(**store, i);
+    done = i + 1;
+  }
+  double secs = Since(start);
+  stop = true;
+  for (auto& t : readers) t.join();
+  Latencies all;
+  for (auto& l : lat) all.us.insert(all.us.end(), l.us.begin(), l.us.end());
+  std::error_code ec;
+  double bytes = static_cast<double>(std::filesystem::file_size(a.file, ec));
+  Report("J5", a, secs, a.jobs * 9, "write tx",
+         {{"reader_ops_per_sec", all.us.size() / secs},
+          {"reader_p50_us", all.Pct(0.5)},
+          {"reader_p99_us", all.Pct(0.99)},
+          {"bytes_per_job", bytes / a.jobs}});
+}
+
+// J6: churn, --n rounds of --jobs jobs created (job, evaluation, execution)
+// then deleted; then compaction. Reports free pages and sizes.
+void J6(const Args& a) {
+  double churn_secs = 0, free_pages = 0;
+  {
+    auto store = bj::JobStore::Open(a.file, Opts(a));
+    if (!store.ok()) Die(store.error().ToString());
+    auto start = Clock::now();
+    for (int64_t round = 0; round < a.n; ++round) {
+      for (int64_t k = 0; k < a.jobs; ++k) {
+        const int64_t i = round * a.jobs + k;
+        const std::string job = JobId(i);
+        Must((*store)->CreateJob(JobSpec(job)), "create job");
+        Must((*store)->CreateEvaluation(
+                 {{"ID", "v-" + job.substr(2)}, {"JobID", job}, {"Status", "pending"}}),
+             "eval");
+        Must((*store)->CreateExecution(ExecutionDoc(ExecId(i), job)), "exec");
+      }
+      for (int64_t k = 0; k < a.jobs; ++k)
+        Must((*store)->DeleteJob(JobId(round * a.jobs + k)), "delete");
+    }
+    churn_secs = Since(start);
+    free_pages = static_cast<double>((*store)->db().GetStats().free_page_n);
+  }
+  std::error_code ec;
+  const double before = static_cast<double>(std::filesystem::file_size(a.file, ec));
+  auto start = Clock::now();
+  auto compacted = bj::CompactFile(a.file, std::chrono::milliseconds(1000));
+  if (!compacted.ok()) Die(compacted.error().ToString());
+  const double compact_secs = Since(start);
+  Report("J6", a, churn_secs, a.n * a.jobs * 4, "write tx",
+         {{"free_pages", free_pages},
+          {"bytes_before_compact", before},
+          {"bytes_after_compact", static_cast<double>(compacted->bytes_after)},
+          {"compact_seconds", compact_secs}});
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   Args a;
   if (argc < 2)
-    Die("usage: jobs_bench j1|j2|load|j3|j7 --file F [--n N] [--jobs N] [--clients C] [--no-sync] "
+    Die("usage: jobs_bench j1|j2|load|j3|j4load|j4|j5|j6|j7 --file F [--n N] [--jobs N] [--clients "
+        "C] [--no-sync] "
         "[--decode]");
   a.cmd = argv[1];
   for (int i = 2; i < argc; ++i) {
@@ -365,6 +562,8 @@ int main(int argc, char** argv) {
       a.no_sync = true;
     else if (f == "--decode")
       a.decode = true;
+    else if (f == "--recount")
+      a.recount = true;
     else if (f == "--scan-threads")
       a.scan_threads = std::stoi(val());
     else
@@ -381,6 +580,14 @@ int main(int argc, char** argv) {
     J3(a);
   else if (a.cmd == "j7")
     J7(a);
+  else if (a.cmd == "j4load")
+    J4Load(a);
+  else if (a.cmd == "j4")
+    J4(a);
+  else if (a.cmd == "j5")
+    J5(a);
+  else if (a.cmd == "j6")
+    J6(a);
   else
     Die("unknown workload " + a.cmd);
   return 0;

@@ -5,7 +5,7 @@
 // failures inside Batch are reported through a captured variable and commit
 // nothing, as on the C++ side. Every commit is durable unless -no-sync.
 //
-//	jobstwin j1|j2|j3|j7 -file F [-n N] [-jobs N] [-clients C] [-no-sync]
+//	jobstwin j1|j2|j3|j4|j5|j6|j7 -file F [-n N] [-jobs N] [-clients C] [-no-sync]
 //
 // j3 counts per state the way the real compute store does at restart: one
 // read transaction, a cursor over `execution`, a JSON decode of every value.
@@ -19,6 +19,8 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"sort"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -434,9 +436,7 @@ func putJSON(b *bolt.Bucket, key string, v interface{}) error {
 	return b.Put([]byte(key), data)
 }
 
-func j1() {
-	db := open()
-	defer db.Close()
+func requesterBuckets(db *bolt.DB) {
 	if err := db.Update(func(tx *bolt.Tx) error {
 		for _, name := range []string{"jobs", "idx_inprogress", "idx_namespaces", "idx_tags", "idx_executions", "idx_evaluations", "v1_events", "v1_checkpoints"} {
 			if _, err := tx.CreateBucketIfNotExists([]byte(name)); err != nil {
@@ -447,140 +447,162 @@ func j1() {
 	}); err != nil {
 		die(err)
 	}
-	must := func(err error) {
-		if err != nil {
-			die(err)
-		}
+}
+
+func must(err error) {
+	if err != nil {
+		die(err)
 	}
+}
+
+// createJob as boltpp's JobStore::CreateJob (created 0: now).
+func createJob(db *bolt.DB, id, ns string, labels map[string]string, created int64) error {
+	now := time.Now().UnixNano()
+	job := Job{ID: id, Name: "bench", Namespace: ns, Type: "batch", Count: 1, Constraints: []interface{}{},
+		Meta: map[string]string{}, Labels: labels,
+		Tasks: []map[string]interface{}{{"Name": "main", "Engine": map[string]interface{}{"Type": "docker", "Params": map[string]interface{}{"Image": "ubuntu:22.04"}}}},
+		State: StateMsg{"Pending", ""}, Revision: 1, CreateTime: created, ModifyTime: now}
+	if created == 0 {
+		job.CreateTime = now
+	}
+	return guarded(db, func(tx *bolt.Tx) error {
+		jobsB := tx.Bucket([]byte("jobs"))
+		if jb := jobsB.Bucket([]byte(id)); jb != nil && jb.Get([]byte("spec")) != nil {
+			return errGuard
+		}
+		jb, err := jobsB.CreateBucketIfNotExists([]byte(id))
+		if err != nil {
+			return err
+		}
+		for _, sub := range []string{"executions", "evaluations", "job_history", "execution_history"} {
+			if _, err := jb.CreateBucketIfNotExists([]byte(sub)); err != nil {
+				return err
+			}
+		}
+		if err := putJSON(jb, "spec", job); err != nil {
+			return err
+		}
+		if err := tx.Bucket([]byte("idx_inprogress")).Put([]byte(id), nil); err != nil {
+			return err
+		}
+		if err := index(tx, "idx_namespaces", ns, id); err != nil {
+			return err
+		}
+		for label := range labels {
+			if err := index(tx, "idx_tags", strings.ToLower(label), id); err != nil {
+				return err
+			}
+		}
+		if err := appendSeq(jb.Bucket([]byte("job_history")), JobHistory{Type: "JobLevel", JobID: id, JobState: &StatePair{"Pending", "Pending"}, NewRevision: 1, Comment: "Job created", Time: time.Now()}); err != nil {
+			return err
+		}
+		return event(tx, "CREATE", "Job", job)
+	})
+}
+
+// lifecycle: one job as in J1, 9 write transactions.
+func lifecycle(db *bolt.DB, i int64) {
+	id, exec := jobID(i), execID(i)
+	must(createJob(db, id, "default", map[string]string{"env": "bench"}, 0))
+	evalID := "v-" + id[2:]
+	must(guarded(db, func(tx *bolt.Tx) error {
+		jb := tx.Bucket([]byte("jobs")).Bucket([]byte(id))
+		eval := map[string]interface{}{"ID": evalID, "JobID": id, "Status": "pending", "CreateTime": time.Now().UnixNano()}
+		if err := putJSON(jb.Bucket([]byte("evaluations")), evalID, eval); err != nil {
+			return err
+		}
+		if err := index(tx, "idx_evaluations", evalID, id); err != nil {
+			return err
+		}
+		return event(tx, "CREATE", "Evaluation", eval)
+	}))
+	ex := executionDoc(exec, id)
+	ex.ComputeState = StateMsg{1, ""}
+	must(guarded(db, func(tx *bolt.Tx) error {
+		jb := tx.Bucket([]byte("jobs")).Bucket([]byte(id))
+		eb := jb.Bucket([]byte("executions"))
+		if eb.Get([]byte(exec)) != nil {
+			return errGuard
+		}
+		if err := putJSON(eb, exec, ex); err != nil {
+			return err
+		}
+		if err := index(tx, "idx_executions", exec, id); err != nil {
+			return err
+		}
+		if err := appendSeq(jb.Bucket([]byte("execution_history")), JobHistory{Type: "ExecutionLevel", JobID: id, NodeID: "node-1", ExecutionID: exec, ExecutionState: &StatePair{1, 1}, NewRevision: 1, Time: time.Now()}); err != nil {
+			return err
+		}
+		return event(tx, "CREATE", "Execution", ex)
+	}))
+	from, rev := 1, uint64(1)
+	for _, to := range []int{2, 3, 5, 7} {
+		must(guarded(db, func(tx *bolt.Tx) error {
+			idx := tx.Bucket([]byte("idx_executions")).Bucket([]byte(exec))
+			if idx == nil {
+				return errGuard
+			}
+			k, _ := idx.Cursor().First()
+			jb := tx.Bucket([]byte("jobs")).Bucket(k)
+			eb := jb.Bucket([]byte("executions"))
+			var cur Execution
+			if err := json.Unmarshal(eb.Get([]byte(exec)), &cur); err != nil {
+				return err
+			}
+			st := int(cur.ComputeState.StateType.(float64))
+			if st != from || cur.Revision != rev || st == 7 || st == 8 || st == 9 || st == 4 || st == 6 {
+				return errGuard
+			}
+			cur.ComputeState = StateMsg{to, ""}
+			cur.Revision++
+			cur.ModifyTime = time.Now().UnixNano()
+			if err := putJSON(eb, exec, cur); err != nil {
+				return err
+			}
+			if err := appendSeq(jb.Bucket([]byte("execution_history")), JobHistory{Type: "ExecutionLevel", JobID: id, NodeID: cur.NodeID, ExecutionID: exec, ExecutionState: &StatePair{from, to}, NewRevision: cur.Revision, Time: time.Now()}); err != nil {
+				return err
+			}
+			return event(tx, "UPDATE", "Execution", cur)
+		}))
+		from, rev = to, rev+1
+	}
+	for _, step := range [][2]string{{"Pending", "Running"}, {"Running", "Completed"}} {
+		must(guarded(db, func(tx *bolt.Tx) error {
+			jb := tx.Bucket([]byte("jobs")).Bucket([]byte(id))
+			var cur Job
+			if err := json.Unmarshal(jb.Get([]byte("spec")), &cur); err != nil {
+				return err
+			}
+			if cur.State.StateType != step[0] {
+				return errGuard
+			}
+			cur.State = StateMsg{step[1], ""}
+			cur.Revision++
+			cur.ModifyTime = time.Now().UnixNano()
+			if err := putJSON(jb, "spec", cur); err != nil {
+				return err
+			}
+			if step[1] == "Completed" {
+				if err := tx.Bucket([]byte("idx_inprogress")).Delete([]byte(id)); err != nil {
+					return err
+				}
+			}
+			if err := appendSeq(jb.Bucket([]byte("job_history")), JobHistory{Type: "JobLevel", JobID: id, JobState: &StatePair{step[0], step[1]}, NewRevision: cur.Revision, Time: time.Now()}); err != nil {
+				return err
+			}
+			return event(tx, "UPDATE", "Job", cur)
+		}))
+	}
+}
+
+func j1() {
+	db := open()
+	defer db.Close()
+	requesterBuckets(db)
 	var next int64 = -1
 	secs := parallel(func() {
 		for i := atomic.AddInt64(&next, 1); i < *jobs; i = atomic.AddInt64(&next, 1) {
-			id, exec := jobID(i), execID(i)
-			now := time.Now().UnixNano()
-			job := Job{ID: id, Name: "bench", Namespace: "default", Type: "batch", Count: 1, Constraints: []interface{}{},
-				Meta: map[string]string{}, Labels: map[string]string{"env": "bench"},
-				Tasks: []map[string]interface{}{{"Name": "main", "Engine": map[string]interface{}{"Type": "docker", "Params": map[string]interface{}{"Image": "ubuntu:22.04"}}}},
-				State: StateMsg{"Pending", ""}, Revision: 1, CreateTime: now, ModifyTime: now}
-			must(guarded(db, func(tx *bolt.Tx) error {
-				jobsB := tx.Bucket([]byte("jobs"))
-				if jb := jobsB.Bucket([]byte(id)); jb != nil && jb.Get([]byte("spec")) != nil {
-					return errGuard
-				}
-				jb, err := jobsB.CreateBucketIfNotExists([]byte(id))
-				if err != nil {
-					return err
-				}
-				for _, sub := range []string{"executions", "evaluations", "job_history", "execution_history"} {
-					if _, err := jb.CreateBucketIfNotExists([]byte(sub)); err != nil {
-						return err
-					}
-				}
-				if err := putJSON(jb, "spec", job); err != nil {
-					return err
-				}
-				if err := tx.Bucket([]byte("idx_inprogress")).Put([]byte(id), nil); err != nil {
-					return err
-				}
-				if err := index(tx, "idx_namespaces", "default", id); err != nil {
-					return err
-				}
-				if err := index(tx, "idx_tags", "env", id); err != nil {
-					return err
-				}
-				if err := appendSeq(jb.Bucket([]byte("job_history")), JobHistory{Type: "JobLevel", JobID: id, JobState: &StatePair{"Pending", "Pending"}, NewRevision: 1, Comment: "Job created", Time: time.Now()}); err != nil {
-					return err
-				}
-				return event(tx, "CREATE", "Job", job)
-			}))
-			evalID := "v-" + id[2:]
-			must(guarded(db, func(tx *bolt.Tx) error {
-				jb := tx.Bucket([]byte("jobs")).Bucket([]byte(id))
-				eval := map[string]interface{}{"ID": evalID, "JobID": id, "Status": "pending", "CreateTime": time.Now().UnixNano()}
-				if err := putJSON(jb.Bucket([]byte("evaluations")), evalID, eval); err != nil {
-					return err
-				}
-				if err := index(tx, "idx_evaluations", evalID, id); err != nil {
-					return err
-				}
-				return event(tx, "CREATE", "Evaluation", eval)
-			}))
-			ex := executionDoc(exec, id)
-			ex.ComputeState = StateMsg{1, ""}
-			must(guarded(db, func(tx *bolt.Tx) error {
-				jb := tx.Bucket([]byte("jobs")).Bucket([]byte(id))
-				eb := jb.Bucket([]byte("executions"))
-				if eb.Get([]byte(exec)) != nil {
-					return errGuard
-				}
-				if err := putJSON(eb, exec, ex); err != nil {
-					return err
-				}
-				if err := index(tx, "idx_executions", exec, id); err != nil {
-					return err
-				}
-				if err := appendSeq(jb.Bucket([]byte("execution_history")), JobHistory{Type: "ExecutionLevel", JobID: id, NodeID: "node-1", ExecutionID: exec, ExecutionState: &StatePair{1, 1}, NewRevision: 1, Time: time.Now()}); err != nil {
-					return err
-				}
-				return event(tx, "CREATE", "Execution", ex)
-			}))
-			from, rev := 1, uint64(1)
-			for _, to := range []int{2, 3, 5, 7} {
-				must(guarded(db, func(tx *bolt.Tx) error {
-					idx := tx.Bucket([]byte("idx_executions")).Bucket([]byte(exec))
-					if idx == nil {
-						return errGuard
-					}
-					k, _ := idx.Cursor().First()
-					jb := tx.Bucket([]byte("jobs")).Bucket(k)
-					eb := jb.Bucket([]byte("executions"))
-					var cur Execution
-					if err := json.Unmarshal(eb.Get([]byte(exec)), &cur); err != nil {
-						return err
-					}
-					st := int(cur.ComputeState.StateType.(float64))
-					if st != from || cur.Revision != rev || st == 7 || st == 8 || st == 9 || st == 4 || st == 6 {
-						return errGuard
-					}
-					cur.ComputeState = StateMsg{to, ""}
-					cur.Revision++
-					cur.ModifyTime = time.Now().UnixNano()
-					if err := putJSON(eb, exec, cur); err != nil {
-						return err
-					}
-					if err := appendSeq(jb.Bucket([]byte("execution_history")), JobHistory{Type: "ExecutionLevel", JobID: id, NodeID: cur.NodeID, ExecutionID: exec, ExecutionState: &StatePair{from, to}, NewRevision: cur.Revision, Time: time.Now()}); err != nil {
-						return err
-					}
-					return event(tx, "UPDATE", "Execution", cur)
-				}))
-				from, rev = to, rev+1
-			}
-			for _, step := range [][2]string{{"Pending", "Running"}, {"Running", "Completed"}} {
-				must(guarded(db, func(tx *bolt.Tx) error {
-					jb := tx.Bucket([]byte("jobs")).Bucket([]byte(id))
-					var cur Job
-					if err := json.Unmarshal(jb.Get([]byte("spec")), &cur); err != nil {
-						return err
-					}
-					if cur.State.StateType != step[0] {
-						return errGuard
-					}
-					cur.State = StateMsg{step[1], ""}
-					cur.Revision++
-					cur.ModifyTime = time.Now().UnixNano()
-					if err := putJSON(jb, "spec", cur); err != nil {
-						return err
-					}
-					if step[1] == "Completed" {
-						if err := tx.Bucket([]byte("idx_inprogress")).Delete([]byte(id)); err != nil {
-							return err
-						}
-					}
-					if err := appendSeq(jb.Bucket([]byte("job_history")), JobHistory{Type: "JobLevel", JobID: id, JobState: &StatePair{step[0], step[1]}, NewRevision: cur.Revision, Time: time.Now()}); err != nil {
-						return err
-					}
-					return event(tx, "UPDATE", "Job", cur)
-				}))
-			}
+			lifecycle(db, i)
 		}
 	})
 	var size int64
@@ -590,9 +612,373 @@ func j1() {
 	report("J1", secs, *jobs*9, "write tx", map[string]float64{"jobs_per_sec": float64(*jobs) / secs, "bytes_per_job": float64(size) / float64(*jobs)})
 }
 
+// ---- J4-J6: queries, mixed readers, churn ----
+
+// resolveJob as the real store: a full id, or a short one resolved by a
+// cursor Seek over jobs (ambiguous: error).
+func resolveJob(tx *bolt.Tx, id string) ([]byte, error) {
+	jobsB := tx.Bucket([]byte("jobs"))
+	if jobsB.Bucket([]byte(id)) != nil {
+		return []byte(id), nil
+	}
+	var found [][]byte
+	c := jobsB.Cursor()
+	for k, _ := c.Seek([]byte(id)); k != nil && strings.HasPrefix(string(k), id); k, _ = c.Next() {
+		found = append(found, append([]byte(nil), k...))
+	}
+	if len(found) != 1 {
+		return nil, fmt.Errorf("job %s: %d matches", id, len(found))
+	}
+	return found[0], nil
+}
+
+func getJob(tx *bolt.Tx, id string) (*Job, error) {
+	key, err := resolveJob(tx, id)
+	if err != nil {
+		return nil, err
+	}
+	var job Job
+	if err := json.Unmarshal(tx.Bucket([]byte("jobs")).Bucket(key).Get([]byte("spec")), &job); err != nil {
+		return nil, err
+	}
+	return &job, nil
+}
+
+func getExecutions(tx *bolt.Tx, id string) ([]Execution, error) {
+	var out []Execution
+	err := tx.Bucket([]byte("jobs")).Bucket([]byte(id)).Bucket([]byte("executions")).ForEach(func(k, v []byte) error {
+		var e Execution
+		if err := json.Unmarshal(v, &e); err != nil {
+			return err
+		}
+		out = append(out, e)
+		return nil
+	})
+	sort.SliceStable(out, func(a, b int) bool { return out[a].CreateTime < out[b].CreateTime })
+	return out, err
+}
+
+// getHistory as v1.2's GetJobHistory: every row of the chosen levels, decoded, sorted by Time.
+func getHistory(tx *bolt.Tx, id string, jobLevel bool) ([]JobHistory, error) {
+	jb := tx.Bucket([]byte("jobs")).Bucket([]byte(id))
+	var out []JobHistory
+	subs := []string{"execution_history"}
+	if jobLevel {
+		subs = append(subs, "job_history")
+	}
+	for _, sub := range subs {
+		if err := jb.Bucket([]byte(sub)).ForEach(func(k, v []byte) error {
+			var h JobHistory
+			if err := json.Unmarshal(v, &h); err != nil {
+				return err
+			}
+			out = append(out, h)
+			return nil
+		}); err != nil {
+			return nil, err
+		}
+	}
+	sort.SliceStable(out, func(a, b int) bool { return out[a].Time.Before(out[b].Time) })
+	return out, nil
+}
+
+func keysOf(b *bolt.Bucket) map[string]bool {
+	out := map[string]bool{}
+	if b != nil {
+		_ = b.ForEach(func(k, v []byte) error { out[string(k)] = true; return nil })
+	}
+	return out
+}
+
+// getJobs as v1.2's GetJobs: namespace index, include-tag union, exclude
+// tags, load every spec, sort by CreateTime, slice.
+func getJobs(tx *bolt.Tx, ns string, include, exclude []string, offset, limit int) ([]Job, error) {
+	ids := keysOf(tx.Bucket([]byte("idx_namespaces")).Bucket([]byte(ns)))
+	if len(include) > 0 {
+		union := map[string]bool{}
+		for _, t := range include {
+			for k := range keysOf(tx.Bucket([]byte("idx_tags")).Bucket([]byte(t))) {
+				union[k] = true
+			}
+		}
+		for k := range ids {
+			if !union[k] {
+				delete(ids, k)
+			}
+		}
+	}
+	for _, t := range exclude {
+		for k := range keysOf(tx.Bucket([]byte("idx_tags")).Bucket([]byte(t))) {
+			delete(ids, k)
+		}
+	}
+	var out []Job
+	for id := range ids {
+		job, err := getJob(tx, id)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, *job)
+	}
+	sort.Slice(out, func(a, b int) bool {
+		if out[a].CreateTime != out[b].CreateTime {
+			return out[a].CreateTime < out[b].CreateTime
+		}
+		return out[a].ID < out[b].ID
+	})
+	if offset > len(out) {
+		offset = len(out)
+	}
+	out = out[offset:]
+	if limit > 0 && limit < len(out) {
+		out = out[:limit]
+	}
+	return out, nil
+}
+
+type latencies []float64
+
+func (l latencies) pct(p float64) float64 {
+	if len(l) == 0 {
+		return 0
+	}
+	sort.Float64s(l)
+	i := int(p * float64(len(l)))
+	if i >= len(l) {
+		i = len(l) - 1
+	}
+	return l[i]
+}
+
+const historyJobs = 20
+
+func j4() {
+	db, err := bolt.Open(*file, 0600, &bolt.Options{Timeout: 2 * time.Second, ReadOnly: true})
+	must(err)
+	defer db.Close()
+	rng := uint64(42)
+	next := func(n int64) int64 {
+		rng = rng*6364136223846793005 + 1442695040888963407
+		return int64((rng >> 33) % uint64(n))
+	}
+	run := func(name string, count int64, op func(tx *bolt.Tx) error) {
+		var lat latencies
+		start := time.Now()
+		for k := int64(0); k < count; k++ {
+			t := time.Now()
+			must(db.View(op))
+			lat = append(lat, float64(time.Since(t).Microseconds()))
+		}
+		report(name, time.Since(start).Seconds(), count, "queries", map[string]float64{"p50_us": lat.pct(0.5), "p99_us": lat.pct(0.99)})
+	}
+	max1 := func(v int64) int64 {
+		if v < 1 {
+			return 1
+		}
+		return v
+	}
+	run("J4-list", max1(*n/100), func(tx *bolt.Tx) error {
+		jobs, err := getJobs(tx, "ns-3", []string{"tier"}, []string{"canary"}, 20, 10)
+		if err == nil && len(jobs) != 10 {
+			err = fmt.Errorf("J4 list: %d jobs", len(jobs))
+		}
+		return err
+	})
+	run("J4-shortid", *n, func(tx *bolt.Tx) error {
+		_, err := getJob(tx, jobID(next(*jobs))[:10])
+		return err
+	})
+	run("J4-history", max1(*n/10), func(tx *bolt.Tx) error {
+		rows, err := getHistory(tx, jobID(next(historyJobs)), false)
+		if err == nil && len(rows) < 100 {
+			err = fmt.Errorf("J4 history: %d rows", len(rows))
+		}
+		rows = rows[:100]
+		return err
+	})
+}
+
+func j5() {
+	db := open()
+	defer db.Close()
+	requesterBuckets(db)
+	var done int64
+	var stop int32
+	lats := make([]latencies, 8)
+	var wg sync.WaitGroup
+	for r := 0; r < 8; r++ {
+		wg.Add(1)
+		go func(r int) {
+			defer wg.Done()
+			rng := uint64(r + 1)
+			for atomic.LoadInt32(&stop) == 0 {
+				n := atomic.LoadInt64(&done)
+				if n == 0 {
+					time.Sleep(10 * time.Microsecond)
+					continue
+				}
+				rng = rng*6364136223846793005 + 1442695040888963407
+				t := time.Now()
+				must(db.View(func(tx *bolt.Tx) error {
+					if (rng>>40)%2 == 1 {
+						id := jobID(int64((rng >> 20) % uint64(n)))
+						if _, err := getJob(tx, id); err != nil {
+							return err
+						}
+						if _, err := getExecutions(tx, id); err != nil {
+							return err
+						}
+						_, err := getHistory(tx, id, true)
+						return err
+					}
+					_, err := getJobs(tx, "default", nil, nil, 0, 10)
+					return err
+				}))
+				lats[r] = append(lats[r], float64(time.Since(t).Microseconds()))
+			}
+		}(r)
+	}
+	start := time.Now()
+	for i := int64(0); i < *jobs; i++ {
+		lifecycle(db, i)
+		atomic.StoreInt64(&done, i+1)
+	}
+	secs := time.Since(start).Seconds()
+	atomic.StoreInt32(&stop, 1)
+	wg.Wait()
+	var all latencies
+	for _, l := range lats {
+		all = append(all, l...)
+	}
+	var size int64
+	if fi, err := os.Stat(*file); err == nil {
+		size = fi.Size()
+	}
+	report("J5", secs, *jobs*9, "write tx", map[string]float64{"reader_ops_per_sec": float64(len(all)) / secs,
+		"reader_p50_us": all.pct(0.5), "reader_p99_us": all.pct(0.99), "bytes_per_job": float64(size) / float64(*jobs)})
+}
+
+// deleteJob as boltpp's JobStore::DeleteJob: the job's tree and every index entry.
+func deleteJob(db *bolt.DB, id string) error {
+	return guarded(db, func(tx *bolt.Tx) error {
+		jb := tx.Bucket([]byte("jobs")).Bucket([]byte(id))
+		if jb == nil {
+			return errGuard
+		}
+		var job Job
+		if err := json.Unmarshal(jb.Get([]byte("spec")), &job); err != nil {
+			return err
+		}
+		execs := keysOf(jb.Bucket([]byte("executions")))
+		evals := keysOf(jb.Bucket([]byte("evaluations")))
+		if err := tx.Bucket([]byte("jobs")).DeleteBucket([]byte(id)); err != nil {
+			return err
+		}
+		if err := tx.Bucket([]byte("idx_inprogress")).Delete([]byte(id)); err != nil {
+			return err
+		}
+		drop := func(idx, group string) error {
+			b := tx.Bucket([]byte(idx)).Bucket([]byte(group))
+			if b == nil {
+				return nil
+			}
+			if err := b.Delete([]byte(id)); err != nil {
+				return err
+			}
+			if k, _ := b.Cursor().First(); k == nil {
+				return tx.Bucket([]byte(idx)).DeleteBucket([]byte(group))
+			}
+			return nil
+		}
+		if err := drop("idx_namespaces", job.Namespace); err != nil {
+			return err
+		}
+		for label := range job.Labels {
+			if err := drop("idx_tags", strings.ToLower(label)); err != nil {
+				return err
+			}
+		}
+		for e := range execs {
+			if err := drop("idx_executions", e); err != nil {
+				return err
+			}
+		}
+		for e := range evals {
+			if err := drop("idx_evaluations", e); err != nil {
+				return err
+			}
+		}
+		return event(tx, "DELETE", "Job", job)
+	})
+}
+
+func j6() {
+	db := open()
+	requesterBuckets(db)
+	start := time.Now()
+	for round := int64(0); round < *n; round++ {
+		for k := int64(0); k < *jobs; k++ {
+			i := round**jobs + k
+			id, exec := jobID(i), execID(i)
+			must(createJob(db, id, "default", map[string]string{"env": "bench"}, 0))
+			evalID := "v-" + id[2:]
+			must(guarded(db, func(tx *bolt.Tx) error {
+				eval := map[string]interface{}{"ID": evalID, "JobID": id, "Status": "pending", "CreateTime": time.Now().UnixNano()}
+				if err := putJSON(tx.Bucket([]byte("jobs")).Bucket([]byte(id)).Bucket([]byte("evaluations")), evalID, eval); err != nil {
+					return err
+				}
+				if err := index(tx, "idx_evaluations", evalID, id); err != nil {
+					return err
+				}
+				return event(tx, "CREATE", "Evaluation", eval)
+			}))
+			ex := executionDoc(exec, id)
+			must(guarded(db, func(tx *bolt.Tx) error {
+				jb := tx.Bucket([]byte("jobs")).Bucket([]byte(id))
+				if err := putJSON(jb.Bucket([]byte("executions")), exec, ex); err != nil {
+					return err
+				}
+				if err := index(tx, "idx_executions", exec, id); err != nil {
+					return err
+				}
+				if err := appendSeq(jb.Bucket([]byte("execution_history")), JobHistory{Type: "ExecutionLevel", JobID: id, NodeID: "node-1", ExecutionID: exec, ExecutionState: &StatePair{1, 5}, NewRevision: 1, Time: time.Now()}); err != nil {
+					return err
+				}
+				return event(tx, "CREATE", "Execution", ex)
+			}))
+		}
+		for k := int64(0); k < *jobs; k++ {
+			must(deleteJob(db, jobID(round**jobs+k)))
+		}
+	}
+	secs := time.Since(start).Seconds()
+	free := db.Stats().FreePageN
+	must(db.Close())
+	fi, err := os.Stat(*file)
+	must(err)
+	before := fi.Size()
+	cstart := time.Now()
+	src, err := bolt.Open(*file, 0600, &bolt.Options{Timeout: time.Second})
+	must(err)
+	tmp := *file + ".compact.tmp"
+	os.Remove(tmp)
+	dst, err := bolt.Open(tmp, 0600, &bolt.Options{NoSync: true})
+	must(err)
+	must(bolt.Compact(dst, src, 64<<20))
+	must(dst.Sync())
+	must(dst.Close())
+	must(os.Rename(tmp, *file))
+	must(src.Close())
+	csecs := time.Since(cstart).Seconds()
+	fi, err = os.Stat(*file)
+	must(err)
+	report("J6", secs, *n**jobs*4, "write tx", map[string]float64{"free_pages": float64(free),
+		"bytes_before_compact": float64(before), "bytes_after_compact": float64(fi.Size()), "compact_seconds": csecs})
+}
+
 func main() {
 	if len(os.Args) < 2 {
-		die(errors.New("usage: jobstwin j1|j2|j3|j7 -file F [-n N] [-jobs N] [-clients C] [-no-sync]"))
+		die(errors.New("usage: jobstwin j1|j2|j3|j4|j5|j6|j7 -file F [-n N] [-jobs N] [-clients C] [-no-sync]"))
 	}
 	cmd := os.Args[1]
 	if err := flag.CommandLine.Parse(os.Args[2:]); err != nil {
@@ -610,6 +996,12 @@ func main() {
 		j3()
 	case "j7":
 		j7()
+	case "j4":
+		j4()
+	case "j5":
+		j5()
+	case "j6":
+		j6()
 	default:
 		die(fmt.Errorf("unknown workload %s", cmd))
 	}
