@@ -288,19 +288,7 @@ Expected<StateCounts> ExecutionStore::CountRange(Tx& tx, const std::string& from
 }
 
 Error ExecutionStore::Write(const std::function<Error(Tx&)>& fn) {
-  Error result;
-  auto body = [&](Tx& tx) -> Status {
-    result = fn(tx);
-    // A guard failure has written nothing: in a batch it may commit with the
-    // others; alone it rolls back.
-    if (options_.batch && result.code() != Errc::kStorage && result.code() != Errc::kBadRecord) {
-      return Status::OK();
-    }
-    return AbortWith(result);
-  };
-  Status s = options_.batch ? db_->Batch(body) : db_->Update(body);
-  if (!result.ok()) return result;
-  return StorageError(s);
+  return internal::RunWrite(*db_, options_.batch, fn);
 }
 
 void ExecutionStore::Apply(LocalState from, LocalState to, int64_t delta_from, int64_t delta_to) {
@@ -344,9 +332,9 @@ Error ExecutionStore::CreateExecution(LocalExecutionState state) {
       return Error(Errc::kExecutionAlreadyExists, "execution " + id + " already exists");
     }
     if (Status s = b.executions.Put(id, doc); !s.ok()) return StorageError(s);
-    auto job = b.index.CreateBucketIfNotExists(job_id);
-    if (!job.ok()) return StorageError(job.status());
-    if (Status s = job->Put(id, ""); !s.ok()) return StorageError(s);
+    if (Status s = internal::PutIndexKey(tx, kExecutionIndexBucket, job_id, id); !s.ok()) {
+      return StorageError(s);
+    }
     // A history left behind by an earlier record of the same id starts over.
     if (b.history.GetBucket(id)) {
       if (Status s = b.history.DeleteBucket(id); !s.ok()) return StorageError(s);
@@ -490,11 +478,8 @@ Error ExecutionStore::DeleteExecution(const std::string& id) {
     if (!current.ok()) return current.error();
     const std::string job_id = current->job_id();
     if (Status s = b.executions.Delete(id); !s.ok()) return StorageError(s);
-    if (Bucket job = b.index.GetBucket(job_id)) {
-      if (Status s = job.Delete(id); !s.ok()) return StorageError(s);
-      if (!job.NewCursor().First()) {
-        if (Status s = b.index.DeleteBucket(job_id); !s.ok()) return StorageError(s);
-      }
+    if (Status s = internal::DeleteIndexKey(tx, kExecutionIndexBucket, job_id, id); !s.ok()) {
+      return StorageError(s);
     }
     if (b.history.GetBucket(id)) {
       if (Status s = b.history.DeleteBucket(id); !s.ok()) return StorageError(s);

@@ -5,6 +5,8 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <cctype>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -68,6 +70,52 @@ inline Status AppendSeq(Bucket b, std::string_view value, uint64_t* seq_out = nu
   if (!seq.ok()) return seq.status();
   if (seq_out) *seq_out = *seq;
   return b.Put(SeqKey(*seq), value);
+}
+
+// ASCII lower case (label keys are indexed lowercased, as the real store does).
+inline std::string Lower(std::string s) {
+  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+// Index entries are empty-valued keys in a sub-bucket per group:
+// index/<group>/<key>. Adds one (creating the group bucket).
+inline Status PutIndexKey(Tx& tx, std::string_view index, std::string_view group,
+                          std::string_view key) {
+  Bucket idx = tx.GetBucket(index);
+  if (!idx) return Status(Code::kBucketNotFound, std::string(index));
+  auto sub = idx.CreateBucketIfNotExists(group);
+  if (!sub.ok()) return sub.status();
+  return sub->Put(key, "");
+}
+
+// Removes index/<group>/<key>, and the group bucket once it is empty.
+inline Status DeleteIndexKey(Tx& tx, std::string_view index, std::string_view group,
+                             std::string_view key) {
+  Bucket idx = tx.GetBucket(index);
+  Bucket sub = idx ? idx.GetBucket(group) : Bucket();
+  if (!sub) return Status::OK();
+  if (Status s = sub.Delete(key); !s.ok()) return s;
+  if (!sub.NewCursor().First()) return idx.DeleteBucket(group);
+  return Status::OK();
+}
+
+// Runs one store operation as one write transaction (DB::Batch when batch).
+// fn reports guard failures before writing anything: alone, its transaction
+// rolls back; in a batch it commits nothing of its own and the others commit.
+// Storage and bad-record errors abort the (batch's) transaction.
+inline Error RunWrite(DB& db, bool batch, const std::function<Error(Tx&)>& fn) {
+  Error result;
+  auto body = [&](Tx& tx) -> Status {
+    result = fn(tx);
+    if (batch && result.code() != Errc::kStorage && result.code() != Errc::kBadRecord) {
+      return Status::OK();
+    }
+    return AbortWith(result);
+  };
+  Status s = batch ? db.Batch(body) : db.Update(body);
+  if (!result.ok()) return result;
+  return StorageError(s);
 }
 
 inline bool ValidId(std::string_view id) {

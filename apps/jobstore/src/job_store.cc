@@ -24,11 +24,6 @@ constexpr std::string_view kTopBuckets[] = {kJobsBucket,   kInProgressIndex,  kN
                                             kTagIndex,     kExecutionIndex,   kEvaluationIndex,
                                             kEventsBucket, kCheckpointsBucket};
 
-std::string Lower(std::string s) {
-  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
-
 JobState StateOfJob(const Json& job) {
   auto it = job.find("State");
   if (it == job.end() || !it->is_object()) return JobState::kUndefined;
@@ -45,7 +40,7 @@ std::vector<std::string> LabelKeys(const Json& job) {
   std::vector<std::string> keys;
   auto it = job.find("Labels");
   if (it == job.end() || !it->is_object()) return keys;
-  for (auto& [k, v] : it->items()) keys.push_back(Lower(k));
+  for (auto& [k, v] : it->items()) keys.push_back(internal::Lower(k));
   return keys;
 }
 
@@ -77,23 +72,47 @@ std::string IndexedJob(Tx& tx, std::string_view index, const std::string& id) {
   return first ? std::string(first->key) : std::string();
 }
 
-Status PutIndex(Tx& tx, std::string_view index, const std::string& group, const std::string& id) {
-  Bucket idx = tx.GetBucket(index);
-  if (!idx) return Status(Code::kBucketNotFound, std::string(index));
-  auto sub = idx.CreateBucketIfNotExists(group);
-  if (!sub.ok()) return sub.status();
-  return sub->Put(id, "");
+// Where executions / evaluations live: index/<id>/<job> and jobs/<job>/<sub>/<id>.
+struct RecordKind {
+  std::string_view index, sub, noun;
+};
+
+// Adds a new record: jobs/<job>/<sub>/<id> = doc and index/<id>/<job>.
+// JobNotFound when the job is missing; `exists` when the id is already
+// stored or indexed (under any job).
+Error PutIndexedRecord(Tx& tx, const RecordKind& kind, const std::string& job_id,
+                       const std::string& id, const std::string& doc, Errc exists) {
+  Bucket job = JobBucket(tx, job_id);
+  if (!job || !job.Get(kSpecKey)) return JobNotFound(job_id);
+  Bucket records = job.GetBucket(kind.sub);
+  if (!records) {
+    return Error(Errc::kBadRecord,
+                 "job " + job_id + " has no " + std::string(kind.sub) + " bucket");
+  }
+  if (records.Get(id) || !IndexedJob(tx, kind.index, id).empty()) {
+    return Error(exists, std::string(kind.noun) + " " + id + " already exists");
+  }
+  if (Status s = records.Put(id, doc); !s.ok()) return StorageError(s);
+  if (Status s = internal::PutIndexKey(tx, kind.index, id, job_id); !s.ok()) {
+    return StorageError(s);
+  }
+  return {};
 }
 
-// Removes group/id from an index and the group bucket once it is empty.
-Status DeleteIndex(Tx& tx, std::string_view index, const std::string& group,
-                   const std::string& id) {
-  Bucket idx = tx.GetBucket(index);
-  Bucket sub = idx ? idx.GetBucket(group) : Bucket();
-  if (!sub) return Status::OK();
-  if (Status s = sub.Delete(id); !s.ok()) return s;
-  if (!sub.NewCursor().First()) return idx.DeleteBucket(group);
-  return Status::OK();
+// An execution or evaluation found through its index: index/<id>/<job> ->
+// jobs/<job>/<sub>, which must hold id (else `records` is null).
+struct IndexedRecord {
+  std::string job_id;
+  Bucket job;      // jobs/<job_id>
+  Bucket records;  // jobs/<job_id>/<sub>, holding id
+};
+IndexedRecord FindIndexed(Tx& tx, std::string_view index, std::string_view sub,
+                          const std::string& id) {
+  IndexedRecord r{IndexedJob(tx, index, id), Bucket(), Bucket()};
+  r.job = r.job_id.empty() ? Bucket() : JobBucket(tx, r.job_id);
+  Bucket records = r.job ? r.job.GetBucket(sub) : Bucket();
+  if (records && records.Get(id)) r.records = records;
+  return r;
 }
 
 // Recursive merge: fields present and non-null in `patch` win.
@@ -160,23 +179,14 @@ Error JobStore::Close() { return db_ ? StorageError(db_->Close()) : Error(); }
 int64_t JobStore::Now() const { return options_.clock ? options_.clock() : NowNanos(); }
 
 Error JobStore::Write(const std::function<Error(Tx&, TxContext&)>& fn) {
-  Error result;
-  auto body = [&](Tx& tx) -> Status {
+  return internal::RunWrite(*db_, options_.batch, [&](Tx& tx) -> Error {
     auto ctx = std::make_shared<TxContext>();
-    result = fn(tx, *ctx);
+    Error result = fn(tx, *ctx);
     if (result.ok() && !ctx->events.empty()) {
       tx.OnCommit([this, ctx] { Dispatch(ctx->events); });
     }
-    // Guard failures are reported before anything is written: in a batch
-    // that transaction may commit with the others; alone it rolls back.
-    if (options_.batch && result.code() != Errc::kStorage && result.code() != Errc::kBadRecord) {
-      return Status::OK();
-    }
-    return AbortWith(result);
-  };
-  Status s = options_.batch ? db_->Batch(body) : db_->Update(body);
-  if (!result.ok()) return result;
-  return StorageError(s);
+    return result;
+  });
 }
 
 namespace {
@@ -290,9 +300,11 @@ Error JobStore::CreateJob(Json job) {
     }
     if (Status s = b->Put(kSpecKey, spec); !s.ok()) return StorageError(s);
     if (Status s = tx.GetBucket(kInProgressIndex).Put(id, ""); !s.ok()) return StorageError(s);
-    if (Status s = PutIndex(tx, kNamespaceIndex, ns, id); !s.ok()) return StorageError(s);
+    if (Status s = internal::PutIndexKey(tx, kNamespaceIndex, ns, id); !s.ok())
+      return StorageError(s);
     for (auto& label : labels) {
-      if (Status s = PutIndex(tx, kTagIndex, label, id); !s.ok()) return StorageError(s);
+      if (Status s = internal::PutIndexKey(tx, kTagIndex, label, id); !s.ok())
+        return StorageError(s);
     }
     Json h = HistoryRow(true, id, "", "", "Pending", "Pending", 1, "Job created", now);
     if (Status s = internal::AppendSeq(b->GetBucket(kJobHistory), Dump(h)); !s.ok()) {
@@ -378,13 +390,13 @@ Expected<std::vector<Json>> JobStore::GetJobs(const JobQuery& q) {
     if (!q.include_tags.empty()) {
       std::set<std::string> wanted;
       for (auto& t : q.include_tags) {
-        auto k = keys_of(tags ? tags.GetBucket(Lower(t)) : Bucket());
+        auto k = keys_of(tags ? tags.GetBucket(internal::Lower(t)) : Bucket());
         wanted.insert(k.begin(), k.end());
       }
       std::erase_if(ids, [&](const std::string& id) { return !wanted.count(id); });
     }
     for (auto& t : q.exclude_tags) {
-      for (auto& id : keys_of(tags ? tags.GetBucket(Lower(t)) : Bucket())) ids.erase(id);
+      for (auto& id : keys_of(tags ? tags.GetBucket(internal::Lower(t)) : Bucket())) ids.erase(id);
     }
     for (auto& id : ids) {
       auto spec = LoadSpec(tx, id);
@@ -509,17 +521,21 @@ Error JobStore::DeleteJob(const std::string& job_id) {
     }
     if (Status s = tx.GetBucket(kJobsBucket).DeleteBucket(job_id); !s.ok()) return StorageError(s);
     if (Status s = tx.GetBucket(kInProgressIndex).Delete(job_id); !s.ok()) return StorageError(s);
-    if (Status s = DeleteIndex(tx, kNamespaceIndex, Str(*spec, "Namespace"), job_id); !s.ok()) {
+    if (Status s = internal::DeleteIndexKey(tx, kNamespaceIndex, Str(*spec, "Namespace"), job_id);
+        !s.ok()) {
       return StorageError(s);
     }
     for (auto& label : LabelKeys(*spec)) {
-      if (Status s = DeleteIndex(tx, kTagIndex, label, job_id); !s.ok()) return StorageError(s);
+      if (Status s = internal::DeleteIndexKey(tx, kTagIndex, label, job_id); !s.ok())
+        return StorageError(s);
     }
     for (auto& e : execs) {
-      if (Status s = DeleteIndex(tx, kExecutionIndex, e, job_id); !s.ok()) return StorageError(s);
+      if (Status s = internal::DeleteIndexKey(tx, kExecutionIndex, e, job_id); !s.ok())
+        return StorageError(s);
     }
     for (auto& e : evals) {
-      if (Status s = DeleteIndex(tx, kEvaluationIndex, e, job_id); !s.ok()) return StorageError(s);
+      if (Status s = internal::DeleteIndexKey(tx, kEvaluationIndex, e, job_id); !s.ok())
+        return StorageError(s);
     }
     if (Status s = AppendEvent(tx, ctx.events, Now(), "DELETE", "Job", *spec); !s.ok()) {
       return StorageError(s);
@@ -546,14 +562,11 @@ Error JobStore::CreateExecution(Json exec) {
   const std::string doc = Dump(exec);
   return Write([&](Tx& tx, TxContext& ctx) -> Error {
     Bucket job = JobBucket(tx, job_id);
-    if (!job || !job.Get(kSpecKey)) return JobNotFound(job_id);
-    Bucket execs = job.GetBucket(kJobExecutions);
-    if (!execs) return Error(Errc::kBadRecord, "job " + job_id + " has no executions bucket");
-    if (execs.Get(id) || !IndexedJob(tx, kExecutionIndex, id).empty()) {
-      return Error(Errc::kExecutionAlreadyExists, "execution " + id + " already exists");
+    if (Error e = PutIndexedRecord(tx, {kExecutionIndex, kJobExecutions, "execution"}, job_id, id,
+                                   doc, Errc::kExecutionAlreadyExists);
+        !e.ok()) {
+      return e;
     }
-    if (Status s = execs.Put(id, doc); !s.ok()) return StorageError(s);
-    if (Status s = PutIndex(tx, kExecutionIndex, id, job_id); !s.ok()) return StorageError(s);
     Json h = HistoryRow(false, job_id, Str(exec, "NodeID"), id, int(ExecState::kNew),
                         int(ComputeStateOf(exec)), revision, "", now);
     if (Status s = internal::AppendSeq(job.GetBucket(kJobExecutionHistory), Dump(h)); !s.ok()) {
@@ -568,10 +581,8 @@ Error JobStore::CreateExecution(Json exec) {
 
 Error JobStore::UpdateExecution(const UpdateExecutionRequest& r) {
   return Write([&](Tx& tx, TxContext& ctx) -> Error {
-    const std::string job_id = IndexedJob(tx, kExecutionIndex, r.execution_id);
-    Bucket job = job_id.empty() ? Bucket() : JobBucket(tx, job_id);
-    Bucket execs = job ? job.GetBucket(kJobExecutions) : Bucket();
-    if (!execs || !execs.Get(r.execution_id)) return ExecNotFound(r.execution_id);
+    auto [job_id, job, execs] = FindIndexed(tx, kExecutionIndex, kJobExecutions, r.execution_id);
+    if (!execs) return ExecNotFound(r.execution_id);
     auto current = LoadJson(execs, r.execution_id, "execution " + r.execution_id);
     if (!current.ok()) return current.error();
     Json& exec = *current;
@@ -623,11 +634,8 @@ Error JobStore::UpdateExecution(const UpdateExecutionRequest& r) {
 Expected<Json> JobStore::GetExecution(const std::string& id) {
   Expected<Json> out = Error();
   Status s = db_->View([&](Tx& tx) {
-    const std::string job_id = IndexedJob(tx, kExecutionIndex, id);
-    Bucket job = job_id.empty() ? Bucket() : JobBucket(tx, job_id);
-    Bucket execs = job ? job.GetBucket(kJobExecutions) : Bucket();
-    out = execs && execs.Get(id) ? LoadJson(execs, id, "execution " + id)
-                                 : Expected<Json>(ExecNotFound(id));
+    Bucket execs = FindIndexed(tx, kExecutionIndex, kJobExecutions, id).records;
+    out = execs ? LoadJson(execs, id, "execution " + id) : Expected<Json>(ExecNotFound(id));
     return Status::OK();
   });
   if (!s.ok()) return StorageError(s);
@@ -674,15 +682,11 @@ Error JobStore::CreateEvaluation(Json eval) {
   if (Int(eval, "CreateTime") == 0) eval["CreateTime"] = Now();
   const std::string doc = Dump(eval);
   return Write([&](Tx& tx, TxContext& ctx) -> Error {
-    Bucket job = JobBucket(tx, job_id);
-    if (!job || !job.Get(kSpecKey)) return JobNotFound(job_id);
-    Bucket evals = job.GetBucket(kJobEvaluations);
-    if (!evals) return Error(Errc::kBadRecord, "job " + job_id + " has no evaluations bucket");
-    if (evals.Get(id) || !IndexedJob(tx, kEvaluationIndex, id).empty()) {
-      return Error(Errc::kEvaluationAlreadyExists, "evaluation " + id + " already exists");
+    if (Error e = PutIndexedRecord(tx, {kEvaluationIndex, kJobEvaluations, "evaluation"}, job_id,
+                                   id, doc, Errc::kEvaluationAlreadyExists);
+        !e.ok()) {
+      return e;
     }
-    if (Status s = evals.Put(id, doc); !s.ok()) return StorageError(s);
-    if (Status s = PutIndex(tx, kEvaluationIndex, id, job_id); !s.ok()) return StorageError(s);
     if (Status s = AppendEvent(tx, ctx.events, Now(), "CREATE", "Evaluation", eval); !s.ok()) {
       return StorageError(s);
     }
@@ -693,10 +697,8 @@ Error JobStore::CreateEvaluation(Json eval) {
 Expected<Json> JobStore::GetEvaluation(const std::string& id) {
   Expected<Json> out = Error();
   Status s = db_->View([&](Tx& tx) {
-    const std::string job_id = IndexedJob(tx, kEvaluationIndex, id);
-    Bucket job = job_id.empty() ? Bucket() : JobBucket(tx, job_id);
-    Bucket evals = job ? job.GetBucket(kJobEvaluations) : Bucket();
-    out = evals && evals.Get(id)
+    Bucket evals = FindIndexed(tx, kEvaluationIndex, kJobEvaluations, id).records;
+    out = evals
               ? LoadJson(evals, id, "evaluation " + id)
               : Expected<Json>(Error(Errc::kEvaluationNotFound, "evaluation " + id + " not found"));
     return Status::OK();
@@ -707,16 +709,15 @@ Expected<Json> JobStore::GetEvaluation(const std::string& id) {
 
 Error JobStore::DeleteEvaluation(const std::string& id) {
   return Write([&](Tx& tx, TxContext& ctx) -> Error {
-    const std::string job_id = IndexedJob(tx, kEvaluationIndex, id);
-    Bucket job = job_id.empty() ? Bucket() : JobBucket(tx, job_id);
-    Bucket evals = job ? job.GetBucket(kJobEvaluations) : Bucket();
-    if (!evals || !evals.Get(id)) {
+    auto [job_id, job, evals] = FindIndexed(tx, kEvaluationIndex, kJobEvaluations, id);
+    if (!evals) {
       return Error(Errc::kEvaluationNotFound, "evaluation " + id + " not found");
     }
     auto eval = LoadJson(evals, id, "evaluation " + id);
     if (!eval.ok()) return eval.error();
     if (Status s = evals.Delete(id); !s.ok()) return StorageError(s);
-    if (Status s = DeleteIndex(tx, kEvaluationIndex, id, job_id); !s.ok()) return StorageError(s);
+    if (Status s = internal::DeleteIndexKey(tx, kEvaluationIndex, id, job_id); !s.ok())
+      return StorageError(s);
     if (Status s = AppendEvent(tx, ctx.events, Now(), "DELETE", "Evaluation", *eval); !s.ok()) {
       return StorageError(s);
     }

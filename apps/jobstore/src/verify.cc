@@ -15,10 +15,6 @@ namespace {
 
 using internal::SeqRow;
 
-std::string Lower(std::string s) {
-  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
 std::vector<std::string> Keys(Bucket b) {
   std::vector<std::string> out;
   if (!b) return out;
@@ -97,23 +93,6 @@ class Checker {
   std::vector<std::pair<std::string, std::function<Status()>>> fixes_;
 };
 
-// Deletes key from parent/sub and sub itself once it is empty.
-Status DropIndexKey(Tx& tx, std::string index, std::string sub, std::string key) {
-  Bucket idx = tx.GetBucket(index);
-  Bucket b = idx ? idx.GetBucket(sub) : Bucket();
-  if (!b) return Status::OK();
-  if (Status s = b.Delete(key); !s.ok()) return s;
-  if (!b.NewCursor().First()) return idx.DeleteBucket(sub);
-  return Status::OK();
-}
-Status AddIndexKey(Tx& tx, std::string index, std::string sub, std::string key) {
-  Bucket idx = tx.GetBucket(index);
-  if (!idx) return Status(Code::kBucketNotFound, index);
-  auto b = idx.CreateBucketIfNotExists(sub);
-  if (!b.ok()) return b.status();
-  return b->Put(key, "");
-}
-
 // --------------------------------------------------------------- compute ----
 
 void VerifyCompute(Checker& c) {
@@ -155,7 +134,7 @@ void VerifyCompute(Checker& c) {
     if (index && !(jb && jb.Get(id))) {
       c.Fixable(I + "/" + job, id, "missing index entry for execution " + id,
                 "added " + I + "/" + job + "/" + id,
-                [&tx, I, job, id] { return AddIndexKey(tx, I, job, id); });
+                [&tx, I, job, id] { return internal::PutIndexKey(tx, I, job, id); });
     }
     // History.
     Bucket hb = history ? history.GetBucket(id) : Bucket();
@@ -249,7 +228,7 @@ void VerifyCompute(Checker& c) {
                       ? "orphaned index entry: no execution " + id
                       : "index entry under the wrong job (record says " + it->second + ")",
                   "dropped " + I + "/" + job + "/" + id,
-                  [&tx, I, job, id] { return DropIndexKey(tx, I, job, id); });
+                  [&tx, I, job, id] { return internal::DeleteIndexKey(tx, I, job, id); });
       }
     }
   }
@@ -278,7 +257,7 @@ void CheckIndexGroup(Checker& c, const std::string& index, const std::string& gr
     Tx& tx = c.tx_;
     c.Fixable(index + "/" + group, job, "missing index entry for job " + job,
               "added " + index + "/" + group + "/" + job,
-              [&tx, index, group, job] { return AddIndexKey(tx, index, group, job); });
+              [&tx, index, group, job] { return internal::PutIndexKey(tx, index, group, job); });
   }
 }
 
@@ -389,7 +368,7 @@ void VerifyRequester(Checker& c) {
     if (Str(*spec, "ID") != job_id) c.Problem(J + "/" + job_id, "spec", "spec's ID differs");
     f.ns = Str(*spec, "Namespace");
     if (auto it = spec->find("Labels"); it != spec->end() && it->is_object()) {
-      for (auto& [k, v] : it->items()) f.labels.insert(Lower(k));
+      for (auto& [k, v] : it->items()) f.labels.insert(internal::Lower(k));
     }
     auto st = spec->find("State");
     auto state =
@@ -438,8 +417,9 @@ void VerifyRequester(Checker& c) {
           c.Fixable(index + "/" + group, job_id,
                     it == facts.end() ? "orphaned index entry: no job " + job_id
                                       : "orphaned index entry: job " + job_id + " has no " + group,
-                    "dropped " + index + "/" + group + "/" + job_id,
-                    [&tx, index, group, job_id] { return DropIndexKey(tx, index, group, job_id); });
+                    "dropped " + index + "/" + group + "/" + job_id, [&tx, index, group, job_id] {
+                      return internal::DeleteIndexKey(tx, index, group, job_id);
+                    });
         }
       }
     }
@@ -461,8 +441,9 @@ void VerifyRequester(Checker& c) {
         Bucket g = idx ? idx.GetBucket(id) : Bucket();
         if (!(g && g.Get(job_id))) {
           c.Fixable(index + "/" + id, job_id, "missing index entry for " + id,
-                    "added " + index + "/" + id + "/" + job_id,
-                    [&tx, index, id, jid = job_id] { return AddIndexKey(tx, index, id, jid); });
+                    "added " + index + "/" + id + "/" + job_id, [&tx, index, id, jid = job_id] {
+                      return internal::PutIndexKey(tx, index, id, jid);
+                    });
         }
       }
     }
