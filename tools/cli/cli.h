@@ -104,6 +104,10 @@ Command ImportCommand();
 
 constexpr const char* kProgramName = "boltpp";
 constexpr const char* kFormatModes = "auto|ascii-encoded|hex|bytes|redacted";
+// An output format flag (default "auto"): "Output format one of: <modes>"
+// and usage_suffix.
+FlagDef OutputFormatFlag(std::string name, const std::string& usage_suffix = "",
+                         char shorthand = 0);
 constexpr const char* kPageSeparator = "===============================================";
 
 // ---- output ----

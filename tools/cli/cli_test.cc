@@ -42,6 +42,19 @@ class CliTest : public ::testing::Test {
     EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
     EXPECT_EQ(r.FirstErrLine(), first_line) << r.err;
   }
+  // `boltpp surgery <args> --output <copy> <db>` prints message, leaves
+  // page `page` of the copy with `items` elements, and the copy checks OK.
+  void ExpectCleared(std::vector<std::string> args, const std::string& copy,
+                     const std::string& message, const std::string& page, int items) {
+    args.insert(args.begin(), "surgery");
+    args.insert(args.end(), {"--output", copy, db()});
+    RunResult r = R(args);
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(r.out, message);
+    EXPECT_NE(R({"page", copy, page}).out.find("Item Count: " + std::to_string(items) + "\n"),
+              std::string::npos);
+    ExpectCheckOk(P(copy));
+  }
   TempDir dir_;
 };
 
@@ -567,25 +580,12 @@ TEST_F(CliTest, SurgeryCopyAndClearPages) {
 
   ExpectError(R({"surgery", "clear-page", "--pageId", "1", "--output", "x.db", db()}),
               "Error: the pageId must be at least 2, but got 1");
-  r = R({"surgery", "clear-page", "--pageId", "4", "--output", "clr.db", db()});
-  ASSERT_EQ(r.exit_code, 0) << r.err;
-  EXPECT_EQ(r.out, "The page (4) was cleared\n");
-  EXPECT_NE(R({"page", "clr.db", "4"}).out.find("Item Count: 0\n"), std::string::npos);
-  ExpectCheckOk(P("clr.db"));
-
-  r = R({"surgery", "clear-page-elements", "--pageId", "2", "--from-index", "1", "--to-index", "3",
-         "--output", "cpe.db", db()});
-  ASSERT_EQ(r.exit_code, 0) << r.err;
-  EXPECT_EQ(r.out, "All elements in [1, 3) in page 2 were cleared\n");
-  EXPECT_NE(R({"page", "cpe.db", "2"}).out.find("Item Count: 11\n"), std::string::npos);
+  ExpectCleared({"clear-page", "--pageId", "4"}, "clr.db", "The page (4) was cleared\n", "4", 0);
+  ExpectCleared({"clear-page-elements", "--pageId", "2", "--from-index", "1", "--to-index", "3"},
+                "cpe.db", "All elements in [1, 3) in page 2 were cleared\n", "2", 11);
   EXPECT_EQ(Lines(R({"keys", "cpe.db", "execution"}).out).size(), 298u);
-  ExpectCheckOk(P("cpe.db"));
-  r = R({"surgery", "clear-page-elements", "--pageId", "2", "--from-index", "5", "--to-index", "-1",
-         "--output", "cpe2.db", db()});
-  ASSERT_EQ(r.exit_code, 0) << r.err;
-  EXPECT_EQ(r.out, "All elements in [5, -1) in page 2 were cleared\n");
-  EXPECT_NE(R({"page", "cpe2.db", "2"}).out.find("Item Count: 5\n"), std::string::npos);
-  ExpectCheckOk(P("cpe2.db"));
+  ExpectCleared({"clear-page-elements", "--pageId", "2", "--from-index", "5", "--to-index", "-1"},
+                "cpe2.db", "All elements in [5, -1) in page 2 were cleared\n", "2", 5);
   ExpectError(
       R({"surgery", "clear-page-elements", "--pageId", "2", "--from-index", "20", "--to-index",
          "-1", "--output", "e.db", db()}),

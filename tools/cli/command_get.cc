@@ -35,8 +35,7 @@ Command GetCommand() {
       "get PATH [BUCKET..] KEY", "get the value of a key from a (sub)bucket in a bbolt database",
       ArgsSpec::Min(3), RunGet,
       {StringFlag("parse-format", "ascii-encoded", "Input format one of: ascii-encoded|hex"),
-       StringFlag("format", "auto",
-                  std::string("Output format one of: ") + kFormatModes + " (default: auto)")},
+       OutputFormatFlag("format", " (default: auto)")},
       "  boltpp get my.db widgets foo\n"
       "  boltpp get --parse-format hex --format hex my.db history 0000000000000001");
 }

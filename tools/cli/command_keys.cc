@@ -23,11 +23,10 @@ int RunKeys(Invocation& inv) {
 }  // namespace
 
 Command KeysCommand() {
-  return LeafCommand(
-      "keys <bbolt-file> <buckets>",
-      "print a list of keys in the given (sub)bucket in bbolt database", ArgsSpec::Min(2), RunKeys,
-      {StringFlag("format", "auto", std::string("Output format one of: ") + kFormatModes, 'f')},
-      "  boltpp keys my.db widgets\n  boltpp keys --format hex my.db widgets sub");
+  return LeafCommand("keys <bbolt-file> <buckets>",
+                     "print a list of keys in the given (sub)bucket in bbolt database",
+                     ArgsSpec::Min(2), RunKeys, {OutputFormatFlag("format", "", 'f')},
+                     "  boltpp keys my.db widgets\n  boltpp keys --format hex my.db widgets sub");
 }
 
 }  // namespace boltpp::cli

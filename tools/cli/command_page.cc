@@ -179,9 +179,7 @@ Command PageCommand() {
                      "page prints one or more pages in human readable format.", ArgsSpec::Min(1),
                      RunPage,
                      {BoolFlag("all", "List all pages."),
-                      StringFlag("format-value", "auto",
-                                 std::string("Output format one of: ") + kFormatModes +
-                                     ". Applies to values on the leaf page.")},
+                      OutputFormatFlag("format-value", ". Applies to values on the leaf page.")},
                      "  boltpp page my.db 0 1 2\n  boltpp page --all --format-value hex my.db");
 }
 

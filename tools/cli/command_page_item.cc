@@ -55,7 +55,7 @@ Command PageItemCommand() {
       "page-item [options] <bbolt-file> pageid itemid",
       "print a page item key and value in a bbolt database", ArgsSpec::Exact(3), RunPageItem,
       {BoolFlag("key-only", "Print only the key"), BoolFlag("value-only", "Print only the value"),
-       StringFlag("format", "auto", std::string("Output format one of: ") + kFormatModes)},
+       OutputFormatFlag("format")},
       "  boltpp page-item my.db 4 0\n  boltpp page-item --value-only --format bytes my.db 4 0");
 }
 

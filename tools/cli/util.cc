@@ -52,6 +52,11 @@ void ArgsSpec::Check(size_t n) const {
   }
 }
 
+FlagDef OutputFormatFlag(std::string name, const std::string& usage_suffix, char shorthand) {
+  return StringFlag(std::move(name), "auto",
+                    std::string("Output format one of: ") + kFormatModes + usage_suffix, shorthand);
+}
+
 std::chrono::milliseconds Invocation::LockTimeout() const {
   if (!flags.Find("timeout") || !flags.Changed("timeout")) return std::chrono::milliseconds(-1);
   int64_t ns = flags.DurationNs("timeout");
