@@ -10,7 +10,9 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <mutex>
 #include <optional>
+#include <set>
 
 #include "boltpp/car/file_io.h"
 
@@ -35,6 +37,27 @@ std::string UniquePartialPath(const std::string& transient_complete) {
   return std::string(TransientStem(transient_complete)) + std::string(kPartial) +
          std::to_string(next++);
 }
+
+std::mutex g_downloads_mu;
+std::set<std::string> g_downloads;  // partial files being written
+
+// Registers a partial file as being written for its lifetime.
+class DownloadInProgress {
+ public:
+  explicit DownloadInProgress(std::string path) : path_(std::move(path)) {
+    std::lock_guard lock(g_downloads_mu);
+    g_downloads.insert(path_);
+  }
+  ~DownloadInProgress() {
+    std::lock_guard lock(g_downloads_mu);
+    g_downloads.erase(path_);
+  }
+  DownloadInProgress(const DownloadInProgress&) = delete;
+  DownloadInProgress& operator=(const DownloadInProgress&) = delete;
+
+ private:
+  std::string path_;
+};
 
 struct HttpTarget {
   std::string host;
@@ -67,6 +90,7 @@ Status Download(const std::string& url, const std::string& dest,
   auto target = ParseHttp(url);
   if (!target.ok()) return target.status();
   const std::string partial = UniquePartialPath(dest);
+  const DownloadInProgress in_progress(partial);
   const int fd = ::open(partial.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) return Status(Code::kIOError, "cannot create " + partial + ": " + strerror(errno));
   httplib::Client client(target->host, target->port);
@@ -144,6 +168,11 @@ Status ValidateMountUrl(const std::string& url) {
   if (url.starts_with(kHttp)) return ParseHttp(url).status();
   return Status(Code::kInvalidArgument,
                 "unsupported mount URL (want file:///... or http://...): " + url);
+}
+
+bool IsDownloadInProgress(const std::string& path) {
+  std::lock_guard lock(g_downloads_mu);
+  return g_downloads.count(path) != 0;
 }
 
 bool NeedsTransient(const std::string& url) { return url.starts_with(kHttp); }

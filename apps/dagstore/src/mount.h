@@ -19,6 +19,11 @@ Status ValidateMountUrl(const std::string& url);
 // (its stem + ".partial-" + digits).
 bool IsPartialOf(const std::string& path, const std::string& transient_complete);
 
+// True while a download of this process writes `path` (its .partial-<n>).
+// One process owns a store (the datastore's lock), so any other partial
+// file in transients/ is an orphan of a crash or a cut transfer.
+bool IsDownloadInProgress(const std::string& path);
+
 // True for mounts that are read through a transient copy.
 bool NeedsTransient(const std::string& url);
 

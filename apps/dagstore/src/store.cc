@@ -364,8 +364,11 @@ Status DagStore::Reconcile() {
   Status s = db_->View([&](Tx& tx) {
     return tx.GetBucket(kShards).ForEach([&](const Entry& e) {
       auto r = DecodeRecord(e.value);
-      if (!r.ok()) {
-        warnings_.push_back("skipping shard record " + std::string(e.key) + ": " +
+      if (!r.ok()) {  // kept as it is, with its files: reported, never destroyed silently
+        undecodable_[std::string(e.key)] = Message(r.status());
+        warnings_.push_back("shard record " + std::string(e.key) +
+                            " cannot be decoded (kept; verify reports it, destroy-shard removes "
+                            "it): " +
                             Message(r.status()));
         return Status::OK();
       }
@@ -438,6 +441,10 @@ Status DagStore::Reconcile() {
     if (!index_in_kv_) wanted.insert(IndexPath(key));
     if (!sh.record.transient.empty()) wanted.insert(sh.record.transient);
   }
+  for (const auto& [key, error] : undecodable_) {  // whatever they held stays
+    wanted.insert(IndexPath(key));
+    wanted.insert(TransientPath(key));
+  }
   std::error_code ec;
   for (const char* sub : {"/transients", "/index"}) {
     for (const auto& entry : fs::directory_iterator(options_.root + sub, ec)) {
@@ -494,6 +501,9 @@ Status DagStore::RegisterShard(const std::string& key, const std::string& url, b
   if (Status s = ValidateMountUrl(url); !s.ok()) return s;
   std::unique_lock lock(mu_);
   if (shards_.count(key)) return Refused("shard already exists: " + key);
+  if (undecodable_.count(key)) {
+    return Refused("shard already exists: " + key + " (its record cannot be decoded)");
+  }
   ShardRecord r{key, url, "", ShardState::kNew, lazy, ""};
   if (Status s = PersistLocked({&r}); !s.ok()) return s;
   shards_[key].record = r;
@@ -509,7 +519,7 @@ Result<size_t> DagStore::RegisterLazyBatch(
   for (const auto& [key, url] : shards) {
     if (key.empty()) return Status(Code::kInvalidArgument, "shard key is empty");
     if (Status s = ValidateMountUrl(url); !s.ok()) return s;
-    if (shards_.count(key) || !seen.insert(key).second) continue;
+    if (shards_.count(key) || undecodable_.count(key) || !seen.insert(key).second) continue;
     fresh.push_back(ShardRecord{key, url, "", ShardState::kNew, true, ""});
   }
   std::vector<const ShardRecord*> ptrs;
@@ -702,6 +712,7 @@ void DagStore::Release(const std::string& key) {
 
 Status DagStore::DestroyShard(const std::string& key) {
   std::unique_lock lock(mu_);
+  if (undecodable_.count(key)) return DestroyUndecodableLocked(key);
   auto it = shards_.find(key);
   if (it == shards_.end()) return NotFound("shard " + key);
   const Shard& sh = it->second;
@@ -712,8 +723,21 @@ Status DagStore::DestroyShard(const std::string& key) {
   if (st == ShardState::kInitializing || st == ShardState::kRecovering) {
     return Refused("cannot destroy shard " + key + " while it is " + StateName(st));
   }
+  if (Status s = DropShardLocked(key); !s.ok()) return s;
+  shards_.erase(it);
+  cv_.notify_all();
+  return Status::OK();
+}
+
+Status DagStore::DestroyUndecodableLocked(const std::string& key) {
+  if (Status s = DropShardLocked(key); !s.ok()) return s;
+  undecodable_.erase(key);
+  return Status::OK();
+}
+
+Status DagStore::DropShardLocked(const std::string& key) {
   Status ignored;
-  auto index = LoadShardIndex(key, &ignored);
+  auto index = LoadShardIndex(key, &ignored);  // without it the inverted index is scanned
   Status s = PersistLocked({}, [&](Tx& tx) {
     if (Status d = tx.GetBucket(kShards).Delete(key); !d.ok()) return d;
     if (Status d = DeleteKvIndex(tx, key); !d.ok()) return d;
@@ -723,8 +747,6 @@ Status DagStore::DestroyShard(const std::string& key) {
   std::error_code ec;
   fs::remove(IndexPath(key), ec);
   fs::remove(TransientPath(key), ec);
-  shards_.erase(it);
-  cv_.notify_all();
   return Status::OK();
 }
 
@@ -785,20 +807,32 @@ namespace {
 ShardInfo InfoOf(const ShardRecord& r, int refs) {
   return ShardInfo{r.key, r.state, r.error, r.url, r.transient, r.lazy, refs};
 }
+// A record Open could not decode: state Unknown, the decoding error.
+ShardInfo UndecodableInfo(const std::string& key, const std::string& error) {
+  return ShardInfo{key, ShardState::kUnknown, "record cannot be decoded: " + error, "", "", false,
+                   0};
+}
 }  // namespace
 
 Result<ShardInfo> DagStore::GetShardInfo(const std::string& key) const {
   std::lock_guard lock(mu_);
   auto it = shards_.find(key);
-  if (it == shards_.end()) return NotFound("shard " + key);
-  return InfoOf(it->second.record, it->second.refs);
+  if (it != shards_.end()) return InfoOf(it->second.record, it->second.refs);
+  auto bad = undecodable_.find(key);
+  if (bad != undecodable_.end()) return UndecodableInfo(bad->first, bad->second);
+  return NotFound("shard " + key);
 }
 
 std::vector<ShardInfo> DagStore::AllShardsInfo() const {
   std::lock_guard lock(mu_);
   std::vector<ShardInfo> out;
-  out.reserve(shards_.size());
+  out.reserve(shards_.size() + undecodable_.size());
   for (const auto& [key, sh] : shards_) out.push_back(InfoOf(sh.record, sh.refs));
+  for (const auto& [key, error] : undecodable_) out.push_back(UndecodableInfo(key, error));
+  if (!undecodable_.empty()) {
+    std::sort(out.begin(), out.end(),
+              [](const ShardInfo& a, const ShardInfo& b) { return a.key < b.key; });
+  }
   return out;
 }
 

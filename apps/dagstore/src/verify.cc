@@ -53,6 +53,11 @@ std::vector<std::string> DagStore::Verify() {
 
   std::unordered_map<std::string, std::unordered_set<std::string>> held;  // key -> multihashes
   std::set<std::string> wanted_files;
+  for (const auto& [key, error] : undecodable_) {
+    problems.push_back("shard " + key + ": record cannot be decoded: " + error);
+    wanted_files.insert(IndexPath(key));
+    wanted_files.insert(TransientPath(key));
+  }
   for (const auto& [key, sh] : shards_) {
     const ShardRecord& r = sh.record;
     const std::string where = "shard " + key + ": ";
@@ -102,6 +107,7 @@ std::vector<std::string> DagStore::Verify() {
       }
       for (const auto& key : *keys) {
         auto sh = shards_.find(key);
+        if (sh == shards_.end() && undecodable_.count(key)) continue;  // reported above
         if (sh == shards_.end()) {
           problems.push_back("inverted: multihash " + Hex(e.key) + " names unknown shard " + key);
           continue;
@@ -130,7 +136,7 @@ std::vector<std::string> DagStore::Verify() {
   // idx/<key> buckets (--index-in-kv) of shards that no longer exist.
   s = db_->View([&](Tx& tx) {
     return tx.GetBucket("idx").ForEachBucket([&](Bytes name) {
-      if (!shards_.count(std::string(name))) {
+      if (!shards_.count(std::string(name)) && !undecodable_.count(std::string(name))) {
         problems.push_back("idx: index bucket of unknown shard " + std::string(name));
       }
       return Status::OK();
@@ -143,6 +149,9 @@ std::vector<std::string> DagStore::Verify() {
     for (const auto& entry : fs::directory_iterator(options_.root + sub, ec)) {
       const std::string path = entry.path().string();
       if (entry.path().filename() == ".version" || wanted_files.count(path)) continue;
+      // A download running now is not an orphan (one that ended meanwhile
+      // renamed or removed its file).
+      if (IsDownloadInProgress(path) || !fs::exists(path, ec)) continue;
       problems.push_back(std::string(sub + 1) + ": unreferenced file " + path);
     }
   }

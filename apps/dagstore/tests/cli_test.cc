@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <functional>
 #include <random>
 #include <thread>
 
@@ -267,6 +268,27 @@ pid_t Spawn(const std::vector<std::string>& args, int* out_fd) {
   return pid;
 }
 
+// Reads the child's stdout to its end, calling on_output with everything
+// read so far after each read, then waits for the child. Returns the output;
+// *exit_status = the exit status, or 128 + the signal that ended it.
+std::string ReadToEndAndWait(pid_t pid, int fd,
+                             const std::function<void(const std::string&)>& on_output,
+                             int* exit_status) {
+  std::string out;
+  char buf[4096];
+  for (;;) {
+    const ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n <= 0) break;
+    out.append(buf, static_cast<size_t>(n));
+    on_output(out);
+  }
+  ::close(fd);
+  int status = 0;
+  EXPECT_EQ(::waitpid(pid, &status, 0), pid);
+  *exit_status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  return out;
+}
+
 TEST_F(CliTest, InitializeAllStopsOnSigintAndResumes) {
   constexpr int kShards = 60;
   for (int i = 0; i < kShards; i++) Car("s" + std::to_string(100 + i) + ".car", i, 200, 400);
@@ -274,23 +296,18 @@ TEST_F(CliTest, InitializeAllStopsOnSigintAndResumes) {
   int fd = -1;
   const pid_t pid =
       Spawn({BOLTPP_DAGSTORE_CLI, "--root", root_, "initialize-all", "--concurrency=1"}, &fd);
-  std::string out;
-  char buf[4096];
   bool signalled = false;
-  for (;;) {
-    const ssize_t n = ::read(fd, buf, sizeof buf);
-    if (n <= 0) break;
-    out.append(buf, static_cast<size_t>(n));
-    if (!signalled && out.find("SUCCESS") != std::string::npos) {
-      ::kill(pid, SIGINT);
-      signalled = true;
-    }
-  }
-  ::close(fd);
   int status = 0;
-  ASSERT_EQ(::waitpid(pid, &status, 0), pid);
-  ASSERT_TRUE(WIFEXITED(status));
-  EXPECT_EQ(WEXITSTATUS(status), 1) << out;
+  const std::string out = ReadToEndAndWait(
+      pid, fd,
+      [&](const std::string& so_far) {
+        if (!signalled && so_far.find("SUCCESS") != std::string::npos) {
+          ::kill(pid, SIGINT);
+          signalled = true;
+        }
+      },
+      &status);
+  EXPECT_EQ(status, 1) << out;
   const size_t started = static_cast<size_t>(std::count(out.begin(), out.end(), '\n')) / 2;
   ASSERT_LT(started, static_cast<size_t>(kShards)) << "finished before the signal";
   // every shard that started also finished (no STARTING without its end)
@@ -320,24 +337,21 @@ TEST_F(CliTest, KillNineDuringInitializeAllThenReopen) {
     int fd = -1;
     const pid_t pid =
         Spawn({BOLTPP_DAGSTORE_CLI, "--root", root_, "initialize-all", "--concurrency=2"}, &fd);
-    std::string out;
-    char buf[4096];
     bool killed = false;
-    for (;;) {
-      const ssize_t n = ::read(fd, buf, sizeof buf);
-      if (n <= 0) break;
-      out.append(buf, static_cast<size_t>(n));
-      size_t done = 0;
-      for (size_t p = out.find("SUCCESS"); p != std::string::npos; p = out.find("SUCCESS", p + 1))
-        done++;
-      if (!killed && done >= kill_after) {
-        ::kill(pid, SIGKILL);
-        killed = true;
-      }
-    }
-    ::close(fd);
     int status = 0;
-    ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+    ReadToEndAndWait(
+        pid, fd,
+        [&](const std::string& so_far) {
+          size_t done = 0;
+          for (size_t p = so_far.find("SUCCESS"); p != std::string::npos;
+               p = so_far.find("SUCCESS", p + 1))
+            done++;
+          if (!killed && done >= kill_after) {
+            ::kill(pid, SIGKILL);
+            killed = true;
+          }
+        },
+        &status);
     auto v = Run({"verify"});
     EXPECT_EQ(v.exit_code, 0) << "round " << round << ": " << v.out << v.err;
     auto r = Run({"list-shards"});
@@ -357,29 +371,48 @@ TEST_F(CliTest, KillNineDuringInitializeAllThenReopen) {
   ExpectVerifyOk();
 }
 
-// kill -9 during migrate at a random moment, then a rerun registers exactly
-// the CARs still missing.
+// kill -9 during migrate at random moments across many durable batches
+// (--batch 10): every kill leaves whole batches (a multiple of 10 shards,
+// nothing half-registered), verify passes, and the next run registers
+// exactly the CARs still missing. BOLTPP_DAGSTORE_MIGRATE_CARS=N for more.
 TEST_F(CliTest, KillNineDuringMigrateThenResume) {
   const uint64_t seed = boltpp::testing::SeedOr(20261131);
   std::printf("seed %llu (BOLTPP_SEED)\n", static_cast<unsigned long long>(seed));
   std::mt19937_64 rng(seed);
-  constexpr int kCars = 120;
-  for (int i = 0; i < kCars; i++) Car("m" + std::to_string(1000 + i) + ".car", i, 10, 20);
-  int fd = -1;
-  const pid_t pid =
-      Spawn({BOLTPP_DAGSTORE_CLI, "--root", root_, "migrate", dir_.File("cars")}, &fd);
-  std::this_thread::sleep_for(std::chrono::milliseconds(rng() % 60));
-  ::kill(pid, SIGKILL);
-  int status = 0;
-  ASSERT_EQ(::waitpid(pid, &status, 0), pid);
-  ::close(fd);
-  auto v = Run({"verify"});
-  EXPECT_EQ(v.exit_code, 0) << v.out << v.err;
-  auto r = Run({"migrate", dir_.File("cars")});
+  const char* env = std::getenv("BOLTPP_DAGSTORE_MIGRATE_CARS");
+  const int cars = env != nullptr ? std::atoi(env) : 300;
+  constexpr int kBatch = 10;
+  for (int i = 0; i < cars; i++) Car("m" + std::to_string(10000 + i) + ".car", i, 2, 4);
+  auto registered = [&] {
+    auto r = Run({"list-shards", "--output", "json"});
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    return static_cast<int>(std::count(r.out.begin(), r.out.end(), '{'));
+  };
+  int before = 0;
+  for (int round = 0; round < 5 && before < cars; round++) {
+    int fd = -1;
+    const pid_t pid = Spawn({BOLTPP_DAGSTORE_CLI, "--root", root_, "migrate", dir_.File("cars"),
+                             "--batch", std::to_string(kBatch)},
+                            &fd);
+    std::this_thread::sleep_for(std::chrono::milliseconds(30 + rng() % 300));
+    ::kill(pid, SIGKILL);
+    int status = 0;
+    ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+    ::close(fd);
+    auto v = Run({"verify"});
+    EXPECT_EQ(v.exit_code, 0) << "round " << round << ": " << v.out << v.err;
+    const int now = registered();
+    std::printf("round %d: %d of %d registered\n", round, now, cars);
+    EXPECT_GE(now, before);
+    EXPECT_TRUE(now % kBatch == 0 || now == cars) << now;  // whole batches only
+    before = now;
+  }
+  auto r = Run({"migrate", dir_.File("cars"), "--batch", std::to_string(kBatch)});
   EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "Registered " + std::to_string(cars - before) + " shards (" +
+                       std::to_string(before) + " already registered)\n");
   EXPECT_TRUE(fs::exists(root_ + "/.shard-registration-complete"));
-  r = Run({"list-shards", "--output", "json"});
-  EXPECT_EQ(static_cast<int>(std::count(r.out.begin(), r.out.end(), '{')), kCars);
+  EXPECT_EQ(registered(), cars);
   ExpectVerifyOk();
 }
 
@@ -525,23 +558,18 @@ TEST_F(CliTest, DaemonKilledMidCommandIsAClearError) {
   const pid_t pid =
       SpawnWithStderr({BOLTPP_DAGSTORE_CLI, "--root", root_, "initialize-all", "--concurrency=1"},
                       &fd, dir_.File("client.err"));
-  std::string out;
-  char buf[4096];
   bool killed = false;
-  for (;;) {
-    const ssize_t n = ::read(fd, buf, sizeof buf);
-    if (n <= 0) break;
-    out.append(buf, static_cast<size_t>(n));
-    if (!killed && out.find("SUCCESS") != std::string::npos) {
-      EXPECT_EQ(daemon.Stop(SIGKILL), 128 + SIGKILL);
-      killed = true;
-    }
-  }
-  ::close(fd);
   int status = 0;
-  ASSERT_EQ(::waitpid(pid, &status, 0), pid);
-  ASSERT_TRUE(WIFEXITED(status));
-  EXPECT_EQ(WEXITSTATUS(status), 1) << out;
+  const std::string out = ReadToEndAndWait(
+      pid, fd,
+      [&](const std::string& so_far) {
+        if (!killed && so_far.find("SUCCESS") != std::string::npos) {
+          EXPECT_EQ(daemon.Stop(SIGKILL), 128 + SIGKILL);
+          killed = true;
+        }
+      },
+      &status);
+  EXPECT_EQ(status, 1) << out;
   const std::string err = ReadFile(dir_.File("client.err"));
   EXPECT_EQ(err.rfind("boltpp-dagstore: lost the connection to the daemon (serve) at " + root_ +
                           "/admin.sock during initialize-all: ",
@@ -571,23 +599,18 @@ TEST_F(CliTest, SigintOfAForwardedInitializeAllStopsScheduling) {
   const pid_t pid =
       SpawnWithStderr({BOLTPP_DAGSTORE_CLI, "--root", root_, "initialize-all", "--concurrency=1"},
                       &fd, dir_.File("client.err"));
-  std::string out;
-  char buf[4096];
   bool signalled = false;
-  for (;;) {
-    const ssize_t n = ::read(fd, buf, sizeof buf);
-    if (n <= 0) break;
-    out.append(buf, static_cast<size_t>(n));
-    if (!signalled && out.find("SUCCESS") != std::string::npos) {
-      ::kill(pid, SIGINT);
-      signalled = true;
-    }
-  }
-  ::close(fd);
   int status = 0;
-  ASSERT_EQ(::waitpid(pid, &status, 0), pid);
-  ASSERT_TRUE(WIFEXITED(status));
-  EXPECT_EQ(WEXITSTATUS(status), 1) << out;
+  const std::string out = ReadToEndAndWait(
+      pid, fd,
+      [&](const std::string& so_far) {
+        if (!signalled && so_far.find("SUCCESS") != std::string::npos) {
+          ::kill(pid, SIGINT);
+          signalled = true;
+        }
+      },
+      &status);
+  EXPECT_EQ(status, 1) << out;
   const std::string err = ReadFile(dir_.File("client.err"));
   EXPECT_NE(err.find("boltpp-dagstore: interrupted: "), std::string::npos) << err;
   EXPECT_EQ(std::count(out.begin(), out.end(), '\n') % 2, 0) << out;

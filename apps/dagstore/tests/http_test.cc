@@ -127,6 +127,37 @@ TEST_F(HttpMountTest, StalledTransferTimesOut) {
   EXPECT_EQ(Problems(*store_), "");
 }
 
+// A .partial-<n> being downloaded right now is not a problem for Verify; the
+// same kind of file left by a crashed process is an orphan it reports.
+TEST_F(HttpMountTest, VerifyIgnoresADownloadInProgressButReportsAnOrphanPartial) {
+  server_.stall_ms = 1500;  // the body comes after 1.5 s, within the timeout below
+  server_.SetMode("/a.car", Mode::kStall);
+  auto o = TestOptions(dir_.File("root2"));
+  o.http_timeout = std::chrono::milliseconds(5000);
+  auto store = OpenStore(o);
+  ASSERT_TRUE(store);
+  std::thread registering(
+      [&] { EXPECT_OK(store->RegisterShard("k", server_.Url("/a.car"), false)); });
+  bool seen = false;
+  for (int i = 0; i < 1000 && !seen; i++) {
+    for (const auto& e : fs::directory_iterator(dir_.File("root2/transients"))) {
+      seen |= e.path().string().find(".partial-") != std::string::npos;
+    }
+    if (!seen) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  ASSERT_TRUE(seen) << "the download never started";
+  EXPECT_EQ(Problems(*store), "");  // in flight: not an orphan
+  registering.join();
+  EXPECT_EQ(store->GetShardInfo("k")->state, ShardState::kAvailable);
+  const std::string orphan = dir_.File("root2/transients/transient-k.partial-999");
+  WriteFile(orphan, "half a download");
+  EXPECT_EQ(Problems(*store), "transients: unreferenced file " + orphan + "\n");
+  ASSERT_OK(store->Close());
+  store = OpenStore(o);  // a restart deletes the orphan
+  EXPECT_FALSE(fs::exists(orphan));
+  EXPECT_EQ(Problems(*store), "");
+}
+
 TEST_F(HttpMountTest, UnreachableServerIsAnError) {
   Status s = store_->RegisterShard("k", "http://127.0.0.1:1/a.car", false);
   ASSERT_FALSE(s.ok());

@@ -366,14 +366,63 @@ TEST_F(StoreTest, RestartReconcilesEveryState) {
   EXPECT_FALSE(fs::exists(root_ + "/transients/transient-orphan.complete"));
   EXPECT_FALSE(fs::exists(root_ + "/index/orphan.full.idx"));
   ASSERT_EQ(s->open_warnings().size(), 3u);  // junk record + 2 files
-  EXPECT_NE(s->open_warnings()[0].find("skipping shard record junk"), std::string::npos);
+  EXPECT_NE(s->open_warnings()[0].find("shard record junk cannot be decoded (kept"),
+            std::string::npos)
+      << s->open_warnings()[0];
   ExpectAllBlocks(*s, "init-indexed", b);
   // RecoverOnAcquire: the first acquire recovers the errored shard
   auto acc = s->AcquireShard("errored");
   ASSERT_TRUE(acc.ok()) << Message(acc.status());
   acc->reset();
   EXPECT_EQ(StateOf(*s, "errored"), ShardState::kAvailable);
+  EXPECT_EQ(Problems(*s), "shard junk: record cannot be decoded: " +
+                              s->GetShardInfo("junk")->error.substr(26) + "\n");
+  ASSERT_OK(s->DestroyShard("junk"));
   EXPECT_EQ(Problems(*s), "");
+}
+
+// A record Open cannot decode is data it must not destroy: the record, its
+// index file, its transient and its inverted entries stay; it lists as
+// Unknown, Verify reports it, registering its key is refused, and only
+// DestroyShard removes it (with its files and inverted entries).
+TEST_F(StoreTest, UndecodableRecordIsKeptReportedAndOnlyDestroyRemovesIt) {
+  const std::string a = Car("a.car", 1);
+  {
+    auto s = OpenStore(TestOptions(root_));
+    ASSERT_OK(s->RegisterShard("bad", FileUrl(a), false));
+    ASSERT_OK(s->Close());
+  }
+  WriteFile(root_ + "/transients/transient-bad.complete", ReadFile(a));
+  {
+    auto db = DB::Open(root_ + "/datastore/dagstore.db");
+    ASSERT_OK(db.status());
+    ASSERT_OK((*db)->Update([&](Tx& tx) { return tx.GetBucket("shards").Put("bad", "{\"k\":"); }));
+    ASSERT_OK((*db)->Close());
+  }
+  auto s = OpenStore(TestOptions(root_));
+  ASSERT_TRUE(s);
+  EXPECT_TRUE(fs::exists(s->IndexPath("bad")));
+  EXPECT_TRUE(fs::exists(root_ + "/transients/transient-bad.complete"));
+  auto info = s->GetShardInfo("bad");
+  ASSERT_OK(info.status());
+  EXPECT_EQ(info->state, ShardState::kUnknown);
+  EXPECT_EQ(info->error.rfind("record cannot be decoded: ", 0), 0u) << info->error;
+  ASSERT_EQ(s->AllShardsInfo().size(), 1u);
+  const std::string problems = Problems(*s);
+  EXPECT_EQ(problems, "shard bad: " + info->error + "\n");  // nothing else: files and entries kept
+  EXPECT_NE(Message(s->RegisterShard("bad", FileUrl(a), true)).find("cannot be decoded"),
+            std::string::npos);
+  auto added = s->RegisterLazyBatch({{"bad", FileUrl(a)}});
+  ASSERT_OK(added.status());
+  EXPECT_EQ(*added, 0u);
+  ASSERT_OK(s->Close());
+  s = OpenStore(TestOptions(root_));  // still there after another restart
+  EXPECT_EQ(Problems(*s), problems);
+  ASSERT_OK(s->DestroyShard("bad"));
+  EXPECT_FALSE(fs::exists(s->IndexPath("bad")));
+  EXPECT_FALSE(fs::exists(root_ + "/transients/transient-bad.complete"));
+  EXPECT_TRUE(s->AllShardsInfo().empty());
+  EXPECT_EQ(Problems(*s), "");  // the inverted entries went too
 }
 
 TEST_F(StoreTest, RecoverNowPolicyRecoversAtOpen) {
@@ -385,6 +434,7 @@ TEST_F(StoreTest, RecoverNowPolicyRecoversAtOpen) {
   auto s = OpenStore(o);
   s->WaitIdle();
   EXPECT_EQ(StateOf(*s, "errored"), ShardState::kAvailable);
+  ASSERT_OK(s->DestroyShard("junk"));  // PutRecords' undecodable record
   EXPECT_EQ(Problems(*s), "");
 }
 

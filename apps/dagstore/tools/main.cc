@@ -174,7 +174,7 @@ std::string PseudoPieceCid(const std::string& path) {
       .ToString();
 }
 
-void Migrate(const Global& g, const std::string& dir, bool key_from_name) {
+void Migrate(const Global& g, const std::string& dir, bool key_from_name, size_t batch_size) {
   std::error_code ec;
   if (!fs::is_directory(dir, ec)) Die("no such directory: " + dir);
   std::vector<std::string> cars;
@@ -188,7 +188,7 @@ void Migrate(const Global& g, const std::string& dir, bool key_from_name) {
   std::sort(cars.begin(), cars.end());
   auto store = OpenStore(g);
   const bool tty = ::isatty(STDERR_FILENO) != 0;
-  constexpr size_t kBatch = 10000;  // one durable transaction per batch
+  const size_t kBatch = batch_size;  // one durable transaction per batch
   size_t added = 0;
   for (size_t start = 0; start < cars.size(); start += kBatch) {
     if (g_interrupted)
@@ -292,6 +292,10 @@ int Run(int argc, char** argv) {
   get->add_option("out", out, "output file (default stdout)");
   auto* mig = app.add_subcommand("migrate", "lazily register every .car under DIR");
   mig->add_option("dir", dir, "directory of CAR files")->required();
+  size_t batch = 10000;
+  mig->add_option("--batch", batch, "CARs registered per durable transaction")
+      ->capture_default_str()
+      ->check(CLI::Range(size_t{1}, size_t{1} << 30));
   mig->add_flag("--key-from-name", key_from_name,
                 "shard key = file name without .car (default: pseudo piece CID)");
   app.add_subcommand("verify", "check the store's invariants");
@@ -299,7 +303,7 @@ int Run(int argc, char** argv) {
   serve->add_option("--listen", listen, "HOST:PORT (port 0 = any)")->capture_default_str();
 
   CLI11_PARSE(app, argc, argv);
-  if (*mig) Migrate(g, dir, key_from_name);
+  if (*mig) Migrate(g, dir, key_from_name, batch);
   if (*serve) Serve(g, listen);
   if (*mig || *serve) return 0;
   cli::Request request;

@@ -183,12 +183,15 @@ class DagStore {
   // Errored -> Recovering -> Available (or Errored).
   Status RecoverShard(const std::string& key);
   // Removes the shard, its index file, transient and inverted entries.
-  // Refused while it is Serving, Initializing or Recovering.
+  // Refused while it is Serving, Initializing or Recovering. Also removes a
+  // record Open could not decode.
   Status DestroyShard(const std::string& key);
   // Drops the transients of Available/Errored shards nobody holds, and any
   // unreferenced file in transients/. Returns key -> result.
   std::map<std::string, Status> GC();
 
+  // A record Open could not decode shows as state kUnknown with the
+  // decoding error ("record cannot be decoded: ...").
   Result<ShardInfo> GetShardInfo(const std::string& key) const;
   std::vector<ShardInfo> AllShardsInfo() const;  // sorted by key
   // The keys of the shards whose index holds `multihash` (raw bytes).
@@ -244,6 +247,10 @@ class DagStore {
   Status FailLocked(std::unique_lock<std::mutex>& lock, const std::string& key,
                     const std::string& error);
   void Release(const std::string& key);
+  Status DestroyUndecodableLocked(const std::string& key);
+  // One transaction deletes the record, the KV index and the inverted
+  // entries; then the index file and the transient go.
+  Status DropShardLocked(const std::string& key);
   void BackgroundLoop();
   void Enqueue(std::string key, bool recover);
 
@@ -256,6 +263,10 @@ class DagStore {
   // written; flushed by the next PersistLocked.
   std::set<std::string> dirty_;
   std::vector<std::string> warnings_;
+  // Records Open could not decode: key -> why. Kept in the datastore with
+  // their index file and transient, listed as Unknown, reported by Verify;
+  // only DestroyShard removes them.
+  std::map<std::string, std::string> undecodable_;
 
   // Index throttle (max_concurrent_index).
   std::mutex throttle_mu_;
