@@ -2,25 +2,39 @@
 // D4) with a LevelDB twin doing the same registration writes (synced, as the
 // Go dagstore does). Run: apps/dagstore/bench/run.sh [BUILD_DIR].
 //
-//   dagstore_bench DIR [--shards N] [--one-by-one M] [--lookups L]
+//   dagstore_bench DIR [--shards N] [--one-by-one M] [--lookups L] [--cars C] [--threads T]
 //
 // D1a  migrate: N lazy registrations, durable batches of 10,000
 //      (boltpp: RegisterLazyBatch; LevelDB: WriteBatch with sync)
 // D1b  M one-by-one durable lazy registrations (boltpp: RegisterShard;
 //      LevelDB: Put with sync)
+// D1c  the same one-by-one registrations from T threads at once (each call
+//      durable when it returns; boltpp groups concurrent callers into one
+//      commit, LevelDB groups its synced writers)
+// D2   initialize-all over a generated corpus of C CARs at concurrency
+//      1/4/16 (MaxConcurrentIndex 5) vs the CAR indexer alone
+//      (car::WriteIndexFile, same threads)
 // D3   L lookups of random multihashes through the inverted index (one thread)
 // D4   reopening the store with N + M shard records (time to ready)
+// D5   faults on the D2 store: CARs truncated, index files deleted; reopen
+//      with serve's policies, acquire every shard: Errored, recovered once
+// D6   D2 at concurrency 4 with --index-in-kv (one write tx per shard)
 #include <leveldb/db.h>
 #include <leveldb/write_batch.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <thread>
 #include <filesystem>
+#include <functional>
 #include <random>
 #include <string>
 #include <vector>
 
 #include "boltpp/boltpp.h"
+#include "boltpp/car/gen.h"
+#include "boltpp/car/index.h"
 #include "boltpp/dagstore/store.h"
 
 using namespace boltpp;
@@ -44,12 +58,148 @@ void Fail(const std::string& what) {
   std::exit(1);
 }
 
+// Runs fn(i) for i in [0, n) on `threads` threads (work stealing).
+void Parallel(size_t n, size_t threads, const std::function<void(size_t)>& fn) {
+  std::atomic<size_t> next{0};
+  std::vector<std::thread> pool;
+  for (size_t t = 0; t < threads; t++) {
+    pool.emplace_back([&] {
+      for (size_t i = next++; i < n; i = next++) fn(i);
+    });
+  }
+  for (auto& t : pool) t.join();
+}
+
+struct Corpus {
+  std::vector<std::string> paths;
+  uint64_t blocks = 0, bytes = 0;
+};
+
+Corpus MakeCorpus(const std::string& dir, size_t cars) {
+  std::filesystem::create_directories(dir);
+  car::GenOptions g;
+  g.seed = 12;
+  g.min_blocks = 1000;
+  g.max_blocks = 4000;
+  g.max_block_size = 1024;
+  g.identity_fraction = 0.02;
+  g.duplicate_fraction = 0.02;
+  Corpus c;
+  for (size_t i = 0; i < cars; i++) {
+    const std::string path = dir + "/c" + std::to_string(i) + ".car";
+    auto st = car::GenerateCar(path, g, i);
+    if (!st.ok()) Fail(Message(st.status()));
+    c.paths.push_back(path);
+    c.blocks += st->blocks;
+    c.bytes += st->bytes;
+  }
+  return c;
+}
+
+// D2/D6: registers the corpus lazily, then initializes every shard with
+// `threads` callers; returns the seconds the initialization took.
+double InitializeAll(const std::string& root, const Corpus& corpus, size_t threads, bool kv) {
+  StoreOptions o;
+  o.root = root;
+  o.index_in_kv = kv;
+  o.requeue_on_start = false;
+  auto store = DagStore::Open(o);
+  if (!store.ok()) Fail(Message(store.status()));
+  std::vector<std::pair<std::string, std::string>> shards;
+  for (size_t i = 0; i < corpus.paths.size(); i++)
+    shards.emplace_back("s" + std::to_string(i), "file://" + corpus.paths[i]);
+  if (auto n = (*store)->RegisterLazyBatch(shards); !n.ok()) Fail(Message(n.status()));
+  const auto t = Clock::now();
+  Parallel(shards.size(), threads, [&](size_t i) {
+    if (Status s = (*store)->InitializeShard(shards[i].first); !s.ok()) Fail(Message(s));
+  });
+  const double secs = Seconds(t);
+  if (auto problems = (*store)->Verify(); !problems.empty()) Fail("D2 verify: " + problems[0]);
+  if (Status c = (*store)->Close(); !c.ok()) Fail(Message(c));
+  return secs;
+}
+
+double IndexerAlone(const std::string& dir, const Corpus& corpus, size_t threads) {
+  std::filesystem::create_directories(dir);
+  car::IndexOptions io;
+  io.store_identity_cids = true;
+  io.zero_length_section_as_eof = true;
+  io.adopt_existing = false;
+  const auto t = Clock::now();
+  Parallel(corpus.paths.size(), threads, [&](size_t i) {
+    Status s = car::WriteIndexFile(corpus.paths[i], dir + "/" + std::to_string(i) + ".idx", io);
+    if (!s.ok()) Fail(Message(s));
+  });
+  return Seconds(t);
+}
+
+void RunCorpusWorkloads(const std::string& dir, size_t cars) {
+  const Corpus corpus = MakeCorpus(dir + "/corpus", cars);
+  const double mb = corpus.bytes / 1e6;
+  std::printf("corpus: %zu CARs, %llu blocks, %.1f MB\n", cars,
+              static_cast<unsigned long long>(corpus.blocks), mb);
+  for (size_t threads : {1, 4, 16}) {
+    const double alone = IndexerAlone(dir + "/alone" + std::to_string(threads), corpus, threads);
+    const double secs =
+        InitializeAll(dir + "/d2-" + std::to_string(threads), corpus, threads, false);
+    std::printf(
+        "D2 initialize-all, concurrency %zu: %.1f shards/s, %.0f blocks/s, %.1f MB/s, %.0f "
+        "inverted puts/s; CAR indexer alone %.3f s, store %.3f s (%.2fx)\n",
+        threads, cars / secs, corpus.blocks / secs, mb / secs, corpus.blocks / secs, alone, secs,
+        secs / alone);
+  }
+  const double kv = InitializeAll(dir + "/d6", corpus, 4, true);
+  std::printf(
+      "D6 initialize-all --index-in-kv, concurrency 4: %.1f shards/s, %.0f index puts/s (%.0f "
+      "puts per write tx on average), %.0f blocks/s\n",
+      cars / kv, corpus.blocks / kv, static_cast<double>(corpus.blocks) / cars, corpus.blocks / kv);
+
+  // D5: damage the concurrency-4 store, then acquire everything as serve would.
+  const std::string root = dir + "/d2-4";
+  size_t truncated = 0, deleted = 0;
+  for (size_t i = 0; i < cars; i++) {
+    if (i % 20 == 3) {  // 5% of the CARs cut in half
+      std::filesystem::resize_file(corpus.paths[i],
+                                   std::filesystem::file_size(corpus.paths[i]) / 2);
+      truncated++;
+    } else if (i % 20 == 7) {  // 5% of the index files gone (recoverable)
+      std::filesystem::remove(root + "/index/s" + std::to_string(i) + ".full.idx");
+      deleted++;
+    }
+  }
+  StoreOptions o;
+  o.root = root;
+  o.errored_policy = ErroredPolicy::kRecoverOnAcquire;
+  o.max_recover_attempts = 1;
+  auto t = Clock::now();
+  auto store = DagStore::Open(o);
+  if (!store.ok()) Fail(Message(store.status()));
+  size_t served = 0;
+  for (size_t i = 0; i < cars; i++) {
+    if ((*store)->AcquireShard("s" + std::to_string(i)).ok()) served++;
+  }
+  (*store)->WaitIdle();
+  const double secs = Seconds(t);
+  size_t errored = 0;
+  for (const auto& info : (*store)->AllShardsInfo()) errored += info.state == ShardState::kErrored;
+  const auto problems = (*store)->Verify();
+  std::printf(
+      "D5 faults (%zu CARs truncated, %zu index files deleted): %zu of %zu served, %zu Errored, "
+      "%d automatic recoveries, verify %s, %.3f s\n",
+      truncated, deleted, served, cars, errored, (*store)->auto_recoveries(),
+      problems.empty() ? "OK" : problems[0].c_str(), secs);
+  if (Status c = (*store)->Close(); !c.ok()) Fail(Message(c));
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc < 2) Fail("usage: dagstore_bench DIR [--shards N] [--one-by-one M] [--lookups L]");
+  if (argc < 2)
+    Fail(
+        "usage: dagstore_bench DIR [--shards N] [--one-by-one M] [--lookups L] [--cars C] "
+        "[--threads T]");
   const std::string dir = argv[1];
-  size_t shards = 200000, one_by_one = 2000, lookups = 1000000;
+  size_t shards = 200000, one_by_one = 2000, lookups = 1000000, cars = 100, threads = 8;
   for (int i = 2; i + 1 < argc; i += 2) {
     const std::string flag = argv[i];
     const size_t v = std::stoull(argv[i + 1]);
@@ -59,6 +209,10 @@ int main(int argc, char** argv) {
       one_by_one = v;
     else if (flag == "--lookups")
       lookups = v;
+    else if (flag == "--cars")
+      cars = v;
+    else if (flag == "--threads")
+      threads = v;
     else
       Fail("unknown flag " + flag);
   }
@@ -115,6 +269,21 @@ int main(int argc, char** argv) {
     if (!ldb->Put(sync, "/dagstore/" + key, record(key)).ok()) Fail("leveldb put");
   }
   const double leveldb_single = one_by_one / Seconds(t);
+
+  // ---- D1c: one by one from `threads` callers at once
+  const size_t base = shards + 2 * one_by_one;
+  t = Clock::now();
+  Parallel(one_by_one, threads, [&](size_t i) {
+    Status s = (*store)->RegisterShard(KeyOf(base + i), url, true);
+    if (!s.ok()) Fail(Message(s));
+  });
+  const double boltpp_concurrent = one_by_one / Seconds(t);
+  t = Clock::now();
+  Parallel(one_by_one, threads, [&](size_t i) {
+    const std::string key = KeyOf(base + i);
+    if (!ldb->Put(sync, "/dagstore/" + key, record(key)).ok()) Fail("leveldb put");
+  });
+  const double leveldb_concurrent = one_by_one / Seconds(t);
   delete ldb;
   // the same durable write straight on the engine (one Update with one Put)
   t = Clock::now();
@@ -183,7 +352,15 @@ int main(int argc, char** argv) {
       "D1b one-by-one durable registrations, %zu shards: boltpp %.0f/s, leveldb %.0f/s (%.2fx)\n",
       one_by_one, boltpp_single, leveldb_single, boltpp_single / leveldb_single);
   std::printf("    engine alone (one Update + Put each): %.0f/s\n", raw_single);
+  std::printf(
+      "D1c one-by-one durable registrations from %zu threads, %zu shards: boltpp %.0f/s, leveldb "
+      "%.0f/s (%.2fx)\n",
+      threads, one_by_one, boltpp_concurrent, leveldb_concurrent,
+      boltpp_concurrent / leveldb_concurrent);
   std::printf("D3 inverted-index lookups, 1 thread, %zu: %.0f lookups/s\n", lookups, lookup_rate);
   std::printf("D4 restart with %zu shard records: %.3f s to ready\n", loaded, restart);
+  std::fflush(stdout);
+  reopened = Status();
+  if (cars > 0) RunCorpusWorkloads(dir + "/corpus-runs", cars);
   return 0;
 }

@@ -500,15 +500,57 @@ Status DagStore::RegisterShard(const std::string& key, const std::string& url, b
   if (key.empty()) return Status(Code::kInvalidArgument, "shard key is empty");
   if (Status s = ValidateMountUrl(url); !s.ok()) return s;
   std::unique_lock lock(mu_);
-  if (shards_.count(key)) return Refused("shard already exists: " + key);
+  if (shards_.count(key) || registering_.count(key)) {
+    return Refused("shard already exists: " + key);
+  }
   if (undecodable_.count(key)) {
     return Refused("shard already exists: " + key + " (its record cannot be decoded)");
   }
-  ShardRecord r{key, url, "", ShardState::kNew, lazy, ""};
+  const ShardRecord r{key, url, "", ShardState::kNew, lazy, ""};
+  if (lazy) {
+    // The key is reserved while its record is committed together with the
+    // records of concurrent callers; the shard exists once it is durable.
+    registering_.insert(key);
+    lock.unlock();
+    const std::string json = EncodeRecord(r);
+    Status s = CommitGrouped([&](Tx& tx) { return tx.GetBucket(kShards).Put(key, json); });
+    lock.lock();
+    registering_.erase(key);
+    if (!s.ok()) return s;
+    shards_[key].record = r;
+    return Status::OK();
+  }
   if (Status s = PersistLocked({&r}); !s.ok()) return s;
   shards_[key].record = r;
-  if (lazy) return Status::OK();
   return RunWorker(lock, key, false);
+}
+
+Status DagStore::CommitGrouped(const std::function<Status(Tx&)>& fn) {
+  GroupedWrite write{&fn};
+  std::unique_lock lock(group_mu_);
+  group_queue_.push_back(&write);
+  group_cv_.wait(
+      lock, [&] { return write.done || (!group_committing_ && group_queue_.front() == &write); });
+  if (write.done) return write.result;
+  // Leader: commit everything queued so far in one transaction.
+  group_committing_ = true;
+  std::vector<GroupedWrite*> group(group_queue_.begin(), group_queue_.end());
+  group_queue_.clear();
+  lock.unlock();
+  Status s = db_->Update([&](Tx& tx) {
+    for (GroupedWrite* w : group) {
+      if (Status r = (*w->fn)(tx); !r.ok()) return r;
+    }
+    return Status::OK();
+  });
+  for (GroupedWrite* w : group) {  // a failed group: each write alone, its own result
+    w->result = s.ok() || group.size() == 1 ? s : db_->Update(*w->fn);
+  }
+  lock.lock();
+  for (GroupedWrite* w : group) w->done = true;
+  group_committing_ = false;
+  group_cv_.notify_all();
+  return write.result;
 }
 
 Result<size_t> DagStore::RegisterLazyBatch(
@@ -519,7 +561,9 @@ Result<size_t> DagStore::RegisterLazyBatch(
   for (const auto& [key, url] : shards) {
     if (key.empty()) return Status(Code::kInvalidArgument, "shard key is empty");
     if (Status s = ValidateMountUrl(url); !s.ok()) return s;
-    if (shards_.count(key) || undecodable_.count(key) || !seen.insert(key).second) continue;
+    if (shards_.count(key) || undecodable_.count(key) || registering_.count(key) ||
+        !seen.insert(key).second)
+      continue;
     fresh.push_back(ShardRecord{key, url, "", ShardState::kNew, true, ""});
   }
   std::vector<const ShardRecord*> ptrs;

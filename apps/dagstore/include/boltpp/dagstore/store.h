@@ -13,7 +13,8 @@
 //
 // Concurrency: one mutex-guarded state machine owns every shard's state.
 // Every state change is committed to the datastore (one synced write
-// transaction) before the call that made it returns, except the
+// transaction; concurrent lazy registrations share one) before the call
+// that made it returns, except the
 // Available<->Serving flips of Acquire/release, which are kept in memory and
 // written with the next durable write or at Close (a restart turns Serving
 // into Available anyway). Slow work (fetch, index) runs outside the mutex,
@@ -25,6 +26,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
@@ -281,6 +283,22 @@ class DagStore {
   std::atomic<int> auto_recoveries_{0};
   bool closed_ = false;
   bool index_in_kv_ = false;  // set by OpenDatastore
+
+  // Group commit of lazy registrations (LevelDB's writer queue): a writer
+  // that finds no grouped commit running commits every queued write in one
+  // transaction; writers arriving meanwhile go into the next one. A lone
+  // caller never waits; concurrent callers share the fsyncs.
+  struct GroupedWrite {
+    const std::function<Status(Tx&)>* fn;
+    Status result;
+    bool done = false;
+  };
+  Status CommitGrouped(const std::function<Status(Tx&)>& fn);
+  std::mutex group_mu_;
+  std::condition_variable group_cv_;
+  std::deque<GroupedWrite*> group_queue_;
+  bool group_committing_ = false;
+  std::set<std::string> registering_;  // lazy keys being committed; guarded by mu_
 };
 
 }  // namespace boltpp::dagstore
