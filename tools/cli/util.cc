@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <exception>
 
 #include "cli.h"
 #include "raw_io.h"
@@ -288,35 +289,40 @@ void WritePage(const std::string& path, const std::string& buf) {
   if (::fsync(f.get()) != 0) throw CliError("sync " + path + ": " + std::strerror(errno));
 }
 
-}  // namespace boltpp::cli
-
-namespace boltpp::cli {
-
 namespace {
-template <typename F>
-Status Carry(std::exception_ptr* ep, F&& f) {
-  try {
-    f();
-    return Status::OK();
-  } catch (...) {
-    *ep = std::current_exception();
-    return Status(Code::kAborted, "stopped by the command");
-  }
+
+// Carries a command's exceptions across an engine call that takes a
+// callback returning Status: run(carry) makes the engine call, wrapping each
+// callback in carry. An exception a callback throws stops the engine call
+// (it sees a kAborted status) and is rethrown here; otherwise a failed
+// engine call is thrown as CliError.
+template <typename EngineCall>
+void CarryExceptions(EngineCall&& run) {
+  std::exception_ptr thrown;
+  auto carry = [&thrown](auto&& callback) {
+    try {
+      callback();
+      return Status::OK();
+    } catch (...) {
+      thrown = std::current_exception();
+      return Status(Code::kAborted, "stopped by the command");
+    }
+  };
+  Status s = run(carry);
+  if (thrown) std::rethrow_exception(thrown);
+  Check(s);
 }
+
 }  // namespace
 
 void ViewOrThrow(DB& db, const std::function<void(Tx&)>& fn) {
-  std::exception_ptr ep;
-  Status s = db.View([&](Tx& tx) { return Carry(&ep, [&] { fn(tx); }); });
-  if (ep) std::rethrow_exception(ep);
-  Check(s);
+  CarryExceptions(
+      [&](auto carry) { return db.View([&](Tx& tx) { return carry([&] { fn(tx); }); }); });
 }
 
 void UpdateOrThrow(DB& db, const std::function<void(Tx&)>& fn) {
-  std::exception_ptr ep;
-  Status s = db.Update([&](Tx& tx) { return Carry(&ep, [&] { fn(tx); }); });
-  if (ep) std::rethrow_exception(ep);
-  Check(s);
+  CarryExceptions(
+      [&](auto carry) { return db.Update([&](Tx& tx) { return carry([&] { fn(tx); }); }); });
 }
 
 void UpdateDatabase(const Invocation& inv, const std::function<void(Tx&)>& fn) {
@@ -326,17 +332,14 @@ void UpdateDatabase(const Invocation& inv, const std::function<void(Tx&)>& fn) {
 }
 
 void ForEachOrThrow(const Bucket& b, const std::function<void(const Entry&)>& fn) {
-  std::exception_ptr ep;
-  Status s = b.ForEach([&](const Entry& e) { return Carry(&ep, [&] { fn(e); }); });
-  if (ep) std::rethrow_exception(ep);
-  Check(s);
+  CarryExceptions(
+      [&](auto carry) { return b.ForEach([&](const Entry& e) { return carry([&] { fn(e); }); }); });
 }
 
 void ForEachBucketOrThrow(const Tx& tx, const std::function<void(Bytes name, Bucket b)>& fn) {
-  std::exception_ptr ep;
-  Status s = tx.ForEach([&](Bytes name, Bucket b) { return Carry(&ep, [&] { fn(name, b); }); });
-  if (ep) std::rethrow_exception(ep);
-  Check(s);
+  CarryExceptions([&](auto carry) {
+    return tx.ForEach([&](Bytes name, Bucket b) { return carry([&] { fn(name, b); }); });
+  });
 }
 
 }  // namespace boltpp::cli
