@@ -3,6 +3,7 @@
 // index. Every test ends with the store's Verify (Tx::Check included).
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <filesystem>
 #include <set>
 #include <thread>
@@ -466,6 +467,41 @@ TEST_F(StoreTest, ManyThreadsAcquireAndInitializeConcurrently) {
   for (int i = 0; i < 8; i++) {
     EXPECT_EQ(StateOf(*s, "k" + std::to_string(i)), ShardState::kAvailable);
   }
+  EXPECT_EQ(Problems(*s), "");
+}
+
+// Concurrent lazy registrations share commits (group commit): every call
+// that returned OK is durable (it survives a reopen), a key registered twice
+// at once is accepted exactly once, and the store stays sound.
+TEST_F(StoreTest, ConcurrentLazyRegistrationsAreEachDurableAndUnique) {
+  const std::string a = Car("a.car", 1);
+  constexpr int kThreads = 8, kPerThread = 40;
+  std::atomic<int> accepted{0}, refused{0};
+  {
+    auto s = OpenStore(TestOptions(root_));
+    std::vector<std::thread> threads;
+    for (int t = 0; t < kThreads; t++) {
+      threads.emplace_back([&, t] {
+        for (int i = 0; i < kPerThread; i++) {
+          // every key is tried by two threads at once
+          const std::string key = "k" + std::to_string((t / 2) * kPerThread + i);
+          Status st = s->RegisterShard(key, FileUrl(a), true);
+          if (st.ok()) {
+            accepted++;
+          } else if (Message(st) == "shard already exists: " + key) {
+            refused++;
+          }
+        }
+      });
+    }
+    for (auto& t : threads) t.join();
+    EXPECT_EQ(accepted.load(), kThreads / 2 * kPerThread);
+    EXPECT_EQ(refused.load(), kThreads / 2 * kPerThread);
+    EXPECT_EQ(Problems(*s), "");
+  }
+  auto s = OpenStore(TestOptions(root_));
+  EXPECT_EQ(s->AllShardsInfo().size(), static_cast<size_t>(kThreads / 2 * kPerThread));
+  for (const auto& info : s->AllShardsInfo()) EXPECT_EQ(info.state, ShardState::kNew);
   EXPECT_EQ(Problems(*s), "");
 }
 
