@@ -3,6 +3,8 @@
 // (compiled into the test binary; no subprocess).
 #include <gtest/gtest.h>
 
+#include <cstdint>
+
 #include "cli.h"
 
 namespace boltpp::cli {
@@ -164,6 +166,65 @@ TEST(FlagsTest, PflagRules) {
             "strconv.ParseUint: parsing "
             "\"99999999999999999999\": value out of range");
   EXPECT_EQ(ParseError(f2, {"---x"}), "bad flag syntax: ---x");
+}
+
+// The message of the CliError f throws, or "" when it throws none.
+template <typename F>
+std::string ThrownMessage(F&& f) {
+  try {
+    f();
+  } catch (const CliError& e) {
+    return e.what();
+  }
+  return "";
+}
+
+TEST(FlagsTest, GoStrconvValuesAndMessages) {
+  EXPECT_EQ(GoParseUint("0", 0, 64), 0u);
+  EXPECT_EQ(GoParseUint("0x1f", 0, 64), 31u);
+  EXPECT_EQ(GoParseUint("0o17", 0, 64), 15u);
+  EXPECT_EQ(GoParseUint("017", 0, 64), 15u);
+  EXPECT_EQ(GoParseUint("0b101", 0, 64), 5u);
+  EXPECT_EQ(GoParseUint("1_000", 0, 64), 1000u);
+  EXPECT_EQ(GoParseUint("18446744073709551615", 10, 64), UINT64_MAX);
+  EXPECT_EQ(ThrownMessage([] { GoParseUint("0x", 0, 64); }),
+            "strconv.ParseUint: parsing \"0x\": invalid syntax");
+  EXPECT_EQ(ThrownMessage([] { GoParseUint("1_0", 10, 64); }),
+            "strconv.ParseUint: parsing \"1_0\": invalid syntax");
+  EXPECT_EQ(ThrownMessage([] { GoParseUint("4294967296", 0, 32); }),
+            "strconv.ParseUint: parsing \"4294967296\": value out of range");
+  EXPECT_EQ(ThrownMessage([] { GoParseUint("", 10, 64); }),
+            "strconv.ParseUint: parsing \"\": invalid syntax");
+
+  EXPECT_EQ(GoParseInt("-9223372036854775808", 64), INT64_MIN);
+  EXPECT_EQ(GoParseInt("+5", 64), 5);
+  EXPECT_EQ(GoParseInt("-0x10", 64), -16);
+  EXPECT_EQ(ThrownMessage([] { GoParseInt("9223372036854775808", 64); }),
+            "strconv.ParseInt: parsing \"9223372036854775808\": value out of range");
+  EXPECT_EQ(ThrownMessage([] { GoParseInt("-", 64); }),
+            "strconv.ParseInt: parsing \"-\": invalid syntax");
+
+  EXPECT_TRUE(GoParseBool("T"));
+  EXPECT_FALSE(GoParseBool("0"));
+  EXPECT_EQ(ThrownMessage([] { GoParseBool("yes"); }),
+            "strconv.ParseBool: parsing \"yes\": invalid syntax");
+
+  EXPECT_DOUBLE_EQ(GoParseFloat("0.5"), 0.5);
+  EXPECT_EQ(ThrownMessage([] { GoParseFloat("x"); }),
+            "strconv.ParseFloat: parsing \"x\": invalid syntax");
+  EXPECT_EQ(ThrownMessage([] { GoParseFloat("1e400"); }),
+            "strconv.ParseFloat: parsing \"1e400\": value out of range");
+}
+
+TEST(FlagsTest, RequiredFlagMessage) {
+  FlagSet fs;
+  fs.Add(Required(StringFlag("output", "", "")));
+  fs.Add(Required(Uint64Flag("from-page", "", "")));
+  EXPECT_EQ(ThrownMessage([&] { fs.CheckRequired(); }),
+            "required flag(s) \"from-page\", \"output\" not set");
+  std::vector<std::string> positional;
+  fs.Parse({"--output=x", "--from-page", "3"}, &positional);
+  EXPECT_EQ(ThrownMessage([&] { fs.CheckRequired(); }), "");
 }
 
 }  // namespace
