@@ -422,6 +422,7 @@ TEST_F(CliTest, RestartAppliesPoliciesAndCompacts) {
   auto r = Jobs("--db " + comp_path_ + " node restart --delete-terminal-after 1d");
   ASSERT_EQ(r.status, 0) << r.err;
   EXPECT_NE(r.out.find("moved to Failed: 0\ndeleted: 0\n"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("at open (persisted record)"), std::string::npos) << r.out;
   // The fixed clock of SetUp is in 2023: everything is older than a day.
   r = Jobs("--db " + comp_path_ + " restart --fail-stuck-after 1d --compact -o json");
   ASSERT_EQ(r.status, 0) << r.err;

@@ -408,6 +408,11 @@ TEST(CompactFileTest, SwapsInAFreshFileAndRetiresTheOldOne) {
   ::close(old_fd);
   auto old_db = DB::Open(old_copy, Options{});
   EXPECT_FALSE(old_db.ok()) << "the replaced file still opens";
+  {
+    auto store = ExecutionStore::Open(path, TestStoreOptions());
+    ASSERT_TRUE(store.ok());
+    EXPECT_TRUE((*store)->counters_from_record()) << "compaction lost the counters' stamp";
+  }
   EXPECT_EQ(CreatedCount(path), 200u);
   ExpectSoundFile(path);
 }

@@ -408,8 +408,10 @@ void NodeRestart(const Globals& g, const std::string& fail_after, const std::str
   bj::RestartPolicy policy{ParseAge(fail_after), ParseAge(delete_after)};
   const std::string path = ResolvePath(g, Kind::kCompute);
   bj::RestartReport report;
+  bool from_record = false;
   {
     auto store = OpenCompute(g, true);
+    from_record = store->counters_from_record();
     report = Check(store->Restart(policy));
   }
   std::optional<bj::CompactReport> compacted;
@@ -418,6 +420,7 @@ void NodeRestart(const Globals& g, const std::string& fail_after, const std::str
   if (g.json()) {
     Json j = {{"Counters", CountsJson(report.counts)},
               {"ScanSeconds", report.scan_seconds},
+              {"CountersFromRecord", from_record},
               {"MovedToFailed", report.failed},
               {"Deleted", report.deleted}};
     if (compacted)
@@ -425,8 +428,8 @@ void NodeRestart(const Globals& g, const std::string& fail_after, const std::str
                         {"BytesAfter", compacted->bytes_after}};
     return PrintJson(j);
   }
-  std::printf("counted executions in %.3fs at open; counters after the policies:\n",
-              report.scan_seconds);
+  std::printf("counters ready in %.3fs at open (%s); counters after the policies:\n",
+              report.scan_seconds, from_record ? "persisted record" : "recounted");
   for (int i = 1; i < bj::kLocalStateCount; ++i) {
     std::printf("  %-20s %llu\n", std::string(bj::LocalStateName(bj::LocalState(i))).c_str(),
                 static_cast<unsigned long long>(report.counts[i]));

@@ -6,7 +6,10 @@
 // index key points at a live record of that job; every record has a history
 // whose sequences run 1..N without gaps, whose versions rise by one and end at
 // the record's Version and State; no history without a record; the counters a
-// key scan gives equal the ones a full decode gives.
+// key scan gives equal the ones a full decode gives, and so does the persisted
+// counter record when its stamp is current (see ReadPersistedCounts); when the
+// file has the real store's execution-live-index, it holds exactly the
+// executing records.
 // Requester file: every job has its spec, sub-buckets, namespace and label
 // index entries, and is in idx_inprogress exactly when not terminal; every
 // execution and evaluation has exactly one idx_executions/idx_evaluations entry
@@ -15,7 +18,7 @@
 // event sequences increase.
 //
 // Repair (one write transaction) drops orphaned index entries and orphaned
-// history buckets and adds missing index entries; it cannot invent lost
+// history buckets, adds missing index entries and rewrites wrong counters; it cannot invent lost
 // history, so those problems stay reported.
 #pragma once
 
