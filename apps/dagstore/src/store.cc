@@ -566,6 +566,9 @@ Result<size_t> DagStore::RegisterLazyBatch(
       continue;
     fresh.push_back(ShardRecord{key, url, "", ShardState::kNew, true, ""});
   }
+  // In key order: the B+tree takes the puts left to right, page after page.
+  std::sort(fresh.begin(), fresh.end(),
+            [](const ShardRecord& x, const ShardRecord& y) { return x.key < y.key; });
   std::vector<const ShardRecord*> ptrs;
   for (auto& r : fresh) ptrs.push_back(&r);
   if (Status s = PersistLocked(ptrs); !s.ok()) return s;

@@ -3,6 +3,8 @@
 // index. Every test ends with the store's Verify (Tx::Check included).
 #include <gtest/gtest.h>
 
+#include <nlohmann/json.hpp>
+
 #include <atomic>
 #include <filesystem>
 #include <set>
@@ -589,6 +591,42 @@ TEST(DagstoreRecordTest, RecordAndKeyListRoundTrip) {
                    .ok());
   EXPECT_EQ(EscapeKey("a/b c.car"), "a%2Fb%20c.car");
   EXPECT_EQ(EscapeKey(".hidden"), "%2Ehidden");
+}
+
+// DecodeRecord's canonical fast path and nlohmann's parser agree: records
+// with every kind of string round-trip; other layouts still decode; damage
+// is still refused.
+TEST(DagstoreRecordTest, DecodeAgreesWithTheFullParserOnEveryLayout) {
+  const std::vector<std::string> strings = {
+      "",        "plain",        "quote\"d", "back\\slash", "tab\t", "\xc3\xa9t\xc3\xa9",
+      "ctl\x01", "/abs/path.car"};
+  for (const auto& a : strings) {
+    for (const auto& b : strings) {
+      for (ShardState st : {ShardState::kNew, ShardState::kErrored, ShardState::kRecovering}) {
+        const ShardRecord r{a, b, a + b, st, a.size() % 2 == 0, b};
+        nlohmann::ordered_json j = {{"k", r.key},       {"u", r.url},
+                                    {"t", r.transient}, {"s", static_cast<int>(r.state)},
+                                    {"l", r.lazy},      {"e", r.error}};
+        EXPECT_EQ(EncodeRecord(r), j.dump());  // the fast encoder writes nlohmann's bytes
+        auto back = DecodeRecord(EncodeRecord(r));
+        ASSERT_OK(back.status());
+        EXPECT_EQ(back->key, r.key);
+        EXPECT_EQ(back->url, r.url);
+        EXPECT_EQ(back->transient, r.transient);
+        EXPECT_EQ(back->state, r.state);
+        EXPECT_EQ(back->lazy, r.lazy);
+        EXPECT_EQ(back->error, r.error);
+      }
+    }
+  }
+  auto reordered = DecodeRecord(R"({ "u": "file:///x", "k": "a", "s": 2 })");
+  ASSERT_OK(reordered.status());
+  EXPECT_EQ(reordered->key, "a");
+  EXPECT_EQ(reordered->state, ShardState::kAvailable);
+  EXPECT_FALSE(DecodeRecord(R"({"k":"a","u":"b","t":"","s":02,"l":true,"e":""})").ok());
+  EXPECT_FALSE(DecodeRecord(R"({"k":"a","u":"b","t":"","s":9,"l":true,"e":""})").ok());
+  EXPECT_FALSE(DecodeRecord(R"({"k":"a","u":"b","t":"","s":2,"l":true,"e":""}x)").ok());
+  EXPECT_FALSE(DecodeRecord(R"({"k":"a","u":"b","t":"","s":2,"l":true,"e":"")").ok());
 }
 
 }  // namespace
