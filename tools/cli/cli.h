@@ -21,7 +21,11 @@
 
 namespace boltpp::cli {
 
-// A command failure: main prints "Error: <what()>" and exits 1.
+// The CLI's one error convention: every failure (a bad flag or argument, a
+// malformed input line, an engine Status through Check/ThrowStatus) is
+// thrown as CliError, with context added by catching and rethrowing; Main in
+// main.cc is the one place that prints "Error: <what()>" (and the hint) and
+// exits 1.
 class CliError : public std::runtime_error {
  public:
   explicit CliError(const std::string& msg, std::string hint = {})
