@@ -700,5 +700,51 @@ TEST_F(ExecutionStoreTest, TheRealStoresLiveIndexIsKeptExactWhenTheFileHasIt) {
   EXPECT_EQ(live_keys(), V{"e-2"});
 }
 
+TEST_F(ExecutionStoreTest, RandomOperationsKeepCountersAndLiveIndexExact) {
+  // On a file with the real store's live index: random creates, guarded
+  // updates and deletes; after each, verify is clean (index, live index,
+  // persisted counters) and the in-memory counters equal the record.
+  store_.reset();
+  {
+    auto db = DB::Open(path_);
+    ASSERT_TRUE(db.ok());
+    ASSERT_OK((*db)->Update(
+        [](Tx& tx) { return tx.CreateBucketIfNotExists(kExecutionLiveIndexBucket).status(); }));
+  }
+  Open();
+  boltpp::testing::Random rnd(boltpp::testing::SeedOr(20261203));
+  const int ops = static_cast<int>(boltpp::testing::EnvInt("BOLTPP_JOBS_RANDOM_OPS", 300));
+  std::printf("seed %llu, %d operations (BOLTPP_JOBS_RANDOM_OPS)\n",
+              static_cast<unsigned long long>(rnd.seed()), ops);
+  int succeeded = 0;
+  for (int i = 0; i < ops; ++i) {
+    const std::string id = "e-" + std::to_string(rnd.Uniform(25));
+    const int kind = static_cast<int>(rnd.Uniform(5));
+    if (kind == 0) {
+      succeeded += store_
+                       ->CreateExecution(
+                           NewLocal(id, "j-" + std::to_string(rnd.Uniform(5)),
+                                    rnd.OneIn(2) ? LocalState::kCreated : LocalState::kBidAccepted))
+                       .ok();
+    } else if (kind == 4) {
+      succeeded += store_->DeleteExecution(id).ok();
+    } else {
+      succeeded +=
+          store_->UpdateExecutionState({id, LocalState(1 + rnd.Uniform(9)), {}, 0, "random"}).ok();
+    }
+    VerifyReport report;
+    std::optional<StateCounts> persisted;
+    ASSERT_OK(store_->db().View([&](Tx& tx) {
+      report = VerifyStore(tx, false);
+      persisted = ReadPersistedCounts(tx);
+      return Status::OK();
+    }));
+    ASSERT_TRUE(report.ok()) << "after op " << i << ": " << report.problems[0].ToString();
+    ASSERT_TRUE(persisted.has_value()) << "after op " << i;
+    ASSERT_EQ(*persisted, store_->GetCounts()) << "after op " << i;
+  }
+  EXPECT_GT(succeeded, ops / 5) << "too few operations changed anything";
+}
+
 }  // namespace
 }  // namespace boltpp::jobstore::testing

@@ -494,5 +494,85 @@ TEST_F(JobStoreTest, FailedGuardsInsideABatchLeaveTheirDataUnchanged) {
             int(ExecState::kAskForBid));
 }
 
+TEST_F(JobStoreTest, RandomOperationsKeepEveryIndexExact) {
+  // Every operation, in random order with random arguments (guard failures
+  // included); after each one verify finds nothing: idx_inprogress,
+  // idx_namespaces, idx_tags, idx_executions and idx_evaluations are exact.
+  boltpp::testing::Random rnd(boltpp::testing::SeedOr(20261202));
+  const int ops = static_cast<int>(boltpp::testing::EnvInt("BOLTPP_JOBS_RANDOM_OPS", 300));
+  std::printf("seed %llu, %d operations (BOLTPP_JOBS_RANDOM_OPS)\n",
+              static_cast<unsigned long long>(rnd.seed()), ops);
+  auto job_id = [&] { return "j-" + std::to_string(rnd.Uniform(12)); };
+  auto exec_id = [&] { return "e-" + std::to_string(rnd.Uniform(30)); };
+  auto eval_id = [&] { return "v-" + std::to_string(rnd.Uniform(20)); };
+  int succeeded = 0;
+  for (int i = 0; i < ops; ++i) {
+    const int kind = static_cast<int>(rnd.Uniform(7));
+    std::string what;
+    switch (kind) {
+      case 0: {
+        std::vector<std::string> labels;
+        for (auto l : {"env", "Tier", "canary"}) {
+          if (rnd.OneIn(2)) labels.push_back(l);
+        }
+        const std::string id = job_id();
+        what = "create job " + id;
+        succeeded +=
+            store_->CreateJob(NewJob(id, "ns-" + std::to_string(rnd.Uniform(3)), labels)).ok();
+        break;
+      }
+      case 1: {
+        const std::string id = job_id();
+        const auto state = JobState(1 + rnd.Uniform(5));
+        what = "job " + id + " -> " + std::string(JobStateName(state));
+        succeeded += store_->UpdateJobState({id, {}, state, "random"}).ok();
+        break;
+      }
+      case 2: {
+        const std::string id = exec_id(), job = job_id();
+        what = "create execution " + id + " of " + job;
+        succeeded += store_->CreateExecution(NewExecution(id, job)).ok();
+        break;
+      }
+      case 3: {
+        UpdateExecutionRequest u;
+        u.execution_id = exec_id();
+        u.new_values = {
+            {"ComputeState", {{"StateType", int(1 + rnd.Uniform(9))}, {"Message", "random"}}}};
+        what = "update execution " + u.execution_id;
+        succeeded += store_->UpdateExecution(u).ok();
+        break;
+      }
+      case 4: {
+        const std::string id = eval_id(), job = job_id();
+        what = "create evaluation " + id + " of " + job;
+        succeeded +=
+            store_->CreateEvaluation({{"ID", id}, {"JobID", job}, {"Status", "pending"}}).ok();
+        break;
+      }
+      case 5: {
+        const std::string id = eval_id();
+        what = "delete evaluation " + id;
+        succeeded += store_->DeleteEvaluation(id).ok();
+        break;
+      }
+      default: {
+        const std::string id = job_id();
+        what = "delete job " + id;
+        succeeded += store_->DeleteJob(id).ok();
+        break;
+      }
+    }
+    VerifyReport report;
+    ASSERT_OK(store_->db().View([&](Tx& tx) {
+      report = VerifyStore(tx, false);
+      return Status::OK();
+    }));
+    ASSERT_TRUE(report.ok()) << "after op " << i << " (" << what
+                             << "): " << report.problems[0].ToString();
+  }
+  EXPECT_GT(succeeded, ops / 5) << "too few operations changed anything";
+}
+
 }  // namespace
 }  // namespace boltpp::jobstore::testing
