@@ -72,6 +72,22 @@ std::string IndexedJob(Tx& tx, std::string_view index, const std::string& id) {
   return first ? std::string(first->key) : std::string();
 }
 
+// An execution or evaluation found through its index: index/<id>/<job> ->
+// jobs/<job>/<sub>, which must hold id (else `records` is null).
+struct IndexedRecord {
+  std::string job_id;
+  Bucket job;      // jobs/<job_id>
+  Bucket records;  // jobs/<job_id>/<sub>, holding id
+};
+IndexedRecord FindIndexed(Tx& tx, std::string_view index, std::string_view sub,
+                          const std::string& id) {
+  IndexedRecord r{IndexedJob(tx, index, id), Bucket(), Bucket()};
+  r.job = r.job_id.empty() ? Bucket() : JobBucket(tx, r.job_id);
+  Bucket records = r.job ? r.job.GetBucket(sub) : Bucket();
+  if (records && records.Get(id)) r.records = records;
+  return r;
+}
+
 // Where executions / evaluations live: index/<id>/<job> and jobs/<job>/<sub>/<id>.
 struct RecordKind {
   std::string_view index, sub, noun;
@@ -99,20 +115,16 @@ Error PutIndexedRecord(Tx& tx, const RecordKind& kind, const std::string& job_id
   return {};
 }
 
-// An execution or evaluation found through its index: index/<id>/<job> ->
-// jobs/<job>/<sub>, which must hold id (else `records` is null).
-struct IndexedRecord {
-  std::string job_id;
-  Bucket job;      // jobs/<job_id>
-  Bucket records;  // jobs/<job_id>/<sub>, holding id
-};
-IndexedRecord FindIndexed(Tx& tx, std::string_view index, std::string_view sub,
-                          const std::string& id) {
-  IndexedRecord r{IndexedJob(tx, index, id), Bucket(), Bucket()};
-  r.job = r.job_id.empty() ? Bucket() : JobBucket(tx, r.job_id);
-  Bucket records = r.job ? r.job.GetBucket(sub) : Bucket();
-  if (records && records.Get(id)) r.records = records;
-  return r;
+// Reads one execution or evaluation through its index, or not_found.
+Expected<Json> ReadIndexed(DB& db, const RecordKind& kind, const std::string& id, Error not_found) {
+  Expected<Json> out = not_found;
+  Status s = db.View([&](Tx& tx) {
+    Bucket records = FindIndexed(tx, kind.index, kind.sub, id).records;
+    if (records) out = LoadJson(records, id, std::string(kind.noun) + " " + id);
+    return Status::OK();
+  });
+  if (!s.ok()) return StorageError(s);
+  return out;
 }
 
 // Recursive merge: fields present and non-null in `patch` win.
@@ -632,14 +644,7 @@ Error JobStore::UpdateExecution(const UpdateExecutionRequest& r) {
 }
 
 Expected<Json> JobStore::GetExecution(const std::string& id) {
-  Expected<Json> out = Error();
-  Status s = db_->View([&](Tx& tx) {
-    Bucket execs = FindIndexed(tx, kExecutionIndex, kJobExecutions, id).records;
-    out = execs ? LoadJson(execs, id, "execution " + id) : Expected<Json>(ExecNotFound(id));
-    return Status::OK();
-  });
-  if (!s.ok()) return StorageError(s);
-  return out;
+  return ReadIndexed(*db_, {kExecutionIndex, kJobExecutions, "execution"}, id, ExecNotFound(id));
 }
 
 Expected<std::vector<Json>> JobStore::GetExecutions(const std::string& job_id) {
@@ -695,16 +700,8 @@ Error JobStore::CreateEvaluation(Json eval) {
 }
 
 Expected<Json> JobStore::GetEvaluation(const std::string& id) {
-  Expected<Json> out = Error();
-  Status s = db_->View([&](Tx& tx) {
-    Bucket evals = FindIndexed(tx, kEvaluationIndex, kJobEvaluations, id).records;
-    out = evals
-              ? LoadJson(evals, id, "evaluation " + id)
-              : Expected<Json>(Error(Errc::kEvaluationNotFound, "evaluation " + id + " not found"));
-    return Status::OK();
-  });
-  if (!s.ok()) return StorageError(s);
-  return out;
+  return ReadIndexed(*db_, {kEvaluationIndex, kJobEvaluations, "evaluation"}, id,
+                     Error(Errc::kEvaluationNotFound, "evaluation " + id + " not found"));
 }
 
 Error JobStore::DeleteEvaluation(const std::string& id) {
