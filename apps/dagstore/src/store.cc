@@ -373,7 +373,8 @@ Status DagStore::Reconcile() {
         return Status::OK();
       }
       r->key = std::string(e.key);
-      shards_[r->key].record = std::move(*r);
+      // ForEach goes in key order: each insert lands at the end (no search).
+      shards_.emplace_hint(shards_.end(), r->key, Shard{})->second.record = std::move(*r);
       return Status::OK();
     });
   });
@@ -382,6 +383,11 @@ Status DagStore::Reconcile() {
   std::vector<ShardRecord> changed;
   std::vector<std::pair<std::string, std::unique_ptr<car::Index>>> refeed;
   for (auto& [key, sh] : shards_) {
+    const ShardState was_state = sh.record.state;
+    if ((was_state == ShardState::kNew || was_state == ShardState::kAvailable) &&
+        sh.record.transient.empty()) {
+      continue;  // nothing to reconcile (most records): no copy
+    }
     ShardRecord next = sh.record;
     switch (next.state) {
       case ShardState::kServing:  // no reader survives a restart
