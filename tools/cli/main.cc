@@ -216,43 +216,59 @@ const Command& RootCommand() {
 
 std::string CommandPath(const Command& c) { return PathOf(ChainTo(c)); }
 
-void PrintHelp(const Command& c, bool to_stdout) {
-  auto chain = ChainTo(c);
+namespace {
+
+// cobra's "Available Commands:" block: names padded to one column.
+std::string AvailableCommands(const Command& c) {
+  size_t width = 0;
+  for (auto& ch : c.children) width = std::max(width, ch.name.size());
+  std::string s = "\nAvailable Commands:\n";
+  for (auto& ch : c.children) {
+    s += "  " + ch.name + std::string(width - ch.name.size() + 3, ' ') + ch.short_desc + "\n";
+  }
+  return s;
+}
+
+// The command's flags with --help (and, on the root, --timeout), by name.
+std::vector<FlagDef> HelpFlags(const Command& c, bool is_root) {
+  std::vector<FlagDef> flags = c.flags;
+  flags.push_back(
+      BoolFlag("help", "help for " + (is_root ? std::string(kProgramName) : c.name), 'h'));
+  if (is_root) flags.push_back(TimeoutFlag());
+  std::sort(flags.begin(), flags.end(),
+            [](const FlagDef& a, const FlagDef& b) { return a.name < b.name; });
+  return flags;
+}
+
+// cobra's help text for c, whose chain from the root is chain.
+std::string HelpText(const Command& c, const std::vector<const Command*>& chain) {
+  const bool is_root = chain.size() == 1;
   std::string parent;
   for (size_t i = 0; i + 1 < chain.size(); ++i) parent += chain[i]->name + " ";
   std::string s;
   std::string desc = c.long_desc.empty() ? c.short_desc : c.long_desc;
   if (!desc.empty()) s += desc + "\n\n";
   s += "Usage:\n";
-  bool is_root = chain.size() == 1;
-  std::vector<FlagDef> local = c.flags;
-  if (c.run) {
-    s += "  " + parent + c.use + (local.empty() && is_root ? "" : " [flags]") + "\n";
-  }
+  if (c.run) s += "  " + parent + c.use + (c.flags.empty() && is_root ? "" : " [flags]") + "\n";
   if (!c.children.empty()) s += "  " + PathOf(chain) + " [command]\n";
   if (!c.example.empty()) s += "\nExamples:\n" + c.example + "\n";
-  if (!c.children.empty()) {
-    s += "\nAvailable Commands:\n";
-    size_t w = 0;
-    for (auto& ch : c.children) w = std::max(w, ch.name.size());
-    for (auto& ch : c.children)
-      s += "  " + ch.name + std::string(w - ch.name.size() + 3, ' ') + ch.short_desc + "\n";
-  }
-  FlagDef help =
-      BoolFlag("help", "help for " + (is_root ? std::string(kProgramName) : c.name), 'h');
-  local.insert(local.begin(), help);
-  if (is_root) local.push_back(TimeoutFlag());
-  std::sort(local.begin(), local.end(),
-            [](const FlagDef& a, const FlagDef& b) { return a.name < b.name; });
-  s += "\nFlags:\n" + FlagUsages(local);
+  if (!c.children.empty()) s += AvailableCommands(c);
+  s += "\nFlags:\n" + FlagUsages(HelpFlags(c, is_root));
   if (!is_root) s += "\nGlobal Flags:\n" + FlagUsages({TimeoutFlag()});
   if (!c.children.empty()) {
     s += "\nUse \"" + PathOf(chain) + " [command] --help\" for more information about a command.\n";
   }
+  return s;
+}
+
+}  // namespace
+
+void PrintHelp(const Command& c, bool to_stdout) {
+  const std::string text = HelpText(c, ChainTo(c));
   if (to_stdout) {
-    Out(s);
+    Out(text);
   } else {
-    Err(s);
+    Err(text);
   }
 }
 
