@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <charconv>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -65,6 +66,29 @@ constexpr std::string_view kInverted = "inverted";
 constexpr std::string_view kMeta = "meta";
 constexpr std::string_view kIndexSuffix = ".full.idx";
 constexpr std::string_view kIdx = "idx";
+
+// The shard key whose index file is `file_name` (the inverse of EscapeKey
+// plus the suffix), or nullopt when no key's IndexPath has this name.
+std::optional<std::string> KeyOfIndexFile(std::string_view file_name) {
+  if (!file_name.ends_with(kIndexSuffix)) return std::nullopt;
+  file_name.remove_suffix(kIndexSuffix.size());
+  std::string key;
+  key.reserve(file_name.size());
+  for (size_t i = 0; i < file_name.size(); i++) {
+    if (file_name[i] != '%') {
+      key.push_back(file_name[i]);
+      continue;
+    }
+    unsigned value = 0;
+    if (i + 2 >= file_name.size()) return std::nullopt;
+    auto [end, ec] = std::from_chars(file_name.data() + i + 1, file_name.data() + i + 3, value, 16);
+    if (ec != std::errc() || end != file_name.data() + i + 3) return std::nullopt;
+    key.push_back(static_cast<char>(value));
+    i += 2;
+  }
+  if (EscapeKey(key) != file_name) return std::nullopt;  // only the canonical spelling
+  return key;
+}
 // meta "index": where shard indexes live, "file" (default) or "kv".
 constexpr std::string_view kIndexMode = "index";
 
@@ -441,21 +465,28 @@ Status DagStore::Reconcile() {
   }
 
   // Files nobody references: orphaned transients, index files of destroyed
-  // shards, temporaries of interrupted writes.
-  std::set<std::string> wanted;
+  // shards, temporaries of interrupted writes. Index files are matched by
+  // name back to their key (no path is built per shard: 1M shards at start).
+  std::set<std::string> wanted;  // transients (few)
   for (auto& [key, sh] : shards_) {
-    if (!index_in_kv_) wanted.insert(IndexPath(key));
     if (!sh.record.transient.empty()) wanted.insert(sh.record.transient);
   }
   for (const auto& [key, error] : undecodable_) {  // whatever they held stays
     wanted.insert(IndexPath(key));
     wanted.insert(TransientPath(key));
   }
+  auto referenced_index = [&](const std::string& file_name) {
+    auto key = KeyOfIndexFile(file_name);
+    return key && !index_in_kv_ && shards_.count(*key) != 0;
+  };
   std::error_code ec;
   for (const char* sub : {"/transients", "/index"}) {
+    const bool index_dir = std::string_view(sub) == "/index";
     for (const auto& entry : fs::directory_iterator(options_.root + sub, ec)) {
       const std::string path = entry.path().string();
-      if (entry.path().filename() == ".version" || wanted.count(path)) continue;
+      const std::string name = entry.path().filename().string();
+      if (name == ".version" || wanted.count(path)) continue;
+      if (index_dir && referenced_index(name)) continue;
       fs::remove(path, ec);
       warnings_.push_back("removed unreferenced file " + path);
     }

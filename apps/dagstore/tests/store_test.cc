@@ -428,6 +428,26 @@ TEST_F(StoreTest, UndecodableRecordIsKeptReportedAndOnlyDestroyRemovesIt) {
   EXPECT_EQ(Problems(*s), "");  // the inverted entries went too
 }
 
+// Restart matches index file names back to keys (EscapeKey's inverse): a
+// key with escaped bytes keeps its file, a look-alike name that no key
+// spells canonically is removed.
+TEST_F(StoreTest, RestartKeepsIndexFilesOfKeysWithEscapedBytes) {
+  const std::string a = Car("a.car", 1);
+  const std::string key = "dir/with space%.car";
+  {
+    auto s = OpenStore(TestOptions(root_));
+    ASSERT_OK(s->RegisterShard(key, FileUrl(a), false));
+    ASSERT_OK(s->Close());
+  }
+  const std::string lookalike = root_ + "/index/dir%2fwith%20space%25.car.full.idx";  // lower case
+  WriteFile(lookalike, "x");
+  auto s = OpenStore(TestOptions(root_));
+  EXPECT_TRUE(fs::exists(s->IndexPath(key)));
+  EXPECT_FALSE(fs::exists(lookalike));
+  ExpectAllBlocks(*s, key, a);
+  EXPECT_EQ(Problems(*s), "");
+}
+
 TEST_F(StoreTest, RecoverNowPolicyRecoversAtOpen) {
   const std::string c = Car("c.car", 3);
   { auto s = OpenStore(TestOptions(root_)); }
