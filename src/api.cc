@@ -88,6 +88,9 @@ Status DB::Sync() {
   return impl_->file->Sync();
 }
 
+Status DB::Checkpoint() { return impl_->Checkpoint(); }
+WalInfo DB::GetWalInfo() const { return impl_->GetWalInfo(); }
+
 Stats DB::GetStats() const { return impl_->GetStats(); }
 
 Info DB::GetInfo() const {
@@ -225,11 +228,22 @@ Result<std::optional<PageInfo>> Tx::Page(uint64_t id) const {
 
 // ---- Bucket ----
 std::optional<Bytes> Bucket::Get(Bytes key) const { return impl_ ? impl_->Get(key) : std::nullopt; }
+// WAL mode: each public write that succeeded is recorded, in order, in the
+// transaction's operations (TxImpl::wal_ops); the internal calls it makes
+// (a bucket deletion's nested deletions, ...) are not.
 Status Bucket::Put(Bytes key, Bytes value) {
-  return impl_ ? impl_->Put(key, value) : Status(Code::kBucketNotFound);
+  if (!impl_) return Status(Code::kBucketNotFound);
+  Status s = impl_->Put(key, value);
+  TxImpl* tx = impl_->tx;
+  if (s.ok() && tx->Logs(impl_)) tx->wal_ops->Put(tx->WalHandle(impl_), key, value);
+  return s;
 }
 Status Bucket::Delete(Bytes key) {
-  return impl_ ? impl_->Delete(key) : Status(Code::kBucketNotFound);
+  if (!impl_) return Status(Code::kBucketNotFound);
+  Status s = impl_->Delete(key);
+  TxImpl* tx = impl_->tx;
+  if (s.ok() && tx->Logs(impl_)) tx->wal_ops->Delete(tx->WalHandle(impl_), key);
+  return s;
 }
 Bucket Bucket::GetBucket(Bytes name) const { return Bucket(impl_ ? impl_->Child(name) : nullptr); }
 
@@ -237,13 +251,17 @@ Result<Bucket> Bucket::CreateBucket(Bytes name) {
   if (!impl_) return Status(Code::kBucketNotFound);
   auto r = impl_->CreateChild(name);
   if (!r.ok()) return r.status();
+  impl_->tx->LogCreate(impl_, *r);
   return Bucket(*r);
 }
 
 Result<Bucket> Bucket::CreateBucketIfNotExists(Bytes name) {
   if (!impl_) return Status(Code::kBucketNotFound);
   auto r = impl_->CreateChild(name);
-  if (r.ok()) return Bucket(*r);
+  if (r.ok()) {
+    impl_->tx->LogCreate(impl_, *r);
+    return Bucket(*r);
+  }
   if (r.status().code() != Code::kBucketExists) return r.status();
   BucketImpl* child = impl_->Child(name);
   if (!child) return impl_->tx->error.ok() ? Status(Code::kBucketNotFound) : impl_->tx->error;
@@ -251,7 +269,11 @@ Result<Bucket> Bucket::CreateBucketIfNotExists(Bytes name) {
 }
 
 Status Bucket::DeleteBucket(Bytes name) {
-  return impl_ ? impl_->DeleteChild(name) : Status(Code::kBucketNotFound);
+  if (!impl_) return Status(Code::kBucketNotFound);
+  Status s = impl_->DeleteChild(name);
+  TxImpl* tx = impl_->tx;
+  if (s.ok() && tx->Logs(impl_)) tx->wal_ops->DeleteBucket(tx->WalHandle(impl_), name);
+  return s;
 }
 
 Status Bucket::MoveBucket(Bytes name, Bucket dst) {
@@ -261,16 +283,29 @@ Status Bucket::MoveBucket(Bytes name, Bucket dst) {
     if (impl_->tx->closed) return Status(Code::kTxClosed);
     d = impl_->tx->root;
   }
-  return impl_->MoveChild(name, d);
+  Status s = impl_->MoveChild(name, d);
+  TxImpl* tx = impl_->tx;
+  if (s.ok() && tx->Logs(impl_)) {
+    const uint32_t src = tx->WalHandle(impl_);
+    tx->wal_ops->Move(src, name, tx->WalHandle(d));
+  }
+  return s;
 }
 
 uint64_t Bucket::Sequence() const { return impl_ ? impl_->header.sequence : 0; }
 Status Bucket::SetSequence(uint64_t v) {
-  return impl_ ? impl_->SetSequence(v) : Status(Code::kBucketNotFound);
+  if (!impl_) return Status(Code::kBucketNotFound);
+  Status s = impl_->SetSequence(v);
+  TxImpl* tx = impl_->tx;
+  if (s.ok() && tx->Logs(impl_)) tx->wal_ops->SetSequence(tx->WalHandle(impl_), v);
+  return s;
 }
 Result<uint64_t> Bucket::NextSequence() {
   if (!impl_) return Status(Code::kBucketNotFound);
-  return impl_->NextSequence();
+  auto r = impl_->NextSequence();
+  TxImpl* tx = impl_->tx;
+  if (r.ok() && tx->Logs(impl_)) tx->wal_ops->SetSequence(tx->WalHandle(impl_), *r);
+  return r;
 }
 
 Status Bucket::ForEach(const std::function<Status(const Entry&)>& fn) const {
@@ -312,8 +347,13 @@ std::optional<Entry> Cursor::Seek(Bytes key) {
 }
 Status Cursor::Delete() {
   if (!impl_) return Status(Code::kBucketNotFound);
-  if (impl_->bucket()->tx->closed) return Status(Code::kTxClosed);
-  return impl_->Delete();
+  BucketImpl* b = impl_->bucket();
+  if (b->tx->closed) return Status(Code::kTxClosed);
+  Status s = impl_->Delete();
+  if (s.ok() && b->tx->Logs(b)) {
+    if (auto key = impl_->deleted_key()) b->tx->wal_ops->Delete(b->tx->WalHandle(b), *key);
+  }
+  return s;
 }
 Status Cursor::status() const {
   if (!impl_) return Status::OK();

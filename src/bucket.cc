@@ -15,6 +15,8 @@ Status BucketImpl::CheckWritable() const {
   if (tx->closed) return Status(Code::kTxClosed);
   if (!tx->writable) return Status(Code::kTxNotWritable);
   if (!tx->error.ok()) return tx->error;
+  // A deleted bucket's handle no longer reaches the tree that commits.
+  if (detached) return Status(Code::kBucketNotFound);
   return Status::OK();
 }
 
@@ -59,7 +61,9 @@ static BucketImpl* OpenValue(BucketImpl* parent, Bytes value) {
 
 BucketImpl* BucketImpl::OpenChild(Bytes name, Bytes value) {
   BucketImpl* child = OpenValue(this, value);
-  if (child) buckets.emplace(std::string(name), child);
+  if (!child) return nullptr;
+  child->name = tx->Copy(name);
+  buckets.emplace(std::string(name), child);
   return child;
 }
 
@@ -120,6 +124,7 @@ Status BucketImpl::DeleteChild(Bytes name) {
     if (Status d = child->DeleteChild(n); !d.ok()) return d;
   }
   buckets.erase(buckets.find(Bytes(key)));
+  child->detached = true;
   child->nodes.clear();
   child->root_node = nullptr;
   if (Status f = child->Free(); !f.ok()) return tx->Poison(f);
@@ -137,6 +142,7 @@ Status BucketImpl::MoveChild(Bytes name, BucketImpl* dst) {
   if (!tx->writable || !dst->tx->writable) return Status(Code::kTxNotWritable);
   if (dst->tx != tx) return Status(Code::kDifferentDB);
   if (Status s = CheckWritable(); !s.ok()) return s;
+  if (dst->detached) return Status(Code::kBucketNotFound);
   if (dst == this || (header.root != 0 && header.root == dst->header.root))
     return Status(Code::kSameBuckets);
   CursorImpl src_cur(this);

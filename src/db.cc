@@ -63,10 +63,14 @@ Status DBImpl::Open() {
     if (Status s = LoadFreelist(); !s.ok()) return s;
   }
   open_ = true;
+  // A pending log is replayed before anything else changes the tree.
+  if (Status s = OpenLog(); !s.ok()) return s;
   if (!opts.read_only && meta_.freelist == kNoFreelist && !opts.no_freelist_sync) {
     // Persist a freelist so that readers without a scan can open the file.
-    return Update([](Tx&) { return Status::OK(); });
+    Status s = logging() ? Checkpoint(true) : Update([](Tx&) { return Status::OK(); });
+    if (!s.ok()) return s;
   }
+  if (logging()) StartCheckpointer();
   return Status::OK();
 }
 
@@ -227,6 +231,12 @@ void DBImpl::ReleasePending() {
   {
     std::lock_guard<std::mutex> lk(meta_mu_);
     ids.assign(readers_.begin(), readers_.end());
+    // WAL mode: the data file's checkpoint counts as a reader, so pages
+    // freed since it stay pending (its tree is never overwritten) while
+    // pages both allocated and freed after it are reused.
+    if (logging()) {
+      ids.insert(std::lower_bound(ids.begin(), ids.end(), checkpoint_txid_), checkpoint_txid_);
+    }
   }
   txid_t minid = ids.empty() ? ~txid_t{0} : ids.front();
   if (minid > 0) freelist->Release(minid - 1);
@@ -248,34 +258,54 @@ Result<std::unique_ptr<TxImpl>> DBImpl::BeginTx(bool writable) {
     return tx;
   }
   if (opts.read_only) return Status(Code::kDatabaseReadOnly);
-  {
-    std::unique_lock<std::mutex> lk(writer_mu_);
-    writer_cv_.wait(lk, [this] { return !writer_active_; });
-    writer_active_ = true;
+  EnterWriterGate();
+  Status refuse;
+  std::unique_ptr<TxImpl> tx = NewWriter(false, 0, &refuse);
+  if (!tx) {
+    LeaveWriterGate();
+    return refuse;
   }
+  return tx;
+}
+
+void DBImpl::EnterWriterGate() {
+  std::unique_lock<std::mutex> lk(writer_mu_);
+  writer_cv_.wait(lk, [this] { return !writer_active_; });
+  writer_active_ = true;
+}
+
+void DBImpl::LeaveWriterGate() {
+  std::lock_guard<std::mutex> lk(writer_mu_);
+  writer_active_ = false;
+  writer_cv_.notify_one();
+}
+
+std::unique_ptr<TxImpl> DBImpl::NewWriter(bool checkpoint, txid_t force_txid, Status* refuse) {
   Meta m;
   std::shared_ptr<const Mapping> map;
-  Status refuse;
+  txid_t last_checkpoint;
   {
     std::lock_guard<std::mutex> lk(meta_mu_);
     if (!open_) {
-      refuse = Status(Code::kDatabaseNotOpen);
+      *refuse = Status(Code::kDatabaseNotOpen);
     } else if (!failed.ok()) {
-      refuse = failed;
+      *refuse = failed;
     }
     m = meta_;
     map = map_;
+    last_checkpoint = checkpoint_txid_;
   }
-  if (!refuse.ok()) {
-    std::lock_guard<std::mutex> lk(writer_mu_);
-    writer_active_ = false;
-    writer_cv_.notify_one();
-    return refuse;
-  }
-  m.txid += 1;
+  if (!refuse->ok()) return nullptr;
+  m.txid = force_txid != 0 ? force_txid : m.txid + 1;
+  // Checkpoints alternate between the two meta pages, so that a torn one
+  // leaves the previous checkpoint, whose tree is intact.
+  if (checkpoint && m.txid % 2 == last_checkpoint % 2) m.txid++;
   ReleasePending();
   freelist->BeginTx(m.txid);
-  return std::make_unique<TxImpl>(this, true, m, std::move(map));
+  auto tx = std::make_unique<TxImpl>(this, true, m, std::move(map));
+  tx->checkpoint = checkpoint;
+  if (logging() && !replaying_ && !checkpoint) tx->wal_ops = std::make_unique<wal::OpWriter>();
+  return tx;
 }
 
 void DBImpl::EndRead(TxImpl* tx) {
@@ -301,10 +331,12 @@ void DBImpl::EndWrite(TxImpl* tx, bool committed) {
     stats_.free_alloc = (stats_.free_page_n + stats_.pending_page_n) * page_size;
     stats_.freelist_inuse = static_cast<int64_t>(freelist->EstimatedWriteSize());
     if (!opts.no_statistics) stats_.tx_stats.Add(tx->stats);
+    if (committed && wal_) {
+      log_records_ = wal_->records();
+      log_bytes_ = static_cast<int64_t>(wal_->end());
+    }
   }
-  std::lock_guard<std::mutex> lk(writer_mu_);
-  writer_active_ = false;
-  writer_cv_.notify_one();
+  if (!tx->checkpoint) LeaveWriterGate();
 }
 
 Stats DBImpl::GetStats() const {
@@ -313,10 +345,21 @@ Stats DBImpl::GetStats() const {
 }
 
 Status DBImpl::Close() {
+  StopCheckpointer();
+  std::lock_guard<std::mutex> ck(checkpoint_mu_);
+  EnterWriterGate();
+  // WAL mode: the last checkpoint; the log goes when it succeeded.
+  Status s;
+  bool remove_log = false;
+  bool healthy;
   {
-    std::unique_lock<std::mutex> lk(writer_mu_);
-    writer_cv_.wait(lk, [this] { return !writer_active_; });
-    writer_active_ = true;
+    std::lock_guard<std::mutex> lk(meta_mu_);
+    healthy = open_ && failed.ok();
+  }
+  // A failed handle keeps its log for the next open to replay.
+  if (wal_ && !opts.read_only && healthy) {
+    s = CheckpointLocked(false);
+    remove_log = s.ok() && opts.wal;
   }
   {
     std::unique_lock<std::mutex> lk(meta_mu_);
@@ -324,9 +367,10 @@ Status DBImpl::Close() {
     readers_cv_.wait(lk, [this] { return readers_.empty(); });
     map_.reset();
   }
-  Status s;
+  CloseLog(remove_log);
   if (file) {
-    s = file->Unlock();
+    Status u = file->Unlock();
+    if (s.ok()) s = u;
     file.reset();
   }
   std::lock_guard<std::mutex> lk(writer_mu_);

@@ -24,6 +24,7 @@
 #include <mutex>
 #include <set>
 #include <string>
+#include <thread>
 #include <type_traits>
 #include <unordered_map>
 #include <vector>
@@ -36,6 +37,7 @@
 #include "format/page.h"
 #include "freelist/freelist.h"
 #include "thread_annotations.h"
+#include "wal/log.h"
 
 namespace boltpp {
 
@@ -192,6 +194,10 @@ class CursorImpl {
   Status Delete();
   const Status& status() const { return status_; }
   BucketImpl* bucket() const { return bucket_; }
+  // The key the last Delete removed (nullopt when it removed nothing).
+  std::optional<Bytes> deleted_key() const {
+    return after_delete_ ? std::optional<Bytes>(deleted_key_) : std::nullopt;
+  }
 
   // Positions the cursor at the first key >= key in its leaf (possibly one
   // past the leaf's end) and returns what is there. False on damage.
@@ -228,6 +234,15 @@ class BucketImpl {
   std::unordered_map<pgid_t, Node*> nodes;
   std::map<std::string, BucketImpl*, std::less<>> buckets;  // opened children
   double fill_percent = kDefaultFillPercent;
+  Bytes name;  // its key in the parent (in the tx arena; empty for the root)
+  // WAL mode: the handle the transaction's record names this bucket by
+  // (kNoWalHandle until first used; the root is always 0).
+  static constexpr uint32_t kNoWalHandle = UINT32_MAX;
+  uint32_t wal_handle = kNoWalHandle;
+  // Set when this bucket (or an ancestor) was deleted in this transaction:
+  // its handle no longer reaches the committed tree, so nothing done
+  // through it is logged.
+  bool detached = false;
 
   // Opens the child stored under name with value bytes; null on damage.
   BucketImpl* OpenChild(Bytes name, Bytes value);
@@ -292,6 +307,12 @@ class TxImpl {
   TxStats stats;
   std::vector<std::function<void()>> on_commit;
   bool committing = false;
+  // A checkpoint: writes only the freelist and the meta (WAL mode; see
+  // DBImpl::Checkpoint). It does not own the writer gate: its caller does.
+  bool checkpoint = false;
+  // WAL mode: the logical operations of this transaction, in order (null
+  // when not logging: not WAL mode, a reader, a replay or a checkpoint).
+  std::unique_ptr<wal::OpWriter> wal_ops;
   std::vector<bool> reachable;  // Page(): pages the snapshot uses (no freelist page), computed once
   pgid_t next_placeholder = format::kFirstPlaceholderPgid;
 
@@ -319,6 +340,18 @@ class TxImpl {
 
   Status Commit();
   void Rollback();
+  // The checkpoint's commit: frees the old freelist page, writes the free
+  // and pending ids to a new one, syncs the data file, writes the meta to
+  // page txid % 2 and syncs. Rolls back on failure.
+  Status CommitCheckpoint();
+
+  // WAL mode: the log's handle for b, emitting kOpen for it (and its
+  // unnamed ancestors) on first use. Requires: Logs(b).
+  uint32_t WalHandle(BucketImpl* b);
+  // WAL mode: records that parent created child (which takes the next handle).
+  void LogCreate(BucketImpl* parent, BucketImpl* child);
+  // Whether operations through b are to be logged.
+  bool Logs(const BucketImpl* b) const { return wal_ops && !b->detached; }
 
   std::vector<std::string> Check(const CheckOptions& opts);
   Result<int64_t> WriteTo(const std::function<Status(const uint8_t*, size_t)>& sink);
@@ -331,7 +364,8 @@ class TxImpl {
 
  private:
   Status CommitFreelist();
-  Status WritePages();
+  Status CommitToLog();
+  Status WritePages(bool sync);
   Status WriteMeta();
   void Close();
 
@@ -364,15 +398,36 @@ class DBImpl {
   void EndRead(TxImpl* tx) EXCLUDES(meta_mu_);
   // EndWrite: commits (committed) or rolls back the freelist's pending
   // changes, publishes the new meta for new transactions when committed,
-  // updates the stats, then opens the writer gate for the next writer.
+  // updates the stats, then opens the writer gate for the next writer
+  // (except for a checkpoint, whose caller holds the gate).
   // Requires: tx is the writer and its data and meta are on disk when
-  // committed (the meta is published only after it is durable).
+  // committed (the meta is published only after it is durable), or, in WAL
+  // mode, its record is.
   void EndWrite(TxImpl* tx, bool committed) EXCLUDES(meta_mu_, writer_mu_);
   // Grows the file for a high-water mark of min_needed bytes, aiming at target.
   Status Grow(uint64_t min_needed, uint64_t target);
   // Makes the map cover at least min_size bytes; returns the current map.
   Result<std::shared_ptr<const Mapping>> EnsureMapped(uint64_t min_size);
   void SetFailed(const Status& s);
+
+  // ---- WAL mode (src/wal_db.cc) ----
+  // Whether commits go to the log (WAL mode, or a replay at open).
+  bool logging() const { return wal_ != nullptr; }
+  // DB::Checkpoint: syncs the data file outside the writer gate, then takes
+  // the gate for CheckpointLocked. OK with nothing to do (no log).
+  // force: even when no commit came since the last checkpoint (to write a
+  // freelist the file lacks).
+  Status Checkpoint(bool force = false) EXCLUDES(writer_mu_, meta_mu_);
+  WalInfo GetWalInfo() const EXCLUDES(meta_mu_);
+  // Called by a WAL commit after it released the gate: checkpoints (on the
+  // checkpointer thread if there is one) when the log passed its size.
+  void AfterLogCommit(bool log_full);
+  // Tx::Check of a snapshot whose freelist page is older than the snapshot
+  // (WAL mode, between checkpoints): true and the free and pending ids when
+  // txid is still the newest commit and no writer runs, else false.
+  bool FreeIdsAt(txid_t txid, std::vector<pgid_t>* ids) EXCLUDES(writer_mu_, meta_mu_);
+  // Whether meta's freelist page predates meta (WAL mode, between checkpoints).
+  bool FreelistStale(const format::Meta& meta) const EXCLUDES(meta_mu_);
 
   std::string path;
   Options opts;
@@ -392,6 +447,30 @@ class DBImpl {
   Status ScanFreePages(std::vector<pgid_t>* ids);
   void ReleasePending();
   Status RunBatch(BatchGroup* group);
+  // Passes the writer gate (waits for the current writer).
+  void EnterWriterGate() EXCLUDES(writer_mu_);
+  void LeaveWriterGate() EXCLUDES(writer_mu_);
+  // A write transaction for the gate's holder: txid = the newest + 1, or
+  // force_txid (a replayed record's) when not 0; a checkpoint's txid has the
+  // other parity than the last checkpoint's, so it writes the other meta
+  // page. Null with *refuse when the handle is closed or failed.
+  std::unique_ptr<TxImpl> NewWriter(bool checkpoint, txid_t force_txid, Status* refuse)
+      EXCLUDES(meta_mu_);
+
+  // WAL mode (src/wal_db.cc).
+  Status OpenLog();
+  Status InspectLog(const std::string& log_path);
+  Status ReplayLog(const wal::Scan& scan, const std::vector<wal::RecordRef>& todo);
+  Status ApplyRecord(TxImpl* tx, std::string_view payload);
+  // Requires: the writer gate is held. Writes the freelist and the meta of
+  // the newest commit (unless it already is the checkpoint and !force),
+  // then resets the log. Any failure fails the handle: the log still holds
+  // every commit since the last checkpoint, and a reopen replays it.
+  Status CheckpointLocked(bool force) EXCLUDES(meta_mu_);
+  void StartCheckpointer();
+  void StopCheckpointer();
+  void CheckpointLoop();
+  void CloseLog(bool remove);
 
   mutable std::mutex meta_mu_;
   format::Meta meta_ GUARDED_BY(meta_mu_);
@@ -405,6 +484,23 @@ class DBImpl {
   std::mutex writer_mu_;  // the writer gate (a Tx may end on another thread)
   std::condition_variable writer_cv_;
   bool writer_active_ GUARDED_BY(writer_mu_) = false;
+
+  // WAL mode. wal_ is set at open and dropped at close; between, only the
+  // writer (the gate's holder) uses it.
+  std::unique_ptr<wal::LogWriter> wal_;
+  bool replaying_ = false;                           // commits of a replay append no record
+  txid_t checkpoint_txid_ GUARDED_BY(meta_mu_) = 0;  // the data file's meta
+  int64_t log_records_ GUARDED_BY(meta_mu_) = 0;     // since the checkpoint
+  int64_t log_bytes_ GUARDED_BY(meta_mu_) = 0;
+  WalInfo read_only_wal_;     // what a read-only open found
+  std::mutex checkpoint_mu_;  // one checkpoint at a time; Close waits for it
+  std::mutex ckpt_thread_mu_;
+  std::condition_variable ckpt_cv_;
+  bool ckpt_stop_ GUARDED_BY(ckpt_thread_mu_) = false;
+  bool ckpt_requested_ GUARDED_BY(ckpt_thread_mu_) = false;
+  std::thread checkpointer_;
+  bool has_checkpointer_ = false;  // set at open, before any commit
+  bool log_open_ GUARDED_BY(meta_mu_) = false;
 
   std::mutex batch_mu_;
   std::condition_variable batch_cv_;

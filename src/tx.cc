@@ -141,14 +141,14 @@ Status TxImpl::CommitFreelist() {
   return Status::OK();
 }
 
-Status TxImpl::WritePages() {
+Status TxImpl::WritePages(bool sync) {
   const auto start = Clock::now();
   for (const auto& [id, buf] : dirty) {
     const size_t len = (size_t{PageOverflow(buf.get())} + 1) * page_size;
     if (Status s = db->file->WriteAt(id * page_size, buf.get(), len); !s.ok()) return s;
     stats.write++;
   }
-  if (!db->opts.no_sync) {
+  if (sync && !db->opts.no_sync) {
     if (Status s = db->file->Sync(); !s.ok()) return s;
   }
   stats.write_time_ns += NanosSince(start);
@@ -184,12 +184,13 @@ Status TxImpl::Commit() {
   if (Status s = root->Spill(); !s.ok()) return fail(s);
   stats.spill_time_ns += NanosSince(t);
   meta.root = root->header.root;
+  if (db->logging()) return CommitToLog();
   if (Status s = CommitFreelist(); !s.ok()) return fail(s);
   if (meta.pgid > begin_meta.pgid) {
     if (Status s = db->Grow(meta.pgid * page_size, (meta.pgid + 1) * page_size); !s.ok())
       return fail(s);
   }
-  if (Status s = WritePages(); !s.ok()) return fail(s);
+  if (Status s = WritePages(true); !s.ok()) return fail(s);
   if (db->opts.strict_mode) {
     std::vector<std::string> errors = Check(CheckOptions{});
     if (!errors.empty()) return fail(Status(Code::kCorruption, "check fail: " + errors.front()));
@@ -202,6 +203,78 @@ Status TxImpl::Commit() {
   Close();
   for (auto& fn : on_commit) fn();
   return Status::OK();
+}
+
+// WAL mode, after rebalance and spill: the pages go to the data file
+// unsynced (into pages no checkpoint uses: see DBImpl::ReleasePending), the
+// record to the log with one write and one sync. The meta is published in
+// memory only; the freelist and meta reach the data file at the checkpoint.
+// A failed log write or sync fails the handle: the record may be durable.
+Status TxImpl::CommitToLog() {
+  auto fail = [this](Status s) {
+    Rollback();
+    return s;
+  };
+  const std::string_view record = wal_ops ? std::string_view(wal_ops->bytes()) : "";
+  if (record.size() > wal::kMaxPayload) {
+    return fail(Status(Code::kInvalidArgument, "transaction too large for the write-ahead log"));
+  }
+  if (meta.pgid > begin_meta.pgid) {
+    if (Status s = db->Grow(meta.pgid * page_size, (meta.pgid + 1) * page_size); !s.ok())
+      return fail(s);
+  }
+  if (Status s = WritePages(false); !s.ok()) return fail(s);
+  if (db->opts.strict_mode) {
+    std::vector<std::string> errors = Check(CheckOptions{});
+    if (!errors.empty()) return fail(Status(Code::kCorruption, "check fail: " + errors.front()));
+  }
+  bool log_full = false;
+  if (!db->replaying_) {
+    if (Status s = db->wal_->Append(meta.txid, record, db->opts.no_sync); !s.ok()) {
+      db->SetFailed(s);
+      return fail(s);
+    }
+    log_full = db->wal_->end() >= db->opts.wal_checkpoint_bytes;
+  }
+  db->EndWrite(this, true);
+  Close();
+  for (auto& fn : on_commit) fn();
+  db->AfterLogCommit(log_full);
+  return Status::OK();
+}
+
+Status TxImpl::CommitCheckpoint() {
+  auto fail = [this](Status s) {
+    Rollback();
+    return s;
+  };
+  committing = true;
+  if (Status s = CommitFreelist(); !s.ok()) return fail(s);
+  if (meta.pgid > begin_meta.pgid) {
+    if (Status s = db->Grow(meta.pgid * page_size, (meta.pgid + 1) * page_size); !s.ok())
+      return fail(s);
+  }
+  if (Status s = WritePages(true); !s.ok()) return fail(s);
+  if (Status s = WriteMeta(); !s.ok()) return fail(s);
+  db->EndWrite(this, true);
+  Close();
+  return Status::OK();
+}
+
+uint32_t TxImpl::WalHandle(BucketImpl* b) {
+  if (b == root) return 0;
+  if (b->wal_handle != BucketImpl::kNoWalHandle) return b->wal_handle;
+  const uint32_t parent = WalHandle(b->parent);
+  b->wal_handle = wal_ops->next_handle();
+  wal_ops->Open(parent, b->name);
+  return b->wal_handle;
+}
+
+void TxImpl::LogCreate(BucketImpl* parent, BucketImpl* child) {
+  if (!Logs(parent)) return;
+  const uint32_t p = WalHandle(parent);
+  child->wal_handle = wal_ops->next_handle();
+  wal_ops->Create(p, child->name);
 }
 
 void TxImpl::Rollback() {
@@ -224,6 +297,7 @@ void TxImpl::Close() {
   }
   node_pool.clear();
   dirty.clear();
+  wal_ops.reset();
   arena.release();
   map_.reset();
   map_base_ = nullptr;
@@ -286,11 +360,16 @@ Status TxImpl::ReachablePages(std::vector<bool>* used) {
 Result<int64_t> TxImpl::WriteTo(const std::function<Status(const uint8_t*, size_t)>& sink) {
   if (closed) return Status(Code::kTxClosed);
   const Meta& m = writable ? begin_meta : meta;
+  const bool stale_freelist = db->FreelistStale(m);
   std::vector<uint8_t> buf(std::max<size_t>(page_size, size_t{1} << 20));
   int64_t total = 0;
   for (pgid_t slot = 0; slot < 2; slot++) {
     Meta copy = m;
     if (slot == 1) copy.txid = m.txid - 1;
+    // WAL mode between checkpoints: the freelist page is the checkpoint's,
+    // not this snapshot's; the copy says "no freelist" and its opener
+    // rebuilds the free set from the tree (bbolt does too).
+    if (stale_freelist) copy.freelist = kNoFreelist;
     std::fill(buf.begin(), buf.begin() + page_size, 0);
     copy.EncodePage(buf.data(), slot);
     if (Status s = sink(buf.data(), page_size); !s.ok()) return s;

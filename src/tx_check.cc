@@ -82,10 +82,18 @@ class Checker {
   }
 
   // The freed set: what this snapshot's freelist page lists, or the writer's
-  // in-memory freelist while a commit checks itself.
+  // in-memory freelist while a commit checks itself. In WAL mode between
+  // checkpoints the freelist page is the checkpoint's: the in-memory one
+  // then, when this snapshot is the newest and no writer runs (else the
+  // leak check is skipped).
   void LoadFreed() {
     std::vector<pgid_t> ids;
-    if (tx_->meta.freelist != kNoFreelist) {
+    const bool stale = tx_->db->FreelistStale(tx_->meta);
+    if (stale && tx_->writable && tx_->committing) {
+      ids = tx_->db->freelist->AllIds();
+    } else if (stale) {
+      if (tx_->writable || !tx_->db->FreeIdsAt(tx_->meta.txid, &ids)) return;
+    } else if (tx_->meta.freelist != kNoFreelist) {
       PageView p;
       Status s = tx_->RawPage(tx_->meta.freelist, &p);
       if (s.ok()) s = DecodeFreelist(p.data, p.span, tx_->meta.freelist, &ids);

@@ -8,7 +8,7 @@
 namespace bench {
 
 #ifdef BENCH_HAVE_BOLTPP
-std::unique_ptr<Engine> NewBoltppEngine();
+std::unique_ptr<Engine> NewBoltppEngine(bool wal);
 #endif
 #ifdef BENCH_HAVE_LMDB
 std::unique_ptr<Engine> NewLmdbEngine();
@@ -22,7 +22,8 @@ std::unique_ptr<Engine> NewSqliteEngine(bool wal);
 
 std::unique_ptr<Engine> MakeEngine(const std::string& name) {
 #ifdef BENCH_HAVE_BOLTPP
-  if (name == "boltpp") return NewBoltppEngine();
+  if (name == "boltpp") return NewBoltppEngine(false);
+  if (name == "boltpp-wal") return NewBoltppEngine(true);
 #endif
 #ifdef BENCH_HAVE_LMDB
   if (name == "lmdb") return NewLmdbEngine();
@@ -42,6 +43,7 @@ std::vector<std::string> CompiledEngines() {
   std::vector<std::string> v;
 #ifdef BENCH_HAVE_BOLTPP
   v.push_back("boltpp");
+  v.push_back("boltpp-wal");
 #endif
 #ifdef BENCH_HAVE_LMDB
   v.push_back("lmdb");

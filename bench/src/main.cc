@@ -59,7 +59,8 @@ int Usage() {
       "       boltpp_bench report --json F [--md F] [--png F] [--no-chart]\n"
       "       boltpp_bench floor [--dir D] [--iters K] [--span-mib M]\n"
       "       boltpp_bench engines\n"
-      "engines: boltpp bbolt-go lmdb rocksdb sqlite sqlite-wal (default: all but sqlite-wal)\n"
+      "engines: boltpp boltpp-wal bbolt-go lmdb rocksdb sqlite sqlite-wal (default: all but "
+      "sqlite-wal)\n"
       "suites: redb sorted bbolt (or bbolt:seq, bbolt:rnd, bbolt:seq-nest, bbolt:rnd-nest) "
       "jobstore\n");
   return 2;

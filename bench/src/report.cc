@@ -298,6 +298,10 @@ void Machine(std::ostream& md, const json& res) {
         "does): **"
      << FmtRate(fl.value("commits_per_s", 0.0)) << " commits/s**; a single write + fdatasync: "
      << FmtRate(fl.value("write_fdatasync_per_s", 0.0)) << "/s (medians over repetitions).\n"
+     << "- Single-sync floor (the least a write-ahead-log commit does: a 128-byte record written "
+        "after the\n"
+     << "  previous one in already-allocated space, then fdatasync): **"
+     << FmtRate(fl.value("single_sync_commits_per_s", 0.0)) << " commits/s**.\n"
      << "  The same protocol at random places in a " << fl.value("span_mib", 0)
      << " MiB file (the size of the\n"
      << "  redb suite's database): one data page "

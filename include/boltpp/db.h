@@ -58,6 +58,19 @@ class BOLTPP_EXPORT DB {
 
   // fdatasync the file.
   Status Sync();
+  // WAL mode: makes the data file hold every commit (syncs it, writes the
+  // freelist and meta) and empties the log. Commits wait only for the last
+  // part (one sync of the pages written since the start, and the meta's).
+  // OK and nothing done when not in WAL mode. Must not be called from a
+  // thread that holds a read-write transaction (it waits for the writer).
+  // Errors: kDatabaseReadOnly, kDatabaseNotOpen, kDatabaseFailed, kIOError
+  // (the handle then fails: reopen to replay the log).
+  Status Checkpoint();
+  // The log's state (see WalInfo).
+  WalInfo GetWalInfo() const;
+  // Whether the log holds commits the data file does not (a read-only
+  // handle then shows the last checkpoint: open read-write to replay).
+  bool WalPending() const { return GetWalInfo().pending_records > 0; }
   Stats GetStats() const;
   Info GetInfo() const;
   const std::string& Path() const;

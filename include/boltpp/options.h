@@ -51,6 +51,19 @@ struct Options {
   // Batch: at most this many calls per commit, and at most this long a wait.
   int max_batch_size = 1000;
   std::chrono::microseconds max_batch_delay{10000};
+  // WAL mode (docs/design.md, "WAL mode"). A commit writes its pages to the
+  // data file without syncing it and appends a record of its operations to
+  // the log PATH-wal, syncing only the log: one write and one sync per
+  // commit. The data file's meta changes only at a checkpoint (past
+  // wal_checkpoint_bytes of log, every wal_checkpoint_interval, on
+  // DB::Checkpoint and at Close, which also removes the log). After a
+  // crash the data file alone is the last checkpoint, a valid bbolt file;
+  // the next read-write open (WAL mode or not) replays the log.
+  bool wal = false;
+  uint64_t wal_checkpoint_bytes = 16 * 1024 * 1024;
+  // Zero: no timer (and no checkpointer thread: size-triggered checkpoints
+  // then run in the commit that passed the size).
+  std::chrono::milliseconds wal_checkpoint_interval{10000};
   // Where files come from (nullptr = FileSystem::Default()). Not owned.
   FileSystem* file_system = nullptr;
 };

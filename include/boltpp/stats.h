@@ -57,6 +57,19 @@ struct BOLTPP_EXPORT BucketStats {
   void Add(const BucketStats& o);
 };
 
+// The write-ahead log beside a database (DB::GetWalInfo).
+struct WalInfo {
+  bool present = false;  // a log file exists (PATH-wal)
+  // Commits in the log that the data file's checkpoint does not hold yet:
+  // for a read-only handle, what the next read-write open will replay.
+  int64_t pending_records = 0;
+  int64_t bytes = 0;             // bytes of the log in use (header and records)
+  uint64_t checkpoint_txid = 0;  // txid of the data file's meta
+  // Why a scan stopped before the end of the file ("" when it did not):
+  // a torn last record, a checksum or salt mismatch, a damaged header.
+  std::string stop;
+};
+
 struct Info {
   const uint8_t* data = nullptr;  // start of the current map
   uint32_t page_size = 0;

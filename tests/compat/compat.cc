@@ -204,6 +204,9 @@ class Workload {
         cfg_.freelist == "hashmap" ? boltpp::FreelistType::kHashMap : boltpp::FreelistType::kArray;
     o.no_freelist_sync = cfg_.no_freelist_sync;
     o.no_sync = cfg_.no_sync;
+    o.wal = cfg_.wal;
+    o.wal_checkpoint_bytes = 64 * 1024;
+    o.wal_checkpoint_interval = std::chrono::milliseconds(0);
     return o;
   }
 

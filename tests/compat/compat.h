@@ -56,6 +56,9 @@ struct WorkloadConfig {
   int reopen_pct = 10;
   int big_freelist = 0;  // pages of one huge value put and deleted first
   int huge_values = 0;   // values over 1 MiB put in a first transaction
+  // boltpp only (Go has no WAL mode): run in WAL mode, checkpointing every
+  // 64 KiB of log, so the file Go reads was written by checkpoints.
+  bool wal = false;
 
   // bboltgen flags for this config.
   std::vector<std::string> GoFlags() const;

@@ -446,6 +446,42 @@ TEST_P(BoltppWritesGoReads, SeededWorkloads) {
 
 INSTANTIATE_TEST_SUITE_P(Shards, BoltppWritesGoReads, ::testing::Range(0, kShards));
 
+// boltpp writes in WAL mode (commits to the log, checkpoints every 64 KiB
+// of it and at each close), Go reads the data file. BOLTPP_COMPAT_WAL_COUNT
+// seeds (default 8).
+TEST(BoltppWritesGoReadsWal, SeededWorkloads) {
+  REQUIRE_GO();
+  auto seeds = ShardSeeds(0, 1, EnvInt("BOLTPP_COMPAT_WAL_COUNT", 8), 0);
+  std::printf("[compat] boltpp writes in WAL mode, Go reads: base seed %llu, seeds %s\n",
+              static_cast<unsigned long long>(BaseSeed()), SeedList(seeds).c_str());
+  boltpp::testing::TempDir tmp = CompatTempDir("b2g-wal");
+  ASSERT_TRUE(tmp.ok());
+  Tally t;
+  for (uint64_t seed : seeds) {
+    if (t.failures >= kMaxFailures) break;
+    WorkloadConfig cfg = ConfigForSeed(seed);
+    cfg.wal = true;
+    std::string dir = tmp.path() + "/seed-" + std::to_string(seed);
+    fs::create_directories(dir);
+    std::string err = BoltppWritesOne(seed, cfg, dir, &t);
+    if (err.empty() && fs::exists(dir + "/boltpp.db-wal")) err = "the log outlived the close";
+    t.workloads++;
+    std::printf("  seed %-10llu %s wal: %s\n", static_cast<unsigned long long>(seed),
+                ConfigLine(cfg).c_str(), err.empty() ? "ok" : "FAIL");
+    if (err.empty()) {
+      t.passed++;
+      std::error_code ec;
+      fs::remove_all(dir, ec);
+    } else {
+      t.failures++;
+      tmp.Keep();
+      ADD_FAILURE() << "boltpp writes in WAL mode, Go reads: seed " << seed << " ["
+                    << cfg.Describe() << "]: " << err << "\n    files kept in " << dir;
+    }
+  }
+  t.Print("boltpp writes in WAL mode, Go reads");
+}
+
 // ---------------------------------------------------- big freelist ----
 
 WorkloadConfig BigFreelistConfig(const std::string& freelist) {

@@ -153,6 +153,7 @@ struct StressParam {
   const char* name;
   bool mem;
   FreelistType freelist;
+  bool wal = false;  // WAL mode, with the checkpointer thread running every 30 ms
 };
 
 void PrintTo(const StressParam& p, std::ostream* os) { *os << p.name; }
@@ -174,6 +175,9 @@ TEST_P(Concurrency, ReadersNeverSeePartialCommitsOrFreedPages) {
   o.timeout = std::chrono::milliseconds(-1);
   o.max_batch_delay = std::chrono::milliseconds(2);
   o.file_system = p.mem ? static_cast<FileSystem*>(&mem) : nullptr;
+  o.wal = p.wal;
+  o.wal_checkpoint_bytes = 256 * 1024;
+  o.wal_checkpoint_interval = std::chrono::milliseconds(30);
   const std::string path = p.mem ? "/stress.db" : dir.File("stress.db");
   auto dbr = DB::Open(path, o);
   ASSERT_TRUE(dbr.ok()) << dbr.status().ToString();
@@ -400,7 +404,8 @@ TEST_P(Concurrency, ReadersNeverSeePartialCommitsOrFreedPages) {
 INSTANTIATE_TEST_SUITE_P(
     Files, Concurrency,
     ::testing::Values(StressParam{"posix_array", false, FreelistType::kArray},
-                      StressParam{"mem_hashmap", true, FreelistType::kHashMap}),
+                      StressParam{"mem_hashmap", true, FreelistType::kHashMap},
+                      StressParam{"posix_array_wal", false, FreelistType::kArray, true}),
     [](const ::testing::TestParamInfo<StressParam>& i) { return std::string(i.param.name); });
 
 }  // namespace

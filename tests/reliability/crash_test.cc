@@ -35,12 +35,17 @@ struct CrashConfig {
   bool no_grow_sync;
   int commits;
   uint64_t seed;
+  bool wal = false;               // WAL mode: images of the data file and of its log
+  uint64_t checkpoint_bytes = 0;  // WAL: checkpoint past this much log
 };
 
 const CrashConfig kCrashConfigs[] = {
     {"page4k_array", 4096, FreelistType::kArray, false, false, 120, 1001},
     {"page1k_hashmap", 1024, FreelistType::kHashMap, false, true, 120, 2002},
     {"page4k_nofreelistsync", 4096, FreelistType::kArray, true, false, 80, 3003},
+    // Each image of both files replays: fewer commits, with a checkpoint every few.
+    {"wal_page4k_array", 4096, FreelistType::kArray, false, false, 40, 4004, true, 12 * 1024},
+    {"wal_page1k_hashmap", 1024, FreelistType::kHashMap, false, true, 40, 5005, true, 5 * 1024},
 };
 
 constexpr int kRandomImagesPerSync = 6;
@@ -55,18 +60,26 @@ Options CrashOptions(const CrashConfig& c, FileSystem* fs) {
   o.no_grow_sync = c.no_grow_sync;
   o.timeout = std::chrono::milliseconds(-1);
   o.file_system = fs;
+  o.wal = c.wal;
+  if (c.checkpoint_bytes) o.wal_checkpoint_bytes = c.checkpoint_bytes;
+  o.wal_checkpoint_interval = std::chrono::milliseconds(0);  // checkpoints at known points
   return o;
 }
 
-// Why the crash image img is not acceptable ("" when it is): it must open,
-// check clean and hold prev, or -- when the meta write was among the
-// unsynced ones -- prev or next (next when every write landed). With
-// extra_commit, it must also take one more commit. *is_new tells which.
-std::string ImageProblem(const std::string& img, const Options& base, const MBucket& prev,
-                         const MBucket& next, bool meta_pending, CrashMode mode, bool extra_commit,
-                         uint64_t salt, bool* is_new) {
+constexpr const char* kDbPath = "/crash.db";
+constexpr const char* kLogPath = "/crash.db-wal";
+
+// Why the crash image img (and log_img, the log's, when not null) is not
+// acceptable ("" when it is): it must open, check clean and hold prev, or --
+// when the commit point (meta write, or in WAL mode the log record) was
+// among the unsynced writes -- prev or next (next when every write landed).
+// With extra_commit, it must also take one more commit. *is_new tells which.
+std::string ImageProblem(const std::string& img, const std::string* log_img, const Options& base,
+                         const MBucket& prev, const MBucket& next, bool meta_pending,
+                         CrashMode mode, bool extra_commit, uint64_t salt, bool* is_new) {
   MemFileSystem fs;
   fs.PutFile("/img.db", img);
+  if (log_img && !log_img->empty()) fs.PutFile("/img.db-wal", *log_img);
   Options o = base;
   o.file_system = &fs;
   *is_new = false;
@@ -108,12 +121,13 @@ std::string ImageProblem(const std::string& img, const Options& base, const MBuc
 
 class CrashImages : public ::testing::TestWithParam<CrashConfig> {
  protected:
-  void VerifyImage(const std::string& img, CrashMode mode, bool meta_pending) {
+  void VerifyImage(const std::string& img, CrashMode mode, bool meta_pending,
+                   const std::string* log_img = nullptr) {
     images_++;
     bool is_new = false;
     const std::string why =
-        ImageProblem(img, CrashOptions(GetParam(), nullptr), prev_, next_, meta_pending, mode,
-                     images_ % 3 == 0, static_cast<uint64_t>(images_), &is_new);
+        ImageProblem(img, log_img, CrashOptions(GetParam(), nullptr), prev_, next_, meta_pending,
+                     mode, images_ % 3 == 0, static_cast<uint64_t>(images_), &is_new);
     if (is_new) new_images_++;
     if (why.empty()) return;
     failures_++;
@@ -130,6 +144,36 @@ class CrashImages : public ::testing::TestWithParam<CrashConfig> {
                   << " mode=" << CrashModeName(mode) << " meta_pending=" << meta_pending
                   << "\nsaved as " << name << "\n"
                   << why;
+  }
+
+  // WAL mode: a sync of either file. The other file is taken as it is
+  // durably or as it is live (both are states a crash can leave), and the
+  // commit point is the log's sync: before it an image may hold the
+  // previous or the new commit (replay decides), after it only the new one.
+  void OnWalSync(const std::string& path, const CrashState& st) {
+    sync_in_commit_++;
+    syncs_++;
+    const bool is_log = path == kLogPath;
+    const std::string other_path = is_log ? kDbPath : kLogPath;
+    const std::string other[2] = {fs_->DurableBytes(other_path), fs_->LiveBytes(other_path)};
+    const bool pending = !log_synced_in_commit_;
+    for (int i = 0; i < 2 + kRandomImagesPerSync; i++) {
+      const auto m = static_cast<CrashMode>(i < 2 ? i : 2 + (i - 2) % 4);
+      // All landed (the synced file's writes and the other's) is the new
+      // commit once the log is being synced.
+      const std::string& o = m == CrashMode::kApplyAll ? other[1] : other[i % 2];
+      const CrashMode rule = is_log ? m : CrashMode::kSubset;
+      std::string img = MakeCrashImage(st, m, rng_);
+      if (is_log) {
+        VerifyImage(o, rule, pending, &img);
+      } else {
+        VerifyImage(img, rule, pending, &o);
+      }
+    }
+    if (is_log) {
+      log_synced_in_commit_ = true;
+      prev_ = next_;  // the commit is durable: from now on only it is acceptable
+    }
   }
 
   void OnSync(const CrashState& st) {
@@ -151,6 +195,8 @@ class CrashImages : public ::testing::TestWithParam<CrashConfig> {
   uint64_t seed_ = 0;
   std::mt19937_64 rng_;
   MBucket prev_, next_;
+  MemFileSystem* fs_ = nullptr;
+  bool log_synced_in_commit_ = false;
   int commit_ = 0;
   int sync_in_commit_ = 0;
   int64_t images_ = 0, new_images_ = 0, syncs_ = 0, failures_ = 0;
@@ -163,14 +209,22 @@ TEST_P(CrashImages, EveryImageHoldsPreviousOrNewCommit) {
               static_cast<unsigned long long>(seed_));
   rng_.seed(seed_);
   MemFileSystem fs;
-  auto db = DB::Open("/crash.db", CrashOptions(c, &fs));
+  fs_ = &fs;
+  auto db = DB::Open(kDbPath, CrashOptions(c, &fs));
   ASSERT_TRUE(db.ok()) << db.status().ToString();
-  fs.SetSyncHook([this](const std::string&, const CrashState& st) { OnSync(st); });
+  fs.SetSyncHook([this, wal = c.wal](const std::string& path, const CrashState& st) {
+    if (wal) {
+      OnWalSync(path, st);
+    } else {
+      OnSync(st);
+    }
+  });
 
   GenConfig gc;
   const int commits = Scaled(c.commits, 5);
   for (commit_ = 1; commit_ <= commits && failures_ == 0; commit_++) {
     sync_in_commit_ = 0;
+    log_synced_in_commit_ = false;
     std::uniform_int_distribution<int> size(1, commit_ % 10 == 0 ? 600 : 120);
     Ops ops = RandomOps(rng_, gc, size(rng_));
     next_ = prev_;
@@ -181,9 +235,11 @@ TEST_P(CrashImages, EveryImageHoldsPreviousOrNewCommit) {
   }
   fs.SetSyncHook(nullptr);
   ASSERT_TRUE((*db)->Close().ok());
-  // After a clean close, the durable image is the last commit.
+  // After a clean close, the durable image is the last commit (and in WAL
+  // mode the log is gone).
   next_ = prev_;
-  VerifyImage(fs.DurableBytes("/crash.db"), CrashMode::kDropAll, false);
+  EXPECT_FALSE(fs.Exists(kLogPath));
+  VerifyImage(fs.DurableBytes(kDbPath), CrashMode::kDropAll, false);
   PrintStats(std::string("crash_") + c.name, {{"crash_commits", commits},
                                               {"crash_syncs", syncs_},
                                               {"crash_images", images_},
@@ -227,7 +283,7 @@ TEST(CrashHarness, DetectsCommitsWithoutDataSync) {
       std::string img = MakeCrashImage(st, i % 2 ? CrashMode::kSubset : CrashMode::kTorn, rng);
       bool is_new;
       std::string why =
-          ImageProblem(img, o, prev, next, true, CrashMode::kSubset, false, 0, &is_new);
+          ImageProblem(img, nullptr, o, prev, next, true, CrashMode::kSubset, false, 0, &is_new);
       images++;
       if (!why.empty() && why.find("neither") == std::string::npos) bad++;
     }

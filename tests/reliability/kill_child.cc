@@ -1,11 +1,12 @@
 // File: tests/reliability/kill_child.cc
 // The child of the kill test (kill_test.cc):
-//   boltpp_kill_child <db> <log> <seed> <run>
+//   boltpp_kill_child <db> <log> <seed> <run> [wal]
 // Opens the database, finds the last committed transaction i (state/n) and
 // commits i+1, i+2, ... forever, appending each id to <log> and fdatasync-ing
 // the log after Commit returns. A reader thread keeps read transactions open
 // so that some freed pages are pending when the kill comes. Options vary
-// with <run>. Exits non-zero on any error (the parent reports its stderr).
+// with <run>; "wal" runs in WAL mode, checkpointing every 32 KiB of log and
+// every 20 ms. Exits non-zero on any error (the parent reports its stderr).
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -27,8 +28,8 @@ static void Die(const char* what, const Status& s) {
 }
 
 int main(int argc, char** argv) {
-  if (argc != 5) {
-    std::fprintf(stderr, "usage: %s <db> <log> <seed> <run>\n", argv[0]);
+  if (argc != 5 && !(argc == 6 && std::string(argv[5]) == "wal")) {
+    std::fprintf(stderr, "usage: %s <db> <log> <seed> <run> [wal]\n", argv[0]);
     return 64;
   }
   const std::string path = argv[1];
@@ -41,6 +42,11 @@ int main(int argc, char** argv) {
   // A kill keeps the page cache, so syncing only slows the child down; sync
   // on some runs anyway so both paths are killed mid-way.
   o.no_sync = run % 3 != 0;
+  if (argc == 6) {
+    o.wal = true;
+    o.wal_checkpoint_bytes = 32 * 1024;
+    o.wal_checkpoint_interval = std::chrono::milliseconds(20);
+  }
   auto db = DB::Open(path, o);
   if (!db.ok()) Die("open", db.status());
   auto n = KillTxnCommitted(db->get());

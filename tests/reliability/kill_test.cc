@@ -10,6 +10,14 @@
 //  * the content is exactly the model after transactions 1..state/n.
 // Then the next child continues from there. BOLTPP_KILLS sets the number of
 // kills (default 300, scaled by BOLTPP_RELIABILITY_SCALE).
+//
+// The WAL loop runs the child in WAL mode (checkpointing every 32 KiB of
+// log and every 20 ms, so kills land in commits and checkpoints alike).
+// After each kill, before anything replays the log, the data file alone
+// must be a clean bbolt file: boltpp opens it read-only and checks it, and
+// Go bbolt 1.3.6 (the compatibility suite's bboltgen) checks it too. Then a
+// read-write open replays the log and every logged commit must be there.
+// BOLTPP_WAL_KILLS sets its number of kills (default 60).
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <signal.h>
@@ -74,13 +82,37 @@ pid_t Spawn(const std::vector<std::string>& args, const std::string& err_path) {
   return pid;
 }
 
-TEST(KillTest, EveryLoggedCommitSurvivesSigkill) {
-  const uint64_t seed = SeedOr(777);
-  int kills = 300;
-  if (const char* e = std::getenv("BOLTPP_KILLS")) kills = std::atoi(e);
+// The data file alone (before any replay) as boltpp and Go bbolt see it:
+// "" when both open it read-only and check it clean.
+std::string CheckDataFileAlone(const std::string& db_path, const TempDir& dir) {
+  if (LogSize(db_path) == 0) return "";  // killed before the file was created
+  Options ro;
+  ro.read_only = true;
+  ro.timeout = std::chrono::milliseconds(5000);
+  auto db = DB::Open(db_path, ro);
+  if (!db.ok()) return "read-only open: " + db.status().ToString();
+  if (std::string c = CheckDB(db->get()); !c.empty()) return "boltpp check: " + c;
+  (void)(*db)->Close();
+#ifdef BOLTPP_BBOLTGEN
+  const std::string out = dir.File("go.check"), err = dir.File("go.err");
+  const std::string cmd = std::string(BOLTPP_BBOLTGEN) + " dump -db " + db_path + " -checkout " +
+                          out + " > /dev/null 2> " + err;
+  if (std::system(cmd.c_str()) != 0) return "Go bbolt cannot open it: " + ReadFile(err);
+  if (std::string c = ReadFile(out); !c.empty()) return "Go bbolt's check: " + c;
+#else
+  (void)dir;
+#endif
+  return "";
+}
+
+void KillLoop(bool wal, int default_kills, uint64_t default_seed) {
+  const uint64_t seed = SeedOr(default_seed);
+  int kills = default_kills;
+  if (const char* e = std::getenv(wal ? "BOLTPP_WAL_KILLS" : "BOLTPP_KILLS")) kills = std::atoi(e);
   kills = Scaled(kills, 10);
-  std::printf("seed=%llu kills=%d child=%s (set BOLTPP_SEED / BOLTPP_KILLS to repeat)\n",
-              static_cast<unsigned long long>(seed), kills, BOLTPP_KILL_CHILD);
+  std::printf("seed=%llu kills=%d wal=%d child=%s (set BOLTPP_SEED / BOLTPP_%sKILLS to repeat)\n",
+              static_cast<unsigned long long>(seed), kills, wal, BOLTPP_KILL_CHILD,
+              wal ? "WAL_" : "");
   TempDir dir(TempDirOptions{.prefix = "boltpp-kill", .prefer_shm = true});
   const std::string db_path = dir.File("kill.db");
   const std::string log_path = dir.File("commits.log");
@@ -92,8 +124,10 @@ TEST(KillTest, EveryLoggedCommitSurvivesSigkill) {
   int64_t unlogged = 0, during_open = 0;
   const auto t0 = std::chrono::steady_clock::now();
   for (int k = 0; k < kills; k++) {
-    pid_t pid = Spawn(
-        {BOLTPP_KILL_CHILD, db_path, log_path, std::to_string(seed), std::to_string(k)}, err_path);
+    std::vector<std::string> args{BOLTPP_KILL_CHILD, db_path, log_path, std::to_string(seed),
+                                  std::to_string(k)};
+    if (wal) args.push_back("wal");
+    pid_t pid = Spawn(args, err_path);
     ASSERT_GT(pid, 0);
     // A third of the kills land within the first 3 ms (open, first commit);
     // the rest after the child has logged a commit, plus up to 30 ms, so
@@ -121,6 +155,11 @@ TEST(KillTest, EveryLoggedCommitSurvivesSigkill) {
         << ReadFile(err_path);
     const uint64_t logged = LastLogged(log_path);
     if (logged <= applied) during_open++;  // no commit logged by this child
+    if (wal) {
+      const std::string alone = CheckDataFileAlone(db_path, dir);
+      ASSERT_EQ(alone, "") << "kill " << k << " seed " << seed
+                           << ": the data file alone is not a clean bbolt file";
+    }
 
     Options o;
     o.timeout = std::chrono::milliseconds(5000);
@@ -149,10 +188,20 @@ TEST(KillTest, EveryLoggedCommitSurvivesSigkill) {
       static_cast<long long>(during_open));
   EXPECT_GT(applied, static_cast<uint64_t>(kills) / 2)
       << "too few commits: the kills did not hit a working child";
-  PrintStats("kill", {{"kills", kills},
-                      {"kill_commits_verified", static_cast<int64_t>(applied)},
-                      {"kill_lost_commits", 0},
-                      {"kill_unlogged_commits", unlogged}});
+  PrintStats(wal ? "kill_wal" : "kill", {{"kills", kills},
+                                         {"kill_commits_verified", static_cast<int64_t>(applied)},
+                                         {"kill_lost_commits", 0},
+                                         {"kill_unlogged_commits", unlogged}});
+}
+
+TEST(KillTest, EveryLoggedCommitSurvivesSigkill) { KillLoop(false, 300, 777); }
+
+TEST(KillTest, WalEveryLoggedCommitSurvivesSigkillAndTheDataFileChecksClean) {
+#ifndef BOLTPP_BBOLTGEN
+  if (std::getenv("CI")) FAIL() << "the Go helper bboltgen is not built (Go bbolt missing)";
+  std::printf("Go bbolt helper not built: the data file is checked by boltpp only\n");
+#endif
+  KillLoop(true, 60, 778);
 }
 
 }  // namespace

@@ -78,6 +78,7 @@ std::vector<Step> MakeWorkload(uint64_t seed) {
     for (int i : idx) ops.push_back(Put({"b2"}, KeyName(i), Filler(rng, 30)));
     w.push_back(Make(Step::kUpdate, "split", std::move(ops)));
   }
+  w.push_back(Make(Step::kCheckpoint, "checkpoint1"));
   w.push_back(Make(Step::kReopen, "reopen1"));
   w.push_back(Make(Step::kBackup, "backup1"));
   {  // 8. merges: delete most of b2 with a cursor, and some of b1
@@ -105,6 +106,7 @@ std::vector<Step> MakeWorkload(uint64_t seed) {
     w.push_back(std::move(s));
   }
   w.push_back(Make(Step::kUpdate, "delete-b1", {Op{Op::kDeleteBucket, {}, "b1", {}}}));
+  w.push_back(Make(Step::kCheckpoint, "checkpoint2"));
   w.push_back(Make(Step::kReopen, "reopen2"));
   {  // 15. a random mix
     GenConfig c;

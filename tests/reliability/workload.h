@@ -2,7 +2,8 @@
 // A fixed, seeded sequence of steps that touches every commit path: growing
 // the file (remap + truncate), overflow values, page splits and merges,
 // bucket deletion, manual and managed transactions, rollback, Batch from
-// several threads, hot backup (Tx::WriteTo) and reopening.
+// several threads, hot backup (Tx::WriteTo), DB::Checkpoint (WAL mode; a
+// no-op otherwise) and reopening.
 #pragma once
 
 #include <cstdint>
@@ -16,7 +17,7 @@ namespace boltpp::reliability {
 using boltpp::testing::Ops;
 
 struct Step {
-  enum Kind { kUpdate, kManual, kBatch, kRollback, kBackup, kReopen };
+  enum Kind { kUpdate, kManual, kBatch, kRollback, kBackup, kReopen, kCheckpoint };
   Kind kind = kUpdate;
   std::string name;
   Ops ops;                 // kUpdate, kManual, kRollback

@@ -1,6 +1,7 @@
 // File: tests/testutil/model.cc
 #include "testutil/model.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <sstream>
 
@@ -13,6 +14,11 @@ namespace {
 bool Lenient(const Status& s) {
   return s.code() == Code::kBucketNotFound || s.code() == Code::kBucketExists ||
          s.code() == Code::kIncompatibleValue;
+}
+
+// Whether a is b or inside it.
+bool WithinPath(const Path& a, const Path& b) {
+  return a.size() >= b.size() && std::equal(b.begin(), b.end(), a.begin());
 }
 
 // The bucket at path; created when create is set. A null Bucket when missing
@@ -109,6 +115,18 @@ Status ApplyOp(Tx& tx, const Op& op) {
       auto r = b.NextSequence();
       return r.ok() ? Status::OK() : r.status();
     }
+    case Op::kMoveBucket: {
+      Path moved = op.path;
+      moved.push_back(op.key);
+      if (WithinPath(op.dst, moved) || op.dst == op.path) return Status::OK();
+      Bucket src = Resolve(tx, op.path, false, &err);
+      if (!err.ok()) return err;
+      Bucket dst = Resolve(tx, op.dst, false, &err);
+      if (!err.ok()) return err;
+      if ((!src && !op.path.empty()) || (!dst && !op.dst.empty())) return Status::OK();
+      Status s = tx.MoveBucket(op.key, src, dst);
+      return Lenient(s) ? Status::OK() : s;
+    }
   }
   return Status(Code::kInvalidArgument, "bad op");
 }
@@ -154,6 +172,19 @@ void ApplyOp(MBucket* root, const Op& op) {
     case Op::kNextSeq: {
       MBucket* b = ResolveModel(root, op.path, true);
       if (b) b->seq++;
+      return;
+    }
+    case Op::kMoveBucket: {
+      Path moved = op.path;
+      moved.push_back(op.key);
+      if (WithinPath(op.dst, moved) || op.dst == op.path) return;
+      MBucket* src = ResolveModel(root, op.path, false);
+      MBucket* dst = ResolveModel(root, op.dst, false);
+      if (!src || !dst || !src->sub.count(op.key)) return;
+      if (dst->sub.count(op.key) || dst->kv.count(op.key)) return;
+      MBucket b = std::move(src->sub[op.key]);
+      src->sub.erase(op.key);
+      dst->sub.emplace(op.key, std::move(b));
       return;
     }
   }
@@ -340,6 +371,14 @@ Op RandomOp(std::mt19937_64& rng, const GenConfig& c) {
   }
   if ((r -= c.p_seq) < 0) {
     op.type = Op::kNextSeq;
+    return op;
+  }
+  if (c.p_move > 0 && (r -= c.p_move) < 0) {
+    // A nested bucket n0..n2 moves to another bucket's path or the top level.
+    op.type = Op::kMoveBucket;
+    op.key = "n" + std::to_string(std::uniform_int_distribution<int>(0, 2)(rng));
+    if (op.path.size() > 1) op.path.pop_back();
+    op.dst = u(rng) < 0.2 ? Path{} : RandomPath(rng, c);
     return op;
   }
   if ((r -= c.p_delete_range) < 0) {

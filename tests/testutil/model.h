@@ -32,11 +32,20 @@ struct MBucket {
 using Path = BucketPath;
 
 struct Op {
-  enum Type : uint8_t { kPut, kDelete, kDeleteRange, kCreateBucket, kDeleteBucket, kNextSeq };
+  enum Type : uint8_t {
+    kPut,
+    kDelete,
+    kDeleteRange,
+    kCreateBucket,
+    kDeleteBucket,
+    kNextSeq,
+    kMoveBucket,  // moves bucket `key` from `path` into `dst` (both must exist)
+  };
   Type type = kPut;
   Path path;          // bucket the op works in (non-empty for key ops)
   std::string key;    // key, or bucket name, or range start
   std::string value;  // value, or range end (exclusive; "" = to the end)
+  Path dst;           // kMoveBucket: the destination ({} = the top level)
 };
 using Ops = std::vector<Op>;
 
@@ -67,6 +76,7 @@ struct GenConfig {
   double p_delete_range = 0.02;
   double p_bucket_op = 0.03;  // create/delete a nested bucket
   double p_seq = 0.02;
+  double p_move = 0;  // move a bucket (0 keeps the streams of older seeds)
 };
 std::string RandomValue(std::mt19937_64& rng, const GenConfig& c);
 std::string KeyName(int i);

@@ -176,6 +176,7 @@ struct OpenOptions {
   uint32_t file_mode = 0600;
   uint32_t page_size = 0;
   size_t initial_mmap_size = 0;
+  bool wal = false;  // Options::wal
 };
 // Opens a database, turning failures into CliError.
 std::unique_ptr<DB> OpenDB(const std::string& path, const Invocation& inv, const OpenOptions& o);

@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 #include <regex>
 
+#include "boltpp/boltpp.h"
 #include "cli_test_util.h"
 
 namespace boltpp::cli::test {
@@ -695,6 +696,59 @@ TEST_F(CliTest, Bench) {
   EXPECT_NE(r.err.find("starting read benchmark.\n"), std::string::npos);
   EXPECT_EQ(R({"keys", "b.db", "bench"}).out.size(), 200u * 17);  // 8-byte keys in hex
   ExpectCheckOk(P("b.db"));
+}
+
+// bench --wal runs in WAL mode: same output, the log gone after the run.
+TEST_F(CliTest, BenchWal) {
+  RunResult r =
+      R({"bench", "--count", "200", "--batch-size", "10", "--wal", "--work", "--path", "w.db"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto lines = Lines(r.out);
+  ASSERT_EQ(lines.size(), 3u) << r.out;
+  EXPECT_TRUE(std::regex_match(lines[0], kWriteLine)) << lines[0];
+  EXPECT_EQ(R({"keys", "w.db", "bench"}).out.size(), 200u * 17);
+  EXPECT_FALSE(Exists(P("w.db-wal")));
+  EXPECT_EQ(R({"info", "w.db"}).out, "Page Size: 4096\n");
+  ExpectCheckOk(P("w.db"));
+}
+
+// A database whose log holds commits: info reports them, read commands see
+// the last checkpoint, and a write command replays the log first.
+TEST_F(CliTest, InfoShowsAPendingLogAndWritesReplayIt) {
+  {
+    Options o;
+    o.wal = true;
+    auto db = DB::Open(P("w.db"), o);
+    ASSERT_TRUE(db.ok()) << db.status().ToString();
+    ASSERT_TRUE((*db)->Update([](Tx& tx) { return tx.CreateBucket("b").status(); }).ok());
+    ASSERT_TRUE((*db)->Checkpoint().ok());
+    for (int i = 0; i < 3; i++) {
+      ASSERT_TRUE(
+          (*db)
+              ->Update([i](Tx& tx) { return tx.GetBucket("b").Put("k" + std::to_string(i), "v"); })
+              .ok());
+    }
+    // What a killed process leaves: the data file and the log as they are now.
+    CopyFile(P("w.db"), P("crash.db"));
+    CopyFile(P("w.db-wal"), P("crash.db-wal"));
+  }
+  RunResult r = R({"info", "crash.db"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_TRUE(std::regex_match(
+      r.out, std::regex("Page Size: 4096\nWAL: crash\\.db-wal, 3 pending records \\([0-9]+ "
+                        "bytes\\); a read-write open replays them\n")))
+      << r.out;
+  json j = json::parse(R({"info", "--json", "crash.db"}).out);
+  EXPECT_EQ(j["wal"]["pending_records"], 3);
+  EXPECT_EQ(j["wal"]["stop"], "");
+  EXPECT_EQ(R({"keys", "crash.db", "b"}).out, "") << "read-only: the last checkpoint";
+  ExpectCheckOk(P("crash.db"));
+  r = R({"create-bucket", "crash.db", "other"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_FALSE(Exists(P("crash.db-wal")));
+  EXPECT_EQ(R({"info", "crash.db"}).out, "Page Size: 4096\n");
+  EXPECT_EQ(R({"keys", "crash.db", "b"}).out, "k0\nk1\nk2\n");
+  ExpectCheckOk(P("crash.db"));
 }
 
 TEST_F(CliTest, BenchModes) {

@@ -39,6 +39,7 @@ struct BenchOptions {
   int64_t value_size = 32;
   double fill_percent = 0.5;
   bool no_sync = false;
+  bool wal = false;
   bool work = false;
   std::string path;
   bool gobench = false;
@@ -275,6 +276,7 @@ BenchOptions ReadBenchOptions(const FlagSet& f) {
   o.value_size = f.Int("value-size");
   o.fill_percent = f.Float("fill-percent");
   o.no_sync = f.Bool("no-sync");
+  o.wal = f.Bool("wal");
   o.work = f.Bool("work");
   o.path = f.Str("path");
   o.gobench = f.Bool("gobench-output");
@@ -315,6 +317,7 @@ std::unique_ptr<DB> OpenBenchDB(const BenchOptions& o, const Invocation& inv) {
   OpenOptions oo;
   oo.read_only = false;
   oo.no_sync = o.no_sync;
+  oo.wal = o.wal;
   oo.page_size = static_cast<uint32_t>(o.page_size);
   oo.initial_mmap_size = static_cast<size_t>(o.initial_mmap_size);
   return OpenDB(o.path, inv, oo);
@@ -421,6 +424,8 @@ Command BenchCommand() {
           StringFlag("blockprofile", "", "Go block profile (accepted for compatibility; ignored)"),
           Float64Flag("fill-percent", "0.5", "bucket fill percent for the writes"),
           BoolFlag("no-sync", "skip fsync on commit"),
+          BoolFlag("wal",
+                   "WAL mode: commits append to a log (one sync each), checkpoints at close"),
           BoolFlag("work", "keep the database file and print its path"),
           StringFlag("path", "", "database file (default: a temporary bolt-bench-* file)"),
           BoolFlag("gobench-output", "print results like Go's testing benchmarks"),

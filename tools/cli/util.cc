@@ -120,6 +120,7 @@ std::unique_ptr<DB> OpenDB(const std::string& path, const Invocation& inv, const
   opt.file_mode = o.file_mode;
   opt.page_size = o.page_size;
   opt.initial_mmap_size = o.initial_mmap_size;
+  opt.wal = o.wal;
   auto r = DB::Open(path, opt);
   if (!r.ok()) {
     const Status& s = r.status();

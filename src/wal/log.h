@@ -1,0 +1,179 @@
+// File: src/wal/log.h
+// The write-ahead log beside a database in WAL mode (docs/format.md, "The
+// write-ahead log"): its byte layout, a scanner that never trusts the file,
+// the writer that appends one record per commit, and the codec of the
+// logical operations a record holds.
+//
+// Layout: a 40-byte header (magic, version, salt, base txid, checksum), then
+// records, each a 32-byte frame header (payload length, salt, txid,
+// checksum) and its payload. The salt changes at every reset, so records of
+// an older generation left further on in the file never pass for current
+// ones. A scan stops at the first record that is short, has another salt,
+// fails its checksum or does not raise the txid.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "boltpp/file.h"
+#include "boltpp/status.h"
+#include "format/page.h"
+
+namespace boltpp::wal {
+
+using format::txid_t;
+
+constexpr char kMagic[8] = {'b', 'o', 'l', 't', 'W', 'A', 'L', '1'};
+constexpr uint32_t kVersion = 1;
+constexpr size_t kHeaderSize = 40;  // magic 8, version 4, reserved 4, salt 8, base 8, checksum 8
+constexpr size_t kFrameSize = 32;   // payload length 8, salt 8, txid 8, checksum 8
+// The log grows by this much zeroed space beyond a record that passes its end.
+constexpr size_t kPreallocateBytes = size_t{256} << 10;
+// A record larger than this is refused when written and ends a scan.
+constexpr uint64_t kMaxPayload = uint64_t{1} << 36;
+
+// The log's path for the database at db_path.
+std::string LogPath(const std::string& db_path);
+
+struct Header {
+  uint64_t salt = 0;
+  txid_t base_txid = 0;  // the checkpoint the records continue from
+};
+
+// Where one valid record's payload lies in the scanned bytes.
+struct RecordRef {
+  txid_t txid = 0;
+  uint64_t offset = 0;  // of the payload
+  uint64_t length = 0;
+};
+
+// What a scan of a whole log file found. Never fails on content: damage
+// only ends the list of records (stop says why).
+struct Scan {
+  bool has_header = false;  // false: empty, short, zeroed or damaged header
+  Header header;
+  std::vector<RecordRef> records;
+  uint64_t end = 0;        // byte after the last valid record (0 without a header)
+  uint64_t file_size = 0;  // the file's size
+  std::string stop;        // "" when the scan ended at the end of the file
+  std::string bytes;       // the file's content (payloads point into it)
+
+  std::string_view Payload(const RecordRef& r) const {
+    return std::string_view(bytes).substr(r.offset, r.length);
+  }
+};
+
+// Parses a log held in memory.
+Scan ParseLog(std::string bytes);
+// Reads and parses the whole file (an I/O error is the only failure).
+Result<Scan> ReadLog(File* file);
+std::string EncodeHeader(const Header& h);
+// One record: frame header and payload.
+std::string EncodeRecord(uint64_t salt, txid_t txid, std::string_view payload);
+
+// The open log of a read-write handle: appends records and resets the log
+// after a checkpoint. Used by the writer only (one commit at a time), and by
+// a checkpoint while it holds the writer gate.
+class LogWriter {
+ public:
+  // Takes over an open file whose valid content ends at `end` (a scan's
+  // end; 0 writes a new header before the first record).
+  LogWriter(std::unique_ptr<File> file, const Header& header, uint64_t end, uint64_t file_size);
+
+  // Writes record txid at the end of the log, then syncs the log (unless
+  // no_sync). On failure nobody knows whether the record is durable.
+  Status Append(txid_t txid, std::string_view payload, bool no_sync);
+  // Starts a new generation continuing from checkpoint base: a new salt and
+  // header at offset 0, records from the start again. The header is not
+  // synced: the next Append's sync makes it durable with its record, and
+  // until then a crash leaves either header, both of which mean "nothing
+  // after the checkpoint". Shrinks a file grown past keep_bytes.
+  Status Reset(txid_t base, uint64_t keep_bytes);
+  // Writes a fresh header and syncs it (a new log file).
+  Status Create(txid_t base);
+
+  uint64_t end() const { return end_; }
+  int64_t records() const { return records_; }
+  txid_t base_txid() const { return header_.base_txid; }
+  File* file() { return file_.get(); }
+
+ private:
+  std::unique_ptr<File> file_;
+  Header header_;
+  uint64_t end_;
+  uint64_t file_size_;
+  int64_t records_ = 0;
+  std::string frame_;  // reused buffer for one record
+};
+
+// A new random salt, never equal to avoid.
+uint64_t NewSalt(uint64_t avoid);
+
+// ---- the logical operations of a transaction ----
+//
+// A record's payload is a sequence of operations. Buckets are named by
+// handles: 0 is the root (the top-level namespace); kOpen and kCreate give
+// the next handle (1, 2, ...) to the bucket they open or create, and later
+// operations use it even after the bucket moved.
+enum class OpCode : uint8_t {
+  kOpen = 1,          // parent, name       -> new handle
+  kCreate = 2,        // parent, name       -> new handle
+  kPut = 3,           // bucket, key, value
+  kDelete = 4,        // bucket, key
+  kDeleteBucket = 5,  // bucket, name
+  kMoveBucket = 6,    // source, name, destination
+  kSetSequence = 7,   // bucket, value
+};
+
+// Appends encoded operations to a buffer (varint handles and lengths).
+class OpWriter {
+ public:
+  void Open(uint32_t parent, std::string_view name) { Two(OpCode::kOpen, parent, name); }
+  void Create(uint32_t parent, std::string_view name) { Two(OpCode::kCreate, parent, name); }
+  void Put(uint32_t b, std::string_view key, std::string_view value);
+  void Delete(uint32_t b, std::string_view key) { Two(OpCode::kDelete, b, key); }
+  void DeleteBucket(uint32_t b, std::string_view name) { Two(OpCode::kDeleteBucket, b, name); }
+  void Move(uint32_t src, std::string_view name, uint32_t dst);
+  void SetSequence(uint32_t b, uint64_t v);
+
+  const std::string& bytes() const { return buf_; }
+  // The handle the next kOpen/kCreate assigns.
+  uint32_t next_handle() const { return next_handle_; }
+
+ private:
+  void Two(OpCode op, uint32_t b, std::string_view s);
+  void Varint(uint64_t v);
+  void Str(std::string_view s);
+
+  std::string buf_;
+  uint32_t next_handle_ = 1;
+};
+
+// One decoded operation (views into the payload).
+struct Op {
+  OpCode code{};
+  uint32_t bucket = 0;    // the bucket it works in (kOpen/kCreate: the parent)
+  std::string_view name;  // key or bucket name
+  std::string_view value;
+  uint32_t dst = 0;     // kMoveBucket
+  uint64_t number = 0;  // kSetSequence
+};
+
+// Reads the operations of a payload one by one; bounds-checked.
+class OpReader {
+ public:
+  explicit OpReader(std::string_view payload) : p_(payload) {}
+  // False at the end; kCorruption on a malformed operation.
+  Result<bool> Next(Op* op);
+
+ private:
+  bool Varint(uint64_t* v);
+  bool Str(std::string_view* s);
+  std::string_view p_;
+  size_t pos_ = 0;
+};
+
+}  // namespace boltpp::wal

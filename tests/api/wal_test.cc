@@ -1,0 +1,545 @@
+// File: tests/api/wal_test.cc
+// WAL mode (Options::wal): the log format (src/wal/log.h, white box), the
+// records a transaction writes, replay at open, checkpoints and their
+// triggers, read-only opens, and logs that do not belong to their data file.
+//
+// "Crash" here copies the database and its log while the handle is open:
+// the copies hold what a process killed at that moment leaves (the page
+// cache), i.e. the last checkpoint in the data file plus the log. Power
+// cuts are the reliability suite's (tests/reliability, WAL configs).
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <latch>
+#include <random>
+#include <thread>
+
+#include "testutil/model.h"
+#include "testutil/random.h"
+#include "testutil/status_matchers.h"
+#include "testutil/temp_dir.h"
+#include "testutil/test_db.h"
+#include "wal/log.h"
+
+namespace boltpp::testing {
+namespace {
+
+namespace fs = std::filesystem;
+
+// ---- the log format ----
+
+std::string LogOf(uint64_t salt, uint64_t base, const std::vector<std::string>& payloads,
+                  uint64_t first_txid) {
+  std::string b = wal::EncodeHeader(wal::Header{salt, base});
+  for (size_t i = 0; i < payloads.size(); i++)
+    b += wal::EncodeRecord(salt, first_txid + i, payloads[i]);
+  return b;
+}
+
+TEST(WalLogFormat, EmptyAndZeroedLogsHoldNothing) {
+  wal::Scan empty = wal::ParseLog("");
+  EXPECT_FALSE(empty.has_header);
+  EXPECT_TRUE(empty.records.empty());
+  EXPECT_EQ(empty.stop, "");
+  wal::Scan zero = wal::ParseLog(std::string(100, '\0'));
+  EXPECT_FALSE(zero.has_header);
+  EXPECT_EQ(zero.stop, "zeroed header");
+  wal::Scan hdr = wal::ParseLog(wal::EncodeHeader({7, 3}));
+  ASSERT_TRUE(hdr.has_header);
+  EXPECT_EQ(hdr.header.base_txid, 3u);
+  EXPECT_TRUE(hdr.records.empty());
+  EXPECT_EQ(hdr.end, wal::kHeaderSize);
+}
+
+TEST(WalLogFormat, RecordsRoundTripAndTrailingZerosAreFreeSpace) {
+  std::string b = LogOf(42, 9, {"one", "", std::string(5000, 'x')}, 10);
+  const size_t used = b.size();
+  b += std::string(4096, '\0');  // preallocated space
+  wal::Scan s = wal::ParseLog(b);
+  ASSERT_EQ(s.records.size(), 3u);
+  EXPECT_EQ(s.stop, "");
+  EXPECT_EQ(s.end, used);
+  EXPECT_EQ(s.records[0].txid, 10u);
+  EXPECT_EQ(s.Payload(s.records[0]), "one");
+  EXPECT_EQ(s.Payload(s.records[1]), "");
+  EXPECT_EQ(s.Payload(s.records[2]), std::string(5000, 'x'));
+}
+
+TEST(WalLogFormat, TornLastRecordEndsTheScan) {
+  const std::string full = LogOf(1, 0, {"aaaa", "bbbbbbbbbbbbbbbb"}, 1);
+  // Every cut inside the last record keeps exactly the first one.
+  const size_t second = wal::kHeaderSize + wal::kFrameSize + 4;
+  for (size_t cut = second + 1; cut < full.size(); cut++) {
+    wal::Scan s = wal::ParseLog(full.substr(0, cut));
+    ASSERT_EQ(s.records.size(), 1u) << "cut at " << cut;
+    EXPECT_NE(s.stop.find("torn"), std::string::npos) << s.stop;
+    EXPECT_EQ(s.end, second);
+  }
+}
+
+TEST(WalLogFormat, BadChecksumEndsTheScan) {
+  std::string b = LogOf(5, 0, {"first", "second", "third"}, 1);
+  const size_t second_payload = wal::kHeaderSize + 2 * wal::kFrameSize + 5;
+  b[second_payload + 2] ^= 0x20;
+  wal::Scan s = wal::ParseLog(b);
+  ASSERT_EQ(s.records.size(), 1u);
+  EXPECT_NE(s.stop.find("checksum"), std::string::npos) << s.stop;
+  // A damaged frame header (the txid) too.
+  b = LogOf(5, 0, {"first", "second"}, 1);
+  b[wal::kHeaderSize + 16] ^= 1;
+  s = wal::ParseLog(b);
+  EXPECT_TRUE(s.records.empty());
+  EXPECT_FALSE(s.stop.empty());
+}
+
+TEST(WalLogFormat, RecordsOfAnOlderGenerationAreNotReplayed) {
+  // A reset rewrote the header (new salt) and one record over a longer
+  // older log: the older records after it must not count.
+  std::string old_log = LogOf(111, 0, {"o1", "o2", "o3", "o4"}, 1);
+  std::string fresh = LogOf(222, 4, {"n1"}, 5);
+  std::string b = fresh + old_log.substr(fresh.size());
+  wal::Scan s = wal::ParseLog(b);
+  ASSERT_EQ(s.records.size(), 1u);
+  EXPECT_EQ(s.Payload(s.records[0]), "n1");
+  EXPECT_NE(s.stop.find("salt"), std::string::npos) << s.stop;
+}
+
+TEST(WalLogFormat, DamagedHeaderIsReported) {
+  std::string b = LogOf(1, 0, {"a"}, 1);
+  b[3] ^= 1;
+  wal::Scan s = wal::ParseLog(b);
+  EXPECT_FALSE(s.has_header);
+  EXPECT_EQ(s.stop, "bad magic");
+  b = LogOf(1, 0, {"a"}, 1);
+  b[20] ^= 1;  // the salt: the header checksum fails
+  s = wal::ParseLog(b);
+  EXPECT_FALSE(s.has_header);
+  EXPECT_EQ(s.stop, "header checksum mismatch");
+}
+
+TEST(WalLogFormat, OperationsRoundTripAndGarbageNeverCrashes) {
+  wal::OpWriter w;
+  w.Create(0, "b");
+  w.Put(1, "k", std::string(300, 'v'));
+  w.Delete(1, "k");
+  w.Open(0, "c");
+  w.Move(1, "n", 2);
+  w.SetSequence(2, uint64_t{1} << 40);
+  w.DeleteBucket(0, "b");
+  wal::OpReader r(w.bytes());
+  std::vector<wal::Op> ops;
+  for (;;) {
+    wal::Op op;
+    auto more = r.Next(&op);
+    ASSERT_OK(more.status());
+    if (!*more) break;
+    ops.push_back(op);
+  }
+  ASSERT_EQ(ops.size(), 7u);
+  EXPECT_EQ(ops[1].code, wal::OpCode::kPut);
+  EXPECT_EQ(ops[1].value.size(), 300u);
+  EXPECT_EQ(ops[4].dst, 2u);
+  EXPECT_EQ(ops[5].number, uint64_t{1} << 40);
+  EXPECT_EQ(ops[6].name, "b");
+  // Every truncation and random bytes: an error or fewer ops, never a read
+  // past the payload (ASan would say).
+  const uint64_t seed = SeedOr(99);
+  std::mt19937_64 rng(seed);
+  for (size_t cut = 0; cut < w.bytes().size(); cut++) {
+    wal::OpReader t(std::string_view(w.bytes()).substr(0, cut));
+    wal::Op op;
+    for (int i = 0; i < 20; i++) {
+      auto more = t.Next(&op);
+      if (!more.ok() || !*more) break;
+    }
+  }
+  for (int i = 0; i < 2000; i++) {
+    std::string junk(rng() % 64, '\0');
+    for (char& c : junk) c = static_cast<char>(rng());
+    wal::OpReader t(junk);
+    wal::Op op;
+    for (int j = 0; j < 64; j++) {
+      auto more = t.Next(&op);
+      if (!more.ok() || !*more) break;
+    }
+  }
+}
+
+// ---- the engine in WAL mode ----
+
+Options WalOptions() {
+  Options o = TestOptions();
+  o.wal = true;
+  o.wal_checkpoint_interval = std::chrono::milliseconds(0);  // no timer thread
+  return o;
+}
+
+// Copies the data file and its log (when present) to dst_dir: what a
+// process killed now leaves behind.
+std::string CrashCopy(const std::string& db_path, const TempDir& dst_dir,
+                      const std::string& name = "crash.db") {
+  const std::string out = dst_dir.File(name);
+  fs::copy_file(db_path, out, fs::copy_options::overwrite_existing);
+  fs::remove(out + "-wal");
+  if (fs::exists(db_path + "-wal")) fs::copy_file(db_path + "-wal", out + "-wal");
+  return out;
+}
+
+MBucket ModelOf(DB* db) {
+  MBucket m;
+  EXPECT_OK(ReadModel(db, &m));
+  return m;
+}
+
+TEST(Wal, CommitsSurviveAKillAndReplayIntoTheDataFile) {
+  TestDB t(WalOptions());
+  ASSERT_TRUE(t.Open());
+  ASSERT_OK(PutAll(t.db(), "b", {{"a", "1"}, {"b", "2"}}));
+  ASSERT_OK(t->Checkpoint());
+  ASSERT_OK(PutAll(t.db(), "b", {{"c", "3"}}));
+  ASSERT_OK(t->Update([](Tx& tx) { return tx.GetBucket("b").Delete("a"); }));
+  EXPECT_TRUE(fs::exists(t.path() + "-wal"));
+  EXPECT_EQ(t->GetWalInfo().pending_records, 2);
+  const MBucket want = ModelOf(t.db());
+  EXPECT_EQ(CheckDB(t.db()), "");  // the in-memory freelist is sound too
+
+  TempDir crash;
+  const std::string copy = CrashCopy(t.path(), crash);
+  {  // Read-only: the last checkpoint, and the log reported pending.
+    Options ro = TestOptions();
+    ro.read_only = true;
+    auto db = DB::Open(copy, ro);
+    ASSERT_OK(db.status());
+    EXPECT_TRUE((*db)->WalPending());
+    EXPECT_EQ((*db)->GetWalInfo().pending_records, 2);
+    EXPECT_EQ(CheckDB(db->get()), "");
+    EXPECT_EQ(ReadAll(db->get(), "b"),
+              (std::map<std::string, std::string>{{"a", "1"}, {"b", "2"}}));
+  }
+  {  // A read-write open without Options::wal replays, checkpoints, drops the log.
+    auto db = DB::Open(copy, TestOptions());
+    ASSERT_OK(db.status());
+    EXPECT_EQ(Diff(want, ModelOf(db->get())), "");
+    EXPECT_EQ(CheckDB(db->get()), "");
+    EXPECT_FALSE((*db)->WalPending());
+    ASSERT_OK((*db)->Close());
+  }
+  EXPECT_FALSE(fs::exists(copy + "-wal"));
+  Options ro = TestOptions();
+  ro.read_only = true;
+  auto db = DB::Open(copy, ro);
+  ASSERT_OK(db.status());
+  EXPECT_EQ(Diff(want, ModelOf(db->get())), "") << "the data file alone holds every commit";
+}
+
+// One transaction with every kind of operation, including writes through a
+// handle after its bucket moved and a bucket recreated after its deletion.
+Status EveryOperation(Tx& tx) {
+  auto a = tx.CreateBucket("a");
+  if (!a.ok()) return a.status();
+  auto n = a->CreateBucket("nested");
+  if (!n.ok()) return n.status();
+  for (int i = 0; i < 50; i++) {
+    if (Status s = n->Put("k" + std::to_string(i), std::string(i * 40, 'v')); !s.ok()) return s;
+  }
+  if (Status s = n->Delete("k3"); !s.ok()) return s;
+  Cursor c = n->NewCursor();
+  for (auto e = c.Seek("k40"); e && e->key < "k45"; e = c.Next()) {
+    if (Status s = c.Delete(); !s.ok()) return s;
+  }
+  auto b = tx.CreateBucketIfNotExists("b");
+  if (!b.ok()) return b.status();
+  if (Status s = tx.MoveBucket("nested", *a, *b); !s.ok()) return s;
+  if (Status s = n->Put("after-move", "x"); !s.ok()) return s;  // the same handle
+  if (auto seq = n->NextSequence(); !seq.ok()) return seq.status();
+  if (Status s = b->SetSequence(77); !s.ok()) return s;
+  auto d = a->CreateBucket("doomed");
+  if (!d.ok()) return d.status();
+  if (Status s = d->Put("x", "y"); !s.ok()) return s;
+  if (auto dn = d->CreateBucket("inner"); !dn.ok()) return dn.status();
+  if (Status s = a->DeleteBucket("doomed"); !s.ok()) return s;
+  auto again = a->CreateBucket("doomed");
+  if (!again.ok()) return again.status();
+  if (Status s = again->Put("reborn", "1"); !s.ok()) return s;
+  if (auto e = tx.CreateBucketIfNotExists("a"); !e.ok()) return e.status();  // exists: no record
+  return tx.MoveBucket("b", Bucket(), *a);                                   // to the top and back
+}
+
+TEST(Wal, EveryOperationKindReplays) {
+  TestDB t(WalOptions());
+  ASSERT_TRUE(t.Open());
+  ASSERT_OK(t->Update([](Tx& tx) {
+    auto old = tx.CreateBucket("old");
+    if (!old.ok()) return old.status();
+    for (int i = 0; i < 300; i++) {
+      if (Status s = old->Put("key" + std::to_string(i), std::string(100, 'o')); !s.ok()) return s;
+    }
+    return Status::OK();
+  }));
+  ASSERT_OK(t->Checkpoint());
+  ASSERT_OK(t->Update(EveryOperation));
+  ASSERT_OK(t->Update([](Tx& tx) {
+    Bucket old = tx.GetBucket("old");
+    for (int i = 0; i < 300; i += 2) {
+      if (Status s = old.Delete("key" + std::to_string(i)); !s.ok()) return s;
+    }
+    return tx.DeleteBucket("old");
+  }));
+  const MBucket want = ModelOf(t.db());
+  ASSERT_EQ(want.sub.count("a"), 1u);
+  EXPECT_EQ(want.sub.at("a").sub.at("b").seq, 77u);
+  EXPECT_EQ(want.sub.at("a").sub.at("b").sub.at("nested").seq, 1u);
+  TempDir crash;
+  const std::string copy = CrashCopy(t.path(), crash);
+  auto db = DB::Open(copy, WalOptions());
+  ASSERT_OK(db.status());
+  EXPECT_EQ(Diff(want, ModelOf(db->get())), "");
+  EXPECT_EQ(CheckDB(db->get()), "");
+}
+
+TEST(Wal, RollbackWritesNoRecordAndBatchWritesOne) {
+  Options o = WalOptions();
+  o.max_batch_size = 4;
+  o.max_batch_delay = std::chrono::seconds(5);
+  TestDB t(o);
+  ASSERT_TRUE(t.Open());
+  ASSERT_OK(t->Update([](Tx& tx) { return tx.CreateBucket("b").status(); }));
+  const WalInfo before = t->GetWalInfo();
+  {
+    auto tx = t->Begin(true);
+    ASSERT_OK(tx.status());
+    ASSERT_OK(tx->GetBucket("b").Put("rolled", "back"));
+    ASSERT_OK(tx->Rollback());
+  }
+  EXPECT_EQ(t->Update([](Tx& tx) {
+               (void)tx.GetBucket("b").Put("failed", "too");
+               return Status(Code::kInvalidArgument, "no");
+             }).code(),
+            Code::kInvalidArgument);
+  EXPECT_EQ(t->GetWalInfo().pending_records, before.pending_records);
+  EXPECT_EQ(t->GetWalInfo().bytes, before.bytes);
+
+  std::latch go(4);
+  std::vector<std::thread> threads;
+  for (int i = 0; i < 4; i++) {
+    threads.emplace_back([&, i] {
+      go.arrive_and_wait();
+      EXPECT_OK(
+          t->Batch([i](Tx& tx) { return tx.GetBucket("b").Put("k" + std::to_string(i), "v"); }));
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(t->GetWalInfo().pending_records, before.pending_records + 1)
+      << "four Batch callers, one transaction, one record";
+  TempDir crash;
+  auto db = DB::Open(CrashCopy(t.path(), crash), WalOptions());
+  ASSERT_OK(db.status());
+  EXPECT_EQ(ReadAll(db->get(), "b").size(), 4u);
+  EXPECT_EQ(CheckDB(db->get()), "");
+}
+
+TEST(Wal, CheckpointEmptiesTheLogAndTheDataFileHoldsEverything) {
+  TestDB t(WalOptions());
+  ASSERT_TRUE(t.Open());
+  for (int i = 0; i < 20; i++) ASSERT_OK(PutAll(t.db(), "b", {{"k" + std::to_string(i), "v"}}));
+  EXPECT_EQ(t->GetWalInfo().pending_records, 20);
+  const uint64_t before = t->GetWalInfo().checkpoint_txid;
+  ASSERT_OK(t->Checkpoint());
+  const WalInfo w = t->GetWalInfo();
+  EXPECT_EQ(w.pending_records, 0);
+  EXPECT_EQ(w.bytes, static_cast<int64_t>(wal::kHeaderSize));
+  EXPECT_GT(w.checkpoint_txid, before);
+  EXPECT_NE(w.checkpoint_txid % 2, before % 2) << "checkpoints alternate meta pages";
+  ASSERT_OK(t->Checkpoint());  // nothing to do
+  EXPECT_EQ(t->GetWalInfo().checkpoint_txid, w.checkpoint_txid);
+  t.MustCheck();
+  TempDir crash;
+  const std::string copy = CrashCopy(t.path(), crash);
+  fs::remove(copy + "-wal");
+  auto db = DB::Open(copy, TestOptions());
+  ASSERT_OK(db.status());
+  EXPECT_EQ(ReadAll(db->get(), "b").size(), 20u);
+  EXPECT_EQ(CheckDB(db->get()), "");
+}
+
+TEST(Wal, PagesFreedSinceTheCheckpointAreNotReused) {
+  TestDB t(WalOptions());
+  ASSERT_TRUE(t.Open());
+  std::map<std::string, std::string> kv;
+  for (int i = 0; i < 400; i++) kv["k" + std::to_string(i)] = std::string(200, 'a' + i % 26);
+  ASSERT_OK(PutAll(t.db(), "b", kv));
+  ASSERT_OK(t->Checkpoint());
+  TempDir crash;
+  const std::string checkpoint_copy = CrashCopy(t.path(), crash, "at-checkpoint.db");
+  // Rewrite everything many times: without the rule these commits would
+  // overwrite the checkpoint's pages.
+  for (int round = 0; round < 20; round++) {
+    for (auto& [k, v] : kv) v = std::string(200 + round, 'A' + round);
+    ASSERT_OK(PutAll(t.db(), "b", kv));
+  }
+  const std::string copy = CrashCopy(t.path(), crash);
+  fs::remove(copy + "-wal");
+  auto db = DB::Open(copy, TestOptions());
+  ASSERT_OK(db.status());
+  EXPECT_EQ(CheckDB(db->get()), "");
+  auto old = DB::Open(checkpoint_copy, TestOptions());
+  ASSERT_OK(old.status());
+  EXPECT_EQ(Diff(ModelOf(old->get()), ModelOf(db->get())), "")
+      << "the data file alone must be the checkpoint";
+  EXPECT_EQ(CheckDB(t.db()), "");
+}
+
+TEST(Wal, SizeAndTimeThresholdsCheckpoint) {
+  {
+    Options o = WalOptions();
+    o.wal_checkpoint_bytes = 4096;
+    TestDB t(o);
+    ASSERT_TRUE(t.Open());
+    const uint64_t first = t->GetWalInfo().checkpoint_txid;
+    for (int i = 0; i < 40; i++)
+      ASSERT_OK(PutAll(t.db(), "b", {{"k" + std::to_string(i), std::string(300, 'v')}}));
+    EXPECT_GT(t->GetWalInfo().checkpoint_txid, first);
+    EXPECT_LT(t->GetWalInfo().bytes, 4096 + 1024);
+  }
+  Options o = WalOptions();
+  o.wal_checkpoint_interval = std::chrono::milliseconds(20);
+  TestDB t(o);
+  ASSERT_TRUE(t.Open());
+  ASSERT_OK(PutAll(t.db(), "b", {{"k", "v"}}));
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (t->GetWalInfo().pending_records > 0 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  EXPECT_EQ(t->GetWalInfo().pending_records, 0) << "the timer did not checkpoint";
+}
+
+TEST(Wal, CloseRemovesTheLogAndReadOnlyOpensNeverWrite) {
+  TestDB t(WalOptions());
+  ASSERT_TRUE(t.Open());
+  ASSERT_OK(PutAll(t.db(), "b", {{"k", "v"}}));
+  TempDir crash;
+  const std::string copy = CrashCopy(t.path(), crash);
+  t.Close();
+  EXPECT_FALSE(fs::exists(t.path() + "-wal"));
+  ASSERT_TRUE(t.Open());
+  EXPECT_EQ(ReadAll(t.db(), "b").size(), 1u);
+
+  auto bytes = [](const std::string& p) {
+    std::ifstream in(p, std::ios::binary);
+    return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  };
+  const std::string data = bytes(copy), log = bytes(copy + "-wal");
+  Options ro = WalOptions();
+  ro.read_only = true;
+  {
+    auto db = DB::Open(copy, ro);
+    ASSERT_OK(db.status());
+    EXPECT_TRUE((*db)->WalPending());
+    EXPECT_EQ(CheckDB(db->get()), "");
+    EXPECT_EQ((*db)->Checkpoint().code(), Code::kDatabaseReadOnly);
+  }
+  EXPECT_EQ(bytes(copy), data);
+  EXPECT_EQ(bytes(copy + "-wal"), log);
+}
+
+TEST(Wal, LogLongerThanTheCheckpointIsSkipped) {
+  TestDB t(WalOptions());
+  ASSERT_TRUE(t.Open());
+  for (int i = 0; i < 5; i++) ASSERT_OK(PutAll(t.db(), "b", {{"k" + std::to_string(i), "v"}}));
+  TempDir crash;
+  const std::string before = CrashCopy(t.path(), crash, "before.db");
+  ASSERT_OK(t->Checkpoint());
+  // The data file of after the checkpoint with the log of before it (a
+  // crash between the checkpoint's meta sync and the log's reset).
+  const std::string after = CrashCopy(t.path(), crash, "after.db");
+  fs::copy_file(before + "-wal", after + "-wal", fs::copy_options::overwrite_existing);
+  auto db = DB::Open(after, WalOptions());
+  ASSERT_OK(db.status());
+  EXPECT_EQ(ReadAll(db->get(), "b").size(), 5u);
+  EXPECT_EQ(CheckDB(db->get()), "");
+  ASSERT_OK((*db)->Update([](Tx& tx) { return tx.GetBucket("b").Put("k5", "v"); }));
+  EXPECT_EQ(ReadAll(db->get(), "b").size(), 6u);
+}
+
+TEST(Wal, ALogOfAnotherCheckpointIsAClearError) {
+  TestDB t(WalOptions());
+  ASSERT_TRUE(t.Open());
+  ASSERT_OK(PutAll(t.db(), "b", {{"k", "v"}}));
+  TempDir crash;
+  const std::string stale_data = CrashCopy(t.path(), crash, "x.db");
+  ASSERT_OK(t->Checkpoint());
+  ASSERT_OK(PutAll(t.db(), "b", {{"k2", "v"}}));
+  // The new log beside the data file of before the checkpoint.
+  fs::copy_file(t.path() + "-wal", stale_data + "-wal", fs::copy_options::overwrite_existing);
+  auto db = DB::Open(stale_data, WalOptions());
+  ASSERT_FALSE(db.ok());
+  EXPECT_EQ(db.status().code(), Code::kCorruption);
+  EXPECT_NE(db.status().ToString().find("move the log away"), std::string::npos)
+      << db.status().ToString();
+  Options ro = TestOptions();
+  ro.read_only = true;
+  auto r = DB::Open(stale_data, ro);
+  ASSERT_OK(r.status());
+  EXPECT_NE((*r)->GetWalInfo().stop.find("continues the checkpoint"), std::string::npos);
+}
+
+TEST(Wal, DamagedHeaderIsAClearErrorAndDamagedRecordsStopReplay) {
+  TestDB t(WalOptions());
+  ASSERT_TRUE(t.Open());
+  for (int i = 0; i < 3; i++) ASSERT_OK(PutAll(t.db(), "b", {{"k" + std::to_string(i), "v"}}));
+  TempDir crash;
+  const std::string a = CrashCopy(t.path(), crash, "a.db");
+  const std::string b = CrashCopy(t.path(), crash, "b.db");
+  {
+    std::fstream f(a + "-wal", std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(0);
+    f.put('X');
+  }
+  auto db = DB::Open(a, WalOptions());
+  ASSERT_FALSE(db.ok());
+  EXPECT_EQ(db.status().code(), Code::kCorruption);
+  EXPECT_NE(db.status().ToString().find("bad magic"), std::string::npos) << db.status().ToString();
+  // Damage the last record (the log's used bytes end with it; zeroes follow): the
+  // first two replay.
+  const auto size = static_cast<uint64_t>(t->GetWalInfo().bytes);
+  {
+    std::fstream f(b + "-wal", std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(static_cast<std::streamoff>(size - 2));
+    f.put('\x7f');
+  }
+  db = DB::Open(b, WalOptions());
+  ASSERT_OK(db.status());
+  EXPECT_EQ(ReadAll(db->get(), "b").size(), 2u);
+  EXPECT_EQ(CheckDB(db->get()), "");
+}
+
+TEST(Wal, RandomTransactionsMatchTheModelAfterReplay) {
+  const uint64_t seed = SeedOr(4242);
+  std::printf("seed=%llu (set BOLTPP_SEED to repeat)\n", static_cast<unsigned long long>(seed));
+  std::mt19937_64 rng(seed);
+  GenConfig gc;
+  gc.p_move = 0.03;
+  Options o = WalOptions();
+  o.wal_checkpoint_bytes = 64 * 1024;
+  TestDB t(o);
+  ASSERT_TRUE(t.Open());
+  MBucket model;
+  TempDir crash;
+  for (int i = 0; i < 60; i++) {
+    Ops ops = RandomOps(rng, gc, 1 + static_cast<int>(rng() % 80));
+    ASSERT_OK(t->Update([&](Tx& tx) { return ApplyOps(tx, ops); }));
+    ApplyOps(&model, ops);
+    if (i % 10 == 9) {
+      ASSERT_EQ(CheckDB(t.db()), "");
+      auto db = DB::Open(CrashCopy(t.path(), crash), TestOptions());
+      ASSERT_OK(db.status());
+      ASSERT_EQ(Diff(model, ModelOf(db->get())), "") << "after transaction " << i;
+      ASSERT_EQ(CheckDB(db->get()), "");
+    }
+  }
+  EXPECT_EQ(Diff(model, ModelOf(t.db())), "");
+}
+
+}  // namespace
+}  // namespace boltpp::testing
