@@ -292,6 +292,11 @@ class TxImpl {
   TxStats stats;
   std::vector<std::function<void()>> on_commit;
   bool committing = false;
+  // Set by Shrink: its commits trim the free tail even with no_truncate, and
+  // with truncate_to_fit the file is then cut to the size the growth rule
+  // gives for the new high-water mark, without the usual slack.
+  bool by_shrink = false;
+  bool truncate_to_fit = false;
   std::vector<bool> reachable;  // Page(): pages the snapshot uses (no freelist page), computed once
   pgid_t next_placeholder = format::kFirstPlaceholderPgid;
 
@@ -313,7 +318,8 @@ class TxImpl {
   // RawPage, and the page must be a branch or leaf.
   Status NodePage(pgid_t id, PageView* out);
   // Allocates count contiguous pages (zeroed buffer, header id/overflow set).
-  Status Allocate(size_t count, pgid_t* id, uint8_t** buf);
+  // free_set_only: only from the free set; *id = 0 when it has no such run.
+  Status Allocate(size_t count, pgid_t* id, uint8_t** buf, bool free_set_only = false);
   // Frees page id (and its overflow) as pending under this tx.
   Status FreePage(pgid_t id);
 
@@ -331,6 +337,8 @@ class TxImpl {
 
  private:
   Status CommitFreelist();
+  bool MayTrim() const;
+  void TrimFreeTail();
   Status WritePages();
   Status WriteMeta();
   void Close();
@@ -370,6 +378,13 @@ class DBImpl {
   void EndWrite(TxImpl* tx, bool committed) EXCLUDES(meta_mu_, writer_mu_);
   // Grows the file for a high-water mark of min_needed bytes, aiming at target.
   Status Grow(uint64_t min_needed, uint64_t target);
+  // The growth rule: the file size Grow gives for target bytes in use. A
+  // power of two from 32 KiB (at least the initial map size) up to
+  // alloc_size, then target + alloc_size; never past max_size.
+  uint64_t GrowthSize(uint64_t target) const;
+  // Shrink (src/shrink.cc): moves the pages nearest the end down, then truncates.
+  Result<ShrinkResult> Shrink(const ShrinkOptions& o);
+  uint64_t file_size() const { return file_size_; }  // writer-owned
   // Makes the map cover at least min_size bytes; returns the current map.
   Result<std::shared_ptr<const Mapping>> EnsureMapped(uint64_t min_size);
   void SetFailed(const Status& s);
@@ -391,12 +406,18 @@ class DBImpl {
   Status LoadFreelist();
   Status ScanFreePages(std::vector<pgid_t>* ids);
   void ReleasePending();
+  // After a commit of high-water mark hwm is durable and published: truncates
+  // the file when it is larger than the growth rule needs (docs/design.md
+  // "Files that shrink"), never below what an open reader's snapshot spans.
+  void TruncateTail(pgid_t hwm, uint64_t reader_bytes, bool to_fit);
   Status RunBatch(BatchGroup* group);
 
   mutable std::mutex meta_mu_;
   format::Meta meta_ GUARDED_BY(meta_mu_);
   std::shared_ptr<const Mapping> map_ GUARDED_BY(meta_mu_);
-  std::multiset<txid_t> readers_ GUARDED_BY(meta_mu_);
+  // Open readers: their txid and high-water mark (TruncateTail keeps the
+  // pages every reader's snapshot spans).
+  std::multiset<std::pair<txid_t, pgid_t>> readers_ GUARDED_BY(meta_mu_);
   Stats stats_ GUARDED_BY(meta_mu_);
   bool open_ GUARDED_BY(meta_mu_) = false;
   uint64_t file_size_ = 0;  // writer-owned after open
