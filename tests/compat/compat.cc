@@ -204,6 +204,7 @@ class Workload {
         cfg_.freelist == "hashmap" ? boltpp::FreelistType::kHashMap : boltpp::FreelistType::kArray;
     o.no_freelist_sync = cfg_.no_freelist_sync;
     o.no_sync = cfg_.no_sync;
+    o.no_truncate = cfg_.keep_free_tail;
     return o;
   }
 

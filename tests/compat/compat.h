@@ -56,6 +56,9 @@ struct WorkloadConfig {
   int reopen_pct = 10;
   int big_freelist = 0;  // pages of one huge value put and deleted first
   int huge_values = 0;   // values over 1 MiB put in a first transaction
+  // boltpp only (no bboltgen flag): Options::no_truncate, so that a big
+  // free run at the end of the file stays in the freelist.
+  bool keep_free_tail = false;
 
   // bboltgen flags for this config.
   std::vector<std::string> GoFlags() const;
