@@ -80,6 +80,7 @@ Result<Tx> DB::Begin(bool writable) {
 }
 
 Status DB::Update(const std::function<Status(Tx&)>& fn) { return impl_->Update(fn); }
+Result<ShrinkResult> DB::Shrink(const ShrinkOptions& options) { return impl_->Shrink(options); }
 Status DB::View(const std::function<Status(Tx&)>& fn) { return impl_->View(fn); }
 Status DB::Batch(const std::function<Status(Tx&)>& fn) { return impl_->Batch(fn); }
 

@@ -202,15 +202,19 @@ Result<std::shared_ptr<const Mapping>> DBImpl::EnsureMapped(uint64_t min_size) {
   return map_;
 }
 
+uint64_t DBImpl::GrowthSize(uint64_t target) const {
+  // bbolt sizes the file from its map size; the map here never shrinks, so
+  // the map size a fresh open would choose stands in for it: growth then
+  // depends only on the high-water mark, and truncation can use the same rule.
+  const uint64_t datasz = MmapSize(std::max<uint64_t>(target, opts.initial_mmap_size), page_size);
+  uint64_t size = datasz <= opts.alloc_size ? datasz : target + opts.alloc_size;
+  if (opts.max_size > 0 && size > opts.max_size) size = std::max(opts.max_size, target);
+  return size;
+}
+
 Status DBImpl::Grow(uint64_t min_needed, uint64_t target) {
   if (target <= file_size_) return Status::OK();
-  uint64_t size = target;
-  const uint64_t datasz = map_->size();
-  if (datasz <= opts.alloc_size) {
-    size = datasz;
-  } else {
-    size += opts.alloc_size;
-  }
+  uint64_t size = GrowthSize(target);
   if (opts.max_size > 0 && size > opts.max_size) {
     size = std::max<uint64_t>(opts.max_size, file_size_);
     if (size < min_needed) return Status(Code::kMaxSizeReached);
@@ -219,6 +223,35 @@ Status DBImpl::Grow(uint64_t min_needed, uint64_t target) {
   if (Status s = file->Truncate(size, !opts.no_grow_sync); !s.ok()) return s;
   file_size_ = size;
   return Status::OK();
+}
+
+// The rule, with h the new high-water mark in pages: the file is cut to
+// GrowthSize((h + h/4 + 1) pages) when it is larger than that, i.e. only when
+// even a database 25% larger would fit a smaller file. The file then grows
+// again only once h rises past that size (25% more), and after growing at
+// h' it is cut again only once h falls below about 0.8 h': small changes
+// of h never make it grow and shrink in turn. Shrink (to_fit) drops the
+// slack and cuts to GrowthSize((h + 1) pages), the size growth gives.
+//
+// Readers: every truncated page was free in the committed tree (TrimTail
+// takes free pages only, never pending ones, and the file beyond the
+// high-water mark holds no page at all), so no snapshot an open reader holds
+// references it: pages are released to the free set only once no reader
+// older than their freeing transaction remains. A reader with an older,
+// larger high-water mark still maps those bytes but never follows a pointer
+// there; and so that a damaged tree cannot make it fault either, the file
+// is never cut below the high-water mark of any open reader (reader_bytes):
+// the next commit after that reader ends finishes the cut.
+//
+// Crash safety: this runs after the meta naming h is durable, so every
+// valid newest meta fits the file; the truncate is not synced (a crash may
+// leave the file longer, which is harmless).
+void DBImpl::TruncateTail(pgid_t hwm, uint64_t reader_bytes, bool to_fit) {
+  const uint64_t slack = to_fit ? 0 : hwm / 4;
+  const uint64_t keep = std::max(GrowthSize((hwm + slack + 1) * page_size), reader_bytes);
+  if (keep >= file_size_) return;
+  // A failed truncate leaves a longer file, which is still valid: the commit stands.
+  if (file->Truncate(keep, false).ok()) file_size_ = keep;
 }
 
 void DBImpl::SetFailed(const Status& s) {
@@ -230,7 +263,7 @@ void DBImpl::ReleasePending() {
   std::vector<txid_t> ids;
   {
     std::lock_guard<std::mutex> lk(meta_mu_);
-    ids.assign(readers_.begin(), readers_.end());
+    for (const auto& r : readers_) ids.push_back(r.first);
     // WAL mode: the data file's checkpoint counts as a reader, so pages
     // freed since it stay pending (its tree is never overwritten) while
     // pages both allocated and freed after it are reused.
@@ -252,7 +285,7 @@ Result<std::unique_ptr<TxImpl>> DBImpl::BeginTx(bool writable) {
     std::lock_guard<std::mutex> lk(meta_mu_);
     if (!open_) return Status(Code::kDatabaseNotOpen);
     auto tx = std::make_unique<TxImpl>(this, false, meta_, map_);
-    readers_.insert(meta_.txid);
+    readers_.emplace(meta_.txid, meta_.pgid);
     stats_.tx_n++;
     stats_.open_tx_n++;
     return tx;
@@ -310,7 +343,7 @@ std::unique_ptr<TxImpl> DBImpl::NewWriter(bool checkpoint, txid_t force_txid, St
 
 void DBImpl::EndRead(TxImpl* tx) {
   std::lock_guard<std::mutex> lk(meta_mu_);
-  auto it = readers_.find(tx->meta.txid);
+  auto it = readers_.find({tx->meta.txid, tx->meta.pgid});
   if (it != readers_.end()) readers_.erase(it);
   stats_.open_tx_n--;
   if (!opts.no_statistics) stats_.tx_stats.Add(tx->stats);
@@ -323,9 +356,11 @@ void DBImpl::EndWrite(TxImpl* tx, bool committed) {
   } else {
     freelist->RollbackTx();
   }
+  uint64_t reader_bytes = 0;
   {
     std::lock_guard<std::mutex> lk(meta_mu_);
     if (committed) meta_ = tx->meta;
+    for (const auto& r : readers_) reader_bytes = std::max(reader_bytes, r.second * page_size);
     stats_.free_page_n = static_cast<int64_t>(freelist->FreeCount());
     stats_.pending_page_n = static_cast<int64_t>(freelist->PendingCount());
     stats_.free_alloc = (stats_.free_page_n + stats_.pending_page_n) * page_size;
@@ -335,6 +370,13 @@ void DBImpl::EndWrite(TxImpl* tx, bool committed) {
       log_records_ = wal_->records();
       log_bytes_ = static_cast<int64_t>(wal_->end());
     }
+  }
+  // Still the writer (the gate is open only below), so file_size_ is ours;
+  // readers that begin from here on see the new meta. In WAL mode only a
+  // checkpoint trims the high-water mark (a logged commit writes no meta),
+  // so the file is never cut below the last checkpoint's pages.
+  if (committed && (!opts.no_truncate || tx->by_shrink)) {
+    TruncateTail(tx->meta.pgid, reader_bytes, tx->truncate_to_fit);
   }
   if (!tx->checkpoint) LeaveWriterGate();
 }

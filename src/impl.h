@@ -47,6 +47,11 @@ class BucketImpl;
 class TxImpl;
 class DBImpl;
 
+// How a commit gives back the free tail: by the growth rule unless
+// Options::no_truncate (kByRule), or for DB::Shrink, whatever the option
+// says, with the rule's slack (kShrink) or cut to fit (kShrinkToFit).
+enum class TailCut { kByRule, kShrink, kShrinkToFit };
+
 // Byte-wise key order (memcmp, then shorter first), as bbolt's bytes.Compare.
 // The first 32 bytes are compared 8 at a time as big-endian words, without a
 // call to memcmp: keys usually differ there, often after a shared prefix
@@ -313,6 +318,11 @@ class TxImpl {
   // WAL mode: the logical operations of this transaction, in order (null
   // when not logging: not WAL mode, a reader, a replay or a checkpoint).
   std::unique_ptr<wal::OpWriter> wal_ops;
+  // Set by Shrink: its commits trim the free tail even with no_truncate, and
+  // with truncate_to_fit the file is then cut to the size the growth rule
+  // gives for the new high-water mark, without the usual slack.
+  bool by_shrink = false;
+  bool truncate_to_fit = false;
   std::vector<bool> reachable;  // Page(): pages the snapshot uses (no freelist page), computed once
   pgid_t next_placeholder = format::kFirstPlaceholderPgid;
 
@@ -334,7 +344,8 @@ class TxImpl {
   // RawPage, and the page must be a branch or leaf.
   Status NodePage(pgid_t id, PageView* out);
   // Allocates count contiguous pages (zeroed buffer, header id/overflow set).
-  Status Allocate(size_t count, pgid_t* id, uint8_t** buf);
+  // free_set_only: only from the free set; *id = 0 when it has no such run.
+  Status Allocate(size_t count, pgid_t* id, uint8_t** buf, bool free_set_only = false);
   // Frees page id (and its overflow) as pending under this tx.
   Status FreePage(pgid_t id);
 
@@ -365,6 +376,8 @@ class TxImpl {
  private:
   Status CommitFreelist();
   Status CommitToLog();
+  bool MayTrim() const;
+  void TrimFreeTail();
   Status WritePages(bool sync);
   Status WriteMeta();
   void Close();
@@ -406,6 +419,13 @@ class DBImpl {
   void EndWrite(TxImpl* tx, bool committed) EXCLUDES(meta_mu_, writer_mu_);
   // Grows the file for a high-water mark of min_needed bytes, aiming at target.
   Status Grow(uint64_t min_needed, uint64_t target);
+  // The growth rule: the file size Grow gives for target bytes in use. A
+  // power of two from 32 KiB (at least the initial map size) up to
+  // alloc_size, then target + alloc_size; never past max_size.
+  uint64_t GrowthSize(uint64_t target) const;
+  // Shrink (src/shrink.cc): moves the pages nearest the end down, then truncates.
+  Result<ShrinkResult> Shrink(const ShrinkOptions& o);
+  uint64_t file_size() const { return file_size_; }  // writer-owned
   // Makes the map cover at least min_size bytes; returns the current map.
   Result<std::shared_ptr<const Mapping>> EnsureMapped(uint64_t min_size);
   void SetFailed(const Status& s);
@@ -416,8 +436,10 @@ class DBImpl {
   // DB::Checkpoint: syncs the data file outside the writer gate, then takes
   // the gate for CheckpointLocked. OK with nothing to do (no log).
   // force: even when no commit came since the last checkpoint (to write a
-  // freelist the file lacks).
-  Status Checkpoint(bool force = false) EXCLUDES(writer_mu_, meta_mu_);
+  // freelist the file lacks). cut: how the checkpoint's commit trims the
+  // free tail (DB::Shrink settles through checkpoints in WAL mode).
+  Status Checkpoint(bool force = false, TailCut cut = TailCut::kByRule)
+      EXCLUDES(writer_mu_, meta_mu_);
   WalInfo GetWalInfo() const EXCLUDES(meta_mu_);
   // Called by a WAL commit after it released the gate: checkpoints (on the
   // checkpointer thread if there is one) when the log passed its size.
@@ -446,6 +468,10 @@ class DBImpl {
   Status LoadFreelist();
   Status ScanFreePages(std::vector<pgid_t>* ids);
   void ReleasePending();
+  // After a commit of high-water mark hwm is durable and published: truncates
+  // the file when it is larger than the growth rule needs (docs/design.md
+  // "Files that shrink"), never below what an open reader's snapshot spans.
+  void TruncateTail(pgid_t hwm, uint64_t reader_bytes, bool to_fit);
   Status RunBatch(BatchGroup* group);
   // Passes the writer gate (waits for the current writer).
   void EnterWriterGate() EXCLUDES(writer_mu_);
@@ -466,7 +492,7 @@ class DBImpl {
   // the newest commit (unless it already is the checkpoint and !force),
   // then resets the log. Any failure fails the handle: the log still holds
   // every commit since the last checkpoint, and a reopen replays it.
-  Status CheckpointLocked(bool force) EXCLUDES(meta_mu_);
+  Status CheckpointLocked(bool force, TailCut cut = TailCut::kByRule) EXCLUDES(meta_mu_);
   void StartCheckpointer();
   void StopCheckpointer();
   void CheckpointLoop();
@@ -475,7 +501,9 @@ class DBImpl {
   mutable std::mutex meta_mu_;
   format::Meta meta_ GUARDED_BY(meta_mu_);
   std::shared_ptr<const Mapping> map_ GUARDED_BY(meta_mu_);
-  std::multiset<txid_t> readers_ GUARDED_BY(meta_mu_);
+  // Open readers: their txid and high-water mark (TruncateTail keeps the
+  // pages every reader's snapshot spans).
+  std::multiset<std::pair<txid_t, pgid_t>> readers_ GUARDED_BY(meta_mu_);
   Stats stats_ GUARDED_BY(meta_mu_);
   bool open_ GUARDED_BY(meta_mu_) = false;
   uint64_t file_size_ = 0;  // writer-owned after open

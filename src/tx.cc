@@ -87,10 +87,14 @@ Status TxImpl::NodePage(pgid_t id, PageView* out) {
   return Status::OK();
 }
 
-Status TxImpl::Allocate(size_t count, pgid_t* id, uint8_t** buf) {
+Status TxImpl::Allocate(size_t count, pgid_t* id, uint8_t** buf, bool free_set_only) {
+  pgid_t start = db->freelist->Allocate(meta.txid, count);
+  if (start == 0 && free_set_only) {
+    *id = 0;
+    return Status::OK();
+  }
   const size_t bytes = count * page_size;
   std::unique_ptr<uint8_t[]> mem(new uint8_t[bytes]());
-  pgid_t start = db->freelist->Allocate(meta.txid, count);
   if (start == 0) {
     start = meta.pgid;
     if (db->opts.max_size > 0 && (start + count) * page_size > db->opts.max_size) {
@@ -123,22 +127,58 @@ Status TxImpl::FreePage(pgid_t id) {
   return s.ok() ? s : Poison(s);
 }
 
+// Writes the freelist and gives back the free tail (docs/design.md, "Files
+// that shrink"). Order: the new freelist pages come from the free set when
+// it has a fitting run; then the old freelist page is freed as pending --
+// or, when it is the last page in use and the new pages came from the free
+// set (or none are written), dropped: no one reads it once the new meta is
+// durable (readers never read a freelist page, Open reads the newest
+// meta's), the file is cut only after that, and nothing of this commit can
+// land on it. Then the run of free pages at the end is trimmed, and the ids
+// are encoded: none is at or past the new high-water mark.
 Status TxImpl::CommitFreelist() {
+  uint64_t old_pages = 0;
   if (meta.freelist != kNoFreelist) {
+    PageView p;
+    if (Status s = RawPage(meta.freelist, &p); !s.ok()) return Poison(s);
+    old_pages = p.span / page_size;
+  }
+  pgid_t id = 0;
+  uint8_t* buf = nullptr;
+  const bool write = !db->opts.no_freelist_sync;
+  const size_t pages = FreelistSize(db->freelist->Count() + old_pages) / page_size + 1;
+  if (write) {
+    if (Status s = Allocate(pages, &id, &buf, /*free_set_only=*/true); !s.ok()) return s;
+  }
+  const bool at_end = old_pages > 0 && meta.freelist + old_pages == meta.pgid;
+  if (at_end && (!write || id != 0) && MayTrim()) {
+    db->freelist->ForgetAllocation(meta.freelist);
+    meta.pgid = meta.freelist;
+  } else if (old_pages > 0) {
     if (Status s = FreePage(meta.freelist); !s.ok()) return s;
   }
-  if (db->opts.no_freelist_sync) {
+  if (write && id == 0) {
+    if (Status s = Allocate(pages, &id, &buf); !s.ok()) return s;
+  }
+  TrimFreeTail();
+  if (!write) {
     meta.freelist = kNoFreelist;
     return Status::OK();
   }
-  pgid_t id;
-  uint8_t* buf;
-  const size_t pages = db->freelist->EstimatedWriteSize() / page_size + 1;
-  if (Status s = Allocate(pages, &id, &buf); !s.ok()) return s;
   Store<uint16_t>(buf + kPageFlagsOff, kFreelistPage);
   EncodeFreelist(buf, db->freelist->AllIds());
   meta.freelist = id;
   return Status::OK();
+}
+
+bool TxImpl::MayTrim() const { return !db->opts.no_truncate || by_shrink; }
+
+// Lowers the high-water mark past the free pages at the end of the file
+// (truncated once the commit is durable: DBImpl::TruncateTail). Nothing this
+// transaction writes or frees lies in the trimmed run: those pages are
+// allocated or pending, not free.
+void TxImpl::TrimFreeTail() {
+  if (MayTrim()) meta.pgid = db->freelist->TrimTail(meta.pgid);
 }
 
 Status TxImpl::WritePages(bool sync) {

@@ -68,6 +68,11 @@ class Engine {
   // engine's own way is; returns the directory whose size is the compacted
   // size. The engine may be closed afterwards.
   virtual std::string Compact(const std::string& dir, const std::string& dst_dir) = 0;
+  // Shrinks the open database's file in place while it stays open (boltpp's
+  // DB::Shrink); returns the file's size after, or 0 when the engine has no
+  // such operation.
+  virtual bool CanShrinkInPlace() const { return false; }
+  virtual uint64_t ShrinkInPlace() { return 0; }
   // A note on the configuration, for the report.
   virtual std::string Describe() const = 0;
 };

@@ -124,6 +124,12 @@ class BoltEngine final : public Engine {
     Check((*dst)->Close(), "Close dst");
     return dst_dir;
   }
+  bool CanShrinkInPlace() const override { return true; }
+  uint64_t ShrinkInPlace() override {
+    auto r = db_->Shrink();
+    if (!r.ok()) Die("boltpp shrink: " + r.status().ToString());
+    return r->size_after;
+  }
   std::string Describe() const override {
     if (wal_) {
       return "boltpp WAL mode (Options::wal): each commit writes its pages unsynced and appends a "

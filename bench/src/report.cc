@@ -45,6 +45,8 @@ const std::vector<Row>& Rows() {
       {"compaction", "redb: compaction time (s, lower is better)", Kind::kSeconds, ""},
       {"size_uncompacted", "redb: size after removals (MiB)", Kind::kBytes, ""},
       {"size_compacted", "redb: size after compaction (MiB)", Kind::kBytes, ""},
+      {"shrink", "redb: shrink in place, same file (s, lower is better)", Kind::kSeconds, ""},
+      {"size_shrunk", "redb: size after shrink in place (MiB)", Kind::kBytes, ""},
       {"size_sorted", "size after sorted bulk load (MiB)", Kind::kBytes, ""},
       {"bbolt_write_seq", "bbolt bench: seq writes, batch {bbolt_batch}", Kind::kRate,
        "bbolt seq write"},
@@ -339,7 +341,9 @@ void EnginesAndWorkloads(std::ostream& md, const json& meta,
         "compaction and\n"
         "  the size after it (bbolt: Compact into a new file; LMDB: copy with MDB_CP_COMPACT; "
         "RocksDB:\n"
-        "  CompactRange; SQLite: VACUUM).\n"
+        "  CompactRange; SQLite: VACUUM); boltpp also shrinks the same file in place "
+        "(DB::Shrink, rows\n"
+        "  \"shrink in place\").\n"
      << "- **sorted bulk load**: n keys whose first 8 bytes are the big-endian index (so they "
         "arrive in key\n"
         "  order), in one transaction, into a fresh database.\n"
@@ -374,7 +378,7 @@ void Results(std::ostream& md, const json& res, const std::vector<std::string>& 
   md << "## Results\n\n"
      << "Throughput (operations per second; the unit says what one operation is). Sizes in MiB and "
         "the\n"
-     << "compaction time in seconds are lower-is-better.\n\n"
+     << "compaction and shrink times in seconds are lower-is-better.\n\n"
      << "| workload | unit |";
   for (const auto& e : engines) md << " " << e << " |";
   md << "\n|---|---|";

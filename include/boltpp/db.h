@@ -29,6 +29,23 @@ namespace boltpp {
 
 class DBImpl;
 
+// DB::Shrink's tuning.
+struct ShrinkOptions {
+  // Pages moved per write transaction: each batch is one ordinary commit, so
+  // other writers wait at most one batch and readers are never blocked.
+  size_t pages_per_tx = 4096;
+};
+
+// What DB::Shrink did.
+struct ShrinkResult {
+  uint64_t pages_moved = 0;  // pages rewritten lower down (ancestors included)
+  uint64_t size_before = 0;  // file size in bytes
+  uint64_t size_after = 0;
+  uint64_t high_water_before = 0;  // pages in use up to the high-water mark
+  uint64_t high_water_after = 0;
+  int transactions = 0;  // write transactions committed
+};
+
 class BOLTPP_EXPORT DB {
  public:
   // Opens (or, unless read_only, creates) the database at path.
@@ -55,6 +72,16 @@ class BOLTPP_EXPORT DB {
   // run more than once, so it must be idempotent: if it fails, it is re-run
   // alone and that result is returned.
   Status Batch(const std::function<Status(Tx&)>& fn);
+
+  // Shrinks the file in place while it stays open for readers and writers:
+  // packs under-filled leaves, moves the pages nearest the end of the file
+  // into free pages lower down (copy-on-write, in ordinary write
+  // transactions of at most pages_per_tx pages each), then truncates the
+  // free tail. Pages an open reader still sees are moved but their old
+  // copies are given back only after that reader ends. Errors: those of
+  // Update (kDatabaseReadOnly, kCorruption, kIOError, ...); on an error the
+  // file holds the last committed batch, which is complete and consistent.
+  Result<ShrinkResult> Shrink(const ShrinkOptions& options = {});
 
   // fdatasync the file.
   Status Sync();

@@ -40,6 +40,9 @@ struct Options {
   // Refuse to grow the file past this many bytes (0 = no limit):
   // a commit that would needs more fails with kMaxSizeReached.
   uint64_t max_size = 0;
+  // Keep free pages at the end of the file, as bbolt does: no commit lowers
+  // the high-water mark or truncates the file (DB::Shrink still does).
+  bool no_truncate = false;
   // Run the consistency check after every commit; a failure fails the commit.
   bool strict_mode = false;
   // Do not count transaction statistics.

@@ -38,6 +38,7 @@ void Freelist::BeginTx(txid_t txid) {
   undo_ = Undo{};
   undo_.active = true;
   undo_.txid = txid;
+  alloc_limit_ = kNoAllocLimit;
 }
 
 void Freelist::CommitTx() { undo_ = Undo{}; }
@@ -59,18 +60,40 @@ void Freelist::RollbackTx() {
       cache_.insert(start + i);
     }
   }
+  for (const auto& [start, n] : undo_.trimmed) {
+    for (size_t i = 0; i < n; i++) {
+      back.push_back(start + i);
+      cache_.insert(start + i);
+    }
+  }
   AddFree(std::move(back));
   undo_ = Undo{};
 }
 
 pgid_t Freelist::Allocate(txid_t txid, size_t n) {
   if (n == 0) return 0;
-  pgid_t start = TakeSpan(n);
+  pgid_t start = TakeSpan(n, alloc_limit_);
+  if (start == 0 && alloc_limit_ != kNoAllocLimit) start = TakeSpan(n, kNoAllocLimit);
   if (start == 0) return 0;
   for (size_t i = 0; i < n; i++) cache_.erase(start + i);
   allocs_[start] = txid;
   if (undo_.active) undo_.taken.emplace_back(start, n);
   return start;
+}
+
+pgid_t Freelist::TrimTail(pgid_t hwm) {
+  const pgid_t start = TakeTail(hwm);
+  if (start == hwm) return hwm;
+  for (pgid_t id = start; id < hwm; id++) cache_.erase(id);
+  if (undo_.active) undo_.trimmed.emplace_back(start, hwm - start);
+  return start;
+}
+
+void Freelist::ForgetAllocation(pgid_t id) {
+  auto a = allocs_.find(id);
+  if (a == allocs_.end()) return;
+  if (undo_.active) undo_.allocs_erased.emplace_back(id, a->second);
+  allocs_.erase(a);
 }
 
 Status Freelist::Free(txid_t txid, pgid_t id, uint32_t overflow, bool is_freelist_page) {
@@ -154,10 +177,11 @@ namespace {
 
 class ArrayFreelist final : public Freelist {
  protected:
-  pgid_t TakeSpan(size_t n) override {
+  pgid_t TakeSpan(size_t n, pgid_t limit) override {
     pgid_t initial = 0, previd = 0;
     for (size_t i = 0; i < ids_.size(); i++) {
       const pgid_t id = ids_[i];
+      if (id >= limit) return 0;  // first fit: every later run ends higher
       if (previd == 0 || id - previd != 1) initial = id;
       if (id - initial + 1 == n) {
         ids_.erase(ids_.begin() + static_cast<std::ptrdiff_t>(i + 1 - n),
@@ -167,6 +191,14 @@ class ArrayFreelist final : public Freelist {
       previd = id;
     }
     return 0;
+  }
+  pgid_t TakeTail(pgid_t hwm) override {
+    pgid_t start = hwm;
+    while (!ids_.empty() && ids_.back() == start - 1) {
+      ids_.pop_back();
+      start--;
+    }
+    return start;
   }
   void AddFree(std::vector<pgid_t> ids) override {
     std::sort(ids.begin(), ids.end());
@@ -191,14 +223,24 @@ class ArrayFreelist final : public Freelist {
 
 class HashMapFreelist final : public Freelist {
  protected:
-  pgid_t TakeSpan(size_t n) override {
-    auto it = by_size_.lower_bound(n);
-    if (it == by_size_.end()) return 0;
-    const size_t size = it->first;
-    const pgid_t start = *it->second.begin();
-    RemoveSpan(start, size);
-    if (size > n) InsertSpan(start + n, size - n);
-    return start;
+  // The lowest span of the smallest size >= n that ends below limit.
+  pgid_t TakeSpan(size_t n, pgid_t limit) override {
+    for (auto it = by_size_.lower_bound(n); it != by_size_.end(); ++it) {
+      const size_t size = it->first;
+      const pgid_t start = *it->second.begin();
+      if (start + n > limit) continue;  // the lowest of this size is too high
+      RemoveSpan(start, size);
+      if (size > n) InsertSpan(start + n, size - n);
+      return start;
+    }
+    return 0;
+  }
+  pgid_t TakeTail(pgid_t hwm) override {
+    auto it = backward_.find(hwm - 1);
+    if (it == backward_.end()) return hwm;
+    const size_t size = it->second;
+    RemoveSpan(hwm - size, size);
+    return hwm - size;
   }
   void AddFree(std::vector<pgid_t> ids) override {
     for (pgid_t id : ids) AddOne(id);

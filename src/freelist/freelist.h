@@ -42,7 +42,25 @@ class Freelist {
   void RollbackTx();
 
   // n contiguous free pages for txid, or 0 when no run is long enough.
+  // With an allocation limit set, a run that ends below the limit is
+  // preferred; any run is taken when none does.
   pgid_t Allocate(txid_t txid, size_t n);
+  // Makes Allocate prefer runs that end below limit (kNoAllocLimit: none),
+  // for the current write transaction only (BeginTx clears it).
+  // Shrink sets it so that moved pages land below the region it empties.
+  void SetAllocLimit(pgid_t limit) { alloc_limit_ = limit; }
+  static constexpr pgid_t kNoAllocLimit = ~pgid_t{0};
+  // Removes from the free set the run of free pages that ends at hwm - 1
+  // and returns its first id (hwm when page hwm - 1 is not free), so the
+  // caller may lower the high-water mark to it. Only free pages are taken,
+  // never pending ones (an open reader may still see those), so every id
+  // left in the free and pending sets is below the returned id. Recorded
+  // like an allocation: RollbackTx gives the pages back.
+  pgid_t TrimTail(pgid_t hwm);
+  // Forgets that page id was allocated (which transaction allocated it),
+  // for a page given up without being freed: the old freelist page that
+  // the high-water mark drops below. Undone by RollbackTx.
+  void ForgetAllocation(pgid_t id);
   // Frees pages [id, id + overflow] as pending under txid. kCorruption when a
   // page is already free or pending (a damaged tree), or id < 2.
   Status Free(txid_t txid, pgid_t id, uint32_t overflow, bool is_freelist_page);
@@ -60,7 +78,11 @@ class Freelist {
   size_t EstimatedWriteSize() const { return format::FreelistSize(Count()); }
 
  protected:
-  virtual pgid_t TakeSpan(size_t n) = 0;              // 0 if none
+  // The first id of n contiguous free pages ending at or below limit
+  // (taken out of the free set), or 0 if none.
+  virtual pgid_t TakeSpan(size_t n, pgid_t limit) = 0;
+  // Takes the run of free pages ending at hwm - 1; returns its first id (hwm if none).
+  virtual pgid_t TakeTail(pgid_t hwm) = 0;
   virtual void AddFree(std::vector<pgid_t> ids) = 0;  // ids not in the free set
   virtual void ClearFree() = 0;
   virtual void FreeIdsInto(std::vector<pgid_t>* out) const = 0;  // sorted
@@ -77,6 +99,7 @@ class Freelist {
     txid_t txid = 0;
     std::vector<std::pair<pgid_t, size_t>> taken;          // spans allocated from the free set
     std::vector<std::pair<pgid_t, txid_t>> allocs_erased;  // allocs_ entries Free removed
+    std::vector<std::pair<pgid_t, size_t>> trimmed;        // spans TrimTail removed
   };
 
   void ReleaseIds(std::vector<pgid_t> ids);
@@ -86,6 +109,7 @@ class Freelist {
   std::unordered_map<pgid_t, txid_t> allocs_;  // first page of an allocation -> its txid
   std::unordered_set<pgid_t> cache_;           // every free or pending id
   Undo undo_;
+  pgid_t alloc_limit_ = kNoAllocLimit;
 };
 
 }  // namespace boltpp

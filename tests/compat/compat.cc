@@ -207,6 +207,7 @@ class Workload {
     o.wal = cfg_.wal;
     o.wal_checkpoint_bytes = 64 * 1024;
     o.wal_checkpoint_interval = std::chrono::milliseconds(0);
+    o.no_truncate = cfg_.keep_free_tail;
     return o;
   }
 

@@ -59,6 +59,9 @@ struct WorkloadConfig {
   // boltpp only (Go has no WAL mode): run in WAL mode, checkpointing every
   // 64 KiB of log, so the file Go reads was written by checkpoints.
   bool wal = false;
+  // boltpp only (no bboltgen flag): Options::no_truncate, so that a big
+  // free run at the end of the file stays in the freelist.
+  bool keep_free_tail = false;
 
   // bboltgen flags for this config.
   std::vector<std::string> GoFlags() const;

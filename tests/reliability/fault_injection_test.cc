@@ -3,7 +3,7 @@
 // for each kind of file operation (read, write, sync, truncate, map, lock)
 // and for N = 1, 2, 3, ... the Nth such operation fails, once or from then
 // on, while a fixed workload runs (MakeWorkload: growth, overflow, splits,
-// merges, bucket deletion, Batch, backup, reopen). The loop ends when a
+// merges, bucket deletion, Batch, backup, reopen, shrink). The loop ends when a
 // whole workload runs without the fault firing.
 //
 // After every failure:
@@ -239,6 +239,9 @@ class FaultRun {
         break;
       case Step::kCheckpoint:
         s = db_->Checkpoint();
+        break;
+      case Step::kShrink:
+        s = db_->Shrink(ShrinkOptions{kShrinkPagesPerTx}).status();
         break;
       case Step::kReopen: {
         (void)db_->Close();

@@ -107,6 +107,7 @@ std::vector<Step> MakeWorkload(uint64_t seed) {
   }
   w.push_back(Make(Step::kUpdate, "delete-b1", {Op{Op::kDeleteBucket, {}, "b1", {}}}));
   w.push_back(Make(Step::kCheckpoint, "checkpoint2"));
+  w.push_back(Make(Step::kShrink, "shrink"));  // moves b3 and c* down, truncates
   w.push_back(Make(Step::kReopen, "reopen2"));
   {  // 15. a random mix
     GenConfig c;

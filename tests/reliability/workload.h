@@ -3,7 +3,8 @@
 // the file (remap + truncate), overflow values, page splits and merges,
 // bucket deletion, manual and managed transactions, rollback, Batch from
 // several threads, hot backup (Tx::WriteTo), DB::Checkpoint (WAL mode; a
-// no-op otherwise) and reopening.
+// no-op otherwise), reopening and DB::Shrink (in batches of kShrinkPagesPerTx
+// pages; it changes no content).
 #pragma once
 
 #include <cstdint>
@@ -17,7 +18,7 @@ namespace boltpp::reliability {
 using boltpp::testing::Ops;
 
 struct Step {
-  enum Kind { kUpdate, kManual, kBatch, kRollback, kBackup, kReopen, kCheckpoint };
+  enum Kind { kUpdate, kManual, kBatch, kRollback, kBackup, kReopen, kCheckpoint, kShrink };
   Kind kind = kUpdate;
   std::string name;
   Ops ops;                 // kUpdate, kManual, kRollback
@@ -29,5 +30,6 @@ std::vector<Step> MakeWorkload(uint64_t seed);
 // Number of concurrent Batch callers in MakeWorkload (Options::max_batch_size
 // should equal it so that they coalesce into one commit).
 constexpr int kBatchCallers = 4;
+constexpr size_t kShrinkPagesPerTx = 8;
 
 }  // namespace boltpp::reliability

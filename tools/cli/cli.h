@@ -96,6 +96,7 @@ Command StatsCommand();
 Command DumpCommand();
 Command InspectCommand();
 Command CompactCommand();
+Command ShrinkCommand();
 Command BenchCommand();
 Command SurgeryCommand();
 Command VersionCommand();

@@ -668,6 +668,73 @@ TEST_F(CliTest, CompactOptions) {
   ExpectError(R({"compact", "-o", "c.db", db()}), "Error: bucket already exists");
 }
 
+// ---------------------------------------------------------------- shrink
+
+TEST_F(CliTest, Shrink) {
+  // Delete most of the data, then shrink in place: same contents, smaller file.
+  ASSERT_EQ(R({"create-bucket", db(), "tail"}).exit_code, 0);
+  std::string lines;
+  for (int i = 0; i < 2000; i++) {
+    lines += "{\"type\":\"kv\",\"path\":[\"tail\"],\"key\":\"k" + std::to_string(i) +
+             "\",\"value\":\"" + std::string(400, 'x') + "\"}\n";
+  }
+  WriteFile(P("tail.jsonl"), lines);
+  ASSERT_EQ(R({"import", "-i", "tail.jsonl", db()}).exit_code, 0);
+  ASSERT_EQ(R({"delete-bucket", db(), "tail"}).exit_code, 0);
+  const std::string before = R({"export", db()}).out;
+  const uint64_t size = static_cast<uint64_t>(ReadFile(db()).size());
+  RunResult r = R({"shrink", "--pages-per-tx", "64", db()});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  std::smatch m;
+  ASSERT_TRUE(std::regex_match(
+      r.out, m,
+      std::regex("([0-9]+) -> ([0-9]+) bytes \\(gain=[0-9]+\\.[0-9]{2}x\\), [0-9]+ pages moved\n")))
+      << r.out;
+  EXPECT_EQ(std::stoull(m[2]), ReadFile(db()).size());
+  EXPECT_LT(std::stoull(m[2]), size);
+  ExpectCheckOk(db());
+  EXPECT_EQ(R({"export", db()}).out, before);
+  // Shrinking again changes nothing.
+  r = R({"shrink", db()});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out.rfind(m[2].str() + " -> " + m[2].str() + " bytes", 0), 0u) << r.out;
+  ExpectCheckOk(db());
+  EXPECT_NE(R({"help"}).out.find("shrink"), std::string::npos);
+  r = R({"shrink", "--help"});
+  EXPECT_EQ(r.exit_code, 0);
+  EXPECT_NE(r.out.find("--pages-per-tx"), std::string::npos);
+}
+
+TEST_F(CliTest, ShrinkErrors) {
+  ExpectError(R({"shrink", "nope.db"}), "Error: source database file \"nope.db\" doesn't exist");
+  EXPECT_FALSE(Exists(P("nope.db")));
+  ExpectError(R({"shrink"}), "Error: accepts 1 arg(s), received 0");
+  ExpectError(R({"shrink", "--pages-per-tx", "0", db()}), "Error: --pages-per-tx must be positive");
+  ExpectError(R({"shrink", "not-a-db.txt"}), "Error: invalid database");
+  const std::string before = ReadFile(db());
+  int fd = ::open(db().c_str(), O_RDWR);
+  ASSERT_GE(fd, 0);
+  ASSERT_EQ(::flock(fd, LOCK_SH | LOCK_NB), 0);
+  ExpectError(R({"shrink", db()}),
+              "Error: database is locked by another process; retry with --timeout");
+  ::flock(fd, LOCK_UN);
+  ::close(fd);
+  ASSERT_EQ(::chmod(db().c_str(), 0444), 0);
+  ExpectError(R({"shrink", db()}),
+              "Error: database file \"" + db() + "\" is read-only; refusing to modify it");
+  ASSERT_EQ(::chmod(db().c_str(), 0644), 0);
+  EXPECT_EQ(ReadFile(db()), before);
+  // A damaged page: an error, never a crash, and the file is left as it was.
+  std::string bytes = before;
+  const size_t ps = 4096;
+  for (size_t i = 2 * ps; i < bytes.size(); i += 97) bytes[i] = '\xee';
+  WriteFile(P("damaged.db"), bytes);
+  RunResult r = R({"shrink", "damaged.db"});
+  EXPECT_FALSE(r.signaled) << r.err;
+  EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+  EXPECT_EQ(r.FirstErrLine().rfind("Error: ", 0), 0u) << r.err;
+}
+
 // ---------------------------------------------------------------- bench
 
 const std::regex kWriteLine(

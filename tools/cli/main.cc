@@ -45,15 +45,15 @@ Command BuildRoot() {
       "boltpp: a command line tool for bbolt database files (boltpp is a C++\n"
       "reimplementation of go.etcd.io/bbolt with the same file format).\n"
       "The bbolt commands print what bbolt 1.5 prints; put, delete, create-bucket,\n"
-      "delete-bucket, export and import are boltpp's own.";
+      "delete-bucket, export, import and shrink are boltpp's own.";
   root.flags.push_back(BoolFlag("version", "version for boltpp", 'v'));
   root.children = {
       BenchCommand(),        BucketsCommand(), CheckCommand(),        CompactCommand(),
       CreateBucketCommand(), DeleteCommand(),  DeleteBucketCommand(), DumpCommand(),
       ExportCommand(),       GetCommand(),     HelpCommand(),         ImportCommand(),
       InfoCommand(),         InspectCommand(), KeysCommand(),         PageCommand(),
-      PageItemCommand(),     PagesCommand(),   PutCommand(),          StatsCommand(),
-      SurgeryCommand(),      VersionCommand(),
+      PageItemCommand(),     PagesCommand(),   PutCommand(),          ShrinkCommand(),
+      StatsCommand(),        SurgeryCommand(), VersionCommand(),
   };
   return root;
 }
