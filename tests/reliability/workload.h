@@ -30,6 +30,6 @@ std::vector<Step> MakeWorkload(uint64_t seed);
 // Number of concurrent Batch callers in MakeWorkload (Options::max_batch_size
 // should equal it so that they coalesce into one commit).
 constexpr int kBatchCallers = 4;
-constexpr size_t kShrinkPagesPerTx = 8;
+constexpr size_t kShrinkPagesPerTx = 256;
 
 }  // namespace boltpp::reliability
