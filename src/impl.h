@@ -47,11 +47,6 @@ class BucketImpl;
 class TxImpl;
 class DBImpl;
 
-// How a commit gives back the free tail: by the growth rule unless
-// Options::no_truncate (kByRule), or for DB::Shrink, whatever the option
-// says, with the rule's slack (kShrink) or cut to fit (kShrinkToFit).
-enum class TailCut { kByRule, kShrink, kShrinkToFit };
-
 // Byte-wise key order (memcmp, then shorter first), as bbolt's bytes.Compare.
 // The first 32 bytes are compared 8 at a time as big-endian words, without a
 // call to memcmp: keys usually differ there, often after a shared prefix
@@ -436,10 +431,8 @@ class DBImpl {
   // DB::Checkpoint: syncs the data file outside the writer gate, then takes
   // the gate for CheckpointLocked. OK with nothing to do (no log).
   // force: even when no commit came since the last checkpoint (to write a
-  // freelist the file lacks). cut: how the checkpoint's commit trims the
-  // free tail (DB::Shrink settles through checkpoints in WAL mode).
-  Status Checkpoint(bool force = false, TailCut cut = TailCut::kByRule)
-      EXCLUDES(writer_mu_, meta_mu_);
+  // freelist the file lacks).
+  Status Checkpoint(bool force = false) EXCLUDES(writer_mu_, meta_mu_);
   WalInfo GetWalInfo() const EXCLUDES(meta_mu_);
   // Called by a WAL commit after it released the gate: checkpoints (on the
   // checkpointer thread if there is one) when the log passed its size.
@@ -492,7 +485,7 @@ class DBImpl {
   // the newest commit (unless it already is the checkpoint and !force),
   // then resets the log. Any failure fails the handle: the log still holds
   // every commit since the last checkpoint, and a reopen replays it.
-  Status CheckpointLocked(bool force, TailCut cut = TailCut::kByRule) EXCLUDES(meta_mu_);
+  Status CheckpointLocked(bool force) EXCLUDES(meta_mu_);
   void StartCheckpointer();
   void StopCheckpointer();
   void CheckpointLoop();

@@ -309,21 +309,13 @@ static Status RunBatches(DBImpl* db, const Plan& plan, pgid_t limit, bool pack,
 // An empty commit: releases the pages earlier batches freed (when no reader
 // holds them), trims the free tail and, with to_fit, cuts the file to the
 // size the growth rule gives. Reports the high-water mark and file size.
-// In WAL mode the settle is a checkpoint: pages freed since the last one
-// stay pending until the next (its tree is never overwritten), and only a
-// checkpoint writes a meta, so only it can lower the file's high-water mark.
 static Status Settle(DBImpl* db, bool to_fit, pgid_t* hwm, uint64_t* file_size) {
-  if (db->logging()) {
-    if (Status s = db->Checkpoint(true, to_fit ? TailCut::kShrinkToFit : TailCut::kShrink); !s.ok())
-      return s;
-  } else {
-    auto t = db->BeginTx(true);
-    if (!t.ok()) return t.status();
-    Tx tx(std::move(*t));
-    tx.impl()->by_shrink = true;
-    tx.impl()->truncate_to_fit = to_fit;
-    if (Status s = tx.Commit(); !s.ok()) return s;
-  }
+  auto t = db->BeginTx(true);
+  if (!t.ok()) return t.status();
+  Tx tx(std::move(*t));
+  tx.impl()->by_shrink = true;
+  tx.impl()->truncate_to_fit = to_fit;
+  if (Status s = tx.Commit(); !s.ok()) return s;
   auto probe = db->BeginTx(true);  // the writer owns file_size_
   if (!probe.ok()) return probe.status();
   *hwm = (*probe)->meta.pgid;
@@ -334,6 +326,14 @@ static Status Settle(DBImpl* db, bool to_fit, pgid_t* hwm, uint64_t* file_size) 
 
 Result<ShrinkResult> DBImpl::Shrink(const ShrinkOptions& o) {
   if (opts.read_only) return Status(Code::kDatabaseReadOnly);
+  // In WAL mode pages freed since the last checkpoint stay pending until the
+  // next one and only a checkpoint writes a meta; moving pages through
+  // checkpoints is not built yet (its crash images failed).
+  if (logging()) {
+    return Status(Code::kInvalidArgument,
+                  "shrink is not available in WAL mode yet: open the database without "
+                  "Options::wal (that replays and checkpoints the log), then shrink");
+  }
   ShrinkResult r;
   pgid_t hwm;
   if (Status s = Settle(this, false, &hwm, &r.size_before); !s.ok()) return s;

@@ -150,11 +150,11 @@ Status TxImpl::CommitFreelist() {
   if (write) {
     if (Status s = Allocate(pages, &id, &buf, /*free_set_only=*/true); !s.ok()) return s;
   }
-  const bool at_end = old_pages > 0 && meta.freelist + old_pages == meta.pgid;
-  if (at_end && (!write || id != 0) && MayTrim()) {
-    db->freelist->ForgetAllocation(meta.freelist);
-    meta.pgid = meta.freelist;
-  } else if (old_pages > 0) {
+  // The old freelist page is freed as pending, like any page of the last
+  // commit, even at the end of the file: an open reader's Tx::Check or hot
+  // backup still reads it, so it must not be reused (or trimmed) before
+  // those readers end.
+  if (old_pages > 0) {
     if (Status s = FreePage(meta.freelist); !s.ok()) return s;
   }
   if (write && id == 0) {

@@ -198,7 +198,7 @@ Status DBImpl::ApplyRecord(TxImpl* tx, std::string_view payload) {
   }
 }
 
-Status DBImpl::Checkpoint(bool force, TailCut cut) {
+Status DBImpl::Checkpoint(bool force) {
   if (opts.read_only) return Status(Code::kDatabaseReadOnly);
   std::lock_guard<std::mutex> ck(checkpoint_mu_);
   {
@@ -217,12 +217,12 @@ Status DBImpl::Checkpoint(bool force, TailCut cut) {
     }
   }
   EnterWriterGate();
-  Status s = CheckpointLocked(force, cut);
+  Status s = CheckpointLocked(force);
   LeaveWriterGate();
   return s;
 }
 
-Status DBImpl::CheckpointLocked(bool force, TailCut cut) {
+Status DBImpl::CheckpointLocked(bool force) {
   {
     std::lock_guard<std::mutex> lk(meta_mu_);
     if (!open_) return Status(Code::kDatabaseNotOpen);
@@ -232,8 +232,6 @@ Status DBImpl::CheckpointLocked(bool force, TailCut cut) {
   Status s;
   std::unique_ptr<TxImpl> tx = NewWriter(true, 0, &s);
   if (!tx) return s;
-  tx->by_shrink = cut != TailCut::kByRule;
-  tx->truncate_to_fit = cut == TailCut::kShrinkToFit;
   s = tx->CommitCheckpoint();
   txid_t done = 0;
   if (s.ok()) {

@@ -41,13 +41,14 @@ class CrossCheck : public ::testing::Test {
       skip_ = "node is not installed: the @ipld/car / ipfs-car cross-checks did not run";
       return;
     }
-    if (!std::filesystem::exists(kNodeDir + "/node_modules/@ipld/car")) {
-      // ctest runs tests in parallel processes: one installs, the others wait.
-      const int rc = Shell("cd " + ShellQuote(kNodeDir) +
-                           " && flock .npm-install.lock sh -c '[ -d node_modules/@ipld/car ] || "
-                           "npm ci --no-audit --no-fund' 1>&2");
-      if (rc != 0) install_error_ = "npm ci failed in " + kNodeDir;
-    }
+    // ctest runs tests in parallel processes: one installs, the others wait
+    // on the lock. The marker is written only after `npm ci` finished, so no
+    // process uses a half-extracted node_modules.
+    const int rc =
+        Shell("cd " + ShellQuote(kNodeDir) +
+              " && flock .npm-install.lock sh -c '[ -f node_modules/.boltpp-installed ] || "
+              "{ npm ci --no-audit --no-fund && touch node_modules/.boltpp-installed; }' 1>&2");
+    if (rc != 0) install_error_ = "npm ci failed in " + kNodeDir;
   }
   void SetUp() override {
     if (!skip_.empty()) GTEST_SKIP() << skip_;
