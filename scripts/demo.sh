@@ -22,6 +22,10 @@ if [ -x build/tools/cli/boltpp ]; then
   $cli check "$work/demo.db"
   $cli stats "$work/demo.db"
   $cli compact -o "$work/compact.db" "$work/demo.db"
+  cp "$work/demo.db" "$work/shrink.db"
+  $cli shrink "$work/shrink.db"
+  $cli check "$work/shrink.db"
+  $cli bench --count 500 --batch-size 1 --wal
   set +x
   sample=tools/cli/testdata/bbolt-1.5-cli/jobs-300.db
   if [ -f "$sample" ]; then
