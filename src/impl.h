@@ -373,6 +373,7 @@ class TxImpl {
   Status CommitToLog();
   bool MayTrim() const;
   void TrimFreeTail();
+  Status WriteTree(bool sync, bool check);
   Status WritePages(bool sync);
   Status WriteMeta();
   void Close();

@@ -181,6 +181,21 @@ void TxImpl::TrimFreeTail() {
   if (MayTrim()) meta.pgid = db->freelist->TrimTail(meta.pgid);
 }
 
+// Grows the file to the new high-water mark, writes the dirty pages
+// (syncing them when sync) and, in strict mode when check, runs the
+// consistency check before the meta that publishes the tree is written.
+Status TxImpl::WriteTree(bool sync, bool check) {
+  if (meta.pgid > begin_meta.pgid) {
+    if (Status s = db->Grow(meta.pgid * page_size, (meta.pgid + 1) * page_size); !s.ok()) return s;
+  }
+  if (Status s = WritePages(sync); !s.ok()) return s;
+  if (check && db->opts.strict_mode) {
+    std::vector<std::string> errors = Check(CheckOptions{});
+    if (!errors.empty()) return Status(Code::kCorruption, "check fail: " + errors.front());
+  }
+  return Status::OK();
+}
+
 Status TxImpl::WritePages(bool sync) {
   const auto start = Clock::now();
   for (const auto& [id, buf] : dirty) {
@@ -226,15 +241,7 @@ Status TxImpl::Commit() {
   meta.root = root->header.root;
   if (db->logging()) return CommitToLog();
   if (Status s = CommitFreelist(); !s.ok()) return fail(s);
-  if (meta.pgid > begin_meta.pgid) {
-    if (Status s = db->Grow(meta.pgid * page_size, (meta.pgid + 1) * page_size); !s.ok())
-      return fail(s);
-  }
-  if (Status s = WritePages(true); !s.ok()) return fail(s);
-  if (db->opts.strict_mode) {
-    std::vector<std::string> errors = Check(CheckOptions{});
-    if (!errors.empty()) return fail(Status(Code::kCorruption, "check fail: " + errors.front()));
-  }
+  if (Status s = WriteTree(true, true); !s.ok()) return fail(s);
   if (Status s = WriteMeta(); !s.ok()) {
     db->SetFailed(s);
     return fail(s);
@@ -259,15 +266,7 @@ Status TxImpl::CommitToLog() {
   if (record.size() > wal::kMaxPayload) {
     return fail(Status(Code::kInvalidArgument, "transaction too large for the write-ahead log"));
   }
-  if (meta.pgid > begin_meta.pgid) {
-    if (Status s = db->Grow(meta.pgid * page_size, (meta.pgid + 1) * page_size); !s.ok())
-      return fail(s);
-  }
-  if (Status s = WritePages(false); !s.ok()) return fail(s);
-  if (db->opts.strict_mode) {
-    std::vector<std::string> errors = Check(CheckOptions{});
-    if (!errors.empty()) return fail(Status(Code::kCorruption, "check fail: " + errors.front()));
-  }
+  if (Status s = WriteTree(false, true); !s.ok()) return fail(s);
   bool log_full = false;
   if (!db->replaying_) {
     if (Status s = db->wal_->Append(meta.txid, record, db->opts.no_sync); !s.ok()) {
@@ -290,11 +289,7 @@ Status TxImpl::CommitCheckpoint() {
   };
   committing = true;
   if (Status s = CommitFreelist(); !s.ok()) return fail(s);
-  if (meta.pgid > begin_meta.pgid) {
-    if (Status s = db->Grow(meta.pgid * page_size, (meta.pgid + 1) * page_size); !s.ok())
-      return fail(s);
-  }
-  if (Status s = WritePages(true); !s.ok()) return fail(s);
+  if (Status s = WriteTree(true, false); !s.ok()) return fail(s);
   if (Status s = WriteMeta(); !s.ok()) return fail(s);
   db->EndWrite(this, true);
   Close();
