@@ -266,7 +266,8 @@ TEST_P(CrashImages, ShrinkKeepsContents) {
   for (int i = 0; i < 300; i++)
     fill.push_back(Op{Op::kPut, {"hole"}, KeyName(i), std::string(300, 'h')});
   fill.push_back(Op{Op::kDeleteBucket, {}, "hole", {}});
-  for (int i = 0; i < Scaled(12, 3); i++) {
+  // Not scaled down: a smaller file may already be at its smallest size.
+  for (int i = 0; i < 12; i++) {
     Ops ops = RandomOps(rng_, gc, 100);
     if (i == 2) ops.insert(ops.begin(), fill.begin(), fill.end() - 1);
     if (i == 6) ops.push_back(fill.back());

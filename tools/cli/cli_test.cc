@@ -690,14 +690,15 @@ TEST_F(CliTest, Shrink) {
       r.out, m,
       std::regex("([0-9]+) -> ([0-9]+) bytes \\(gain=[0-9]+\\.[0-9]{2}x\\), [0-9]+ pages moved\n")))
       << r.out;
-  EXPECT_EQ(std::stoull(m[2]), ReadFile(db()).size());
-  EXPECT_LT(std::stoull(m[2]), size);
+  const std::string shrunk = m[2].str();  // m points into r.out, reassigned below
+  EXPECT_EQ(std::stoull(shrunk), ReadFile(db()).size());
+  EXPECT_LT(std::stoull(shrunk), size);
   ExpectCheckOk(db());
   EXPECT_EQ(R({"export", db()}).out, before);
   // Shrinking again changes nothing.
   r = R({"shrink", db()});
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  EXPECT_EQ(r.out.rfind(m[2].str() + " -> " + m[2].str() + " bytes", 0), 0u) << r.out;
+  EXPECT_EQ(r.out.rfind(shrunk + " -> " + shrunk + " bytes", 0), 0u) << r.out;
   ExpectCheckOk(db());
   EXPECT_NE(R({"help"}).out.find("shrink"), std::string::npos);
   r = R({"shrink", "--help"});
