@@ -89,13 +89,6 @@ pgid_t Freelist::TrimTail(pgid_t hwm) {
   return start;
 }
 
-void Freelist::ForgetAllocation(pgid_t id) {
-  auto a = allocs_.find(id);
-  if (a == allocs_.end()) return;
-  if (undo_.active) undo_.allocs_erased.emplace_back(id, a->second);
-  allocs_.erase(a);
-}
-
 Status Freelist::Free(txid_t txid, pgid_t id, uint32_t overflow, bool is_freelist_page) {
   if (id < 2) return Status(Code::kCorruption, "cannot free page 0 or 1: " + std::to_string(id));
   for (pgid_t p = id; p <= id + overflow; p++) {

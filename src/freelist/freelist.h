@@ -57,10 +57,6 @@ class Freelist {
   // left in the free and pending sets is below the returned id. Recorded
   // like an allocation: RollbackTx gives the pages back.
   pgid_t TrimTail(pgid_t hwm);
-  // Forgets that page id was allocated (which transaction allocated it),
-  // for a page given up without being freed: the old freelist page that
-  // the high-water mark drops below. Undone by RollbackTx.
-  void ForgetAllocation(pgid_t id);
   // Frees pages [id, id + overflow] as pending under txid. kCorruption when a
   // page is already free or pending (a damaged tree), or id < 2.
   Status Free(txid_t txid, pgid_t id, uint32_t overflow, bool is_freelist_page);
