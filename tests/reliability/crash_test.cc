@@ -197,6 +197,14 @@ class CrashImages : public ::testing::TestWithParam<CrashConfig> {
   MBucket prev_, next_;
   MemFileSystem* fs_ = nullptr;
   bool log_synced_in_commit_ = false;
+  // Seeds rng_ from the config (or BOLTPP_SEED) and prints how to repeat.
+  void Seed(const CrashConfig& c) {
+    seed_ = SeedOr(c.seed);
+    std::printf("config=%s seed=%llu (set BOLTPP_SEED to repeat)\n", c.name,
+                static_cast<unsigned long long>(seed_));
+    rng_.seed(seed_);
+  }
+
   int commit_ = 0;
   int sync_in_commit_ = 0;
   int64_t images_ = 0, new_images_ = 0, syncs_ = 0, failures_ = 0;
@@ -204,10 +212,7 @@ class CrashImages : public ::testing::TestWithParam<CrashConfig> {
 
 TEST_P(CrashImages, EveryImageHoldsPreviousOrNewCommit) {
   const CrashConfig& c = GetParam();
-  seed_ = SeedOr(c.seed);
-  std::printf("config=%s seed=%llu (set BOLTPP_SEED to repeat)\n", c.name,
-              static_cast<unsigned long long>(seed_));
-  rng_.seed(seed_);
+  Seed(c);
   MemFileSystem fs;
   fs_ = &fs;
   auto db = DB::Open(kDbPath, CrashOptions(c, &fs));
@@ -254,10 +259,7 @@ TEST_P(CrashImages, EveryImageHoldsPreviousOrNewCommit) {
 // no content, so every image must hold exactly it.
 TEST_P(CrashImages, ShrinkKeepsContents) {
   const CrashConfig& c = GetParam();
-  seed_ = SeedOr(c.seed);
-  std::printf("config=%s seed=%llu (set BOLTPP_SEED to repeat)\n", c.name,
-              static_cast<unsigned long long>(seed_));
-  rng_.seed(seed_);
+  Seed(c);
   MemFileSystem fs;
   auto db = DB::Open("/crash.db", CrashOptions(c, &fs));
   ASSERT_TRUE(db.ok()) << db.status().ToString();
