@@ -6,8 +6,8 @@
 //
 // D1a  migrate: N lazy registrations, durable batches of 10,000
 //      (boltpp: RegisterLazyBatch; LevelDB: WriteBatch with sync)
-// D1b  M one-by-one durable lazy registrations (boltpp: RegisterShard;
-//      LevelDB: Put with sync)
+// D1b  M one-by-one durable lazy registrations (boltpp: RegisterShard, WAL
+//      mode, and again without it; LevelDB: Put with sync)
 // D1c  the same one-by-one registrations from T threads at once (each call
 //      durable when it returns; boltpp groups concurrent callers into one
 //      commit, LevelDB groups its synced writers)
@@ -294,6 +294,23 @@ int main(int argc, char** argv) {
     if (!st.ok()) Fail(Message(st));
   }
   const double raw_single = one_by_one / Seconds(t);
+  // D1b again on a store without WAL mode (two syncs per commit)
+  double nowal_single = 0;
+  {
+    StoreOptions nw;
+    nw.root = dir + "/boltpp-nowal";
+    nw.requeue_on_start = false;
+    nw.wal = false;
+    auto plain = DagStore::Open(nw);
+    if (!plain.ok()) Fail(Message(plain.status()));
+    t = Clock::now();
+    for (size_t i = 0; i < one_by_one; i++) {
+      Status st = (*plain)->RegisterShard(KeyOf(i), url, true);
+      if (!st.ok()) Fail(Message(st));
+    }
+    nowal_single = one_by_one / Seconds(t);
+    if (Status c = (*plain)->Close(); !c.ok()) Fail(Message(c));
+  }
   (void)(*store)->db()->Update([&](Tx& tx) {
     for (size_t i = 0; i < one_by_one; i++)
       (void)tx.GetBucket("meta").Delete(KeyOf(shards + one_by_one + i));
@@ -352,6 +369,8 @@ int main(int argc, char** argv) {
       "D1b one-by-one durable registrations, %zu shards: boltpp %.0f/s, leveldb %.0f/s (%.2fx)\n",
       one_by_one, boltpp_single, leveldb_single, boltpp_single / leveldb_single);
   std::printf("    engine alone (one Update + Put each): %.0f/s\n", raw_single);
+  std::printf("    boltpp without WAL mode (StoreOptions::wal = false): %.0f/s (%.2fx leveldb)\n",
+              nowal_single, nowal_single / leveldb_single);
   std::printf(
       "D1c one-by-one durable registrations from %zu threads, %zu shards: boltpp %.0f/s, leveldb "
       "%.0f/s (%.2fx)\n",

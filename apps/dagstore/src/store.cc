@@ -319,6 +319,7 @@ Status DagStore::OpenDatastore() {
   Options o;
   o.timeout =
       options_.lock_timeout.count() == 0 ? std::chrono::milliseconds(-1) : options_.lock_timeout;
+  o.wal = options_.wal;
   const std::string path = options_.root + "/datastore/dagstore.db";
   auto db = DB::Open(path, o);
   if (!db.ok()) {
@@ -410,6 +411,11 @@ Status DagStore::Reconcile() {
     const ShardState was_state = sh.record.state;
     if ((was_state == ShardState::kNew || was_state == ShardState::kAvailable) &&
         sh.record.transient.empty()) {
+      // An eager shard still New was being initialized when the process
+      // stopped (Initializing is not forced to disk): initialize it again.
+      if (was_state == ShardState::kNew && !sh.record.lazy && options_.requeue_on_start) {
+        queue_.emplace_back(key, false);
+      }
       continue;  // nothing to reconcile (most records): no copy
     }
     ShardRecord next = sh.record;
@@ -425,16 +431,20 @@ Status DagStore::Reconcile() {
           refeed.emplace_back(key, std::move(index));
         } else {
           next.state = ShardState::kNew;
-          if (!next.lazy && options_.requeue_on_start) queue_.emplace_back(key, false);
         }
         break;
       }
+      case ShardState::kNew:  // eager: requeued below
+        break;
       case ShardState::kRecovering:
         next.state = ShardState::kErrored;
         next.error = "recovery interrupted by a restart";
         break;
       default:
         break;
+    }
+    if (next.state == ShardState::kNew && !next.lazy && options_.requeue_on_start) {
+      queue_.emplace_back(key, false);
     }
     if (next.state == ShardState::kErrored) {
       if (next.error.empty()) next.error = "unknown error";
@@ -475,9 +485,13 @@ Status DagStore::Reconcile() {
     wanted.insert(IndexPath(key));
     wanted.insert(TransientPath(key));
   }
+  // A New shard has no index: a file left by an initialization that
+  // stopped before its Available commit is an orphan.
   auto referenced_index = [&](const std::string& file_name) {
     auto key = KeyOfIndexFile(file_name);
-    return key && !index_in_kv_ && shards_.count(*key) != 0;
+    if (!key || index_in_kv_) return false;
+    auto it = shards_.find(*key);
+    return it != shards_.end() && it->second.record.state != ShardState::kNew;
   };
   std::error_code ec;
   for (const char* sub : {"/transients", "/index"}) {
@@ -646,12 +660,18 @@ Status DagStore::RunWorker(std::unique_lock<std::mutex>& lock, const std::string
     old_index = LoadShardIndex(key, &ignored);
     next.transient.clear();
   }
-  Status s = PersistLocked({&next}, [&](Tx& tx) {
-    if (!recovering) return Status::OK();
-    if (Status r = RemoveInverted(tx, key, old_index.get()); !r.ok()) return r;
-    return index_in_kv_ ? DeleteKvIndex(tx, key) : Status::OK();
-  });
-  if (!s.ok()) return s;
+  if (recovering) {  // durable: the shard's inverted entries go with it
+    Status s = PersistLocked({&next}, [&](Tx& tx) {
+      if (Status r = RemoveInverted(tx, key, old_index.get()); !r.ok()) return r;
+      return index_in_kv_ ? DeleteKvIndex(tx, key) : Status::OK();
+    });
+    if (!s.ok()) return s;
+  } else {
+    // Initializing is an in-progress state like Serving: written with the
+    // next durable write, not forced to disk (a restart sends a shard found
+    // New or Initializing without its index back to New either way).
+    dirty_.insert(key);
+  }
   sh.record = next;
   const uint64_t generation = ++sh.generation;
   if (recovering) {
@@ -675,22 +695,39 @@ Status DagStore::RunWorker(std::unique_lock<std::mutex>& lock, const std::string
   next.error.clear();
   next.transient = NeedsTransient(url) ? TransientPath(key) : "";
   // One write transaction: the KV index (--index-in-kv), the inverted
-  // entries and the Available record.
-  s = PersistLocked({&next}, [&](Tx& tx) {
+  // entries and the Available record, committed outside mu_ together with
+  // the same commits of concurrent workers (CommitGrouped; fn is idempotent).
+  // While it runs the shard stays Initializing/Recovering and `committing`
+  // holds off FailShard, so no other write of this record can pass it.
+  it->second.committing = true;
+  const std::string json = EncodeRecord(next);
+  lock.unlock();
+  Status s = CommitGrouped([&](Tx& tx) {
     if (index_in_kv_) {
       if (Status p = PutKvIndex(tx, key, *index); !p.ok()) return p;
     }
-    return AddInverted(tx, key, *index);
+    if (Status a = AddInverted(tx, key, *index); !a.ok()) return a;
+    return tx.GetBucket(kShards).Put(key, json);
   });
-  if (!s.ok()) return FailLocked(lock, key, "recording the index: " + Message(s));
-  it->second.record = next;
-  it->second.auto_recover_attempts = 0;
+  lock.lock();
+  Shard& done = shards_.at(key);  // not destroyable while Initializing/Recovering
+  done.committing = false;
   cv_.notify_all();
+  if (!s.ok()) return FailLocked(lock, key, "recording the index: " + Message(s));
+  done.record = next;
+  done.auto_recover_attempts = 0;
+  dirty_.erase(key);  // the record just written is the current one
   return Status::OK();
 }
 
 Status DagStore::FailShard(const std::string& key, const std::string& error) {
   std::unique_lock lock(mu_);
+  // A worker committing the shard's Available record finishes first: its
+  // write must not land after ours.
+  cv_.wait(lock, [&] {
+    auto it = shards_.find(key);
+    return it == shards_.end() || !it->second.committing;
+  });
   if (!shards_.count(key)) return NotFound("shard " + key);
   Status s = FailLocked(lock, key, error);
   return s.code() == Code::kIOError ? s : Status::OK();

@@ -3,12 +3,16 @@
 #include <gtest/gtest.h>
 #include <httplib.h>
 
+#include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <mutex>
 #include <sstream>
 
 #include "boltpp/car/gen.h"
 #include "boltpp/car/reader.h"
+#include "testutil/temp_dir.h"
+#include "testutil/tool_runner.h"
 
 namespace boltpp::dagstore::testing {
 
@@ -64,6 +68,29 @@ std::string Problems(DagStore& store) {
   std::string out;
   for (const auto& p : store.Verify()) out += p + "\n";
   return out;
+}
+
+std::string GoCheck(const std::string& db_path) {
+#ifdef BOLTPP_DAGSTORE_BBOLTGEN
+  boltpp::testing::TempDir dir;
+  const std::string out = dir.File("check.txt");
+  auto r =
+      boltpp::testing::RunTool(BOLTPP_DAGSTORE_BBOLTGEN, {"dump", "-db", db_path, "-checkout", out},
+                               {.timeout = std::chrono::seconds(60)});
+  if (r.exit_code != 0) return "go check exit " + std::to_string(r.exit_code) + ": " + r.err;
+  return ReadFile(out);
+#else
+  const char* ci = std::getenv("CI");
+  if (ci != nullptr && std::string(ci) == "true") return "Go helper bboltgen was not built";
+  (void)db_path;
+  return "";
+#endif
+}
+
+std::string GoCheckRoot(const std::string& root) {
+  const std::string path = root + "/datastore/dagstore.db";
+  std::error_code ec;
+  return std::filesystem::exists(path, ec) ? GoCheck(path) : "";
 }
 
 std::string ReadFile(const std::string& path) {

@@ -32,6 +32,14 @@ std::unique_ptr<DagStore> OpenStore(const StoreOptions& o);
 // problems, one per line.
 std::string Problems(DagStore& store);
 
+// Go bbolt 1.3.6's Tx.Check on a datastore file no process holds open: ""
+// when clean (or when the Go helper was not built, unless CI=true), else
+// what Go reports. The data file alone is checked: with a WAL log pending,
+// that is the last checkpoint.
+std::string GoCheck(const std::string& db_path);
+// GoCheck of <root>/datastore/dagstore.db when it exists.
+std::string GoCheckRoot(const std::string& root);
+
 std::string ReadFile(const std::string& path);
 void WriteFile(const std::string& path, const std::string& bytes);
 

@@ -31,6 +31,10 @@ class HttpMountTest : public ::testing::Test {
     o.max_recover_attempts = 0;
     store_ = OpenStore(o);
   }
+  void TearDown() override {
+    store_.reset();  // closed: Go bbolt's check needs the file lock
+    EXPECT_EQ(GoCheckRoot(dir_.File("root")), "");
+  }
   size_t TransientFiles() {
     size_t n = 0;
     for (const auto& e : fs::directory_iterator(dir_.File("root/transients"))) {

@@ -10,6 +10,9 @@
 #include <set>
 #include <thread>
 
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include "boltpp/boltpp.h"
 #include "helpers.h"
 #include "testutil/status_matchers.h"
@@ -28,6 +31,9 @@ class StoreTest : public ::testing::Test {
     fs::create_directories(dir_.File("cars"));
     root_ = dir_.File("root");
   }
+  // Every store a test wrote passes Go bbolt's check too (stores are closed
+  // by then: they live in the test body).
+  void TearDown() override { EXPECT_EQ(GoCheckRoot(root_), ""); }
   std::string Car(const std::string& name, uint64_t index) {
     return MakeCar(dir_.File("cars"), name, index);
   }
@@ -489,6 +495,131 @@ TEST_F(StoreTest, ManyThreadsAcquireAndInitializeConcurrently) {
   for (int i = 0; i < 8; i++) {
     EXPECT_EQ(StateOf(*s, "k" + std::to_string(i)), ShardState::kAvailable);
   }
+  EXPECT_EQ(Problems(*s), "");
+}
+
+// Concurrent initializations commit their Available records (with their
+// inverted entries) together, outside the state mutex; a FailShard racing
+// them waits for a commit in flight, so the state on disk after a reopen is
+// the state the store reported, shard by shard.
+TEST_F(StoreTest, ConcurrentInitializationsAndFailuresPersistWhatWasReported) {
+  auto o = TestOptions(root_);
+  o.max_recover_attempts = 0;
+  o.errored_policy = ErroredPolicy::kDoNotRecover;
+  std::map<std::string, ShardState> reported;
+  {
+    auto s = OpenStore(o);
+    constexpr int kShards = 12;
+    for (int i = 0; i < kShards; i++) {
+      ASSERT_OK(s->RegisterShard("k" + std::to_string(i),
+                                 FileUrl(Car("c" + std::to_string(i) + ".car", 30 + i)), true));
+    }
+    std::vector<std::thread> threads;
+    for (int t = 0; t < 4; t++) {
+      threads.emplace_back([&, t] {
+        for (int i = t; i < kShards; i += 4) (void)s->InitializeShard("k" + std::to_string(i));
+      });
+    }
+    threads.emplace_back([&] {
+      for (int i = 1; i < kShards; i += 3) {
+        EXPECT_OK(s->FailShard("k" + std::to_string(i), "failed by the test"));
+      }
+    });
+    for (auto& t : threads) t.join();
+    for (const auto& info : s->AllShardsInfo()) {
+      EXPECT_TRUE(info.state == ShardState::kAvailable || info.state == ShardState::kErrored)
+          << info.key << " " << StateName(info.state);
+      reported[info.key] = info.state;
+    }
+    for (int i = 1; i < kShards; i += 3) {
+      EXPECT_EQ(reported["k" + std::to_string(i)], ShardState::kErrored);
+    }
+    EXPECT_EQ(Problems(*s), "");
+    ASSERT_OK(s->Close());
+  }
+  auto s = OpenStore(o);
+  for (const auto& [key, state] : reported) EXPECT_EQ(StateOf(*s, key), state) << key;
+  EXPECT_EQ(Problems(*s), "");
+}
+
+// WAL mode (the default): a process that dies without closing leaves its
+// commits in the log. The data file alone is then the last checkpoint (a
+// valid bbolt file, Go's check included); the next open replays the log,
+// so every reported change is there and verify holds.
+TEST_F(StoreTest, WalCrashWithAPendingLogIsReplayedAtReopen) {
+  const std::string a = Car("a.car", 1), b = Car("b.car", 2), c = Car("c.car", 3);
+  const std::string db_path = root_ + "/datastore/dagstore.db";
+  {
+    auto s = OpenStore(TestOptions(root_));
+    ASSERT_OK(s->RegisterShard("a", FileUrl(a), false));
+    ASSERT_OK(s->Close());
+  }
+  EXPECT_FALSE(fs::exists(db_path + "-wal"));  // Close checkpoints and removes the log
+  const pid_t pid = ::fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {  // the "crashing" process: no Close, no destructors
+    auto st = DagStore::Open(TestOptions(root_));
+    const bool ok = st.ok() && (*st)->RegisterShard("b", FileUrl(b), false).ok() &&
+                    (*st)->RegisterShard("c", FileUrl(c), true).ok() &&
+                    (*st)->DestroyShard("a").ok();
+    ::_exit(ok ? 0 : 1);
+  }
+  int status = 0;
+  ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
+  {
+    Options ro;
+    ro.read_only = true;
+    auto db = DB::Open(db_path, ro);
+    ASSERT_OK(db.status());
+    EXPECT_TRUE((*db)->WalPending());
+    ASSERT_OK((*db)->View([&](Tx& tx) {  // the checkpoint: "a" only
+      EXPECT_TRUE(tx.GetBucket("shards").Get("a"));
+      EXPECT_FALSE(tx.GetBucket("shards").Get("b"));
+      return Status::OK();
+    }));
+    ASSERT_OK((*db)->Close());
+  }
+  EXPECT_EQ(GoCheck(db_path), "");
+  auto s = OpenStore(TestOptions(root_));
+  EXPECT_FALSE(s->GetShardInfo("a").ok());
+  EXPECT_FALSE(fs::exists(root_ + "/index/a.full.idx"));
+  EXPECT_EQ(StateOf(*s, "b"), ShardState::kAvailable);
+  EXPECT_EQ(StateOf(*s, "c"), ShardState::kNew);
+  ExpectAllBlocks(*s, "b", b);
+  EXPECT_EQ(Problems(*s), "");
+  ASSERT_OK(s->Close());
+  EXPECT_FALSE(fs::exists(db_path + "-wal"));
+}
+
+// StoreOptions::wal = false: no log, two syncs per commit; such an open also
+// replays (and removes) a log left by a WAL-mode process that died.
+TEST_F(StoreTest, WithoutWalModeNoLogIsKeptAndALeftLogIsReplayed) {
+  const std::string a = Car("a.car", 1), b = Car("b.car", 2);
+  const std::string db_path = root_ + "/datastore/dagstore.db";
+  auto plain = TestOptions(root_);
+  plain.wal = false;
+  {
+    auto s = OpenStore(plain);
+    ASSERT_OK(s->RegisterShard("a", FileUrl(a), false));
+    EXPECT_FALSE(fs::exists(db_path + "-wal"));
+    ASSERT_OK(s->Close());
+  }
+  const pid_t pid = ::fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    auto st = DagStore::Open(TestOptions(root_));  // WAL mode
+    ::_exit(st.ok() && (*st)->RegisterShard("b", FileUrl(b), false).ok() ? 0 : 1);
+  }
+  int status = 0;
+  ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
+  EXPECT_TRUE(fs::exists(db_path + "-wal"));
+  auto s = OpenStore(plain);
+  EXPECT_FALSE(fs::exists(db_path + "-wal"));
+  EXPECT_EQ(StateOf(*s, "a"), ShardState::kAvailable);
+  EXPECT_EQ(StateOf(*s, "b"), ShardState::kAvailable);
+  ExpectAllBlocks(*s, "b", b);
   EXPECT_EQ(Problems(*s), "");
 }
 

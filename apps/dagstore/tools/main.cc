@@ -41,6 +41,7 @@ void OnSignal(int) { g_interrupted = true; }
 struct Global {
   std::string root;
   bool index_in_kv = false;
+  bool wal = true;  // StoreOptions::wal
 };
 
 std::string RootOf(const Global& g) {
@@ -55,6 +56,7 @@ Result<std::unique_ptr<DagStore>> TryOpenStore(const Global& g, bool serving) {
   StoreOptions o;
   o.root = root;
   o.index_in_kv = g.index_in_kv;
+  o.wal = g.wal;
   // Short-lived commands neither recover in the background nor resume eager
   // initializations: they report the state as it is. `serve` does both.
   o.requeue_on_start = serving;
@@ -264,6 +266,9 @@ int Run(int argc, char** argv) {
   app.add_option("--root", g.root, "store root (default $BOOST_PATH/dagstore)");
   app.add_flag("--index-in-kv", g.index_in_kv,
                "when creating the store: keep shard indexes in the datastore, not in files");
+  app.add_flag("--wal,!--no-wal", g.wal,
+               "datastore in WAL mode (default; one log sync per commit, checkpointed at "
+               "exit); --no-wal: two syncs per commit, no log");
   std::string key, url, cid, out, dir, output = "table", listen = "127.0.0.1:8080";
   bool lazy = false, include_sealed = false, key_from_name = false;
   int concurrency = 0;

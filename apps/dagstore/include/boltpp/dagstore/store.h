@@ -13,11 +13,12 @@
 //
 // Concurrency: one mutex-guarded state machine owns every shard's state.
 // Every state change is committed to the datastore (one synced write
-// transaction; concurrent lazy registrations share one) before the call
-// that made it returns, except the
-// Available<->Serving flips of Acquire/release, which are kept in memory and
-// written with the next durable write or at Close (a restart turns Serving
-// into Available anyway). Slow work (fetch, index) runs outside the mutex,
+// transaction; concurrent lazy registrations, and the Available commits of
+// concurrent initializations, share one) before the call that made it
+// returns, except the in-progress flips New->Initializing and
+// Available<->Serving, which are kept in memory and written with the next
+// durable write or at Close (a restart turns Serving into Available, and
+// Initializing into Available or New, anyway). Slow work (fetch, index) runs outside the mutex,
 // on the calling thread, while the shard is Initializing or Recovering,
 // states that only that worker may leave.
 #pragma once
@@ -115,6 +116,14 @@ struct StoreOptions {
   bool index_in_kv = false;
   // HTTP mount: give up when no byte arrives for this long.
   std::chrono::milliseconds http_timeout{10000};
+  // Open the datastore in boltpp's WAL mode (Options::wal): a durable commit
+  // is one log append and one fdatasync instead of two scattered syncs (data
+  // pages, then meta). Every state change is still durable before it is
+  // reported. The data file is checkpointed every 16 MiB of log / 10 s and
+  // at Close, which removes the log: after a clean close dagstore.db alone
+  // is a complete bbolt file. After a crash it is the last checkpoint (a
+  // valid bbolt file) and the next open replays the log (WAL or not).
+  bool wal = true;
 };
 
 struct ShardInfo {
@@ -231,6 +240,8 @@ class DagStore {
     uint64_t generation = 0;  // bumped whenever a worker's result must be dropped
     bool recover_on_acquire = false;
     int auto_recover_attempts = 0;
+    // A worker is committing the shard's result outside mu_ (FailShard waits).
+    bool committing = false;
   };
   friend class ShardAccessor;
 
