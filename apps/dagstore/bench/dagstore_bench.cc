@@ -14,7 +14,8 @@
 // D2   initialize-all over a generated corpus of C CARs at concurrency
 //      1/4/16 (MaxConcurrentIndex 5) vs the CAR indexer alone
 //      (car::WriteIndexFile, same threads)
-// D3   L lookups of random multihashes through the inverted index (one thread)
+// D3   L lookups of random multihashes through the inverted index (one thread):
+//      ShardsContainingMultihash per call, then InvertedSnapshot batches
 // D4   reopening the store with N + M shard records (time to ready)
 // D5   faults on the D2 store: CARs truncated, index files deleted; reopen
 //      with serve's policies, acquire every shard: Errored, recovered once
@@ -345,6 +346,19 @@ int main(int argc, char** argv) {
   }
   const double lookup_rate = lookups / Seconds(t);
   if (found != lookups) Fail("lookups missed");
+  // the same through InvertedSnapshot, one snapshot per 1,000 lookups
+  t = Clock::now();
+  found = 0;
+  std::vector<std::string> keys;
+  for (size_t i = 0; i < lookups;) {
+    auto snap = (*store)->SnapshotInverted();
+    if (!snap.ok()) Fail(Message(snap.status()));
+    for (const size_t end = std::min(lookups, i + 1000); i < end; i++) {
+      if (snap->Lookup(mhs[rng() % mhs.size()], &keys).ok()) found += keys.size();
+    }
+  }
+  const double snapshot_rate = lookups / Seconds(t);
+  if (found != lookups) Fail("snapshot lookups missed");
   // the test entries name no real index: drop them so the store stays sound
   s = (*store)->db()->Update([&](Tx& tx) {
     if (Status d = tx.DeleteBucket("inverted"); !d.ok()) return d;
@@ -377,6 +391,8 @@ int main(int argc, char** argv) {
       threads, one_by_one, boltpp_concurrent, leveldb_concurrent,
       boltpp_concurrent / leveldb_concurrent);
   std::printf("D3 inverted-index lookups, 1 thread, %zu: %.0f lookups/s\n", lookups, lookup_rate);
+  std::printf("    through InvertedSnapshot (1,000 lookups per snapshot): %.0f lookups/s\n",
+              snapshot_rate);
   std::printf("D4 restart with %zu shard records: %.3f s to ready\n", loaded, restart);
   std::fflush(stdout);
   reopened = Status();

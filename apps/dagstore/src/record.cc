@@ -182,20 +182,32 @@ std::string EncodeKeyList(const std::vector<std::string>& keys) {
   return out;
 }
 
-Result<std::vector<std::string>> DecodeKeyList(std::string_view bytes) {
-  std::vector<std::string> keys;
+Status DecodeKeyListInto(std::string_view bytes, std::vector<std::string>* keys) {
   const auto* p = reinterpret_cast<const uint8_t*>(bytes.data());
-  size_t pos = 0;
+  size_t pos = 0, count = 0;
   while (pos < bytes.size()) {
     uint64_t len = 0;
     car::VarintError err{};
     const size_t n = car::DecodeUvarint(p + pos, bytes.size() - pos, &len, &err);
     if (n == 0 || len > bytes.size() - pos - n) {
+      keys->clear();
       return Status(Code::kCorruption, "damaged inverted-index value");
     }
-    keys.emplace_back(bytes.substr(pos + n, len));
+    if (count < keys->size()) {
+      (*keys)[count].assign(bytes.substr(pos + n, len));  // reuses the buffer
+    } else {
+      keys->emplace_back(bytes.substr(pos + n, len));
+    }
+    count++;
     pos += n + len;
   }
+  keys->resize(count);
+  return Status::OK();
+}
+
+Result<std::vector<std::string>> DecodeKeyList(std::string_view bytes) {
+  std::vector<std::string> keys;
+  if (Status s = DecodeKeyListInto(bytes, &keys); !s.ok()) return s;
   return keys;
 }
 

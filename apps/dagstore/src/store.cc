@@ -168,19 +168,38 @@ Result<car::Index> KvIndexOf(Tx& tx, const std::string& key) {
   return car::Index::Parse({reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()});
 }
 
-// Adds `key` to the inverted entry of every multihash of `index`.
+// Whether the encoded key list `bytes` holds `key` (kCorruption when damaged).
+Result<bool> KeyListHolds(std::string_view bytes, std::string_view key) {
+  const auto* p = reinterpret_cast<const uint8_t*>(bytes.data());
+  for (size_t pos = 0; pos < bytes.size();) {
+    uint64_t len = 0;
+    car::VarintError err{};
+    const size_t n = car::DecodeUvarint(p + pos, bytes.size() - pos, &len, &err);
+    if (n == 0 || len > bytes.size() - pos - n) {
+      return Status(Code::kCorruption, "damaged inverted-index value");
+    }
+    if (bytes.substr(pos + n, len) == key) return true;
+    pos += n + len;
+  }
+  return false;
+}
+
+// Adds `key` to the inverted entry of every multihash of `index`, in key
+// order, appending its encoding to the stored bytes (no decode/re-encode).
 Status AddInverted(Tx& tx, const std::string& key, const car::Index& index) {
   Bucket inv = tx.GetBucket(kInverted);
+  const std::string entry = EncodeKeyList({key});
+  std::string value;
   for (const std::string& mh : SortedMultihashes(index)) {
-    std::vector<std::string> keys;
+    value.clear();
     if (auto v = inv.Get(mh)) {
-      auto decoded = DecodeKeyList(*v);
-      if (!decoded.ok()) return decoded.status();
-      keys = std::move(*decoded);
+      auto holds = KeyListHolds(*v, key);
+      if (!holds.ok()) return holds.status();
+      if (*holds) continue;
+      value.assign(*v);
     }
-    if (std::find(keys.begin(), keys.end(), key) != keys.end()) continue;
-    keys.push_back(key);
-    if (Status s = inv.Put(mh, EncodeKeyList(keys)); !s.ok()) return s;
+    value += entry;
+    if (Status s = inv.Put(mh, value); !s.ok()) return s;
   }
   return Status::OK();
 }
@@ -958,17 +977,39 @@ std::vector<ShardInfo> DagStore::AllShardsInfo() const {
 }
 
 Result<std::vector<std::string>> DagStore::ShardsContainingMultihash(std::string_view mh) const {
+  auto tx = db_->Begin(false);  // rolled back by its destructor
+  if (!tx.ok()) return tx.status();
   std::vector<std::string> keys;
-  Status s = db_->View([&](Tx& tx) {
-    auto v = tx.GetBucket(kInverted).Get(mh);
-    if (!v) return Status::OK();
-    auto decoded = DecodeKeyList(*v);
-    if (!decoded.ok()) return decoded.status();
-    keys = std::move(*decoded);
-    return Status::OK();
-  });
-  if (!s.ok()) return s;
+  if (auto v = tx->GetBucket(kInverted).Get(mh)) {
+    if (Status s = DecodeKeyListInto(*v, &keys); !s.ok()) return s;
+  }
   return keys;
+}
+
+struct InvertedSnapshot::Impl {
+  Tx tx;
+  Bucket inverted;
+};
+InvertedSnapshot::InvertedSnapshot(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+InvertedSnapshot::InvertedSnapshot(InvertedSnapshot&&) noexcept = default;
+InvertedSnapshot& InvertedSnapshot::operator=(InvertedSnapshot&&) noexcept = default;
+InvertedSnapshot::~InvertedSnapshot() = default;
+
+Status InvertedSnapshot::Lookup(std::string_view mh, std::vector<std::string>* keys) const {
+  auto v = impl_->inverted.Get(mh);
+  if (!v) {
+    keys->clear();
+    return Status::OK();
+  }
+  return DecodeKeyListInto(*v, keys);
+}
+
+Result<InvertedSnapshot> DagStore::SnapshotInverted() const {
+  auto tx = db_->Begin(false);
+  if (!tx.ok()) return tx.status();
+  auto impl = std::make_unique<InvertedSnapshot::Impl>(InvertedSnapshot::Impl{std::move(*tx), {}});
+  impl->inverted = impl->tx.GetBucket(kInverted);  // bound to the moved Tx's state
+  return InvertedSnapshot(std::move(impl));
 }
 
 Result<std::string> DagStore::GetBlock(const car::Cid& cid) {

@@ -289,6 +289,49 @@ TEST_F(StoreTest, SharedBlocksMapToEveryShardHoldingThem) {
   EXPECT_EQ(Problems(*s), "");
 }
 
+// InvertedSnapshot answers like ShardsContainingMultihash, sees the state
+// of its snapshot (not later commits), clears the caller's vector for an
+// unknown multihash, and reports a damaged entry.
+TEST_F(StoreTest, InvertedSnapshotAnswersLikeSingleLookups) {
+  const std::string a = Car("a.car", 1), b = Car("b.car", 2);
+  auto s = OpenStore(TestOptions(root_));
+  ASSERT_OK(s->RegisterShard("a", FileUrl(a), false));
+  ASSERT_OK(s->RegisterShard("b", FileUrl(b), false));
+  {
+    auto snap = s->SnapshotInverted();
+    ASSERT_OK(snap.status());
+    ASSERT_OK(s->DestroyShard("b"));  // after the snapshot: it still sees "b"
+    std::vector<std::string> keys;
+    for (const auto& [cid, block] : BlocksOf(b)) {
+      ASSERT_OK(snap->Lookup(cid.multihash(), &keys));
+      EXPECT_NE(std::find(keys.begin(), keys.end(), "b"), keys.end()) << cid.ToString();
+    }
+    for (const auto& [cid, block] : BlocksOf(a)) {
+      auto single = s->ShardsContainingMultihash(cid.multihash());
+      ASSERT_OK(single.status());
+      ASSERT_OK(snap->Lookup(cid.multihash(), &keys));
+      std::erase(keys, "b");  // shared blocks: b is gone from the newer state only
+      EXPECT_EQ(keys, *single) << cid.ToString();
+    }
+    ASSERT_OK(snap->Lookup(std::string("\x12\x03xyz", 5), &keys));
+    EXPECT_TRUE(keys.empty());
+  }
+  const auto blocks_a = BlocksOf(a);
+  const std::string mh(blocks_a[1].first.multihash());
+  ASSERT_OK(s->db()->Update([&](Tx& tx) { return tx.GetBucket("inverted").Put(mh, "\x05" "ab"); }));
+  auto snap = s->SnapshotInverted();
+  ASSERT_OK(snap.status());
+  std::vector<std::string> keys{"stale"};
+  EXPECT_EQ(snap->Lookup(mh, &keys).code(), Code::kCorruption);
+  EXPECT_TRUE(keys.empty());
+  EXPECT_EQ(s->ShardsContainingMultihash(mh).status().code(), Code::kCorruption);
+  snap = Status(Code::kAborted, "released");  // the snapshot ends before the repair
+  ASSERT_OK(s->db()->Update([&](Tx& tx) {
+    return tx.GetBucket("inverted").Put(mh, EncodeKeyList({"a"}));
+  }));
+  EXPECT_EQ(Problems(*s), "");
+}
+
 TEST_F(StoreTest, StatesAndIndexSurviveReopen) {
   const std::string a = Car("a.car", 1);
   const std::string b = Car("b.car", 2);

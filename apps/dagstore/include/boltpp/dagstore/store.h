@@ -83,6 +83,9 @@ std::string EscapeKey(std::string_view key);
 // The compact inverted-index value: uvarint(len) ++ key, repeated.
 std::string EncodeKeyList(const std::vector<std::string>& keys);
 Result<std::vector<std::string>> DecodeKeyList(std::string_view bytes);
+// The same into *keys, reusing its elements' buffers (no allocation once
+// they are large enough). kCorruption on a damaged value.
+Status DecodeKeyListInto(std::string_view bytes, std::vector<std::string>* keys);
 
 // A status's text without the code's prefix when it has a detail.
 std::string Message(const Status& s);
@@ -137,6 +140,27 @@ struct ShardInfo {
 };
 
 class DagStore;
+
+// A read snapshot of the inverted index for many lookups in a row: one read
+// transaction for all of them instead of one per call, and the caller's
+// result vector reused. It pins its snapshot (pages that later commits free
+// are not reused while it lives, and Close waits for it), so keep it short:
+// one batch of lookups, one request. Not thread-safe; one per thread.
+class InvertedSnapshot {
+ public:
+  InvertedSnapshot(InvertedSnapshot&&) noexcept;
+  InvertedSnapshot& operator=(InvertedSnapshot&&) noexcept;
+  ~InvertedSnapshot();
+  // *keys = the keys of the shards whose index holds `multihash` (raw
+  // bytes) in this snapshot; empty when none. kCorruption on a damaged entry.
+  Status Lookup(std::string_view multihash, std::vector<std::string>* keys) const;
+
+ private:
+  friend class DagStore;
+  struct Impl;
+  explicit InvertedSnapshot(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
 
 // A shard held open for reading (the shard is Serving while any accessor
 // lives). Destroying it releases the shard.
@@ -207,6 +231,8 @@ class DagStore {
   std::vector<ShardInfo> AllShardsInfo() const;  // sorted by key
   // The keys of the shards whose index holds `multihash` (raw bytes).
   Result<std::vector<std::string>> ShardsContainingMultihash(std::string_view multihash) const;
+  // A snapshot for many lookups (see InvertedSnapshot).
+  Result<InvertedSnapshot> SnapshotInverted() const;
   // The block of `cid` from the first shard that holds it.
   Result<std::string> GetBlock(const car::Cid& cid);
 
