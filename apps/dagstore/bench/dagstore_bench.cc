@@ -5,7 +5,8 @@
 //   dagstore_bench DIR [--shards N] [--one-by-one M] [--lookups L] [--cars C] [--threads T]
 //
 // D1a  migrate: N lazy registrations, durable batches of 10,000
-//      (boltpp: RegisterLazyBatch; LevelDB: WriteBatch with sync)
+//      (boltpp: RegisterLazyBatch, without WAL mode as `migrate` runs, and
+//      in WAL mode; LevelDB: WriteBatch with sync)
 // D1b  M one-by-one durable lazy registrations (boltpp: RegisterShard, WAL
 //      mode, and again without it; LevelDB: Put with sync)
 // D1c  the same one-by-one registrations from T threads at once (each call
@@ -21,6 +22,7 @@
 //      with serve's policies, acquire every shard: Errored, recovered once
 // D6   D2 at concurrency 4 with --index-in-kv (one write tx per shard)
 #include <leveldb/db.h>
+#include <sys/resource.h>
 #include <leveldb/write_batch.h>
 
 #include <atomic>
@@ -43,6 +45,13 @@ using namespace boltpp::dagstore;
 using Clock = std::chrono::steady_clock;
 
 namespace {
+
+// CPU seconds (user + system) of the whole process so far.
+double CpuSeconds() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  return u.ru_utime.tv_sec + u.ru_stime.tv_sec + (u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
+}
 
 double Seconds(Clock::time_point since) {
   return std::chrono::duration<double>(Clock::now() - since).count();
@@ -98,11 +107,14 @@ Corpus MakeCorpus(const std::string& dir, size_t cars) {
 }
 
 // D2/D6: registers the corpus lazily, then initializes every shard with
-// `threads` callers; returns the seconds the initialization took.
-double InitializeAll(const std::string& root, const Corpus& corpus, size_t threads, bool kv) {
+// `threads` callers; returns the seconds the initialization took (*cpu: the
+// process's CPU seconds meanwhile).
+double InitializeAll(const std::string& root, const Corpus& corpus, size_t threads, bool kv,
+                     bool wal = true, double* cpu = nullptr) {
   StoreOptions o;
   o.root = root;
   o.index_in_kv = kv;
+  o.wal = wal;
   o.requeue_on_start = false;
   auto store = DagStore::Open(o);
   if (!store.ok()) Fail(Message(store.status()));
@@ -111,10 +123,12 @@ double InitializeAll(const std::string& root, const Corpus& corpus, size_t threa
     shards.emplace_back("s" + std::to_string(i), "file://" + corpus.paths[i]);
   if (auto n = (*store)->RegisterLazyBatch(shards); !n.ok()) Fail(Message(n.status()));
   const auto t = Clock::now();
+  const double cpu_start = CpuSeconds();
   Parallel(shards.size(), threads, [&](size_t i) {
     if (Status s = (*store)->InitializeShard(shards[i].first); !s.ok()) Fail(Message(s));
   });
   const double secs = Seconds(t);
+  if (cpu != nullptr) *cpu = CpuSeconds() - cpu_start;
   if (auto problems = (*store)->Verify(); !problems.empty()) Fail("D2 verify: " + problems[0]);
   if (Status c = (*store)->Close(); !c.ok()) Fail(Message(c));
   return secs;
@@ -141,13 +155,19 @@ void RunCorpusWorkloads(const std::string& dir, size_t cars) {
               static_cast<unsigned long long>(corpus.blocks), mb);
   for (size_t threads : {1, 4, 16}) {
     const double alone = IndexerAlone(dir + "/alone" + std::to_string(threads), corpus, threads);
+    double cpu = 0;
     const double secs =
-        InitializeAll(dir + "/d2-" + std::to_string(threads), corpus, threads, false);
+        InitializeAll(dir + "/d2-" + std::to_string(threads), corpus, threads, false, true, &cpu);
     std::printf(
         "D2 initialize-all, concurrency %zu: %.1f shards/s, %.0f blocks/s, %.1f MB/s, %.0f "
-        "inverted puts/s; CAR indexer alone %.3f s, store %.3f s (%.2fx)\n",
+        "inverted puts/s; CAR indexer alone %.3f s, store %.3f s (%.2fx; CPU %.2f s)\n",
         threads, cars / secs, corpus.blocks / secs, mb / secs, corpus.blocks / secs, alone, secs,
-        secs / alone);
+        secs / alone, cpu);
+    if (threads == 1) {
+      const double plain = InitializeAll(dir + "/d2-nowal", corpus, threads, false, false, &cpu);
+      std::printf("    concurrency 1 without WAL mode: store %.3f s (%.2fx; CPU %.2f s)\n", plain,
+                  plain / alone, cpu);
+    }
   }
   const double kv = InitializeAll(dir + "/d6", corpus, 4, true);
   std::printf(
@@ -295,18 +315,26 @@ int main(int argc, char** argv) {
     if (!st.ok()) Fail(Message(st));
   }
   const double raw_single = one_by_one / Seconds(t);
-  // D1b again on a store without WAL mode (two syncs per commit)
-  double nowal_single = 0;
+  // D1a and D1b again on a store without WAL mode (two syncs per commit)
+  double nowal_batch = 0, nowal_single = 0;
+  StoreOptions nw;
+  nw.root = dir + "/boltpp-nowal";
+  nw.requeue_on_start = false;
+  nw.wal = false;
   {
-    StoreOptions nw;
-    nw.root = dir + "/boltpp-nowal";
-    nw.requeue_on_start = false;
-    nw.wal = false;
     auto plain = DagStore::Open(nw);
     if (!plain.ok()) Fail(Message(plain.status()));
     t = Clock::now();
+    for (size_t start = 0; start < shards; start += 10000) {
+      std::vector<std::pair<std::string, std::string>> batch;
+      for (size_t i = start; i < std::min(shards, start + 10000); i++)
+        batch.emplace_back(KeyOf(i), url);
+      if (auto n = (*plain)->RegisterLazyBatch(batch); !n.ok()) Fail(Message(n.status()));
+    }
+    nowal_batch = shards / Seconds(t);
+    t = Clock::now();
     for (size_t i = 0; i < one_by_one; i++) {
-      Status st = (*plain)->RegisterShard(KeyOf(i), url, true);
+      Status st = (*plain)->RegisterShard(KeyOf(shards + i), url, true);
       if (!st.ok()) Fail(Message(st));
     }
     nowal_single = one_by_one / Seconds(t);
@@ -374,11 +402,21 @@ int main(int argc, char** argv) {
   if (!reopened.ok()) Fail(Message(reopened.status()));
   const double restart = Seconds(t);
   const size_t loaded = (*reopened)->AllShardsInfo().size();
+  const auto wal_file_mb = std::filesystem::file_size(o.root + "/datastore/dagstore.db") / 1e6;
+  reopened = Status();
+  t = Clock::now();
+  auto reopened_plain = DagStore::Open(nw);
+  if (!reopened_plain.ok()) Fail(Message(reopened_plain.status()));
+  const double restart_plain = Seconds(t);
+  const size_t loaded_plain = (*reopened_plain)->AllShardsInfo().size();
+  reopened_plain = Status();
+  const auto plain_file_mb = std::filesystem::file_size(nw.root + "/datastore/dagstore.db") / 1e6;
 
   std::printf(
-      "D1a migrate, durable batches of 10000, %zu shards: boltpp %.0f shards/s, leveldb %.0f "
-      "shards/s\n",
-      shards, boltpp_batch, leveldb_batch);
+      "D1a migrate, durable batches of 10000, %zu shards: boltpp %.0f shards/s (without WAL "
+      "mode, as the migrate command opens it), leveldb %.0f shards/s\n",
+      shards, nowal_batch, leveldb_batch);
+  std::printf("    boltpp in WAL mode: %.0f shards/s\n", boltpp_batch);
   std::printf(
       "D1b one-by-one durable registrations, %zu shards: boltpp %.0f/s, leveldb %.0f/s (%.2fx)\n",
       one_by_one, boltpp_single, leveldb_single, boltpp_single / leveldb_single);
@@ -393,9 +431,11 @@ int main(int argc, char** argv) {
   std::printf("D3 inverted-index lookups, 1 thread, %zu: %.0f lookups/s\n", lookups, lookup_rate);
   std::printf("    through InvertedSnapshot (1,000 lookups per snapshot): %.0f lookups/s\n",
               snapshot_rate);
-  std::printf("D4 restart with %zu shard records: %.3f s to ready\n", loaded, restart);
+  std::printf("D4 restart with %zu shard records: %.3f s to ready (file %.0f MB)\n", loaded,
+              restart, wal_file_mb);
+  std::printf("    store written without WAL mode, %zu records: %.3f s (file %.0f MB)\n",
+              loaded_plain, restart_plain, plain_file_mb);
   std::fflush(stdout);
-  reopened = Status();
   if (cars > 0) RunCorpusWorkloads(dir + "/corpus-runs", cars);
   return 0;
 }

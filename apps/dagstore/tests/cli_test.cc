@@ -402,6 +402,9 @@ TEST_F(CliTest, KillNineDuringMigrateThenResume) {
     int status = 0;
     ASSERT_EQ(::waitpid(pid, &status, 0), pid);
     ::close(fd);
+    // migrate runs without WAL mode: no log, the data file alone is complete
+    EXPECT_FALSE(fs::exists(root_ + "/datastore/dagstore.db-wal"));
+    EXPECT_EQ(GoCheckRoot(root_), "") << "round " << round;
     auto v = Run({"verify"});
     EXPECT_EQ(v.exit_code, 0) << "round " << round << ": " << v.out << v.err;
     const int now = registered();
