@@ -677,6 +677,9 @@ TEST_F(CliTest, NoWalFlagRunsWithoutALog) {
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(r.out, "KEY  STATE      ERROR\na    Available\nb    Available\n");
   EXPECT_FALSE(fs::exists(db_path + "-wal"));
+  EXPECT_EQ(Run({"--wal", "list-shards"}).out, r.out);  // the default, spelled out
+  r = Run({"--no-wal=maybe", "list-shards"});
+  EXPECT_NE(r.exit_code, 0);
   ExpectVerifyOk();
 }
 

@@ -318,7 +318,12 @@ TEST_F(StoreTest, InvertedSnapshotAnswersLikeSingleLookups) {
   }
   const auto blocks_a = BlocksOf(a);
   const std::string mh(blocks_a[1].first.multihash());
-  ASSERT_OK(s->db()->Update([&](Tx& tx) { return tx.GetBucket("inverted").Put(mh, "\x05" "ab"); }));
+  ASSERT_OK(s->db()->Update([&](Tx& tx) {
+    return tx.GetBucket("inverted")
+        .Put(mh,
+             "\x05"
+             "ab");
+  }));
   auto snap = s->SnapshotInverted();
   ASSERT_OK(snap.status());
   std::vector<std::string> keys{"stale"};
@@ -326,9 +331,31 @@ TEST_F(StoreTest, InvertedSnapshotAnswersLikeSingleLookups) {
   EXPECT_TRUE(keys.empty());
   EXPECT_EQ(s->ShardsContainingMultihash(mh).status().code(), Code::kCorruption);
   snap = Status(Code::kAborted, "released");  // the snapshot ends before the repair
-  ASSERT_OK(s->db()->Update([&](Tx& tx) {
-    return tx.GetBucket("inverted").Put(mh, EncodeKeyList({"a"}));
-  }));
+  ASSERT_OK(s->db()->Update(
+      [&](Tx& tx) { return tx.GetBucket("inverted").Put(mh, EncodeKeyList({"a"})); }));
+  EXPECT_EQ(Problems(*s), "");
+}
+
+// A damaged inverted entry met while adding a shard's multihashes fails
+// that shard's Available commit (nothing of it is written: one transaction),
+// and the shard is Errored with the reason; once repaired it recovers.
+TEST_F(StoreTest, DamagedInvertedEntryFailsTheAvailableCommit) {
+  const std::string a = Car("a.car", 1);
+  auto o = TestOptions(root_);
+  o.max_recover_attempts = 0;
+  auto s = OpenStore(o);
+  const auto blocks = BlocksOf(a);
+  const std::string mh(blocks[0].first.multihash());
+  ASSERT_OK(s->db()->Update([&](Tx& tx) { return tx.GetBucket("inverted").Put(mh, "\x09x"); }));
+  const Status st = s->RegisterShard("a", FileUrl(a), false);
+  EXPECT_EQ(Message(st), "recording the index: damaged inverted-index value");
+  EXPECT_EQ(StateOf(*s, "a"), ShardState::kErrored);
+  auto keys = s->ShardsContainingMultihash(blocks[1].first.multihash());
+  ASSERT_OK(keys.status());
+  EXPECT_TRUE(keys->empty());  // the failed commit wrote nothing
+  ASSERT_OK(s->db()->Update([&](Tx& tx) { return tx.GetBucket("inverted").Delete(mh); }));
+  ASSERT_OK(s->RecoverShard("a"));
+  ExpectAllBlocks(*s, "a", a);
   EXPECT_EQ(Problems(*s), "");
 }
 
