@@ -80,6 +80,32 @@ void Parallel(size_t n, size_t threads, const std::function<void(size_t)>& fn) {
   for (auto& t : pool) t.join();
 }
 
+// D1a: shards KeyOf(0..n) registered lazily in durable batches of 10,000.
+void RegisterInBatches(DagStore& store, size_t n, const std::string& url) {
+  for (size_t start = 0; start < n; start += 10000) {
+    std::vector<std::pair<std::string, std::string>> batch;
+    for (size_t i = start; i < std::min(n, start + 10000); i++) batch.emplace_back(KeyOf(i), url);
+    if (auto added = store.RegisterLazyBatch(batch); !added.ok()) Fail(Message(added.status()));
+  }
+}
+
+// D4: how long opening the store takes, how many records it loads, and the
+// size of its datastore file.
+struct Reopened {
+  double seconds = 0;
+  size_t records = 0;
+  double file_mb = 0;
+};
+Reopened TimeReopen(const StoreOptions& o) {
+  const auto t = Clock::now();
+  auto store = DagStore::Open(o);
+  if (!store.ok()) Fail(Message(store.status()));
+  Reopened r{Seconds(t), (*store)->AllShardsInfo().size(),
+             std::filesystem::file_size(o.root + "/datastore/dagstore.db") / 1e6};
+  if (Status c = (*store)->Close(); !c.ok()) Fail(Message(c));
+  return r;
+}
+
 struct Corpus {
   std::vector<std::string> paths;
   uint64_t blocks = 0, bytes = 0;
@@ -248,13 +274,7 @@ int main(int argc, char** argv) {
   auto store = DagStore::Open(o);
   if (!store.ok()) Fail(Message(store.status()));
   auto t = Clock::now();
-  for (size_t start = 0; start < shards; start += 10000) {
-    std::vector<std::pair<std::string, std::string>> batch;
-    for (size_t i = start; i < std::min(shards, start + 10000); i++)
-      batch.emplace_back(KeyOf(i), url);
-    auto n = (*store)->RegisterLazyBatch(batch);
-    if (!n.ok()) Fail(Message(n.status()));
-  }
+  RegisterInBatches(**store, shards, url);
   const double boltpp_batch = shards / Seconds(t);
 
   leveldb::DB* ldb = nullptr;
@@ -325,12 +345,7 @@ int main(int argc, char** argv) {
     auto plain = DagStore::Open(nw);
     if (!plain.ok()) Fail(Message(plain.status()));
     t = Clock::now();
-    for (size_t start = 0; start < shards; start += 10000) {
-      std::vector<std::pair<std::string, std::string>> batch;
-      for (size_t i = start; i < std::min(shards, start + 10000); i++)
-        batch.emplace_back(KeyOf(i), url);
-      if (auto n = (*plain)->RegisterLazyBatch(batch); !n.ok()) Fail(Message(n.status()));
-    }
+    RegisterInBatches(**plain, shards, url);
     nowal_batch = shards / Seconds(t);
     t = Clock::now();
     for (size_t i = 0; i < one_by_one; i++) {
@@ -397,20 +412,7 @@ int main(int argc, char** argv) {
   store = Status();
 
   // ---- D4: restart
-  t = Clock::now();
-  auto reopened = DagStore::Open(o);
-  if (!reopened.ok()) Fail(Message(reopened.status()));
-  const double restart = Seconds(t);
-  const size_t loaded = (*reopened)->AllShardsInfo().size();
-  const auto wal_file_mb = std::filesystem::file_size(o.root + "/datastore/dagstore.db") / 1e6;
-  reopened = Status();
-  t = Clock::now();
-  auto reopened_plain = DagStore::Open(nw);
-  if (!reopened_plain.ok()) Fail(Message(reopened_plain.status()));
-  const double restart_plain = Seconds(t);
-  const size_t loaded_plain = (*reopened_plain)->AllShardsInfo().size();
-  reopened_plain = Status();
-  const auto plain_file_mb = std::filesystem::file_size(nw.root + "/datastore/dagstore.db") / 1e6;
+  const Reopened restart = TimeReopen(o), restart_plain = TimeReopen(nw);
 
   std::printf(
       "D1a migrate, durable batches of 10000, %zu shards: boltpp %.0f shards/s (without WAL "
@@ -431,10 +433,10 @@ int main(int argc, char** argv) {
   std::printf("D3 inverted-index lookups, 1 thread, %zu: %.0f lookups/s\n", lookups, lookup_rate);
   std::printf("    through InvertedSnapshot (1,000 lookups per snapshot): %.0f lookups/s\n",
               snapshot_rate);
-  std::printf("D4 restart with %zu shard records: %.3f s to ready (file %.0f MB)\n", loaded,
-              restart, wal_file_mb);
+  std::printf("D4 restart with %zu shard records: %.3f s to ready (file %.0f MB)\n",
+              restart.records, restart.seconds, restart.file_mb);
   std::printf("    store written without WAL mode, %zu records: %.3f s (file %.0f MB)\n",
-              loaded_plain, restart_plain, plain_file_mb);
+              restart_plain.records, restart_plain.seconds, restart_plain.file_mb);
   std::fflush(stdout);
   if (cars > 0) RunCorpusWorkloads(dir + "/corpus-runs", cars);
   return 0;
