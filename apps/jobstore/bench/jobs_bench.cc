@@ -2,7 +2,8 @@
 // The job-store workloads of apps-spec 4.4 on boltpp::jobstore, the C++ side
 // of a side-by-side run with the Go twin (go/jobstwin, Go bbolt 1.3.6, same
 // layout, same JSON documents). Every commit is durable unless --no-sync.
-// Prints one JSON object per workload on stdout.
+// Prints one JSON object per workload on stdout. --wal: the stores in WAL
+// mode (StoreOptions::wal; impl "boltpp-wal").
 //
 //   jobs_bench j1 --file F --jobs N --clients C      job lifecycle (requester)
 //   jobs_bench j2 --file F --n N --clients C         compute lifecycle, 5 tx each
@@ -41,7 +42,7 @@ struct Args {
   std::string cmd, file;
   int64_t n = 10000, jobs = 1000;
   int clients = 1;
-  bool no_sync = false, decode = false, recount = false;
+  bool no_sync = false, decode = false, recount = false, wal = false;
   int scan_threads = 0;
 };
 
@@ -106,6 +107,7 @@ bj::StoreOptions Opts(const Args& a) {
   bj::StoreOptions o;
   o.no_sync = a.no_sync;
   o.batch = a.clients > 1;
+  o.wal = a.wal;
   o.scan_threads = a.scan_threads;
   return o;
 }
@@ -113,9 +115,10 @@ bj::StoreOptions Opts(const Args& a) {
 void Report(const char* workload, const Args& a, double secs, int64_t ops, const char* unit,
             const std::map<std::string, double>& extra = {}) {
   std::printf(
-      "{\"impl\":\"boltpp\",\"workload\":\"%s\",\"clients\":%d,\"ops\":%lld,\"unit\":\"%s\","
+      "{\"impl\":\"%s\",\"workload\":\"%s\",\"clients\":%d,\"ops\":%lld,\"unit\":\"%s\","
       "\"seconds\":%.4f,\"per_sec\":%.1f",
-      workload, a.clients, static_cast<long long>(ops), unit, secs, ops / secs);
+      a.wal ? "boltpp-wal" : "boltpp", workload, a.clients, static_cast<long long>(ops), unit, secs,
+      ops / secs);
   for (auto& [k, v] : extra) std::printf(",\"%s\":%.4f", k.c_str(), v);
   std::error_code ec;
   auto size = std::filesystem::file_size(a.file, ec);
@@ -542,7 +545,7 @@ int main(int argc, char** argv) {
   if (argc < 2)
     Die("usage: jobs_bench j1|j2|load|j3|j4load|j4|j5|j6|j7 --file F [--n N] [--jobs N] [--clients "
         "C] [--no-sync] "
-        "[--decode]");
+        "[--decode] [--wal]");
   a.cmd = argv[1];
   for (int i = 2; i < argc; ++i) {
     std::string f = argv[i];
@@ -560,6 +563,8 @@ int main(int argc, char** argv) {
       a.clients = std::stoi(val());
     else if (f == "--no-sync")
       a.no_sync = true;
+    else if (f == "--wal")
+      a.wal = true;
     else if (f == "--decode")
       a.decode = true;
     else if (f == "--recount")

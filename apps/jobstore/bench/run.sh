@@ -9,6 +9,8 @@
 # Sizes (env): J1_JOBS (300), J1_JOBS_16 (2000), J2_N (500), J2_N_16 (3000),
 # J3_N (1000000), J4_JOBS (100000), J4_Q (5000), J5_JOBS (200), J6_ROUNDS (20),
 # J6_JOBS (200), J7_N (200). J6 runs without fsync (it measures space, not commits).
+# The write workloads (J1, J2, J5, J6, J7) run three times side by side:
+# boltpp (default mode), boltpp in WAL mode (--wal, rows "boltpp-wal") and Go.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../../.." && pwd)
@@ -41,9 +43,10 @@ trap 'rm -rf "$tmp"' EXIT
 go="$tmp/jobstwin"
 results="$tmp/results.jsonl"
 
-run() {  # run <impl> <workload> args...
+run() {  # run <impl> <workload> args...   impl: cpp, cpp-wal or go
   local impl=$1 w=$2; shift 2
-  rm -f "$tmp/db"
+  rm -f "$tmp/db" "$tmp/db-wal"
+  if [ "$impl" = cpp-wal ]; then "$cpp" "$w" --file "$tmp/db" --wal "$@" | tee -a "$results"; return; fi
   if [ "$impl" = cpp ]; then "$cpp" "$w" --file "$tmp/db" "$@"; else "$go" "$w" -file "$tmp/db" $(echo "$@" | sed 's/--/-/g'); fi | tee -a "$results"
 }
 
@@ -51,15 +54,20 @@ echo "# machine: $(nproc) cores, $(uname -r), $(date -u +%FT%TZ)" >&2
 for clients in 1 16; do
   if [ $clients = 1 ]; then j1=$J1_JOBS; j2=$J2_N; else j1=$J1_JOBS_16; j2=$J2_N_16; fi
   run cpp j1 --jobs "$j1" --clients $clients
+  run cpp-wal j1 --jobs "$j1" --clients $clients
   run go j1 --jobs "$j1" --clients $clients
   run cpp j2 --n "$j2" --clients $clients
+  run cpp-wal j2 --n "$j2" --clients $clients
   run go j2 --n "$j2" --clients $clients
 done
 run cpp j7 --n "$J7_N" --clients 16
+run cpp-wal j7 --n "$J7_N" --clients 16
 run go j7 --n "$J7_N" --clients 16
 run cpp j5 --jobs "$J5_JOBS"
+run cpp-wal j5 --jobs "$J5_JOBS"
 run go j5 --jobs "$J5_JOBS"
 run cpp j6 --jobs "$J6_JOBS" --n "$J6_ROUNDS" --no-sync
+run cpp-wal j6 --jobs "$J6_JOBS" --n "$J6_ROUNDS" --no-sync
 run go j6 --jobs "$J6_JOBS" --n "$J6_ROUNDS" --no-sync
 
 # J4: one file of J4_JOBS jobs (written once by boltpp), queried by both.
@@ -97,7 +105,7 @@ def go_of(wk):
 print("\n| workload | clients | boltpp | Go bbolt twin | ratio | boltpp file / RSS, notes |")
 print("|---|---|---|---|---|---|")
 for (wk, impl), r in sorted(best.items()):
-    if impl != "boltpp" or r["workload"].endswith("load"): continue
+    if impl not in ("boltpp", "boltpp-wal") or r["workload"].endswith("load"): continue
     g = go_of(wk)
     unit = r["unit"]
     if r["workload"].startswith("J3"):
@@ -111,6 +119,7 @@ for (wk, impl), r in sorted(best.items()):
     if "p50_us" in r: extra += f'; p50/p99 {r["p50_us"]:.0f}/{r["p99_us"]:.0f} us' + (f' (Go {g["p50_us"]:.0f}/{g["p99_us"]:.0f})' if g else "")
     if "reader_p50_us" in r and g: extra += f'; readers {r["reader_ops_per_sec"]:.0f}/s p50/p99 {r["reader_p50_us"]:.0f}/{r["reader_p99_us"]:.0f} us (Go {g["reader_ops_per_sec"]:.0f}/s {g["reader_p50_us"]:.0f}/{g["reader_p99_us"]:.0f})'
     if "free_pages" in r and g: extra += f'; free pages {r["free_pages"]:.0f} (Go {g["free_pages"]:.0f}); {r["bytes_before_compact"]/1e6:.1f} -> {r["bytes_after_compact"]/1e6:.1f} MB in {r["compact_seconds"]:.2f} s (Go {g["bytes_before_compact"]/1e6:.1f} -> {g["bytes_after_compact"]/1e6:.1f} MB in {g["compact_seconds"]:.2f} s)'
-    print(f'| {r["workload"]} | {r["clients"]} | {cell(r)} | {cell(g) if g else "-"} | {ratio} | {extra} |')
+    mode = " (WAL)" if impl == "boltpp-wal" else ""
+    print(f'| {r["workload"]}{mode} | {r["clients"]} | {cell(r)} | {cell(g) if g else "-"} | {ratio} | {extra} |')
 PY
 if [ -n "$out" ]; then cp "$results" "$out"; fi

@@ -66,12 +66,12 @@ int Slot(LocalState s) {
 // A record that cannot be trusted is rebuilt from a scan of tx, which already
 // holds this operation's writes.
 Status NoteTransition(Tx& tx, const std::string& id, std::optional<LocalState> from,
-                      std::optional<LocalState> to) {
+                      std::optional<LocalState> to, uint64_t also_current) {
   if (Bucket live = tx.GetBucket(kExecutionLiveIndexBucket)) {
     Status s = to && IsExecuting(*to) ? live.Put(id, "") : live.Delete(id);
     if (!s.ok()) return s;
   }
-  auto counts = ReadPersistedCounts(tx);
+  auto counts = ReadPersistedCounts(tx, also_current);
   if (counts) {
     if (from) (*counts)[Slot(*from)]--;
     if (to) (*counts)[Slot(*to)]++;
@@ -85,15 +85,16 @@ Status NoteTransition(Tx& tx, const std::string& id, std::optional<LocalState> f
 
 }  // namespace
 
-std::optional<StateCounts> ReadPersistedCounts(Tx& tx) {
+std::optional<StateCounts> ReadPersistedCounts(Tx& tx, uint64_t also_current) {
   Bucket index = tx.GetBucket(kExecutionIndexBucket);
   auto raw = index ? index.Get(kCountersKey) : std::nullopt;
   if (!raw) return std::nullopt;
   Json j = Json::parse(*raw, nullptr, /*allow_exceptions=*/false);
   if (!j.is_object() || !j.contains("Tx") || !j["Tx"].is_number_unsigned()) return std::nullopt;
   const uint64_t stamp = j["Tx"].get<uint64_t>();
-  const bool current =
-      tx.Writable() ? (stamp + 1 == tx.ID() || stamp == tx.ID()) : stamp == tx.ID();
+  const uint64_t last_commit = tx.Writable() ? tx.ID() - 1 : tx.ID();
+  const bool current = stamp == last_commit || (tx.Writable() && stamp == tx.ID()) ||
+                       (also_current != 0 && stamp == also_current);
   auto counts = j.find("Counts");
   if (!current || counts == j.end() || !counts->is_array() || counts->size() != kLocalStateCount) {
     return std::nullopt;
@@ -106,10 +107,10 @@ std::optional<StateCounts> ReadPersistedCounts(Tx& tx) {
   return out;
 }
 
-Status WritePersistedCounts(Tx& tx, const StateCounts& counts) {
+Status WritePersistedCounts(Tx& tx, const StateCounts& counts, uint64_t stamp) {
   Bucket index = tx.GetBucket(kExecutionIndexBucket);
   if (!index) return Status(Code::kBucketNotFound, std::string(kExecutionIndexBucket));
-  Json j = {{"Tx", tx.ID()}, {"Counts", counts}};
+  Json j = {{"Tx", stamp != 0 ? stamp : tx.ID()}, {"Counts", counts}};
   return index.Put(kCountersKey, j.dump());
 }
 
@@ -119,8 +120,7 @@ Expected<std::unique_ptr<DB>> OpenStoreDB(const std::string& path, const StoreOp
       options.lock_timeout.count() > 0 ? options.lock_timeout : std::chrono::milliseconds(-1);
   o.read_only = options.read_only;
   o.no_sync = options.no_sync;
-  o.max_batch_size = options.batch_size;
-  o.max_batch_delay = options.batch_delay;
+  o.wal = options.wal;
   if (options.read_only && !std::filesystem::exists(path)) {
     return Error(Errc::kInvalidArgument, "open " + path + ": no such file");
   }
@@ -158,6 +158,7 @@ Expected<std::unique_ptr<ExecutionStore>> ExecutionStore::Open(const std::string
   }
   std::unique_ptr<ExecutionStore> store(new ExecutionStore(std::move(*db), std::move(options)));
   if (Error e = store->LoadCounters(); !e.ok()) return e;
+  if (Error e = store->CheckpointNewLayout(); !e.ok()) return e;
   return store;
 }
 
@@ -178,7 +179,10 @@ Error ExecutionStore::LoadCounters() {
     if (!scanned.ok()) return scanned.error();
     counts = *scanned;
     if (!options_.read_only) {
-      s = db_->Update([&](Tx& tx) { return WritePersistedCounts(tx, *counts); });
+      s = db_->Update([&](Tx& tx) {
+        tx.OnCommit([this, txid = tx.ID()] { NoteStamp(txid); });
+        return WritePersistedCounts(tx, *counts);
+      });
       if (!s.ok()) return StorageError(s);
     }
   }
@@ -188,12 +192,78 @@ Error ExecutionStore::LoadCounters() {
 }
 
 ExecutionStore::ExecutionStore(std::unique_ptr<DB> db, StoreOptions options)
-    : db_(std::move(db)), options_(std::move(options)) {}
+    : db_(std::move(db)), options_(std::move(options)) {
+  if (options_.batch) {
+    group_commit_ = std::make_unique<internal::GroupCommit>(
+        *db_, static_cast<size_t>(std::max(1, options_.batch_size)), options_.batch_delay);
+  }
+}
 
 ExecutionStore::~ExecutionStore() { (void)Close(); }
 
+namespace {
+
+// The txid a checkpoint started after commit `last` takes: the engine puts
+// checkpoints on alternating meta pages (txid parity), so it skips one txid
+// when last + 1 has the previous checkpoint's parity.
+uint64_t NextCheckpointTxid(uint64_t last, uint64_t previous_checkpoint) {
+  return (last + 1) % 2 != previous_checkpoint % 2 ? last + 1 : last + 2;
+}
+
+}  // namespace
+
+Error ExecutionStore::CheckpointNewLayout() {
+  if (!options_.wal || options_.read_only) return {};
+  return StorageError(db_->Checkpoint());  // a no-op when nothing was written
+}
+
+uint64_t ExecutionStore::StampBeforeCheckpoint(Tx& tx) const {
+  if (!options_.wal || options_.read_only) return 0;
+  std::lock_guard lock(stamp_mu_);
+  if (last_stamp_ == 0) return 0;
+  const uint64_t checkpoint = db_->GetWalInfo().checkpoint_txid;
+  // Exactly one checkpoint since our last write, and nothing after it.
+  const bool only_a_checkpoint =
+      checkpoint != checkpoint_at_last_stamp_ &&
+      checkpoint == NextCheckpointTxid(last_stamp_, checkpoint_at_last_stamp_) &&
+      checkpoint + 1 == tx.ID();
+  return only_a_checkpoint ? last_stamp_ : 0;
+}
+
+void ExecutionStore::NoteStamp(uint64_t txid) {
+  if (!options_.wal || options_.read_only) return;
+  const uint64_t checkpoint = db_->GetWalInfo().checkpoint_txid;
+  std::lock_guard lock(stamp_mu_);
+  if (txid > last_stamp_) {
+    last_stamp_ = txid;
+    checkpoint_at_last_stamp_ = checkpoint;
+  }
+}
+
+void ExecutionStore::StampForClosingCheckpoint() {
+  if (!options_.wal || options_.read_only) return;
+  bool done = false;
+  (void)db_->View([&](Tx& tx) {
+    // Close checkpoints only when something was committed since the last
+    // checkpoint; with nothing since, a current record stays current.
+    done = tx.ID() == db_->GetWalInfo().checkpoint_txid && ReadPersistedCounts(tx).has_value();
+    return Status::OK();
+  });
+  if (done) return;
+  // Close's checkpoint follows this write (this handle holds the file lock;
+  // a timed checkpoint in between takes the same txid). Untrusted records
+  // stay as they are: the next open recounts.
+  (void)db_->Update([&](Tx& tx) {
+    auto counts = ReadPersistedCounts(tx, StampBeforeCheckpoint(tx));
+    if (!counts) return Status::OK();
+    return WritePersistedCounts(tx, *counts,
+                                NextCheckpointTxid(tx.ID(), db_->GetWalInfo().checkpoint_txid));
+  });
+}
+
 Error ExecutionStore::Close() {
   if (!db_) return {};
+  StampForClosingCheckpoint();
   Status s = db_->Close();
   return StorageError(s);
 }
@@ -288,7 +358,7 @@ Expected<StateCounts> ExecutionStore::CountRange(Tx& tx, const std::string& from
 }
 
 Error ExecutionStore::Write(const std::function<Error(Tx&)>& fn) {
-  return internal::RunWrite(*db_, options_.batch, fn);
+  return internal::RunWrite(*db_, group_commit_.get(), fn);
 }
 
 void ExecutionStore::Apply(LocalState from, LocalState to, int64_t delta_from, int64_t delta_to) {
@@ -340,8 +410,13 @@ Error ExecutionStore::CreateExecution(LocalExecutionState state) {
       if (Status s = b.history.DeleteBucket(id); !s.ok()) return StorageError(s);
     }
     if (Status s = PutHistory(b.history, h); !s.ok()) return StorageError(s);
-    if (Status s = NoteTransition(tx, id, std::nullopt, created); !s.ok()) return StorageError(s);
-    tx.OnCommit([this, created] { Apply(created, created, 0, 1); });
+    if (Status s = NoteTransition(tx, id, std::nullopt, created, StampBeforeCheckpoint(tx));
+        !s.ok())
+      return StorageError(s);
+    tx.OnCommit([this, created, txid = tx.ID()] {
+      Apply(created, created, 0, 1);
+      NoteStamp(txid);
+    });
     return {};
   });
 }
@@ -386,10 +461,14 @@ Error ExecutionStore::UpdateExecutionState(const UpdateExecutionStateRequest& r)
     LocalStateHistory h{r.execution_id, previous, r.new_state, s.version, r.comment, now};
     if (Status st = PutHistory(b.history, h); !st.ok()) return StorageError(st);
     const LocalState next = r.new_state;
-    if (Status st = NoteTransition(tx, r.execution_id, previous, next); !st.ok()) {
+    if (Status st = NoteTransition(tx, r.execution_id, previous, next, StampBeforeCheckpoint(tx));
+        !st.ok()) {
       return StorageError(st);
     }
-    tx.OnCommit([this, previous, next] { Apply(previous, next, -1, 1); });
+    tx.OnCommit([this, previous, next, txid = tx.ID()] {
+      Apply(previous, next, -1, 1);
+      NoteStamp(txid);
+    });
     return {};
   });
 }
@@ -485,8 +564,12 @@ Error ExecutionStore::DeleteExecution(const std::string& id) {
       if (Status s = b.history.DeleteBucket(id); !s.ok()) return StorageError(s);
     }
     const LocalState was = current->state;
-    if (Status s = NoteTransition(tx, id, was, std::nullopt); !s.ok()) return StorageError(s);
-    tx.OnCommit([this, was] { Apply(was, was, -1, 0); });
+    if (Status s = NoteTransition(tx, id, was, std::nullopt, StampBeforeCheckpoint(tx)); !s.ok())
+      return StorageError(s);
+    tx.OnCommit([this, was, txid = tx.ID()] {
+      Apply(was, was, -1, 0);
+      NoteStamp(txid);
+    });
     return {};
   });
 }

@@ -15,6 +15,7 @@
 #include "boltpp/boltpp.h"
 #include "boltpp/jobstore/errors.h"
 #include "boltpp/jobstore/model.h"
+#include "group_commit.h"
 
 namespace boltpp::jobstore::internal {
 
@@ -100,20 +101,18 @@ inline Status DeleteIndexKey(Tx& tx, std::string_view index, std::string_view gr
   return Status::OK();
 }
 
-// Runs one store operation as one write transaction (DB::Batch when batch).
-// fn reports guard failures before writing anything: alone, its transaction
-// rolls back; in a batch it commits nothing of its own and the others commit.
-// Storage and bad-record errors abort the (batch's) transaction.
-inline Error RunWrite(DB& db, bool batch, const std::function<Error(Tx&)>& fn) {
+// Runs one store operation as one write transaction, shared with concurrent
+// callers through group (StoreOptions::batch) when not null. fn reports
+// guard failures before writing anything: alone, its transaction rolls
+// back; in a group it commits nothing of its own and the others commit.
+// Storage and bad-record errors abort the (group's) transaction.
+inline Error RunWrite(DB& db, GroupCommit* group, const std::function<Error(Tx&)>& fn) {
+  if (group) return group->Run(fn);
   Error result;
-  auto body = [&](Tx& tx) -> Status {
+  Status s = db.Update([&](Tx& tx) -> Status {
     result = fn(tx);
-    if (batch && result.code() != Errc::kStorage && result.code() != Errc::kBadRecord) {
-      return Status::OK();
-    }
     return AbortWith(result);
-  };
-  Status s = batch ? db.Batch(body) : db.Update(body);
+  });
   if (!result.ok()) return result;
   return StorageError(s);
 }

@@ -179,19 +179,27 @@ Expected<std::unique_ptr<JobStore>> JobStore::Open(const std::string& path, Stor
       }
       return Status::OK();
     });
+    // WAL mode: the buckets reach the data file now, so that after a crash
+    // the data file alone is already a requester store.
+    if (s.ok() && options.wal) s = (*db)->Checkpoint();
     if (!s.ok()) return StorageError(s);
   }
   return std::unique_ptr<JobStore>(new JobStore(std::move(*db), std::move(options)));
 }
 
 JobStore::JobStore(std::unique_ptr<DB> db, StoreOptions options)
-    : db_(std::move(db)), options_(std::move(options)) {}
+    : db_(std::move(db)), options_(std::move(options)) {
+  if (options_.batch) {
+    group_commit_ = std::make_unique<internal::GroupCommit>(
+        *db_, static_cast<size_t>(std::max(1, options_.batch_size)), options_.batch_delay);
+  }
+}
 JobStore::~JobStore() { (void)Close(); }
 Error JobStore::Close() { return db_ ? StorageError(db_->Close()) : Error(); }
 int64_t JobStore::Now() const { return options_.clock ? options_.clock() : NowNanos(); }
 
 Error JobStore::Write(const std::function<Error(Tx&, TxContext&)>& fn) {
-  return internal::RunWrite(*db_, options_.batch, [&](Tx& tx) -> Error {
+  return internal::RunWrite(*db_, group_commit_.get(), [&](Tx& tx) -> Error {
     auto ctx = std::make_shared<TxContext>();
     Error result = fn(tx, *ctx);
     if (result.ok() && !ctx->events.empty()) {
@@ -726,7 +734,9 @@ Error JobStore::DeleteEvaluation(const std::string& id) {
 
 Expected<std::vector<Json>> JobStore::GetJobHistory(const std::string& job_id,
                                                     const HistoryQuery& q) {
-  std::vector<Json> rows;
+  // Rows with their time, parsed once (sorting by re-parsing the RFC 3339
+  // text in the comparator cost O(n log n) parses per query).
+  std::vector<std::pair<int64_t, Json>> timed;
   Error err;
   Status s = db_->View([&](Tx& tx) {
     auto full = ResolveIn(tx, job_id);
@@ -736,6 +746,7 @@ Expected<std::vector<Json>> JobStore::GetJobHistory(const std::string& job_id,
     }
     Bucket job = JobBucket(tx, *full);
     auto read = [&](std::string_view sub, bool job_level) {
+      if (job_level && (!q.execution_id.empty() || !q.node_id.empty())) return;
       for (auto& row : internal::ReadSeqRows(job.GetBucket(sub))) {
         auto j = internal::ParseJson(row.value, "history of " + *full);
         if (!j.ok()) {
@@ -746,12 +757,9 @@ Expected<std::vector<Json>> JobStore::GetJobHistory(const std::string& job_id,
                            !HasPrefix(Str(*j, "NodeID"), q.node_id))) {
           continue;
         }
-        if (job_level && (!q.execution_id.empty() || !q.node_id.empty())) continue;
-        if (q.since > 0) {
-          auto t = ParseRfc3339(Str(*j, "Time"));
-          if (t && *t / 1'000'000'000 < q.since) continue;
-        }
-        rows.push_back(std::move(*j));
+        const int64_t time = ParseRfc3339(Str(*j, "Time")).value_or(0);
+        if (q.since > 0 && time != 0 && time / 1'000'000'000 < q.since) continue;
+        timed.emplace_back(time, std::move(*j));
       }
     };
     if (!q.exclude_job_level) read(kJobHistory, true);
@@ -760,9 +768,11 @@ Expected<std::vector<Json>> JobStore::GetJobHistory(const std::string& job_id,
   });
   if (!s.ok()) return StorageError(s);
   if (!err.ok()) return err;
-  std::stable_sort(rows.begin(), rows.end(), [](const Json& a, const Json& b) {
-    return ParseRfc3339(Str(a, "Time")).value_or(0) < ParseRfc3339(Str(b, "Time")).value_or(0);
-  });
+  std::stable_sort(timed.begin(), timed.end(),
+                   [](const auto& a, const auto& b) { return a.first < b.first; });
+  std::vector<Json> rows;
+  rows.reserve(timed.size());
+  for (auto& [time, row] : timed) rows.push_back(std::move(row));
   return rows;
 }
 

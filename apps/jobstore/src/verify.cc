@@ -545,6 +545,7 @@ Expected<VerifyReport> VerifyFile(const std::string& path, bool repair,
       report = VerifyStore(tx, false);
       return Status::OK();
     });
+    report.wal_pending_records = (*db)->GetWalInfo().pending_records;
   }
   if (!s.ok()) return Error::FromStatus(s);
   return report;

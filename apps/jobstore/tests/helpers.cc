@@ -2,6 +2,7 @@
 #include "helpers.h"
 
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <cstdlib>
@@ -64,6 +65,16 @@ CommandResult Run(const std::string& command) {
   r.out = ReadWhole(out);
   r.err = ReadWhole(err);
   return r;
+}
+
+void RunThenCrash(const std::function<bool()>& fn) {
+  std::fflush(nullptr);
+  const pid_t pid = ::fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) ::_exit(fn() ? 0 : 3);
+  int status = 0;
+  ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "child status " << status;
 }
 
 std::string Cli() { return JOBS_CLI; }

@@ -8,6 +8,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -36,6 +37,10 @@ struct CommandResult {
 };
 // Runs `sh -c command` and captures stdout and stderr.
 CommandResult Run(const std::string& command);
+// Runs fn in a forked child that then _exits without closing anything, as a
+// crash (kill -9) leaves the files: fn leaks the stores it opened. Fails the
+// test when fn returns false or the child does not exit normally.
+void RunThenCrash(const std::function<bool()>& fn);
 // The path of boltpp-jobs.
 std::string Cli();
 std::string TestData(const std::string& name);

@@ -11,6 +11,7 @@ add_executable(boltpp_jobstore_tests
   tests/job_store_test.cc
   tests/verify_test.cc
   tests/cli_test.cc
+  tests/wal_test.cc
 )
 target_link_libraries(boltpp_jobstore_tests PRIVATE boltpp::jobstore boltpp_testutil
                       GTest::gtest_main Threads::Threads)

@@ -36,6 +36,7 @@ struct Globals {
   std::string node_id;
   std::string output = "table";
   int lock_timeout_ms = 2000;
+  bool wal = false;  // write commands commit in WAL mode
   bool json() const { return output == "json"; }
 };
 
@@ -72,11 +73,26 @@ std::string ResolvePath(const Globals& g, Kind kind) {
       ", or set BACALHAU_DIR and pass --node-id"};
 }
 
+std::string PendingLogNote(const std::string& path, int64_t pending) {
+  return "boltpp-jobs: " + path + ": its write-ahead log " + path + "-wal holds " +
+         std::to_string(pending) +
+         " commits past the data file's last checkpoint; showing the checkpoint (any write, e.g. "
+         "verify --repair, replays the log)";
+}
+
 bj::StoreOptions ReadOptions(const Globals& g) {
   bj::StoreOptions o;
   o.read_only = true;
   o.lock_timeout = std::chrono::milliseconds(g.lock_timeout_ms);
+  o.wal = g.wal;
   return o;
+}
+
+// A read-only open shows the data file's last checkpoint: say so when the
+// write-ahead log holds commits past it (a crashed WAL-mode writer).
+void NotePendingLog(boltpp::DB& db, const std::string& path) {
+  const int64_t pending = db.GetWalInfo().pending_records;
+  if (pending > 0) std::cerr << PendingLogNote(path, pending) << "\n";
 }
 
 template <typename T>
@@ -93,7 +109,9 @@ std::unique_ptr<bj::JobStore> OpenRequester(const Globals& g, bool write) {
   o.read_only = !write;
   std::string path = ResolvePath(g, Kind::kRequester);
   if (!std::filesystem::exists(path)) throw Failure{"open " + path + ": no such file"};
-  return Check(bj::JobStore::Open(path, o));
+  auto store = Check(bj::JobStore::Open(path, o));
+  if (!write) NotePendingLog(store->db(), path);
+  return store;
 }
 
 std::unique_ptr<bj::ExecutionStore> OpenCompute(const Globals& g, bool write) {
@@ -101,7 +119,9 @@ std::unique_ptr<bj::ExecutionStore> OpenCompute(const Globals& g, bool write) {
   o.read_only = !write;
   std::string path = ResolvePath(g, Kind::kCompute);
   if (!std::filesystem::exists(path)) throw Failure{"open " + path + ": no such file"};
-  return Check(bj::ExecutionStore::Open(path, o));
+  auto store = Check(bj::ExecutionStore::Open(path, o));
+  if (!write) NotePendingLog(store->db(), path);
+  return store;
 }
 
 // ---- output helpers ----
@@ -506,8 +526,12 @@ int Verify(const Globals& g, bool repair) {
       out.push_back({{"File", path},
                      {"Kind", bj::StoreKindName(report->kind)},
                      {"Problems", problems},
-                     {"Repairs", report->repairs}});
+                     {"Repairs", report->repairs},
+                     {"PendingLogRecords", report->wal_pending_records}});
     } else {
+      if (report->wal_pending_records > 0) {
+        std::cerr << PendingLogNote(path, report->wal_pending_records) << "\n";
+      }
       for (auto& r : report->repairs) std::cout << path << ": repaired: " << r << "\n";
       for (auto& p : report->problems) std::cout << path << ": " << p.ToString() << "\n";
       std::cout << path << " (" << bj::StoreKindName(report->kind)
@@ -534,6 +558,9 @@ int main(int argc, char** argv) {
   app.add_option("--output,-o", g.output, "table or json")->check(CLI::IsMember({"table", "json"}));
   app.add_option("--lock-timeout-ms", g.lock_timeout_ms, "how long to wait for a locked file")
       ->check(CLI::Range(1, 600000));
+  app.add_flag("--wal", g.wal,
+               "write commands commit in WAL mode (one log sync per commit; the data file is "
+               "complete again at the checkpoint on exit). Any write replays a pending log");
 
   int status = 0;
   std::function<void()> action;
@@ -634,6 +661,7 @@ int main(int argc, char** argv) {
       }
       sim.progress = ::isatty(2);
       sim.lock_timeout_ms = g.lock_timeout_ms;
+      sim.wal = g.wal;
       status = bj::RunSimulate(sim);
     };
   });

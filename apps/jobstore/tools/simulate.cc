@@ -235,6 +235,7 @@ int RunSimulate(const SimulateOptions& o) {
   StoreOptions so;
   so.lock_timeout = std::chrono::milliseconds(o.lock_timeout_ms);
   so.no_sync = o.no_sync;
+  so.wal = o.wal;
   so.batch = o.clients > 1;
   auto req = JobStore::Open(o.requester_path, so);
   if (!req.ok()) {

@@ -15,6 +15,7 @@ struct SimulateOptions {
   int clients = 4;
   uint64_t seed = 1;
   bool no_sync = false;
+  bool wal = false;          // both stores in WAL mode (StoreOptions::wal)
   bool progress = false;     // draw a progress bar on stderr
   std::string journal_path;  // "kind id version" per committed transition (crash tests)
   int lock_timeout_ms = 2000;

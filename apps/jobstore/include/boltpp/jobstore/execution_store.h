@@ -28,6 +28,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -37,6 +38,10 @@
 #include "boltpp/jobstore/model.h"
 
 namespace boltpp::jobstore {
+
+namespace internal {
+class GroupCommit;  // src/group_commit.h
+}  // namespace internal
 
 inline constexpr std::string_view kExecutionBucket = "execution";
 inline constexpr std::string_view kExecutionHistoryBucket = "execution-history";
@@ -55,12 +60,23 @@ struct StoreOptions {
   bool read_only = false;
   // Skip fdatasync on commit (bulk loads, benchmarks without durability).
   bool no_sync = false;
-  // Group concurrent writers into one durable commit (DB::Batch): a batch
-  // commits when batch_size calls wait or batch_delay has passed since the
-  // first (the engine's default delay, 10 ms, caps 16 sequential clients at
-  // 1,600 commits' worth of calls per second).
+  // WAL mode (the engine's Options::wal): a commit appends one record to the
+  // log PATH-wal and syncs only the log; the data file's meta moves at
+  // checkpoints (16 MiB of log, 10 s, Close). Off by default: after a crash
+  // the data file alone holds only the last checkpoint, so the real node, Go
+  // bbolt and `bbolt` tools reading that file without replaying the log would
+  // miss the commits since (any read-write open by boltpp replays them).
+  // After a clean Close the data file alone is complete either way.
+  bool wal = false;
+  // Group concurrent writers into one durable commit: a caller that finds no
+  // commit in progress leads the next group; it waits until as many callers
+  // as the last group had have joined (so a closed loop of N clients commits
+  // N at a time), at most batch_delay, then commits them all in one write
+  // transaction. Callers arriving meanwhile form the following group. A lone
+  // caller commits at once. (The engine's DB::Batch always waits its delay,
+  // which caps 16 sequential clients at 16 calls per delay + commit.)
   bool batch = false;
-  int batch_size = 1000;
+  int batch_size = 1000;  // at most this many calls per commit
   std::chrono::microseconds batch_delay{1000};
   // Threads for the compute store's counter scan at open (0: one per core, at most 4).
   int scan_threads = 0;
@@ -153,20 +169,38 @@ class ExecutionStore {
   Error LoadCounters();
   Error Write(const std::function<Error(Tx&)>& fn);
   void Apply(LocalState from, LocalState to, int64_t delta_from, int64_t delta_to);
+  // WAL mode: checkpoints what Open wrote (a new file's buckets, recounted
+  // counters), so that after a crash the data file alone is already a store.
+  Error CheckpointNewLayout();
+  // WAL mode: the stamp of this store's last counter write when only a
+  // checkpoint has committed since (and tx is the next transaction), else 0.
+  uint64_t StampBeforeCheckpoint(Tx& tx) const;
+  // Called on commit of a counter write stamped txid.
+  void NoteStamp(uint64_t txid);
+  // WAL mode, before Close: restamps the counters with the txid the closing
+  // checkpoint will have, so the next open trusts them.
+  void StampForClosingCheckpoint();
 
   std::unique_ptr<DB> db_;
   StoreOptions options_;
+  std::unique_ptr<internal::GroupCommit> group_commit_;  // when options_.batch
   std::array<std::atomic<int64_t>, kLocalStateCount> counts_{};
   double scan_seconds_ = 0;
   bool counters_from_record_ = false;
+  // The last counter write's stamp and the checkpoint txid then (WAL mode).
+  mutable std::mutex stamp_mu_;
+  uint64_t last_stamp_ = 0, checkpoint_at_last_stamp_ = 0;
 };
 
 // The persisted counters of tx's file: nullopt when the record is missing,
 // does not parse, or its stamp is not tx's last committed transaction (for a
-// writable tx: ID()-1 or ID()), i.e. when it cannot be trusted.
-std::optional<StateCounts> ReadPersistedCounts(Tx& tx);
-// Writes the record with counts, stamped with tx's id (tx writable).
-Status WritePersistedCounts(Tx& tx, const StateCounts& counts);
+// writable tx: ID()-1 or ID()), i.e. when it cannot be trusted. A WAL-mode
+// checkpoint is a transaction of its own that changes no data: a caller that
+// knows only checkpoints committed after its last write passes that write's
+// stamp as also_current (0: none).
+std::optional<StateCounts> ReadPersistedCounts(Tx& tx, uint64_t also_current = 0);
+// Writes the record with counts, stamped with stamp (0: tx's id; tx writable).
+Status WritePersistedCounts(Tx& tx, const StateCounts& counts, uint64_t stamp = 0);
 
 // Opens the engine's file with the store options; kLocked after the timeout.
 Expected<std::unique_ptr<DB>> OpenStoreDB(const std::string& path, const StoreOptions& options);

@@ -170,6 +170,7 @@ class JobStore {
 
   std::unique_ptr<DB> db_;
   StoreOptions options_;
+  std::unique_ptr<internal::GroupCommit> group_commit_;  // when options_.batch
   std::mutex watch_mu_;
   int next_watch_id_ = 1;
   struct Watcher {

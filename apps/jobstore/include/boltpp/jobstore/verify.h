@@ -47,6 +47,9 @@ struct VerifyReport {
   StoreKind kind = StoreKind::kUnknown;
   std::vector<Problem> problems;
   std::vector<std::string> repairs;  // what --repair changed, one line each
+  // Read-only verify of a file whose write-ahead log holds commits past the
+  // data file's checkpoint: how many (the report is of the checkpoint).
+  int64_t wal_pending_records = 0;
   bool ok() const { return problems.empty(); }
 };
 
