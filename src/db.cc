@@ -212,7 +212,7 @@ uint64_t DBImpl::GrowthSize(uint64_t target) const {
   return size;
 }
 
-Status DBImpl::Grow(uint64_t min_needed, uint64_t target) {
+Status DBImpl::Grow(uint64_t min_needed, uint64_t target, bool sync) {
   if (target <= file_size_) return Status::OK();
   uint64_t size = GrowthSize(target);
   if (opts.max_size > 0 && size > opts.max_size) {
@@ -220,7 +220,7 @@ Status DBImpl::Grow(uint64_t min_needed, uint64_t target) {
     if (size < min_needed) return Status(Code::kMaxSizeReached);
   }
   if (size <= file_size_) return Status::OK();
-  if (Status s = file->Truncate(size, !opts.no_grow_sync); !s.ok()) return s;
+  if (Status s = file->Truncate(size, sync && !opts.no_grow_sync); !s.ok()) return s;
   file_size_ = size;
   return Status::OK();
 }
@@ -230,8 +230,10 @@ Status DBImpl::Grow(uint64_t min_needed, uint64_t target) {
 // even a database 25% larger would fit a smaller file. The file then grows
 // again only once h rises past that size (25% more), and after growing at
 // h' it is cut again only once h falls below about 0.8 h': small changes
-// of h never make it grow and shrink in turn. Shrink (to_fit) drops the
-// slack and cuts to GrowthSize((h + 1) pages), the size growth gives.
+// of h never make it grow and shrink in turn. Shrink (to_fit) cuts to
+// h + 1 pages (bbolt's commit keeps the file at least that long), without
+// growth's rounding: past 16 MiB growth adds alloc_size (16 MiB) to the
+// target, which would leave a shrunk file a third larger than compact's.
 //
 // Readers: every truncated page was free in the committed tree (TrimTail
 // takes free pages only, never pending ones, and the file beyond the
@@ -247,8 +249,9 @@ Status DBImpl::Grow(uint64_t min_needed, uint64_t target) {
 // valid newest meta fits the file; the truncate is not synced (a crash may
 // leave the file longer, which is harmless).
 void DBImpl::TruncateTail(pgid_t hwm, uint64_t reader_bytes, bool to_fit) {
-  const uint64_t slack = to_fit ? 0 : hwm / 4;
-  const uint64_t keep = std::max(GrowthSize((hwm + slack + 1) * page_size), reader_bytes);
+  const uint64_t rule =
+      to_fit ? (hwm + 1) * page_size : GrowthSize((hwm + hwm / 4 + 1) * page_size);
+  const uint64_t keep = std::max(rule, reader_bytes);
   if (keep >= file_size_) return;
   // A failed truncate leaves a longer file, which is still valid: the commit stands.
   if (file->Truncate(keep, false).ok()) file_size_ = keep;

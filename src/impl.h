@@ -314,8 +314,8 @@ class TxImpl {
   // when not logging: not WAL mode, a reader, a replay or a checkpoint).
   std::unique_ptr<wal::OpWriter> wal_ops;
   // Set by Shrink: its commits trim the free tail even with no_truncate, and
-  // with truncate_to_fit the file is then cut to the size the growth rule
-  // gives for the new high-water mark, without the usual slack.
+  // with truncate_to_fit the file is then cut to fit the new high-water
+  // mark (one page more), without the usual slack (DBImpl::TruncateTail).
   bool by_shrink = false;
   bool truncate_to_fit = false;
   std::vector<bool> reachable;  // Page(): pages the snapshot uses (no freelist page), computed once
@@ -413,8 +413,9 @@ class DBImpl {
   // committed (the meta is published only after it is durable), or, in WAL
   // mode, its record is.
   void EndWrite(TxImpl* tx, bool committed) EXCLUDES(meta_mu_, writer_mu_);
-  // Grows the file for a high-water mark of min_needed bytes, aiming at target.
-  Status Grow(uint64_t min_needed, uint64_t target);
+  // Grows the file for a high-water mark of min_needed bytes, aiming at
+  // target; syncs the new size when sync and not no_grow_sync.
+  Status Grow(uint64_t min_needed, uint64_t target, bool sync);
   // The growth rule: the file size Grow gives for target bytes in use. A
   // power of two from 32 KiB (at least the initial map size) up to
   // alloc_size, then target + alloc_size; never past max_size.
@@ -432,8 +433,10 @@ class DBImpl {
   // DB::Checkpoint: syncs the data file outside the writer gate, then takes
   // the gate for CheckpointLocked. OK with nothing to do (no log).
   // force: even when no commit came since the last checkpoint (to write a
-  // freelist the file lacks).
-  Status Checkpoint(bool force = false) EXCLUDES(writer_mu_, meta_mu_);
+  // freelist the file lacks). by_shrink, to_fit: the checkpoint's commit is
+  // Shrink's (TxImpl::by_shrink, TxImpl::truncate_to_fit).
+  Status Checkpoint(bool force = false, bool by_shrink = false, bool to_fit = false)
+      EXCLUDES(writer_mu_, meta_mu_);
   WalInfo GetWalInfo() const EXCLUDES(meta_mu_);
   // Called by a WAL commit after it released the gate: checkpoints (on the
   // checkpointer thread if there is one) when the log passed its size.
@@ -486,7 +489,8 @@ class DBImpl {
   // the newest commit (unless it already is the checkpoint and !force),
   // then resets the log. Any failure fails the handle: the log still holds
   // every commit since the last checkpoint, and a reopen replays it.
-  Status CheckpointLocked(bool force) EXCLUDES(meta_mu_);
+  Status CheckpointLocked(bool force, bool by_shrink = false, bool to_fit = false)
+      EXCLUDES(meta_mu_);
   void StartCheckpointer();
   void StopCheckpointer();
   void CheckpointLoop();

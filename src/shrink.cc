@@ -15,7 +15,8 @@
 //    tail (TxImpl::TrimFreeTail) and cut the file to fit (TruncateTail).
 // Every batch is an ordinary write transaction: readers keep their snapshot,
 // writers wait at most one batch, and a failure or a crash leaves the last
-// committed batch, a complete and consistent tree.
+// committed batch, a complete and consistent tree. In WAL mode the batches
+// are logged commits and every settle is a checkpoint (see Settle).
 #include <algorithm>
 #include <cmath>
 
@@ -309,13 +310,23 @@ static Status RunBatches(DBImpl* db, const Plan& plan, pgid_t limit, bool pack,
 // An empty commit: releases the pages earlier batches freed (when no reader
 // holds them), trims the free tail and, with to_fit, cuts the file to the
 // size the growth rule gives. Reports the high-water mark and file size.
+// In WAL mode only a checkpoint writes a meta and trims, and pages freed
+// since the last checkpoint stay pending until the next one: two
+// checkpoints, the first makes the batches' commits the data file's state
+// (none when it already is), the second (its writer releases what they
+// freed) trims and cuts.
 static Status Settle(DBImpl* db, bool to_fit, pgid_t* hwm, uint64_t* file_size) {
-  auto t = db->BeginTx(true);
-  if (!t.ok()) return t.status();
-  Tx tx(std::move(*t));
-  tx.impl()->by_shrink = true;
-  tx.impl()->truncate_to_fit = to_fit;
-  if (Status s = tx.Commit(); !s.ok()) return s;
+  if (db->logging()) {
+    if (Status s = db->Checkpoint(); !s.ok()) return s;  // nothing to do if just checkpointed
+    if (Status s = db->Checkpoint(true, true, to_fit); !s.ok()) return s;
+  } else {
+    auto t = db->BeginTx(true);
+    if (!t.ok()) return t.status();
+    Tx tx(std::move(*t));
+    tx.impl()->by_shrink = true;
+    tx.impl()->truncate_to_fit = to_fit;
+    if (Status s = tx.Commit(); !s.ok()) return s;
+  }
   auto probe = db->BeginTx(true);  // the writer owns file_size_
   if (!probe.ok()) return probe.status();
   *hwm = (*probe)->meta.pgid;
@@ -326,14 +337,6 @@ static Status Settle(DBImpl* db, bool to_fit, pgid_t* hwm, uint64_t* file_size) 
 
 Result<ShrinkResult> DBImpl::Shrink(const ShrinkOptions& o) {
   if (opts.read_only) return Status(Code::kDatabaseReadOnly);
-  // In WAL mode pages freed since the last checkpoint stay pending until the
-  // next one and only a checkpoint writes a meta; moving pages through
-  // checkpoints is not built yet (its crash images failed).
-  if (logging()) {
-    return Status(Code::kInvalidArgument,
-                  "shrink is not available in WAL mode yet: open the database without "
-                  "Options::wal (that replays and checkpoints the log), then shrink");
-  }
   ShrinkResult r;
   pgid_t hwm;
   if (Status s = Settle(this, false, &hwm, &r.size_before); !s.ok()) return s;
@@ -344,7 +347,11 @@ Result<ShrinkResult> DBImpl::Shrink(const ShrinkOptions& o) {
     const pgid_t limit = packs->used - std::min(packs->used, packs->pack_gain);
     if (Status s = RunBatches(this, *packs, limit, true, o, &r); !s.ok()) return s;
   }
+  // Stops after two rounds that do not lower the best mark so far: a page
+  // with no free run below the cut that fits it (an overflow run among
+  // scattered free pages) can move up and down in turn.
   int stalls = 0;
+  pgid_t best = r.high_water_before;
   for (int round = 0; round < kMaxMoveRounds && stalls < 2; round++) {
     auto plan = MakePlan(this, false);
     if (!plan.ok()) return plan.status();
@@ -353,7 +360,8 @@ Result<ShrinkResult> DBImpl::Shrink(const ShrinkOptions& o) {
     pgid_t after;
     uint64_t size;
     if (Status s = Settle(this, false, &after, &size); !s.ok()) return s;
-    stalls = after < plan->hwm ? 0 : stalls + 1;
+    stalls = after < best ? 0 : stalls + 1;
+    best = std::min(best, after);
   }
   // Two settles: the first may free the old freelist page at the very top.
   for (int i = 0; i < 2; i++) {

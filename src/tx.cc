@@ -128,14 +128,10 @@ Status TxImpl::FreePage(pgid_t id) {
 }
 
 // Writes the freelist and gives back the free tail (docs/design.md, "Files
-// that shrink"). Order: the new freelist pages come from the free set when
-// it has a fitting run; then the old freelist page is freed as pending --
-// or, when it is the last page in use and the new pages came from the free
-// set (or none are written), dropped: no one reads it once the new meta is
-// durable (readers never read a freelist page, Open reads the newest
-// meta's), the file is cut only after that, and nothing of this commit can
-// land on it. Then the run of free pages at the end is trimmed, and the ids
-// are encoded: none is at or past the new high-water mark.
+// that shrink"). Order: the run of free pages at the end is trimmed; the
+// new freelist pages come from a fitting free run (all below the new mark)
+// or else from the end; then the old freelist page is freed as pending, like
+// any page of the last commit. The ids encoded are all below the new mark.
 Status TxImpl::CommitFreelist() {
   uint64_t old_pages = 0;
   if (meta.freelist != kNoFreelist) {
@@ -143,6 +139,11 @@ Status TxImpl::CommitFreelist() {
     if (Status s = RawPage(meta.freelist, &p); !s.ok()) return Poison(s);
     old_pages = p.span / page_size;
   }
+  // Trim first: the freelist pages then come from a free run below the new
+  // mark, or right after it, never from the middle of the free tail (which
+  // would pin the mark there; the hashmap freelist's best fit often is the
+  // tail run).
+  TrimFreeTail();
   pgid_t id = 0;
   uint8_t* buf = nullptr;
   const bool write = !db->opts.no_freelist_sync;
@@ -160,7 +161,6 @@ Status TxImpl::CommitFreelist() {
   if (write && id == 0) {
     if (Status s = Allocate(pages, &id, &buf); !s.ok()) return s;
   }
-  TrimFreeTail();
   if (!write) {
     meta.freelist = kNoFreelist;
     return Status::OK();
@@ -182,11 +182,13 @@ void TxImpl::TrimFreeTail() {
 }
 
 // Grows the file to the new high-water mark, writes the dirty pages
-// (syncing them when sync) and, in strict mode when check, runs the
-// consistency check before the meta that publishes the tree is written.
+// (syncing them and the growth when sync: a logged commit syncs neither, the
+// next checkpoint's fdatasync covers both) and, in strict mode when check,
+// runs the consistency check before the meta that publishes the tree is written.
 Status TxImpl::WriteTree(bool sync, bool check) {
   if (meta.pgid > begin_meta.pgid) {
-    if (Status s = db->Grow(meta.pgid * page_size, (meta.pgid + 1) * page_size); !s.ok()) return s;
+    const uint64_t need = meta.pgid * page_size;
+    if (Status s = db->Grow(need, need + page_size, sync); !s.ok()) return s;
   }
   if (Status s = WritePages(sync); !s.ok()) return s;
   if (check && db->opts.strict_mode) {
@@ -241,7 +243,11 @@ Status TxImpl::Commit() {
   meta.root = root->header.root;
   if (db->logging()) return CommitToLog();
   if (Status s = CommitFreelist(); !s.ok()) return fail(s);
-  if (Status s = WriteTree(true, true); !s.ok()) return fail(s);
+  // A commit that writes no page (an empty one, or only frees pages without
+  // writing a freelist) has nothing to sync before its meta: every earlier
+  // commit synced its own pages. Syncing anyway would make a failure of that
+  // sync ambiguous (it follows the last meta write) for no gain.
+  if (Status s = WriteTree(!dirty.empty(), true); !s.ok()) return fail(s);
   if (Status s = WriteMeta(); !s.ok()) {
     db->SetFailed(s);
     return fail(s);

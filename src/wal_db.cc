@@ -198,7 +198,7 @@ Status DBImpl::ApplyRecord(TxImpl* tx, std::string_view payload) {
   }
 }
 
-Status DBImpl::Checkpoint(bool force) {
+Status DBImpl::Checkpoint(bool force, bool by_shrink, bool to_fit) {
   if (opts.read_only) return Status(Code::kDatabaseReadOnly);
   std::lock_guard<std::mutex> ck(checkpoint_mu_);
   {
@@ -217,12 +217,12 @@ Status DBImpl::Checkpoint(bool force) {
     }
   }
   EnterWriterGate();
-  Status s = CheckpointLocked(force);
+  Status s = CheckpointLocked(force, by_shrink, to_fit);
   LeaveWriterGate();
   return s;
 }
 
-Status DBImpl::CheckpointLocked(bool force) {
+Status DBImpl::CheckpointLocked(bool force, bool by_shrink, bool to_fit) {
   {
     std::lock_guard<std::mutex> lk(meta_mu_);
     if (!open_) return Status(Code::kDatabaseNotOpen);
@@ -232,6 +232,8 @@ Status DBImpl::CheckpointLocked(bool force) {
   Status s;
   std::unique_ptr<TxImpl> tx = NewWriter(true, 0, &s);
   if (!tx) return s;
+  tx->by_shrink = by_shrink;
+  tx->truncate_to_fit = to_fit;
   s = tx->CommitCheckpoint();
   txid_t done = 0;
   if (s.ok()) {

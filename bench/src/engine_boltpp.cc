@@ -124,8 +124,7 @@ class BoltEngine final : public Engine {
     Check((*dst)->Close(), "Close dst");
     return dst_dir;
   }
-  // DB::Shrink is not built for WAL mode yet (it refuses).
-  bool CanShrinkInPlace() const override { return !wal_; }
+  bool CanShrinkInPlace() const override { return true; }
   uint64_t ShrinkInPlace() override {
     auto r = db_->Shrink();
     if (!r.ok()) Die("boltpp shrink: " + r.status().ToString());
