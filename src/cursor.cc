@@ -122,8 +122,12 @@ bool CursorImpl::Search(Bytes key, pgid_t id) {
     ElemRef& ref = stack_.back();
     if (ref.node) {
       const auto& in = ref.node->inodes;
-      auto it = std::lower_bound(in.begin(), in.end(), key,
-                                 [](const Inode& x, Bytes k) { return CompareKeys(x.key, k) < 0; });
+      // Key-order inserts search past the last key: one comparison per level.
+      auto it = !in.empty() && CompareKeys(in.back().key, key) < 0
+                    ? in.end()
+                    : std::lower_bound(in.begin(), in.end(), key, [](const Inode& x, Bytes k) {
+                        return CompareKeys(x.key, k) < 0;
+                      });
       int index = static_cast<int>(it - in.begin());
       if (ref.node->is_leaf) {
         ref.index = index;

@@ -90,6 +90,10 @@ struct Node {
   Node* parent = nullptr;
   std::vector<Node*> children;  // materialized children (for spill order)
   std::vector<Inode> inodes;
+  // Spill: entries of pieces split off this node's children, in key order,
+  // merged into inodes before this node spills (MergeSplitEntries).
+  std::vector<Inode> split_entries;
+  bool last_insert_appended = false;  // the last Put that inserted did so past the end
 
   Node* Root();
   size_t MinKeys() const { return is_leaf ? 1 : 2; }
@@ -126,14 +130,18 @@ struct Node {
   // in-memory split) frees nothing. Call at most once per page: freeing a
   // page twice would hand it out twice.
   Status Free();
-  // Splits this node in halves while it holds more than kInMemorySplitInodes,
-  // walking up to its parents (a new root takes over the old root's page id).
+  // Splits this node in two at one of its spill cuts (InMemorySplitIndex)
+  // while it holds more than kInMemorySplitInodes, walking up to its parents
+  // (a new root takes over the old root's page id).
   void SplitOversized();
   // Whether SplitOversized should run now (see kInMemorySplitInodes).
   bool Oversized() const;
 
  private:
+  std::vector<size_t> SpillCuts(size_t page_size) const;
   std::vector<Node*> SplitForSpill(size_t page_size);
+  void MergeSplitEntries();
+  size_t InMemorySplitIndex() const;
   size_t SplitIndex(size_t begin, size_t end, size_t threshold) const;
   bool RangeSizeLessThan(size_t begin, size_t end, size_t v) const;
 };

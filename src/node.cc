@@ -39,9 +39,14 @@ static size_t LowerBound(const std::vector<Inode>& inodes, Bytes key) {
 size_t Node::ChildIndex(const Node* child) const { return LowerBound(inodes, child->key); }
 
 void Node::Put(Bytes old_key, Bytes new_key, Bytes value, pgid_t child, uint32_t flags) {
-  size_t index = LowerBound(inodes, old_key);
+  // Key-order inserts land past the last key: no search, no memmove.
+  const bool past_end = !inodes.empty() && CompareKeys(inodes.back().key, old_key) < 0;
+  size_t index = past_end ? inodes.size() : LowerBound(inodes, old_key);
   bool exact = index < inodes.size() && inodes[index].key == old_key;
-  if (!exact) inodes.insert(inodes.begin() + static_cast<std::ptrdiff_t>(index), Inode{});
+  if (!exact) {
+    last_insert_appended = index == inodes.size();
+    inodes.insert(inodes.begin() + static_cast<std::ptrdiff_t>(index), Inode{});
+  }
   Inode& in = inodes[index];
   in.flags = flags;
   in.key = new_key;
@@ -98,9 +103,10 @@ bool Node::RangeSizeLessThan(size_t begin, size_t end, size_t v) const {
   return true;
 }
 
-// Splits this node into page-sized pieces by bbolt's rule (splitTwo applied
-// to the remainder until it fits), copying each piece's inodes once.
-std::vector<Node*> Node::SplitForSpill(size_t page_size) {
+// Where bbolt's rule (splitTwo applied to the remainder until it fits) cuts
+// this node into page-sized pieces: the index each piece after the first
+// starts at, ascending.
+std::vector<size_t> Node::SpillCuts(size_t page_size) const {
   const double fill = std::clamp(bucket->fill_percent, kMinFillPercent, kMaxFillPercent);
   const size_t threshold = static_cast<size_t>(static_cast<double>(page_size) * fill);
   std::vector<size_t> cuts;
@@ -110,6 +116,13 @@ std::vector<Node*> Node::SplitForSpill(size_t page_size) {
     start += SplitIndex(start, end, threshold);
     cuts.push_back(start);
   }
+  return cuts;
+}
+
+// Splits this node into page-sized pieces at SpillCuts, copying each piece's
+// inodes once.
+std::vector<Node*> Node::SplitForSpill(size_t page_size) {
+  std::vector<size_t> cuts = SpillCuts(page_size);
   std::vector<Node*> parts{this};
   if (cuts.empty()) return parts;
   TxImpl* tx = bucket->tx;
@@ -145,6 +158,7 @@ Status Node::Spill() {
     if (Status s = children[i]->Spill(); !s.ok()) return s;
   }
   children.clear();
+  MergeSplitEntries();
 
   for (Node* node : SplitForSpill(tx->page_size)) {
     if (Status s = node->Free(); !s.ok()) return s;
@@ -159,7 +173,13 @@ Status Node::Spill() {
     node->pgid = id;
     node->Write(buf);
     node->spilled = true;
-    if (node->parent) {
+    if (node->parent && node != this) {
+      // A piece split off this node: its entry joins the parent's in one
+      // merge when the parent spills (an insert each would move the
+      // parent's tail once per piece).
+      node->parent->split_entries.push_back(Inode{0, node->pgid, node->inodes[0].key, Bytes()});
+      node->key = node->inodes[0].key;
+    } else if (node->parent) {
       Bytes k = node->key.empty() ? node->inodes[0].key : node->key;
       node->parent->Put(k, node->inodes[0].key, Bytes(), node->pgid, 0);
       node->key = node->inodes[0].key;
@@ -171,6 +191,38 @@ Status Node::Spill() {
     return parent->Spill();
   }
   return Status::OK();
+}
+
+void Node::MergeSplitEntries() {
+  if (split_entries.empty()) return;
+  // Both runs are in key order: the children spilled in key order, each
+  // adding its pieces left to right, and a piece's key falls between its
+  // node's entry and the next one.
+  std::vector<Inode> merged;
+  merged.reserve(inodes.size() + split_entries.size());
+  std::merge(inodes.begin(), inodes.end(), split_entries.begin(), split_entries.end(),
+             std::back_inserter(merged),
+             [](const Inode& a, const Inode& b) { return CompareKeys(a.key, b.key) < 0; });
+  inodes = std::move(merged);
+  split_entries.clear();
+  split_entries.shrink_to_fit();
+}
+
+// Where SplitOversized cuts: at one of bbolt's spill cuts, so that the left
+// part, once nothing more lands in it, spills into exactly the pages the
+// whole node would have. After a key-order insert, the last cut (the right
+// part is under a page and takes the following inserts: sequential loads
+// lay out pages as bbolt does); otherwise the cut nearest the middle.
+size_t Node::InMemorySplitIndex() const {
+  const std::vector<size_t> cuts = SpillCuts(bucket->tx->page_size);
+  const size_t mid = inodes.size() / 2;
+  if (cuts.empty()) return mid;
+  if (last_insert_appended) return cuts.back();
+  size_t best = cuts.front();
+  for (size_t c : cuts) {
+    if ((c > mid ? c - mid : mid - c) < (best > mid ? best - mid : mid - best)) best = c;
+  }
+  return best;
 }
 
 bool Node::Oversized() const {
@@ -203,7 +255,7 @@ void Node::SplitOversized() {
       n->parent->Put(n->key, n->inodes[0].key, Bytes(), n->pgid, 0);
       n->key = n->inodes[0].key;
     }
-    const size_t mid = n->inodes.size() / 2;
+    const size_t mid = n->InMemorySplitIndex();
     Node* right = tx->NewNode(bucket);
     right->is_leaf = n->is_leaf;
     right->pgid = tx->next_placeholder++;

@@ -92,12 +92,13 @@ inline bool IsPlaceholderPgid(pgid_t id) {
 // kInMemorySplitInodes entries and more than kInMemorySplitPages pages of
 // data (checked every kInMemorySplitCheckEvery inserts), or more than
 // kInMemorySplitMaxInodes entries: random inserts into one bucket then stay
-// cheap instead of bbolt's O(n) each. Smaller transactions never split early,
-// so they lay out pages exactly as bbolt does.
-constexpr size_t kInMemorySplitInodes = 1024;
-constexpr size_t kInMemorySplitPages = 32;
-constexpr size_t kInMemorySplitCheckEvery = 64;
-constexpr size_t kInMemorySplitMaxInodes = 16384;
+// cheap (an insert moves at most a few KiB of inodes) instead of bbolt's O(n)
+// each. The split is at one of bbolt's spill cuts, so key-order loads, and
+// transactions below these sizes, lay out pages exactly as bbolt does.
+constexpr size_t kInMemorySplitInodes = 256;
+constexpr size_t kInMemorySplitPages = 8;
+constexpr size_t kInMemorySplitCheckEvery = 16;
+constexpr size_t kInMemorySplitMaxInodes = 4096;
 // Walks that follow nested buckets stop (as damage) past this nesting.
 constexpr int kMaxBucketNesting = 1000;
 

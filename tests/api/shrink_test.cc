@@ -214,6 +214,12 @@ TEST_P(ShrinkTest, NoFreelistSyncReopen) {
   Fill(t.db(), "keep", 100, 101, 100);  // moves the root page down
   ASSERT_OK(EmptyCommit(t.db()));
   ASSERT_OK(EmptyCommit(t.db()));
+  // The hashmap freelist may place "keep" in the freed region (see
+  // CommitTruncatesFreeTail): whether the tail is trimmed then depends on
+  // how the deleted bucket's pages lay; DB::Shrink moves them down.
+  if (GetParam() == FreelistType::kHashMap) {
+    ASSERT_TRUE(t->Shrink().ok());
+  }
   EXPECT_LT(FileSizeOf(t.path()), big);
   ASSERT_TRUE(t.Reopen());
   EXPECT_EQ(ReadAll(t.db(), "keep").size(), 101u);
