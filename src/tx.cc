@@ -107,6 +107,7 @@ Status TxImpl::Allocate(size_t count, pgid_t* id, uint8_t** buf, bool free_set_o
       SetMap(std::move(*m));
     }
     meta.pgid += count;
+    if (db->logging()) db->freelist->NoteGrowth(meta.txid, start);
   }
   SetPageHeader(mem.get(), start, 0, 0, static_cast<uint32_t>(count - 1));
   *id = start;

@@ -240,6 +240,9 @@ Status DBImpl::CheckpointLocked(bool force, bool by_shrink, bool to_fit) {
     std::lock_guard<std::mutex> lk(meta_mu_);
     done = checkpoint_txid_ = meta_.txid;
   }
+  // Pages allocated up to the checkpoint are in its tree now: held like any
+  // old page until the next checkpoint, whatever their allocation txid.
+  if (s.ok()) freelist->ForgetAllocationsThrough(done);
   if (s.ok()) s = wal_->Reset(done, std::max<uint64_t>(2 * opts.wal_checkpoint_bytes, 4 << 20));
   if (!s.ok()) {
     SetFailed(s);

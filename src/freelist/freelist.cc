@@ -52,6 +52,7 @@ void Freelist::RollbackTx() {
     pending_.erase(it);
   }
   for (const auto& [id, tx] : undo_.allocs_erased) allocs_[id] = tx;
+  for (pgid_t start : undo_.grown) allocs_.erase(start);
   std::vector<pgid_t> back;
   for (const auto& [start, n] : undo_.taken) {
     allocs_.erase(start);
@@ -79,6 +80,15 @@ pgid_t Freelist::Allocate(txid_t txid, size_t n) {
   allocs_[start] = txid;
   if (undo_.active) undo_.taken.emplace_back(start, n);
   return start;
+}
+
+void Freelist::NoteGrowth(txid_t txid, pgid_t start) {
+  allocs_[start] = txid;
+  if (undo_.active) undo_.grown.push_back(start);
+}
+
+void Freelist::ForgetAllocationsThrough(txid_t txid) {
+  std::erase_if(allocs_, [txid](const auto& a) { return a.second <= txid; });
 }
 
 pgid_t Freelist::TrimTail(pgid_t hwm) {

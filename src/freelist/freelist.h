@@ -45,6 +45,16 @@ class Freelist {
   // With an allocation limit set, a run that ends below the limit is
   // preferred; any run is taken when none does.
   pgid_t Allocate(txid_t txid, size_t n);
+  // Records that txid allocated the pages starting at start past the
+  // high-water mark (not from the free set), so that ReleaseRange can reuse
+  // them once freed. WAL mode needs this: pages written after the last
+  // checkpoint and freed before the next one are in no checkpoint's tree.
+  // RollbackTx forgets it.
+  void NoteGrowth(txid_t txid, pgid_t start);
+  // Forgets the allocation txids <= txid. Their pages then count as old:
+  // held until no reader and no checkpoint can see them, which is always
+  // safe; it only bounds the memory allocs_ takes.
+  void ForgetAllocationsThrough(txid_t txid);
   // Makes Allocate prefer runs that end below limit (kNoAllocLimit: none),
   // for the current write transaction only (BeginTx clears it).
   // Shrink sets it so that moved pages land below the region it empties.
@@ -96,6 +106,7 @@ class Freelist {
     std::vector<std::pair<pgid_t, size_t>> taken;          // spans allocated from the free set
     std::vector<std::pair<pgid_t, txid_t>> allocs_erased;  // allocs_ entries Free removed
     std::vector<std::pair<pgid_t, size_t>> trimmed;        // spans TrimTail removed
+    std::vector<pgid_t> grown;                             // starts NoteGrowth recorded
   };
 
   void ReleaseIds(std::vector<pgid_t> ids);
