@@ -234,8 +234,13 @@ class BucketImpl {
   PageView inline_page;  // when header.root == 0 and not yet materialized
   Node* root_node = nullptr;
   std::unordered_map<pgid_t, Node*> nodes;
-  // Opened children, keyed by their name (which they own); nodes in the tx arena.
-  std::pmr::map<Bytes, BucketImpl*, std::less<>> buckets;
+  // Opened children, keyed by their name (which they own), in key order;
+  // nodes in the tx arena.
+  struct KeyLess {
+    using is_transparent = void;
+    bool operator()(Bytes a, Bytes b) const { return CompareKeys(a, b) < 0; }
+  };
+  std::pmr::map<Bytes, BucketImpl*, KeyLess> buckets;
   double fill_percent = kDefaultFillPercent;
   // Its key in the parent (empty for the root): in the memory map (a read
   // transaction: the map outlives it) or in the tx arena (a writer).

@@ -8,8 +8,9 @@
 // readers of other threads and gtest itself do not disturb it.
 //
 //   boltpp_smalltx_tests                       the tests (gtest)
-//   boltpp_smalltx_tests profile read|put N    N read transactions of the job
-//       store's "read one job" shape, or N puts, on a fresh database in a
+//   boltpp_smalltx_tests profile read|list|put N    N read transactions of
+//       the job store's "read one job" shape, N jobs of its "list" (one
+//       bucket open and one get each), or N puts, on a fresh database in a
 //       temporary directory. Run it under callgrind for two N and divide
 //       the difference of the instruction counts by the difference of N
 //       (docs/performance.md, "Small reads in the job store").
@@ -167,6 +168,23 @@ static int Profile(const std::string& what, uint64_t n) {
     size_t total = 0;
     for (uint64_t i = 0; i < n; i++) total += ReadJob(db->get(), ids[rng.Uniform(kJobs)]);
     std::printf("%llu read transactions, %zu bytes\n", static_cast<unsigned long long>(n), total);
+  } else if (what == "list") {
+    // n jobs' states read in read transactions of 2,000 (the benchmark's list).
+    if (!FillJobs(db->get(), kJobs).ok()) return 1;
+    std::vector<std::string> ids;
+    for (uint64_t j = 0; j < kJobs; j++) ids.push_back(JobId(j));
+    size_t total = 0;
+    for (uint64_t done = 0; done < n;) {
+      auto tx = (*db)->Begin(false);
+      if (!tx.ok()) return 1;
+      Bucket jobs = tx->GetBucket("jobstore").GetBucket("jobs");
+      for (uint64_t j = 0; j < kJobs && done < n; j++, done++) {
+        auto v = jobs.GetBucket(ids[j]).Get("state");
+        if (!v) return 1;
+        total += v->size();
+      }
+    }
+    std::printf("%llu jobs listed, %zu bytes\n", static_cast<unsigned long long>(n), total);
   } else if (what == "put") {
     // n random 16-byte keys with 100-byte values, in transactions of 1,000.
     testing::Random rng(1);
@@ -196,7 +214,7 @@ static int Profile(const std::string& what, uint64_t n) {
 int main(int argc, char** argv) {
   if (argc >= 2 && std::strcmp(argv[1], "profile") == 0) {
     if (argc != 4) {
-      std::fprintf(stderr, "usage: %s profile read|put N\n", argv[0]);
+      std::fprintf(stderr, "usage: %s profile read|list|put N\n", argv[0]);
       return 2;
     }
     return boltpp::Profile(argv[2], std::strtoull(argv[3], nullptr, 10));
