@@ -22,6 +22,7 @@
 #include <memory>
 #include <memory_resource>
 #include <mutex>
+#include <new>
 #include <set>
 #include <string>
 #include <thread>
@@ -309,7 +310,7 @@ class StablePool {
   }
   // Destroys every object, keeping the storage.
   void clear() {
-    while (size_ > 0) std::destroy_at(reinterpret_cast<T*>(Slot(--size_)));
+    while (size_ > 0) std::destroy_at(std::launder(reinterpret_cast<T*>(Slot(--size_))));
   }
   size_t size() const { return size_; }
 
@@ -317,7 +318,7 @@ class StablePool {
   class Iter {
    public:
     Iter(P* pool, size_t i) : pool_(pool), i_(i) {}
-    R& operator*() const { return *reinterpret_cast<R*>(pool_->Slot(i_)); }
+    R& operator*() const { return *std::launder(reinterpret_cast<R*>(pool_->Slot(i_))); }
     Iter& operator++() {
       ++i_;
       return *this;
