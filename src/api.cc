@@ -118,6 +118,7 @@ static void ReleaseTx(std::unique_ptr<TxImpl>& impl) {
     return;
   }
   if (!impl->closed) impl->Rollback();
+  impl->Park();
   TxPool* pool = impl->pool.get();
   pool->Give(impl.release());
 }

@@ -313,6 +313,11 @@ class StablePool {
     while (size_ > 0) std::destroy_at(std::launder(reinterpret_cast<T*>(Slot(--size_))));
   }
   size_t size() const { return size_; }
+  // Frees the storage beyond what max_kept objects need. Requires: empty.
+  void Trim(size_t max_kept) {
+    const size_t chunks = (max_kept + kChunk - 1) / kChunk;
+    if (chunks_.size() > chunks) chunks_.resize(chunks);
+  }
 
   template <typename P, typename R>
   class Iter {
@@ -365,6 +370,12 @@ class TxImpl {
   // Makes a closed pooled reader a fresh one on meta and map.
   // Requires: closed, !writable, and no handle to it remains.
   void Reuse(const format::Meta& meta, std::shared_ptr<const Mapping> map);
+  // A closed pooled reader going back to its pool: destroys its bucket
+  // handles and keeps storage for kKeptBuckets of them (a transaction that
+  // opened thousands does not keep their memory while idle).
+  // Requires: closed, and no handle to it remains.
+  void Park();
+  static constexpr size_t kKeptBuckets = 64;
 
   DBImpl* db;
   bool writable;

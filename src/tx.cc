@@ -35,6 +35,12 @@ TxImpl::~TxImpl() {
   bucket_pool.clear();  // the buckets' maps live in the arena: destroy them first
 }
 
+void TxImpl::Park() {
+  bucket_pool.clear();
+  bucket_pool.Trim(kKeptBuckets);
+  root = nullptr;
+}
+
 // Close has already emptied the arena, the nodes, the dirty pages, the log
 // and the maps; what is left is reset here, keeping the containers' storage.
 void TxImpl::Reuse(const Meta& m, std::shared_ptr<const Mapping> mp) {
