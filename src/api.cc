@@ -99,8 +99,8 @@ Info DB::GetInfo() const {
   info.page_size = impl_->page_size;
   auto tx = impl_->BeginTx(false);
   if (tx.ok()) {
-    info.data = (*tx)->map_base();
-    (*tx)->Rollback();
+    Tx handle(std::move(*tx));  // rolled back, and back in the pool, when it ends
+    info.data = handle.impl()->map_base();
   }
   return info;
 }
@@ -110,11 +110,30 @@ bool DB::IsReadOnly() const { return impl_->opts.read_only; }
 const Options& DB::options() const { return impl_->opts; }
 
 // ---- Tx ----
+// A pooled reader goes back to its pool when its handle dies (rolled back
+// first if still open); any other transaction is deleted.
+static void ReleaseTx(std::unique_ptr<TxImpl>& impl) {
+  if (!impl || !impl->pool) {
+    impl.reset();
+    return;
+  }
+  if (!impl->closed) impl->Rollback();
+  impl->Park();
+  TxPool* pool = impl->pool.get();
+  pool->Give(impl.release());
+}
+
 Tx::Tx() = default;
 Tx::Tx(std::unique_ptr<TxImpl> impl) : impl_(std::move(impl)) {}
 Tx::Tx(Tx&&) noexcept = default;
-Tx& Tx::operator=(Tx&&) noexcept = default;
-Tx::~Tx() = default;
+Tx& Tx::operator=(Tx&& other) noexcept {
+  if (this != &other) {
+    ReleaseTx(impl_);
+    impl_ = std::move(other.impl_);
+  }
+  return *this;
+}
+Tx::~Tx() { ReleaseTx(impl_); }
 
 uint64_t Tx::ID() const { return impl_ ? impl_->meta.txid : 0; }
 bool Tx::Writable() const { return impl_ && impl_->writable; }

@@ -9,7 +9,8 @@ namespace boltpp {
 
 using namespace format;
 
-BucketImpl::BucketImpl(TxImpl* t, BucketImpl* p, BucketHeader h) : tx(t), parent(p), header(h) {}
+BucketImpl::BucketImpl(TxImpl* t, BucketImpl* p, BucketHeader h)
+    : tx(t), parent(p), header(h), buckets(&t->arena) {}
 
 Status BucketImpl::CheckWritable() const {
   if (tx->closed) return Status(Code::kTxClosed);
@@ -62,8 +63,8 @@ static BucketImpl* OpenValue(BucketImpl* parent, Bytes value) {
 BucketImpl* BucketImpl::OpenChild(Bytes name, Bytes value) {
   BucketImpl* child = OpenValue(this, value);
   if (!child) return nullptr;
-  child->name = tx->Copy(name);
-  buckets.emplace(std::string(name), child);
+  child->name = name;
+  buckets.emplace(name, child);
   return child;
 }
 
@@ -74,7 +75,9 @@ BucketImpl* BucketImpl::Child(Bytes name) {
   Inode in;
   if (!c.SeekRaw(name, &in)) return nullptr;
   if (in.key != name || !(in.flags & kBucketLeafFlag)) return nullptr;
-  return OpenChild(name, in.value);
+  // A reader's key is in the map, which outlives it (no copy: nothing is
+  // allocated); a writer copies it, as a modified node's keys may move.
+  return OpenChild(tx->writable ? tx->Copy(in.key) : in.key, in.value);
 }
 
 static Bytes EmptyBucketValue(TxImpl* tx) {
@@ -173,7 +176,8 @@ Status BucketImpl::MoveChild(Bytes name, BucketImpl* dst) {
   if (child) {
     buckets.erase(cached);
     child->parent = dst;
-    dst->buckets.emplace(std::string(key), child);
+    child->name = key;
+    dst->buckets.emplace(key, child);
   }
   src_leaf->Del(key);
   dst_leaf->Put(key, key, value, 0, kBucketLeafFlag);
@@ -400,7 +404,7 @@ Status BucketImpl::Spill() {
     Inode in;
     if (!c.SeekRaw(name, &in)) return c.status();
     if (in.key != name || !(in.flags & kBucketLeafFlag)) {
-      return Status(Code::kCorruption, "misplaced bucket header for \"" + name + "\"");
+      return Status(Code::kCorruption, "misplaced bucket header for \"" + std::string(name) + "\"");
     }
     Node* leaf;
     if (Status s = c.LeafNode(&leaf); !s.ok()) return s;

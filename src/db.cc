@@ -17,7 +17,41 @@ using namespace format;
 DBImpl::DBImpl(std::string p, const Options& o)
     : path(std::move(p)), opts(o), fs(o.file_system ? o.file_system : FileSystem::Default()) {}
 
-DBImpl::~DBImpl() { (void)Close(); }
+DBImpl::~DBImpl() {
+  (void)Close();
+  tx_pool_->Drain();
+}
+
+std::unique_ptr<TxImpl> TxPool::Take() {
+  for (auto& k : kept_) {
+    if (k.load(std::memory_order_relaxed) == nullptr) continue;
+    if (TxImpl* tx = k.exchange(nullptr, std::memory_order_acquire)) {
+      return std::unique_ptr<TxImpl>(tx);
+    }
+  }
+  return nullptr;
+}
+
+void TxPool::Give(TxImpl* tx) {
+  // The last statement of each path may destroy the pool (tx may hold its
+  // last reference): nothing of *this is touched after it.
+  if (!drained_.load()) {
+    for (auto& k : kept_) {
+      TxImpl* empty = nullptr;
+      if (!k.compare_exchange_strong(empty, tx)) continue;
+      // Drain sets drained_ before it empties the slots, so either it sees
+      // tx here or this sees drained_ (both sequentially consistent).
+      if (drained_.load()) delete k.exchange(nullptr);
+      return;
+    }
+  }
+  delete tx;
+}
+
+void TxPool::Drain() {
+  drained_.store(true);
+  for (auto& k : kept_) delete k.exchange(nullptr);
+}
 
 static uint32_t OsPageSize() {
   long ps = sysconf(_SC_PAGESIZE);
@@ -58,6 +92,10 @@ Status DBImpl::Open() {
   auto m = EnsureMapped(std::max<uint64_t>(file_size_, opts.initial_mmap_size));
   if (!m.ok()) return m.status();
   if (Status s = LoadMetas(); !s.ok()) return s;
+  {
+    std::lock_guard<std::mutex> lk(meta_mu_);
+    Publish();
+  }
   if (!opts.read_only) {
     freelist = Freelist::New(opts.freelist_type);
     if (Status s = LoadFreelist(); !s.ok()) return s;
@@ -199,6 +237,7 @@ Result<std::shared_ptr<const Mapping>> DBImpl::EnsureMapped(uint64_t min_size) {
   if (!m.ok()) return m.status();
   std::lock_guard<std::mutex> lk(meta_mu_);
   map_ = *m;
+  Publish();
   return map_;
 }
 
@@ -262,11 +301,97 @@ void DBImpl::SetFailed(const Status& s) {
   failed = Status(Code::kDatabaseFailed, s.ToString());
 }
 
+void DBImpl::Publish() {
+  if (!map_) {  // closed
+    published_.store(nullptr);
+    snapshots_.clear();
+    return;
+  }
+  snapshots_.insert(snapshots_.begin(), std::make_unique<ReadSnapshot>(ReadSnapshot{meta_, map_}));
+  published_.store(snapshots_.front().get());
+  // An old snapshot no slot holds now is never used again: a reader that
+  // stores it later finds it is not the published one and retries.
+  auto held = [&](const ReadSnapshot* s) {
+    for (size_t i = 0; i < kReaderSlots; i++) {
+      if (reader_slots_[i].snapshot.load() == s) return true;
+    }
+    return std::find(fallback_readers_.begin(), fallback_readers_.end(), s) !=
+           fallback_readers_.end();
+  };
+  std::erase_if(snapshots_, [&](const std::unique_ptr<ReadSnapshot>& s) {
+    return s.get() != snapshots_.front().get() && !held(s.get());
+  });
+}
+
+template <typename Fn>
+void DBImpl::ForEachReader(Fn&& fn) const {
+  for (size_t i = 0; i < kReaderSlots; i++) {
+    const ReadSnapshot* s = reader_slots_[i].snapshot.load();
+    if (s == nullptr || s == ReaderSlot::kClaimed) continue;
+    for (const auto& known : snapshots_) {
+      if (known.get() == s) {
+        fn(*s);
+        break;
+      }
+    }
+  }
+  for (const ReadSnapshot* s : fallback_readers_) fn(*s);
+}
+
+bool DBImpl::HasReaders() const {
+  for (size_t i = 0; i < kReaderSlots; i++) {
+    if (reader_slots_[i].snapshot.load() != nullptr) return true;
+  }
+  return !fallback_readers_.empty();
+}
+
+Status DBImpl::BeginRead(TxImpl* tx) {
+  // Start at the slot this thread used last: usually free, and no other
+  // thread's line is touched.
+  thread_local size_t hint = std::hash<std::thread::id>()(std::this_thread::get_id());
+  for (size_t n = 0; n < kReaderSlots; n++) {
+    const size_t i = (hint + n) % kReaderSlots;
+    ReaderSlot& slot = reader_slots_[i];
+    const ReadSnapshot* expected = nullptr;
+    if (slot.snapshot.load(std::memory_order_relaxed) != nullptr ||
+        !slot.snapshot.compare_exchange_strong(expected, ReaderSlot::kClaimed)) {
+      continue;
+    }
+    hint = i;
+    const ReadSnapshot* s;
+    do {
+      s = published_.load();
+      slot.snapshot.store(s);
+    } while (s != published_.load());
+    // After the registration, so that Close either sees this reader or is seen.
+    if (s == nullptr || !open_.load()) {
+      slot.snapshot.store(nullptr);
+      std::lock_guard<std::mutex> lk(meta_mu_);
+      readers_cv_.notify_all();
+      return Status(Code::kDatabaseNotOpen);
+    }
+    slot.begun.store(slot.begun.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+    tx->reader_slot = static_cast<int>(i);
+    tx->snapshot = s;
+    return Status::OK();
+  }
+  std::lock_guard<std::mutex> lk(meta_mu_);
+  const ReadSnapshot* s = published_.load();
+  if (!open_ || s == nullptr) return Status(Code::kDatabaseNotOpen);
+  fallback_readers_.push_back(s);
+  stats_.tx_n++;
+  stats_.open_tx_n++;
+  tx->reader_slot = TxImpl::kFallbackReader;
+  tx->snapshot = s;
+  return Status::OK();
+}
+
 void DBImpl::ReleasePending() {
   std::vector<txid_t> ids;
   {
     std::lock_guard<std::mutex> lk(meta_mu_);
-    for (const auto& r : readers_) ids.push_back(r.first);
+    ForEachReader([&](const ReadSnapshot& r) { ids.push_back(r.meta.txid); });
+    std::sort(ids.begin(), ids.end());
     // WAL mode: the data file's checkpoint counts as a reader, so pages
     // freed since it stay pending (its tree is never overwritten) while
     // pages both allocated and freed after it are reused.
@@ -285,12 +410,16 @@ void DBImpl::ReleasePending() {
 
 Result<std::unique_ptr<TxImpl>> DBImpl::BeginTx(bool writable) {
   if (!writable) {
-    std::lock_guard<std::mutex> lk(meta_mu_);
-    if (!open_) return Status(Code::kDatabaseNotOpen);
-    auto tx = std::make_unique<TxImpl>(this, false, meta_, map_);
-    readers_.emplace(meta_.txid, meta_.pgid);
-    stats_.tx_n++;
-    stats_.open_tx_n++;
+    std::unique_ptr<TxImpl> tx = tx_pool_->Take();
+    if (!tx) {
+      tx = std::make_unique<TxImpl>(this, false, format::Meta{}, nullptr);
+      tx->pool = tx_pool_;
+      tx->closed = true;
+    }
+    if (Status s = BeginRead(tx.get()); !s.ok()) return s;
+    // The snapshot owns the map while the reader is registered: no count.
+    tx->Reuse(tx->snapshot->meta, std::shared_ptr<const Mapping>(std::shared_ptr<const Mapping>(),
+                                                                 tx->snapshot->map.get()));
     return tx;
   }
   if (opts.read_only) return Status(Code::kDatabaseReadOnly);
@@ -345,9 +474,22 @@ std::unique_ptr<TxImpl> DBImpl::NewWriter(bool checkpoint, txid_t force_txid, St
 }
 
 void DBImpl::EndRead(TxImpl* tx) {
+  if (tx->reader_slot != TxImpl::kFallbackReader) {
+    ReaderSlot& slot = reader_slots_[static_cast<size_t>(tx->reader_slot)];
+    {
+      std::lock_guard<std::mutex> lk(slot.stats_mu);
+      slot.ended++;
+      if (!opts.no_statistics) slot.stats.Add(tx->stats);
+    }
+    slot.snapshot.store(nullptr);
+    if (open_.load()) return;
+    std::lock_guard<std::mutex> lk(meta_mu_);  // Close waits for the readers
+    readers_cv_.notify_all();
+    return;
+  }
   std::lock_guard<std::mutex> lk(meta_mu_);
-  auto it = readers_.find({tx->meta.txid, tx->meta.pgid});
-  if (it != readers_.end()) readers_.erase(it);
+  auto it = std::find(fallback_readers_.begin(), fallback_readers_.end(), tx->snapshot);
+  if (it != fallback_readers_.end()) fallback_readers_.erase(it);
   stats_.open_tx_n--;
   if (!opts.no_statistics) stats_.tx_stats.Add(tx->stats);
   readers_cv_.notify_all();
@@ -362,8 +504,13 @@ void DBImpl::EndWrite(TxImpl* tx, bool committed) {
   uint64_t reader_bytes = 0;
   {
     std::lock_guard<std::mutex> lk(meta_mu_);
-    if (committed) meta_ = tx->meta;
-    for (const auto& r : readers_) reader_bytes = std::max(reader_bytes, r.second * page_size);
+    if (committed) {
+      meta_ = tx->meta;
+      Publish();
+    }
+    ForEachReader([&](const ReadSnapshot& r) {
+      reader_bytes = std::max(reader_bytes, r.meta.pgid * page_size);
+    });
     stats_.free_page_n = static_cast<int64_t>(freelist->FreeCount());
     stats_.pending_page_n = static_cast<int64_t>(freelist->PendingCount());
     stats_.free_alloc = (stats_.free_page_n + stats_.pending_page_n) * page_size;
@@ -385,8 +532,20 @@ void DBImpl::EndWrite(TxImpl* tx, bool committed) {
 }
 
 Stats DBImpl::GetStats() const {
-  std::lock_guard<std::mutex> lk(meta_mu_);
-  return stats_;
+  Stats s;
+  {
+    std::lock_guard<std::mutex> lk(meta_mu_);
+    s = stats_;
+  }
+  for (size_t i = 0; i < kReaderSlots; i++) {
+    ReaderSlot& slot = reader_slots_[i];
+    std::lock_guard<std::mutex> lk(slot.stats_mu);
+    const int64_t begun = slot.begun.load(std::memory_order_relaxed);
+    s.tx_n += begun;
+    s.open_tx_n += begun - slot.ended;
+    s.tx_stats.Add(slot.stats);
+  }
+  return s;
 }
 
 Status DBImpl::Close() {
@@ -409,8 +568,9 @@ Status DBImpl::Close() {
   {
     std::unique_lock<std::mutex> lk(meta_mu_);
     open_ = false;
-    readers_cv_.wait(lk, [this] { return readers_.empty(); });
+    readers_cv_.wait(lk, [this] { return !HasReaders(); });
     map_.reset();
+    Publish();
   }
   CloseLog(remove_log);
   if (file) {

@@ -22,6 +22,7 @@
 #include <memory>
 #include <memory_resource>
 #include <mutex>
+#include <new>
 #include <set>
 #include <string>
 #include <thread>
@@ -46,6 +47,8 @@ using format::PageView;
 class BucketImpl;
 class TxImpl;
 class DBImpl;
+class TxPool;
+struct ReadSnapshot;
 
 // Byte-wise key order (memcmp, then shorter first), as bbolt's bytes.Compare.
 // The first 32 bytes are compared 8 at a time as big-endian words, without a
@@ -240,9 +243,17 @@ class BucketImpl {
   PageView inline_page;  // when header.root == 0 and not yet materialized
   Node* root_node = nullptr;
   std::unordered_map<pgid_t, Node*> nodes;
-  std::map<std::string, BucketImpl*, std::less<>> buckets;  // opened children
+  // Opened children, keyed by their name (which they own), in key order;
+  // nodes in the tx arena.
+  struct KeyLess {
+    using is_transparent = void;
+    bool operator()(Bytes a, Bytes b) const { return CompareKeys(a, b) < 0; }
+  };
+  std::pmr::map<Bytes, BucketImpl*, KeyLess> buckets;
   double fill_percent = kDefaultFillPercent;
-  Bytes name;  // its key in the parent (in the tx arena; empty for the root)
+  // Its key in the parent (empty for the root): in the memory map (a read
+  // transaction: the map outlives it) or in the tx arena (a writer).
+  Bytes name;
   // WAL mode: the handle the transaction's record names this bucket by
   // (kNoWalHandle until first used; the root is always 0).
   static constexpr uint32_t kNoWalHandle = UINT32_MAX;
@@ -253,6 +264,7 @@ class BucketImpl {
   bool detached = false;
 
   // Opens the child stored under name with value bytes; null on damage.
+  // Requires: name and value stay valid for the transaction (map or arena).
   BucketImpl* OpenChild(Bytes name, Bytes value);
   BucketImpl* Child(Bytes name);
   Result<BucketImpl*> CreateChild(Bytes name);
@@ -281,6 +293,66 @@ class BucketImpl {
   Status MaterializeRoot();
 };
 
+// Objects with stable addresses whose storage is kept across clear(), so a
+// reused transaction makes its bucket handles without allocating. Iterable
+// in creation order, like the std::deque it stands in for.
+template <typename T>
+class StablePool {
+  static constexpr size_t kChunk = 8;
+  struct Chunk {
+    alignas(T) unsigned char slots[kChunk][sizeof(T)];
+  };
+
+ public:
+  StablePool() = default;
+  StablePool(const StablePool&) = delete;
+  StablePool& operator=(const StablePool&) = delete;
+  ~StablePool() { clear(); }
+
+  template <typename... Args>
+  T& emplace_back(Args&&... args) {
+    if (size_ == chunks_.size() * kChunk) chunks_.push_back(std::make_unique<Chunk>());
+    T* t = new (Slot(size_)) T(std::forward<Args>(args)...);
+    size_++;
+    return *t;
+  }
+  // Destroys every object, keeping the storage.
+  void clear() {
+    while (size_ > 0) std::destroy_at(std::launder(reinterpret_cast<T*>(Slot(--size_))));
+  }
+  size_t size() const { return size_; }
+  // Frees the storage beyond what max_kept objects need. Requires: empty.
+  void Trim(size_t max_kept) {
+    const size_t chunks = (max_kept + kChunk - 1) / kChunk;
+    if (chunks_.size() > chunks) chunks_.resize(chunks);
+  }
+
+  template <typename P, typename R>
+  class Iter {
+   public:
+    Iter(P* pool, size_t i) : pool_(pool), i_(i) {}
+    R& operator*() const { return *std::launder(reinterpret_cast<R*>(pool_->Slot(i_))); }
+    Iter& operator++() {
+      ++i_;
+      return *this;
+    }
+    bool operator!=(const Iter& o) const { return i_ != o.i_; }
+
+   private:
+    P* pool_;
+    size_t i_;
+  };
+  Iter<StablePool, T> begin() { return {this, 0}; }
+  Iter<StablePool, T> end() { return {this, size_}; }
+  Iter<const StablePool, const T> begin() const { return {this, 0}; }
+  Iter<const StablePool, const T> end() const { return {this, size_}; }
+
+ private:
+  unsigned char* Slot(size_t i) const { return chunks_[i / kChunk]->slots[i % kChunk]; }
+  std::vector<std::unique_ptr<Chunk>> chunks_;
+  size_t size_ = 0;
+};
+
 // One transaction. State flags and their rules:
 //   writable   fixed at begin; only the one writer (DBImpl's writer gate) has it.
 //   managed    set while Update/View/Batch run the callback: the public
@@ -294,10 +366,24 @@ class BucketImpl {
 //              and maps are released then.
 // The map is replaced only through SetMap, which keeps the old map alive
 // (old_maps_) until the transaction closes, so no view handed out dies early.
+//
+// Pooling: a read transaction comes from its DB's TxPool and goes back to it
+// when its Tx handle dies (not at Close: handles of a closed transaction
+// still read `closed`). Reuse resets every field to what the constructor
+// gives; a field added here must be reset there too.
 class TxImpl {
  public:
   TxImpl(DBImpl* db, bool writable, const format::Meta& meta, std::shared_ptr<const Mapping> map);
   ~TxImpl();
+  // Makes a closed pooled reader a fresh one on meta and map.
+  // Requires: closed, !writable, and no handle to it remains.
+  void Reuse(const format::Meta& meta, std::shared_ptr<const Mapping> map);
+  // A closed pooled reader going back to its pool: destroys its bucket
+  // handles and keeps storage for kKeptBuckets of them (a transaction that
+  // opened thousands does not keep their memory while idle).
+  // Requires: closed, and no handle to it remains.
+  void Park();
+  static constexpr size_t kKeptBuckets = 64;
 
   DBImpl* db;
   bool writable;
@@ -306,9 +392,15 @@ class TxImpl {
   format::Meta meta;
   format::Meta begin_meta;
   uint32_t page_size;
-  std::pmr::monotonic_buffer_resource arena;
+
+ private:
+  // The arena's first buffer: a small read transaction needs no more.
+  alignas(std::max_align_t) std::byte arena_start_[2048];
+
+ public:
+  std::pmr::monotonic_buffer_resource arena{arena_start_, sizeof arena_start_};
   std::deque<Node> node_pool;
-  std::deque<BucketImpl> bucket_pool;
+  StablePool<BucketImpl> bucket_pool;
   BucketImpl* root = nullptr;
   std::map<pgid_t, std::unique_ptr<uint8_t[]>> dirty;  // pages to write at commit
   Status error;                                        // first damage met (sticky)
@@ -328,6 +420,13 @@ class TxImpl {
   bool truncate_to_fit = false;
   std::vector<bool> reachable;  // Page(): pages the snapshot uses (no freelist page), computed once
   pgid_t next_placeholder = format::kFirstPlaceholderPgid;
+  // A pooled reader: the pool its handle returns it to (null: deleted).
+  std::shared_ptr<TxPool> pool;
+  // A reader's entry in DBImpl's registry: its slot (kFallbackReader: the
+  // locked list) and the snapshot it registered, which owns its map.
+  static constexpr int kFallbackReader = -1;
+  int reader_slot = kFallbackReader;
+  const ReadSnapshot* snapshot = nullptr;
 
   // The map pages are read through (null once closed), its base address and
   // how many whole pages it covers.
@@ -396,6 +495,45 @@ class TxImpl {
 
 struct BatchGroup;
 
+// What a read transaction begins from: a committed meta and a map that
+// covers it. Immutable once published; DBImpl frees it once no reader has
+// it registered.
+struct ReadSnapshot {
+  format::Meta meta;
+  std::shared_ptr<const Mapping> map;
+};
+
+// Closed read transactions kept for reuse (lock-free: a reader never waits
+// for another). Owned by its DB and by the pooled transactions themselves,
+// so a Tx handle that outlives its DB still finds it (Drain then makes it
+// delete what comes back).
+class TxPool {
+ public:
+  // A pooled reader, or null when the pool is empty.
+  std::unique_ptr<TxImpl> Take();
+  // Keeps tx for reuse, or deletes it (pool full or drained). tx is closed.
+  void Give(TxImpl* tx);
+  // Deletes the kept transactions; from now on Give deletes.
+  void Drain();
+
+ private:
+  static constexpr int kSize = 16;
+  std::atomic<TxImpl*> kept_[kSize] = {};
+  std::atomic<bool> drained_{false};
+};
+
+// A slot of the reader registry (see DBImpl::BeginRead), on its own cache line.
+struct alignas(64) ReaderSlot {
+  // Null when free; kClaimed while a reader registers; else the reader's
+  // snapshot (written only by the slot's owner).
+  std::atomic<const ReadSnapshot*> snapshot{nullptr};
+  std::atomic<int64_t> begun{0};  // read transactions begun here (owner-written)
+  std::mutex stats_mu;
+  int64_t ended GUARDED_BY(stats_mu) = 0;
+  TxStats stats GUARDED_BY(stats_mu);  // of the transactions ended here
+  static inline const ReadSnapshot* const kClaimed = reinterpret_cast<const ReadSnapshot*>(1);
+};
+
 class DBImpl {
  public:
   DBImpl(std::string path, const Options& opts);
@@ -407,7 +545,7 @@ class DBImpl {
   Status Update(const std::function<Status(Tx&)>& fn);
   Status View(const std::function<Status(Tx&)>& fn);
   Status Batch(const std::function<Status(Tx&)>& fn);
-  Stats GetStats() const;
+  Stats GetStats() const EXCLUDES(meta_mu_);
 
   // Called by TxImpl::Close, exactly once per transaction.
   // EndRead: unregisters a read transaction's txid (so its pages may be
@@ -473,6 +611,24 @@ class DBImpl {
   Status LoadFreelist();
   Status ScanFreePages(std::vector<pgid_t>* ids);
   void ReleasePending();
+  // The reader registry. A reader registers the published snapshot in a
+  // free slot without a lock: it stores the snapshot pointer, then checks
+  // that it is still the published one (else retries). All of it is
+  // sequentially consistent, so a writer that scans the slots either sees
+  // the reader, or the reader then sees the writer's newer snapshot and
+  // retries: the writer's oldest-reader txid (ReleasePending) and the
+  // readers' high-water marks (EndWrite) are exact for every reader that
+  // can read a page. When every slot is taken, readers register in the
+  // locked list fallback_readers_. Both fill tx->reader_slot and snapshot.
+  Status BeginRead(TxImpl* tx) EXCLUDES(meta_mu_);
+  // Publishes meta_ with map_ for new readers; frees the snapshots no
+  // reader has registered any more.
+  void Publish() REQUIRES(meta_mu_);
+  // Calls fn(snapshot) for each registered reader (a snapshot a slot holds
+  // but that is no longer in snapshots_ is a reader that will retry).
+  template <typename Fn>
+  void ForEachReader(Fn&& fn) const REQUIRES(meta_mu_);
+  bool HasReaders() const REQUIRES(meta_mu_);
   // After a commit of high-water mark hwm is durable and published: truncates
   // the file when it is larger than the growth rule needs (docs/design.md
   // "Files that shrink"), never below what an open reader's snapshot spans.
@@ -507,11 +663,17 @@ class DBImpl {
   mutable std::mutex meta_mu_;
   format::Meta meta_ GUARDED_BY(meta_mu_);
   std::shared_ptr<const Mapping> map_ GUARDED_BY(meta_mu_);
-  // Open readers: their txid and high-water mark (TruncateTail keeps the
-  // pages every reader's snapshot spans).
-  std::multiset<std::pair<txid_t, pgid_t>> readers_ GUARDED_BY(meta_mu_);
+  // Open readers (see BeginRead): the published snapshot, the ones readers
+  // may still hold (the published one first), the slots and the fallback.
+  std::atomic<const ReadSnapshot*> published_{nullptr};
+  std::vector<std::unique_ptr<ReadSnapshot>> snapshots_ GUARDED_BY(meta_mu_);
+  static constexpr size_t kReaderSlots = 64;
+  std::unique_ptr<ReaderSlot[]> reader_slots_{new ReaderSlot[kReaderSlots]};
+  std::vector<const ReadSnapshot*> fallback_readers_ GUARDED_BY(meta_mu_);
+  std::shared_ptr<TxPool> tx_pool_ = std::make_shared<TxPool>();
   Stats stats_ GUARDED_BY(meta_mu_);
-  bool open_ GUARDED_BY(meta_mu_) = false;
+  // Written under meta_mu_; read without it by readers as they register.
+  std::atomic<bool> open_{false};
   uint64_t file_size_ = 0;  // writer-owned after open
   std::condition_variable readers_cv_;
 

@@ -32,6 +32,37 @@ void TxImpl::SetMap(std::shared_ptr<const Mapping> m) {
 
 TxImpl::~TxImpl() {
   if (!closed) Rollback();
+  bucket_pool.clear();  // the buckets' maps live in the arena: destroy them first
+}
+
+void TxImpl::Park() {
+  bucket_pool.clear();
+  bucket_pool.Trim(kKeptBuckets);
+  root = nullptr;
+}
+
+// Close has already emptied the arena, the nodes, the dirty pages, the log
+// and the maps; what is left is reset here, keeping the containers' storage.
+void TxImpl::Reuse(const Meta& m, std::shared_ptr<const Mapping> mp) {
+  bucket_pool.clear();
+  node_pool.clear();
+  managed = false;
+  closed = false;
+  meta = m;
+  begin_meta = m;
+  page_size = m.page_size;
+  error = Status::OK();
+  stats = TxStats{};
+  on_commit.clear();
+  committing = false;
+  checkpoint = false;
+  by_shrink = false;
+  truncate_to_fit = false;
+  reachable.clear();
+  next_placeholder = kFirstPlaceholderPgid;
+  SetMap(std::move(mp));
+  old_maps_.clear();
+  root = NewBucket(nullptr, BucketHeader{meta.root, 0});
 }
 
 Bytes TxImpl::Copy(Bytes b) {
