@@ -1,8 +1,9 @@
 // bench/putcost/put_cost.cc: boltpp_put_cost, the smallest program that
 // exercises the write path, for instruction counts under callgrind:
 //
-//   valgrind --tool=callgrind --toggle-collect='*PutPhase*' \
-//     build-bench/bench/boltpp_put_cost DIR random|sorted N
+//   valgrind --tool=callgrind --toggle-collect='*PutPhase*'
+//            build-bench/bench/boltpp_put_cost DIR random|sorted N
+//   (one command line)
 //
 // It creates DIR/put_cost.db fresh, then in one write transaction puts N
 // keys (24 bytes, 150-byte values, as the benchmark's redb and sorted
