@@ -3,10 +3,14 @@
 // source's pages directly, in key order, and rebuilds every tree bottom up
 // in the destination:
 //  - each bucket's leaf elements are packed into full pages with bbolt's
-//    split rule at fill percent 1.0 (a page closes when the next element
+//    split rule at fill percent 1.0: a page closes when the next element
 //    would pass the page size and it holds at least kMinKeysPerPage
-//    elements; the last page of a level gets a second element from its
-//    neighbour, so no page but a lone root holds fewer than two);
+//    elements, and a page that already spans overflow pages fills them
+//    before it closes. The last two pages of a level become one when they
+//    hold 2 * kMinKeysPerPage elements or fewer (bbolt does not split such a
+//    node), and a last page of one element takes a second from its
+//    neighbour (always for a branch; for a leaf when that element fills less
+//    than a quarter page, the size under which bbolt's rebalance merges);
 //  - a page gets the next page id when it is finished, so leaves are
 //    written in key order, each branch right after its last child, each
 //    nested bucket's pages before the parent leaf that holds its header;
@@ -14,9 +18,10 @@
 //    stored inline in its parent's leaf value (bbolt's rule, as the logical
 //    copy would make it);
 //  - pages go out in chunks of kChunkBytes with one write each, past the
-//    destination's high-water mark (no committed page is touched), and one
-//    ordinary commit of the destination then frees its old empty root and
-//    writes the freelist and the meta.
+//    destination's high-water mark (no committed page is touched); one
+//    ordinary commit of the destination then frees its old empty root,
+//    writes the freelist, sizes the file to fit (no growth slack) and
+//    writes the meta; its syncs cover every page.
 // Every read of the source is bounds-checked (page ids within the
 // high-water mark and the map, element offsets within the page, a page
 // visited at most once, keys strictly increasing in each bucket, bucket
@@ -90,11 +95,9 @@ class PageWriter {
   }
 
   pgid_t next() const { return next_; }
-  bool wrote() const { return wrote_; }
 
  private:
   Status Write(pgid_t id, const uint8_t* data, size_t n) {
-    wrote_ = true;
     return db_->file->WriteAt(id * page_size_, data, n);
   }
 
@@ -106,7 +109,6 @@ class PageWriter {
   pgid_t next_;
   std::vector<uint8_t> big_;  // a run larger than buf_, written at the next Flush
   pgid_t big_id_ = 0;
-  bool wrote_ = false;
 };
 
 // Elements of one page being filled: leaf elements at level 0, branch
@@ -169,7 +171,7 @@ class TreeBuilder {
   Status Finish(pgid_t* root) {
     if (levels_.empty()) levels_.emplace_back();
     for (size_t level = 0;; level++) {
-      GiveLastPageASecondElement(level);
+      JoinLastPages(level);
       if (levels_[level].written == 0 && !levels_[level].has_held) {
         return Write(level, /*to_parent=*/false, root);
       }
@@ -188,34 +190,52 @@ class TreeBuilder {
     return kLeafElementSize + in.key.size() + (level == 0 ? in.value.size() : 0);
   }
 
+  // Whether page p takes one more element of `size` bytes: its first
+  // kMinKeysPerPage elements always (bbolt's split rule), then any that fit
+  // in the pages it already spans (a run of overflow pages fills up too).
+  bool Takes(const PendingPage& p, size_t size) const {
+    if (p.elems.size() < kMinKeysPerPage) return true;
+    if (p.elems.size() >= kMaxElemsPerPage) return false;
+    const size_t span = std::max<size_t>(1, (p.bytes + page_size_ - 1) / page_size_) * page_size_;
+    return p.bytes + size <= span;
+  }
+
   Status Add(size_t level, const Inode& in) {
     if (levels_.size() <= level) levels_.emplace_back();
+    if (levels_[level].has_held && levels_[level].current.elems.size() >= kMinKeysPerPage) {
+      // The level goes on past both pages: the held one is final.
+      levels_[level].has_held = false;
+      if (Status s = Write(level, true, nullptr, &Level::held); !s.ok()) return s;
+    }
     Level& l = levels_[level];
     const size_t size = ElemSize(level, in);
-    const size_t n = l.current.elems.size();
-    if (n >= kMinKeysPerPage && (l.current.bytes + size > page_size_ || n >= kMaxElemsPerPage)) {
+    if (!Takes(l.current, size)) {
+      // Nothing is held here: current had kMinKeysPerPage elements.
       std::swap(l.held, l.current);
       l.current.Clear();
       l.has_held = true;
     }
     l.current.elems.push_back(in);
     l.current.bytes += size;
-    if (l.has_held && l.current.elems.size() >= kMinKeysPerPage) {
-      l.has_held = false;
-      return Write(level, true, nullptr, &Level::held);
-    }
     return Status::OK();
   }
 
-  // At the end of a level whose last page holds one element: moves the
-  // held page's last element into it, or merges the two when the held page
-  // has only kMinKeysPerPage (bbolt's split never leaves a lone element).
-  void GiveLastPageASecondElement(size_t level) {
+  // The end of a level whose last page is still held: like bbolt, which
+  // never splits a node of 2 * kMinKeysPerPage elements or fewer, the two
+  // pages become one when they hold no more; a last page of one element
+  // takes a second from the held page when that is fewer than bbolt keeps
+  // in a page (a branch needs two; a leaf one, but a lone small element
+  // makes an under-filled leaf bbolt's rebalance would merge).
+  void JoinLastPages(size_t level) {
     Level& l = levels_[level];
-    if (!l.has_held || l.current.elems.size() >= kMinKeysPerPage) return;
+    if (!l.has_held) return;
     PendingPage& h = l.held;
     PendingPage& c = l.current;
-    if (h.elems.size() > kMinKeysPerPage) {
+    const bool merge = h.elems.size() + c.elems.size() <= 2 * kMinKeysPerPage;
+    if (!merge) {
+      if (c.elems.size() >= kMinKeysPerPage) return;
+      if (level == 0 && c.bytes >= page_size_ / 4) return;
+      // h has more than kMinKeysPerPage elements (else merge): give one.
       const size_t size = ElemSize(level, h.elems.back());
       c.elems.insert(c.elems.begin(), h.elems.back());
       c.bytes += size;
@@ -385,6 +405,9 @@ Status CompactPages(DB& dst, DB& src) {
   }
   auto size_before = db->file->Size();
   if (!size_before.ok()) return size_before.status();
+  PageView src_root;
+  if (Status e = s->NodePage(s->meta.root, &src_root); !e.ok()) return e;
+  if (src_root.count() == 0) return dst_tx->Commit();  // nothing to copy, as the logical copy
 
   PageWriter out(db, d->meta.pgid, d->page_size);
   pgid_t new_root = 0;
@@ -397,13 +420,22 @@ Status CompactPages(DB& dst, DB& src) {
   }
   if (!status.ok()) {
     (void)dst_tx->Rollback();
-    // Only bytes past every committed page were written: cut them off.
-    if (out.wrote()) (void)db->file->Truncate(*size_before, false);
+    // Only bytes past every committed page were written (the file grew by
+    // the writes alone, unknown to the handle): cut them off again.
+    (void)db->file->Truncate(*size_before, false);
     return status;
   }
   d->root->header.root = new_root;
   d->meta.pgid = out.next();
-  return dst_tx->Commit();
+  // The commit grows the file (the handle's size) to fit the pages exactly:
+  // a compacted file keeps no growth slack (alloc_size), so it is never
+  // larger than the logical copy's, whose commits grew it by the rule. Only
+  // the writer reads alloc_size, and this thread is the writer.
+  const uint64_t alloc_size = db->opts.alloc_size;
+  db->opts.alloc_size = 0;
+  Status committed = dst_tx->Commit();
+  db->opts.alloc_size = alloc_size;
+  return committed;
 }
 
 }  // namespace boltpp
