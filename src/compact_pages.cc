@@ -20,8 +20,8 @@
 //  - pages go out in chunks of kChunkBytes with one write each, past the
 //    destination's high-water mark (no committed page is touched); one
 //    ordinary commit of the destination then frees its old empty root,
-//    writes the freelist, sizes the file to fit (no growth slack) and
-//    writes the meta; its syncs cover every page.
+//    writes the freelist, sizes the file (by the growth rule, without its
+//    slack past alloc_size) and writes the meta; its syncs cover every page.
 // Every read of the source is bounds-checked (page ids within the
 // high-water mark and the map, element offsets within the page, a page
 // visited at most once, keys strictly increasing in each bucket, bucket
@@ -427,12 +427,15 @@ Status CompactPages(DB& dst, DB& src) {
   }
   d->root->header.root = new_root;
   d->meta.pgid = out.next();
-  // The commit grows the file (the handle's size) to fit the pages exactly:
-  // a compacted file keeps no growth slack (alloc_size), so it is never
-  // larger than the logical copy's, whose commits grew it by the rule. Only
-  // the writer reads alloc_size, and this thread is the writer.
+  // The commit sizes the file by the growth rule: up to alloc_size a power
+  // of two, as bbolt and the logical copy do (so small copies match
+  // bbolt's size), past it the pages plus alloc_size of slack, which a
+  // compacted file does not need: there it gets exactly its pages (so it is
+  // never larger than the logical copy's, whose commits grew it by the
+  // rule). Only the writer reads alloc_size, and this thread is the writer.
   const uint64_t alloc_size = db->opts.alloc_size;
-  db->opts.alloc_size = 0;
+  const uint64_t need = (out.next() + 2) * uint64_t{d->page_size};  // + freelist, + 1 (the rule's)
+  if (db->GrowthSize(need) > alloc_size) db->opts.alloc_size = 0;
   Status committed = dst_tx->Commit();
   db->opts.alloc_size = alloc_size;
   return committed;
