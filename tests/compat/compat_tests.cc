@@ -1035,6 +1035,28 @@ std::string GoAgrees(const std::string& db, const std::string& dir, const std::s
   return compat::CompareDumps(r.dump, g.dump, "boltpp", "Go    ");
 }
 
+// Go runs round 0 of the seed's workload on db and checks it; boltpp then
+// reads Go's result. "" or the failure.
+std::string GoWritesOn(const std::string& db, uint64_t seed, const WorkloadConfig& cfg,
+                       const std::string& dir) {
+  GoResult g = RunGo(GoGenArgs(db, seed, cfg, 0), dir, "go-mutate");
+  if (!g.ok) return "Go cannot write on it: " + g.error;
+  if (!g.check.empty()) return "Go's check after its writes:" + JoinLines(g.check);
+  ReadResult r = compat::ReadWithBoltpp(db);
+  if (!r.status.ok()) return "boltpp cannot read Go's result: " + r.status.ToString();
+  if (!r.check.empty()) return "boltpp's check of Go's result:" + JoinLines(r.check);
+  return compat::CompareDumps(g.dump, r.dump, "Go wrote", "boltpp read");
+}
+
+boltpp::Options OptionsFor(const WorkloadConfig& cfg) {
+  boltpp::Options o;
+  o.page_size = cfg.page_size;
+  o.no_freelist_sync = cfg.no_freelist_sync;
+  o.freelist_type =
+      cfg.freelist == "hashmap" ? boltpp::FreelistType::kHashMap : boltpp::FreelistType::kArray;
+  return o;
+}
+
 // Files truncated at commit and shrunk by DB::Shrink are valid bbolt files:
 // Go bbolt checks them clean, reads the same content, and writes on.
 TEST(Shrink, GoReadsTruncatedAndShrunkFiles) {
@@ -1050,11 +1072,7 @@ TEST(Shrink, GoReadsTruncatedAndShrunkFiles) {
     fs::create_directories(dir);
     const std::string db = dir + "/boltpp.db";
     ASSERT_TRUE(compat::RunWorkload(db, cfg, seed, 0).ok());
-    boltpp::Options o;
-    o.page_size = cfg.page_size;
-    o.no_freelist_sync = cfg.no_freelist_sync;
-    o.freelist_type =
-        cfg.freelist == "hashmap" ? boltpp::FreelistType::kHashMap : boltpp::FreelistType::kArray;
+    const boltpp::Options o = OptionsFor(cfg);
     {
       auto h = boltpp::DB::Open(db, o);
       ASSERT_TRUE(h.ok()) << h.status().ToString();
@@ -1072,14 +1090,7 @@ TEST(Shrink, GoReadsTruncatedAndShrunkFiles) {
     EXPECT_LE(after, before);
     EXPECT_EQ(fs::file_size(db), after);
     EXPECT_EQ(GoAgrees(db, dir, "go-shrunk"), "");
-    // Go writes on the shrunk file; boltpp reads Go's result.
-    GoResult g = RunGo(GoGenArgs(db, seed, cfg, 0), dir, "go-mutate");
-    ASSERT_TRUE(g.ok) << g.error;
-    EXPECT_EQ(g.check, std::vector<std::string>{});
-    ReadResult r = compat::ReadWithBoltpp(db);
-    ASSERT_TRUE(r.status.ok()) << r.status.ToString();
-    EXPECT_EQ(r.check, std::vector<std::string>{});
-    EXPECT_EQ(compat::CompareDumps(g.dump, r.dump, "Go wrote", "boltpp read"), "");
+    EXPECT_EQ(GoWritesOn(db, seed, cfg, dir), "");
     if (HasFailure()) {
       tmp.Keep();
       break;
@@ -1088,15 +1099,6 @@ TEST(Shrink, GoReadsTruncatedAndShrunkFiles) {
 }
 
 // -------------------------------------------------------------- compact ----
-
-boltpp::Options OptionsFor(const WorkloadConfig& cfg) {
-  boltpp::Options o;
-  o.page_size = cfg.page_size;
-  o.no_freelist_sync = cfg.no_freelist_sync;
-  o.freelist_type =
-      cfg.freelist == "hashmap" ? boltpp::FreelistType::kHashMap : boltpp::FreelistType::kArray;
-  return o;
-}
 
 // Compact into a fresh file (the page copy: src/compact_pages.cc) of files
 // boltpp and Go wrote: Go bbolt checks the copy clean, reads the source's
@@ -1138,14 +1140,7 @@ TEST(Compact, GoChecksCompactedFiles) {
     ReadResult copy = compat::ReadWithBoltpp(dst);
     ASSERT_TRUE(copy.status.ok()) << copy.status.ToString();
     EXPECT_EQ(compat::CompareDumps(source.dump, copy.dump, "source   ", "compacted"), "");
-    // Go writes on the copy; boltpp reads Go's result.
-    GoResult g = RunGo(GoGenArgs(dst, seed, cfg, 0), dir, "go-mutate");
-    ASSERT_TRUE(g.ok) << g.error;
-    EXPECT_EQ(g.check, std::vector<std::string>{});
-    ReadResult r = compat::ReadWithBoltpp(dst);
-    ASSERT_TRUE(r.status.ok()) << r.status.ToString();
-    EXPECT_EQ(r.check, std::vector<std::string>{});
-    EXPECT_EQ(compat::CompareDumps(g.dump, r.dump, "Go wrote", "boltpp read"), "");
+    EXPECT_EQ(GoWritesOn(dst, seed, cfg, dir), "");
     if (HasFailure()) {
       tmp.Keep();
       break;
