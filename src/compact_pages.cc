@@ -123,9 +123,10 @@ struct PendingPage {
   }
 };
 
-// One level of a tree being built. `held` is a finished page kept back until
-// `current` has kMinKeysPerPage elements, so the level's last page can take
-// an element from it when it would otherwise hold one.
+// One level of a tree being built. `held` is the finished page before
+// `current`, kept back until an element comes after `current` holds
+// kMinKeysPerPage: until then the level may end there, and its last two
+// pages may still be joined (JoinLastPages).
 struct Level {
   PendingPage current;
   PendingPage held;
