@@ -17,11 +17,12 @@
 //  - a bucket with no nested bucket whose one leaf fits in a quarter page is
 //    stored inline in its parent's leaf value (bbolt's rule, as the logical
 //    copy would make it);
-//  - pages go out in chunks of kChunkBytes with one write each, past the
-//    destination's high-water mark (no committed page is touched); one
-//    ordinary commit of the destination then frees its old empty root,
-//    writes the freelist, sizes the file (by the growth rule, without its
-//    slack past alloc_size) and writes the meta; its syncs cover every page.
+//  - pages go out in chunks of kChunkBytes with one write each (on a helper
+//    thread, while the next chunk fills), past the destination's
+//    high-water mark (no committed page is touched); one ordinary commit
+//    of the destination then frees its old empty root, writes the
+//    freelist, sizes the file (by the growth rule, without its slack past
+//    alloc_size) and writes the meta; its syncs cover every page.
 // Every read of the source is bounds-checked (page ids within the
 // high-water mark and the map, element offsets within the page, a page
 // visited at most once, keys strictly increasing in each bucket, bucket
@@ -29,6 +30,8 @@
 // destination is left as it was.
 #include <algorithm>
 #include <forward_list>
+#include <future>
+#include <system_error>
 #include <vector>
 
 #include "compact.h"
@@ -46,12 +49,21 @@ constexpr size_t kMaxElemsPerPage = 0xFFFE;
 
 // Writes runs of pages at consecutive ids from `first` on, buffered into
 // chunks of kChunkBytes (a run larger than a chunk is written on its own).
+// A full chunk is written by a helper thread while the next one fills (two
+// buffers), so building pages and copying them into the file overlap; a
+// write's error is returned by a later Reserve, Flush or Finish.
 class PageWriter {
  public:
   PageWriter(DBImpl* db, pgid_t first, uint32_t page_size)
-      : db_(db), page_size_(page_size), buf_first_(first), next_(first) {
-    buf_.resize(std::max<size_t>(kChunkBytes / page_size_, 1) * page_size_);
+      : db_(db),
+        page_size_(page_size),
+        chunk_(std::max<size_t>(kChunkBytes / page_size_, 1) * page_size_),
+        buf_first_(first),
+        next_(first) {
+    buf_.resize(chunk_);
   }
+  // Waits for the write in flight (its buffer is a member).
+  ~PageWriter() { (void)Wait(); }
 
   // A run of n pages at the next id (*id): its memory, not zeroed, is valid
   // until the next Reserve or Flush.
@@ -61,12 +73,12 @@ class PageWriter {
       return Status(Code::kMaxSizeReached);
     }
     const uint64_t bytes = n * page_size_;
-    if (used_ + bytes > buf_.size()) {
+    if (used_ + bytes > chunk_) {
       if (Status s = Flush(); !s.ok()) return s;
     }
     *id = next_;
     next_ += n;
-    if (bytes > buf_.size()) {
+    if (bytes > chunk_) {
       big_.resize(bytes);
       big_id_ = *id;
       buf_first_ = next_;
@@ -78,8 +90,10 @@ class PageWriter {
     return Status::OK();
   }
 
-  // Writes what Reserve handed out so far.
+  // Starts writing what Reserve handed out so far (the chunk on the helper
+  // thread, after the previous one is done; a large run right here).
   Status Flush() {
+    if (Status s = Wait(); !s.ok()) return s;
     if (!big_.empty()) {
       Status s = Write(big_id_, big_.data(), big_.size());
       big_.clear();
@@ -87,12 +101,31 @@ class PageWriter {
       if (!s.ok()) return s;
     }
     if (used_ > 0) {
-      if (Status s = Write(buf_first_, buf_.data(), used_); !s.ok()) return s;
+      std::swap(buf_, in_flight_);
+      if (buf_.size() < chunk_) buf_.resize(chunk_);
+      const pgid_t first = buf_first_;
+      const size_t n = used_;
+      try {
+        pending_ = std::async(std::launch::async,
+                              [this, first, n] { return Write(first, in_flight_.data(), n); });
+      } catch (const std::system_error&) {  // no thread to be had: write here
+        if (Status s = Write(first, in_flight_.data(), n); !s.ok()) return s;
+      }
     }
     buf_first_ = next_;
     used_ = 0;
     return Status::OK();
   }
+
+  // Flush, then waits until every page is written.
+  Status Finish() {
+    Status s = Flush();
+    Status w = Wait();
+    return s.ok() ? w : s;
+  }
+
+  // Waits for the write in flight; its status.
+  Status Wait() { return pending_.valid() ? pending_.get() : Status::OK(); }
 
   pgid_t next() const { return next_; }
 
@@ -103,11 +136,14 @@ class PageWriter {
 
   DBImpl* db_;
   uint32_t page_size_;
-  std::vector<uint8_t> buf_;
+  size_t chunk_;
+  std::vector<uint8_t> buf_;  // the chunk being filled
   size_t used_ = 0;
   pgid_t buf_first_;  // the id of the page at buf_[0]
   pgid_t next_;
-  std::vector<uint8_t> big_;  // a run larger than buf_, written at the next Flush
+  std::vector<uint8_t> in_flight_;  // the chunk the helper thread writes
+  std::future<Status> pending_;     // its write
+  std::vector<uint8_t> big_;        // a run larger than a chunk, written at the next Flush
   pgid_t big_id_ = 0;
 };
 
@@ -383,7 +419,7 @@ Status WriteTrees(TxImpl* src, PageWriter* out, uint32_t page_size, pgid_t* root
   TreeBuilder top(out, page_size);
   if (Status s = copier.CopyTree(src->meta.root, top, 0); !s.ok()) return s;
   if (Status s = top.Finish(root); !s.ok()) return s;
-  return out->Flush();
+  return out->Finish();
 }
 
 }  // namespace
@@ -420,6 +456,7 @@ Status CompactPages(DB& dst, DB& src) {
     status = m.status();
   }
   if (!status.ok()) {
+    (void)out.Wait();  // no write may land after the cut below
     (void)dst_tx->Rollback();
     // Only bytes past every committed page were written (the file grew by
     // the writes alone, unknown to the handle): cut them off again.
