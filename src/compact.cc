@@ -1,11 +1,13 @@
 // File: src/compact.cc
-// Compact: copy every bucket, key, value and sequence of src into dst in
-// sorted order with fill percent 1.0, committing every tx_max_size bytes
-// (bbolt compact.go).
+// Compact: the page copy (src/compact_pages.cc) into a fresh destination,
+// else the logical copy here: every bucket, key, value and sequence of src
+// into dst in sorted order with fill percent 1.0, committing every
+// tx_max_size bytes (bbolt compact.go).
 #include <string>
 #include <vector>
 
-#include "boltpp/db.h"
+#include "compact.h"
+#include "impl.h"
 
 namespace boltpp {
 namespace {
@@ -85,7 +87,7 @@ class Compactor {
 
 }  // namespace
 
-Status Compact(DB& dst, DB& src, int64_t tx_max_size) {
+Status CompactKeys(DB& dst, DB& src, int64_t tx_max_size) {
   Compactor c(dst, tx_max_size);
   if (Status s = c.Begin(); !s.ok()) return s;
   Status s = src.View([&](Tx& tx) {
@@ -93,6 +95,32 @@ Status Compact(DB& dst, DB& src, int64_t tx_max_size) {
   });
   if (!s.ok()) return s;
   return c.Finish();
+}
+
+std::string PageCopyRefusal(DB& dst) {
+  if (dst.IsReadOnly()) return "the destination is read-only";
+  if (dst.impl()->logging()) return "the destination is in WAL mode (its log records operations)";
+  bool empty = false;
+  Status s = dst.View([&](Tx& tx) {
+    empty = !tx.NewCursor().First().has_value();
+    return Status::OK();
+  });
+  if (!s.ok()) return "the destination cannot be read: " + s.ToString();
+  return empty ? "" : "the destination is not empty";
+}
+
+Status CompactWith(DB& dst, DB& src, int64_t tx_max_size, CompactMethod method,
+                   CompactMethod* used) {
+  if (method == CompactMethod::kAuto) {
+    method = PageCopyRefusal(dst).empty() ? CompactMethod::kPages : CompactMethod::kKeys;
+  }
+  if (used) *used = method;
+  if (method == CompactMethod::kPages) return CompactPages(dst, src);
+  return CompactKeys(dst, src, tx_max_size);
+}
+
+Status Compact(DB& dst, DB& src, int64_t tx_max_size) {
+  return CompactWith(dst, src, tx_max_size, CompactMethod::kAuto);
 }
 
 }  // namespace boltpp

@@ -111,9 +111,14 @@ class BOLTPP_EXPORT DB {
   std::unique_ptr<DBImpl> impl_;
 };
 
-// Copies every bucket, key, value and sequence of src into dst (a fresh
-// database), committing dst every tx_max_size bytes of keys and values
-// (0 = one transaction).
+// Copies every bucket, key, value and sequence of src into dst, leaves
+// filled to 100%. Into a dst with no bucket (a fresh file), not in WAL mode,
+// every tree is rebuilt from src's pages in key order and written in one
+// commit (docs/design.md, "Compaction"); otherwise keys are copied through
+// ordinary transactions, committing dst every tx_max_size bytes of keys and
+// values (0 = one transaction), and a bucket both hold is kBucketExists.
+// Errors: kCorruption (a damaged src: dst is left as it was when it was
+// fresh), kMaxSizeReached, kIOError, those of Begin.
 BOLTPP_EXPORT Status Compact(DB& dst, DB& src, int64_t tx_max_size);
 
 }  // namespace boltpp

@@ -8,6 +8,7 @@
 //   BOLTPP_COMPAT_COUNT=N        workloads per direction (default 200)
 //   BOLTPP_COMPAT_PINGPONG=N     ping-pong files (default 20)
 //   BOLTPP_COMPAT_BBOLTGEN=PATH  the Go helper (default: the one built with the tests)
+//   BOLTPP_COMPAT_COMPACT_COUNT=N  workloads compacted and checked by Go (default 4)
 //   BOLTPP_COMPAT_KEEP=1         keep temporary files
 //   CI=true                      a missing Go toolchain or etcd fails instead of skipping
 #include <gtest/gtest.h>
@@ -1034,6 +1035,28 @@ std::string GoAgrees(const std::string& db, const std::string& dir, const std::s
   return compat::CompareDumps(r.dump, g.dump, "boltpp", "Go    ");
 }
 
+// Go runs round 0 of the seed's workload on db and checks it; boltpp then
+// reads Go's result. "" or the failure.
+std::string GoWritesOn(const std::string& db, uint64_t seed, const WorkloadConfig& cfg,
+                       const std::string& dir) {
+  GoResult g = RunGo(GoGenArgs(db, seed, cfg, 0), dir, "go-mutate");
+  if (!g.ok) return "Go cannot write on it: " + g.error;
+  if (!g.check.empty()) return "Go's check after its writes:" + JoinLines(g.check);
+  ReadResult r = compat::ReadWithBoltpp(db);
+  if (!r.status.ok()) return "boltpp cannot read Go's result: " + r.status.ToString();
+  if (!r.check.empty()) return "boltpp's check of Go's result:" + JoinLines(r.check);
+  return compat::CompareDumps(g.dump, r.dump, "Go wrote", "boltpp read");
+}
+
+boltpp::Options OptionsFor(const WorkloadConfig& cfg) {
+  boltpp::Options o;
+  o.page_size = cfg.page_size;
+  o.no_freelist_sync = cfg.no_freelist_sync;
+  o.freelist_type =
+      cfg.freelist == "hashmap" ? boltpp::FreelistType::kHashMap : boltpp::FreelistType::kArray;
+  return o;
+}
+
 // Files truncated at commit and shrunk by DB::Shrink are valid bbolt files:
 // Go bbolt checks them clean, reads the same content, and writes on.
 TEST(Shrink, GoReadsTruncatedAndShrunkFiles) {
@@ -1049,11 +1072,7 @@ TEST(Shrink, GoReadsTruncatedAndShrunkFiles) {
     fs::create_directories(dir);
     const std::string db = dir + "/boltpp.db";
     ASSERT_TRUE(compat::RunWorkload(db, cfg, seed, 0).ok());
-    boltpp::Options o;
-    o.page_size = cfg.page_size;
-    o.no_freelist_sync = cfg.no_freelist_sync;
-    o.freelist_type =
-        cfg.freelist == "hashmap" ? boltpp::FreelistType::kHashMap : boltpp::FreelistType::kArray;
+    const boltpp::Options o = OptionsFor(cfg);
     {
       auto h = boltpp::DB::Open(db, o);
       ASSERT_TRUE(h.ok()) << h.status().ToString();
@@ -1071,14 +1090,57 @@ TEST(Shrink, GoReadsTruncatedAndShrunkFiles) {
     EXPECT_LE(after, before);
     EXPECT_EQ(fs::file_size(db), after);
     EXPECT_EQ(GoAgrees(db, dir, "go-shrunk"), "");
-    // Go writes on the shrunk file; boltpp reads Go's result.
-    GoResult g = RunGo(GoGenArgs(db, seed, cfg, 0), dir, "go-mutate");
-    ASSERT_TRUE(g.ok) << g.error;
-    EXPECT_EQ(g.check, std::vector<std::string>{});
-    ReadResult r = compat::ReadWithBoltpp(db);
-    ASSERT_TRUE(r.status.ok()) << r.status.ToString();
-    EXPECT_EQ(r.check, std::vector<std::string>{});
-    EXPECT_EQ(compat::CompareDumps(g.dump, r.dump, "Go wrote", "boltpp read"), "");
+    EXPECT_EQ(GoWritesOn(db, seed, cfg, dir), "");
+    if (HasFailure()) {
+      tmp.Keep();
+      break;
+    }
+  }
+}
+
+// -------------------------------------------------------------- compact ----
+
+// Compact into a fresh file (the page copy: src/compact_pages.cc) of files
+// boltpp and Go wrote: Go bbolt checks the copy clean, reads the source's
+// contents from it, and writes on it.
+TEST(Compact, GoChecksCompactedFiles) {
+  REQUIRE_GO();
+  boltpp::testing::TempDir tmp = CompatTempDir("compact");
+  ASSERT_TRUE(tmp.ok());
+  auto seeds = ShardSeeds(0, 1, static_cast<int>(EnvInt("BOLTPP_COMPAT_COMPACT_COUNT", 4)), 7000);
+  int index = 0;
+  for (uint64_t seed : seeds) {
+    WorkloadConfig cfg = ConfigForSeed(seed);
+    if (compat::IsBigSeed(seed)) continue;  // keep it quick
+    const bool go_source = index++ % 2 == 1;
+    SCOPED_TRACE("seed " + std::to_string(seed) + " [" + cfg.Describe() + "], source written by " +
+                 (go_source ? "Go" : "boltpp"));
+    const std::string dir = tmp.path() + "/seed-" + std::to_string(seed);
+    fs::create_directories(dir);
+    const std::string src = dir + "/source.db", dst = dir + "/compacted.db";
+    if (go_source) {
+      GoResult g = RunGo(GoGenArgs(src, seed, cfg, -1), dir, "go-gen");
+      ASSERT_TRUE(g.ok) << g.error;
+    } else {
+      ASSERT_TRUE(compat::RunWorkload(src, cfg, seed, 0).ok());
+    }
+    ReadResult source = compat::ReadWithBoltpp(src);
+    ASSERT_TRUE(source.status.ok()) << source.status.ToString();
+    {
+      boltpp::Options ro = OptionsFor(cfg);
+      ro.read_only = true;
+      auto from = boltpp::DB::Open(src, ro);
+      ASSERT_TRUE(from.ok()) << from.status().ToString();
+      auto to = boltpp::DB::Open(dst, OptionsFor(cfg));
+      ASSERT_TRUE(to.ok()) << to.status().ToString();
+      boltpp::Status s = boltpp::Compact(**to, **from, 65536);
+      ASSERT_TRUE(s.ok()) << s.ToString();
+    }
+    EXPECT_EQ(GoAgrees(dst, dir, "go-compacted"), "");
+    ReadResult copy = compat::ReadWithBoltpp(dst);
+    ASSERT_TRUE(copy.status.ok()) << copy.status.ToString();
+    EXPECT_EQ(compat::CompareDumps(source.dump, copy.dump, "source   ", "compacted"), "");
+    EXPECT_EQ(GoWritesOn(dst, seed, cfg, dir), "");
     if (HasFailure()) {
       tmp.Keep();
       break;

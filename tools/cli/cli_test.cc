@@ -664,8 +664,22 @@ TEST_F(CliTest, CompactOptions) {
       << r.out;
   ExpectCheckOk(P("c.db"));
   EXPECT_EQ(R({"export", "c.db"}).out, R({"export", db()}).out);
-  // Compacting into an existing file fails (bbolt: bucket already exists).
+  // Compacting into an existing file fails (bbolt: bucket already exists)
+  // and leaves that file as it was.
+  const std::string before = R({"export", "c.db"}).out;
   ExpectError(R({"compact", "-o", "c.db", db()}), "Error: bucket already exists");
+  EXPECT_EQ(R({"export", "c.db"}).out, before);
+  ExpectCheckOk(P("c.db"));
+}
+
+// A damaged source: a clear error, exit status 1, and no copy left behind.
+TEST_F(CliTest, CompactDamagedSource) {
+  Corrupt(db(), 2 * 4096 + 16, std::string(512, '\xff'));
+  RunResult r = R({"compact", "-o", "c.db", db()});
+  EXPECT_EQ(r.exit_code, 1) << r.out;
+  EXPECT_FALSE(r.signaled);
+  EXPECT_EQ(r.FirstErrLine().rfind("Error: page 2: ", 0), 0u) << r.err;
+  EXPECT_FALSE(Exists(P("c.db")));
 }
 
 // ---------------------------------------------------------------- shrink

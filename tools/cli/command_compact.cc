@@ -1,6 +1,7 @@
 // File: tools/cli/command_compact.cc
 // `boltpp compact [--tx-max-size N] [--no-sync] -o <dst> <src>`: copies every
-// bucket and key into a new, tightly packed file.
+// bucket and key into a new, tightly packed file (Compact: the page copy into
+// a new file, the logical copy into an existing one; docs/design.md).
 #include <sys/stat.h>
 
 #include <cerrno>
@@ -36,10 +37,21 @@ int RunCompact(Invocation& inv) {
   dopt.read_only = false;
   dopt.no_sync = inv.flags.Bool("no-sync");
   dopt.file_mode = fi.mode & 0777;
-  auto dst = OpenDB(dst_path, inv, dopt);
-  Check(CompactWithProgress(*dst, *src, dst_path, initial, inv.flags.Int("tx-max-size")));
-
   struct stat st;
+  const bool dst_existed = ::stat(dst_path.c_str(), &st) == 0;
+  auto dst = OpenDB(dst_path, inv, dopt);
+  Status s = CompactWithProgress(*dst, *src, dst_path, initial, inv.flags.Int("tx-max-size"));
+  if (!s.ok()) {
+    // A failed copy is no copy: the file this command created goes (an
+    // existing one stays: Compact left it as it was, or, for the logical
+    // copy into a non-empty file, with the commits made before the error).
+    if (!dst_existed) {
+      dst.reset();
+      std::remove(dst_path.c_str());
+    }
+    ThrowStatus(s);
+  }
+
   if (::stat(dst_path.c_str(), &st) != 0) {
     throw CliError("stat " + dst_path + ": " + std::strerror(errno));
   }
@@ -62,7 +74,8 @@ Command CompactCommand() {
       ArgsSpec::Min(1), RunCompact,
       {Required(StringFlag("output", "", "the compacted copy to create", 'o')),
        Int64Flag("tx-max-size", "65536",
-                 "commit the copy every this many bytes of keys and values (0 = one transaction)"),
+                 "into an existing file (copied key by key): commit every this many bytes of keys "
+                 "and values (0 = one transaction); a new file is written in one commit"),
        BoolFlag("no-sync", "do not fsync the copy's commits")},
       "  boltpp compact -o small.db big.db");
   c.long_desc =
