@@ -119,7 +119,9 @@ static void ReleaseTx(std::unique_ptr<TxImpl>& impl) {
   }
   if (!impl->closed) impl->Rollback();
   impl->Park();
-  TxPool* pool = impl->pool.get();
+  // A reference of our own: once Give has pooled it, the transaction (and
+  // its reference to the pool) may be deleted by a DB closing concurrently.
+  std::shared_ptr<TxPool> pool = impl->pool;
   pool->Give(impl.release());
 }
 

@@ -361,6 +361,7 @@ class PageCopier {
     for (size_t i = 0; i < p.count(); i++) {
       LeafElem e;
       if (!ReadLeafElem(p, i, &e)) return Corrupt(id, "leaf element out of bounds");
+      if (e.key.empty()) return Corrupt(id, "empty key");
       if (order.any && CompareKeys(order.prev, e.key) >= 0) {
         return Corrupt(id, "keys out of order");
       }
@@ -457,10 +458,11 @@ Status CompactPages(DB& dst, DB& src) {
   }
   if (!status.ok()) {
     (void)out.Wait();  // no write may land after the cut below
-    (void)dst_tx->Rollback();
     // Only bytes past every committed page were written (the file grew by
-    // the writes alone, unknown to the handle): cut them off again.
+    // the writes alone, unknown to the handle): cut them off again, while
+    // this is still the writer (the rollback lets the next one in).
     (void)db->file->Truncate(*size_before, false);
+    (void)dst_tx->Rollback();
     return status;
   }
   d->root->header.root = new_root;
@@ -470,13 +472,9 @@ Status CompactPages(DB& dst, DB& src) {
   // bbolt's size), past it the pages plus alloc_size of slack, which a
   // compacted file does not need: there it gets exactly its pages (so it is
   // never larger than the logical copy's, whose commits grew it by the
-  // rule). Only the writer reads alloc_size, and this thread is the writer.
-  const uint64_t alloc_size = db->opts.alloc_size;
-  const uint64_t need = (out.next() + 2) * uint64_t{d->page_size};  // + freelist, + 1 (the rule's)
-  if (db->GrowthSize(need) > alloc_size) db->opts.alloc_size = 0;
-  Status committed = dst_tx->Commit();
-  db->opts.alloc_size = alloc_size;
-  return committed;
+  // rule).
+  d->grow_to_fit = true;
+  return dst_tx->Commit();
 }
 
 }  // namespace boltpp

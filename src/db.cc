@@ -251,9 +251,9 @@ uint64_t DBImpl::GrowthSize(uint64_t target) const {
   return size;
 }
 
-Status DBImpl::Grow(uint64_t min_needed, uint64_t target, bool sync) {
+Status DBImpl::Grow(uint64_t min_needed, uint64_t target, bool sync, bool exact) {
   if (target <= file_size_) return Status::OK();
-  uint64_t size = GrowthSize(target);
+  uint64_t size = exact ? target : GrowthSize(target);
   if (opts.max_size > 0 && size > opts.max_size) {
     size = std::max<uint64_t>(opts.max_size, file_size_);
     if (size < min_needed) return Status(Code::kMaxSizeReached);

@@ -418,6 +418,9 @@ class TxImpl {
   // mark (one page more), without the usual slack (DBImpl::TruncateTail).
   bool by_shrink = false;
   bool truncate_to_fit = false;
+  // Set by the page copy of Compact: past alloc_size the commit grows the
+  // file to exactly its pages, without growth's slack (DBImpl::Grow).
+  bool grow_to_fit = false;
   std::vector<bool> reachable;  // Page(): pages the snapshot uses (no freelist page), computed once
   pgid_t next_placeholder = format::kFirstPlaceholderPgid;
   // A pooled reader: the pool its handle returns it to (null: deleted).
@@ -561,7 +564,9 @@ class DBImpl {
   void EndWrite(TxImpl* tx, bool committed) EXCLUDES(meta_mu_, writer_mu_);
   // Grows the file for a high-water mark of min_needed bytes, aiming at
   // target; syncs the new size when sync and not no_grow_sync.
-  Status Grow(uint64_t min_needed, uint64_t target, bool sync);
+  // Grows the file to GrowthSize(target) (to target itself when exact),
+  // within max_size; kMaxSizeReached when even min_needed does not fit.
+  Status Grow(uint64_t min_needed, uint64_t target, bool sync, bool exact = false);
   // The growth rule: the file size Grow gives for target bytes in use. A
   // power of two from 32 KiB (at least the initial map size) up to
   // alloc_size, then target + alloc_size; never past max_size.

@@ -58,6 +58,7 @@ void TxImpl::Reuse(const Meta& m, std::shared_ptr<const Mapping> mp) {
   checkpoint = false;
   by_shrink = false;
   truncate_to_fit = false;
+  grow_to_fit = false;
   reachable.clear();
   next_placeholder = kFirstPlaceholderPgid;
   SetMap(std::move(mp));
@@ -220,7 +221,9 @@ void TxImpl::TrimFreeTail() {
 Status TxImpl::WriteTree(bool sync, bool check) {
   if (meta.pgid > begin_meta.pgid) {
     const uint64_t need = meta.pgid * page_size;
-    if (Status s = db->Grow(need, need + page_size, sync); !s.ok()) return s;
+    const uint64_t target = need + page_size;
+    const bool exact = grow_to_fit && db->GrowthSize(target) > db->opts.alloc_size;
+    if (Status s = db->Grow(need, target, sync, exact); !s.ok()) return s;
   }
   if (Status s = WritePages(sync); !s.ok()) return s;
   if (check && db->opts.strict_mode) {
@@ -275,11 +278,14 @@ Status TxImpl::Commit() {
   meta.root = root->header.root;
   if (db->logging()) return CommitToLog();
   if (Status s = CommitFreelist(); !s.ok()) return fail(s);
-  // A commit that writes no page (an empty one, or only frees pages without
-  // writing a freelist) has nothing to sync before its meta: every earlier
-  // commit synced its own pages. Syncing anyway would make a failure of that
-  // sync ambiguous (it follows the last meta write) for no gain.
-  if (Status s = WriteTree(!dirty.empty(), true); !s.ok()) return fail(s);
+  // A commit that writes no page and does not raise the high-water mark (an
+  // empty one, or one that only frees pages without writing a freelist) has
+  // nothing to sync before its meta: every earlier commit synced its own
+  // pages. Syncing anyway would make a failure of that sync ambiguous (it
+  // follows the last meta write) for no gain. Compaction's page copy writes
+  // its pages itself, past the old mark: those are synced here.
+  const bool wrote = !dirty.empty() || meta.pgid > begin_meta.pgid;
+  if (Status s = WriteTree(wrote, true); !s.ok()) return fail(s);
   if (Status s = WriteMeta(); !s.ok()) {
     db->SetFailed(s);
     return fail(s);

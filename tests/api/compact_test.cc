@@ -11,6 +11,8 @@
 
 #include "compact.h"
 #include "testutil/fault_fs.h"
+#include "testutil/mem_fs.h"
+#include "testutil/model.h"
 #include "testutil/random.h"
 #include "testutil/raw_file.h"
 #include "testutil/snapshot.h"
@@ -448,6 +450,48 @@ TEST(CompactTest, DestinationOptions) {
   EXPECT_LE(FileSizeOf(full.path()), o.max_size);
 }
 
+// The page copy writes its pages itself, not through the commit's dirty
+// pages: they must be durable before the meta that points at them, also
+// when the commit writes no freelist (no_freelist_sync) and so no page of
+// its own. Every sync that makes a meta write durable carries nothing else.
+TEST(CompactTest, CopiedPagesAreDurableBeforeTheMeta) {
+  TestDB src(Fast(), "src");
+  ASSERT_TRUE(src.Open());
+  Random rnd(7);
+  ASSERT_OK(src->Update([&](Tx& tx) { return ManyBuckets(tx, rnd); }));
+  for (bool no_freelist_sync : {false, true}) {
+    SCOPED_TRACE(no_freelist_sync ? "no_freelist_sync" : "freelist synced");
+    auto mem = std::make_shared<MemFileSystem>();
+    Options o = Fast();
+    o.file_system = mem.get();
+    o.no_freelist_sync = no_freelist_sync;
+    o.no_sync = false;
+    auto dst = DB::Open("/dst.db", o);
+    ASSERT_OK(dst);
+    int meta_syncs = 0;
+    std::string bad;
+    mem->SetSyncHook([&](const std::string&, const CrashState& st) {
+      bool meta = false;
+      size_t others = 0;
+      for (const PendingOp& op : *st.pending) {
+        if (op.kind == PendingOp::kWrite && op.offset < 2 * 4096) {
+          meta = true;
+        } else {
+          others++;
+        }
+      }
+      if (!meta) return;
+      meta_syncs++;
+      if (others > 0) bad = "a meta became durable with " + std::to_string(others) + " ops";
+    });
+    ASSERT_OK(Compact(**dst, *src.db(), 0));
+    mem->SetSyncHook(nullptr);
+    EXPECT_EQ(bad, "");
+    EXPECT_EQ(meta_syncs, 1);
+    EXPECT_EQ(CheckDB(dst->get()), "") << "after the copy";
+  }
+}
+
 // ---- damage and failures: a clear error, the destination as it was ----
 
 struct SourcePages {
@@ -529,6 +573,7 @@ TEST(CompactTest, DamagedSourceIsAnErrorAndLeavesTheDestinationEmpty) {
       {"bucket value too short",
        [&](auto& f, auto& p) { patch32(f, p.nested_leaf * 4096 + 16 + 12, 8); },
        "bucket value too short"},
+      {"empty key", [&](auto& f, auto& p) { patch32(f, p.leaf * 4096 + 16 + 8, 0); }, "empty key"},
       {"element count past the page",
        [&](auto& f, auto& p) { PatchFile(f, p.leaf * 4096 + 10, EncodeLE<uint16_t>(0xFFFF)); },
        "does not fit"},
