@@ -137,7 +137,7 @@ class BoltEngine final : public Engine {
              "and at close";
     }
     return "boltpp defaults: array freelist, freelist synced, fdatasync per commit, page size = OS "
-           "page";
+           "page; compaction = boltpp::Compact (the page copy into a fresh file)";
   }
 
  private:
