@@ -192,6 +192,22 @@ MBucket ModelOf(DB* db) {
   return m;
 }
 
+// The data file at path alone (its log left out) checks clean and holds
+// exactly what the copy taken at the checkpoint holds.
+void ExpectDataFileAloneIsTheCheckpoint(const std::string& path,
+                                        const std::string& checkpoint_copy) {
+  TempDir alone;
+  const std::string data_only = CrashCopy(path, alone);
+  fs::remove(data_only + "-wal");
+  auto db = DB::Open(data_only, TestOptions());
+  ASSERT_OK(db.status());
+  EXPECT_EQ(CheckDB(db->get()), "");
+  auto old = DB::Open(checkpoint_copy, TestOptions());
+  ASSERT_OK(old.status());
+  EXPECT_EQ(Diff(ModelOf(old->get()), ModelOf(db->get())), "")
+      << "the data file alone must be the checkpoint";
+}
+
 TEST(Wal, CommitsSurviveAKillAndReplayIntoTheDataFile) {
   TestDB t(WalOptions());
   ASSERT_TRUE(t.Open());
@@ -378,15 +394,7 @@ TEST(Wal, PagesFreedSinceTheCheckpointAreNotReused) {
     for (auto& [k, v] : kv) v = std::string(200 + round, 'A' + round);
     ASSERT_OK(PutAll(t.db(), "b", kv));
   }
-  const std::string copy = CrashCopy(t.path(), crash);
-  fs::remove(copy + "-wal");
-  auto db = DB::Open(copy, TestOptions());
-  ASSERT_OK(db.status());
-  EXPECT_EQ(CheckDB(db->get()), "");
-  auto old = DB::Open(checkpoint_copy, TestOptions());
-  ASSERT_OK(old.status());
-  EXPECT_EQ(Diff(ModelOf(old->get()), ModelOf(db->get())), "")
-      << "the data file alone must be the checkpoint";
+  ExpectDataFileAloneIsTheCheckpoint(CrashCopy(t.path(), crash), checkpoint_copy);
   EXPECT_EQ(CheckDB(t.db()), "");
 }
 
@@ -414,18 +422,7 @@ TEST(Wal, PagesWrittenAndFreedBetweenCheckpointsAreReused) {
   // tree) plus the last commit's; without reuse, about 4 per commit.
   EXPECT_LT(t->GetStats().pending_page_n, pages_at_checkpoint + 16);
   const std::string copy = CrashCopy(t.path(), crash);
-  {
-    TempDir alone;
-    const std::string data_only = CrashCopy(copy, alone);
-    fs::remove(data_only + "-wal");
-    auto db = DB::Open(data_only, TestOptions());
-    ASSERT_OK(db.status());
-    EXPECT_EQ(CheckDB(db->get()), "");
-    auto old = DB::Open(checkpoint_copy, TestOptions());
-    ASSERT_OK(old.status());
-    EXPECT_EQ(Diff(ModelOf(old->get()), ModelOf(db->get())), "")
-        << "reused pages must never be the checkpoint's";
-  }
+  ExpectDataFileAloneIsTheCheckpoint(copy, checkpoint_copy);  // reused pages are never its
   auto replayed = DB::Open(copy, WalOptions());
   ASSERT_OK(replayed.status());
   EXPECT_EQ(Diff(ModelOf(t.db()), ModelOf(replayed->get())), "");
