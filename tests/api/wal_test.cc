@@ -379,13 +379,19 @@ TEST(Wal, CheckpointEmptiesTheLogAndTheDataFileHoldsEverything) {
   EXPECT_EQ(CheckDB(db->get()), "");
 }
 
+// Puts 400 keys of 200 bytes into bucket "b" (returned in *kv) and
+// checkpoints: a tree of a few dozen pages held by the data file.
+void LoadAndCheckpoint(DB* db, std::map<std::string, std::string>* kv) {
+  for (int i = 0; i < 400; i++) (*kv)["k" + std::to_string(i)] = std::string(200, 'a' + i % 26);
+  ASSERT_OK(PutAll(db, "b", *kv));
+  ASSERT_OK(db->Checkpoint());
+}
+
 TEST(Wal, PagesFreedSinceTheCheckpointAreNotReused) {
   TestDB t(WalOptions());
   ASSERT_TRUE(t.Open());
   std::map<std::string, std::string> kv;
-  for (int i = 0; i < 400; i++) kv["k" + std::to_string(i)] = std::string(200, 'a' + i % 26);
-  ASSERT_OK(PutAll(t.db(), "b", kv));
-  ASSERT_OK(t->Checkpoint());
+  ASSERT_NO_FATAL_FAILURE(LoadAndCheckpoint(t.db(), &kv));
   TempDir crash;
   const std::string checkpoint_copy = CrashCopy(t.path(), crash, "at-checkpoint.db");
   // Rewrite everything many times: without the rule these commits would
@@ -406,9 +412,7 @@ TEST(Wal, PagesWrittenAndFreedBetweenCheckpointsAreReused) {
   TestDB t(WalOptions());
   ASSERT_TRUE(t.Open());
   std::map<std::string, std::string> kv;
-  for (int i = 0; i < 400; i++) kv["k" + std::to_string(i)] = std::string(200, 'a' + i % 26);
-  ASSERT_OK(PutAll(t.db(), "b", kv));
-  ASSERT_OK(t->Checkpoint());
+  ASSERT_NO_FATAL_FAILURE(LoadAndCheckpoint(t.db(), &kv));
   const auto pages_at_checkpoint = static_cast<int64_t>(fs::file_size(t.path()) / 4096);
   TempDir crash;
   const std::string checkpoint_copy = CrashCopy(t.path(), crash, "at-checkpoint.db");
