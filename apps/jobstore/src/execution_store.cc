@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "internal.h"
+#include "record_scan.h"
 
 namespace boltpp::jobstore {
 
@@ -52,7 +53,7 @@ Expected<LocalExecutionState> LoadState(Bucket executions, std::string_view id) 
 Status PutHistory(Bucket history_root, const LocalStateHistory& h) {
   auto b = history_root.CreateBucketIfNotExists(h.execution_id);
   if (!b.ok()) return b.status();
-  return internal::AppendSeq(*b, internal::Dump(h.ToJson()));
+  return internal::AppendSeq(*b, internal::LocalStateHistoryRecord(h));
 }
 
 int Slot(LocalState s) {
@@ -89,29 +90,36 @@ std::optional<StateCounts> ReadPersistedCounts(Tx& tx, uint64_t also_current) {
   Bucket index = tx.GetBucket(kExecutionIndexBucket);
   auto raw = index ? index.Get(kCountersKey) : std::nullopt;
   if (!raw) return std::nullopt;
-  Json j = Json::parse(*raw, nullptr, /*allow_exceptions=*/false);
-  if (!j.is_object() || !j.contains("Tx") || !j["Tx"].is_number_unsigned()) return std::nullopt;
-  const uint64_t stamp = j["Tx"].get<uint64_t>();
+  // The record as WritePersistedCounts writes it is read directly (every
+  // transition reads it); any other form goes through nlohmann.
+  auto record = internal::ScanCountersRecord(*raw);
+  if (!record) {
+    Json j = Json::parse(*raw, nullptr, /*allow_exceptions=*/false);
+    if (!j.is_object() || !j.contains("Tx") || !j["Tx"].is_number_unsigned()) return std::nullopt;
+    auto counts = j.find("Counts");
+    if (counts == j.end() || !counts->is_array() || counts->size() != kLocalStateCount) {
+      return std::nullopt;
+    }
+    record.emplace();
+    record->stamp = j["Tx"].get<uint64_t>();
+    for (int i = 0; i < kLocalStateCount; ++i) {
+      if (!(*counts)[i].is_number_unsigned()) return std::nullopt;
+      record->counts[i] = (*counts)[i].get<uint64_t>();
+    }
+  }
+  const uint64_t stamp = record->stamp;
   const uint64_t last_commit = tx.Writable() ? tx.ID() - 1 : tx.ID();
   const bool current = stamp == last_commit || (tx.Writable() && stamp == tx.ID()) ||
                        (also_current != 0 && stamp == also_current);
-  auto counts = j.find("Counts");
-  if (!current || counts == j.end() || !counts->is_array() || counts->size() != kLocalStateCount) {
-    return std::nullopt;
-  }
-  StateCounts out{};
-  for (int i = 0; i < kLocalStateCount; ++i) {
-    if (!(*counts)[i].is_number_unsigned()) return std::nullopt;
-    out[i] = (*counts)[i].get<uint64_t>();
-  }
-  return out;
+  if (!current) return std::nullopt;
+  return record->counts;
 }
 
 Status WritePersistedCounts(Tx& tx, const StateCounts& counts, uint64_t stamp) {
   Bucket index = tx.GetBucket(kExecutionIndexBucket);
   if (!index) return Status(Code::kBucketNotFound, std::string(kExecutionIndexBucket));
-  Json j = {{"Tx", stamp != 0 ? stamp : tx.ID()}, {"Counts", counts}};
-  return index.Put(kCountersKey, j.dump());
+  return index.Put(kCountersKey,
+                   internal::WriteCountersRecord(stamp != 0 ? stamp : tx.ID(), counts));
 }
 
 Expected<std::unique_ptr<DB>> OpenStoreDB(const std::string& path, const StoreOptions& options) {
@@ -200,6 +208,10 @@ ExecutionStore::ExecutionStore(std::unique_ptr<DB> db, StoreOptions options)
 }
 
 ExecutionStore::~ExecutionStore() { (void)Close(); }
+
+GroupCommitStats ExecutionStore::group_commit_stats() const {
+  return group_commit_ ? group_commit_->stats() : GroupCommitStats{};
+}
 
 namespace {
 
@@ -428,37 +440,51 @@ Error ExecutionStore::UpdateExecutionState(const UpdateExecutionStateRequest& r)
   }
   return Write([&](Tx& tx) -> Error {
     Buckets b = GetBuckets(tx);
-    auto current = LoadState(b.executions, r.execution_id);
-    if (!current.ok()) return current.error();
-    LocalExecutionState& s = *current;
+    auto raw = b.executions ? b.executions.Get(r.execution_id) : std::nullopt;
+    if (!raw) return Error(Errc::kExecutionNotFound, "execution " + r.execution_id + " not found");
+    // The fast path (record_scan.h) reads the guard fields without decoding
+    // the record; records it does not take are decoded as before.
+    const auto fast = internal::ScanLocalStateRecord(*raw);
+    Expected<LocalExecutionState> decoded = Error();
+    if (!fast) {
+      decoded = DecodeState(r.execution_id, *raw);
+      if (!decoded.ok()) return decoded.error();
+    }
+    const LocalState previous = fast ? LocalState(fast->state) : decoded->state;
+    const uint64_t version = fast ? fast->version : decoded->version;
     if (!r.expected_states.empty() && std::find(r.expected_states.begin(), r.expected_states.end(),
-                                                s.state) == r.expected_states.end()) {
+                                                previous) == r.expected_states.end()) {
       std::string want;
       for (auto e : r.expected_states)
         want += (want.empty() ? "" : "|") + std::string(LocalStateName(e));
       return Error(Errc::kInvalidExecutionState, "execution " + r.execution_id + " is " +
-                                                     std::string(LocalStateName(s.state)) +
+                                                     std::string(LocalStateName(previous)) +
                                                      ", expected " + want);
     }
-    if (r.expected_version != 0 && r.expected_version != s.version) {
+    if (r.expected_version != 0 && r.expected_version != version) {
       return Error(Errc::kInvalidExecutionVersion,
-                   "execution " + r.execution_id + " is at version " + std::to_string(s.version) +
+                   "execution " + r.execution_id + " is at version " + std::to_string(version) +
                        ", expected " + std::to_string(r.expected_version));
     }
-    if (IsTerminal(s.state)) {
+    if (IsTerminal(previous)) {
       return Error(Errc::kExecutionAlreadyTerminal, "execution " + r.execution_id + " is already " +
-                                                        std::string(LocalStateName(s.state)));
+                                                        std::string(LocalStateName(previous)));
     }
-    const LocalState previous = s.state;
-    int64_t now = Now();
-    s.state = r.new_state;
-    s.version += 1;
-    s.update_time = now;
-    s.latest_comment = r.comment;
-    if (Status st = b.executions.Put(r.execution_id, internal::Dump(s.ToJson())); !st.ok()) {
-      return StorageError(st);
+    const int64_t now = Now();
+    std::string doc;  // built before the Put, which may move the bytes raw points at
+    if (fast) {
+      doc = internal::RewriteLocalStateRecord(*fast, static_cast<int>(r.new_state), version + 1,
+                                              now, r.comment);
+    } else {
+      LocalExecutionState& s = *decoded;
+      s.state = r.new_state;
+      s.version += 1;
+      s.update_time = now;
+      s.latest_comment = r.comment;
+      doc = internal::Dump(s.ToJson());
     }
-    LocalStateHistory h{r.execution_id, previous, r.new_state, s.version, r.comment, now};
+    if (Status st = b.executions.Put(r.execution_id, doc); !st.ok()) return StorageError(st);
+    LocalStateHistory h{r.execution_id, previous, r.new_state, version + 1, r.comment, now};
     if (Status st = PutHistory(b.history, h); !st.ok()) return StorageError(st);
     const LocalState next = r.new_state;
     if (Status st = NoteTransition(tx, r.execution_id, previous, next, StampBeforeCheckpoint(tx));

@@ -32,32 +32,65 @@ GroupCommit::GroupCommit(DB& db, size_t max_calls, std::chrono::microseconds max
       max_wait_(max_wait),
       expected_(max_calls_) {}
 
+// Invariants (under mu_): leading_ is true from the moment a call is made
+// leader until that leader has handed on; while it is true and the leader
+// is not among them, the queued calls wait for the lead or their result;
+// when a leader finishes with calls still queued, the first of them becomes
+// the leader, so no queued call is ever left without one.
 Error GroupCommit::Run(const std::function<Error(Tx&)>& fn) {
   Call call{&fn};
   std::unique_lock lock(mu_);
   queue_.push_back(&call);
-  cv_.notify_all();  // a gathering leader counts arrivals
-  while (!call.done) {
-    if (leading_) {
-      cv_.wait(lock, [&] { return call.done || !leading_; });
-      continue;
-    }
-    // Lead the next group: wait for the expected callers (bounded), take them.
-    leading_ = true;
-    const size_t want = std::min(expected_, max_calls_);
-    cv_.wait_for(lock, max_wait_, [&] { return queue_.size() >= want; });
-    const size_t n = std::min(queue_.size(), max_calls_);
-    std::vector<Call*> group(queue_.begin(), queue_.begin() + static_cast<std::ptrdiff_t>(n));
-    queue_.erase(queue_.begin(), queue_.begin() + static_cast<std::ptrdiff_t>(n));
-    expected_ = n;
-    lock.unlock();
-    Commit(group);
-    lock.lock();
-    for (Call* c : group) c->done = true;
-    leading_ = false;
-    cv_.notify_all();
+  if (!leading_) {
+    leading_ = true;  // no group in progress: lead at once
+    call.lead = true;
+  } else if (want_ != 0 && queue_.size() >= want_) {
+    group_complete_.notify_one();  // the gathering leader's group is complete
   }
+  call.wake.wait(lock, [&] { return call.done || call.lead; });
+  if (!call.done) Lead(lock);
   return call.result;
+}
+
+void GroupCommit::Lead(std::unique_lock<std::mutex>& lock) {
+  // This leader's call is the queue's first (it was queued on an empty
+  // queue, or it was the first when the previous leader handed on).
+  using Clock = std::chrono::steady_clock;
+  const auto gather_start = Clock::now();
+  want_ = std::min(expected_, max_calls_);
+  group_complete_.wait_for(lock, max_wait_, [&] { return queue_.size() >= want_; });
+  want_ = 0;
+  const size_t n = std::min(queue_.size(), max_calls_);
+  std::vector<Call*> group(queue_.begin(), queue_.begin() + static_cast<std::ptrdiff_t>(n));
+  queue_.erase(queue_.begin(), queue_.begin() + static_cast<std::ptrdiff_t>(n));
+  expected_ = n;
+  lock.unlock();
+  const auto commit_start = Clock::now();
+  Commit(group);
+  const auto commit_end = Clock::now();
+  lock.lock();
+  stats_.gather_seconds += std::chrono::duration<double>(commit_start - gather_start).count();
+  stats_.commit_seconds += std::chrono::duration<double>(commit_end - commit_start).count();
+  stats_.commits++;
+  stats_.calls += n;
+  stats_.largest = std::max<uint64_t>(stats_.largest, n);
+  // Notified under the lock: a woken call returns and destroys its Call
+  // (and its condition variable) as soon as it can take the lock.
+  for (Call* c : group) {
+    c->done = true;
+    c->wake.notify_one();
+  }
+  if (queue_.empty()) {
+    leading_ = false;
+  } else {
+    queue_.front()->lead = true;
+    queue_.front()->wake.notify_one();
+  }
+}
+
+GroupCommitStats GroupCommit::stats() const {
+  std::lock_guard lock(mu_);
+  return stats_;
 }
 
 void GroupCommit::Commit(const std::vector<Call*>& calls) {

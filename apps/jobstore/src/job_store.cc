@@ -195,6 +195,10 @@ JobStore::JobStore(std::unique_ptr<DB> db, StoreOptions options)
   }
 }
 JobStore::~JobStore() { (void)Close(); }
+
+GroupCommitStats JobStore::group_commit_stats() const {
+  return group_commit_ ? group_commit_->stats() : GroupCommitStats{};
+}
 Error JobStore::Close() { return db_ ? StorageError(db_->Close()) : Error(); }
 int64_t JobStore::Now() const { return options_.clock ? options_.clock() : NowNanos(); }
 

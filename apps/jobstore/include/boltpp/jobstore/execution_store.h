@@ -84,6 +84,15 @@ struct StoreOptions {
   std::function<int64_t()> clock;
 };
 
+// What a store's group commit (StoreOptions::batch) did so far.
+struct GroupCommitStats {
+  uint64_t commits = 0;    // shared write transactions committed
+  uint64_t calls = 0;      // store operations they carried
+  uint64_t largest = 0;    // the most calls in one commit
+  double gather_seconds = 0;  // leaders waiting for their group to fill
+  double commit_seconds = 0;  // leaders running and committing their groups
+};
+
 struct UpdateExecutionStateRequest {
   std::string execution_id;
   LocalState new_state = LocalState::kUndefined;  // Created..Cancelled, else kInvalidArgument
@@ -149,6 +158,8 @@ class ExecutionStore {
   Expected<RestartReport> Restart(const RestartPolicy& policy);
 
   DB& db() { return *db_; }
+  // The group commit's counts (all zero without StoreOptions::batch).
+  GroupCommitStats group_commit_stats() const;
   // Seconds Open spent on the counters, and whether they came from the
   // persisted record (false: a recount).
   double open_scan_seconds() const { return scan_seconds_; }

@@ -160,6 +160,8 @@ class JobStore {
   void Unwatch(int id);
 
   DB& db() { return *db_; }
+  // The group commit's counts (all zero without StoreOptions::batch).
+  GroupCommitStats group_commit_stats() const;
 
  private:
   struct TxContext;

@@ -1,0 +1,326 @@
+// File: apps/jobstore/src/record_scan.cc
+#include "record_scan.h"
+
+#include <charconv>
+#include <limits>
+#include <vector>
+
+#include "internal.h"
+
+namespace boltpp::jobstore::internal {
+
+namespace {
+
+// A cursor over text that accepts JSON in the exact form nlohmann's dump
+// (indent -1) writes it; every method returns false on anything else.
+class CanonicalScanner {
+ public:
+  explicit CanonicalScanner(std::string_view text) : t_(text) {}
+
+  size_t pos() const { return pos_; }
+  bool AtEnd() const { return pos_ == t_.size(); }
+
+  // Consumes literal when the text continues with it.
+  bool Literal(std::string_view literal) {
+    if (t_.substr(pos_, literal.size()) != literal) return false;
+    pos_ += literal.size();
+    return true;
+  }
+
+  bool Value(int depth) {
+    if (pos_ >= t_.size() || depth > kMaxDepth) return false;
+    switch (t_[pos_]) {
+      case '{':
+        return Object(depth + 1);
+      case '[':
+        return Array(depth + 1);
+      case '"':
+        return String();
+      case 't':
+        return Literal("true");
+      case 'f':
+        return Literal("false");
+      case 'n':
+        return Literal("null");
+      default:
+        return Integer(nullptr);
+    }
+  }
+
+  // A string token (quotes included).
+  bool String() {
+    if (!Literal("\"")) return false;
+    while (pos_ < t_.size()) {
+      const auto c = static_cast<unsigned char>(t_[pos_]);
+      if (c == '"') {
+        ++pos_;
+        return true;
+      }
+      if (c < 0x20) return false;
+      if (c == '\\') {
+        if (!Escape()) return false;
+      } else if (c < 0x80) {
+        ++pos_;
+      } else if (!Utf8Sequence()) {
+        return false;
+      }
+    }
+    return false;
+  }
+
+  // An integer nlohmann keeps as an integer and writes back the same: one
+  // that fits uint64 (int64 when negative; nlohmann makes larger ones
+  // floats), no leading zero, no "-0". *out, when asked for, must fit int64.
+  bool Integer(int64_t* out) {
+    const size_t start = pos_;
+    const bool negative = pos_ < t_.size() && t_[pos_] == '-';
+    if (negative) ++pos_;
+    const size_t digits = pos_;
+    while (pos_ < t_.size() && t_[pos_] >= '0' && t_[pos_] <= '9') ++pos_;
+    const size_t n = pos_ - digits;
+    if (n == 0 || (t_[digits] == '0' && (n > 1 || negative))) return false;
+    if (pos_ < t_.size() && (t_[pos_] == '.' || t_[pos_] == 'e' || t_[pos_] == 'E')) return false;
+    const char* first = t_.data() + start;
+    const char* last = t_.data() + pos_;
+    if (out || negative) {
+      int64_t v = 0;
+      auto r = std::from_chars(first, last, v);
+      if (r.ec != std::errc() || r.ptr != last) return false;
+      if (out) *out = v;
+      return true;
+    }
+    uint64_t v = 0;
+    auto r = std::from_chars(first, last, v);
+    return r.ec == std::errc() && r.ptr == last;
+  }
+
+ private:
+  static constexpr int kMaxDepth = 64;  // deeper documents take the slow path
+
+  bool Object(int depth) {
+    ++pos_;  // '{'
+    if (Literal("}")) return true;
+    std::vector<std::string_view> keys;  // raw keys: canonical, so equal iff equal text
+    do {
+      const size_t key_start = pos_;
+      if (!String()) return false;
+      const std::string_view key = t_.substr(key_start, pos_ - key_start);
+      for (auto k : keys) {
+        if (k == key) return false;  // nlohmann keeps one of the two
+      }
+      keys.push_back(key);
+      if (!Literal(":") || !Value(depth)) return false;
+    } while (Literal(","));
+    return Literal("}");
+  }
+
+  bool Array(int depth) {
+    ++pos_;  // '['
+    if (Literal("]")) return true;
+    do {
+      if (!Value(depth)) return false;
+    } while (Literal(","));
+    return Literal("]");
+  }
+
+  // The escapes nlohmann writes: \" \\ \b \f \n \r \t, and \u00xx (lower
+  // case hex) for the other characters below 0x20.
+  bool Escape() {
+    if (pos_ + 1 >= t_.size()) return false;
+    const char e = t_[pos_ + 1];
+    if (e == '"' || e == '\\' || e == 'b' || e == 'f' || e == 'n' || e == 'r' || e == 't') {
+      pos_ += 2;
+      return true;
+    }
+    if (e != 'u' || pos_ + 6 > t_.size() || t_.substr(pos_ + 2, 2) != "00") return false;
+    auto hex = [](char h) {
+      return h >= '0' && h <= '9' ? h - '0' : h >= 'a' && h <= 'f' ? h - 'a' + 10 : -1;
+    };
+    const int hi = hex(t_[pos_ + 4]), lo = hex(t_[pos_ + 5]);
+    if (hi < 0 || lo < 0) return false;
+    const int c = hi * 16 + lo;
+    if (c >= 0x20 || c == 0x08 || c == 0x09 || c == 0x0a || c == 0x0c || c == 0x0d) return false;
+    pos_ += 6;
+    return true;
+  }
+
+  // One well-formed UTF-8 sequence of 2 to 4 bytes (RFC 3629), as
+  // nlohmann's lexer accepts them.
+  bool Utf8Sequence() {
+    auto byte = [&](size_t i) {
+      return pos_ + i < t_.size() ? static_cast<unsigned char>(t_[pos_ + i]) : 0;
+    };
+    auto in = [](unsigned char b, unsigned char lo, unsigned char hi) {
+      return b >= lo && b <= hi;
+    };
+    const unsigned char b0 = byte(0), b1 = byte(1);
+    size_t len = 0;
+    if (in(b0, 0xc2, 0xdf)) {
+      len = in(b1, 0x80, 0xbf) ? 2 : 0;
+    } else if (b0 == 0xe0) {
+      len = in(b1, 0xa0, 0xbf) ? 3 : 0;
+    } else if (in(b0, 0xe1, 0xec) || in(b0, 0xee, 0xef)) {
+      len = in(b1, 0x80, 0xbf) ? 3 : 0;
+    } else if (b0 == 0xed) {
+      len = in(b1, 0x80, 0x9f) ? 3 : 0;
+    } else if (b0 == 0xf0) {
+      len = in(b1, 0x90, 0xbf) ? 4 : 0;
+    } else if (in(b0, 0xf1, 0xf3)) {
+      len = in(b1, 0x80, 0xbf) ? 4 : 0;
+    } else if (b0 == 0xf4) {
+      len = in(b1, 0x80, 0x8f) ? 4 : 0;
+    }
+    if (len == 0) return false;
+    for (size_t i = 2; i < len; ++i) {
+      if (!in(byte(i), 0x80, 0xbf)) return false;
+    }
+    pos_ += len;
+    return true;
+  }
+
+  std::string_view t_;
+  size_t pos_ = 0;
+};
+
+// A string token whose text the slow path copies unchanged.
+std::optional<std::string_view> StringToken(CanonicalScanner& s, std::string_view text) {
+  const size_t start = s.pos();
+  if (!s.String()) return std::nullopt;
+  return text.substr(start, s.pos() - start);
+}
+
+void AppendInt(std::string& out, uint64_t v) {
+  char buf[24];
+  auto r = std::to_chars(buf, buf + sizeof buf, v);
+  out.append(buf, r.ptr);
+}
+
+}  // namespace
+
+std::optional<LocalStateRecordView> ScanLocalStateRecord(std::string_view text) {
+  CanonicalScanner s(text);
+  LocalStateRecordView r;
+  if (!s.Literal("{\"Execution\":")) return std::nullopt;
+  const size_t execution_start = s.pos();
+  if (!s.Value(1)) return std::nullopt;
+  r.execution = text.substr(execution_start, s.pos() - execution_start);
+  if (!s.Literal(",\"RequesterNodeID\":")) return std::nullopt;
+  auto requester = StringToken(s, text);
+  if (!requester) return std::nullopt;
+  r.requester_node_id = *requester;
+  int64_t state = 0, version = 0;
+  if (!s.Literal(",\"State\":") || !s.Integer(&state)) return std::nullopt;
+  if (state < std::numeric_limits<int>::min() || state > std::numeric_limits<int>::max()) {
+    return std::nullopt;
+  }
+  r.state = static_cast<int>(state);
+  if (!s.Literal(",\"Version\":") || !s.Integer(&version) || version < 0) return std::nullopt;
+  r.version = static_cast<uint64_t>(version);
+  if (!s.Literal(",\"CreateTime\":")) return std::nullopt;
+  auto create_time = StringToken(s, text);
+  if (!create_time) return std::nullopt;
+  r.create_time = *create_time;
+  // The slow path reformats CreateTime from its parsed value: copy it only
+  // when that gives the same text (no escapes, FormatRfc3339Nano's form).
+  const std::string_view inner = create_time->substr(1, create_time->size() - 2);
+  if (inner.find('\\') != std::string_view::npos ||
+      FormatRfc3339Nano(ParseRfc3339(inner).value_or(0)) != inner) {
+    return std::nullopt;
+  }
+  // UpdateTime and LatestComment are replaced: any canonical string will do.
+  if (!s.Literal(",\"UpdateTime\":") || !StringToken(s, text)) return std::nullopt;
+  if (!s.Literal(",\"LatestComment\":") || !StringToken(s, text)) return std::nullopt;
+  if (!s.Literal("}") || !s.AtEnd()) return std::nullopt;
+  return r;
+}
+
+std::string RewriteLocalStateRecord(const LocalStateRecordView& record, int state, uint64_t version,
+                                    int64_t update_time, std::string_view comment) {
+  std::string out;
+  out.reserve(record.execution.size() + record.requester_node_id.size() + comment.size() + 200);
+  out += "{\"Execution\":";
+  out += record.execution;
+  out += ",\"RequesterNodeID\":";
+  out += record.requester_node_id;
+  out += ",\"State\":";
+  if (state < 0) {
+    out += '-';
+    AppendInt(out, static_cast<uint64_t>(-static_cast<int64_t>(state)));
+  } else {
+    AppendInt(out, static_cast<uint64_t>(state));
+  }
+  out += ",\"Version\":";
+  AppendInt(out, version);
+  out += ",\"CreateTime\":";
+  out += record.create_time;
+  out += ",\"UpdateTime\":\"";
+  out += FormatRfc3339Nano(update_time);
+  out += "\",\"LatestComment\":";
+  out += Dump(Json(comment));
+  out += '}';
+  return out;
+}
+
+std::string LocalStateHistoryRecord(const LocalStateHistory& h) {
+  std::string out = "{\"ExecutionID\":";
+  out += Dump(Json(h.execution_id));
+  auto append_signed = [&](int v) {
+    if (v < 0) out += '-';
+    AppendInt(out, v < 0 ? static_cast<uint64_t>(-static_cast<int64_t>(v)) : uint64_t(v));
+  };
+  out += ",\"PreviousState\":";
+  append_signed(static_cast<int>(h.previous_state));
+  out += ",\"NewState\":";
+  append_signed(static_cast<int>(h.new_state));
+  out += ",\"NewVersion\":";
+  AppendInt(out, h.new_version);
+  out += ",\"Comment\":";
+  out += Dump(Json(h.comment));
+  out += ",\"Time\":\"";
+  out += FormatRfc3339Nano(h.time);
+  out += "\"}";
+  return out;
+}
+
+std::string WriteCountersRecord(uint64_t stamp, const StateCounts& counts) {
+  std::string out = "{\"Tx\":";
+  AppendInt(out, stamp);
+  out += ",\"Counts\":[";
+  for (size_t i = 0; i < counts.size(); ++i) {
+    if (i) out += ',';
+    AppendInt(out, counts[i]);
+  }
+  out += "]}";
+  return out;
+}
+
+std::optional<CountersRecord> ScanCountersRecord(std::string_view text) {
+  CountersRecord r;
+  size_t pos = 0;
+  auto literal = [&](std::string_view l) {
+    if (text.substr(pos, l.size()) != l) return false;
+    pos += l.size();
+    return true;
+  };
+  // A JSON unsigned integer nlohmann reads as such: no leading zero, fits uint64.
+  auto number = [&](uint64_t* out) {
+    const size_t start = pos;
+    while (pos < text.size() && text[pos] >= '0' && text[pos] <= '9') ++pos;
+    if (pos == start || (text[start] == '0' && pos - start > 1)) return false;
+    auto res = std::from_chars(text.data() + start, text.data() + pos, *out);
+    return res.ec == std::errc() && res.ptr == text.data() + pos;
+  };
+  if (!literal("{\"Tx\":") || !number(&r.stamp) || !literal(",\"Counts\":[")) return std::nullopt;
+  for (size_t i = 0; i < r.counts.size(); ++i) {
+    if ((i && !literal(",")) || !number(&r.counts[i])) return std::nullopt;
+  }
+  if (!literal("]}") || pos != text.size()) return std::nullopt;
+  return r;
+}
+
+bool IsCanonicalJson(std::string_view text) {
+  CanonicalScanner s(text);
+  return s.Value(0) && s.AtEnd();
+}
+
+}  // namespace boltpp::jobstore::internal
