@@ -186,6 +186,16 @@ TEST(RecordScanTest, CanonicalJsonIsExactlyWhatNlohmannWritesBack) {
     EXPECT_EQ(DumpLikeTheStore(j), text);
   }
   EXPECT_GT(accepted, 1000);
+  // Objects with more keys than the scanner keeps in place.
+  Json wide = Json::object();
+  for (int k = 0; k < 40; ++k) wide["k" + std::to_string(k)] = k;
+  const std::string wide_text = DumpLikeTheStore(wide);
+  EXPECT_TRUE(IsCanonicalJson(wide_text));
+  for (int dup : {3, 30}) {
+    std::string twice = wide_text;
+    twice.insert(twice.size() - 1, ",\"k" + std::to_string(dup) + "\":1");
+    EXPECT_FALSE(IsCanonicalJson(twice)) << twice;
+  }
   // What nlohmann would write differently.
   for (const char* text :
        {"{\"a\":1,\"a\":2}", "1.0", "-0", "\"\\/\"", "\"\\u0041\"", "\"\\u001F\"", "[1, 2]", "1e3",
