@@ -14,12 +14,16 @@
 //   jobs_bench j4 --file F --jobs N --n Q            queries: list, short id, history page
 //   jobs_bench j5 --file F --jobs N                  1 writer (J1) + 8 readers
 //   jobs_bench j6 --file F --jobs K --n R            churn R rounds of K jobs, then compact
+//   jobs_bench synclat --file F --n N                fdatasync latency of 4 KiB overwrites
+#include <fcntl.h>
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <cerrno>
 #include <cstring>
 #include <filesystem>
 #include <functional>
@@ -135,6 +139,34 @@ std::map<std::string, double> GroupStats(const bj::GroupCommitStats& g) {
           {"largest_group", double(g.largest)},
           {"gather_ms_per_commit", 1e3 * g.gather_seconds / double(g.commits)},
           {"commit_ms_per_commit", 1e3 * g.commit_seconds / double(g.commits)}};
+}
+
+// The disk's fdatasync latency as a WAL append sees it: n 4 KiB overwrites
+// of a preallocated file, each followed by fdatasync. Durable rates with C
+// closed-loop clients are at most C / (this latency + the commit's CPU).
+void SyncLatency(const Args& a) {
+  const int fd = ::open(a.file.c_str(), O_RDWR | O_CREAT | O_TRUNC, 0600);
+  if (fd < 0) Die("open " + a.file + ": " + std::strerror(errno));
+  const std::string page(4096, 'x');
+  const int64_t blocks = 256;  // 1 MiB, rewritten in a cycle
+  for (int64_t i = 0; i < blocks; ++i) {
+    if (::pwrite(fd, page.data(), page.size(), i * 4096) < 0) Die("pwrite");
+  }
+  if (::fsync(fd) != 0) Die("fsync");
+  std::vector<double> ms;
+  auto start = Clock::now();
+  for (int64_t i = 0; i < a.n; ++i) {
+    auto t = Clock::now();
+    if (::pwrite(fd, page.data(), page.size(), (i % blocks) * 4096) < 0) Die("pwrite");
+    if (::fdatasync(fd) != 0) Die("fdatasync");
+    ms.push_back(1e3 * Since(t));
+  }
+  const double secs = Since(start);
+  ::close(fd);
+  std::sort(ms.begin(), ms.end());
+  auto pct = [&](double p) { return ms[std::min(ms.size() - 1, size_t(p * ms.size()))]; };
+  Report("synclat", a, secs, a.n, "fdatasyncs",
+         {{"p10_ms", pct(0.1)}, {"p50_ms", pct(0.5)}, {"p90_ms", pct(0.9)}, {"p99_ms", pct(0.99)}});
 }
 
 // J2: Created -> BidAccepted -> Running -> Publishing -> Completed, 5 durable tx each.
@@ -559,7 +591,8 @@ void J6(const Args& a) {
 int main(int argc, char** argv) {
   Args a;
   if (argc < 2)
-    Die("usage: jobs_bench j1|j2|load|j3|j4load|j4|j5|j6|j7 --file F [--n N] [--jobs N] [--clients "
+    Die("usage: jobs_bench j1|j2|load|j3|j4load|j4|j5|j6|j7|synclat --file F [--n N] [--jobs N] "
+        "[--clients "
         "C] [--no-sync] "
         "[--decode] [--wal]");
   a.cmd = argv[1];
@@ -609,6 +642,8 @@ int main(int argc, char** argv) {
     J5(a);
   else if (a.cmd == "j6")
     J6(a);
+  else if (a.cmd == "synclat")
+    SyncLatency(a);
   else
     Die("unknown workload " + a.cmd);
   return 0;

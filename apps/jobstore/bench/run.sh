@@ -9,6 +9,8 @@
 # Sizes (env): J1_JOBS (300), J1_JOBS_16 (2000), J2_N (500), J2_N_16 (3000),
 # J3_N (1000000), J4_JOBS (100000), J4_Q (5000), J5_JOBS (200), J6_ROUNDS (20),
 # J6_JOBS (200), J7_N (200). J6 runs without fsync (it measures space, not commits).
+# Row "synclat": the disk's fdatasync latency, measured before the write workloads
+# and again after them (the faster kept).
 # The write workloads (J1, J2, J5, J6, J7) run three times side by side:
 # boltpp (default mode), boltpp in WAL mode (--wal, rows "boltpp-wal") and Go.
 set -euo pipefail
@@ -51,6 +53,9 @@ run() {  # run <impl> <workload> args...   impl: cpp, cpp-wal or go
 }
 
 echo "# machine: $(nproc) cores, $(uname -r), $(date -u +%FT%TZ)" >&2
+# The disk's fdatasync latency (what bounds the durable rows: C closed-loop
+# clients commit at most C / (latency + CPU) per second), before and after.
+"$cpp" synclat --file "$tmp/sync.dat" --n 500 | tee -a "$results"
 for clients in 1 16; do
   if [ $clients = 1 ]; then j1=$J1_JOBS; j2=$J2_N; else j1=$J1_JOBS_16; j2=$J2_N_16; fi
   run cpp j1 --jobs "$j1" --clients $clients
@@ -69,6 +74,8 @@ run go j5 --jobs "$J5_JOBS"
 run cpp j6 --jobs "$J6_JOBS" --n "$J6_ROUNDS" --no-sync
 run cpp-wal j6 --jobs "$J6_JOBS" --n "$J6_ROUNDS" --no-sync
 run go j6 --jobs "$J6_JOBS" --n "$J6_ROUNDS" --no-sync
+
+"$cpp" synclat --file "$tmp/sync.dat" --n 500 | tee -a "$results"
 
 # J4: one file of J4_JOBS jobs (written once by boltpp), queried by both.
 "$cpp" j4load --file "$tmp/j4.db" --jobs "$J4_JOBS" >&2
@@ -116,6 +123,8 @@ for (wk, impl), r in sorted(best.items()):
         ratio = f'{r["per_sec"] / g["per_sec"]:.2f}x' if g else "-"
     extra = f'{r["file_bytes"] / 1e6:.1f} MB / {r["peak_rss_kb"] / 1024:.0f} MiB'
     if g and "bytes_per_job" in r: extra += f'; {r["bytes_per_job"]:.0f} B/job (Go {g["bytes_per_job"]:.0f})'
+    if "calls_per_commit" in r: extra += f'; {r["calls_per_commit"]:.1f} calls/commit'
+    if "p50_ms" in r: extra += f'; fdatasync p10/p50/p90 {r["p10_ms"]:.2f}/{r["p50_ms"]:.2f}/{r["p90_ms"]:.2f} ms'
     if "p50_us" in r: extra += f'; p50/p99 {r["p50_us"]:.0f}/{r["p99_us"]:.0f} us' + (f' (Go {g["p50_us"]:.0f}/{g["p99_us"]:.0f})' if g else "")
     if "reader_p50_us" in r and g: extra += f'; readers {r["reader_ops_per_sec"]:.0f}/s p50/p99 {r["reader_p50_us"]:.0f}/{r["reader_p99_us"]:.0f} us (Go {g["reader_ops_per_sec"]:.0f}/s {g["reader_p50_us"]:.0f}/{g["reader_p99_us"]:.0f})'
     if "free_pages" in r and g: extra += f'; free pages {r["free_pages"]:.0f} (Go {g["free_pages"]:.0f}); {r["bytes_before_compact"]/1e6:.1f} -> {r["bytes_after_compact"]/1e6:.1f} MB in {r["compact_seconds"]:.2f} s (Go {g["bytes_before_compact"]/1e6:.1f} -> {g["bytes_after_compact"]/1e6:.1f} MB in {g["compact_seconds"]:.2f} s)'
