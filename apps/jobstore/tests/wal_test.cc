@@ -173,6 +173,13 @@ TEST_F(WalExecutionStoreTest, GroupCommitSharesCommitsAndKeepsEveryTransition) {
               static_cast<unsigned long long>(commits));
   EXPECT_LE(commits, calls / 2) << "concurrent callers did not share commits";
   EXPECT_EQ(store_->GetCounts()[int(LocalState::kCompleted)], uint64_t(kClients * kPerClient));
+  // The group commit's own counts agree (a checkpoint may take txids too).
+  const GroupCommitStats stats = store_->group_commit_stats();
+  EXPECT_EQ(stats.calls, calls);
+  EXPECT_LE(stats.commits, commits);
+  EXPECT_GT(stats.largest, 1u);
+  EXPECT_LE(stats.largest, uint64_t(kClients));
+  EXPECT_GT(stats.commit_seconds, 0.0);
 }
 
 TEST_F(WalExecutionStoreTest, ALoneCallerInGroupCommitDoesNotWaitForOthers) {
