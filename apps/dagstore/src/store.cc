@@ -675,7 +675,19 @@ Result<size_t> DagStore::RegisterLazyBatch(
             [](const ShardRecord& x, const ShardRecord& y) { return x.key < y.key; });
   std::vector<const ShardRecord*> ptrs;
   for (auto& r : fresh) ptrs.push_back(&r);
-  if (Status s = PersistLocked(ptrs); !s.ok()) return s;
+  // A batch whose keys all sort after every stored key is appended at the
+  // tree's right edge: split its pages full, not half full (bbolt's default
+  // fill, meant for inserts in random order, would leave every page it
+  // writes half empty for good, and a restart reads them all).
+  auto after_all = [&](const auto& keys) {
+    return keys.empty() || keys.rbegin()->first < fresh.front().key;
+  };
+  const bool appends = !fresh.empty() && after_all(shards_) && after_all(undecodable_);
+  Status s = PersistLocked(ptrs, [&](Tx& tx) {
+    if (appends) tx.GetBucket(kShards).SetFillPercent(1.0);
+    return Status::OK();
+  });
+  if (!s.ok()) return s;
   for (auto& r : fresh) shards_[r.key].record.Assign(std::move(r));
   return fresh.size();
 }
