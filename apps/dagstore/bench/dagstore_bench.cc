@@ -164,7 +164,7 @@ Corpus MakeCorpus(const std::string& dir, size_t cars) {
 // `threads` callers; returns the seconds the initialization took (*cpu: the
 // process's CPU seconds meanwhile).
 double InitializeAll(const std::string& root, const Corpus& corpus, size_t threads, bool kv,
-                     bool wal = true, double* cpu = nullptr) {
+                     bool wal = true, double* cpu = nullptr, double* pages_per_shard = nullptr) {
   StoreOptions o;
   o.root = root;
   o.index_in_kv = kv;
@@ -176,6 +176,7 @@ double InitializeAll(const std::string& root, const Corpus& corpus, size_t threa
   for (size_t i = 0; i < corpus.paths.size(); i++)
     shards.emplace_back("s" + std::to_string(i), "file://" + corpus.paths[i]);
   if (auto n = (*store)->RegisterLazyBatch(shards); !n.ok()) Fail(Message(n.status()));
+  const int64_t pages_before = (*store)->db()->GetStats().tx_stats.write;
   const auto t = Clock::now();
   const double cpu_start = CpuSeconds();
   Parallel(shards.size(), threads, [&](size_t i) {
@@ -183,6 +184,11 @@ double InitializeAll(const std::string& root, const Corpus& corpus, size_t threa
   });
   const double secs = Seconds(t);
   if (cpu != nullptr) *cpu = CpuSeconds() - cpu_start;
+  if (pages_per_shard != nullptr) {
+    *pages_per_shard =
+        static_cast<double>((*store)->db()->GetStats().tx_stats.write - pages_before) /
+        static_cast<double>(shards.size());
+  }
   if (auto problems = (*store)->Verify(); !problems.empty()) Fail("D2 verify: " + problems[0]);
   if (Status c = (*store)->Close(); !c.ok()) Fail(Message(c));
   return secs;
@@ -209,14 +215,15 @@ void RunCorpusWorkloads(const std::string& dir, size_t cars) {
               static_cast<unsigned long long>(corpus.blocks), mb);
   for (size_t threads : {1, 4, 16}) {
     const double alone = IndexerAlone(dir + "/alone" + std::to_string(threads), corpus, threads);
-    double cpu = 0;
-    const double secs =
-        InitializeAll(dir + "/d2-" + std::to_string(threads), corpus, threads, false, true, &cpu);
+    double cpu = 0, pages = 0;
+    const double secs = InitializeAll(dir + "/d2-" + std::to_string(threads), corpus, threads,
+                                      false, true, &cpu, &pages);
     std::printf(
         "D2 initialize-all, concurrency %zu: %.1f shards/s, %.0f blocks/s, %.1f MB/s, %.0f "
-        "inverted puts/s; CAR indexer alone %.3f s, store %.3f s (%.2fx; CPU %.2f s)\n",
+        "inverted puts/s; CAR indexer alone %.3f s, store %.3f s (%.2fx; CPU %.2f s; %.0f "
+        "pages written per shard)\n",
         threads, cars / secs, corpus.blocks / secs, mb / secs, corpus.blocks / secs, alone, secs,
-        secs / alone, cpu);
+        secs / alone, cpu, pages);
     if (threads == 1) {
       const double plain = InitializeAll(dir + "/d2-nowal", corpus, threads, false, false, &cpu);
       std::printf("    concurrency 1 without WAL mode: store %.3f s (%.2fx; CPU %.2f s)\n", plain,
