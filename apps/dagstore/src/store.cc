@@ -3,6 +3,7 @@
 #include "boltpp/dagstore/store.h"
 
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -318,6 +319,71 @@ void DagStore::MemRecord::Assign(ShardRecord r) {
   lazy = r.lazy;
   url = std::move(r.url);
   SetExtra(std::move(r.transient), std::move(r.error));
+}
+
+// ---------------------------------------------------------------------------
+// The shard map's node memory
+
+namespace {
+constexpr size_t kNodeChunk = size_t{2} << 20;  // one transparent huge page
+constexpr size_t kNodeAlign = alignof(std::max_align_t);
+}  // namespace
+
+DagStore::NodeMemory::~NodeMemory() {
+  for (char* chunk : chunks_) munmap(chunk, kNodeChunk);
+}
+
+void* DagStore::NodeMemory::do_allocate(size_t bytes, size_t alignment) {
+  if (alignment > kNodeAlign || bytes > kNodeChunk / 64) {
+    return std::pmr::new_delete_resource()->allocate(bytes, alignment);
+  }
+  const size_t size = (std::max(bytes, sizeof(FreeBlock)) + kNodeAlign - 1) & ~(kNodeAlign - 1);
+  for (auto& [block, head] : free_) {
+    if (block == size && head != nullptr) {
+      FreeBlock* b = head;
+      head = b->next;
+      return b;
+    }
+  }
+  if (static_cast<size_t>(end_ - next_) < size) {
+    // Twice the chunk, then the aligned 2 MiB inside it kept: a huge page
+    // needs a 2 MiB-aligned range.
+    void* raw =
+        mmap(nullptr, 2 * kNodeChunk, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (raw == MAP_FAILED) throw std::bad_alloc();
+    const uintptr_t start = reinterpret_cast<uintptr_t>(raw);
+    const uintptr_t aligned = (start + kNodeChunk - 1) & ~(kNodeChunk - 1);
+    if (aligned > start) munmap(raw, aligned - start);
+    if (aligned + kNodeChunk < start + 2 * kNodeChunk) {
+      munmap(reinterpret_cast<void*>(aligned + kNodeChunk), start + kNodeChunk - aligned);
+    }
+    char* chunk = reinterpret_cast<char*>(aligned);
+    (void)madvise(chunk, kNodeChunk, MADV_HUGEPAGE);  // advice only: fine if refused
+    chunks_.push_back(chunk);
+    next_ = chunk;
+    end_ = chunk + kNodeChunk;
+  }
+  void* p = next_;
+  next_ += size;
+  return p;
+}
+
+void DagStore::NodeMemory::do_deallocate(void* p, size_t bytes, size_t alignment) {
+  if (alignment > kNodeAlign || bytes > kNodeChunk / 64) {
+    std::pmr::new_delete_resource()->deallocate(p, bytes, alignment);
+    return;
+  }
+  const size_t size = (std::max(bytes, sizeof(FreeBlock)) + kNodeAlign - 1) & ~(kNodeAlign - 1);
+  auto* b = static_cast<FreeBlock*>(p);
+  for (auto& [block, head] : free_) {
+    if (block == size) {
+      b->next = head;
+      head = b;
+      return;
+    }
+  }
+  b->next = nullptr;
+  free_.emplace_back(size, b);
 }
 
 // ---------------------------------------------------------------------------

@@ -783,6 +783,48 @@ TEST_F(StoreTest, LazyBatchesAppendedInKeyOrderFillTheirPages) {
   EXPECT_EQ(Problems(*s), "");
 }
 
+// The shard map's nodes live in the store's own node memory, which reuses
+// the nodes of destroyed shards: destroys and registrations in a row keep
+// exactly the right records, in memory and after a reopen.
+TEST_F(StoreTest, DestroysAndRegistrationsInARowKeepExactlyTheRightShards) {
+  const std::string a = FileUrl(Car("a.car", 1));
+  std::set<std::string> want;
+  auto first = TestOptions(root_);
+  first.max_recover_attempts = 0;  // s1 stays Errored
+  auto s = OpenStore(first);
+  std::vector<std::pair<std::string, std::string>> batch;
+  for (int i = 0; i < 900; i++) batch.emplace_back("s" + std::to_string(i), a);
+  ASSERT_EQ(*s->RegisterLazyBatch(batch), 900u);
+  for (const auto& [key, url] : batch) want.insert(key);
+  for (int i = 0; i < 900; i += 3) {
+    ASSERT_OK(s->DestroyShard("s" + std::to_string(i)));
+    want.erase("s" + std::to_string(i));
+    ASSERT_OK(s->RegisterShard("t" + std::to_string(i), a, true));
+    want.insert("t" + std::to_string(i));
+  }
+  ASSERT_OK(s->RegisterShard("s0", a, true));  // a destroyed key can come back
+  want.insert("s0");
+  ASSERT_OK(s->FailShard("s1", "broken"));
+  auto expect_exactly = [&](DagStore& store) {
+    std::set<std::string> got;
+    for (const auto& info : store.AllShardsInfo()) {
+      got.insert(info.key);
+      EXPECT_EQ(info.url, a) << info.key;
+      EXPECT_EQ(info.state, info.key == "s1" ? ShardState::kErrored : ShardState::kNew) << info.key;
+      EXPECT_EQ(info.error, info.key == "s1" ? "broken" : "") << info.key;
+    }
+    EXPECT_EQ(got, want);
+  };
+  expect_exactly(*s);
+  EXPECT_EQ(Problems(*s), "");
+  ASSERT_OK(s->Close());
+  auto o = TestOptions(root_);
+  o.errored_policy = ErroredPolicy::kDoNotRecover;
+  s = OpenStore(o);
+  expect_exactly(*s);
+  EXPECT_EQ(Problems(*s), "");
+}
+
 // --index-in-kv (apps-spec 2.7): every shard's index in bucket idx/<key>,
 // no index files; lookups, recovery, destroy, reopen and Verify as in file
 // mode; the mode is fixed when the store is created.
