@@ -107,8 +107,9 @@ struct Node {
   void Put(Bytes old_key, Bytes new_key, Bytes value, pgid_t child, uint32_t flags);
   void Del(Bytes key);
   Status Read(const PageView& p, pgid_t id);
-  // Writes flags, count and elements into a zeroed page buffer of Size() bytes.
-  void Write(uint8_t* page) const;
+  // Writes flags, count and elements into a page buffer of span >= Size()
+  // bytes whose header holds flags 0, and zeroes the rest of the span.
+  void Write(uint8_t* page, size_t span) const;
   // Writes this node and its materialized children to new pages, children
   // first (in key order), splitting any node larger than a page into nodes
   // that fill fill_percent of one (bbolt's split rule, so page layouts match
@@ -402,8 +403,16 @@ class TxImpl {
   std::deque<Node> node_pool;
   StablePool<BucketImpl> bucket_pool;
   BucketImpl* root = nullptr;
-  std::map<pgid_t, std::unique_ptr<uint8_t[]>> dirty;  // pages to write at commit
-  Status error;                                        // first damage met (sticky)
+  // Pages allocated by this transaction and not yet written, in allocation
+  // order (see Allocate). Their bytes live in write_buffer_ or, for a run
+  // larger than it, in large_pages_.
+  struct DirtyPage {
+    pgid_t id;
+    size_t pages;
+    uint8_t* buf;
+  };
+  std::vector<DirtyPage> dirty;
+  Status error;  // first damage met (sticky)
   TxStats stats;
   std::vector<std::function<void()>> on_commit;
   bool committing = false;
@@ -448,7 +457,14 @@ class TxImpl {
   Status RawPage(pgid_t id, PageView* out) const;
   // RawPage, and the page must be a branch or leaf.
   Status NodePage(pgid_t id, PageView* out);
-  // Allocates count contiguous pages (zeroed buffer, header id/overflow set).
+  // Allocates count contiguous pages and a buffer of count * page_size bytes
+  // for them: the header's id and overflow are set, flags and count are 0,
+  // every other byte is uninitialized and the caller writes all of it
+  // (zeroing what its layout leaves unused: the file must not get stale
+  // memory). The buffer stays the caller's to fill until its next Allocate
+  // call or the commit's write; from then on its content may be written to
+  // the file at any time (a transaction that fills the write buffer writes
+  // its pages while it spills; see FlushDirty).
   // free_set_only: only from the free set; *id = 0 when it has no such run.
   Status Allocate(size_t count, pgid_t* id, uint8_t** buf, bool free_set_only = false);
   // Frees page id (and its overflow) as pending under this tx.
@@ -485,8 +501,22 @@ class TxImpl {
   void TrimFreeTail();
   Status WriteTree(bool sync, bool check);
   Status WritePages(bool sync);
+  // A buffer for count pages from the write buffer, writing the pages
+  // already in it first when it is full.
+  Status PageBuffer(size_t count, uint8_t** out);
+  // Writes every dirty page to the file (runs adjacent in the file and in
+  // memory as one write each), then empties dirty and the write buffer.
+  Status FlushDirty();
+  // Hands the write buffer back to the DB (Close).
+  void ReleaseWriteBuffer();
   Status WriteMeta();
   void Close();
+
+  // The DB's write buffer while this transaction holds it (see
+  // DBImpl::TakeWriteBuffer), and how much of it dirty pages use.
+  std::unique_ptr<uint8_t[]> write_buffer_;
+  size_t write_buffer_used_ = 0;
+  std::vector<std::unique_ptr<uint8_t[]>> large_pages_;  // runs larger than the write buffer
 
   std::shared_ptr<const Mapping> map_;  // replaced only through SetMap
   std::vector<std::shared_ptr<const Mapping>> old_maps_;
@@ -574,6 +604,26 @@ class DBImpl {
   // Shrink (src/shrink.cc): moves the pages nearest the end down, then truncates.
   Result<ShrinkResult> Shrink(const ShrinkOptions& o);
   uint64_t file_size() const { return file_size_; }  // writer-owned
+  // The write buffer: the memory a write transaction stages its new pages
+  // in before writing them (TxImpl::Allocate), kept across transactions so
+  // that each commit reuses memory already touched instead of faulting in
+  // fresh pages. A writer takes it and gives it back when it closes; a second
+  // transaction that needs one meanwhile (a checkpoint) gets a new one.
+  // Holds at least kWriteBufferPages pages and kWriteBufferBytes bytes.
+  static constexpr size_t kWriteBufferBytes = size_t{1} << 20;
+  static constexpr size_t kWriteBufferPages = 16;
+  size_t write_buffer_size() const {
+    return std::max<size_t>(kWriteBufferBytes, kWriteBufferPages * size_t{page_size});
+  }
+  std::unique_ptr<uint8_t[]> TakeWriteBuffer() EXCLUDES(write_buffer_mu_) {
+    std::lock_guard<std::mutex> lk(write_buffer_mu_);
+    if (write_buffer_) return std::move(write_buffer_);
+    return std::unique_ptr<uint8_t[]>(new uint8_t[write_buffer_size()]);
+  }
+  void GiveWriteBuffer(std::unique_ptr<uint8_t[]> b) EXCLUDES(write_buffer_mu_) {
+    std::lock_guard<std::mutex> lk(write_buffer_mu_);
+    if (!write_buffer_) write_buffer_ = std::move(b);
+  }
   // Makes the map cover at least min_size bytes; returns the current map.
   Result<std::shared_ptr<const Mapping>> EnsureMapped(uint64_t min_size);
   void SetFailed(const Status& s);
@@ -702,6 +752,9 @@ class DBImpl {
   std::thread checkpointer_;
   bool has_checkpointer_ = false;  // set at open, before any commit
   bool log_open_ GUARDED_BY(meta_mu_) = false;
+
+  std::mutex write_buffer_mu_;
+  std::unique_ptr<uint8_t[]> write_buffer_ GUARDED_BY(write_buffer_mu_);
 
   std::mutex batch_mu_;
   std::condition_variable batch_cv_;

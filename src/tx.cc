@@ -89,10 +89,15 @@ Status TxImpl::Poison(Status s) {
 }
 
 Status TxImpl::RawPage(pgid_t id, PageView* out) const {
-  if (writable && !dirty.empty()) {
-    if (auto it = dirty.find(id); it != dirty.end()) {
-      out->data = it->second.get();
-      out->span = (size_t{PageOverflow(out->data)} + 1) * page_size;
+  // A page this transaction allocated past the old high-water mark is in
+  // dirty until written; once written (or when below the old mark) the map
+  // has it. Only a damaged tree reaches a page allocated in this
+  // transaction before the commit has written it.
+  if (writable && id >= begin_meta.pgid && !dirty.empty()) {
+    for (const DirtyPage& d : dirty) {
+      if (d.id != id) continue;
+      out->data = d.buf;
+      out->span = d.pages * page_size;
       return Status::OK();
     }
   }
@@ -126,7 +131,6 @@ Status TxImpl::Allocate(size_t count, pgid_t* id, uint8_t** buf, bool free_set_o
     return Status::OK();
   }
   const size_t bytes = count * page_size;
-  std::unique_ptr<uint8_t[]> mem(new uint8_t[bytes]());
   if (start == 0) {
     start = meta.pgid;
     if (db->opts.max_size > 0 && (start + count) * page_size > db->opts.max_size) {
@@ -141,15 +145,68 @@ Status TxImpl::Allocate(size_t count, pgid_t* id, uint8_t** buf, bool free_set_o
     meta.pgid += count;
     if (db->logging()) db->freelist->NoteGrowth(meta.txid, start);
   }
-  SetPageHeader(mem.get(), start, 0, 0, static_cast<uint32_t>(count - 1));
+  uint8_t* mem;
+  if (Status s = PageBuffer(count, &mem); !s.ok()) return s;
+  SetPageHeader(mem, start, 0, 0, static_cast<uint32_t>(count - 1));
+  dirty.push_back(DirtyPage{start, count, mem});
   *id = start;
-  *buf = mem.get();
-  dirty[start] = std::move(mem);
+  *buf = mem;
   if (!db->opts.no_statistics) {
     stats.page_count += static_cast<int64_t>(count);
     stats.page_alloc += static_cast<int64_t>(bytes);
   }
   return Status::OK();
+}
+
+Status TxImpl::PageBuffer(size_t count, uint8_t** out) {
+  const size_t bytes = count * page_size;
+  const size_t capacity = db->write_buffer_size();
+  if (bytes > capacity) {
+    large_pages_.emplace_back(new uint8_t[bytes]);
+    *out = large_pages_.back().get();
+    return Status::OK();
+  }
+  if (!write_buffer_) write_buffer_ = db->TakeWriteBuffer();
+  if (write_buffer_used_ + bytes > capacity) {
+    // Every page in the buffer is complete (Allocate's contract): write them
+    // now and reuse the memory, so a large transaction stages its pages in
+    // one buffer's worth of memory.
+    if (Status s = FlushDirty(); !s.ok()) return s;
+  }
+  *out = write_buffer_.get() + write_buffer_used_;
+  write_buffer_used_ += bytes;
+  return Status::OK();
+}
+
+Status TxImpl::FlushDirty() {
+  std::sort(dirty.begin(), dirty.end(),
+            [](const DirtyPage& a, const DirtyPage& b) { return a.id < b.id; });
+  for (size_t i = 0; i < dirty.size();) {
+    // Pages allocated one after another past the high-water mark are
+    // adjacent both in the file and in the buffer: one write each run.
+    size_t j = i + 1;
+    size_t bytes = dirty[i].pages * page_size;
+    while (j < dirty.size() && dirty[j].id == dirty[j - 1].id + dirty[j - 1].pages &&
+           dirty[j].buf == dirty[i].buf + bytes) {
+      bytes += dirty[j].pages * page_size;
+      j++;
+    }
+    if (Status s = db->file->WriteAt(dirty[i].id * page_size, dirty[i].buf, bytes); !s.ok())
+      return s;
+    stats.write += static_cast<int64_t>(j - i);
+    i = j;
+  }
+  dirty.clear();
+  write_buffer_used_ = 0;
+  large_pages_.clear();
+  return Status::OK();
+}
+
+void TxImpl::ReleaseWriteBuffer() {
+  dirty.clear();
+  large_pages_.clear();
+  write_buffer_used_ = 0;
+  if (write_buffer_) db->GiveWriteBuffer(std::move(write_buffer_));
 }
 
 Status TxImpl::FreePage(pgid_t id) {
@@ -199,7 +256,10 @@ Status TxImpl::CommitFreelist() {
     return Status::OK();
   }
   Store<uint16_t>(buf + kPageFlagsOff, kFreelistPage);
-  EncodeFreelist(buf, db->freelist->AllIds());
+  const std::vector<pgid_t> ids = db->freelist->AllIds();
+  EncodeFreelist(buf, ids);
+  const size_t used = FreelistSize(ids.size());
+  std::memset(buf + used, 0, pages * page_size - used);
   meta.freelist = id;
   return Status::OK();
 }
@@ -235,11 +295,7 @@ Status TxImpl::WriteTree(bool sync, bool check) {
 
 Status TxImpl::WritePages(bool sync) {
   const auto start = Clock::now();
-  for (const auto& [id, buf] : dirty) {
-    const size_t len = (size_t{PageOverflow(buf.get())} + 1) * page_size;
-    if (Status s = db->file->WriteAt(id * page_size, buf.get(), len); !s.ok()) return s;
-    stats.write++;
-  }
+  if (Status s = FlushDirty(); !s.ok()) return s;
   if (sync && !db->opts.no_sync) {
     if (Status s = db->file->Sync(); !s.ok()) return s;
   }
@@ -375,7 +431,7 @@ void TxImpl::Close() {
     b.buckets.clear();
   }
   node_pool.clear();
-  dirty.clear();
+  ReleaseWriteBuffer();
   wal_ops.reset();
   arena.release();
   map_.reset();
