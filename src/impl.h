@@ -476,6 +476,9 @@ class TxImpl {
   // and pending ids to a new one, syncs the data file, writes the meta to
   // page txid % 2 and syncs. Rolls back on failure.
   Status CommitCheckpoint();
+  // WAL mode: commits this transaction as a checkpoint instead of logging
+  // it (its record would fill the log: DBImpl::CommitsAsCheckpoint).
+  Status CommitAsCheckpoint();
 
   // WAL mode: the log's handle for b, emitting kOpen for it (and its
   // unnamed ancestors) on first use. Requires: Logs(b).
@@ -639,6 +642,22 @@ class DBImpl {
   Status Checkpoint(bool force = false, bool by_shrink = false, bool to_fit = false)
       EXCLUDES(writer_mu_, meta_mu_);
   WalInfo GetWalInfo() const EXCLUDES(meta_mu_);
+  // Whether a WAL commit whose record has record_bytes of operations
+  // commits as a checkpoint rather than being logged: when the record alone
+  // would fill the log to wal_checkpoint_bytes. Logging it would write its
+  // data twice and leave a checkpoint of all its pages to run right after,
+  // while the next commits wait behind its sync.
+  bool CommitsAsCheckpoint(size_t record_bytes) const {
+    return wal::kHeaderSize + wal::kFrameSize + record_bytes >= opts.wal_checkpoint_bytes;
+  }
+  // The txid a checkpoint takes at or after txid: one whose parity differs
+  // from the last checkpoint's, so that its meta goes to the other page.
+  txid_t CheckpointTxidFrom(txid_t txid) const EXCLUDES(meta_mu_);
+  // Requires: the writer gate is held, and the meta of checkpoint txid is
+  // durable. Makes it the checkpoint (pages freed before it may be reused
+  // once no reader needs them) and resets the log. A failed reset fails the
+  // handle (the checkpoint stands; the next open skips the old records).
+  Status CheckpointDurable(txid_t txid) EXCLUDES(meta_mu_);
   // Called by a WAL commit after it released the gate: checkpoints (on the
   // checkpointer thread if there is one) when the log passed its size.
   void AfterLogCommit(bool log_full);
@@ -743,6 +762,8 @@ class DBImpl {
   txid_t checkpoint_txid_ GUARDED_BY(meta_mu_) = 0;  // the data file's meta
   int64_t log_records_ GUARDED_BY(meta_mu_) = 0;     // since the checkpoint
   int64_t log_bytes_ GUARDED_BY(meta_mu_) = 0;
+  // WalInfo::last_change_txid: the newest commit that changed data.
+  txid_t last_change_txid_ GUARDED_BY(meta_mu_) = 0;
   WalInfo read_only_wal_;     // what a read-only open found
   std::mutex checkpoint_mu_;  // one checkpoint at a time; Close waits for it
   std::mutex ckpt_thread_mu_;

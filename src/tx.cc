@@ -363,6 +363,7 @@ Status TxImpl::CommitToLog() {
     return s;
   };
   const std::string_view record = wal_ops ? std::string_view(wal_ops->bytes()) : "";
+  if (!db->replaying_ && db->CommitsAsCheckpoint(record.size())) return CommitAsCheckpoint();
   if (record.size() > wal::kMaxPayload) {
     return fail(Status(Code::kInvalidArgument, "transaction too large for the write-ahead log"));
   }
@@ -379,6 +380,39 @@ Status TxImpl::CommitToLog() {
   Close();
   for (auto& fn : on_commit) fn();
   db->AfterLogCommit(log_full);
+  return Status::OK();
+}
+
+// The order keeps the data file a checkpoint at every point: the pages
+// (this transaction's, in pages no checkpoint uses, and those of the
+// commits logged since the last checkpoint) are synced before the meta is
+// written, to the page the last checkpoint does not use. Until that meta is
+// durable the log still holds every earlier commit. The meta's txid may be
+// one past the transaction's (the parity rule); the log is reset after it.
+Status TxImpl::CommitAsCheckpoint() {
+  auto fail = [this](Status s) {
+    Rollback();
+    return s;
+  };
+  if (Status s = CommitFreelist(); !s.ok()) return fail(s);
+  if (Status s = WriteTree(false, true); !s.ok()) return fail(s);
+  // A failed data sync may have dropped pages of logged commits: the handle
+  // fails, so that only a reopen (which replays the log) goes on.
+  if (!db->opts.no_sync) {
+    if (Status s = db->file->Sync(); !s.ok()) {
+      db->SetFailed(s);
+      return fail(s);
+    }
+  }
+  meta.txid = db->CheckpointTxidFrom(meta.txid);
+  if (Status s = WriteMeta(); !s.ok()) {
+    db->SetFailed(s);
+    return fail(s);
+  }
+  (void)db->CheckpointDurable(meta.txid);  // the commit is durable even if this fails
+  db->EndWrite(this, true);
+  Close();
+  for (auto& fn : on_commit) fn();
   return Status::OK();
 }
 
