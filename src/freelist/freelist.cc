@@ -180,15 +180,25 @@ namespace {
 
 class ArrayFreelist final : public Freelist {
  protected:
+  // First fit. A run taken at the front (the usual case: the lowest free
+  // pages, one at a time, as a spill or Shrink allocates them) only advances
+  // head_, so taking the lowest page costs O(1) rather than moving every id
+  // after it; the taken prefix is dropped once it is half the vector.
   pgid_t TakeSpan(size_t n, pgid_t limit) override {
     pgid_t initial = 0, previd = 0;
-    for (size_t i = 0; i < ids_.size(); i++) {
+    for (size_t i = head_; i < ids_.size(); i++) {
       const pgid_t id = ids_[i];
       if (id >= limit) return 0;  // first fit: every later run ends higher
       if (previd == 0 || id - previd != 1) initial = id;
       if (id - initial + 1 == n) {
-        ids_.erase(ids_.begin() + static_cast<std::ptrdiff_t>(i + 1 - n),
-                   ids_.begin() + static_cast<std::ptrdiff_t>(i + 1));
+        const size_t first = i + 1 - n;
+        if (first == head_) {
+          head_ += n;
+          if (head_ * 2 >= ids_.size()) DropHead();
+        } else {
+          ids_.erase(ids_.begin() + static_cast<std::ptrdiff_t>(first),
+                     ids_.begin() + static_cast<std::ptrdiff_t>(i + 1));
+        }
         return initial;
       }
       previd = id;
@@ -197,13 +207,14 @@ class ArrayFreelist final : public Freelist {
   }
   pgid_t TakeTail(pgid_t hwm) override {
     pgid_t start = hwm;
-    while (!ids_.empty() && ids_.back() == start - 1) {
+    while (ids_.size() > head_ && ids_.back() == start - 1) {
       ids_.pop_back();
       start--;
     }
     return start;
   }
   void AddFree(std::vector<pgid_t> ids) override {
+    DropHead();
     std::sort(ids.begin(), ids.end());
     if (ids_.empty()) {
       ids_ = std::move(ids);
@@ -214,14 +225,22 @@ class ArrayFreelist final : public Freelist {
     std::merge(ids_.begin(), ids_.end(), ids.begin(), ids.end(), std::back_inserter(merged));
     ids_ = std::move(merged);
   }
-  void ClearFree() override { ids_.clear(); }
-  void FreeIdsInto(std::vector<pgid_t>* out) const override {
-    out->insert(out->end(), ids_.begin(), ids_.end());
+  void ClearFree() override {
+    ids_.clear();
+    head_ = 0;
   }
-  size_t FreeCountImpl() const override { return ids_.size(); }
+  void FreeIdsInto(std::vector<pgid_t>* out) const override {
+    out->insert(out->end(), ids_.begin() + static_cast<std::ptrdiff_t>(head_), ids_.end());
+  }
+  size_t FreeCountImpl() const override { return ids_.size() - head_; }
 
  private:
-  std::vector<pgid_t> ids_;  // sorted
+  void DropHead() {
+    ids_.erase(ids_.begin(), ids_.begin() + static_cast<std::ptrdiff_t>(head_));
+    head_ = 0;
+  }
+  std::vector<pgid_t> ids_;  // sorted; the free set is ids_[head_, end)
+  size_t head_ = 0;
 };
 
 class HashMapFreelist final : public Freelist {
