@@ -233,13 +233,41 @@ Status TxImpl::WriteTree(bool sync, bool check) {
   return Status::OK();
 }
 
+// Pages at consecutive ids (a spill or a Shrink batch allocating a free
+// run) are copied into one buffer of at most kCoalesceBytes and written with
+// one call: a large commit then costs a few hundred writes, not one per page.
 Status TxImpl::WritePages(bool sync) {
+  constexpr size_t kCoalesceBytes = size_t{1} << 20;
   const auto start = Clock::now();
-  for (const auto& [id, buf] : dirty) {
+  std::vector<uint8_t> run;
+  pgid_t run_id = 0;
+  auto flush = [&]() -> Status {
+    if (run.empty()) return Status::OK();
+    Status s = db->file->WriteAt(run_id * page_size, run.data(), run.size());
+    run.clear();
+    return s;
+  };
+  for (auto it = dirty.begin(); it != dirty.end(); ++it) {
+    const auto& [id, buf] = *it;
     const size_t len = (size_t{PageOverflow(buf.get())} + 1) * page_size;
-    if (Status s = db->file->WriteAt(id * page_size, buf.get(), len); !s.ok()) return s;
     stats.write++;
+    const bool joins = !run.empty() && id == run_id + run.size() / page_size;
+    if (!joins) {
+      if (Status s = flush(); !s.ok()) return s;
+      const auto next = std::next(it);
+      if (next == dirty.end() || next->first != id + len / page_size || len >= kCoalesceBytes) {
+        if (Status s = db->file->WriteAt(id * page_size, buf.get(), len); !s.ok()) return s;
+        continue;  // a lone page: written from its own buffer
+      }
+      run_id = id;
+      if (run.capacity() == 0) run.reserve(kCoalesceBytes);
+    }
+    run.insert(run.end(), buf.get(), buf.get() + len);
+    if (run.size() >= kCoalesceBytes) {
+      if (Status s = flush(); !s.ok()) return s;
+    }
   }
+  if (Status s = flush(); !s.ok()) return s;
   if (sync && !db->opts.no_sync) {
     if (Status s = db->file->Sync(); !s.ok()) return s;
   }
