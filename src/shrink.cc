@@ -34,6 +34,7 @@ namespace {
 struct PageRef {
   pgid_t id = 0;
   uint32_t pages = 0;   // pages to rewrite: the page with its overflow, or the run's leaves
+  uint32_t writes = 0;  // pages the commit writes for it: pages, or a packed run's estimate
   uint32_t bucket = 0;  // index into Plan::buckets
   std::string key;
 };
@@ -92,7 +93,8 @@ class Walker {
   // Move: the pages at or above the cut, highest first.
   void CollectTail(pgid_t cut) {
     for (const Seen& s : pages_) {
-      if (s.id >= cut) plan_->refs.push_back({s.id, s.pages, s.bucket, std::string(s.key)});
+      if (s.id >= cut)
+        plan_->refs.push_back({s.id, s.pages, s.pages, s.bucket, std::string(s.key)});
     }
     std::sort(plan_->refs.begin(), plan_->refs.end(),
               [](const PageRef& a, const PageRef& b) { return a.id > b.id; });
@@ -165,6 +167,7 @@ class Walker {
       const uint32_t gain = run.pages > need ? run.pages - need : 0;
       if (run.pages >= 2 && gain >= std::max<uint32_t>(1, run.pages / 8)) {
         plan_->pack_gain += gain;
+        run.writes = need;
         plan_->refs.push_back(run);
       }
       run = PageRef{};
@@ -179,7 +182,7 @@ class Walker {
         flush();
         continue;
       }
-      if (run.pages == 0) run = PageRef{e.pgid, 0, bucket, std::string(FirstKey(child))};
+      if (run.pages == 0) run = PageRef{e.pgid, 0, 0, bucket, std::string(FirstKey(child))};
       run.pages++;
       bytes += LeafDataBytes(child);
       if (run.pages == kMaxPackRun) flush();
@@ -270,6 +273,31 @@ static Result<Plan> MakePlan(DBImpl* db, bool pack) {
   return plan;
 }
 
+// Whether no page the tree uses lies at or above the cut a move plan would
+// take, known from the freelist alone: the writer's free and pending ids
+// number n of the hwm pages, so the tree, metas and freelist use hwm - n;
+// when every page from there up to the mark is free or pending, a walk would
+// find nothing to move (the settles trim and cut the rest). Pages counted
+// neither free nor in use (none in a sound file) only make this say no.
+static Status TailIsFree(DBImpl* db, bool* tail_free) {
+  auto t = db->BeginTx(true);
+  if (!t.ok()) return t.status();
+  Tx tx(std::move(*t));
+  TxImpl* ti = tx.impl();
+  const pgid_t hwm = ti->meta.pgid;
+  const std::vector<pgid_t> ids = db->freelist->AllIds();
+  const pgid_t cut = hwm - std::min<pgid_t>(hwm, ids.size());
+  auto above = static_cast<pgid_t>(ids.end() - std::lower_bound(ids.begin(), ids.end(), cut));
+  if (ti->meta.freelist != kNoFreelist) {  // the settles rewrite it lower down
+    PageView p;
+    if (Status s = ti->RawPage(ti->meta.freelist, &p); !s.ok()) return s;
+    const pgid_t end = ti->meta.freelist + p.span / ti->page_size;
+    if (end > cut) above += end - std::max(cut, ti->meta.freelist);
+  }
+  *tail_free = above == hwm - cut;
+  return Status::OK();  // tx rolls back
+}
+
 // One write transaction over refs [begin, end): packs or touches each, with
 // allocations preferring pages below limit, then commits.
 static Status RunBatch(DBImpl* db, const Plan& plan, size_t begin, size_t end, pgid_t limit,
@@ -292,14 +320,14 @@ static Status RunBatch(DBImpl* db, const Plan& plan, size_t begin, size_t end, p
   return Status::OK();
 }
 
-// Runs plan.refs in batches of about pages_per_tx pages.
+// Runs plan.refs in batches that write about pages_per_tx pages each.
 static Status RunBatches(DBImpl* db, const Plan& plan, pgid_t limit, bool pack,
                          const ShrinkOptions& o, ShrinkResult* r) {
   const size_t per_tx = std::max<size_t>(1, o.pages_per_tx);
   for (size_t begin = 0; begin < plan.refs.size();) {
     size_t end = begin, pages = 0;
-    while (end < plan.refs.size() && (end == begin || pages + plan.refs[end].pages <= per_tx)) {
-      pages += plan.refs[end++].pages;
+    while (end < plan.refs.size() && (end == begin || pages + plan.refs[end].writes <= per_tx)) {
+      pages += plan.refs[end++].writes;
     }
     if (Status s = RunBatch(db, plan, begin, end, limit, pack, r); !s.ok()) return s;
     begin = end;
@@ -353,6 +381,9 @@ Result<ShrinkResult> DBImpl::Shrink(const ShrinkOptions& o) {
   int stalls = 0;
   pgid_t best = r.high_water_before;
   for (int round = 0; round < kMaxMoveRounds && stalls < 2; round++) {
+    bool tail_free = false;
+    if (Status s = TailIsFree(this, &tail_free); !s.ok()) return s;
+    if (tail_free) break;
     auto plan = MakePlan(this, false);
     if (!plan.ok()) return plan.status();
     if (plan->refs.empty()) break;
