@@ -50,14 +50,15 @@ struct Plan {
 constexpr uint32_t kMaxPackRun = 64;  // leaves merged into one node at most
 constexpr int kMaxMoveRounds = 16;
 
-// Bytes a leaf page's elements occupy, header excluded.
+// Bytes a leaf page's elements occupy, header excluded: up to the end of
+// the last element's value, since pages are written with the element
+// headers first and then keys and values in the same order (bbolt's layout).
+// Only a planning estimate: a page laid out otherwise just packs worse.
 uint64_t LeafDataBytes(const PageView& p) {
-  uint64_t n = 0;
   LeafElem e;
-  for (size_t i = 0; i < p.count(); i++) {
-    if (ReadLeafElem(p, i, &e)) n += kLeafElementSize + e.key.size() + e.value.size();
-  }
-  return n;
+  if (p.count() == 0 || !ReadLeafElem(p, p.count() - 1, &e)) return 0;  // Walk reports damage
+  const auto* end = reinterpret_cast<const uint8_t*>(e.value.data()) + e.value.size();
+  return static_cast<uint64_t>(end - (p.data + kPageHeaderSize));
 }
 
 std::string_view FirstKey(const PageView& p) {
@@ -139,8 +140,12 @@ class Walker {
   Status WalkLeaf(const PageView& p, pgid_t id, uint32_t bucket) {
     LeafElem e;
     for (size_t i = 0; i < p.count(); i++) {
+      // Only a bucket's element needs decoding: read the flags alone first.
+      const uint64_t elem_off = kPageHeaderSize + i * kLeafElementSize;
+      if (elem_off + kLeafElementSize > p.span)
+        return tx_->Poison(Corrupt(id, "leaf element out of bounds"));
+      if (!(Load<uint32_t>(p.data + elem_off + kLeafElemFlagsOff) & kBucketLeafFlag)) continue;
       if (!ReadLeafElem(p, i, &e)) return tx_->Poison(Corrupt(id, "leaf element out of bounds"));
-      if (!(e.flags & kBucketLeafFlag)) continue;
       if (e.value.size() < kBucketHeaderSize)
         return tx_->Poison(Corrupt(id, "bucket value too short"));
       BucketHeader h = BucketHeader::Decode(reinterpret_cast<const uint8_t*>(e.value.data()));
