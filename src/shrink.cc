@@ -240,12 +240,14 @@ Status Pack(TxImpl* tx, const Plan& plan, const PageRef& ref) {
   // transaction), leave the run alone rather than guess.
   if (at >= parent->inodes.size() || parent->inodes[at].pgid != n->pgid) return Status::OK();
   n->bucket->fill_percent = kMaxFillPercent;
+  size_t size = n->Size();  // kept up to date as siblings join (Size() walks every inode)
   for (uint32_t merged = 1; merged < ref.pages; merged++) {
     const size_t next = at + 1;
-    if (next >= parent->inodes.size() || n->Size() > kMaxPackRun * tx->page_size) break;
+    if (next >= parent->inodes.size() || size > kMaxPackRun * tx->page_size) break;
     Node* sibling;
     if (Status s = parent->ChildAt(next, &sibling); !s.ok()) return s;
     if (!sibling->is_leaf) break;
+    size += sibling->Size() - kPageHeaderSize;
     n->inodes.insert(n->inodes.end(), sibling->inodes.begin(), sibling->inodes.end());
     parent->inodes.erase(parent->inodes.begin() + static_cast<std::ptrdiff_t>(next));
     parent->unbalanced = true;  // a branch that lost children may merge too
