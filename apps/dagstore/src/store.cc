@@ -3,6 +3,7 @@
 #include "boltpp/dagstore/store.h"
 
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -287,6 +288,105 @@ Status BuildShardIndex(const std::string& url, const std::string& transient,
 }  // namespace
 
 // ---------------------------------------------------------------------------
+// The in-memory record
+
+const std::string& DagStore::MemRecord::Empty() {
+  static const std::string empty;
+  return empty;
+}
+
+void DagStore::MemRecord::SetExtra(std::string transient, std::string error) {
+  if (transient.empty() && error.empty()) {
+    extra_.reset();
+  } else if (extra_) {
+    extra_->transient = std::move(transient);
+    extra_->error = std::move(error);
+  } else {
+    extra_ = std::make_unique<Extra>(Extra{std::move(transient), std::move(error)});
+  }
+}
+
+void DagStore::MemRecord::set_transient(std::string transient) {
+  SetExtra(std::move(transient), error());
+}
+
+ShardRecord DagStore::MemRecord::ToRecord(const std::string& key) const {
+  return ShardRecord{key, url, transient(), state, lazy, error()};
+}
+
+void DagStore::MemRecord::Assign(ShardRecord r) {
+  state = r.state;
+  lazy = r.lazy;
+  url = std::move(r.url);
+  SetExtra(std::move(r.transient), std::move(r.error));
+}
+
+// ---------------------------------------------------------------------------
+// The shard map's node memory
+
+namespace {
+constexpr size_t kNodeChunk = size_t{2} << 20;  // one transparent huge page
+constexpr size_t kNodeAlign = alignof(std::max_align_t);
+}  // namespace
+
+DagStore::NodeMemory::~NodeMemory() {
+  for (char* chunk : chunks_) munmap(chunk, kNodeChunk);
+}
+
+void* DagStore::NodeMemory::do_allocate(size_t bytes, size_t alignment) {
+  if (alignment > kNodeAlign || bytes > kNodeChunk / 64) {
+    return std::pmr::new_delete_resource()->allocate(bytes, alignment);
+  }
+  const size_t size = (std::max(bytes, sizeof(FreeBlock)) + kNodeAlign - 1) & ~(kNodeAlign - 1);
+  for (auto& [block, head] : free_) {
+    if (block == size && head != nullptr) {
+      FreeBlock* b = head;
+      head = b->next;
+      return b;
+    }
+  }
+  if (static_cast<size_t>(end_ - next_) < size) {
+    // Twice the chunk, then the aligned 2 MiB inside it kept: a huge page
+    // needs a 2 MiB-aligned range.
+    void* raw =
+        mmap(nullptr, 2 * kNodeChunk, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (raw == MAP_FAILED) throw std::bad_alloc();
+    const uintptr_t start = reinterpret_cast<uintptr_t>(raw);
+    const uintptr_t aligned = (start + kNodeChunk - 1) & ~(kNodeChunk - 1);
+    if (aligned > start) munmap(raw, aligned - start);
+    if (aligned + kNodeChunk < start + 2 * kNodeChunk) {
+      munmap(reinterpret_cast<void*>(aligned + kNodeChunk), start + kNodeChunk - aligned);
+    }
+    char* chunk = reinterpret_cast<char*>(aligned);
+    (void)madvise(chunk, kNodeChunk, MADV_HUGEPAGE);  // advice only: fine if refused
+    chunks_.push_back(chunk);
+    next_ = chunk;
+    end_ = chunk + kNodeChunk;
+  }
+  void* p = next_;
+  next_ += size;
+  return p;
+}
+
+void DagStore::NodeMemory::do_deallocate(void* p, size_t bytes, size_t alignment) {
+  if (alignment > kNodeAlign || bytes > kNodeChunk / 64) {
+    std::pmr::new_delete_resource()->deallocate(p, bytes, alignment);
+    return;
+  }
+  const size_t size = (std::max(bytes, sizeof(FreeBlock)) + kNodeAlign - 1) & ~(kNodeAlign - 1);
+  auto* b = static_cast<FreeBlock*>(p);
+  for (auto& [block, head] : free_) {
+    if (block == size) {
+      b->next = head;
+      head = b;
+      return;
+    }
+  }
+  b->next = nullptr;
+  free_.emplace_back(size, b);
+}
+
+// ---------------------------------------------------------------------------
 // Open, reconcile, close
 
 DagStore::DagStore(StoreOptions options) : options_(std::move(options)) {}
@@ -416,9 +516,9 @@ Status DagStore::Reconcile() {
                             Message(r.status()));
         return Status::OK();
       }
-      r->key = std::string(e.key);
       // ForEach goes in key order: each insert lands at the end (no search).
-      shards_.emplace_hint(shards_.end(), r->key, Shard{})->second.record = std::move(*r);
+      shards_.emplace_hint(shards_.end(), std::string(e.key), Shard{})
+          ->second.record.Assign(std::move(*r));
       return Status::OK();
     });
   });
@@ -429,7 +529,7 @@ Status DagStore::Reconcile() {
   for (auto& [key, sh] : shards_) {
     const ShardState was_state = sh.record.state;
     if ((was_state == ShardState::kNew || was_state == ShardState::kAvailable) &&
-        sh.record.transient.empty()) {
+        sh.record.transient().empty()) {
       // An eager shard still New was being initialized when the process
       // stopped (Initializing is not forced to disk): initialize it again.
       if (was_state == ShardState::kNew && !sh.record.lazy && options_.requeue_on_start) {
@@ -437,7 +537,7 @@ Status DagStore::Reconcile() {
       }
       continue;  // nothing to reconcile (most records): no copy
     }
-    ShardRecord next = sh.record;
+    ShardRecord next = sh.record.ToRecord(key);
     switch (next.state) {
       case ShardState::kServing:  // no reader survives a restart
         next.state = ShardState::kAvailable;
@@ -475,8 +575,8 @@ Status DagStore::Reconcile() {
     }
     std::error_code ec;
     if (!next.transient.empty() && !fs::exists(next.transient, ec)) next.transient.clear();
-    const ShardRecord& was = sh.record;
-    if (next.state != was.state || next.error != was.error || next.transient != was.transient) {
+    const MemRecord& was = sh.record;
+    if (next.state != was.state || next.error != was.error() || next.transient != was.transient()) {
       changed.push_back(next);
     }
   }
@@ -490,7 +590,7 @@ Status DagStore::Reconcile() {
       return Status::OK();
     });
     if (!s.ok()) return s;
-    for (auto& r : changed) shards_[r.key].record = r;
+    for (auto& r : changed) shards_[r.key].record.Assign(r);
   }
 
   // Files nobody references: orphaned transients, index files of destroyed
@@ -498,7 +598,7 @@ Status DagStore::Reconcile() {
   // name back to their key (no path is built per shard: 1M shards at start).
   std::set<std::string> wanted;  // transients (few)
   for (auto& [key, sh] : shards_) {
-    if (!sh.record.transient.empty()) wanted.insert(sh.record.transient);
+    if (!sh.record.transient().empty()) wanted.insert(sh.record.transient());
   }
   for (const auto& [key, error] : undecodable_) {  // whatever they held stays
     wanted.insert(IndexPath(key));
@@ -550,7 +650,7 @@ Status DagStore::PersistLocked(const std::vector<const ShardRecord*>& records,
     for (const std::string& key : dirty_) {
       auto it = shards_.find(key);
       if (it == shards_.end()) continue;  // destroyed since
-      if (Status p = b.Put(key, EncodeRecord(it->second.record)); !p.ok()) return p;
+      if (Status p = b.Put(key, EncodeRecord(it->second.record.ToRecord(key))); !p.ok()) return p;
     }
     for (const ShardRecord* r : records) {
       if (Status p = b.Put(r->key, EncodeRecord(*r)); !p.ok()) return p;
@@ -587,11 +687,11 @@ Status DagStore::RegisterShard(const std::string& key, const std::string& url, b
     lock.lock();
     registering_.erase(key);
     if (!s.ok()) return s;
-    shards_[key].record = r;
+    shards_[key].record.Assign(r);
     return Status::OK();
   }
   if (Status s = PersistLocked({&r}); !s.ok()) return s;
-  shards_[key].record = r;
+  shards_[key].record.Assign(r);
   return RunWorker(lock, key, false);
 }
 
@@ -641,8 +741,20 @@ Result<size_t> DagStore::RegisterLazyBatch(
             [](const ShardRecord& x, const ShardRecord& y) { return x.key < y.key; });
   std::vector<const ShardRecord*> ptrs;
   for (auto& r : fresh) ptrs.push_back(&r);
-  if (Status s = PersistLocked(ptrs); !s.ok()) return s;
-  for (auto& r : fresh) shards_[r.key].record = std::move(r);
+  // A batch whose keys all sort after every stored key is appended at the
+  // tree's right edge: split its pages full, not half full (bbolt's default
+  // fill, meant for inserts in random order, would leave every page it
+  // writes half empty for good, and a restart reads them all).
+  auto after_all = [&](const auto& keys) {
+    return keys.empty() || keys.rbegin()->first < fresh.front().key;
+  };
+  const bool appends = !fresh.empty() && after_all(shards_) && after_all(undecodable_);
+  Status s = PersistLocked(ptrs, [&](Tx& tx) {
+    if (appends) tx.GetBucket(kShards).SetFillPercent(1.0);
+    return Status::OK();
+  });
+  if (!s.ok()) return s;
+  for (auto& r : fresh) shards_[r.key].record.Assign(std::move(r));
   return fresh.size();
 }
 
@@ -671,7 +783,7 @@ Status DagStore::RecoverShard(const std::string& key) {
 Status DagStore::RunWorker(std::unique_lock<std::mutex>& lock, const std::string& key,
                            bool recovering) {
   Shard& sh = shards_.at(key);
-  ShardRecord next = sh.record;
+  ShardRecord next = sh.record.ToRecord(key);
   next.state = recovering ? ShardState::kRecovering : ShardState::kInitializing;
   std::unique_ptr<car::Index> old_index;
   if (recovering) {  // start from scratch: no transient, no index, no inverted entries
@@ -691,7 +803,7 @@ Status DagStore::RunWorker(std::unique_lock<std::mutex>& lock, const std::string
     // New or Initializing without its index back to New either way).
     dirty_.insert(key);
   }
-  sh.record = next;
+  sh.record.Assign(next);
   const uint64_t generation = ++sh.generation;
   if (recovering) {
     std::error_code ec;
@@ -709,7 +821,7 @@ Status DagStore::RunWorker(std::unique_lock<std::mutex>& lock, const std::string
     return Refused("shard " + key + " changed state while it was being indexed");
   }
   if (!built.ok()) return FailLocked(lock, key, Message(built));
-  next = it->second.record;
+  next = it->second.record.ToRecord(key);
   next.state = ShardState::kAvailable;
   next.error.clear();
   next.transient = NeedsTransient(url) ? TransientPath(key) : "";
@@ -733,7 +845,7 @@ Status DagStore::RunWorker(std::unique_lock<std::mutex>& lock, const std::string
   done.committing = false;
   cv_.notify_all();
   if (!s.ok()) return FailLocked(lock, key, "recording the index: " + Message(s));
-  done.record = next;
+  done.record.Assign(std::move(next));
   done.auto_recover_attempts = 0;
   dirty_.erase(key);  // the record just written is the current one
   return Status::OK();
@@ -755,11 +867,11 @@ Status DagStore::FailShard(const std::string& key, const std::string& error) {
 Status DagStore::FailLocked(std::unique_lock<std::mutex>& /*lock*/, const std::string& key,
                             const std::string& error) {
   Shard& sh = shards_.at(key);
-  ShardRecord next = sh.record;
+  ShardRecord next = sh.record.ToRecord(key);
   next.state = ShardState::kErrored;
   next.error = error.empty() ? "unknown error" : error;
   Status s = PersistLocked({&next});
-  sh.record = next;  // the state is Errored in memory even if the write failed
+  sh.record.Assign(next);  // the state is Errored in memory even if the write failed
   sh.generation++;
   cv_.notify_all();
   if (!s.ok())
@@ -783,7 +895,7 @@ Result<std::unique_ptr<ShardAccessor>> DagStore::AcquireShard(const std::string&
       if (Status s = RunWorker(lock, key, false); !s.ok()) return s;
     } else if (state == ShardState::kErrored) {
       if (!sh.recover_on_acquire)
-        return Status(Code::kAborted, "shard is errored: " + sh.record.error);
+        return Status(Code::kAborted, "shard is errored: " + sh.record.error());
       sh.recover_on_acquire = false;
       if (Status s = RunWorker(lock, key, true); !s.ok()) return s;
     } else {
@@ -820,8 +932,8 @@ Result<std::unique_ptr<ShardAccessor>> DagStore::AcquireShard(const std::string&
     if (NeedsTransient(url)) {  // a re-fetched transient is referenced again
       lock.lock();
       Shard& s2 = shards_.at(key);
-      if (s2.record.transient.empty()) {
-        s2.record.transient = acc->data_path_;
+      if (s2.record.transient().empty()) {
+        s2.record.set_transient(acc->data_path_);
         dirty_.insert(key);
       }
     }
@@ -903,19 +1015,18 @@ std::map<std::string, Status> DagStore::GC() {
     std::error_code ec;
     const std::string path = TransientPath(key);
     if (!collectable) {
-      if (!sh.record.transient.empty()) kept.insert(sh.record.transient);
+      if (!sh.record.transient().empty()) kept.insert(sh.record.transient());
       kept.insert(path);
       busy.push_back(path);
       continue;
     }
-    if (sh.record.transient.empty() && !fs::exists(path, ec)) continue;
+    const std::string& transient = sh.record.transient();
+    if (transient.empty() && !fs::exists(path, ec)) continue;
     fs::remove(path, ec);
-    if (!sh.record.transient.empty() && sh.record.transient != path) {
-      fs::remove(sh.record.transient, ec);
-    }
+    if (!transient.empty() && transient != path) fs::remove(transient, ec);
     result[key] =
         ec ? Status(Code::kIOError, "removing " + path + ": " + ec.message()) : Status::OK();
-    ShardRecord next = sh.record;
+    ShardRecord next = sh.record.ToRecord(key);
     next.transient.clear();
     changed.push_back(next);
   }
@@ -925,7 +1036,7 @@ std::map<std::string, Status> DagStore::GC() {
     for (auto& r : changed) result[r.key] = s;
     return result;
   }
-  for (auto& r : changed) shards_[r.key].record = r;
+  for (auto& r : changed) shards_[r.key].record.Assign(r);
   // Unreferenced files (e.g. a .partial left by a cut download) go; the
   // in-progress downloads of shards being initialized/recovered/acquired stay.
   std::error_code ec;
@@ -943,10 +1054,12 @@ std::map<std::string, Status> DagStore::GC() {
 // ---------------------------------------------------------------------------
 // Queries
 
-namespace {
-ShardInfo InfoOf(const ShardRecord& r, int refs) {
-  return ShardInfo{r.key, r.state, r.error, r.url, r.transient, r.lazy, refs};
+ShardInfo DagStore::InfoOf(const std::string& key, const Shard& sh) {
+  const MemRecord& r = sh.record;
+  return ShardInfo{key, r.state, r.error(), r.url, r.transient(), r.lazy, sh.refs};
 }
+
+namespace {
 // A record Open could not decode: state Unknown, the decoding error.
 ShardInfo UndecodableInfo(const std::string& key, const std::string& error) {
   return ShardInfo{key, ShardState::kUnknown, "record cannot be decoded: " + error, "", "", false,
@@ -957,7 +1070,7 @@ ShardInfo UndecodableInfo(const std::string& key, const std::string& error) {
 Result<ShardInfo> DagStore::GetShardInfo(const std::string& key) const {
   std::lock_guard lock(mu_);
   auto it = shards_.find(key);
-  if (it != shards_.end()) return InfoOf(it->second.record, it->second.refs);
+  if (it != shards_.end()) return InfoOf(it->first, it->second);
   auto bad = undecodable_.find(key);
   if (bad != undecodable_.end()) return UndecodableInfo(bad->first, bad->second);
   return NotFound("shard " + key);
@@ -967,7 +1080,7 @@ std::vector<ShardInfo> DagStore::AllShardsInfo() const {
   std::lock_guard lock(mu_);
   std::vector<ShardInfo> out;
   out.reserve(shards_.size() + undecodable_.size());
-  for (const auto& [key, sh] : shards_) out.push_back(InfoOf(sh.record, sh.refs));
+  for (const auto& [key, sh] : shards_) out.push_back(InfoOf(key, sh));
   for (const auto& [key, error] : undecodable_) out.push_back(UndecodableInfo(key, error));
   if (!undecodable_.empty()) {
     std::sort(out.begin(), out.end(),

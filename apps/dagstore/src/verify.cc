@@ -59,7 +59,7 @@ std::vector<std::string> DagStore::Verify() {
     wanted_files.insert(TransientPath(key));
   }
   for (const auto& [key, sh] : shards_) {
-    const ShardRecord& r = sh.record;
+    const ShardRecord r = sh.record.ToRecord(key);
     const std::string where = "shard " + key + ": ";
     if (!index_in_kv_) wanted_files.insert(IndexPath(key));
     if (!r.transient.empty()) {

@@ -741,6 +741,90 @@ TEST_F(StoreTest, LazyBatchRegistrationSkipsKnownKeys) {
   EXPECT_EQ(Problems(*s), "");
 }
 
+// Batches whose keys all sort after the stored ones (a migrate of sorted
+// keys) are appended with full pages, not bbolt's default half-full split:
+// a restart reads every page of the shards bucket. A batch that lands
+// between stored keys still goes in, with the default split.
+TEST_F(StoreTest, LazyBatchesAppendedInKeyOrderFillTheirPages) {
+  const std::string a = FileUrl(Car("a.car", 1));
+  auto s = OpenStore(TestOptions(root_));
+  auto leaf_fill = [&] {
+    double fill = 0;
+    EXPECT_OK(s->db()->View([&](Tx& tx) {
+      const BucketStats st = tx.GetBucket("shards").Stats();
+      fill = static_cast<double>(st.leaf_inuse) / static_cast<double>(st.leaf_alloc);
+      return Status::OK();
+    }));
+    return fill;
+  };
+  auto key = [](int i, const char* suffix) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "k%06d%s", i, suffix);
+    return std::string(buf);
+  };
+  for (int batch = 0; batch < 4; batch++) {
+    std::vector<std::pair<std::string, std::string>> shards;
+    for (int i = 0; i < 1500; i++) shards.emplace_back(key(batch * 1500 + i, ""), a);
+    ASSERT_EQ(*s->RegisterLazyBatch(shards), 1500u);
+  }
+  EXPECT_GT(leaf_fill(), 0.9);
+  std::vector<std::pair<std::string, std::string>> between;
+  for (int i = 0; i < 100; i++) between.emplace_back(key(i * 50, "x"), a);
+  ASSERT_EQ(*s->RegisterLazyBatch(between), 100u);
+  EXPECT_EQ(Problems(*s), "");
+  ASSERT_OK(s->Close());
+  s = OpenStore(TestOptions(root_));
+  const auto all = s->AllShardsInfo();
+  ASSERT_EQ(all.size(), 6100u);
+  for (const auto& info : all) {
+    EXPECT_EQ(info.state, ShardState::kNew);
+    EXPECT_EQ(info.url, a);
+  }
+  EXPECT_EQ(Problems(*s), "");
+}
+
+// The shard map's nodes live in the store's own node memory, which reuses
+// the nodes of destroyed shards: destroys and registrations in a row keep
+// exactly the right records, in memory and after a reopen.
+TEST_F(StoreTest, DestroysAndRegistrationsInARowKeepExactlyTheRightShards) {
+  const std::string a = FileUrl(Car("a.car", 1));
+  std::set<std::string> want;
+  auto first = TestOptions(root_);
+  first.max_recover_attempts = 0;  // s1 stays Errored
+  auto s = OpenStore(first);
+  std::vector<std::pair<std::string, std::string>> batch;
+  for (int i = 0; i < 900; i++) batch.emplace_back("s" + std::to_string(i), a);
+  ASSERT_EQ(*s->RegisterLazyBatch(batch), 900u);
+  for (const auto& [key, url] : batch) want.insert(key);
+  for (int i = 0; i < 900; i += 3) {
+    ASSERT_OK(s->DestroyShard("s" + std::to_string(i)));
+    want.erase("s" + std::to_string(i));
+    ASSERT_OK(s->RegisterShard("t" + std::to_string(i), a, true));
+    want.insert("t" + std::to_string(i));
+  }
+  ASSERT_OK(s->RegisterShard("s0", a, true));  // a destroyed key can come back
+  want.insert("s0");
+  ASSERT_OK(s->FailShard("s1", "broken"));
+  auto expect_exactly = [&](DagStore& store) {
+    std::set<std::string> got;
+    for (const auto& info : store.AllShardsInfo()) {
+      got.insert(info.key);
+      EXPECT_EQ(info.url, a) << info.key;
+      EXPECT_EQ(info.state, info.key == "s1" ? ShardState::kErrored : ShardState::kNew) << info.key;
+      EXPECT_EQ(info.error, info.key == "s1" ? "broken" : "") << info.key;
+    }
+    EXPECT_EQ(got, want);
+  };
+  expect_exactly(*s);
+  EXPECT_EQ(Problems(*s), "");
+  ASSERT_OK(s->Close());
+  auto o = TestOptions(root_);
+  o.errored_policy = ErroredPolicy::kDoNotRecover;
+  s = OpenStore(o);
+  expect_exactly(*s);
+  EXPECT_EQ(Problems(*s), "");
+}
+
 // --index-in-kv (apps-spec 2.7): every shard's index in bucket idx/<key>,
 // no index files; lookups, recovery, destroy, reopen and Verify as in file
 // mode; the mode is fixed when the store is created.
