@@ -8,6 +8,10 @@
 
 #include "impl.h"
 
+#if defined(__linux__)
+#include <sys/mman.h>
+#endif
+
 namespace boltpp {
 
 using namespace format;
@@ -15,6 +19,56 @@ using Clock = std::chrono::steady_clock;
 
 static int64_t NanosSince(Clock::time_point t) {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - t).count();
+}
+
+namespace {
+
+class ArenaUpstreamResource final : public std::pmr::memory_resource {
+  static constexpr size_t kHugeChunkBytes = size_t{4} << 20;
+  static constexpr size_t kHugePage = size_t{2} << 20;
+
+  static size_t Rounded(size_t bytes) { return (bytes + kHugePage - 1) & ~(kHugePage - 1); }
+
+  void* do_allocate(size_t bytes, size_t align) override {
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+    if (bytes >= kHugeChunkBytes && align <= kHugePage) {
+      // Map one huge page more than needed, then cut the unaligned head and
+      // the rest of the tail: what remains starts on a 2 MiB boundary.
+      const size_t len = Rounded(bytes);
+      void* m = mmap(nullptr, len + kHugePage, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+                     -1, 0);
+      if (m == MAP_FAILED) throw std::bad_alloc();
+      auto* base = static_cast<uint8_t*>(m);
+      auto* start = reinterpret_cast<uint8_t*>(Rounded(reinterpret_cast<uintptr_t>(base)));
+      if (start > base) munmap(base, static_cast<size_t>(start - base));
+      const size_t tail = kHugePage - static_cast<size_t>(start - base);
+      if (tail > 0) munmap(start + len, tail);
+      madvise(start, len, MADV_HUGEPAGE);
+      return start;
+    }
+#endif
+    return ::operator new (bytes, std::align_val_t{align});
+  }
+  void do_deallocate(void* p, size_t bytes, size_t align) override {
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+    if (bytes >= kHugeChunkBytes && align <= kHugePage) {
+      munmap(p, Rounded(bytes));
+      return;
+    }
+#endif
+    ::operator delete (p, bytes, std::align_val_t{align});
+  }
+  bool do_is_equal(const std::pmr::memory_resource& o) const noexcept override {
+    return this == &o;
+  }
+};
+
+}  // namespace
+
+std::pmr::memory_resource* ArenaUpstream() {
+  // Never destroyed: a transaction (and its arena) may outlive static destruction.
+  static auto* resource = new ArenaUpstreamResource;
+  return resource;
 }
 
 TxImpl::TxImpl(DBImpl* d, bool w, const Meta& m, std::shared_ptr<const Mapping> mp)
