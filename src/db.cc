@@ -433,16 +433,27 @@ Result<std::unique_ptr<TxImpl>> DBImpl::BeginTx(bool writable) {
   return tx;
 }
 
-void DBImpl::EnterWriterGate() {
+void DBImpl::EnterWriterGate(bool first) {
   std::unique_lock<std::mutex> lk(writer_mu_);
-  writer_cv_.wait(lk, [this] { return !writer_active_; });
+  if (first) {
+    first_waiters_++;
+    writer_cv_.wait(lk, [this] { return !writer_active_; });
+    first_waiters_--;
+  } else {
+    writer_cv_.wait(lk, [this] { return !writer_active_ && first_waiters_ == 0; });
+  }
   writer_active_ = true;
 }
 
 void DBImpl::LeaveWriterGate() {
   std::lock_guard<std::mutex> lk(writer_mu_);
   writer_active_ = false;
-  writer_cv_.notify_one();
+  // A waiter that goes first may be any of them: wake them all then.
+  if (first_waiters_ > 0) {
+    writer_cv_.notify_all();
+  } else {
+    writer_cv_.notify_one();
+  }
 }
 
 std::unique_ptr<TxImpl> DBImpl::NewWriter(bool checkpoint, txid_t force_txid, Status* refuse) {

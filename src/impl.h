@@ -716,8 +716,11 @@ class DBImpl {
   // "Files that shrink"), never below what an open reader's snapshot spans.
   void TruncateTail(pgid_t hwm, uint64_t reader_bytes, bool to_fit);
   Status RunBatch(BatchGroup* group);
-  // Passes the writer gate (waits for the current writer).
-  void EnterWriterGate() EXCLUDES(writer_mu_);
+  // Passes the writer gate (waits for the current writer). first: ahead of
+  // every writer waiting without it (a checkpoint: a stream of commits
+  // would otherwise keep taking the gate back, while the pages they write
+  // add to what the checkpoint syncs while holding it).
+  void EnterWriterGate(bool first = false) EXCLUDES(writer_mu_);
   void LeaveWriterGate() EXCLUDES(writer_mu_);
   // A write transaction for the gate's holder: txid = the newest + 1, or
   // force_txid (a replayed record's) when not 0; a checkpoint's txid has the
@@ -762,6 +765,7 @@ class DBImpl {
   std::mutex writer_mu_;  // the writer gate (a Tx may end on another thread)
   std::condition_variable writer_cv_;
   bool writer_active_ GUARDED_BY(writer_mu_) = false;
+  int first_waiters_ GUARDED_BY(writer_mu_) = 0;  // EnterWriterGate(true) callers waiting
 
   // WAL mode. wal_ is set at open and dropped at close; between, only the
   // writer (the gate's holder) uses it.

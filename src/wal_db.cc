@@ -209,16 +209,28 @@ Status DBImpl::Checkpoint(bool force, bool by_shrink, bool to_fit) {
     if (!failed.ok()) return failed;
     if (!wal_ || (!force && meta_.txid == checkpoint_txid_)) return Status::OK();
   }
-  // The bulk of the pages written since the last checkpoint reach the disk
-  // while commits go on; the gate is then held for what was written since.
+  // The pages written since the last checkpoint reach the disk while
+  // commits go on; the gate is then held only for what was written since,
+  // and the freelist and meta. The sync is repeated (at most kOutsideSyncs
+  // times) while commits came during the last one: what a long sync let
+  // them write, a short one catches up with, so that the sync under the
+  // gate, which commits wait for, has little left to write.
   // A failed data sync may have dropped pages: only a replay is safe then.
-  if (!opts.no_sync) {
+  constexpr int kOutsideSyncs = 3;
+  for (int pass = 0; pass < kOutsideSyncs && !opts.no_sync; pass++) {
+    txid_t before;
+    {
+      std::lock_guard<std::mutex> lk(meta_mu_);
+      before = meta_.txid;
+    }
     if (Status s = file->Sync(); !s.ok()) {
       SetFailed(s);
       return s;
     }
+    std::lock_guard<std::mutex> lk(meta_mu_);
+    if (meta_.txid == before) break;
   }
-  EnterWriterGate();
+  EnterWriterGate(/*first=*/true);
   Status s = CheckpointLocked(force, by_shrink, to_fit);
   LeaveWriterGate();
   return s;
