@@ -260,7 +260,6 @@ Status TxImpl::WritePages(bool sync) {
         continue;  // a lone page: written from its own buffer
       }
       run_id = id;
-      if (run.capacity() == 0) run.reserve(kCoalesceBytes);
     }
     run.insert(run.end(), buf.get(), buf.get() + len);
     if (run.size() >= kCoalesceBytes) {
