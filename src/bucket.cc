@@ -381,9 +381,9 @@ bool BucketImpl::Inlineable() const {
 Bytes BucketImpl::WriteInline() {
   const size_t size = kBucketHeaderSize + root_node->Size();
   auto* buf = static_cast<uint8_t*>(tx->arena.allocate(size, 8));
-  std::memset(buf, 0, size);
+  std::memset(buf, 0, kBucketHeaderSize + kPageHeaderSize);
   header.Encode(buf);
-  root_node->Write(buf + kBucketHeaderSize);
+  root_node->Write(buf + kBucketHeaderSize, size - kBucketHeaderSize);
   return Bytes(reinterpret_cast<const char*>(buf), size);
 }
 

@@ -433,22 +433,32 @@ Result<std::unique_ptr<TxImpl>> DBImpl::BeginTx(bool writable) {
   return tx;
 }
 
-void DBImpl::EnterWriterGate() {
+void DBImpl::EnterWriterGate(bool first) {
   std::unique_lock<std::mutex> lk(writer_mu_);
-  writer_cv_.wait(lk, [this] { return !writer_active_; });
+  if (first) {
+    first_waiters_++;
+    writer_cv_.wait(lk, [this] { return !writer_active_; });
+    first_waiters_--;
+  } else {
+    writer_cv_.wait(lk, [this] { return !writer_active_ && first_waiters_ == 0; });
+  }
   writer_active_ = true;
 }
 
 void DBImpl::LeaveWriterGate() {
   std::lock_guard<std::mutex> lk(writer_mu_);
   writer_active_ = false;
-  writer_cv_.notify_one();
+  // A waiter that goes first may be any of them: wake them all then.
+  if (first_waiters_ > 0) {
+    writer_cv_.notify_all();
+  } else {
+    writer_cv_.notify_one();
+  }
 }
 
 std::unique_ptr<TxImpl> DBImpl::NewWriter(bool checkpoint, txid_t force_txid, Status* refuse) {
   Meta m;
   std::shared_ptr<const Mapping> map;
-  txid_t last_checkpoint;
   {
     std::lock_guard<std::mutex> lk(meta_mu_);
     if (!open_) {
@@ -458,13 +468,12 @@ std::unique_ptr<TxImpl> DBImpl::NewWriter(bool checkpoint, txid_t force_txid, St
     }
     m = meta_;
     map = map_;
-    last_checkpoint = checkpoint_txid_;
   }
   if (!refuse->ok()) return nullptr;
   m.txid = force_txid != 0 ? force_txid : m.txid + 1;
   // Checkpoints alternate between the two meta pages, so that a torn one
   // leaves the previous checkpoint, whose tree is intact.
-  if (checkpoint && m.txid % 2 == last_checkpoint % 2) m.txid++;
+  if (checkpoint) m.txid = CheckpointTxidFrom(m.txid);
   ReleasePending();
   freelist->BeginTx(m.txid);
   auto tx = std::make_unique<TxImpl>(this, true, m, std::move(map));
@@ -516,6 +525,12 @@ void DBImpl::EndWrite(TxImpl* tx, bool committed) {
     stats_.free_alloc = (stats_.free_page_n + stats_.pending_page_n) * page_size;
     stats_.freelist_inuse = static_cast<int64_t>(freelist->EstimatedWriteSize());
     if (!opts.no_statistics) stats_.tx_stats.Add(tx->stats);
+    // A commit changed data when it gave the tree a new root (copy on
+    // write: any change rewrites the path up to it), unless it is one of
+    // Shrink's moves (the same data on other pages). A checkpoint keeps it.
+    if (committed && !tx->by_shrink && tx->meta.root != tx->begin_meta.root) {
+      last_change_txid_ = tx->begin_meta.txid;
+    }
     if (committed && wal_) {
       log_records_ = wal_->records();
       log_bytes_ = static_cast<int64_t>(wal_->end());

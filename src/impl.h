@@ -107,8 +107,9 @@ struct Node {
   void Put(Bytes old_key, Bytes new_key, Bytes value, pgid_t child, uint32_t flags);
   void Del(Bytes key);
   Status Read(const PageView& p, pgid_t id);
-  // Writes flags, count and elements into a zeroed page buffer of Size() bytes.
-  void Write(uint8_t* page) const;
+  // Writes flags, count and elements into a page buffer of span >= Size()
+  // bytes whose header holds flags 0, and zeroes the rest of the span.
+  void Write(uint8_t* page, size_t span) const;
   // Writes this node and its materialized children to new pages, children
   // first (in key order), splitting any node larger than a page into nodes
   // that fill fill_percent of one (bbolt's split rule, so page layouts match
@@ -353,6 +354,14 @@ class StablePool {
   size_t size_ = 0;
 };
 
+// Where a transaction's arena gets its buffers: from operator new, except
+// those of kHugeChunkBytes or more (a transaction holding many megabytes of
+// keys, values and nodes), which are mapped 2 MiB-aligned and marked for
+// transparent huge pages (Linux, madvise mode), so the kernel faults them in
+// 2 MiB at a time instead of 4 KiB (in a key-order bulk load the page
+// faults on fresh arena memory were a third of the wall time).
+std::pmr::memory_resource* ArenaUpstream();
+
 // One transaction. State flags and their rules:
 //   writable   fixed at begin; only the one writer (DBImpl's writer gate) has it.
 //   managed    set while Update/View/Batch run the callback: the public
@@ -398,12 +407,20 @@ class TxImpl {
   alignas(std::max_align_t) std::byte arena_start_[2048];
 
  public:
-  std::pmr::monotonic_buffer_resource arena{arena_start_, sizeof arena_start_};
+  std::pmr::monotonic_buffer_resource arena{arena_start_, sizeof arena_start_, ArenaUpstream()};
   std::deque<Node> node_pool;
   StablePool<BucketImpl> bucket_pool;
   BucketImpl* root = nullptr;
-  std::map<pgid_t, std::unique_ptr<uint8_t[]>> dirty;  // pages to write at commit
-  Status error;                                        // first damage met (sticky)
+  // Pages allocated by this transaction and not yet written, in allocation
+  // order (see Allocate). Their bytes live in write_buffer_ or, for a run
+  // larger than it, in large_pages_.
+  struct DirtyPage {
+    pgid_t id;
+    size_t pages;
+    uint8_t* buf;
+  };
+  std::vector<DirtyPage> dirty;
+  Status error;  // first damage met (sticky)
   TxStats stats;
   std::vector<std::function<void()>> on_commit;
   bool committing = false;
@@ -448,7 +465,14 @@ class TxImpl {
   Status RawPage(pgid_t id, PageView* out) const;
   // RawPage, and the page must be a branch or leaf.
   Status NodePage(pgid_t id, PageView* out);
-  // Allocates count contiguous pages (zeroed buffer, header id/overflow set).
+  // Allocates count contiguous pages and a buffer of count * page_size bytes
+  // for them: the header's id and overflow are set, flags and count are 0,
+  // every other byte is uninitialized and the caller writes all of it
+  // (zeroing what its layout leaves unused: the file must not get stale
+  // memory). The buffer stays the caller's to fill until its next Allocate
+  // call or the commit's write; from then on its content may be written to
+  // the file at any time (a transaction that fills the write buffer writes
+  // its pages while it spills; see FlushDirty).
   // free_set_only: only from the free set; *id = 0 when it has no such run.
   Status Allocate(size_t count, pgid_t* id, uint8_t** buf, bool free_set_only = false);
   // Frees page id (and its overflow) as pending under this tx.
@@ -460,6 +484,9 @@ class TxImpl {
   // and pending ids to a new one, syncs the data file, writes the meta to
   // page txid % 2 and syncs. Rolls back on failure.
   Status CommitCheckpoint();
+  // WAL mode: commits this transaction as a checkpoint instead of logging
+  // it (its record would fill the log: DBImpl::CommitsAsCheckpoint).
+  Status CommitAsCheckpoint();
 
   // WAL mode: the log's handle for b, emitting kOpen for it (and its
   // unnamed ancestors) on first use. Requires: Logs(b).
@@ -485,8 +512,22 @@ class TxImpl {
   void TrimFreeTail();
   Status WriteTree(bool sync, bool check);
   Status WritePages(bool sync);
+  // A buffer for count pages from the write buffer, writing the pages
+  // already in it first when it is full.
+  Status PageBuffer(size_t count, uint8_t** out);
+  // Writes every dirty page to the file (runs adjacent in the file and in
+  // memory as one write each), then empties dirty and the write buffer.
+  Status FlushDirty();
+  // Hands the write buffer back to the DB (Close).
+  void ReleaseWriteBuffer();
   Status WriteMeta();
   void Close();
+
+  // The DB's write buffer while this transaction holds it (see
+  // DBImpl::TakeWriteBuffer), and how much of it dirty pages use.
+  std::unique_ptr<uint8_t[]> write_buffer_;
+  size_t write_buffer_used_ = 0;
+  std::vector<std::unique_ptr<uint8_t[]>> large_pages_;  // runs larger than the write buffer
 
   std::shared_ptr<const Mapping> map_;  // replaced only through SetMap
   std::vector<std::shared_ptr<const Mapping>> old_maps_;
@@ -574,6 +615,26 @@ class DBImpl {
   // Shrink (src/shrink.cc): moves the pages nearest the end down, then truncates.
   Result<ShrinkResult> Shrink(const ShrinkOptions& o);
   uint64_t file_size() const { return file_size_; }  // writer-owned
+  // The write buffer: the memory a write transaction stages its new pages
+  // in before writing them (TxImpl::Allocate), kept across transactions so
+  // that each commit reuses memory already touched instead of faulting in
+  // fresh pages. A writer takes it and gives it back when it closes; a second
+  // transaction that needs one meanwhile (a checkpoint) gets a new one.
+  // Holds at least kWriteBufferPages pages and kWriteBufferBytes bytes.
+  static constexpr size_t kWriteBufferBytes = size_t{1} << 20;
+  static constexpr size_t kWriteBufferPages = 16;
+  size_t write_buffer_size() const {
+    return std::max<size_t>(kWriteBufferBytes, kWriteBufferPages * size_t{page_size});
+  }
+  std::unique_ptr<uint8_t[]> TakeWriteBuffer() EXCLUDES(write_buffer_mu_) {
+    std::lock_guard<std::mutex> lk(write_buffer_mu_);
+    if (write_buffer_) return std::move(write_buffer_);
+    return std::unique_ptr<uint8_t[]>(new uint8_t[write_buffer_size()]);
+  }
+  void GiveWriteBuffer(std::unique_ptr<uint8_t[]> b) EXCLUDES(write_buffer_mu_) {
+    std::lock_guard<std::mutex> lk(write_buffer_mu_);
+    if (!write_buffer_) write_buffer_ = std::move(b);
+  }
   // Makes the map cover at least min_size bytes; returns the current map.
   Result<std::shared_ptr<const Mapping>> EnsureMapped(uint64_t min_size);
   void SetFailed(const Status& s);
@@ -589,6 +650,22 @@ class DBImpl {
   Status Checkpoint(bool force = false, bool by_shrink = false, bool to_fit = false)
       EXCLUDES(writer_mu_, meta_mu_);
   WalInfo GetWalInfo() const EXCLUDES(meta_mu_);
+  // Whether a WAL commit whose record has record_bytes of operations
+  // commits as a checkpoint rather than being logged: when the record alone
+  // would fill the log to wal_checkpoint_bytes. Logging it would write its
+  // data twice and leave a checkpoint of all its pages to run right after,
+  // while the next commits wait behind its sync.
+  bool CommitsAsCheckpoint(size_t record_bytes) const {
+    return wal::kHeaderSize + wal::kFrameSize + record_bytes >= opts.wal_checkpoint_bytes;
+  }
+  // The txid a checkpoint takes at or after txid: one whose parity differs
+  // from the last checkpoint's, so that its meta goes to the other page.
+  txid_t CheckpointTxidFrom(txid_t txid) const EXCLUDES(meta_mu_);
+  // Requires: the writer gate is held, and the meta of checkpoint txid is
+  // durable. Makes it the checkpoint (pages freed before it may be reused
+  // once no reader needs them) and resets the log. A failed reset fails the
+  // handle (the checkpoint stands; the next open skips the old records).
+  Status CheckpointDurable(txid_t txid) EXCLUDES(meta_mu_);
   // Called by a WAL commit after it released the gate: checkpoints (on the
   // checkpointer thread if there is one) when the log passed its size.
   void AfterLogCommit(bool log_full);
@@ -639,8 +716,11 @@ class DBImpl {
   // "Files that shrink"), never below what an open reader's snapshot spans.
   void TruncateTail(pgid_t hwm, uint64_t reader_bytes, bool to_fit);
   Status RunBatch(BatchGroup* group);
-  // Passes the writer gate (waits for the current writer).
-  void EnterWriterGate() EXCLUDES(writer_mu_);
+  // Passes the writer gate (waits for the current writer). first: ahead of
+  // every writer waiting without it (a checkpoint: a stream of commits
+  // would otherwise keep taking the gate back, while the pages they write
+  // add to what the checkpoint syncs while holding it).
+  void EnterWriterGate(bool first = false) EXCLUDES(writer_mu_);
   void LeaveWriterGate() EXCLUDES(writer_mu_);
   // A write transaction for the gate's holder: txid = the newest + 1, or
   // force_txid (a replayed record's) when not 0; a checkpoint's txid has the
@@ -685,6 +765,7 @@ class DBImpl {
   std::mutex writer_mu_;  // the writer gate (a Tx may end on another thread)
   std::condition_variable writer_cv_;
   bool writer_active_ GUARDED_BY(writer_mu_) = false;
+  int first_waiters_ GUARDED_BY(writer_mu_) = 0;  // EnterWriterGate(true) callers waiting
 
   // WAL mode. wal_ is set at open and dropped at close; between, only the
   // writer (the gate's holder) uses it.
@@ -693,6 +774,8 @@ class DBImpl {
   txid_t checkpoint_txid_ GUARDED_BY(meta_mu_) = 0;  // the data file's meta
   int64_t log_records_ GUARDED_BY(meta_mu_) = 0;     // since the checkpoint
   int64_t log_bytes_ GUARDED_BY(meta_mu_) = 0;
+  // WalInfo::last_change_txid: the newest commit that changed data.
+  txid_t last_change_txid_ GUARDED_BY(meta_mu_) = 0;
   WalInfo read_only_wal_;     // what a read-only open found
   std::mutex checkpoint_mu_;  // one checkpoint at a time; Close waits for it
   std::mutex ckpt_thread_mu_;
@@ -702,6 +785,9 @@ class DBImpl {
   std::thread checkpointer_;
   bool has_checkpointer_ = false;  // set at open, before any commit
   bool log_open_ GUARDED_BY(meta_mu_) = false;
+
+  std::mutex write_buffer_mu_;
+  std::unique_ptr<uint8_t[]> write_buffer_ GUARDED_BY(write_buffer_mu_);
 
   std::mutex batch_mu_;
   std::condition_variable batch_cv_;

@@ -78,7 +78,10 @@ Status Node::Read(const PageView& p, pgid_t id) {
   return Status::OK();
 }
 
-void Node::Write(uint8_t* page) const { WriteInodes(page, is_leaf, inodes); }
+void Node::Write(uint8_t* page, size_t span) const {
+  const size_t used = WriteInodes(page, is_leaf, inodes);
+  std::memset(page + used, 0, span - used);
+}
 
 // bbolt's splitIndex over inodes[begin, end): the size of the left piece.
 size_t Node::SplitIndex(size_t begin, size_t end, size_t threshold) const {
@@ -165,13 +168,12 @@ Status Node::Spill() {
     if (node->inodes.size() >= 0xFFFF) {
       return Status(Code::kInvalidArgument, "inode overflow: a node holds 65535 or more keys");
     }
-    const size_t size = node->Size();
+    const size_t pages = (node->Size() + tx->page_size - 1) / tx->page_size;
     pgid_t id;
     uint8_t* buf;
-    if (Status s = tx->Allocate((size + tx->page_size - 1) / tx->page_size, &id, &buf); !s.ok())
-      return s;
+    if (Status s = tx->Allocate(pages, &id, &buf); !s.ok()) return s;
     node->pgid = id;
-    node->Write(buf);
+    node->Write(buf, pages * tx->page_size);
     node->spilled = true;
     if (node->parent && node != this) {
       // A piece split off this node: its entry joins the parent's in one

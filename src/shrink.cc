@@ -34,6 +34,7 @@ namespace {
 struct PageRef {
   pgid_t id = 0;
   uint32_t pages = 0;   // pages to rewrite: the page with its overflow, or the run's leaves
+  uint32_t writes = 0;  // pages the commit writes for it: pages, or a packed run's estimate
   uint32_t bucket = 0;  // index into Plan::buckets
   std::string key;
 };
@@ -49,14 +50,15 @@ struct Plan {
 constexpr uint32_t kMaxPackRun = 64;  // leaves merged into one node at most
 constexpr int kMaxMoveRounds = 16;
 
-// Bytes a leaf page's elements occupy, header excluded.
+// Bytes a leaf page's elements occupy, header excluded: up to the end of
+// the last element's value, since pages are written with the element
+// headers first and then keys and values in the same order (bbolt's layout).
+// Only a planning estimate: a page laid out otherwise just packs worse.
 uint64_t LeafDataBytes(const PageView& p) {
-  uint64_t n = 0;
   LeafElem e;
-  for (size_t i = 0; i < p.count(); i++) {
-    if (ReadLeafElem(p, i, &e)) n += kLeafElementSize + e.key.size() + e.value.size();
-  }
-  return n;
+  if (p.count() == 0 || !ReadLeafElem(p, p.count() - 1, &e)) return 0;  // Walk reports damage
+  const auto* end = reinterpret_cast<const uint8_t*>(e.value.data()) + e.value.size();
+  return static_cast<uint64_t>(end - (p.data + kPageHeaderSize));
 }
 
 std::string_view FirstKey(const PageView& p) {
@@ -92,7 +94,8 @@ class Walker {
   // Move: the pages at or above the cut, highest first.
   void CollectTail(pgid_t cut) {
     for (const Seen& s : pages_) {
-      if (s.id >= cut) plan_->refs.push_back({s.id, s.pages, s.bucket, std::string(s.key)});
+      if (s.id >= cut)
+        plan_->refs.push_back({s.id, s.pages, s.pages, s.bucket, std::string(s.key)});
     }
     std::sort(plan_->refs.begin(), plan_->refs.end(),
               [](const PageRef& a, const PageRef& b) { return a.id > b.id; });
@@ -137,8 +140,12 @@ class Walker {
   Status WalkLeaf(const PageView& p, pgid_t id, uint32_t bucket) {
     LeafElem e;
     for (size_t i = 0; i < p.count(); i++) {
+      // Only a bucket's element needs decoding: read the flags alone first.
+      const uint64_t elem_off = kPageHeaderSize + i * kLeafElementSize;
+      if (elem_off + kLeafElementSize > p.span)
+        return tx_->Poison(Corrupt(id, "leaf element out of bounds"));
+      if (!(Load<uint32_t>(p.data + elem_off + kLeafElemFlagsOff) & kBucketLeafFlag)) continue;
       if (!ReadLeafElem(p, i, &e)) return tx_->Poison(Corrupt(id, "leaf element out of bounds"));
-      if (!(e.flags & kBucketLeafFlag)) continue;
       if (e.value.size() < kBucketHeaderSize)
         return tx_->Poison(Corrupt(id, "bucket value too short"));
       BucketHeader h = BucketHeader::Decode(reinterpret_cast<const uint8_t*>(e.value.data()));
@@ -165,6 +172,7 @@ class Walker {
       const uint32_t gain = run.pages > need ? run.pages - need : 0;
       if (run.pages >= 2 && gain >= std::max<uint32_t>(1, run.pages / 8)) {
         plan_->pack_gain += gain;
+        run.writes = need;
         plan_->refs.push_back(run);
       }
       run = PageRef{};
@@ -179,7 +187,7 @@ class Walker {
         flush();
         continue;
       }
-      if (run.pages == 0) run = PageRef{e.pgid, 0, bucket, std::string(FirstKey(child))};
+      if (run.pages == 0) run = PageRef{e.pgid, 0, 0, bucket, std::string(FirstKey(child))};
       run.pages++;
       bytes += LeafDataBytes(child);
       if (run.pages == kMaxPackRun) flush();
@@ -232,12 +240,14 @@ Status Pack(TxImpl* tx, const Plan& plan, const PageRef& ref) {
   // transaction), leave the run alone rather than guess.
   if (at >= parent->inodes.size() || parent->inodes[at].pgid != n->pgid) return Status::OK();
   n->bucket->fill_percent = kMaxFillPercent;
+  size_t size = n->Size();  // kept up to date as siblings join (Size() walks every inode)
   for (uint32_t merged = 1; merged < ref.pages; merged++) {
     const size_t next = at + 1;
-    if (next >= parent->inodes.size() || n->Size() > kMaxPackRun * tx->page_size) break;
+    if (next >= parent->inodes.size() || size > kMaxPackRun * tx->page_size) break;
     Node* sibling;
     if (Status s = parent->ChildAt(next, &sibling); !s.ok()) return s;
     if (!sibling->is_leaf) break;
+    size += sibling->Size() - kPageHeaderSize;
     n->inodes.insert(n->inodes.end(), sibling->inodes.begin(), sibling->inodes.end());
     parent->inodes.erase(parent->inodes.begin() + static_cast<std::ptrdiff_t>(next));
     parent->unbalanced = true;  // a branch that lost children may merge too
@@ -270,6 +280,31 @@ static Result<Plan> MakePlan(DBImpl* db, bool pack) {
   return plan;
 }
 
+// Whether no page the tree uses lies at or above the cut a move plan would
+// take, known from the freelist alone: the writer's free and pending ids
+// number n of the hwm pages, so the tree, metas and freelist use hwm - n;
+// when every page from there up to the mark is free or pending, a walk would
+// find nothing to move (the settles trim and cut the rest). Pages counted
+// neither free nor in use (none in a sound file) only make this say no.
+static Status TailIsFree(DBImpl* db, bool* tail_free) {
+  auto t = db->BeginTx(true);
+  if (!t.ok()) return t.status();
+  Tx tx(std::move(*t));
+  TxImpl* ti = tx.impl();
+  const pgid_t hwm = ti->meta.pgid;
+  const std::vector<pgid_t> ids = db->freelist->AllIds();
+  const pgid_t cut = hwm - std::min<pgid_t>(hwm, ids.size());
+  auto above = static_cast<pgid_t>(ids.end() - std::lower_bound(ids.begin(), ids.end(), cut));
+  if (ti->meta.freelist != kNoFreelist) {  // the settles rewrite it lower down
+    PageView p;
+    if (Status s = ti->RawPage(ti->meta.freelist, &p); !s.ok()) return s;
+    const pgid_t end = ti->meta.freelist + p.span / ti->page_size;
+    if (end > cut) above += end - std::max(cut, ti->meta.freelist);
+  }
+  *tail_free = above == hwm - cut;
+  return Status::OK();  // tx rolls back
+}
+
 // One write transaction over refs [begin, end): packs or touches each, with
 // allocations preferring pages below limit, then commits.
 static Status RunBatch(DBImpl* db, const Plan& plan, size_t begin, size_t end, pgid_t limit,
@@ -292,14 +327,14 @@ static Status RunBatch(DBImpl* db, const Plan& plan, size_t begin, size_t end, p
   return Status::OK();
 }
 
-// Runs plan.refs in batches of about pages_per_tx pages.
+// Runs plan.refs in batches that write about pages_per_tx pages each.
 static Status RunBatches(DBImpl* db, const Plan& plan, pgid_t limit, bool pack,
                          const ShrinkOptions& o, ShrinkResult* r) {
   const size_t per_tx = std::max<size_t>(1, o.pages_per_tx);
   for (size_t begin = 0; begin < plan.refs.size();) {
     size_t end = begin, pages = 0;
-    while (end < plan.refs.size() && (end == begin || pages + plan.refs[end].pages <= per_tx)) {
-      pages += plan.refs[end++].pages;
+    while (end < plan.refs.size() && (end == begin || pages + plan.refs[end].writes <= per_tx)) {
+      pages += plan.refs[end++].writes;
     }
     if (Status s = RunBatch(db, plan, begin, end, limit, pack, r); !s.ok()) return s;
     begin = end;
@@ -353,6 +388,9 @@ Result<ShrinkResult> DBImpl::Shrink(const ShrinkOptions& o) {
   int stalls = 0;
   pgid_t best = r.high_water_before;
   for (int round = 0; round < kMaxMoveRounds && stalls < 2; round++) {
+    bool tail_free = false;
+    if (Status s = TailIsFree(this, &tail_free); !s.ok()) return s;
+    if (tail_free) break;
     auto plan = MakePlan(this, false);
     if (!plan.ok()) return plan.status();
     if (plan->refs.empty()) break;

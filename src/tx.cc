@@ -8,6 +8,10 @@
 
 #include "impl.h"
 
+#if defined(__linux__)
+#include <sys/mman.h>
+#endif
+
 namespace boltpp {
 
 using namespace format;
@@ -15,6 +19,56 @@ using Clock = std::chrono::steady_clock;
 
 static int64_t NanosSince(Clock::time_point t) {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - t).count();
+}
+
+namespace {
+
+class ArenaUpstreamResource final : public std::pmr::memory_resource {
+  static constexpr size_t kHugeChunkBytes = size_t{4} << 20;
+  static constexpr size_t kHugePage = size_t{2} << 20;
+
+  static size_t Rounded(size_t bytes) { return (bytes + kHugePage - 1) & ~(kHugePage - 1); }
+
+  void* do_allocate(size_t bytes, size_t align) override {
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+    if (bytes >= kHugeChunkBytes && align <= kHugePage) {
+      // Map one huge page more than needed, then cut the unaligned head and
+      // the rest of the tail: what remains starts on a 2 MiB boundary.
+      const size_t len = Rounded(bytes);
+      void* m = mmap(nullptr, len + kHugePage, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+                     -1, 0);
+      if (m == MAP_FAILED) throw std::bad_alloc();
+      auto* base = static_cast<uint8_t*>(m);
+      auto* start = reinterpret_cast<uint8_t*>(Rounded(reinterpret_cast<uintptr_t>(base)));
+      if (start > base) munmap(base, static_cast<size_t>(start - base));
+      const size_t tail = kHugePage - static_cast<size_t>(start - base);
+      if (tail > 0) munmap(start + len, tail);
+      madvise(start, len, MADV_HUGEPAGE);
+      return start;
+    }
+#endif
+    return ::operator new (bytes, std::align_val_t{align});
+  }
+  void do_deallocate(void* p, size_t bytes, size_t align) override {
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+    if (bytes >= kHugeChunkBytes && align <= kHugePage) {
+      munmap(p, Rounded(bytes));
+      return;
+    }
+#endif
+    ::operator delete (p, bytes, std::align_val_t{align});
+  }
+  bool do_is_equal(const std::pmr::memory_resource& o) const noexcept override {
+    return this == &o;
+  }
+};
+
+}  // namespace
+
+std::pmr::memory_resource* ArenaUpstream() {
+  // Never destroyed: a transaction (and its arena) may outlive static destruction.
+  static auto* resource = new ArenaUpstreamResource;
+  return resource;
 }
 
 TxImpl::TxImpl(DBImpl* d, bool w, const Meta& m, std::shared_ptr<const Mapping> mp)
@@ -89,10 +143,15 @@ Status TxImpl::Poison(Status s) {
 }
 
 Status TxImpl::RawPage(pgid_t id, PageView* out) const {
-  if (writable && !dirty.empty()) {
-    if (auto it = dirty.find(id); it != dirty.end()) {
-      out->data = it->second.get();
-      out->span = (size_t{PageOverflow(out->data)} + 1) * page_size;
+  // A page this transaction allocated past the old high-water mark is in
+  // dirty until written; once written (or when below the old mark) the map
+  // has it. Only a damaged tree reaches a page allocated in this
+  // transaction before the commit has written it.
+  if (writable && id >= begin_meta.pgid && !dirty.empty()) {
+    for (const DirtyPage& d : dirty) {
+      if (d.id != id) continue;
+      out->data = d.buf;
+      out->span = d.pages * page_size;
       return Status::OK();
     }
   }
@@ -126,7 +185,6 @@ Status TxImpl::Allocate(size_t count, pgid_t* id, uint8_t** buf, bool free_set_o
     return Status::OK();
   }
   const size_t bytes = count * page_size;
-  std::unique_ptr<uint8_t[]> mem(new uint8_t[bytes]());
   if (start == 0) {
     start = meta.pgid;
     if (db->opts.max_size > 0 && (start + count) * page_size > db->opts.max_size) {
@@ -141,15 +199,68 @@ Status TxImpl::Allocate(size_t count, pgid_t* id, uint8_t** buf, bool free_set_o
     meta.pgid += count;
     if (db->logging()) db->freelist->NoteGrowth(meta.txid, start);
   }
-  SetPageHeader(mem.get(), start, 0, 0, static_cast<uint32_t>(count - 1));
+  uint8_t* mem;
+  if (Status s = PageBuffer(count, &mem); !s.ok()) return s;
+  SetPageHeader(mem, start, 0, 0, static_cast<uint32_t>(count - 1));
+  dirty.push_back(DirtyPage{start, count, mem});
   *id = start;
-  *buf = mem.get();
-  dirty[start] = std::move(mem);
+  *buf = mem;
   if (!db->opts.no_statistics) {
     stats.page_count += static_cast<int64_t>(count);
     stats.page_alloc += static_cast<int64_t>(bytes);
   }
   return Status::OK();
+}
+
+Status TxImpl::PageBuffer(size_t count, uint8_t** out) {
+  const size_t bytes = count * page_size;
+  const size_t capacity = db->write_buffer_size();
+  if (bytes > capacity) {
+    large_pages_.emplace_back(new uint8_t[bytes]);
+    *out = large_pages_.back().get();
+    return Status::OK();
+  }
+  if (!write_buffer_) write_buffer_ = db->TakeWriteBuffer();
+  if (write_buffer_used_ + bytes > capacity) {
+    // Every page in the buffer is complete (Allocate's contract): write them
+    // now and reuse the memory, so a large transaction stages its pages in
+    // one buffer's worth of memory.
+    if (Status s = FlushDirty(); !s.ok()) return s;
+  }
+  *out = write_buffer_.get() + write_buffer_used_;
+  write_buffer_used_ += bytes;
+  return Status::OK();
+}
+
+Status TxImpl::FlushDirty() {
+  std::sort(dirty.begin(), dirty.end(),
+            [](const DirtyPage& a, const DirtyPage& b) { return a.id < b.id; });
+  for (size_t i = 0; i < dirty.size();) {
+    // Pages allocated one after another past the high-water mark are
+    // adjacent both in the file and in the buffer: one write each run.
+    size_t j = i + 1;
+    size_t bytes = dirty[i].pages * page_size;
+    while (j < dirty.size() && dirty[j].id == dirty[j - 1].id + dirty[j - 1].pages &&
+           dirty[j].buf == dirty[i].buf + bytes) {
+      bytes += dirty[j].pages * page_size;
+      j++;
+    }
+    if (Status s = db->file->WriteAt(dirty[i].id * page_size, dirty[i].buf, bytes); !s.ok())
+      return s;
+    stats.write += static_cast<int64_t>(j - i);
+    i = j;
+  }
+  dirty.clear();
+  write_buffer_used_ = 0;
+  large_pages_.clear();
+  return Status::OK();
+}
+
+void TxImpl::ReleaseWriteBuffer() {
+  dirty.clear();
+  large_pages_.clear();
+  write_buffer_used_ = 0;
+  if (write_buffer_) db->GiveWriteBuffer(std::move(write_buffer_));
 }
 
 Status TxImpl::FreePage(pgid_t id) {
@@ -199,7 +310,10 @@ Status TxImpl::CommitFreelist() {
     return Status::OK();
   }
   Store<uint16_t>(buf + kPageFlagsOff, kFreelistPage);
-  EncodeFreelist(buf, db->freelist->AllIds());
+  const std::vector<pgid_t> ids = db->freelist->AllIds();
+  EncodeFreelist(buf, ids);
+  const size_t used = FreelistSize(ids.size());
+  std::memset(buf + used, 0, pages * page_size - used);
   meta.freelist = id;
   return Status::OK();
 }
@@ -235,11 +349,7 @@ Status TxImpl::WriteTree(bool sync, bool check) {
 
 Status TxImpl::WritePages(bool sync) {
   const auto start = Clock::now();
-  for (const auto& [id, buf] : dirty) {
-    const size_t len = (size_t{PageOverflow(buf.get())} + 1) * page_size;
-    if (Status s = db->file->WriteAt(id * page_size, buf.get(), len); !s.ok()) return s;
-    stats.write++;
-  }
+  if (Status s = FlushDirty(); !s.ok()) return s;
   if (sync && !db->opts.no_sync) {
     if (Status s = db->file->Sync(); !s.ok()) return s;
   }
@@ -307,6 +417,7 @@ Status TxImpl::CommitToLog() {
     return s;
   };
   const std::string_view record = wal_ops ? std::string_view(wal_ops->bytes()) : "";
+  if (!db->replaying_ && db->CommitsAsCheckpoint(record.size())) return CommitAsCheckpoint();
   if (record.size() > wal::kMaxPayload) {
     return fail(Status(Code::kInvalidArgument, "transaction too large for the write-ahead log"));
   }
@@ -323,6 +434,39 @@ Status TxImpl::CommitToLog() {
   Close();
   for (auto& fn : on_commit) fn();
   db->AfterLogCommit(log_full);
+  return Status::OK();
+}
+
+// The order keeps the data file a checkpoint at every point: the pages
+// (this transaction's, in pages no checkpoint uses, and those of the
+// commits logged since the last checkpoint) are synced before the meta is
+// written, to the page the last checkpoint does not use. Until that meta is
+// durable the log still holds every earlier commit. The meta's txid may be
+// one past the transaction's (the parity rule); the log is reset after it.
+Status TxImpl::CommitAsCheckpoint() {
+  auto fail = [this](Status s) {
+    Rollback();
+    return s;
+  };
+  if (Status s = CommitFreelist(); !s.ok()) return fail(s);
+  if (Status s = WriteTree(false, true); !s.ok()) return fail(s);
+  // A failed data sync may have dropped pages of logged commits: the handle
+  // fails, so that only a reopen (which replays the log) goes on.
+  if (!db->opts.no_sync) {
+    if (Status s = db->file->Sync(); !s.ok()) {
+      db->SetFailed(s);
+      return fail(s);
+    }
+  }
+  meta.txid = db->CheckpointTxidFrom(meta.txid);
+  if (Status s = WriteMeta(); !s.ok()) {
+    db->SetFailed(s);
+    return fail(s);
+  }
+  (void)db->CheckpointDurable(meta.txid);  // the commit is durable even if this fails
+  db->EndWrite(this, true);
+  Close();
+  for (auto& fn : on_commit) fn();
   return Status::OK();
 }
 
@@ -375,7 +519,7 @@ void TxImpl::Close() {
     b.buckets.clear();
   }
   node_pool.clear();
-  dirty.clear();
+  ReleaseWriteBuffer();
   wal_ops.reset();
   arena.release();
   map_.reset();

@@ -64,7 +64,8 @@ Status DBImpl::OpenLog() {
   const std::string log_path = wal::LogPath(path);
   {
     std::lock_guard<std::mutex> lk(meta_mu_);
-    checkpoint_txid_ = meta_.txid;
+    checkpoint_txid_ = last_change_txid_ = meta_.txid;
+    read_only_wal_.checkpoint_txid = read_only_wal_.last_change_txid = meta_.txid;
   }
   const bool exists = fs->Exists(log_path);
   if (opts.read_only) return exists ? InspectLog(log_path) : Status::OK();
@@ -122,6 +123,7 @@ Status DBImpl::InspectLog(const std::string& log_path) {
   Status s = SelectRecords(*r, meta_.txid, log_path, &todo);
   if (!s.ok()) w.stop = s.detail().empty() ? s.ToString() : s.detail();
   w.pending_records = static_cast<int64_t>(todo.size());
+  if (!todo.empty()) w.last_change_txid = todo.back().txid;
   return Status::OK();
 }
 
@@ -207,16 +209,28 @@ Status DBImpl::Checkpoint(bool force, bool by_shrink, bool to_fit) {
     if (!failed.ok()) return failed;
     if (!wal_ || (!force && meta_.txid == checkpoint_txid_)) return Status::OK();
   }
-  // The bulk of the pages written since the last checkpoint reach the disk
-  // while commits go on; the gate is then held for what was written since.
+  // The pages written since the last checkpoint reach the disk while
+  // commits go on; the gate is then held only for what was written since,
+  // and the freelist and meta. The sync is repeated (at most kOutsideSyncs
+  // times) while commits came during the last one: what a long sync let
+  // them write, a short one catches up with, so that the sync under the
+  // gate, which commits wait for, has little left to write.
   // A failed data sync may have dropped pages: only a replay is safe then.
-  if (!opts.no_sync) {
+  constexpr int kOutsideSyncs = 3;
+  for (int pass = 0; pass < kOutsideSyncs && !opts.no_sync; pass++) {
+    txid_t before;
+    {
+      std::lock_guard<std::mutex> lk(meta_mu_);
+      before = meta_.txid;
+    }
     if (Status s = file->Sync(); !s.ok()) {
       SetFailed(s);
       return s;
     }
+    std::lock_guard<std::mutex> lk(meta_mu_);
+    if (meta_.txid == before) break;
   }
-  EnterWriterGate();
+  EnterWriterGate(/*first=*/true);
   Status s = CheckpointLocked(force, by_shrink, to_fit);
   LeaveWriterGate();
   return s;
@@ -235,23 +249,38 @@ Status DBImpl::CheckpointLocked(bool force, bool by_shrink, bool to_fit) {
   tx->by_shrink = by_shrink;
   tx->truncate_to_fit = to_fit;
   s = tx->CommitCheckpoint();
-  txid_t done = 0;
-  if (s.ok()) {
-    std::lock_guard<std::mutex> lk(meta_mu_);
-    done = checkpoint_txid_ = meta_.txid;
-  }
-  // Pages allocated up to the checkpoint are in its tree now: held like any
-  // old page until the next checkpoint, whatever their allocation txid.
-  if (s.ok()) freelist->ForgetAllocationsThrough(done);
-  if (s.ok()) s = wal_->Reset(done, std::max<uint64_t>(2 * opts.wal_checkpoint_bytes, 4 << 20));
   if (!s.ok()) {
     SetFailed(s);
     return s;
   }
+  txid_t done = 0;
+  {
+    std::lock_guard<std::mutex> lk(meta_mu_);
+    done = meta_.txid;
+  }
+  if (s = CheckpointDurable(done); !s.ok()) return s;
   std::lock_guard<std::mutex> lk(meta_mu_);
   log_records_ = 0;
   log_bytes_ = static_cast<int64_t>(wal_->end());
   return Status::OK();
+}
+
+txid_t DBImpl::CheckpointTxidFrom(txid_t txid) const {
+  std::lock_guard<std::mutex> lk(meta_mu_);
+  return txid % 2 == checkpoint_txid_ % 2 ? txid + 1 : txid;
+}
+
+Status DBImpl::CheckpointDurable(txid_t txid) {
+  {
+    std::lock_guard<std::mutex> lk(meta_mu_);
+    checkpoint_txid_ = txid;
+  }
+  // Pages allocated up to the checkpoint are in its tree now: held like any
+  // old page until the next checkpoint, whatever their allocation txid.
+  freelist->ForgetAllocationsThrough(txid);
+  Status s = wal_->Reset(txid, std::max<uint64_t>(2 * opts.wal_checkpoint_bytes, 4 << 20));
+  if (!s.ok()) SetFailed(s);
+  return s;
 }
 
 void DBImpl::AfterLogCommit(bool log_full) {
@@ -315,6 +344,7 @@ WalInfo DBImpl::GetWalInfo() const {
   w.pending_records = log_records_;
   w.bytes = log_bytes_;
   w.checkpoint_txid = checkpoint_txid_;
+  w.last_change_txid = last_change_txid_;
   return w;
 }
 

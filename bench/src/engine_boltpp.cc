@@ -134,7 +134,7 @@ class BoltEngine final : public Engine {
     if (wal_) {
       return "boltpp WAL mode (Options::wal): each commit writes its pages unsynced and appends a "
              "record to the log with one fdatasync; checkpoints every 16 MiB of log, every 10 s "
-             "and at close";
+             "and at close; a transaction whose record would pass 16 MiB commits as a checkpoint";
     }
     return "boltpp defaults: array freelist, freelist synced, fdatasync per commit, page size = OS "
            "page; compaction = boltpp::Compact (the page copy into a fresh file)";

@@ -65,6 +65,14 @@ struct WalInfo {
   int64_t pending_records = 0;
   int64_t bytes = 0;             // bytes of the log in use (header and records)
   uint64_t checkpoint_txid = 0;  // txid of the data file's meta
+  // The txid of the newest commit that changed data (not a checkpoint, an
+  // empty commit or one of Shrink's page moves). At open it
+  // is the data file's txid, or the last pending record's. Greater than
+  // checkpoint_txid exactly when data changed since the last checkpoint
+  // (a checkpoint takes a txid above every commit it holds); unchanged
+  // across checkpoints, so it tells whether anything was written since a
+  // given commit. Filled in every mode.
+  uint64_t last_change_txid = 0;
   // Why a scan stopped before the end of the file ("" when it did not):
   // a torn last record, a checksum or salt mismatch, a damaged header.
   std::string stop;

@@ -182,13 +182,20 @@ class ArrayFreelist final : public Freelist {
  protected:
   pgid_t TakeSpan(size_t n, pgid_t limit) override {
     pgid_t initial = 0, previd = 0;
-    for (size_t i = 0; i < ids_.size(); i++) {
+    for (size_t i = head_; i < ids_.size(); i++) {
       const pgid_t id = ids_[i];
       if (id >= limit) return 0;  // first fit: every later run ends higher
       if (previd == 0 || id - previd != 1) initial = id;
       if (id - initial + 1 == n) {
-        ids_.erase(ids_.begin() + static_cast<std::ptrdiff_t>(i + 1 - n),
-                   ids_.begin() + static_cast<std::ptrdiff_t>(i + 1));
+        const size_t first = i + 1 - n;
+        if (first == head_) {
+          // The lowest ids (always, for one page): dropped from the front
+          // without moving the rest.
+          head_ += n;
+        } else {
+          ids_.erase(ids_.begin() + static_cast<std::ptrdiff_t>(first),
+                     ids_.begin() + static_cast<std::ptrdiff_t>(i + 1));
+        }
         return initial;
       }
       previd = id;
@@ -197,7 +204,7 @@ class ArrayFreelist final : public Freelist {
   }
   pgid_t TakeTail(pgid_t hwm) override {
     pgid_t start = hwm;
-    while (!ids_.empty() && ids_.back() == start - 1) {
+    while (ids_.size() > head_ && ids_.back() == start - 1) {
       ids_.pop_back();
       start--;
     }
@@ -205,23 +212,35 @@ class ArrayFreelist final : public Freelist {
   }
   void AddFree(std::vector<pgid_t> ids) override {
     std::sort(ids.begin(), ids.end());
-    if (ids_.empty()) {
+    if (Live() == 0) {
       ids_ = std::move(ids);
+      head_ = 0;
       return;
     }
     std::vector<pgid_t> merged;
-    merged.reserve(ids_.size() + ids.size());
-    std::merge(ids_.begin(), ids_.end(), ids.begin(), ids.end(), std::back_inserter(merged));
+    merged.reserve(Live() + ids.size());
+    std::merge(ids_.begin() + static_cast<std::ptrdiff_t>(head_), ids_.end(), ids.begin(),
+               ids.end(), std::back_inserter(merged));
     ids_ = std::move(merged);
+    head_ = 0;
   }
-  void ClearFree() override { ids_.clear(); }
+  void ClearFree() override {
+    ids_.clear();
+    head_ = 0;
+  }
   void FreeIdsInto(std::vector<pgid_t>* out) const override {
-    out->insert(out->end(), ids_.begin(), ids_.end());
+    out->insert(out->end(), ids_.begin() + static_cast<std::ptrdiff_t>(head_), ids_.end());
   }
-  size_t FreeCountImpl() const override { return ids_.size(); }
+  size_t FreeCountImpl() const override { return Live(); }
 
  private:
-  std::vector<pgid_t> ids_;  // sorted
+  size_t Live() const { return ids_.size() - head_; }
+  // The free ids are ids_[head_, end), sorted: allocations take the lowest
+  // first, so they advance head_ instead of erasing the vector's front (an
+  // O(free pages) move per allocated page, quadratic in a commit that
+  // allocates thousands of pages from a large free list).
+  std::vector<pgid_t> ids_;
+  size_t head_ = 0;
 };
 
 class HashMapFreelist final : public Freelist {

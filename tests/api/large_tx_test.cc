@@ -16,6 +16,8 @@
 #include <random>
 #include <string>
 
+#include "testutil/fault_fs.h"
+#include "testutil/raw_file.h"
 #include "testutil/test_db.h"
 
 namespace boltpp::testing {
@@ -210,6 +212,153 @@ TEST_F(LargeTxTest, GrowsTheMapMidCommitWithManyModifiedNodes) {
   tdb().MustCheck();
   ASSERT_TRUE(tdb().Reopen());
   EXPECT_EQ(ReadBucket(db(), "z-data"), model);
+}
+
+// A commit stages its new pages in the DB's write buffer (1 MiB) and writes
+// them out whenever it fills, while the spill is still running. A write
+// that fails there, at any point, fails the commit and leaves the database
+// exactly as the last commit left it, usable by the same handle.
+TEST(LargeTxFaultTest, WriteFailsWhileTheSpillFlushesTheWriteBuffer) {
+  constexpr int kBase = 2000, kKeys = 20000;
+  auto key_of = [](int i) {
+    char key[24];
+    std::snprintf(key, sizeof key, "key-%010d", (i * 7919) % 1000003);
+    return std::string(key);
+  };
+  auto load = [&](DB* db, std::map<std::string, std::string>* model) {
+    return db->Update([&](Tx& tx) {
+      auto b = tx.CreateBucketIfNotExists("data");
+      if (!b.ok()) return b.status();
+      for (int i = kBase; i < kBase + kKeys; i++) {
+        const std::string v(150 + i % 50, static_cast<char>('a' + i % 26));
+        if (Status s = b->Put(key_of(i), v); !s.ok()) return s;
+        if (model) (*model)[key_of(i)] = v;
+      }
+      for (int i = 0; i < kBase; i += 3) {
+        if (Status s = b->Delete(key_of(i)); !s.ok()) return s;
+        if (model) model->erase(key_of(i));
+      }
+      return Status::OK();
+    });
+  };
+  int failed_commits = 0;
+  for (int n = 1; n < 200; n++) {
+    SCOPED_TRACE("failing write #" + std::to_string(n));
+    FaultFileSystem fs;
+    Options o = TestOptions();
+    o.file_system = &fs;
+    TestDB t(o);
+    ASSERT_TRUE(t.Open());
+    std::map<std::string, std::string> base;
+    ASSERT_TRUE(t.db()
+                    ->Update([&](Tx& tx) {
+                      auto b = tx.CreateBucket("data");
+                      if (!b.ok()) return b.status();
+                      for (int i = 0; i < kBase; i++) {
+                        if (Status s = b->Put(key_of(i), "base"); !s.ok()) return s;
+                        base[key_of(i)] = "base";
+                      }
+                      return Status::OK();
+                    })
+                    .ok());
+    FaultInjector& inj = fs.injector();
+    inj.set_recording(true);
+    inj.ClearEvents();
+    inj.ResetCounts();
+    inj.FailNth(FaultOp::kWrite, n);
+    std::map<std::string, std::string> model = base;
+    Status s = load(t.db(), &model);
+    const bool fired = inj.injected(FaultOp::kWrite) > 0;
+    const std::vector<FaultEvent> events = inj.events();
+    inj.ClearAll();
+    inj.set_recording(false);
+    if (!fired) {
+      ASSERT_TRUE(s.ok()) << s.ToString();
+      // The pages went out in buffer-sized writes, several of them.
+      int data_writes = 0;
+      for (const FaultEvent& ev : events) {
+        if (ev.op != FaultOp::kWrite || ev.offset < 2 * 4096) continue;
+        data_writes++;
+        EXPECT_LE(ev.length, size_t{1} << 20);
+      }
+      EXPECT_GE(data_writes, 4);
+      EXPECT_GE(failed_commits, 4);
+      EXPECT_EQ(ReadBucket(t.db(), "data"), model);
+      t.MustCheck();
+      ASSERT_TRUE(t.Reopen());
+      EXPECT_EQ(ReadBucket(t.db(), "data"), model);
+      return;
+    }
+    EXPECT_FALSE(s.ok());
+    const std::vector<FaultEvent> injected = inj.injected_events();
+    if (!injected.empty() && injected.back().offset < 2 * 4096) continue;  // the meta write
+    failed_commits++;
+    // A data page write failed: the commit is rolled back and the handle
+    // still works.
+    EXPECT_EQ(ReadBucket(t.db(), "data"), base);
+    t.MustCheck();
+    std::map<std::string, std::string> retried = base;
+    ASSERT_TRUE(load(t.db(), &retried).ok());
+    EXPECT_EQ(ReadBucket(t.db(), "data"), retried);
+    ASSERT_TRUE(t.Reopen());
+    EXPECT_EQ(ReadBucket(t.db(), "data"), retried);
+  }
+  FAIL() << "the commit kept failing";
+}
+
+// Page buffers are reused across commits without being cleared first: each
+// page's bytes past its elements, keys and values must still reach the file
+// as zeros (bbolt's files carry no stale memory). Commits of long values
+// fill the write buffer with non-zero bytes; then shorter ones rewrite
+// every page; every branch, leaf and freelist page is checked byte by byte.
+TEST_F(LargeTxTest, UnusedPageBytesAreWrittenAsZeros) {
+  constexpr uint32_t kPS = 4096;
+  for (size_t len : {1500, 700, 90, 3}) {
+    ASSERT_TRUE(db()->Update([&](Tx& tx) {
+                      auto b = tx.CreateBucketIfNotExists("data");
+                      if (!b.ok()) return b.status();
+                      for (int i = 0; i < 3000; i++) {
+                        char key[16];
+                        std::snprintf(key, sizeof key, "k%06d", (i * 37) % 3000);
+                        if (Status s = b->Put(key, std::string(len + i % 7, '\xAB')); !s.ok())
+                          return s;
+                      }
+                      return Status::OK();
+                    })
+                    .ok());
+  }
+  tdb().Close();
+  const std::string file = ReadFileBytes(tdb().path());
+  int checked = 0;
+  for (uint64_t off = 2 * kPS; off + kPS <= file.size(); off += kPS) {
+    const std::string_view page(file.data() + off, kPS);
+    const uint16_t flags = LoadLE<uint16_t>(page, 8);
+    const uint16_t count = LoadLE<uint16_t>(page, 10);
+    const uint32_t overflow = LoadLE<uint32_t>(page, 12);
+    if (LoadLE<uint64_t>(page, 0) != off / kPS || overflow != 0) continue;
+    size_t end = 16;
+    if (flags == 0x02 || flags == 0x01) {  // leaf, branch: elements then data
+      end = 16 + 16 * size_t{count};
+      for (size_t i = 0; i < count; i++) {
+        const size_t e = 16 + 16 * i;
+        const size_t pos = LoadLE<uint32_t>(page, e + (flags == 0x02 ? 4 : 0));
+        const size_t ksize = LoadLE<uint32_t>(page, e + (flags == 0x02 ? 8 : 4));
+        const size_t vsize = flags == 0x02 ? LoadLE<uint32_t>(page, e + 12) : 0;
+        end = std::max(end, e + pos + ksize + vsize);
+      }
+    } else if (flags == 0x10 && count < 0xFFFF) {  // freelist: the ids
+      end = 16 + 8 * size_t{count};
+    } else {
+      continue;
+    }
+    ASSERT_LE(end, page.size()) << "page " << off / kPS;
+    for (size_t b = end; b < page.size(); b++) {
+      ASSERT_EQ(page[b], '\0') << "page " << off / kPS << " byte " << b << " of " << end;
+    }
+    checked++;
+  }
+  EXPECT_GT(checked, 50);
+  ASSERT_TRUE(tdb().Open());
 }
 
 }  // namespace

@@ -5,12 +5,15 @@
 // freelist types and checks the file (TestDB's teardown runs Tx::Check).
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
+#include <iostream>
 #include <filesystem>
 #include <thread>
 
 #include "freelist/freelist.h"
 
+#include "testutil/fault_fs.h"
 #include "testutil/random.h"
 #include "testutil/raw_file.h"
 #include "testutil/snapshot.h"
@@ -247,6 +250,29 @@ ShrinkResult ShrinkAndCheck(TestDB& t, const ShrinkOptions& so = {}) {
   return *r;
 }
 
+// Puts n random keys (100-byte values) into bucket "b", 2000 per
+// transaction, then deletes every other one in one transaction: leaves about
+// half full all over the file. Returns the keys, deleted ones included.
+std::vector<uint64_t> FillThenDeleteHalf(DB* db, Random& rnd, size_t n) {
+  std::vector<uint64_t> ids(n);
+  for (uint64_t& id : ids) id = rnd.Next();
+  for (size_t i = 0; i < ids.size(); i += 2000) {
+    EXPECT_OK(db->Update([&](Tx& tx) -> Status {
+      auto b = tx.CreateBucketIfNotExists("b");
+      BOLTPP_RETURN_IF_ERROR(b);
+      for (size_t k = i; k < std::min(ids.size(), i + 2000); k++)
+        BOLTPP_RETURN_IF_ERROR(b->Put(U64Key(ids[k]), Value(k, 100)));
+      return Status::OK();
+    }));
+  }
+  EXPECT_OK(db->Update([&](Tx& tx) -> Status {
+    for (size_t k = 0; k < ids.size(); k += 2)
+      BOLTPP_RETURN_IF_ERROR(tx.GetBucket("b").Delete(U64Key(ids[k])));
+    return Status::OK();
+  }));
+  return ids;
+}
+
 // Half the keys deleted at random: Shrink packs and moves, and the file
 // ends near the size compact gives.
 TEST_P(ShrinkTest, HalfDeletedEndsNearCompactSize) {
@@ -254,22 +280,7 @@ TEST_P(ShrinkTest, HalfDeletedEndsNearCompactSize) {
   ASSERT_TRUE(t.Open());
   Random rnd(SeedOr(11));
   SCOPED_TRACE("seed " + std::to_string(rnd.seed()));
-  std::vector<uint64_t> ids(20000);
-  for (uint64_t i = 0; i < ids.size(); i++) ids[i] = rnd.Next();
-  for (size_t i = 0; i < ids.size(); i += 2000) {
-    ASSERT_OK(t->Update([&](Tx& tx) -> Status {
-      auto b = tx.CreateBucketIfNotExists("b");
-      BOLTPP_RETURN_IF_ERROR(b);
-      for (size_t k = i; k < i + 2000; k++)
-        BOLTPP_RETURN_IF_ERROR(b->Put(U64Key(ids[k]), Value(k, 100)));
-      return Status::OK();
-    }));
-  }
-  ASSERT_OK(t->Update([&](Tx& tx) -> Status {
-    for (size_t k = 0; k < ids.size(); k += 2)
-      BOLTPP_RETURN_IF_ERROR(tx.GetBucket("b").Delete(U64Key(ids[k])));
-    return Status::OK();
-  }));
+  const std::vector<uint64_t> ids = FillThenDeleteHalf(t.db(), rnd, 20000);
   TestDB compacted(Opts(), "compacted");
   ASSERT_TRUE(compacted.Open());
   ASSERT_OK(Compact(*compacted.db(), *t.db(), 65536));
@@ -282,6 +293,34 @@ TEST_P(ShrinkTest, HalfDeletedEndsNearCompactSize) {
   EXPECT_EQ(r.size_after, (r.high_water_after + 1) * kPS) << "cut to fit, no growth slack";
   ASSERT_TRUE(t.Reopen());
   EXPECT_EQ(ReadAll(t.db(), "b").size(), ids.size() / 2);
+}
+
+// A batch's pages land on runs of free pages and go out in few write calls
+// (TxImpl::WritePages joins consecutive ids; one call per page before), and
+// no batch writes much more than pages_per_tx pages (a packed run counts
+// the pages it writes, not the leaves it reads).
+TEST_P(ShrinkTest, BatchesWriteRunsOfPages) {
+  FaultFileSystem fs;
+  Options o = Opts();
+  o.file_system = &fs;
+  TestDB t(o);
+  ASSERT_TRUE(t.Open());
+  Random rnd(SeedOr(12));
+  SCOPED_TRACE("seed " + std::to_string(rnd.seed()));
+  FillThenDeleteHalf(t.db(), rnd, 20000);
+  const int64_t pages_before = t->GetStats().tx_stats.write;
+  fs.injector().ResetCounts();
+  const ShrinkResult r = ShrinkAndCheck(t, ShrinkOptions{128});
+  const int64_t pages = t->GetStats().tx_stats.write - pages_before;
+  const int64_t calls = fs.injector().count(FaultOp::kWrite);
+  std::cout << "pages written " << pages << ", write calls " << calls << ", transactions "
+            << r.transactions << "\n";
+  EXPECT_GT(pages, 300);
+  EXPECT_LT(calls * 2, pages) << "consecutive pages are written with one call";
+  // Settles write a freelist each; batches write <= 128 pages plus the
+  // estimate's error and the branches above the packed leaves.
+  EXPECT_GE(r.transactions, 2);
+  EXPECT_LE(pages / r.transactions, 2 * 128);
 }
 
 // Large values (overflow pages) at the end of the file move into a hole
@@ -463,6 +502,59 @@ TEST_P(ShrinkTest, TrimTailTakesExactlyTheFreeRunAtTheEnd) {
   EXPECT_EQ(fl->FreeCount(), 0u);
   fl->CommitTx();
   EXPECT_TRUE(fl->AllIds().empty());
+}
+
+// The free set handed out from its lowest ids on, one page at a time (as a
+// Shrink batch takes it), with runs taken from the middle and the tail
+// trimmed between: every step agrees with a model, and a rollback gives
+// back exactly what the transaction took.
+TEST_P(ShrinkTest, LowestFreePagesTakenInOrderThenRolledBack) {
+  auto fl = Freelist::New(GetParam());
+  std::vector<pgid_t> model;
+  for (pgid_t id = 2; id < 400; id++) {
+    if (id % 10 != 0) model.push_back(id);
+  }
+  ASSERT_OK(fl->Reload(model));
+  const std::vector<pgid_t> original = model;
+  fl->BeginTx(3);
+  fl->SetAllocLimit(300);
+  auto take = [&](pgid_t id, size_t n) {
+    const auto at = std::find(model.begin(), model.end(), id);
+    ASSERT_NE(at, model.end()) << id << " was not free";
+    for (size_t k = 0; k < n; k++) ASSERT_EQ(at[static_cast<std::ptrdiff_t>(k)], id + k);
+    model.erase(at, at + static_cast<std::ptrdiff_t>(n));
+  };
+  for (int step = 0; step < 200; step++) {
+    const size_t n = step % 25 == 7 ? 3 : 1;  // now and then a run further on
+    const pgid_t got = fl->Allocate(3, n);
+    ASSERT_NE(got, 0u) << "step " << step;
+    if (GetParam() == FreelistType::kArray && n == 1) {
+      EXPECT_EQ(got, model.front()) << "first fit: the lowest free page";
+    }
+    take(got, n);
+    if (step % 50 == 49) {
+      const pgid_t hwm = model.back() + 1;
+      const pgid_t start = fl->TrimTail(hwm);
+      while (!model.empty() && model.back() >= start) model.pop_back();
+    }
+    ASSERT_EQ(fl->AllIds(), model) << "step " << step;
+    ASSERT_EQ(fl->FreeCount(), model.size());
+  }
+  fl->RollbackTx();
+  EXPECT_EQ(fl->AllIds(), original);
+  // The same again, committed: the state carries over to the next transaction.
+  fl->BeginTx(4);
+  for (int i = 0; i < 100; i++) ASSERT_NE(fl->Allocate(4, 1), 0u);
+  fl->CommitTx();
+  EXPECT_EQ(fl->FreeCount(), original.size() - 100);
+  fl->BeginTx(5);
+  ASSERT_OK(fl->Free(5, original.front(), 0, false));
+  fl->CommitTx();
+  fl->Release(5);
+  std::vector<pgid_t> ids = fl->AllIds();
+  EXPECT_TRUE(std::is_sorted(ids.begin(), ids.end()));
+  EXPECT_EQ(ids.size(), original.size() - 99);
+  EXPECT_EQ(ids.front(), original.front());
 }
 
 // A read-only handle cannot shrink.

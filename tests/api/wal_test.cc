@@ -558,6 +558,222 @@ TEST(Wal, DamagedHeaderIsAClearErrorAndDamagedRecordsStopReplay) {
   EXPECT_EQ(CheckDB(db->get()), "");
 }
 
+// A transaction whose record alone would fill the log commits as a
+// checkpoint: its data is written once, to the data file, and no checkpoint
+// of its pages is left for the commits after it to wait behind. Both
+// parities of its txid: the meta must go to the page the last checkpoint
+// does not use (one txid is skipped when needed).
+TEST(Wal, ATransactionLargerThanTheLogCommitsAsACheckpoint) {
+  for (int extra = 0; extra < 2; extra++) {
+    SCOPED_TRACE("small commits before it: " + std::to_string(2 + extra));
+    Options o = WalOptions();
+    o.wal_checkpoint_bytes = 64 * 1024;
+    TestDB t(o);
+    ASSERT_TRUE(t.Open());
+    ASSERT_OK(PutAll(t.db(), "b", {{"a", "1"}}));
+    ASSERT_OK(t->Checkpoint());
+    const uint64_t previous = t->GetWalInfo().checkpoint_txid;
+    for (int i = 0; i < 2 + extra; i++)
+      ASSERT_OK(PutAll(t.db(), "b", {{"small" + std::to_string(i), "v"}}));
+    ASSERT_EQ(t->GetWalInfo().pending_records, 2 + extra);
+    TempDir crash;
+    const std::string before = CrashCopy(t.path(), crash, "before.db");
+
+    const std::string marker = "large-value-marker-";
+    uint64_t id = 0;
+    ASSERT_OK(t->Update([&](Tx& tx) {
+      id = tx.ID();
+      auto b = tx.CreateBucketIfNotExists("big");
+      if (!b.ok()) return b.status();
+      for (int i = 0; i < 400; i++) {
+        if (Status s = b->Put("k" + std::to_string(i), marker + std::string(300, 'a' + i % 26));
+            !s.ok())
+          return s;
+      }
+      return Status::OK();
+    }));
+    const WalInfo w = t->GetWalInfo();
+    EXPECT_EQ(w.pending_records, 0) << "logged instead";
+    EXPECT_EQ(w.bytes, static_cast<int64_t>(wal::kHeaderSize)) << "the log is reset";
+    EXPECT_TRUE(w.checkpoint_txid == id || w.checkpoint_txid == id + 1) << w.checkpoint_txid;
+    EXPECT_NE(w.checkpoint_txid % 2, previous % 2) << "it overwrote the last checkpoint's meta";
+    EXPECT_EQ(w.last_change_txid, id);
+    {
+      std::ifstream in(t.path() + "-wal", std::ios::binary);
+      const std::string log((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+      EXPECT_EQ(log.find(marker), std::string::npos) << "the data went to the log too";
+    }
+    const MBucket want = ModelOf(t.db());
+    EXPECT_EQ(CheckDB(t.db()), "");
+    // The data file alone holds it and every commit logged before it.
+    const std::string alone = CrashCopy(t.path(), crash, "alone.db");
+    fs::remove(alone + "-wal");
+    {
+      auto db = DB::Open(alone, TestOptions());
+      ASSERT_OK(db.status());
+      EXPECT_EQ(Diff(want, ModelOf(db->get())), "");
+      EXPECT_EQ(CheckDB(db->get()), "");
+    }
+    // The old log beside the new data file (a crash before the log's reset
+    // reached the disk): its records are all older, and are skipped.
+    const std::string old_log = CrashCopy(t.path(), crash, "old-log.db");
+    fs::copy_file(before + "-wal", old_log + "-wal", fs::copy_options::overwrite_existing);
+    {
+      auto db = DB::Open(old_log, WalOptions());
+      ASSERT_OK(db.status());
+      EXPECT_EQ(Diff(want, ModelOf(db->get())), "");
+      EXPECT_EQ(CheckDB(db->get()), "");
+    }
+    // Commits after it are logged again and replay on top of it.
+    ASSERT_OK(PutAll(t.db(), "b", {{"after", "x"}}));
+    EXPECT_EQ(t->GetWalInfo().pending_records, 1);
+    const MBucket after = ModelOf(t.db());
+    {
+      auto db = DB::Open(CrashCopy(t.path(), crash, "replay.db"), WalOptions());
+      ASSERT_OK(db.status());
+      EXPECT_EQ(Diff(after, ModelOf(db->get())), "");
+      EXPECT_EQ(CheckDB(db->get()), "");
+    }
+    ASSERT_TRUE(t.Reopen());
+    EXPECT_EQ(Diff(after, ModelOf(t.db())), "");
+    t.MustCheck();
+  }
+}
+
+// Strict mode checks the tree before the meta of such a commit, with the
+// freelist it writes; a transaction too large even for the log's record
+// limit has no such limit this way.
+TEST(Wal, ALargeTransactionInStrictModeChecksClean) {
+  Options o = WalOptions();
+  o.strict_mode = true;
+  o.wal_checkpoint_bytes = 16 * 1024;
+  TestDB t(o);
+  ASSERT_TRUE(t.Open());
+  for (int round = 0; round < 3; round++) {
+    ASSERT_OK(t->Update([&](Tx& tx) {
+      auto b = tx.CreateBucketIfNotExists("b");
+      if (!b.ok()) return b.status();
+      for (int i = 0; i < 300; i++) {
+        const std::string k = "k" + std::to_string((i * 7 + round * 13) % 500);
+        Status s = (i + round) % 4 == 0 ? b->Delete(k) : b->Put(k, std::string(100 + round, 'v'));
+        if (!s.ok()) return s;
+      }
+      return Status::OK();
+    }));
+    EXPECT_EQ(t->GetWalInfo().pending_records, 0);
+    ASSERT_OK(PutAll(t.db(), "b", {{"small", std::to_string(round)}}));
+    EXPECT_EQ(t->GetWalInfo().pending_records, 1);
+  }
+  t.MustCheck();
+}
+
+// WalInfo::last_change_txid: the newest commit that changed data, kept
+// across checkpoints, so that "anything written since?" needs no guess at
+// the txids checkpoints take.
+TEST(Wal, LastChangeTxidTellsWhetherDataChangedSinceTheCheckpoint) {
+  TestDB t(WalOptions());
+  ASSERT_TRUE(t.Open());
+  WalInfo w = t->GetWalInfo();
+  EXPECT_EQ(w.last_change_txid, w.checkpoint_txid) << "nothing since the checkpoint at open";
+  uint64_t id = 0;
+  ASSERT_OK(t->Update([&](Tx& tx) {
+    id = tx.ID();
+    auto b = tx.CreateBucket("b");
+    return b.ok() ? b->Put("k", "v") : b.status();
+  }));
+  w = t->GetWalInfo();
+  EXPECT_EQ(w.last_change_txid, id);
+  EXPECT_GT(w.last_change_txid, w.checkpoint_txid);
+  ASSERT_OK(t->Checkpoint());
+  w = t->GetWalInfo();
+  EXPECT_EQ(w.last_change_txid, id) << "a checkpoint changes no data";
+  EXPECT_GT(w.checkpoint_txid, id);
+  // Neither an empty commit, nor a rollback, nor a failed one change data.
+  ASSERT_OK(t->Update([](Tx&) { return Status::OK(); }));
+  {
+    auto tx = t->Begin(true);
+    ASSERT_OK(tx.status());
+    ASSERT_OK(tx->GetBucket("b").Put("rolled", "back"));
+    ASSERT_OK(tx->Rollback());
+  }
+  EXPECT_EQ(t->Update([](Tx& tx) {
+               (void)tx.GetBucket("b").Put("failed", "x");
+               return Status(Code::kInvalidArgument, "no");
+             }).code(),
+            Code::kInvalidArgument);
+  EXPECT_EQ(t->GetWalInfo().last_change_txid, id);
+  ASSERT_OK(t->Checkpoint());
+  EXPECT_EQ(t->GetWalInfo().last_change_txid, id);
+  // A delete changes data.
+  ASSERT_OK(t->Update([&](Tx& tx) {
+    id = tx.ID();
+    return tx.GetBucket("b").Delete("k");
+  }));
+  EXPECT_EQ(t->GetWalInfo().last_change_txid, id);
+  ASSERT_OK(PutAll(t.db(), "b", {{"k2", "v"}}));
+  const uint64_t last = t->GetWalInfo().last_change_txid;
+  EXPECT_GT(last, id);
+
+  // A read-only open of the crashed files: the last pending record's txid.
+  TempDir crash;
+  const std::string copy = CrashCopy(t.path(), crash);
+  {
+    Options ro = TestOptions();
+    ro.read_only = true;
+    auto db = DB::Open(copy, ro);
+    ASSERT_OK(db.status());
+    EXPECT_EQ((*db)->GetWalInfo().last_change_txid, last);
+  }
+  // Replayed at a read-write open: the replayed commits changed data.
+  {
+    auto db = DB::Open(copy, WalOptions());
+    ASSERT_OK(db.status());
+    w = (*db)->GetWalInfo();
+    EXPECT_EQ(w.last_change_txid, last);
+    EXPECT_GT(w.checkpoint_txid, last) << "the replay is checkpointed";
+  }
+  // A clean reopen: the data file's txid (all of it is the checkpoint).
+  ASSERT_TRUE(t.Reopen());
+  w = t->GetWalInfo();
+  EXPECT_EQ(w.last_change_txid, w.checkpoint_txid);
+  t.MustCheck();
+}
+
+TEST(Wal, LastChangeTxidWithoutWalMode) {
+  TestDB t(TestOptions());
+  ASSERT_TRUE(t.Open());
+  const uint64_t at_open = t->GetWalInfo().last_change_txid;
+  EXPECT_GT(at_open, 0u);
+  EXPECT_FALSE(t->GetWalInfo().present);
+  uint64_t id = 0;
+  ASSERT_OK(t->Update([&](Tx& tx) {
+    id = tx.ID();
+    auto b = tx.CreateBucket("b");
+    if (!b.ok()) return b.status();
+    for (int i = 0; i < 2000; i++) {
+      if (Status s = b->Put("k" + std::to_string(i), std::string(200, 'v')); !s.ok()) return s;
+    }
+    return Status::OK();
+  }));
+  EXPECT_EQ(t->GetWalInfo().last_change_txid, id);
+  ASSERT_OK(t->Update([](Tx&) { return Status::OK(); }));
+  EXPECT_EQ(t->GetWalInfo().last_change_txid, id);
+  ASSERT_OK(t->Update([&](Tx& tx) {
+    id = tx.ID();
+    Bucket b = tx.GetBucket("b");
+    for (int i = 0; i < 2000; i += 2) {
+      if (Status s = b.Delete("k" + std::to_string(i)); !s.ok()) return s;
+    }
+    return Status::OK();
+  }));
+  // Shrink moves pages but changes no data.
+  auto r = t->Shrink();
+  ASSERT_OK(r.status());
+  EXPECT_GT(r->transactions, 0);
+  EXPECT_EQ(t->GetWalInfo().last_change_txid, id);
+  t.MustCheck();
+}
+
 TEST(Wal, RandomTransactionsMatchTheModelAfterReplay) {
   const uint64_t seed = SeedOr(4242);
   std::printf("seed=%llu (set BOLTPP_SEED to repeat)\n", static_cast<unsigned long long>(seed));

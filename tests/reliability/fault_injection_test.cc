@@ -43,6 +43,9 @@ struct Config {
   FreelistType freelist;
   bool no_freelist_sync;
   bool wal = false;  // WAL mode: commits go to the log, checkpoints at the workload's steps
+  // WAL: Options::wal_checkpoint_bytes (0: the default). A small log makes
+  // the workload's larger transactions commit as checkpoints.
+  uint64_t checkpoint_bytes = 0;
 };
 
 const Config kConfigs[] = {
@@ -51,6 +54,7 @@ const Config kConfigs[] = {
     {"posix4k", true, 4096, FreelistType::kArray, false},
     {"mem4k_wal", false, 4096, FreelistType::kArray, false, true},
     {"posix1k_hashmap_wal", true, 1024, FreelistType::kHashMap, false, true},
+    {"mem4k_wal_smalllog", false, 4096, FreelistType::kArray, false, true, 24 * 1024},
 };
 
 struct Mode {
@@ -73,6 +77,7 @@ Options MakeOptions(const Config& c, FileSystem* fs) {
   o.file_system = fs;
   o.wal = c.wal;
   o.wal_checkpoint_interval = std::chrono::milliseconds(0);  // checkpoints at known steps
+  if (c.checkpoint_bytes) o.wal_checkpoint_bytes = c.checkpoint_bytes;
   return o;
 }
 
@@ -254,10 +259,26 @@ class FaultRun {
     }
     if (s.ok()) {
       committed_ = std::move(pending);
+      StopIfFailedAfterCommit(before);
       return;
     }
     ExpectInjected(s, before);
     AfterFailure(before, pending);
+  }
+
+  // WAL mode: a checkpoint run in a commit (the log passed its size, no
+  // checkpointer thread) may fail after the commit is durable: the call
+  // succeeds and the handle fails. The reopen in Verify must show the commit.
+  void StopIfFailedAfterCommit(size_t before) {
+    if (!cfg_.wal || InjectedCount() == before) return;
+    auto t = db_->Begin(true);
+    if (t.ok()) {
+      (void)t->Rollback();
+      return;
+    }
+    EXPECT_EQ(t.status().code(), Code::kDatabaseFailed) << Where() << ": " << t.status().ToString();
+    totals_->meta_failures++;
+    stop_ = true;
   }
 
   void RunBatch(const Step& st, size_t before) {
@@ -283,7 +304,10 @@ class FaultRun {
         if (first.ok()) first = results[i];
       }
     }
-    if (first.ok()) return;
+    if (first.ok()) {
+      StopIfFailedAfterCommit(before);
+      return;
+    }
     ExpectInjected(first, before);
     AfterFailure(before, pending);
   }
