@@ -475,8 +475,10 @@ class TxImpl {
   // its pages while it spills; see FlushDirty).
   // free_set_only: only from the free set; *id = 0 when it has no such run.
   Status Allocate(size_t count, pgid_t* id, uint8_t** buf, bool free_set_only = false);
-  // Frees page id (and its overflow) as pending under this tx.
-  Status FreePage(pgid_t id);
+  // Frees page id (and its overflow) as pending under this tx; see
+  // Freelist::Free for unrecorded_alloc_txid (0 for tree pages: one whose
+  // allocation the freelist did not record counts as old).
+  Status FreePage(pgid_t id, txid_t unrecorded_alloc_txid = 0);
 
   Status Commit();
   void Rollback();
@@ -675,6 +677,13 @@ class DBImpl {
   bool FreeIdsAt(txid_t txid, std::vector<pgid_t>* ids) EXCLUDES(writer_mu_, meta_mu_);
   // Whether meta's freelist page predates meta (WAL mode, between checkpoints).
   bool FreelistStale(const format::Meta& meta) const EXCLUDES(meta_mu_);
+  // For the writer of txid writer_txid: the txid of the commit that wrote
+  // the freelist page the newest commit names. The previous commit
+  // (writer_txid - 1: outside WAL mode every commit writes one), or in WAL
+  // mode the last checkpoint (logged commits write no freelist page, so
+  // their snapshots name the checkpoint's). Every snapshot that names the
+  // page has a txid at least this.
+  txid_t FreelistWriter(txid_t writer_txid) const EXCLUDES(meta_mu_);
 
   std::string path;
   Options opts;

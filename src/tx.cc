@@ -263,11 +263,10 @@ void TxImpl::ReleaseWriteBuffer() {
   if (write_buffer_) db->GiveWriteBuffer(std::move(write_buffer_));
 }
 
-Status TxImpl::FreePage(pgid_t id) {
+Status TxImpl::FreePage(pgid_t id, txid_t unrecorded_alloc_txid) {
   PageView p;
   if (Status s = RawPage(id, &p); !s.ok()) return Poison(s);
-  Status s =
-      db->freelist->Free(meta.txid, id, PageOverflow(p.data), PageFlags(p.data) == kFreelistPage);
+  Status s = db->freelist->Free(meta.txid, id, PageOverflow(p.data), unrecorded_alloc_txid);
   return s.ok() ? s : Poison(s);
 }
 
@@ -298,9 +297,14 @@ Status TxImpl::CommitFreelist() {
   // The old freelist page is freed as pending, like any page of the last
   // commit, even at the end of the file: an open reader's Tx::Check or hot
   // backup still reads it, so it must not be reused (or trimmed) before
-  // those readers end.
+  // those readers end. Its allocation may be unrecorded (after an open, and
+  // in WAL mode always: the checkpoint that wrote it forgot its
+  // allocations), so it is freed as allocated by the commit that wrote it.
+  // In WAL mode that is the last checkpoint, not the transaction before
+  // this one: a reader begun at that checkpoint holds the page (it was
+  // released under such a reader's hot backup, which then copied a leaf).
   if (old_pages > 0) {
-    if (Status s = FreePage(meta.freelist); !s.ok()) return s;
+    if (Status s = FreePage(meta.freelist, db->FreelistWriter(meta.txid)); !s.ok()) return s;
   }
   if (write && id == 0) {
     if (Status s = Allocate(pages, &id, &buf); !s.ok()) return s;

@@ -353,6 +353,11 @@ bool DBImpl::FreelistStale(const Meta& m) const {
   return log_open_ && m.txid != checkpoint_txid_;
 }
 
+txid_t DBImpl::FreelistWriter(txid_t writer_txid) const {
+  std::lock_guard<std::mutex> lk(meta_mu_);
+  return log_open_ ? std::min(writer_txid - 1, checkpoint_txid_) : writer_txid - 1;
+}
+
 bool DBImpl::FreeIdsAt(txid_t txid, std::vector<pgid_t>* ids) {
   std::lock_guard<std::mutex> w(writer_mu_);
   if (writer_active_) return false;

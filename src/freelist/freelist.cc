@@ -99,19 +99,17 @@ pgid_t Freelist::TrimTail(pgid_t hwm) {
   return start;
 }
 
-Status Freelist::Free(txid_t txid, pgid_t id, uint32_t overflow, bool is_freelist_page) {
+Status Freelist::Free(txid_t txid, pgid_t id, uint32_t overflow, txid_t unrecorded_alloc_txid) {
   if (id < 2) return Status(Code::kCorruption, "cannot free page 0 or 1: " + std::to_string(id));
   for (pgid_t p = id; p <= id + overflow; p++) {
     if (cache_.count(p)) return format::Corrupt(p, "already freed");
   }
-  txid_t alloc_txid = 0;
+  txid_t alloc_txid = unrecorded_alloc_txid;
   auto a = allocs_.find(id);
   if (a != allocs_.end()) {
     alloc_txid = a->second;
     if (undo_.active) undo_.allocs_erased.emplace_back(id, a->second);
     allocs_.erase(a);
-  } else if (is_freelist_page) {
-    alloc_txid = txid - 1;
   }
   TxPending& txp = pending_[txid];
   for (pgid_t p = id; p <= id + overflow; p++) {

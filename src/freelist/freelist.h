@@ -69,10 +69,22 @@ class Freelist {
   pgid_t TrimTail(pgid_t hwm);
   // Frees pages [id, id + overflow] as pending under txid. kCorruption when a
   // page is already free or pending (a damaged tree), or id < 2.
-  Status Free(txid_t txid, pgid_t id, uint32_t overflow, bool is_freelist_page);
+  // Their allocation txid is the one Allocate or NoteGrowth recorded, else
+  // unrecorded_alloc_txid (0: unknown, the pages count as old).
+  //
+  // The release invariant: pages pending under txid F with allocation txid
+  // A are released only once no open reader (and in WAL mode not the
+  // checkpoint: DBImpl::ReleasePending) has a snapshot txid in [A, F - 1].
+  // So A must be at most the txid of every snapshot that can reach the
+  // pages: unrecorded_alloc_txid is a lower bound of that, never a guess
+  // (too high, a reader's page is reused under it; too low only holds the
+  // pages longer). For the freelist page a commit replaces it is the txid
+  // of the commit that wrote it (DBImpl::FreelistWriter).
+  Status Free(txid_t txid, pgid_t id, uint32_t overflow, txid_t unrecorded_alloc_txid);
   // Moves pages freed by transactions <= txid to the free set.
   void Release(txid_t txid);
   // Releases pages both allocated and freed within [begin, end].
+  // Requires (as every allocation txid is): allocation txid <= free txid.
   void ReleaseRange(txid_t begin, txid_t end);
 
   size_t FreeCount() const { return FreeCountImpl(); }

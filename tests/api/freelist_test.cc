@@ -65,17 +65,15 @@ class ModelFreelist {
   }
 
   // False (and no change) when a page is already free or pending, or id < 2.
-  bool Free(txid_t txid, pgid_t id, uint32_t overflow, bool is_freelist_page) {
+  bool Free(txid_t txid, pgid_t id, uint32_t overflow, txid_t unrecorded_alloc_txid) {
     if (id < 2) return false;
     for (pgid_t p = id; p <= id + overflow; p++) {
       if (IsFreed(p)) return false;
     }
-    txid_t alloc_txid = 0;
+    txid_t alloc_txid = unrecorded_alloc_txid;
     if (auto a = state_.allocs.find(id); a != state_.allocs.end()) {
       alloc_txid = a->second;
       state_.allocs.erase(a);
-    } else if (is_freelist_page) {
-      alloc_txid = txid - 1;
     }
     for (pgid_t p = id; p <= id + overflow; p++) state_.pending[txid].push_back({p, alloc_txid});
     return true;
@@ -294,14 +292,16 @@ class LockstepRun {
   void FreeOne(txid_t txid, std::vector<Span>* in_use, pgid_t hwm) {
     const size_t k = rnd_.Uniform(in_use->size());
     const Span span = (*in_use)[k];
-    const bool as_freelist_page = rnd_.OneIn(10);
-    ASSERT_OK(fl_->Free(txid, span.start, span.overflow, as_freelist_page)) << Where("free");
-    ASSERT_TRUE(model_.Free(txid, span.start, span.overflow, as_freelist_page));
+    // Now and then the way the old freelist page is freed: its allocation
+    // txid given when unrecorded.
+    const txid_t unrecorded_alloc_txid = rnd_.OneIn(10) ? txid - 1 : 0;
+    ASSERT_OK(fl_->Free(txid, span.start, span.overflow, unrecorded_alloc_txid)) << Where("free");
+    ASSERT_TRUE(model_.Free(txid, span.start, span.overflow, unrecorded_alloc_txid));
     (*in_use)[k] = in_use->back();
     in_use->pop_back();
     // Freeing it again is a damaged tree: refused, nothing changes.
     if (rnd_.OneIn(4)) {
-      EXPECT_CODE(fl_->Free(txid, span.start, span.overflow, false), Code::kCorruption);
+      EXPECT_CODE(fl_->Free(txid, span.start, span.overflow, 0), Code::kCorruption);
     }
     ASSERT_TRUE(SameState(*fl_, model_, hwm, false)) << Where("free");
   }
@@ -378,12 +378,12 @@ TEST_P(FreelistTest, RollbackIsExact) {
     rolled->BeginTx(3);
     for (int i = 0; i < 8; i++) (void)rolled->Allocate(3, 1 + rnd.Uniform(4));
     for (size_t i = 0; i < spans.size(); i += 2) {
-      ASSERT_OK(rolled->Free(3, spans[i].first, static_cast<uint32_t>(spans[i].second - 1), false));
+      ASSERT_OK(rolled->Free(3, spans[i].first, static_cast<uint32_t>(spans[i].second - 1), 0));
     }
     if (pgid_t s = rolled->Allocate(3, 2); s != 0) {
-      ASSERT_OK(rolled->Free(3, s, 1, false));
+      ASSERT_OK(rolled->Free(3, s, 1, 0));
     }
-    ASSERT_OK(rolled->Free(3, 500, 0, true));
+    ASSERT_OK(rolled->Free(3, 500, 0, 2));
     rolled->RollbackTx();
 
     EXPECT_EQ(rolled->AllIds(), plain->AllIds());
@@ -393,7 +393,7 @@ TEST_P(FreelistTest, RollbackIsExact) {
     for (auto* fl : {plain.get(), rolled.get()}) {
       fl->BeginTx(3);
       for (size_t i = 1; i < spans.size(); i += 2) {
-        ASSERT_OK(fl->Free(3, spans[i].first, static_cast<uint32_t>(spans[i].second - 1), false));
+        ASSERT_OK(fl->Free(3, spans[i].first, static_cast<uint32_t>(spans[i].second - 1), 0));
       }
       fl->CommitTx();
       fl->ReleaseRange(2, 3);  // pages allocated by 2 and freed by 3
@@ -406,15 +406,15 @@ TEST_P(FreelistTest, RollbackIsExact) {
 
 TEST_P(FreelistTest, FreeAndRelease) {
   ASSERT_OK(fl_->Reload({}));
-  ASSERT_OK(fl_->Free(100, 12, 0, false));
-  ASSERT_OK(fl_->Free(100, 9, 2, false));  // 9, 10, 11
-  ASSERT_OK(fl_->Free(101, 39, 0, false));
+  ASSERT_OK(fl_->Free(100, 12, 0, 0));
+  ASSERT_OK(fl_->Free(100, 9, 2, 0));  // 9, 10, 11
+  ASSERT_OK(fl_->Free(101, 39, 0, 0));
   EXPECT_EQ(fl_->PendingCount(), 5u);
   EXPECT_EQ(fl_->FreeCount(), 0u);
   EXPECT_TRUE(fl_->IsFreed(10));
   EXPECT_FALSE(fl_->IsFreed(13));
-  EXPECT_CODE(fl_->Free(102, 11, 0, false), Code::kCorruption);  // already pending
-  EXPECT_CODE(fl_->Free(102, 1, 0, false), Code::kCorruption);   // a meta page
+  EXPECT_CODE(fl_->Free(102, 11, 0, 0), Code::kCorruption);  // already pending
+  EXPECT_CODE(fl_->Free(102, 1, 0, 0), Code::kCorruption);   // a meta page
   fl_->Release(100);
   EXPECT_EQ(fl_->FreeCount(), 4u);
   EXPECT_EQ(fl_->PendingCount(), 1u);
@@ -431,8 +431,8 @@ TEST_P(FreelistTest, ReleaseRangeFreesOnlyWhatNoReaderSees) {
   ASSERT_EQ(fl_->Allocate(2, 1), 3u);
   fl_->CommitTx();
   fl_->BeginTx(4);
-  ASSERT_OK(fl_->Free(4, 3, 0, false));   // allocated by 2, freed by 4
-  ASSERT_OK(fl_->Free(4, 20, 0, false));  // allocated before the freelist knew it
+  ASSERT_OK(fl_->Free(4, 3, 0, 0));   // allocated by 2, freed by 4
+  ASSERT_OK(fl_->Free(4, 20, 0, 0));  // allocated before the freelist knew it
   fl_->CommitTx();
   fl_->ReleaseRange(3, 4);  // 2 is outside [3, 4]: nothing
   EXPECT_EQ(fl_->PendingCount(), 2u);
@@ -544,7 +544,7 @@ TEST(FreelistPage, DecodeRefusesCountsPastThePage) {
 TEST_P(FreelistTest, EstimatedWriteSizeCrossesTheOverflow) {
   ASSERT_OK(fl_->Reload(Ids(0xFFFE)));
   EXPECT_EQ(fl_->EstimatedWriteSize(), 16u + 8u * 0xFFFE);
-  ASSERT_OK(fl_->Free(9, 1000000, 0, false));
+  ASSERT_OK(fl_->Free(9, 1000000, 0, 0));
   EXPECT_EQ(fl_->Count(), 0xFFFFu);
   EXPECT_EQ(fl_->EstimatedWriteSize(), 16u + 8u * 0xFFFF + 8u);
   const std::string page = EncodePage(fl_->AllIds());

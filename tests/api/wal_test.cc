@@ -11,6 +11,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <latch>
 #include <random>
 #include <thread>
@@ -432,6 +433,84 @@ TEST(Wal, PagesWrittenAndFreedBetweenCheckpointsAreReused) {
   EXPECT_EQ(Diff(ModelOf(t.db()), ModelOf(replayed->get())), "");
   EXPECT_EQ(CheckDB(replayed->get()), "");
   EXPECT_EQ(CheckDB(t.db()), "");
+}
+
+// An ostream whose first write runs a hook: a hot backup that other
+// commits overtake after it has written the metas.
+class HookedStream : public std::streambuf {
+ public:
+  explicit HookedStream(std::function<void()> hook) : hook_(std::move(hook)) {}
+  std::string bytes;
+
+ protected:
+  std::streamsize xsputn(const char* s, std::streamsize n) override {
+    if (hook_) std::exchange(hook_, nullptr)();
+    bytes.append(s, static_cast<size_t>(n));
+    return n;
+  }
+  int_type overflow(int_type c) override {
+    if (c != traits_type::eof()) xsputn(reinterpret_cast<const char*>(&c), 1);
+    return traits_type::not_eof(c);
+  }
+
+ private:
+  std::function<void()> hook_;
+};
+
+// A read transaction begun at a checkpoint names that checkpoint's freelist
+// page (its snapshot's meta does): a hot backup of it copies that page,
+// however many checkpoints come before the copy reaches it. The next
+// checkpoints free the page; it must stay pending until the reader ends.
+// It did not: the old freelist page was freed as if the previous
+// transaction had written it (bbolt's rule, where every commit writes one),
+// so with the reader older than that, the page was released after the
+// second checkpoint and rewritten as a leaf under the backup.
+TEST(Wal, HotBackupOfACheckpointKeepsItsFreelistPageAcrossLaterCheckpoints) {
+  TestDB t(WalOptions());
+  ASSERT_TRUE(t.Open());
+  std::map<std::string, std::string> kv;
+  ASSERT_NO_FATAL_FAILURE(LoadAndCheckpoint(t.db(), &kv));
+  const std::map<std::string, std::string> at_checkpoint = kv;
+  ASSERT_OK_AND_ASSIGN(Tx reader, t->Begin(false));
+  ASSERT_EQ(reader.ID(), t->GetWalInfo().checkpoint_txid);
+
+  std::vector<Status> errors;
+  HookedStream buf([&] {
+    auto note = [&](Status s) {
+      if (!s.ok()) errors.push_back(s);
+    };
+    // Two checkpoints: the first frees the reader's freelist page, the
+    // second leaves no reader between the page's supposed writer and them.
+    for (int round = 0; round < 2; round++) {
+      for (auto& [k, v] : kv) v = std::string(200, 'A' + round);
+      note(PutAll(t.db(), "b", kv));
+      note(t->Checkpoint());
+    }
+    // Then commits that take every free page (and more).
+    for (int round = 0; round < 3; round++) {
+      std::map<std::string, std::string> more;
+      for (int i = 0; i < 1000; i++)
+        more["n" + std::to_string(round) + "-" + std::to_string(i)] = std::string(1000, 'x');
+      note(PutAll(t.db(), "c", more));
+    }
+  });
+  std::ostream out(&buf);
+  auto written = reader.WriteTo(out);
+  ASSERT_OK(written);
+  ASSERT_OK(reader.Rollback());
+  for (const Status& s : errors) ADD_FAILURE() << s.ToString();
+
+  const std::string copy = t.dir().File("backup.db");
+  {
+    std::ofstream f(copy, std::ios::binary);
+    f.write(buf.bytes.data(), static_cast<std::streamsize>(buf.bytes.size()));
+  }
+  Options ro = TestOptions();
+  ro.read_only = true;
+  auto db = DB::Open(copy, ro);
+  ASSERT_OK(db.status());
+  EXPECT_EQ(CheckDB(db->get()), "");
+  EXPECT_EQ(ReadAll(db->get(), "b"), at_checkpoint);
 }
 
 TEST(Wal, SizeAndTimeThresholdsCheckpoint) {
