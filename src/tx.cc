@@ -56,7 +56,9 @@ class ArenaUpstreamResource final : public std::pmr::memory_resource {
       return;
     }
 #endif
-    ::operator delete (p, bytes, std::align_val_t{align});
+    // The unsized form: clang enables sized deallocation only with
+    // -fsized-deallocation (the fuzz build), GCC always.
+    ::operator delete (p, std::align_val_t{align});
   }
   bool do_is_equal(const std::pmr::memory_resource& o) const noexcept override {
     return this == &o;
