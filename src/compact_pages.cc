@@ -54,10 +54,13 @@ constexpr size_t kMaxElemsPerPage = 0xFFFE;
 // write's error is returned by a later Reserve, Flush or Finish.
 class PageWriter {
  public:
-  PageWriter(DBImpl* db, pgid_t first, uint32_t page_size)
+  // expected_bytes (about what will be written: the source's size) caps the
+  // chunk, so a small compaction does not allocate and zero 8 MiB buffers.
+  PageWriter(DBImpl* db, pgid_t first, uint32_t page_size, uint64_t expected_bytes)
       : db_(db),
         page_size_(page_size),
-        chunk_(std::max<size_t>(kChunkBytes / page_size_, 1) * page_size_),
+        chunk_(std::max<size_t>(std::min<uint64_t>(kChunkBytes, expected_bytes) / page_size_, 1) *
+               page_size_),
         buf_first_(first),
         next_(first) {
     buf_.resize(chunk_);
@@ -447,7 +450,7 @@ Status CompactPages(DB& dst, DB& src) {
   if (Status e = s->NodePage(s->meta.root, &src_root); !e.ok()) return e;
   if (src_root.count() == 0) return dst_tx->Commit();  // nothing to copy, as the logical copy
 
-  PageWriter out(db, d->meta.pgid, d->page_size);
+  PageWriter out(db, d->meta.pgid, d->page_size, s->meta.pgid * uint64_t{s->page_size});
   pgid_t new_root = 0;
   Status status = WriteTrees(s, &out, d->page_size, &new_root);
   if (status.ok()) status = d->FreePage(d->meta.root);
