@@ -221,6 +221,136 @@ void AppendInt(std::string& out, uint64_t v) {
   out.append(buf, r.ptr);
 }
 
+// Builds the tree of a text CanonicalScanner accepted (so every token is
+// well formed and no object has a key twice): the tree nlohmann's parser
+// builds from it, node for node (non-negative integers unsigned, negative
+// ones signed, members in text order), without its character-at-a-time
+// lexer.
+class CanonicalBuilder {
+ public:
+  explicit CanonicalBuilder(std::string_view text) : t_(text) {}
+
+  Json Value() {
+    switch (t_[pos_]) {
+      case '{':
+        return Object();
+      case '[':
+        return Array();
+      case '"':
+        return Json(String());
+      case 't':
+        pos_ += 4;
+        return Json(true);
+      case 'f':
+        pos_ += 5;
+        return Json(false);
+      case 'n':
+        pos_ += 4;
+        return Json(nullptr);
+      default:
+        return Number();
+    }
+  }
+
+ private:
+  Json Object() {
+    Json j(Json::value_t::object);
+    auto& members = j.get_ref<Json::object_t&>();
+    if (t_[++pos_] == '}') {
+      ++pos_;
+      return j;
+    }
+    while (true) {
+      std::string key = String();
+      ++pos_;  // ':'
+      // No duplicate to look for (the scanner refused them): append.
+      members.emplace_back(std::move(key), Value());
+      if (t_[pos_++] == '}') return j;  // else ','
+    }
+  }
+
+  Json Array() {
+    Json j(Json::value_t::array);
+    auto& items = j.get_ref<Json::array_t&>();
+    if (t_[++pos_] == ']') {
+      ++pos_;
+      return j;
+    }
+    while (true) {
+      items.push_back(Value());
+      if (t_[pos_++] == ']') return j;  // else ','
+    }
+  }
+
+  // A string token at pos_, unescaped (the canonical escapes only).
+  std::string String() {
+    const size_t start = ++pos_;
+    size_t end = start;
+    while (t_[end] != '"' && t_[end] != '\\') ++end;
+    if (t_[end] == '"') {
+      pos_ = end + 1;
+      return std::string(t_.substr(start, end - start));
+    }
+    std::string out(t_.substr(start, end - start));
+    pos_ = end;
+    while (t_[pos_] != '"') {
+      if (t_[pos_] != '\\') {
+        out += t_[pos_++];
+        continue;
+      }
+      const char e = t_[pos_ + 1];
+      switch (e) {
+        case 'b':
+          out += '\b';
+          break;
+        case 'f':
+          out += '\f';
+          break;
+        case 'n':
+          out += '\n';
+          break;
+        case 'r':
+          out += '\r';
+          break;
+        case 't':
+          out += '\t';
+          break;
+        case 'u': {  // \u00xx, xx < 0x20 (lower-case hex)
+          auto hex = [](char h) { return h <= '9' ? h - '0' : h - 'a' + 10; };
+          out += static_cast<char>(hex(t_[pos_ + 4]) * 16 + hex(t_[pos_ + 5]));
+          pos_ += 6;
+          continue;
+        }
+        default:  // '"' or '\\'
+          out += e;
+          break;
+      }
+      pos_ += 2;
+    }
+    ++pos_;
+    return out;
+  }
+
+  Json Number() {
+    const size_t start = pos_;
+    if (t_[pos_] == '-') ++pos_;
+    while (pos_ < t_.size() && t_[pos_] >= '0' && t_[pos_] <= '9') ++pos_;
+    const char* first = t_.data() + start;
+    const char* last = t_.data() + pos_;
+    if (*first == '-') {
+      int64_t v = 0;
+      std::from_chars(first, last, v);
+      return Json(v);
+    }
+    uint64_t v = 0;
+    std::from_chars(first, last, v);
+    return Json(v);
+  }
+
+  std::string_view t_;
+  size_t pos_ = 0;
+};
+
 }  // namespace
 
 std::optional<LocalStateRecordView> ScanLocalStateRecord(std::string_view text) {
@@ -342,6 +472,48 @@ std::optional<CountersRecord> ScanCountersRecord(std::string_view text) {
   }
   if (!literal("]}") || pos != text.size()) return std::nullopt;
   return r;
+}
+
+std::optional<Json> ParseCanonicalJson(std::string_view text) {
+  if (!IsCanonicalJson(text)) return std::nullopt;
+  return CanonicalBuilder(text).Value();
+}
+
+std::optional<SpecSortKey> ScanSpecSortKey(std::string_view text) {
+  CanonicalScanner s(text);
+  SpecSortKey key;
+  bool seen_id = false, seen_time = false;
+  if (!s.Literal("{")) return std::nullopt;
+  if (s.Literal("}")) return s.AtEnd() ? std::optional(key) : std::nullopt;
+  do {
+    const auto name = StringToken(s, text);
+    if (!name || !s.Literal(":") || s.AtEnd()) return std::nullopt;
+    const char next = text[s.pos()];
+    if (*name == "\"ID\"") {
+      if (seen_id) return std::nullopt;  // nlohmann keeps the last one
+      seen_id = true;
+      if (next == '"') {
+        const auto id = StringToken(s, text);
+        if (!id || id->find('\\') != std::string_view::npos) return std::nullopt;
+        key.id = id->substr(1, id->size() - 2);
+        continue;
+      }
+      key.id = {};  // not a string: Str gives ""
+    } else if (*name == "\"CreateTime\"") {
+      if (seen_time) return std::nullopt;
+      seen_time = true;
+      if (next == '-' || (next >= '0' && next <= '9')) {
+        // An integer within int64 (anything else, e.g. a float, is left to
+        // the slow path, which Int() reads differently).
+        if (!s.Integer(&key.create_time)) return std::nullopt;
+        continue;
+      }
+      key.create_time = 0;  // not a number: Int gives 0
+    }
+    if (!s.Value(1)) return std::nullopt;
+  } while (s.Literal(","));
+  if (!s.Literal("}") || !s.AtEnd()) return std::nullopt;
+  return key;
 }
 
 bool IsCanonicalJson(std::string_view text) {
