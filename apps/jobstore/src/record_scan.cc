@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <array>
 #include <charconv>
+#include <cstring>
 #include <limits>
 #include <vector>
 
@@ -112,6 +113,7 @@ class CanonicalScanner {
 
   bool Object(int depth) {
     ++pos_;  // '{'
+    const size_t slot = OpenContainer();
     if (Literal("}")) return true;
     // Raw keys (canonical, so equal exactly when their text is): the first
     // ones in place, any beyond in a vector (an allocation per object was a
@@ -119,15 +121,19 @@ class CanonicalScanner {
     std::array<std::string_view, 24> first_keys;
     size_t key_count = 0;
     std::vector<std::string_view> more_keys;
+    auto same = [](std::string_view a, std::string_view b) {
+      // Both are string tokens ("..."): compare a middle byte before memcmp.
+      return a.size() == b.size() && a[a.size() / 2] == b[b.size() / 2] && a == b;
+    };
     do {
       const size_t key_start = pos_;
       if (!String()) return false;
       const std::string_view key = t_.substr(key_start, pos_ - key_start);
       for (size_t i = 0; i < std::min(key_count, first_keys.size()); ++i) {
-        if (first_keys[i] == key) return false;  // nlohmann keeps one of the two
+        if (same(first_keys[i], key)) return false;  // nlohmann keeps one of the two
       }
       for (auto k : more_keys) {
-        if (k == key) return false;
+        if (same(k, key)) return false;
       }
       if (key_count < first_keys.size()) {
         first_keys[key_count] = key;
@@ -137,16 +143,32 @@ class CanonicalScanner {
       ++key_count;
       if (!Literal(":") || !Value(depth)) return false;
     } while (Literal(","));
+    CloseContainer(slot, key_count);
     return Literal("}");
   }
 
   bool Array(int depth) {
     ++pos_;  // '['
+    const size_t slot = OpenContainer();
     if (Literal("]")) return true;
+    size_t count = 0;
     do {
       if (!Value(depth)) return false;
+      ++count;
     } while (Literal(","));
+    CloseContainer(slot, count);
     return Literal("]");
+  }
+
+  // Container sizes, when asked for (set_sizes): one slot per object or
+  // array in text order, its member count once scanned.
+  size_t OpenContainer() {
+    if (!sizes_) return 0;
+    sizes_->push_back(0);
+    return sizes_->size() - 1;
+  }
+  void CloseContainer(size_t slot, size_t count) {
+    if (sizes_) (*sizes_)[slot] = static_cast<uint32_t>(count);
   }
 
   // The escapes nlohmann writes: \" \\ \b \f \n \r \t, and \u00xx (lower
@@ -206,6 +228,10 @@ class CanonicalScanner {
 
   std::string_view t_;
   size_t pos_ = 0;
+  std::vector<uint32_t>* sizes_ = nullptr;
+
+ public:
+  void set_sizes(std::vector<uint32_t>* sizes) { sizes_ = sizes; }
 };
 
 // A string token whose text the slow path copies unchanged.
@@ -228,7 +254,9 @@ void AppendInt(std::string& out, uint64_t v) {
 // lexer.
 class CanonicalBuilder {
  public:
-  explicit CanonicalBuilder(std::string_view text) : t_(text) {}
+  // sizes: the scanner's container sizes (set_sizes), to reserve storage.
+  CanonicalBuilder(std::string_view text, const std::vector<uint32_t>& sizes)
+      : t_(text), sizes_(sizes) {}
 
   Json Value() {
     switch (t_[pos_]) {
@@ -256,6 +284,7 @@ class CanonicalBuilder {
   Json Object() {
     Json j(Json::value_t::object);
     auto& members = j.get_ref<Json::object_t&>();
+    members.reserve(sizes_[next_size_++]);
     if (t_[++pos_] == '}') {
       ++pos_;
       return j;
@@ -272,6 +301,7 @@ class CanonicalBuilder {
   Json Array() {
     Json j(Json::value_t::array);
     auto& items = j.get_ref<Json::array_t&>();
+    items.reserve(sizes_[next_size_++]);
     if (t_[++pos_] == ']') {
       ++pos_;
       return j;
@@ -285,12 +315,16 @@ class CanonicalBuilder {
   // A string token at pos_, unescaped (the canonical escapes only).
   std::string String() {
     const size_t start = ++pos_;
-    size_t end = start;
-    while (t_[end] != '"' && t_[end] != '\\') ++end;
-    if (t_[end] == '"') {
-      pos_ = end + 1;
-      return std::string(t_.substr(start, end - start));
+    const char* const first = t_.data() + start;
+    const char* const quote =
+        static_cast<const char*>(std::memchr(first, '"', t_.size() - start));  // scanned: found
+    const char* const escape =
+        static_cast<const char*>(std::memchr(first, '\\', static_cast<size_t>(quote - first)));
+    if (!escape) {
+      pos_ = static_cast<size_t>(quote - t_.data()) + 1;
+      return std::string(first, quote);
     }
+    const size_t end = static_cast<size_t>(escape - t_.data());
     std::string out(t_.substr(start, end - start));
     pos_ = end;
     while (t_[pos_] != '"') {
@@ -349,6 +383,8 @@ class CanonicalBuilder {
 
   std::string_view t_;
   size_t pos_ = 0;
+  const std::vector<uint32_t>& sizes_;
+  size_t next_size_ = 0;
 };
 
 }  // namespace
@@ -475,8 +511,13 @@ std::optional<CountersRecord> ScanCountersRecord(std::string_view text) {
 }
 
 std::optional<Json> ParseCanonicalJson(std::string_view text) {
-  if (!IsCanonicalJson(text)) return std::nullopt;
-  return CanonicalBuilder(text).Value();
+  // The sizes buffer is reused by the thread's next parses (no allocation).
+  thread_local std::vector<uint32_t> sizes;
+  sizes.clear();
+  CanonicalScanner s(text);
+  s.set_sizes(&sizes);
+  if (!s.Value(0) || !s.AtEnd()) return std::nullopt;
+  return CanonicalBuilder(text, sizes).Value();
 }
 
 std::optional<SpecSortKey> ScanSpecSortKey(std::string_view text) {
