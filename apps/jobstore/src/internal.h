@@ -43,9 +43,11 @@ inline Expected<Json> ParseJson(std::string_view text, std::string_view what) {
   return j;
 }
 
-inline std::string Dump(const Json& j) {
-  return j.dump(-1, ' ', false, nlohmann::detail::error_handler_t::replace);
-}
+// The stores' encoding: nlohmann's dump (no indent, UTF-8 kept, invalid
+// UTF-8 replaced). DumpJson (src/record_scan.cc) writes the same bytes
+// directly for trees without floats (nlohmann's serializer writes those).
+std::string DumpJson(const Json& j);
+inline std::string Dump(const Json& j) { return DumpJson(j); }
 
 // One history row: its numeric sequence, raw key and document text.
 struct SeqRow {

@@ -510,6 +510,136 @@ std::optional<CountersRecord> ScanCountersRecord(std::string_view text) {
   return r;
 }
 
+namespace {
+
+// nlohmann's escaping of a string (ensure_ascii off): '"' and '\\' and the
+// characters below 0x20 escaped (\b \f \n \r \t, else \u00xx in lower-case
+// hex), everything else as it is. A string with a byte from 0x80 goes to
+// nlohmann's serializer, which also checks (and replaces invalid) UTF-8.
+void AppendJsonString(std::string& out, const std::string& s) {
+  static constexpr std::array<bool, 256> kAsIs = [] {
+    std::array<bool, 256> as_is{};
+    for (int c = 0x20; c < 0x80; ++c) as_is[c] = c != '"' && c != '\\';
+    return as_is;
+  }();
+  size_t i = 0;
+  while (i < s.size() && kAsIs[static_cast<unsigned char>(s[i])]) ++i;
+  if (i == s.size()) {
+    out += '"';
+    out += s;
+    out += '"';
+    return;
+  }
+  for (size_t k = i; k < s.size(); ++k) {
+    if (static_cast<unsigned char>(s[k]) >= 0x80) {
+      out += Json(s).dump(-1, ' ', false, nlohmann::detail::error_handler_t::replace);
+      return;
+    }
+  }
+  out += '"';
+  out.append(s, 0, i);
+  for (; i < s.size(); ++i) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    if (kAsIs[c]) {
+      out += static_cast<char>(c);
+      continue;
+    }
+    switch (c) {
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\b':
+        out += "\\b";
+        break;
+      case '\f':
+        out += "\\f";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      default: {
+        static constexpr char kHex[] = "0123456789abcdef";
+        out += "\\u00";
+        out += kHex[c >> 4];
+        out += kHex[c & 15];
+      }
+    }
+  }
+  out += '"';
+}
+
+// Appends j as nlohmann's dump writes it; false (out unspecified) when the
+// tree holds a float or a binary value.
+bool AppendJson(std::string& out, const Json& j) {
+  switch (j.type()) {
+    case Json::value_t::null:
+      out += "null";
+      return true;
+    case Json::value_t::boolean:
+      out += j.get<bool>() ? "true" : "false";
+      return true;
+    case Json::value_t::number_integer: {
+      const int64_t v = j.get<int64_t>();
+      if (v < 0) {
+        out += '-';
+        AppendInt(out, uint64_t{0} - static_cast<uint64_t>(v));
+      } else {
+        AppendInt(out, static_cast<uint64_t>(v));
+      }
+      return true;
+    }
+    case Json::value_t::number_unsigned:
+      AppendInt(out, j.get<uint64_t>());
+      return true;
+    case Json::value_t::string:
+      AppendJsonString(out, j.get_ref<const std::string&>());
+      return true;
+    case Json::value_t::array: {
+      out += '[';
+      bool first = true;
+      for (const Json& item : j) {
+        if (!first) out += ',';
+        first = false;
+        if (!AppendJson(out, item)) return false;
+      }
+      out += ']';
+      return true;
+    }
+    case Json::value_t::object: {
+      out += '{';
+      bool first = true;
+      for (const auto& [key, value] : j.get_ref<const Json::object_t&>()) {
+        if (!first) out += ',';
+        first = false;
+        AppendJsonString(out, key);
+        out += ':';
+        if (!AppendJson(out, value)) return false;
+      }
+      out += '}';
+      return true;
+    }
+    default:  // floats, binary, discarded
+      return false;
+  }
+}
+
+}  // namespace
+
+std::string DumpJson(const Json& j) {
+  std::string out;
+  if (AppendJson(out, j)) return out;
+  return j.dump(-1, ' ', false, nlohmann::detail::error_handler_t::replace);
+}
+
 std::optional<Json> ParseCanonicalJson(std::string_view text) {
   // The sizes buffer is reused by the thread's next parses (no allocation).
   thread_local std::vector<uint32_t> sizes;

@@ -3,7 +3,7 @@
 // replace, on random documents and stores (seed printed; BOLTPP_SEED
 // replays):
 //   - ParseCanonicalJson (src/internal.h) builds the tree nlohmann's parser
-//     builds, node for node, or declines;
+//     builds, node for node, or declines; DumpJson writes nlohmann's bytes;
 //   - ScanSpecSortKey reads what Str(spec, "ID") / Int(spec, "CreateTime")
 //     read from the parsed spec, or declines;
 //   - GetJobs (sort fields read from the text, only the page decoded) gives
@@ -14,6 +14,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cstdint>
 #include <cstdio>
 #include <set>
 #include <string>
@@ -151,6 +152,23 @@ TEST(QueryPathsTest, CanonicalParserBuildsNlohmannsTree) {
   std::printf("canonical parser: %d built, %d valid texts declined\n", built, declined_valid);
   EXPECT_GT(built, 2000);
   EXPECT_GT(declined_valid, 100);
+}
+
+TEST(QueryPathsTest, DirectDumpWritesNlohmannsBytes) {
+  const uint64_t seed = SeedOr(37);
+  std::printf("seed %llu (BOLTPP_SEED)\n", static_cast<unsigned long long>(seed));
+  Random rnd(seed);
+  static const char* const kOdd[] = {"\xff", "\xc3", "\xe2\x82", "\xed\xa0\x80", "\x7f", "\x00"};
+  for (int i = 0; i < 6000; ++i) {
+    Json j = RandomValue(rnd, 0);
+    if (rnd.OneIn(4)) {  // invalid UTF-8, DEL and NUL in a key and a value
+      std::string odd = RandomString(rnd) + std::string(kOdd[rnd.Uniform(std::size(kOdd))]);
+      if (rnd.OneIn(3)) odd += std::string(1, '\0');
+      j = Json::object({{odd, odd}, {"n", rnd.OneIn(2) ? Json(INT64_MIN) : Json(UINT64_MAX)}});
+    }
+    EXPECT_EQ(internal::DumpJson(j), DumpLikeTheStore(j))
+        << j.dump(-1, ' ', true, nlohmann::detail::error_handler_t::replace);
+  }
 }
 
 // A spec-like object with the sort fields in every form a writer may use.
