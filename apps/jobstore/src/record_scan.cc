@@ -23,6 +23,13 @@ class CanonicalScanner {
   size_t pos() const { return pos_; }
   bool AtEnd() const { return pos_ == t_.size(); }
 
+  // Consumes c when the text continues with it.
+  bool Char(char c) {
+    if (pos_ >= t_.size() || t_[pos_] != c) return false;
+    ++pos_;
+    return true;
+  }
+
   // Consumes literal when the text continues with it.
   bool Literal(std::string_view literal) {
     if (t_.substr(pos_, literal.size()) != literal) return false;
@@ -52,7 +59,7 @@ class CanonicalScanner {
 
   // A string token (quotes included).
   bool String() {
-    if (!Literal("\"")) return false;
+    if (!Char('"')) return false;
     while (pos_ < t_.size()) {
       // Runs of plain ASCII (most of a record) in a tight loop.
       const char* p = t_.data() + pos_;
@@ -89,6 +96,7 @@ class CanonicalScanner {
     if (pos_ < t_.size() && (t_[pos_] == '.' || t_[pos_] == 'e' || t_[pos_] == 'E')) return false;
     const char* first = t_.data() + start;
     const char* last = t_.data() + pos_;
+    if (!out && n < 19) return true;  // fits int64 (and uint64) whatever the digits
     if (out || negative) {
       int64_t v = 0;
       auto r = std::from_chars(first, last, v);
@@ -114,7 +122,7 @@ class CanonicalScanner {
   bool Object(int depth) {
     ++pos_;  // '{'
     const size_t slot = OpenContainer();
-    if (Literal("}")) return true;
+    if (Char('}')) return true;
     // Raw keys (canonical, so equal exactly when their text is): the first
     // ones in place, any beyond in a vector (an allocation per object was a
     // fifth of the scan).
@@ -141,23 +149,23 @@ class CanonicalScanner {
         more_keys.push_back(key);
       }
       ++key_count;
-      if (!Literal(":") || !Value(depth)) return false;
-    } while (Literal(","));
+      if (!Char(':') || !Value(depth)) return false;
+    } while (Char(','));
     CloseContainer(slot, key_count);
-    return Literal("}");
+    return Char('}');
   }
 
   bool Array(int depth) {
     ++pos_;  // '['
     const size_t slot = OpenContainer();
-    if (Literal("]")) return true;
+    if (Char(']')) return true;
     size_t count = 0;
     do {
       if (!Value(depth)) return false;
       ++count;
-    } while (Literal(","));
+    } while (Char(','));
     CloseContainer(slot, count);
-    return Literal("]");
+    return Char(']');
   }
 
   // Container sizes, when asked for (set_sizes): one slot per object or
@@ -422,7 +430,7 @@ std::optional<LocalStateRecordView> ScanLocalStateRecord(std::string_view text) 
   // UpdateTime and LatestComment are replaced: any canonical string will do.
   if (!s.Literal(",\"UpdateTime\":") || !StringToken(s, text)) return std::nullopt;
   if (!s.Literal(",\"LatestComment\":") || !StringToken(s, text)) return std::nullopt;
-  if (!s.Literal("}") || !s.AtEnd()) return std::nullopt;
+  if (!s.Char('}') || !s.AtEnd()) return std::nullopt;
   return r;
 }
 
@@ -654,11 +662,11 @@ std::optional<SpecSortKey> ScanSpecSortKey(std::string_view text) {
   CanonicalScanner s(text);
   SpecSortKey key;
   bool seen_id = false, seen_time = false;
-  if (!s.Literal("{")) return std::nullopt;
-  if (s.Literal("}")) return s.AtEnd() ? std::optional(key) : std::nullopt;
+  if (!s.Char('{')) return std::nullopt;
+  if (s.Char('}')) return s.AtEnd() ? std::optional(key) : std::nullopt;
   do {
     const auto name = StringToken(s, text);
-    if (!name || !s.Literal(":") || s.AtEnd()) return std::nullopt;
+    if (!name || !s.Char(':') || s.AtEnd()) return std::nullopt;
     const char next = text[s.pos()];
     if (*name == "\"ID\"") {
       if (seen_id) return std::nullopt;  // nlohmann keeps the last one
@@ -682,8 +690,8 @@ std::optional<SpecSortKey> ScanSpecSortKey(std::string_view text) {
       key.create_time = 0;  // not a number: Int gives 0
     }
     if (!s.Value(1)) return std::nullopt;
-  } while (s.Literal(","));
-  if (!s.Literal("}") || !s.AtEnd()) return std::nullopt;
+  } while (s.Char(','));
+  if (!s.Char('}') || !s.AtEnd()) return std::nullopt;
   return key;
 }
 
