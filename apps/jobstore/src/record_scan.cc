@@ -650,8 +650,10 @@ std::string DumpJson(const Json& j) {
 
 std::optional<Json> ParseCanonicalJson(std::string_view text) {
   // The sizes buffer is reused by the thread's next parses (no allocation).
+  // (A buffer grown past 64k containers by one big document is given back.)
   thread_local std::vector<uint32_t> sizes;
   sizes.clear();
+  if (sizes.capacity() > (size_t{1} << 16)) sizes.shrink_to_fit();
   CanonicalScanner s(text);
   s.set_sizes(&sizes);
   if (!s.Value(0) || !s.AtEnd()) return std::nullopt;
