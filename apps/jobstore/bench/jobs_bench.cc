@@ -11,7 +11,7 @@
 //   jobs_bench j3 --file F [--decode|--recount]      open + per-state counters
 //   jobs_bench j7 --file F --n N --clients C         guarded-transition contention
 //   jobs_bench j4load --file F --jobs N              the J4 file (10 namespaces, labels)
-//   jobs_bench j4 --file F --jobs N --n Q            queries: list, short id, history page
+//   jobs_bench j4 --file F --jobs N --n Q [--only W] queries: list, short id, history page
 //   jobs_bench j5 --file F --jobs N                  1 writer (J1) + 8 readers
 //   jobs_bench j6 --file F --jobs K --n R            churn R rounds of K jobs, then compact
 //   jobs_bench synclat --file F --n N                fdatasync latency of 4 KiB overwrites
@@ -48,6 +48,7 @@ struct Args {
   int clients = 1;
   bool no_sync = false, decode = false, recount = false, wal = false;
   int scan_threads = 0;
+  std::string only;  // j4: run only this query (J4-list, J4-shortid, J4-history)
 };
 
 double Since(Clock::time_point t) {
@@ -468,6 +469,7 @@ void J4(const Args& a) {
   if (!store.ok()) Die(store.error().ToString());
   std::mt19937_64 rng(42);
   auto run = [&](const char* name, int64_t n, const std::function<void()>& op) {
+    if (!a.only.empty() && a.only != name) return;
     Latencies lat;
     auto start = Clock::now();
     for (int64_t k = 0; k < n; ++k) {
@@ -618,6 +620,8 @@ int main(int argc, char** argv) {
       a.decode = true;
     else if (f == "--recount")
       a.recount = true;
+    else if (f == "--only")
+      a.only = val();
     else if (f == "--scan-threads")
       a.scan_threads = std::stoi(val());
     else

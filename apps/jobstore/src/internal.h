@@ -30,15 +30,24 @@ inline Status AbortWith(const Error& e) {
   return Status(Code::kAborted, e.ToString());
 }
 
+// The tree nlohmann's parser gives for text when text is canonical (one
+// JSON value exactly as nlohmann's dump writes it: src/record_scan.h), built
+// directly; nullopt for any other text. Dump(*result) == text.
+std::optional<Json> ParseCanonicalJson(std::string_view text);
+
+// The document in text (the canonical builder above, else nlohmann's parser).
 inline Expected<Json> ParseJson(std::string_view text, std::string_view what) {
+  if (auto canonical = ParseCanonicalJson(text)) return std::move(*canonical);
   Json j = Json::parse(text, nullptr, /*allow_exceptions=*/false);
   if (j.is_discarded()) return Error(Errc::kBadRecord, std::string(what) + ": invalid JSON");
   return j;
 }
 
-inline std::string Dump(const Json& j) {
-  return j.dump(-1, ' ', false, nlohmann::detail::error_handler_t::replace);
-}
+// The stores' encoding: nlohmann's dump (no indent, UTF-8 kept, invalid
+// UTF-8 replaced). DumpJson (src/record_scan.cc) writes the same bytes
+// directly for trees without floats (nlohmann's serializer writes those).
+std::string DumpJson(const Json& j);
+inline std::string Dump(const Json& j) { return DumpJson(j); }
 
 // One history row: its numeric sequence, raw key and document text.
 struct SeqRow {
@@ -62,6 +71,34 @@ inline std::vector<SeqRow> ReadSeqRows(Bucket b) {
     if ((x.seq == 0) != (y.seq == 0)) return y.seq == 0;
     return x.seq < y.seq;
   });
+  return rows;
+}
+
+// ReadSeqRows without copies: the views are valid in b's transaction.
+struct SeqRowView {
+  uint64_t seq = 0;
+  std::string_view key;
+  std::string_view value;
+};
+inline std::vector<SeqRowView> ReadSeqRowViews(Bucket b) {
+  std::vector<SeqRowView> rows;
+  if (!b) return rows;
+  auto c = b.NewCursor();
+  bool ordered = true;  // true while the keys' sequences increase (no re-sort)
+  for (auto e = c.First(); e; e = c.Next()) {
+    if (e->is_bucket) continue;
+    const uint64_t seq = ParseSeqKey(e->key).value_or(0);
+    if (!rows.empty() && (seq == 0 || rows.back().seq == 0 || seq < rows.back().seq)) {
+      ordered = false;
+    }
+    rows.push_back({seq, e->key, e->value});
+  }
+  if (!ordered) {
+    std::stable_sort(rows.begin(), rows.end(), [](const SeqRowView& x, const SeqRowView& y) {
+      if ((x.seq == 0) != (y.seq == 0)) return y.seq == 0;
+      return x.seq < y.seq;
+    });
+  }
   return rows;
 }
 

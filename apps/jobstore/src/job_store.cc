@@ -3,9 +3,12 @@
 
 #include <algorithm>
 #include <cctype>
-#include <set>
+#include <iterator>
+#include <optional>
+#include <tuple>
 
 #include "internal.h"
+#include "record_scan.h"
 
 namespace boltpp::jobstore {
 
@@ -215,26 +218,53 @@ Error JobStore::Write(const std::function<Error(Tx&, TxContext&)>& fn) {
 
 namespace {
 
-// Appends an event in the transaction's own v1_events bucket.
-Status AppendEvent(Tx& tx, std::vector<Event>& out, int64_t now, std::string op, std::string type,
-                   const Json& object) {
+// Appends an event in the transaction's own v1_events bucket. object_text
+// is Dump(object) (the caller has it already: the record it stored, so the
+// object is not encoded twice); op and type are the fixed ASCII names
+// ("CREATE", "Job", ...), which JSON writes as they are.
+Status AppendEvent(Tx& tx, std::vector<Event>& out, int64_t now, std::string_view op,
+                   std::string_view type, std::string_view object_text, Json object) {
   Bucket events = tx.GetBucket(kEventsBucket);
   if (!events) return Status::OK();  // a file opened read-only or by an older store
   auto seq = events.NextSequence();
   if (!seq.ok()) return seq.status();
-  Event e{*seq, now, std::move(op), std::move(type), object};
-  Json doc = Json::object();
-  doc["SeqNum"] = e.seq;
-  doc["Operation"] = e.operation;
-  doc["ObjectType"] = e.object_type;
-  doc["Object"] = e.object;
-  doc["Timestamp"] = FormatRfc3339Nano(now);
-  if (Status s = events.Put(SeqKey(e.seq) + SeqKey(static_cast<uint64_t>(now)), Dump(doc));
-      !s.ok()) {
+  // Dump of {"SeqNum","Operation","ObjectType","Object","Timestamp"}.
+  std::string doc;
+  doc.reserve(object_text.size() + 128);
+  doc += "{\"SeqNum\":";
+  doc += std::to_string(*seq);
+  doc += ",\"Operation\":\"";
+  doc += op;
+  doc += "\",\"ObjectType\":\"";
+  doc += type;
+  doc += "\",\"Object\":";
+  doc += object_text;
+  doc += ",\"Timestamp\":\"";
+  doc += FormatRfc3339Nano(now);
+  doc += "\"}";
+  if (Status s = events.Put(SeqKey(*seq) + SeqKey(static_cast<uint64_t>(now)), doc); !s.ok()) {
     return s;
   }
-  out.push_back(std::move(e));
+  out.push_back(Event{*seq, now, std::string(op), std::string(type), std::move(object)});
   return Status::OK();
+}
+
+// A stored document and its text as Dump writes it (the stored bytes when
+// they are canonical, which is what this store writes).
+struct LoadedDoc {
+  Json doc;
+  std::string text;
+};
+Expected<LoadedDoc> LoadDoc(Bucket b, std::string_view key, const std::string& what) {
+  auto v = b ? b.Get(key) : std::nullopt;
+  if (!v) return Error(Errc::kBadRecord, what + " missing");
+  if (auto canonical = internal::ParseCanonicalJson(*v)) {
+    return LoadedDoc{std::move(*canonical), std::string(*v)};
+  }
+  auto doc = internal::ParseJson(*v, what);
+  if (!doc.ok()) return doc.error();
+  std::string text = Dump(*doc);
+  return LoadedDoc{std::move(*doc), std::move(text)};
 }
 
 Json HistoryRow(bool job_level, const std::string& job_id, const std::string& node_id,
@@ -334,7 +364,7 @@ Error JobStore::CreateJob(Json job) {
     if (Status s = internal::AppendSeq(b->GetBucket(kJobHistory), Dump(h)); !s.ok()) {
       return StorageError(s);
     }
-    if (Status s = AppendEvent(tx, ctx.events, now, "CREATE", "Job", job); !s.ok()) {
+    if (Status s = AppendEvent(tx, ctx.events, now, "CREATE", "Job", spec, job); !s.ok()) {
       return StorageError(s);
     }
     return {};
@@ -365,8 +395,9 @@ Expected<std::string> ResolveIn(Tx& tx, const std::string& id) {
 
 Expected<Json> LoadSpec(Tx& tx, const std::string& id) {
   Bucket b = JobBucket(tx, id);
-  if (!b || !b.Get(kSpecKey)) return JobNotFound(id);
-  return LoadJson(b, kSpecKey, "job " + id + " spec");
+  auto text = b ? b.Get(kSpecKey) : std::nullopt;
+  if (!text) return JobNotFound(id);
+  return internal::ParseJson(*text, "job " + id + " spec");
 }
 
 }  // namespace
@@ -392,63 +423,120 @@ Expected<Json> JobStore::GetJob(const std::string& id) {
   return out;
 }
 
+namespace {
+
+// The keys of b, in the bucket's (memcmp) order; views valid in the transaction.
+std::vector<std::string_view> KeysOf(Bucket b) {
+  std::vector<std::string_view> out;
+  if (!b) return out;
+  auto c = b.NewCursor();
+  for (auto e = c.First(); e; e = c.Next()) out.push_back(e->key);
+  return out;
+}
+
+// The ids a query selects from the indexes: the namespace's (or every job),
+// in any of the include tags, in none of the exclude tags; sorted.
+std::vector<std::string_view> SelectedJobIds(Tx& tx, const JobQuery& q) {
+  using Ids = std::vector<std::string_view>;
+  Ids ids;
+  if (!q.namespace_name.empty()) {
+    Bucket ns = tx.GetBucket(kNamespaceIndex);
+    ids = KeysOf(ns ? ns.GetBucket(q.namespace_name) : Bucket());
+  } else {
+    ids = KeysOf(tx.GetBucket(kJobsBucket));
+  }
+  Bucket tags = tx.GetBucket(kTagIndex);
+  auto tag_ids = [&](const std::string& tag) {
+    return KeysOf(tags ? tags.GetBucket(internal::Lower(tag)) : Bucket());
+  };
+  if (!q.include_tags.empty()) {
+    Ids wanted;
+    for (auto& t : q.include_tags) {
+      Ids merged, more = tag_ids(t);
+      std::set_union(wanted.begin(), wanted.end(), more.begin(), more.end(),
+                     std::back_inserter(merged));
+      wanted = std::move(merged);
+    }
+    Ids kept;
+    std::set_intersection(ids.begin(), ids.end(), wanted.begin(), wanted.end(),
+                          std::back_inserter(kept));
+    ids = std::move(kept);
+  }
+  for (auto& t : q.exclude_tags) {
+    Ids kept, drop = tag_ids(t);
+    std::set_difference(ids.begin(), ids.end(), drop.begin(), drop.end(), std::back_inserter(kept));
+    ids = std::move(kept);
+  }
+  return ids;
+}
+
+// A selected job: its spec's text and sort fields, and the document when it
+// had to be parsed to read them.
+struct ListedJob {
+  std::string_view text;
+  std::string id;           // Str(spec, "ID")
+  int64_t create_time = 0;  // Int(spec, "CreateTime")
+  std::optional<Json> doc;
+};
+
+}  // namespace
+
+// As v1.2's GetJobs (index sets, every selected spec, sorted, sliced), but
+// only the returned page is decoded: the sort fields of the others are read
+// from their text (ScanSpecSortKey; a spec it does not take is parsed, so a
+// damaged one fails as before, in id order).
 Expected<std::vector<Json>> JobStore::GetJobs(const JobQuery& q) {
-  std::vector<Json> jobs;
+  std::vector<Json> page;
   Error err;
   Status s = db_->View([&](Tx& tx) {
-    auto keys_of = [](Bucket b) {
-      std::set<std::string> out;
-      if (!b) return out;
-      auto c = b.NewCursor();
-      for (auto e = c.First(); e; e = c.Next()) out.emplace(e->key);
-      return out;
-    };
-    std::set<std::string> ids;
-    if (!q.namespace_name.empty()) {
-      Bucket ns = tx.GetBucket(kNamespaceIndex);
-      ids = keys_of(ns ? ns.GetBucket(q.namespace_name) : Bucket());
-    } else {
-      ids = keys_of(tx.GetBucket(kJobsBucket));
-    }
-    Bucket tags = tx.GetBucket(kTagIndex);
-    if (!q.include_tags.empty()) {
-      std::set<std::string> wanted;
-      for (auto& t : q.include_tags) {
-        auto k = keys_of(tags ? tags.GetBucket(internal::Lower(t)) : Bucket());
-        wanted.insert(k.begin(), k.end());
+    Bucket jobs_bucket = tx.GetBucket(kJobsBucket);
+    std::vector<ListedJob> jobs;
+    for (std::string_view id : SelectedJobIds(tx, q)) {
+      Bucket b = jobs_bucket ? jobs_bucket.GetBucket(id) : Bucket();
+      auto text = b ? b.Get(kSpecKey) : std::nullopt;
+      if (!text) continue;  // stale index: verify reports it
+      ListedJob job{*text, {}, 0, std::nullopt};
+      if (auto key = internal::ScanSpecSortKey(*text)) {
+        job.id = key->id;
+        job.create_time = key->create_time;
+      } else {
+        auto doc = internal::ParseJson(*text, "job " + std::string(id) + " spec");
+        if (!doc.ok()) {
+          err = doc.error();
+          return Status::OK();
+        }
+        job.id = Str(*doc, "ID");
+        job.create_time = Int(*doc, "CreateTime");
+        job.doc = std::move(*doc);
       }
-      std::erase_if(ids, [&](const std::string& id) { return !wanted.count(id); });
+      jobs.push_back(std::move(job));
     }
-    for (auto& t : q.exclude_tags) {
-      for (auto& id : keys_of(tags ? tags.GetBucket(internal::Lower(t)) : Bucket())) ids.erase(id);
-    }
-    for (auto& id : ids) {
-      auto spec = LoadSpec(tx, id);
-      if (!spec.ok()) {
-        if (spec.error().code() == Errc::kJobNotFound) continue;  // stale index: verify reports
-        err = spec.error();
+    const bool by_id = q.sort_by == "id";
+    std::stable_sort(jobs.begin(), jobs.end(), [&](const ListedJob& a, const ListedJob& b) {
+      return by_id ? a.id < b.id : std::tie(a.create_time, a.id) < std::tie(b.create_time, b.id);
+    });
+    if (q.sort_reverse) std::reverse(jobs.begin(), jobs.end());
+    if (q.offset >= jobs.size()) return Status::OK();
+    const size_t last =
+        q.limit == 0 || q.offset + q.limit >= jobs.size() ? jobs.size() : q.offset + q.limit;
+    page.reserve(last - q.offset);
+    for (size_t i = q.offset; i < last; ++i) {
+      if (jobs[i].doc) {
+        page.push_back(std::move(*jobs[i].doc));
+        continue;
+      }
+      auto doc = internal::ParseJson(jobs[i].text, "job spec");  // scanned: parses
+      if (!doc.ok()) {
+        err = doc.error();
         return Status::OK();
       }
-      jobs.push_back(std::move(*spec));
+      page.push_back(std::move(*doc));
     }
     return Status::OK();
   });
   if (!s.ok()) return StorageError(s);
   if (!err.ok()) return err;
-  const bool by_id = q.sort_by == "id";
-  std::stable_sort(jobs.begin(), jobs.end(), [&](const Json& a, const Json& b) {
-    bool less = by_id ? Str(a, "ID") < Str(b, "ID")
-                      : std::make_pair(Int(a, "CreateTime"), Str(a, "ID")) <
-                            std::make_pair(Int(b, "CreateTime"), Str(b, "ID"));
-    return less;
-  });
-  if (q.sort_reverse) std::reverse(jobs.begin(), jobs.end());
-  if (q.offset >= jobs.size()) return std::vector<Json>{};
-  auto first = jobs.begin() + static_cast<ptrdiff_t>(q.offset);
-  auto last = q.limit == 0 || q.offset + q.limit >= jobs.size()
-                  ? jobs.end()
-                  : first + static_cast<ptrdiff_t>(q.limit);
-  return std::vector<Json>(std::make_move_iterator(first), std::make_move_iterator(last));
+  return page;
 }
 
 Expected<std::vector<Json>> JobStore::GetInProgressJobs() {
@@ -512,7 +600,8 @@ Error JobStore::UpdateJobState(const UpdateJobStateRequest& r) {
     job["Revision"] = revision + 1;
     job["ModifyTime"] = now;
     Bucket b = JobBucket(tx, r.job_id);
-    if (Status s = b.Put(kSpecKey, Dump(job)); !s.ok()) return StorageError(s);
+    const std::string spec_text = Dump(job);
+    if (Status s = b.Put(kSpecKey, spec_text); !s.ok()) return StorageError(s);
     if (IsTerminal(r.new_state)) {
       if (Status s = tx.GetBucket(kInProgressIndex).Delete(r.job_id); !s.ok()) {
         return StorageError(s);
@@ -523,7 +612,8 @@ Error JobStore::UpdateJobState(const UpdateJobStateRequest& r) {
     Bucket history = b.GetBucket(kJobHistory);
     if (!history) return Error(Errc::kBadRecord, "job " + r.job_id + " has no job_history");
     if (Status s = internal::AppendSeq(history, Dump(h)); !s.ok()) return StorageError(s);
-    if (Status s = AppendEvent(tx, ctx.events, now, "UPDATE", "Job", job); !s.ok()) {
+    if (Status s = AppendEvent(tx, ctx.events, now, "UPDATE", "Job", spec_text, std::move(job));
+        !s.ok()) {
       return StorageError(s);
     }
     return {};
@@ -532,9 +622,10 @@ Error JobStore::UpdateJobState(const UpdateJobStateRequest& r) {
 
 Error JobStore::DeleteJob(const std::string& job_id) {
   return Write([&](Tx& tx, TxContext& ctx) -> Error {
-    auto spec = LoadSpec(tx, job_id);
-    if (!spec.ok()) return spec.error();
     Bucket b = JobBucket(tx, job_id);
+    if (!b || !b.Get(kSpecKey)) return JobNotFound(job_id);
+    auto spec = LoadDoc(b, kSpecKey, "job " + job_id + " spec");
+    if (!spec.ok()) return spec.error();
     std::vector<std::string> execs, evals;
     for (auto [sub, out] :
          {std::pair{kJobExecutions, &execs}, std::pair{kJobEvaluations, &evals}}) {
@@ -545,11 +636,12 @@ Error JobStore::DeleteJob(const std::string& job_id) {
     }
     if (Status s = tx.GetBucket(kJobsBucket).DeleteBucket(job_id); !s.ok()) return StorageError(s);
     if (Status s = tx.GetBucket(kInProgressIndex).Delete(job_id); !s.ok()) return StorageError(s);
-    if (Status s = internal::DeleteIndexKey(tx, kNamespaceIndex, Str(*spec, "Namespace"), job_id);
+    if (Status s =
+            internal::DeleteIndexKey(tx, kNamespaceIndex, Str(spec->doc, "Namespace"), job_id);
         !s.ok()) {
       return StorageError(s);
     }
-    for (auto& label : LabelKeys(*spec)) {
+    for (auto& label : LabelKeys(spec->doc)) {
       if (Status s = internal::DeleteIndexKey(tx, kTagIndex, label, job_id); !s.ok())
         return StorageError(s);
     }
@@ -561,7 +653,9 @@ Error JobStore::DeleteJob(const std::string& job_id) {
       if (Status s = internal::DeleteIndexKey(tx, kEvaluationIndex, e, job_id); !s.ok())
         return StorageError(s);
     }
-    if (Status s = AppendEvent(tx, ctx.events, Now(), "DELETE", "Job", *spec); !s.ok()) {
+    if (Status s =
+            AppendEvent(tx, ctx.events, Now(), "DELETE", "Job", spec->text, std::move(spec->doc));
+        !s.ok()) {
       return StorageError(s);
     }
     return {};
@@ -596,7 +690,7 @@ Error JobStore::CreateExecution(Json exec) {
     if (Status s = internal::AppendSeq(job.GetBucket(kJobExecutionHistory), Dump(h)); !s.ok()) {
       return StorageError(s);
     }
-    if (Status s = AppendEvent(tx, ctx.events, now, "CREATE", "Execution", exec); !s.ok()) {
+    if (Status s = AppendEvent(tx, ctx.events, now, "CREATE", "Execution", doc, exec); !s.ok()) {
       return StorageError(s);
     }
     return {};
@@ -642,13 +736,15 @@ Error JobStore::UpdateExecution(const UpdateExecutionRequest& r) {
     if (Int(r.new_values, "Revision") == 0) exec["Revision"] = revision + 1;
     if (Int(r.new_values, "ModifyTime") == 0) exec["ModifyTime"] = now;
     const uint64_t new_revision = static_cast<uint64_t>(Int(exec, "Revision"));
-    if (Status s = execs.Put(r.execution_id, Dump(exec)); !s.ok()) return StorageError(s);
+    const std::string doc = Dump(exec);
+    if (Status s = execs.Put(r.execution_id, doc); !s.ok()) return StorageError(s);
     Json h = HistoryRow(false, job_id, Str(exec, "NodeID"), r.execution_id, int(state),
                         int(ComputeStateOf(exec)), new_revision, r.comment, now);
     if (Status s = internal::AppendSeq(job.GetBucket(kJobExecutionHistory), Dump(h)); !s.ok()) {
       return StorageError(s);
     }
-    if (Status s = AppendEvent(tx, ctx.events, now, "UPDATE", "Execution", exec); !s.ok()) {
+    if (Status s = AppendEvent(tx, ctx.events, now, "UPDATE", "Execution", doc, std::move(exec));
+        !s.ok()) {
       return StorageError(s);
     }
     return {};
@@ -704,7 +800,7 @@ Error JobStore::CreateEvaluation(Json eval) {
         !e.ok()) {
       return e;
     }
-    if (Status s = AppendEvent(tx, ctx.events, Now(), "CREATE", "Evaluation", eval); !s.ok()) {
+    if (Status s = AppendEvent(tx, ctx.events, Now(), "CREATE", "Evaluation", doc, eval); !s.ok()) {
       return StorageError(s);
     }
     return {};
@@ -722,12 +818,14 @@ Error JobStore::DeleteEvaluation(const std::string& id) {
     if (!evals) {
       return Error(Errc::kEvaluationNotFound, "evaluation " + id + " not found");
     }
-    auto eval = LoadJson(evals, id, "evaluation " + id);
+    auto eval = LoadDoc(evals, id, "evaluation " + id);
     if (!eval.ok()) return eval.error();
     if (Status s = evals.Delete(id); !s.ok()) return StorageError(s);
     if (Status s = internal::DeleteIndexKey(tx, kEvaluationIndex, id, job_id); !s.ok())
       return StorageError(s);
-    if (Status s = AppendEvent(tx, ctx.events, Now(), "DELETE", "Evaluation", *eval); !s.ok()) {
+    if (Status s = AppendEvent(tx, ctx.events, Now(), "DELETE", "Evaluation", eval->text,
+                               std::move(eval->doc));
+        !s.ok()) {
       return StorageError(s);
     }
     return {};
@@ -751,17 +849,23 @@ Expected<std::vector<Json>> JobStore::GetJobHistory(const std::string& job_id,
     Bucket job = JobBucket(tx, *full);
     auto read = [&](std::string_view sub, bool job_level) {
       if (job_level && (!q.execution_id.empty() || !q.node_id.empty())) return;
-      for (auto& row : internal::ReadSeqRows(job.GetBucket(sub))) {
-        auto j = internal::ParseJson(row.value, "history of " + *full);
+      const std::string what = "history of " + *full;
+      for (auto& row : internal::ReadSeqRowViews(job.GetBucket(sub))) {
+        auto j = internal::ParseJson(row.value, what);
         if (!j.ok()) {
           err = j.error();
           return;
         }
-        if (!job_level && (!HasPrefix(Str(*j, "ExecutionID"), q.execution_id) ||
-                           !HasPrefix(Str(*j, "NodeID"), q.node_id))) {
+        if (!job_level &&
+            ((!q.execution_id.empty() && !HasPrefix(Str(*j, "ExecutionID"), q.execution_id)) ||
+             (!q.node_id.empty() && !HasPrefix(Str(*j, "NodeID"), q.node_id)))) {
           continue;
         }
-        const int64_t time = ParseRfc3339(Str(*j, "Time")).value_or(0);
+        auto time_field = j->find("Time");
+        const int64_t time =
+            time_field != j->end() && time_field->is_string()
+                ? ParseRfc3339(time_field->get_ref<const std::string&>()).value_or(0)
+                : 0;
         if (q.since > 0 && time != 0 && time / 1'000'000'000 < q.since) continue;
         timed.emplace_back(time, std::move(*j));
       }

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <array>
 #include <charconv>
+#include <cstring>
 #include <limits>
 #include <vector>
 
@@ -21,6 +22,13 @@ class CanonicalScanner {
 
   size_t pos() const { return pos_; }
   bool AtEnd() const { return pos_ == t_.size(); }
+
+  // Consumes c when the text continues with it.
+  bool Char(char c) {
+    if (pos_ >= t_.size() || t_[pos_] != c) return false;
+    ++pos_;
+    return true;
+  }
 
   // Consumes literal when the text continues with it.
   bool Literal(std::string_view literal) {
@@ -51,7 +59,7 @@ class CanonicalScanner {
 
   // A string token (quotes included).
   bool String() {
-    if (!Literal("\"")) return false;
+    if (!Char('"')) return false;
     while (pos_ < t_.size()) {
       // Runs of plain ASCII (most of a record) in a tight loop.
       const char* p = t_.data() + pos_;
@@ -88,6 +96,7 @@ class CanonicalScanner {
     if (pos_ < t_.size() && (t_[pos_] == '.' || t_[pos_] == 'e' || t_[pos_] == 'E')) return false;
     const char* first = t_.data() + start;
     const char* last = t_.data() + pos_;
+    if (!out && n < 19) return true;  // fits int64 (and uint64) whatever the digits
     if (out || negative) {
       int64_t v = 0;
       auto r = std::from_chars(first, last, v);
@@ -112,22 +121,27 @@ class CanonicalScanner {
 
   bool Object(int depth) {
     ++pos_;  // '{'
-    if (Literal("}")) return true;
+    const size_t slot = OpenContainer();
+    if (Char('}')) return true;
     // Raw keys (canonical, so equal exactly when their text is): the first
     // ones in place, any beyond in a vector (an allocation per object was a
     // fifth of the scan).
     std::array<std::string_view, 24> first_keys;
     size_t key_count = 0;
     std::vector<std::string_view> more_keys;
+    auto same = [](std::string_view a, std::string_view b) {
+      // Both are string tokens ("..."): compare a middle byte before memcmp.
+      return a.size() == b.size() && a[a.size() / 2] == b[b.size() / 2] && a == b;
+    };
     do {
       const size_t key_start = pos_;
       if (!String()) return false;
       const std::string_view key = t_.substr(key_start, pos_ - key_start);
       for (size_t i = 0; i < std::min(key_count, first_keys.size()); ++i) {
-        if (first_keys[i] == key) return false;  // nlohmann keeps one of the two
+        if (same(first_keys[i], key)) return false;  // nlohmann keeps one of the two
       }
       for (auto k : more_keys) {
-        if (k == key) return false;
+        if (same(k, key)) return false;
       }
       if (key_count < first_keys.size()) {
         first_keys[key_count] = key;
@@ -135,18 +149,34 @@ class CanonicalScanner {
         more_keys.push_back(key);
       }
       ++key_count;
-      if (!Literal(":") || !Value(depth)) return false;
-    } while (Literal(","));
-    return Literal("}");
+      if (!Char(':') || !Value(depth)) return false;
+    } while (Char(','));
+    CloseContainer(slot, key_count);
+    return Char('}');
   }
 
   bool Array(int depth) {
     ++pos_;  // '['
-    if (Literal("]")) return true;
+    const size_t slot = OpenContainer();
+    if (Char(']')) return true;
+    size_t count = 0;
     do {
       if (!Value(depth)) return false;
-    } while (Literal(","));
-    return Literal("]");
+      ++count;
+    } while (Char(','));
+    CloseContainer(slot, count);
+    return Char(']');
+  }
+
+  // Container sizes, when asked for (set_sizes): one slot per object or
+  // array in text order, its member count once scanned.
+  size_t OpenContainer() {
+    if (!sizes_) return 0;
+    sizes_->push_back(0);
+    return sizes_->size() - 1;
+  }
+  void CloseContainer(size_t slot, size_t count) {
+    if (sizes_) (*sizes_)[slot] = static_cast<uint32_t>(count);
   }
 
   // The escapes nlohmann writes: \" \\ \b \f \n \r \t, and \u00xx (lower
@@ -206,6 +236,10 @@ class CanonicalScanner {
 
   std::string_view t_;
   size_t pos_ = 0;
+  std::vector<uint32_t>* sizes_ = nullptr;
+
+ public:
+  void set_sizes(std::vector<uint32_t>* sizes) { sizes_ = sizes; }
 };
 
 // A string token whose text the slow path copies unchanged.
@@ -220,6 +254,146 @@ void AppendInt(std::string& out, uint64_t v) {
   auto r = std::to_chars(buf, buf + sizeof buf, v);
   out.append(buf, r.ptr);
 }
+
+// Builds the tree of a text CanonicalScanner accepted (so every token is
+// well formed and no object has a key twice): the tree nlohmann's parser
+// builds from it, node for node (non-negative integers unsigned, negative
+// ones signed, members in text order), without its character-at-a-time
+// lexer.
+class CanonicalBuilder {
+ public:
+  // sizes: the scanner's container sizes (set_sizes), to reserve storage.
+  CanonicalBuilder(std::string_view text, const std::vector<uint32_t>& sizes)
+      : t_(text), sizes_(sizes) {}
+
+  Json Value() {
+    switch (t_[pos_]) {
+      case '{':
+        return Object();
+      case '[':
+        return Array();
+      case '"':
+        return Json(String());
+      case 't':
+        pos_ += 4;
+        return Json(true);
+      case 'f':
+        pos_ += 5;
+        return Json(false);
+      case 'n':
+        pos_ += 4;
+        return Json(nullptr);
+      default:
+        return Number();
+    }
+  }
+
+ private:
+  Json Object() {
+    Json j(Json::value_t::object);
+    auto& members = j.get_ref<Json::object_t&>();
+    members.reserve(sizes_[next_size_++]);
+    if (t_[++pos_] == '}') {
+      ++pos_;
+      return j;
+    }
+    while (true) {
+      std::string key = String();
+      ++pos_;  // ':'
+      // No duplicate to look for (the scanner refused them): append.
+      members.emplace_back(std::move(key), Value());
+      if (t_[pos_++] == '}') return j;  // else ','
+    }
+  }
+
+  Json Array() {
+    Json j(Json::value_t::array);
+    auto& items = j.get_ref<Json::array_t&>();
+    items.reserve(sizes_[next_size_++]);
+    if (t_[++pos_] == ']') {
+      ++pos_;
+      return j;
+    }
+    while (true) {
+      items.push_back(Value());
+      if (t_[pos_++] == ']') return j;  // else ','
+    }
+  }
+
+  // A string token at pos_, unescaped (the canonical escapes only).
+  std::string String() {
+    const size_t start = ++pos_;
+    const char* const first = t_.data() + start;
+    const char* const quote =
+        static_cast<const char*>(std::memchr(first, '"', t_.size() - start));  // scanned: found
+    const char* const escape =
+        static_cast<const char*>(std::memchr(first, '\\', static_cast<size_t>(quote - first)));
+    if (!escape) {
+      pos_ = static_cast<size_t>(quote - t_.data()) + 1;
+      return std::string(first, quote);
+    }
+    const size_t end = static_cast<size_t>(escape - t_.data());
+    std::string out(t_.substr(start, end - start));
+    pos_ = end;
+    while (t_[pos_] != '"') {
+      if (t_[pos_] != '\\') {
+        out += t_[pos_++];
+        continue;
+      }
+      const char e = t_[pos_ + 1];
+      switch (e) {
+        case 'b':
+          out += '\b';
+          break;
+        case 'f':
+          out += '\f';
+          break;
+        case 'n':
+          out += '\n';
+          break;
+        case 'r':
+          out += '\r';
+          break;
+        case 't':
+          out += '\t';
+          break;
+        case 'u': {  // \u00xx, xx < 0x20 (lower-case hex)
+          auto hex = [](char h) { return h <= '9' ? h - '0' : h - 'a' + 10; };
+          out += static_cast<char>(hex(t_[pos_ + 4]) * 16 + hex(t_[pos_ + 5]));
+          pos_ += 6;
+          continue;
+        }
+        default:  // '"' or '\\'
+          out += e;
+          break;
+      }
+      pos_ += 2;
+    }
+    ++pos_;
+    return out;
+  }
+
+  Json Number() {
+    const size_t start = pos_;
+    if (t_[pos_] == '-') ++pos_;
+    while (pos_ < t_.size() && t_[pos_] >= '0' && t_[pos_] <= '9') ++pos_;
+    const char* first = t_.data() + start;
+    const char* last = t_.data() + pos_;
+    if (*first == '-') {
+      int64_t v = 0;
+      std::from_chars(first, last, v);
+      return Json(v);
+    }
+    uint64_t v = 0;
+    std::from_chars(first, last, v);
+    return Json(v);
+  }
+
+  std::string_view t_;
+  size_t pos_ = 0;
+  const std::vector<uint32_t>& sizes_;
+  size_t next_size_ = 0;
+};
 
 }  // namespace
 
@@ -256,7 +430,7 @@ std::optional<LocalStateRecordView> ScanLocalStateRecord(std::string_view text) 
   // UpdateTime and LatestComment are replaced: any canonical string will do.
   if (!s.Literal(",\"UpdateTime\":") || !StringToken(s, text)) return std::nullopt;
   if (!s.Literal(",\"LatestComment\":") || !StringToken(s, text)) return std::nullopt;
-  if (!s.Literal("}") || !s.AtEnd()) return std::nullopt;
+  if (!s.Char('}') || !s.AtEnd()) return std::nullopt;
   return r;
 }
 
@@ -342,6 +516,185 @@ std::optional<CountersRecord> ScanCountersRecord(std::string_view text) {
   }
   if (!literal("]}") || pos != text.size()) return std::nullopt;
   return r;
+}
+
+namespace {
+
+// nlohmann's escaping of a string (ensure_ascii off): '"' and '\\' and the
+// characters below 0x20 escaped (\b \f \n \r \t, else \u00xx in lower-case
+// hex), everything else as it is. A string with a byte from 0x80 goes to
+// nlohmann's serializer, which also checks (and replaces invalid) UTF-8.
+void AppendJsonString(std::string& out, const std::string& s) {
+  static constexpr std::array<bool, 256> kAsIs = [] {
+    std::array<bool, 256> as_is{};
+    for (int c = 0x20; c < 0x80; ++c) as_is[c] = c != '"' && c != '\\';
+    return as_is;
+  }();
+  size_t i = 0;
+  while (i < s.size() && kAsIs[static_cast<unsigned char>(s[i])]) ++i;
+  if (i == s.size()) {
+    out += '"';
+    out += s;
+    out += '"';
+    return;
+  }
+  for (size_t k = i; k < s.size(); ++k) {
+    if (static_cast<unsigned char>(s[k]) >= 0x80) {
+      out += Json(s).dump(-1, ' ', false, nlohmann::detail::error_handler_t::replace);
+      return;
+    }
+  }
+  out += '"';
+  out.append(s, 0, i);
+  for (; i < s.size(); ++i) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    if (kAsIs[c]) {
+      out += static_cast<char>(c);
+      continue;
+    }
+    switch (c) {
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\b':
+        out += "\\b";
+        break;
+      case '\f':
+        out += "\\f";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      default: {
+        static constexpr char kHex[] = "0123456789abcdef";
+        out += "\\u00";
+        out += kHex[c >> 4];
+        out += kHex[c & 15];
+      }
+    }
+  }
+  out += '"';
+}
+
+// Appends j as nlohmann's dump writes it; false (out unspecified) when the
+// tree holds a float or a binary value.
+bool AppendJson(std::string& out, const Json& j) {
+  switch (j.type()) {
+    case Json::value_t::null:
+      out += "null";
+      return true;
+    case Json::value_t::boolean:
+      out += j.get<bool>() ? "true" : "false";
+      return true;
+    case Json::value_t::number_integer: {
+      const int64_t v = j.get<int64_t>();
+      if (v < 0) {
+        out += '-';
+        AppendInt(out, uint64_t{0} - static_cast<uint64_t>(v));
+      } else {
+        AppendInt(out, static_cast<uint64_t>(v));
+      }
+      return true;
+    }
+    case Json::value_t::number_unsigned:
+      AppendInt(out, j.get<uint64_t>());
+      return true;
+    case Json::value_t::string:
+      AppendJsonString(out, j.get_ref<const std::string&>());
+      return true;
+    case Json::value_t::array: {
+      out += '[';
+      bool first = true;
+      for (const Json& item : j) {
+        if (!first) out += ',';
+        first = false;
+        if (!AppendJson(out, item)) return false;
+      }
+      out += ']';
+      return true;
+    }
+    case Json::value_t::object: {
+      out += '{';
+      bool first = true;
+      for (const auto& [key, value] : j.get_ref<const Json::object_t&>()) {
+        if (!first) out += ',';
+        first = false;
+        AppendJsonString(out, key);
+        out += ':';
+        if (!AppendJson(out, value)) return false;
+      }
+      out += '}';
+      return true;
+    }
+    default:  // floats, binary, discarded
+      return false;
+  }
+}
+
+}  // namespace
+
+std::string DumpJson(const Json& j) {
+  std::string out;
+  if (AppendJson(out, j)) return out;
+  return j.dump(-1, ' ', false, nlohmann::detail::error_handler_t::replace);
+}
+
+std::optional<Json> ParseCanonicalJson(std::string_view text) {
+  // The sizes buffer is reused by the thread's next parses (no allocation).
+  // (A buffer grown past 64k containers by one big document is given back.)
+  thread_local std::vector<uint32_t> sizes;
+  sizes.clear();
+  if (sizes.capacity() > (size_t{1} << 16)) sizes.shrink_to_fit();
+  CanonicalScanner s(text);
+  s.set_sizes(&sizes);
+  if (!s.Value(0) || !s.AtEnd()) return std::nullopt;
+  return CanonicalBuilder(text, sizes).Value();
+}
+
+std::optional<SpecSortKey> ScanSpecSortKey(std::string_view text) {
+  CanonicalScanner s(text);
+  SpecSortKey key;
+  bool seen_id = false, seen_time = false;
+  if (!s.Char('{')) return std::nullopt;
+  if (s.Char('}')) return s.AtEnd() ? std::optional(key) : std::nullopt;
+  do {
+    const auto name = StringToken(s, text);
+    if (!name || !s.Char(':') || s.AtEnd()) return std::nullopt;
+    const char next = text[s.pos()];
+    if (*name == "\"ID\"") {
+      if (seen_id) return std::nullopt;  // nlohmann keeps the last one
+      seen_id = true;
+      if (next == '"') {
+        const auto id = StringToken(s, text);
+        if (!id || id->find('\\') != std::string_view::npos) return std::nullopt;
+        key.id = id->substr(1, id->size() - 2);
+        continue;
+      }
+      key.id = {};  // not a string: Str gives ""
+    } else if (*name == "\"CreateTime\"") {
+      if (seen_time) return std::nullopt;
+      seen_time = true;
+      if (next == '-' || (next >= '0' && next <= '9')) {
+        // An integer within int64 (anything else, e.g. a float, is left to
+        // the slow path, which Int() reads differently).
+        if (!s.Integer(&key.create_time)) return std::nullopt;
+        continue;
+      }
+      key.create_time = 0;  // not a number: Int gives 0
+    }
+    if (!s.Value(1)) return std::nullopt;
+  } while (s.Char(','));
+  if (!s.Char('}') || !s.AtEnd()) return std::nullopt;
+  return key;
 }
 
 bool IsCanonicalJson(std::string_view text) {

@@ -67,6 +67,18 @@ struct CountersRecord {
 std::string WriteCountersRecord(uint64_t stamp, const StateCounts& counts);
 std::optional<CountersRecord> ScanCountersRecord(std::string_view text);
 
+// A job spec's sort fields as Str(spec, "ID") and Int(spec, "CreateTime")
+// read them from the parsed document, read from the text: when the text is
+// one JSON object nlohmann parses, whose "ID" (if a string) has no escape,
+// whose "CreateTime" (if a number) is an integer within int64, neither
+// twice, and every other member canonical (the rules above). nullopt
+// otherwise (the caller parses the document).
+struct SpecSortKey {
+  std::string_view id;  // a view into the text
+  int64_t create_time = 0;
+};
+std::optional<SpecSortKey> ScanSpecSortKey(std::string_view text);
+
 // Whether text is one JSON value as nlohmann writes it (the rules above);
 // for tests.
 bool IsCanonicalJson(std::string_view text);

@@ -13,6 +13,7 @@ add_executable(boltpp_jobstore_tests
   tests/cli_test.cc
   tests/wal_test.cc
   tests/record_scan_test.cc
+  tests/query_paths_test.cc
 )
 target_link_libraries(boltpp_jobstore_tests PRIVATE boltpp::jobstore boltpp_testutil
                       GTest::gtest_main Threads::Threads)

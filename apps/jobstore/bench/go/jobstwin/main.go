@@ -81,6 +81,7 @@ var (
 	jobs     = flag.Int64("jobs", 1000, "jobs (j1)")
 	clients  = flag.Int("clients", 1, "concurrent clients")
 	noSync   = flag.Bool("no-sync", false, "skip fdatasync")
+	only     = flag.String("only", "", "j4: run only this query (J4-list, J4-shortid, J4-history)")
 )
 
 func die(err error) {
@@ -762,6 +763,9 @@ func j4() {
 		return int64((rng >> 33) % uint64(n))
 	}
 	run := func(name string, count int64, op func(tx *bolt.Tx) error) {
+		if *only != "" && *only != name {
+			return
+		}
 		var lat latencies
 		start := time.Now()
 		for k := int64(0); k < count; k++ {
