@@ -7,6 +7,8 @@
 
 #include <atomic>
 #include <filesystem>
+#include <map>
+#include <mutex>
 #include <set>
 #include <thread>
 
@@ -757,6 +759,64 @@ TEST_F(StoreTest, ConcurrentInitializationsAndFailuresPersistWhatWasReported) {
   }
   auto s = OpenStore(o);
   for (const auto& [key, state] : reported) EXPECT_EQ(StateOf(*s, key), state) << key;
+  EXPECT_EQ(Problems(*s), "");
+}
+
+// The Available commits of concurrent initializations share one
+// transaction (CommitGrouped); when it fails, each write is committed again
+// alone, so only the shard whose write fails is Errored (with the reason)
+// and every other shard of the group is Available with all its entries.
+// Several rounds: whether two commits meet in one group is up to timing.
+TEST_F(StoreTest, AFailedGroupedCommitFailsOnlyTheShardWhoseWriteFails) {
+  auto o = TestOptions(root_);
+  o.max_recover_attempts = 0;
+  o.errored_policy = ErroredPolicy::kDoNotRecover;
+  auto s = OpenStore(o);
+  constexpr int kRounds = 4, kShards = 6;
+  std::vector<std::string> cars;
+  for (int i = 0; i < kShards; i++) cars.push_back(Car("g" + std::to_string(i) + ".car", 60 + i));
+  for (int round = 0; round < kRounds; round++) {
+    const std::string bad = "r" + std::to_string(round) + "-bad";
+    const std::string bad_car = Car("bad" + std::to_string(round) + ".car", 90 + round);
+    const std::string damaged(BlocksOf(bad_car)[0].first.multihash());
+    ASSERT_OK(
+        s->db()->Update([&](Tx& tx) { return tx.GetBucket("inverted").Put(damaged, "\x09x"); }));
+    ASSERT_OK(s->RegisterShard(bad, FileUrl(bad_car), true));
+    for (int i = 0; i < kShards; i++) {
+      ASSERT_OK(s->RegisterShard("r" + std::to_string(round) + "-" + std::to_string(i),
+                                 FileUrl(cars[i]), true));
+    }
+    std::map<std::string, Status> results;
+    std::mutex results_mu;
+    std::vector<std::thread> threads;
+    for (int i = -1; i < kShards; i++) {
+      const std::string key = i < 0 ? bad : "r" + std::to_string(round) + "-" + std::to_string(i);
+      threads.emplace_back([&, key] {
+        Status st = s->InitializeShard(key);
+        std::lock_guard lock(results_mu);
+        results[key] = st;
+      });
+    }
+    for (auto& t : threads) t.join();
+    for (const auto& [key, st] : results) {
+      if (key == bad) {
+        EXPECT_EQ(Message(st), "recording the index: damaged inverted-index value") << key;
+        EXPECT_EQ(StateOf(*s, key), ShardState::kErrored) << key;
+      } else {
+        EXPECT_OK(st) << key;
+        EXPECT_EQ(StateOf(*s, key), ShardState::kAvailable) << key;
+      }
+    }
+    ASSERT_OK(s->db()->Update([&](Tx& tx) { return tx.GetBucket("inverted").Delete(damaged); }));
+    ASSERT_OK(s->DestroyShard(bad));  // nothing of it was written
+    for (int i = 0; i < kShards; i++) {
+      ExpectAllBlocks(*s, "r" + std::to_string(round) + "-" + std::to_string(i), cars[i]);
+    }
+    EXPECT_EQ(Problems(*s), "") << "round " << round;
+  }
+  ASSERT_OK(s->Close());
+  s = OpenStore(o);
+  EXPECT_EQ(s->AllShardsInfo().size(), static_cast<size_t>(kRounds * kShards));
   EXPECT_EQ(Problems(*s), "");
 }
 
