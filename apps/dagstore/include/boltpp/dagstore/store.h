@@ -271,9 +271,9 @@ class DagStore {
  private:
   // A shard's record as kept in memory: the key is the map's (not repeated
   // here), and transient and error, empty for most shards, share one
-  // allocation made only when either is set. A restart fills one per shard:
-  // at 1M shards this takes ~270 instead of ~450 bytes a shard, and the
-  // page faults of that memory dominated the reopen (D4).
+  // allocation made only when either is set: ~270 instead of ~450 bytes a
+  // cached shard (when a restart still loaded every shard, the page faults
+  // of that memory dominated it, D4; now only touched shards are cached).
   class MemRecord {
    public:
     ShardState state = ShardState::kNew;
@@ -342,8 +342,8 @@ class DagStore {
   std::condition_variable cv_;  // a shard left Initializing/Recovering, or work arrived
   // Memory for the shard map's nodes: blocks cut from 2 MiB chunks mapped
   // with MADV_HUGEPAGE (one page fault per chunk where transparent huge
-  // pages are enabled, instead of one per 4 KiB, and no malloc per node; a
-  // restart inserts one node per shard, D4), freed blocks reused by size;
+  // pages are enabled, instead of one per 4 KiB, and no malloc per node;
+  // a store serving many shards caches one node each), freed blocks reused by size;
   // the chunks are unmapped with the store. Not thread-safe: used under mu_
   // like the map.
   class NodeMemory final : public std::pmr::memory_resource {
