@@ -22,4 +22,12 @@ std::string MultihashOf(const car::IndexEntry& e);
 std::vector<std::string> SortedMultihashes(const car::Index& index);
 car::ReadOptions ShardReadOptions();
 
+struct ShardRecord;
+// Whether a restart must look at this persisted record (it is in the
+// attention index): every state but Available and lazy New needs
+// reconciling (Serving, Initializing, Recovering, Errored, an eager New to
+// requeue), and a transient must be checked (a record naming one is also
+// how GC finds it).
+bool NeedsAttention(const ShardRecord& r);
+
 }  // namespace boltpp::dagstore

@@ -54,6 +54,12 @@ std::vector<std::string> SortedMultihashes(const car::Index& index) {
   return out;
 }
 
+bool NeedsAttention(const ShardRecord& r) {
+  if (!r.transient.empty()) return true;
+  if (r.state == ShardState::kAvailable) return false;
+  return !(r.state == ShardState::kNew && r.lazy);
+}
+
 car::ReadOptions ShardReadOptions() {
   car::ReadOptions o;
   o.zero_length_section_as_eof = true;  // Filecoin pieces are zero-padded CARs
@@ -68,11 +74,36 @@ constexpr std::string_view kMeta = "meta";
 constexpr std::string_view kIndexSuffix = ".full.idx";
 constexpr std::string_view kIdx = "idx";
 
-// The shard key whose index file is `file_name` (the inverse of EscapeKey
-// plus the suffix), or nullopt when no key's IndexPath has this name.
-std::optional<std::string> KeyOfIndexFile(std::string_view file_name) {
-  if (!file_name.ends_with(kIndexSuffix)) return std::nullopt;
-  file_name.remove_suffix(kIndexSuffix.size());
+// The restart's attention index: shard key -> "" for every record that
+// NeedsAttention, written with the record (RecordWriter). meta "attention"
+// = "1" says the bucket is complete; a store without it (written before it
+// existed) gets it built at Open from one scan (EnsureAttentionIndex).
+constexpr std::string_view kAttention = "attention";
+constexpr std::string_view kAttentionBuilt = "attention";
+
+// Every write of a shard record goes through this: the record and its
+// attention entry change in the same transaction.
+class RecordWriter {
+ public:
+  explicit RecordWriter(Tx& tx)
+      : records_(tx.GetBucket(kShards)), attention_(tx.GetBucket(kAttention)) {}
+  Status Put(const ShardRecord& r) {
+    if (Status s = records_.Put(r.key, EncodeRecord(r)); !s.ok()) return s;
+    if (NeedsAttention(r)) return attention_.Put(r.key, "");
+    return attention_.Get(r.key) ? attention_.Delete(r.key) : Status::OK();
+  }
+  Status Delete(const std::string& key) {
+    if (Status s = records_.Delete(key); !s.ok()) return s;
+    return attention_.Get(key) ? attention_.Delete(key) : Status::OK();
+  }
+
+ private:
+  Bucket records_, attention_;
+};
+
+// The key whose EscapeKey is `file_name`, or nullopt when no key spells it so
+// (only the canonical spelling counts).
+std::optional<std::string> UnescapeKey(std::string_view file_name) {
   std::string key;
   key.reserve(file_name.size());
   for (size_t i = 0; i < file_name.size(); i++) {
@@ -89,6 +120,31 @@ std::optional<std::string> KeyOfIndexFile(std::string_view file_name) {
   }
   if (EscapeKey(key) != file_name) return std::nullopt;  // only the canonical spelling
   return key;
+}
+
+// The shard key whose index file is `file_name` (the inverse of EscapeKey
+// plus the suffix), or nullopt when no key's IndexPath has this name.
+std::optional<std::string> KeyOfIndexFile(std::string_view file_name) {
+  if (!file_name.ends_with(kIndexSuffix)) return std::nullopt;
+  file_name.remove_suffix(kIndexSuffix.size());
+  return UnescapeKey(file_name);
+}
+
+// The shard key whose transient (transient-<key>.complete) or download
+// (transient-<key>.partial-<n>) is `file_name`, or nullopt.
+std::optional<std::string> KeyOfTransientFile(std::string_view file_name) {
+  constexpr std::string_view kPrefix = "transient-", kComplete = ".complete",
+                             kPartial = ".partial-";
+  if (!file_name.starts_with(kPrefix)) return std::nullopt;
+  file_name.remove_prefix(kPrefix.size());
+  if (file_name.ends_with(kComplete)) {
+    file_name.remove_suffix(kComplete.size());
+  } else {
+    const size_t at = file_name.rfind(kPartial);
+    if (at == std::string_view::npos) return std::nullopt;
+    file_name = file_name.substr(0, at);
+  }
+  return UnescapeKey(file_name);
 }
 // meta "index": where shard indexes live, "file" (default) or "kv".
 constexpr std::string_view kIndexMode = "index";
@@ -452,11 +508,14 @@ Status DagStore::OpenDatastore() {
   db_ = std::move(*db);
   return db_->Update([&](Tx& tx) {
     const bool fresh = !tx.GetBucket(kShards);
-    for (auto name : {kShards, kInverted, kMeta, kIdx}) {
+    for (auto name : {kShards, kInverted, kMeta, kIdx, kAttention}) {
       auto b = tx.CreateBucketIfNotExists(name);
       if (!b.ok()) return b.status();
     }
     Bucket meta = tx.GetBucket(kMeta);
+    if (fresh) {  // no record yet: the (empty) attention index is complete
+      if (Status s = meta.Put(kAttentionBuilt, "1"); !s.ok()) return s;
+    }
     if (!meta.Get("version")) {
       if (Status s = meta.Put("version", "1"); !s.ok()) return s;
     }
@@ -503,11 +562,69 @@ std::unique_ptr<car::Index> DagStore::LoadShardIndex(const std::string& key, Sta
   return std::make_unique<car::Index>(std::move(*loaded));
 }
 
+Status DagStore::EnsureAttentionIndex() {
+  bool built = false;
+  Status s = db_->View([&](Tx& tx) {
+    built = tx.GetBucket(kMeta).Get(kAttentionBuilt).has_value();
+    return Status::OK();
+  });
+  if (!s.ok() || built) return s;  // no write (and no sync) at every open
+  return db_->Update([&](Tx& tx) {
+    Bucket meta = tx.GetBucket(kMeta);
+    if (meta.Get(kAttentionBuilt)) return Status::OK();
+    // A store written before the index existed: one scan of every record
+    // (decoded, as the old Open did, but nothing kept in memory).
+    std::vector<std::string> keys;
+    Status scanned = tx.GetBucket(kShards).ForEach([&](const Entry& e) {
+      auto r = DecodeRecord(e.value);
+      if (!r.ok() || NeedsAttention(*r)) keys.emplace_back(e.key);
+      return Status::OK();
+    });
+    if (!scanned.ok()) return scanned;
+    if (Status d = tx.DeleteBucket(kAttention); !d.ok()) return d;  // stale entries go
+    auto attention = tx.CreateBucket(kAttention);
+    if (!attention.ok()) return attention.status();
+    attention->SetFillPercent(1.0);  // keys go in sorted
+    for (const auto& key : keys) {
+      if (Status p = attention->Put(key, ""); !p.ok()) return p;
+    }
+    return meta.Put(kAttentionBuilt, "1");
+  });
+}
+
+DagStore::Shard* DagStore::FindLocked(const std::string& key) const {
+  if (auto it = shards_.find(key); it != shards_.end()) return &it->second;
+  if (undecodable_.count(key)) return nullptr;
+  std::optional<ShardRecord> loaded;
+  Status s = db_->View([&](Tx& tx) {
+    auto json = tx.GetBucket(kShards).Get(key);
+    if (!json) return Status::OK();
+    auto r = DecodeRecord(*json);
+    if (r.ok()) {
+      loaded = std::move(*r);
+    } else {  // damaged outside the store: kept and reported, as at Open
+      undecodable_[key] = Message(r.status());
+    }
+    return Status::OK();
+  });
+  if (!s.ok() || !loaded) return nullptr;
+  Shard& sh = shards_.try_emplace(key).first->second;
+  sh.record.Assign(std::move(*loaded));
+  return &sh;
+}
+
 Status DagStore::Reconcile() {
   std::unique_lock lock(mu_);
+  if (Status s = EnsureAttentionIndex(); !s.ok()) return s;
+  // Only the shards of the attention index are loaded: every other record
+  // is Available or lazy New without a transient, which a restart leaves
+  // as it is (they are loaded when an operation touches them).
   Status s = db_->View([&](Tx& tx) {
-    return tx.GetBucket(kShards).ForEach([&](const Entry& e) {
-      auto r = DecodeRecord(e.value);
+    Bucket records = tx.GetBucket(kShards);
+    return tx.GetBucket(kAttention).ForEach([&](const Entry& e) {
+      auto json = records.Get(e.key);
+      if (!json) return Status::OK();  // a stale entry: Verify reports it
+      auto r = DecodeRecord(*json);
       if (!r.ok()) {  // kept as it is, with its files: reported, never destroyed silently
         undecodable_[std::string(e.key)] = Message(r.status());
         warnings_.push_back("shard record " + std::string(e.key) +
@@ -594,9 +711,10 @@ Status DagStore::Reconcile() {
   }
 
   // Files nobody references: orphaned transients, index files of destroyed
-  // shards, temporaries of interrupted writes. Index files are matched by
-  // name back to their key (no path is built per shard: 1M shards at start).
-  std::set<std::string> wanted;  // transients (few)
+  // shards, temporaries of interrupted writes. Files are matched by name
+  // back to their key, whose record is read only then (no path is built
+  // per shard, and no record is read that names no file).
+  std::set<std::string> wanted;  // transients: every record with one is loaded
   for (auto& [key, sh] : shards_) {
     if (!sh.record.transient().empty()) wanted.insert(sh.record.transient());
   }
@@ -604,13 +722,26 @@ Status DagStore::Reconcile() {
     wanted.insert(IndexPath(key));
     wanted.insert(TransientPath(key));
   }
+  auto tx = db_->Begin(false);
+  if (!tx.ok()) return tx.status();
+  Bucket records = tx->GetBucket(kShards);
+  // The persisted state of `key` (kUnknown: its record cannot be decoded),
+  // nullopt when there is no such shard.
+  auto state_of = [&](const std::string& key) -> std::optional<ShardState> {
+    if (auto it = shards_.find(key); it != shards_.end()) return it->second.record.state;
+    auto json = records.Get(key);
+    if (!json) return std::nullopt;
+    auto r = DecodeRecord(*json);
+    return r.ok() ? r->state : ShardState::kUnknown;
+  };
   // A New shard has no index: a file left by an initialization that
   // stopped before its Available commit is an orphan.
-  auto referenced_index = [&](const std::string& file_name) {
-    auto key = KeyOfIndexFile(file_name);
-    if (!key || index_in_kv_) return false;
-    auto it = shards_.find(*key);
-    return it != shards_.end() && it->second.record.state != ShardState::kNew;
+  auto referenced = [&](const std::string& file_name, bool index_dir) {
+    auto key = index_dir ? KeyOfIndexFile(file_name) : KeyOfTransientFile(file_name);
+    if (!key || (index_dir && index_in_kv_)) return false;
+    const auto state = state_of(*key);
+    if (index_dir) return state && *state != ShardState::kNew;
+    return state == ShardState::kUnknown;  // an undecodable record's files stay
   };
   std::error_code ec;
   for (const char* sub : {"/transients", "/index"}) {
@@ -619,7 +750,7 @@ Status DagStore::Reconcile() {
       const std::string path = entry.path().string();
       const std::string name = entry.path().filename().string();
       if (name == ".version" || wanted.count(path)) continue;
-      if (index_dir && referenced_index(name)) continue;
+      if (referenced(name, index_dir)) continue;
       fs::remove(path, ec);
       warnings_.push_back("removed unreferenced file " + path);
     }
@@ -646,14 +777,14 @@ Status DagStore::Close() {
 Status DagStore::PersistLocked(const std::vector<const ShardRecord*>& records,
                                const std::function<Status(Tx&)>& extra) {
   Status s = db_->Update([&](Tx& tx) {
-    Bucket b = tx.GetBucket(kShards);
+    RecordWriter writer(tx);
     for (const std::string& key : dirty_) {
       auto it = shards_.find(key);
       if (it == shards_.end()) continue;  // destroyed since
-      if (Status p = b.Put(key, EncodeRecord(it->second.record.ToRecord(key))); !p.ok()) return p;
+      if (Status p = writer.Put(it->second.record.ToRecord(key)); !p.ok()) return p;
     }
     for (const ShardRecord* r : records) {
-      if (Status p = b.Put(r->key, EncodeRecord(*r)); !p.ok()) return p;
+      if (Status p = writer.Put(*r); !p.ok()) return p;
     }
     return extra ? extra(tx) : Status::OK();
   });
@@ -670,7 +801,7 @@ Status DagStore::RegisterShard(const std::string& key, const std::string& url, b
   if (key.empty()) return Status(Code::kInvalidArgument, "shard key is empty");
   if (Status s = ValidateMountUrl(url); !s.ok()) return s;
   std::unique_lock lock(mu_);
-  if (shards_.count(key) || registering_.count(key)) {
+  if (registering_.count(key) || FindLocked(key)) {
     return Refused("shard already exists: " + key);
   }
   if (undecodable_.count(key)) {
@@ -682,8 +813,7 @@ Status DagStore::RegisterShard(const std::string& key, const std::string& url, b
     // records of concurrent callers; the shard exists once it is durable.
     registering_.insert(key);
     lock.unlock();
-    const std::string json = EncodeRecord(r);
-    Status s = CommitGrouped([&](Tx& tx) { return tx.GetBucket(kShards).Put(key, json); });
+    Status s = CommitGrouped([&](Tx& tx) { return RecordWriter(tx).Put(r); });
     lock.lock();
     registering_.erase(key);
     if (!s.ok()) return s;
@@ -728,13 +858,22 @@ Result<size_t> DagStore::RegisterLazyBatch(
   std::vector<ShardRecord> fresh;
   std::set<std::string> seen;
   std::unique_lock lock(mu_);
-  for (const auto& [key, url] : shards) {
-    if (key.empty()) return Status(Code::kInvalidArgument, "shard key is empty");
-    if (Status s = ValidateMountUrl(url); !s.ok()) return s;
-    if (shards_.count(key) || undecodable_.count(key) || registering_.count(key) ||
-        !seen.insert(key).second)
-      continue;
-    fresh.push_back(ShardRecord{key, url, "", ShardState::kNew, true, ""});
+  std::optional<std::string> last_key;  // the greatest stored key
+  {
+    // Known keys are skipped: the cache, then the records (every cached key
+    // has a record, and so has every undecodable one).
+    auto tx = db_->Begin(false);
+    if (!tx.ok()) return tx.status();
+    Bucket records = tx->GetBucket(kShards);
+    for (const auto& [key, url] : shards) {
+      if (key.empty()) return Status(Code::kInvalidArgument, "shard key is empty");
+      if (Status s = ValidateMountUrl(url); !s.ok()) return s;
+      if (registering_.count(key) || shards_.count(key) || !seen.insert(key).second ||
+          records.Get(key))
+        continue;
+      fresh.push_back(ShardRecord{key, url, "", ShardState::kNew, true, ""});
+    }
+    if (auto last = records.NewCursor().Last()) last_key.emplace(last->key);
   }
   // In key order: the B+tree takes the puts left to right, page after page.
   std::sort(fresh.begin(), fresh.end(),
@@ -745,37 +884,34 @@ Result<size_t> DagStore::RegisterLazyBatch(
   // tree's right edge: split its pages full, not half full (bbolt's default
   // fill, meant for inserts in random order, would leave every page it
   // writes half empty for good, and a restart reads them all).
-  auto after_all = [&](const auto& keys) {
-    return keys.empty() || keys.rbegin()->first < fresh.front().key;
-  };
-  const bool appends = !fresh.empty() && after_all(shards_) && after_all(undecodable_);
+  const bool appends = !fresh.empty() && (!last_key || *last_key < fresh.front().key);
   Status s = PersistLocked(ptrs, [&](Tx& tx) {
     if (appends) tx.GetBucket(kShards).SetFillPercent(1.0);
     return Status::OK();
   });
   if (!s.ok()) return s;
-  for (auto& r : fresh) shards_[r.key].record.Assign(std::move(r));
+  // Not cached: a lazy New record is loaded when an operation touches it.
   return fresh.size();
 }
 
 Status DagStore::InitializeShard(const std::string& key) {
   std::unique_lock lock(mu_);
-  auto it = shards_.find(key);
-  if (it == shards_.end()) return NotFound("shard " + key);
-  if (it->second.record.state != ShardState::kNew) {
+  Shard* sh = FindLocked(key);
+  if (sh == nullptr) return NotFound("shard " + key);
+  if (sh->record.state != ShardState::kNew) {
     return Refused("cannot initialize shard; expected state ShardStateNew, was: " +
-                   StateLongName(it->second.record.state));
+                   StateLongName(sh->record.state));
   }
   return RunWorker(lock, key, false);
 }
 
 Status DagStore::RecoverShard(const std::string& key) {
   std::unique_lock lock(mu_);
-  auto it = shards_.find(key);
-  if (it == shards_.end()) return NotFound("shard " + key);
-  if (it->second.record.state != ShardState::kErrored) {
+  Shard* sh = FindLocked(key);
+  if (sh == nullptr) return NotFound("shard " + key);
+  if (sh->record.state != ShardState::kErrored) {
     return Refused("cannot recover shard; expected state ShardStateErrored, was: " +
-                   StateLongName(it->second.record.state));
+                   StateLongName(sh->record.state));
   }
   return RunWorker(lock, key, true);
 }
@@ -831,14 +967,13 @@ Status DagStore::RunWorker(std::unique_lock<std::mutex>& lock, const std::string
   // While it runs the shard stays Initializing/Recovering and `committing`
   // holds off FailShard, so no other write of this record can pass it.
   it->second.committing = true;
-  const std::string json = EncodeRecord(next);
   lock.unlock();
   Status s = CommitGrouped([&](Tx& tx) {
     if (index_in_kv_) {
       if (Status p = PutKvIndex(tx, key, *index); !p.ok()) return p;
     }
     if (Status a = AddInverted(tx, key, *index); !a.ok()) return a;
-    return tx.GetBucket(kShards).Put(key, json);
+    return RecordWriter(tx).Put(next);
   });
   lock.lock();
   Shard& done = shards_.at(key);  // not destroyable while Initializing/Recovering
@@ -856,10 +991,10 @@ Status DagStore::FailShard(const std::string& key, const std::string& error) {
   // A worker committing the shard's Available record finishes first: its
   // write must not land after ours.
   cv_.wait(lock, [&] {
-    auto it = shards_.find(key);
-    return it == shards_.end() || !it->second.committing;
+    const Shard* sh = FindLocked(key);
+    return sh == nullptr || !sh->committing;
   });
-  if (!shards_.count(key)) return NotFound("shard " + key);
+  if (FindLocked(key) == nullptr) return NotFound("shard " + key);
   Status s = FailLocked(lock, key, error);
   return s.code() == Code::kIOError ? s : Status::OK();
 }
@@ -886,9 +1021,9 @@ Status DagStore::FailLocked(std::unique_lock<std::mutex>& /*lock*/, const std::s
 Result<std::unique_ptr<ShardAccessor>> DagStore::AcquireShard(const std::string& key) {
   std::unique_lock lock(mu_);
   for (;;) {
-    auto it = shards_.find(key);
-    if (it == shards_.end()) return NotFound("shard " + key);
-    Shard& sh = it->second;
+    Shard* found = FindLocked(key);
+    if (found == nullptr) return NotFound("shard " + key);
+    Shard& sh = *found;
     const ShardState state = sh.record.state;
     if (state == ShardState::kAvailable || state == ShardState::kServing) break;
     if (state == ShardState::kNew) {
@@ -964,10 +1099,10 @@ void DagStore::Release(const std::string& key) {
 
 Status DagStore::DestroyShard(const std::string& key) {
   std::unique_lock lock(mu_);
+  const Shard* found = FindLocked(key);  // notes an undecodable record
   if (undecodable_.count(key)) return DestroyUndecodableLocked(key);
-  auto it = shards_.find(key);
-  if (it == shards_.end()) return NotFound("shard " + key);
-  const Shard& sh = it->second;
+  if (found == nullptr) return NotFound("shard " + key);
+  const Shard& sh = *found;
   const ShardState st = sh.record.state;
   if (st == ShardState::kServing || sh.refs > 0) {
     return Refused("cannot destroy shard " + key + ": it is being served");
@@ -976,7 +1111,7 @@ Status DagStore::DestroyShard(const std::string& key) {
     return Refused("cannot destroy shard " + key + " while it is " + StateName(st));
   }
   if (Status s = DropShardLocked(key); !s.ok()) return s;
-  shards_.erase(it);
+  shards_.erase(key);
   cv_.notify_all();
   return Status::OK();
 }
@@ -991,7 +1126,7 @@ Status DagStore::DropShardLocked(const std::string& key) {
   Status ignored;
   auto index = LoadShardIndex(key, &ignored);  // without it the inverted index is scanned
   Status s = PersistLocked({}, [&](Tx& tx) {
-    if (Status d = tx.GetBucket(kShards).Delete(key); !d.ok()) return d;
+    if (Status d = RecordWriter(tx).Delete(key); !d.ok()) return d;
     if (Status d = DeleteKvIndex(tx, key); !d.ok()) return d;
     return RemoveInverted(tx, key, index.get());
   });
@@ -1005,10 +1140,32 @@ Status DagStore::DropShardLocked(const std::string& key) {
 std::map<std::string, Status> DagStore::GC() {
   std::map<std::string, Status> result;
   std::lock_guard lock(mu_);
+  // The shards that can own a transient: every record naming one (the
+  // attention index holds them all; cached shards may be ahead of their
+  // records) and the owners of the files in transients/ (by name). Any
+  // other shard has neither a transient nor a file to collect.
+  std::set<std::string> candidates;
+  for (const auto& [key, sh] : shards_) {
+    if (!sh.record.transient().empty()) candidates.insert(key);
+  }
+  Status listed = db_->View([&](Tx& tx) {
+    return tx.GetBucket(kAttention).ForEach([&](const Entry& e) {
+      candidates.emplace(e.key);
+      return Status::OK();
+    });
+  });
+  if (!listed.ok()) return result;  // nothing collected
+  std::error_code list_ec;
+  for (const auto& entry : fs::directory_iterator(options_.root + "/transients", list_ec)) {
+    if (auto key = KeyOfTransientFile(entry.path().filename().string())) candidates.insert(*key);
+  }
   std::vector<ShardRecord> changed;
   std::set<std::string> kept;
   std::vector<std::string> busy;  // transients of shards not collectable now
-  for (auto& [key, sh] : shards_) {
+  for (const std::string& key : candidates) {
+    Shard* found = FindLocked(key);
+    if (found == nullptr) continue;
+    Shard& sh = *found;
     const ShardState st = sh.record.state;
     const bool collectable =
         (st == ShardState::kAvailable || st == ShardState::kErrored) && sh.refs == 0;
@@ -1069,8 +1226,7 @@ ShardInfo UndecodableInfo(const std::string& key, const std::string& error) {
 
 Result<ShardInfo> DagStore::GetShardInfo(const std::string& key) const {
   std::lock_guard lock(mu_);
-  auto it = shards_.find(key);
-  if (it != shards_.end()) return InfoOf(it->first, it->second);
+  if (const Shard* sh = FindLocked(key); sh != nullptr) return InfoOf(key, *sh);
   auto bad = undecodable_.find(key);
   if (bad != undecodable_.end()) return UndecodableInfo(bad->first, bad->second);
   return NotFound("shard " + key);
@@ -1078,14 +1234,27 @@ Result<ShardInfo> DagStore::GetShardInfo(const std::string& key) const {
 
 std::vector<ShardInfo> DagStore::AllShardsInfo() const {
   std::lock_guard lock(mu_);
+  // Every record, in key order; a cached shard's state is the current one.
   std::vector<ShardInfo> out;
-  out.reserve(shards_.size() + undecodable_.size());
-  for (const auto& [key, sh] : shards_) out.push_back(InfoOf(key, sh));
-  for (const auto& [key, error] : undecodable_) out.push_back(UndecodableInfo(key, error));
-  if (!undecodable_.empty()) {
-    std::sort(out.begin(), out.end(),
-              [](const ShardInfo& a, const ShardInfo& b) { return a.key < b.key; });
-  }
+  Status s = db_->View([&](Tx& tx) {
+    return tx.GetBucket(kShards).ForEach([&](const Entry& e) {
+      const std::string key(e.key);
+      if (auto it = shards_.find(key); it != shards_.end()) {
+        out.push_back(InfoOf(key, it->second));
+        return Status::OK();
+      }
+      auto r = DecodeRecord(e.value);
+      if (!r.ok()) {
+        undecodable_.try_emplace(key, Message(r.status()));
+        out.push_back(UndecodableInfo(key, undecodable_.at(key)));
+        return Status::OK();
+      }
+      out.push_back(ShardInfo{key, r->state, std::move(r->error), std::move(r->url),
+                              std::move(r->transient), r->lazy, 0});
+      return Status::OK();
+    });
+  });
+  (void)s;  // a read that fails lists what it read (the datastore's check reports it)
   return out;
 }
 
@@ -1192,12 +1361,11 @@ void DagStore::BackgroundLoop() {
       auto [key, recover] = queue_.front();
       queue_.erase(queue_.begin());
       busy_++;
-      auto it = shards_.find(key);
-      if (it != shards_.end()) {
-        if (recover && it->second.record.state == ShardState::kErrored) {
+      if (const Shard* sh = FindLocked(key); sh != nullptr) {
+        if (recover && sh->record.state == ShardState::kErrored) {
           auto_recoveries_++;
           (void)RunWorker(lock, key, true);
-        } else if (!recover && it->second.record.state == ShardState::kNew) {
+        } else if (!recover && sh->record.state == ShardState::kNew) {
           (void)RunWorker(lock, key, false);
         }
       }

@@ -51,6 +51,47 @@ std::vector<std::string> DagStore::Verify() {
   });
   if (!s.ok()) problems.push_back("datastore: " + Message(s));
 
+  // Every record (the datastore is the truth; a cached shard's state is the
+  // current one), and the attention index the records call for.
+  struct Current {
+    ShardRecord record;
+    int refs = 0;
+  };
+  std::vector<Current> current;
+  std::unordered_set<std::string> known;  // every key with a record
+  std::set<std::string> needs_attention;  // from the records as persisted
+  std::set<std::string> in_attention;
+  bool attention_built = false;
+  s = db_->View([&](Tx& tx) {
+    attention_built = tx.GetBucket("meta").Get("attention").has_value();
+    Status a = tx.GetBucket("attention").ForEach([&](const Entry& e) {
+      in_attention.emplace(e.key);
+      return Status::OK();
+    });
+    if (!a.ok()) return a;
+    return tx.GetBucket("shards").ForEach([&](const Entry& e) {
+      std::string key(e.key);
+      known.insert(key);
+      auto r = DecodeRecord(e.value);
+      if (!r.ok()) {
+        // Damaged outside the store: in the index or not (a rebuild lists it,
+        // a record damaged after it needed no attention does not).
+        undecodable_.try_emplace(key, Message(r.status()));
+        in_attention.erase(key);
+        return Status::OK();
+      }
+      if (NeedsAttention(*r)) needs_attention.insert(key);
+      auto cached = shards_.find(key);
+      if (cached != shards_.end()) {
+        current.push_back({cached->second.record.ToRecord(key), cached->second.refs});
+      } else {
+        current.push_back({std::move(*r), 0});
+      }
+      return Status::OK();
+    });
+  });
+  if (!s.ok()) problems.push_back("datastore: " + Message(s));
+
   std::unordered_map<std::string, std::unordered_set<std::string>> held;  // key -> multihashes
   std::set<std::string> wanted_files;
   for (const auto& [key, error] : undecodable_) {
@@ -58,8 +99,8 @@ std::vector<std::string> DagStore::Verify() {
     wanted_files.insert(IndexPath(key));
     wanted_files.insert(TransientPath(key));
   }
-  for (const auto& [key, sh] : shards_) {
-    const ShardRecord r = sh.record.ToRecord(key);
+  for (const auto& [r, refs] : current) {
+    const std::string& key = r.key;
     const std::string where = "shard " + key + ": ";
     if (!index_in_kv_) wanted_files.insert(IndexPath(key));
     if (!r.transient.empty()) {
@@ -71,7 +112,7 @@ std::vector<std::string> DagStore::Verify() {
     if (r.state == ShardState::kErrored && r.error.empty()) {
       problems.push_back(where + "Errored without an error message");
     }
-    if (r.state == ShardState::kServing && sh.refs == 0) {
+    if (r.state == ShardState::kServing && refs == 0) {
       problems.push_back(where + "Serving with no reader");
     }
     if (r.state != ShardState::kAvailable && r.state != ShardState::kServing) continue;
@@ -106,9 +147,9 @@ std::vector<std::string> DagStore::Verify() {
         return Status::OK();
       }
       for (const auto& key : *keys) {
-        auto sh = shards_.find(key);
-        if (sh == shards_.end() && undecodable_.count(key)) continue;  // reported above
-        if (sh == shards_.end()) {
+        const bool exists = known.count(key) > 0;
+        if (exists && undecodable_.count(key)) continue;  // reported above
+        if (!exists) {
           problems.push_back("inverted: multihash " + Hex(e.key) + " names unknown shard " + key);
           continue;
         }
@@ -136,13 +177,28 @@ std::vector<std::string> DagStore::Verify() {
   // idx/<key> buckets (--index-in-kv) of shards that no longer exist.
   s = db_->View([&](Tx& tx) {
     return tx.GetBucket("idx").ForEachBucket([&](Bytes name) {
-      if (!shards_.count(std::string(name)) && !undecodable_.count(std::string(name))) {
+      if (!known.count(std::string(name))) {
         problems.push_back("idx: index bucket of unknown shard " + std::string(name));
       }
       return Status::OK();
     });
   });
   if (!s.ok()) problems.push_back("idx: " + Message(s));
+
+  // The attention index (what a restart reconciles) against the records.
+  if (!attention_built) problems.push_back("attention: the index is not marked built (meta)");
+  for (const auto& key : needs_attention) {
+    if (!in_attention.count(key)) {
+      problems.push_back("attention: shard " + key +
+                         " is missing (a restart would not reconcile it)");
+    }
+  }
+  for (const auto& key : in_attention) {
+    if (!needs_attention.count(key)) {
+      problems.push_back("attention: shard " + key +
+                         (known.count(key) ? " needs no attention" : " does not exist"));
+    }
+  }
 
   std::error_code ec;
   for (const char* sub : {"/transients", "/index"}) {

@@ -168,6 +168,31 @@ TEST_F(HttpMountTest, UnreachableServerIsAnError) {
   EXPECT_EQ(store_->GetShardInfo("k")->state, ShardState::kErrored);
 }
 
+// After a restart GC finds what to collect without the whole shard map: a
+// shard whose record names a transient (the attention index lists it) and
+// one Open never loaded whose file sits in transients/ (found by name).
+TEST_F(HttpMountTest, GcAfterARestartFindsTransientsThroughTheAttentionIndexAndFileNames) {
+  ASSERT_OK(store_->RegisterShard("http", server_.Url("/a.car"), false));
+  ASSERT_OK(store_->RegisterShard("file", FileUrl(car_), false));
+  ASSERT_OK(store_->Close());
+  auto o = TestOptions(dir_.File("root"));
+  o.max_recover_attempts = 0;
+  store_ = OpenStore(o);
+  EXPECT_EQ(store_->GetShardInfo("http")->transient, store_->TransientPath("http"));
+  WriteFile(store_->TransientPath("file"), ReadFile(car_));  // e.g. a copy left by hand
+  auto result = store_->GC();
+  ASSERT_EQ(result.size(), 2u);
+  EXPECT_OK(result["http"]);
+  EXPECT_OK(result["file"]);
+  EXPECT_EQ(TransientFiles(), 0u);
+  EXPECT_EQ(store_->GetShardInfo("http")->transient, "");
+  EXPECT_EQ(Problems(*store_), "");
+  ASSERT_OK(store_->Close());
+  store_ = OpenStore(o);
+  EXPECT_TRUE(store_->GC().empty());
+  EXPECT_EQ(Problems(*store_), "");
+}
+
 TEST_F(HttpMountTest, GcDropsTransientsOfIdleShardsOnly) {
   ASSERT_OK(store_->RegisterShard("idle", server_.Url("/a.car"), false));
   server_.Add("/b.car", ReadFile(car_));

@@ -7,6 +7,8 @@
 
 #include <atomic>
 #include <filesystem>
+#include <map>
+#include <mutex>
 #include <set>
 #include <thread>
 
@@ -383,20 +385,58 @@ TEST_F(StoreTest, StatesAndIndexSurviveReopen) {
   EXPECT_EQ(Problems(*s), "");
 }
 
-// Writes raw records into a closed store, as a crash would leave them.
-void PutRecords(const std::string& root, const std::vector<ShardRecord>& records) {
+// How PutRecords leaves the attention index (bucket "attention": the keys of
+// the records a restart reconciles, meta "attention" = "1" once built).
+enum class AttentionIndex {
+  kKept,    // as the store writes it, in the records' transaction
+  kAbsent,  // as in a file written before the index existed: Open builds it
+};
+
+// The documented rule (docs/dagstore.md): a record needs attention at
+// restart unless it is Available or lazy New, and whenever it names a
+// transient.
+bool NeedsAttentionRule(const ShardRecord& r) {
+  if (!r.transient.empty()) return true;
+  return !(r.state == ShardState::kAvailable || (r.state == ShardState::kNew && r.lazy));
+}
+
+// Writes raw records into a closed store, as a crash would leave them, plus
+// an undecodable record "junk" (listed in the attention index when kept, as
+// a rebuild lists it).
+void PutRecords(const std::string& root, const std::vector<ShardRecord>& records,
+                AttentionIndex index = AttentionIndex::kKept) {
   auto db = DB::Open(root + "/datastore/dagstore.db");
   ASSERT_OK(db.status());
   ASSERT_OK((*db)->Update([&](Tx& tx) {
+    Bucket attention = tx.GetBucket("attention");
     for (const auto& r : records) {
       if (Status s = tx.GetBucket("shards").Put(r.key, EncodeRecord(r)); !s.ok()) return s;
+      Status a = NeedsAttentionRule(r) ? attention.Put(r.key, "") : attention.Delete(r.key);
+      if (!a.ok()) return a;
+    }
+    if (Status s = attention.Put("junk", ""); !s.ok()) return s;
+    if (index == AttentionIndex::kAbsent) {
+      if (Status s = tx.DeleteBucket("attention"); !s.ok()) return s;
+      if (Status s = tx.GetBucket("meta").Delete("attention"); !s.ok()) return s;
     }
     return tx.GetBucket("shards").Put("junk", "{not json");
   }));
   ASSERT_OK((*db)->Close());
 }
 
-TEST_F(StoreTest, RestartReconcilesEveryState) {
+// Restart from every state: Open loads the shards of the attention index
+// (kKept), or builds the index first from a scan of a file written before it
+// existed (kAbsent); the reconciliation is the same.
+class RestartTest : public StoreTest, public ::testing::WithParamInterface<AttentionIndex> {};
+
+INSTANTIATE_TEST_SUITE_P(AttentionIndex, RestartTest,
+                         ::testing::Values(AttentionIndex::kKept, AttentionIndex::kAbsent),
+                         [](const auto& param_info) {
+                           return param_info.param == AttentionIndex::kKept ? "Kept"
+                                                                            : "BuiltAtOpen";
+                         });
+
+TEST_P(RestartTest, RestartReconcilesEveryState) {
   const std::string a = Car("a.car", 1);
   const std::string b = Car("b.car", 2);
   const std::string c = Car("c.car", 3);
@@ -419,20 +459,25 @@ TEST_F(StoreTest, RestartReconcilesEveryState) {
     ASSERT_OK(s->RegisterShard("serving", FileUrl(a), false));
     ASSERT_OK(s->Close());
   }
-  PutRecords(root_, {
-                        {"serving", FileUrl(a), "", ShardState::kServing, false, ""},
-                        {"init-indexed", FileUrl(b), "", ShardState::kInitializing, false, ""},
-                        {"init-lazy", FileUrl(c), "", ShardState::kInitializing, true, ""},
-                        {"init-eager", FileUrl(c), "", ShardState::kInitializing, false, ""},
-                        {"recovering", FileUrl(c), "", ShardState::kRecovering, false, ""},
-                        {"errored", FileUrl(c), "", ShardState::kErrored, false, "boom"},
-                        {"new", FileUrl(c), "", ShardState::kNew, true, ""},
-                    });
+  PutRecords(root_,
+             {
+                 {"serving", FileUrl(a), "", ShardState::kServing, false, ""},
+                 {"init-indexed", FileUrl(b), "", ShardState::kInitializing, false, ""},
+                 {"init-lazy", FileUrl(c), "", ShardState::kInitializing, true, ""},
+                 {"init-eager", FileUrl(c), "", ShardState::kInitializing, false, ""},
+                 {"recovering", FileUrl(c), "", ShardState::kRecovering, false, ""},
+                 {"errored", FileUrl(c), "", ShardState::kErrored, false, "boom"},
+                 {"new", FileUrl(c), "", ShardState::kNew, true, ""},
+             },
+             GetParam());
   WriteFile(root_ + "/transients/transient-orphan.complete", "x");
   WriteFile(root_ + "/index/orphan.full.idx", "x");
   auto o = TestOptions(root_);
   o.errored_policy = ErroredPolicy::kRecoverOnAcquire;
   auto s = OpenStore(o);
+  auto built = s->GetMeta("attention");  // built at Open when absent
+  ASSERT_OK(built.status());
+  EXPECT_EQ(*built, "1");
   s->WaitIdle();  // the eager shard sent back to New is initialized again
   EXPECT_EQ(StateOf(*s, "serving"), ShardState::kAvailable);
   EXPECT_EQ(StateOf(*s, "init-indexed"), ShardState::kAvailable);
@@ -537,6 +582,111 @@ TEST_F(StoreTest, RecoverNowPolicyRecoversAtOpen) {
   EXPECT_EQ(Problems(*s), "");
 }
 
+// The keys of the attention index of a closed store.
+std::vector<std::string> AttentionKeys(const std::string& root) {
+  std::vector<std::string> keys;
+  Options ro;
+  ro.read_only = true;
+  auto db = DB::Open(root + "/datastore/dagstore.db", ro);
+  EXPECT_OK(db.status());
+  if (!db.ok()) return keys;
+  EXPECT_OK((*db)->View([&](Tx& tx) {
+    EXPECT_EQ(std::string(tx.GetBucket("meta").Get("attention").value_or("")), "1");
+    return tx.GetBucket("attention").ForEach([&](const Entry& e) {
+      keys.emplace_back(e.key);
+      return Status::OK();
+    });
+  }));
+  return keys;
+}
+
+// Open reads only the records of the attention index: a lazy New record
+// damaged outside the store (not in the index) is not read at Open (no
+// warning), and is found the first time something asks for it. Every
+// operation on a shard Open did not load loads it on demand.
+TEST_F(StoreTest, RestartReadsOnlyTheAttentionIndexAndLoadsTheRestOnDemand) {
+  const std::string a = Car("a.car", 1);
+  {
+    auto o = TestOptions(root_);
+    o.max_recover_attempts = 0;
+    auto s = OpenStore(o);
+    std::vector<std::pair<std::string, std::string>> batch;
+    for (int i = 0; i < 100; i++) batch.emplace_back("k" + std::to_string(100 + i), FileUrl(a));
+    auto added = s->RegisterLazyBatch(batch);
+    ASSERT_OK(added.status());
+    ASSERT_OK(s->RegisterShard("avail", FileUrl(a), false));
+    ASSERT_OK(s->RegisterShard("errored", FileUrl(dir_.File("cars/none.car")), true));
+    ASSERT_OK(s->FailShard("errored", "boom"));
+    ASSERT_OK(s->Close());
+  }
+  EXPECT_EQ(AttentionKeys(root_), std::vector<std::string>{"errored"});
+  {
+    auto db = DB::Open(root_ + "/datastore/dagstore.db");
+    ASSERT_OK(db.status());
+    ASSERT_OK((*db)->Update([&](Tx& tx) { return tx.GetBucket("shards").Put("k150", "{"); }));
+    ASSERT_OK((*db)->Close());
+  }
+  auto o = TestOptions(root_);
+  o.errored_policy = ErroredPolicy::kDoNotRecover;
+  o.max_recover_attempts = 0;  // a failed shard stays Errored
+  auto s = OpenStore(o);
+  EXPECT_TRUE(s->open_warnings().empty()) << s->open_warnings()[0];
+  EXPECT_EQ(StateOf(*s, "errored"), ShardState::kErrored);
+  EXPECT_EQ(s->GetShardInfo("k150")->state, ShardState::kUnknown);
+  EXPECT_EQ(s->AllShardsInfo().size(), 102u);
+  ExpectAllBlocks(*s, "avail", a);        // loaded on demand, acquired
+  ASSERT_OK(s->InitializeShard("k101"));  // loaded on demand, initialized
+  ExpectAllBlocks(*s, "k101", a);
+  EXPECT_EQ(Message(s->RegisterShard("k102", FileUrl(a), true)), "shard already exists: k102");
+  ASSERT_OK(s->FailShard("k103", "manual"));
+  ASSERT_OK(s->DestroyShard("k104"));
+  EXPECT_TRUE(IsNotFound(s->GetShardInfo("k104").status()));
+  EXPECT_EQ(Problems(*s), "shard k150: record cannot be decoded: " +
+                              s->GetShardInfo("k150")->error.substr(26) + "\n");
+  ASSERT_OK(s->DestroyShard("k150"));
+  EXPECT_EQ(Problems(*s), "");
+  ASSERT_OK(s->Close());
+  EXPECT_EQ(AttentionKeys(root_), (std::vector<std::string>{"errored", "k103"}));
+  s = OpenStore(o);
+  EXPECT_EQ(StateOf(*s, "k101"), ShardState::kAvailable);
+  EXPECT_EQ(StateOf(*s, "k103"), ShardState::kErrored);
+  EXPECT_EQ(s->AllShardsInfo().size(), 100u);
+  EXPECT_EQ(Problems(*s), "");
+}
+
+// Verify checks the attention index against a scan of the records: a
+// missing entry (a restart would not reconcile that shard), an entry that
+// needs no attention, one of no shard, and an index not marked built. The
+// repair: drop meta "attention"; the next Open builds the index again.
+TEST_F(StoreTest, VerifyReportsAnAttentionIndexThatDisagreesWithTheRecords) {
+  auto o = TestOptions(root_);
+  o.max_recover_attempts = 0;
+  auto s = OpenStore(o);
+  ASSERT_OK(s->RegisterShard("a", FileUrl(dir_.File("cars/a.car")), true));
+  ASSERT_OK(s->RegisterShard("e", FileUrl(dir_.File("cars/e.car")), true));
+  ASSERT_OK(s->FailShard("e", "boom"));
+  EXPECT_EQ(Problems(*s), "");
+  ASSERT_OK(s->db()->Update([&](Tx& tx) {
+    Bucket attention = tx.GetBucket("attention");
+    if (Status d = attention.Delete("e"); !d.ok()) return d;
+    if (Status p = attention.Put("a", ""); !p.ok()) return p;
+    return attention.Put("ghost", "");
+  }));
+  EXPECT_EQ(Problems(*s),
+            "attention: shard e is missing (a restart would not reconcile it)\n"
+            "attention: shard a needs no attention\n"
+            "attention: shard ghost does not exist\n");
+  ASSERT_OK(s->db()->Update([&](Tx& tx) { return tx.GetBucket("meta").Delete("attention"); }));
+  EXPECT_NE(Problems(*s).find("attention: the index is not marked built (meta)\n"),
+            std::string::npos);
+  ASSERT_OK(s->Close());
+  s = OpenStore(o);
+  EXPECT_EQ(StateOf(*s, "e"), ShardState::kErrored);
+  EXPECT_EQ(Problems(*s), "");
+  ASSERT_OK(s->Close());
+  EXPECT_EQ(AttentionKeys(root_), std::vector<std::string>{"e"});
+}
+
 TEST_F(StoreTest, ManyThreadsAcquireAndInitializeConcurrently) {
   auto s = OpenStore(TestOptions(root_));
   std::vector<std::string> cars;
@@ -609,6 +759,64 @@ TEST_F(StoreTest, ConcurrentInitializationsAndFailuresPersistWhatWasReported) {
   }
   auto s = OpenStore(o);
   for (const auto& [key, state] : reported) EXPECT_EQ(StateOf(*s, key), state) << key;
+  EXPECT_EQ(Problems(*s), "");
+}
+
+// The Available commits of concurrent initializations share one
+// transaction (CommitGrouped); when it fails, each write is committed again
+// alone, so only the shard whose write fails is Errored (with the reason)
+// and every other shard of the group is Available with all its entries.
+// Several rounds: whether two commits meet in one group is up to timing.
+TEST_F(StoreTest, AFailedGroupedCommitFailsOnlyTheShardWhoseWriteFails) {
+  auto o = TestOptions(root_);
+  o.max_recover_attempts = 0;
+  o.errored_policy = ErroredPolicy::kDoNotRecover;
+  auto s = OpenStore(o);
+  constexpr int kRounds = 4, kShards = 6;
+  std::vector<std::string> cars;
+  for (int i = 0; i < kShards; i++) cars.push_back(Car("g" + std::to_string(i) + ".car", 60 + i));
+  for (int round = 0; round < kRounds; round++) {
+    const std::string bad = "r" + std::to_string(round) + "-bad";
+    const std::string bad_car = Car("bad" + std::to_string(round) + ".car", 90 + round);
+    const std::string damaged(BlocksOf(bad_car)[0].first.multihash());
+    ASSERT_OK(
+        s->db()->Update([&](Tx& tx) { return tx.GetBucket("inverted").Put(damaged, "\x09x"); }));
+    ASSERT_OK(s->RegisterShard(bad, FileUrl(bad_car), true));
+    for (int i = 0; i < kShards; i++) {
+      ASSERT_OK(s->RegisterShard("r" + std::to_string(round) + "-" + std::to_string(i),
+                                 FileUrl(cars[i]), true));
+    }
+    std::map<std::string, Status> results;
+    std::mutex results_mu;
+    std::vector<std::thread> threads;
+    for (int i = -1; i < kShards; i++) {
+      const std::string key = i < 0 ? bad : "r" + std::to_string(round) + "-" + std::to_string(i);
+      threads.emplace_back([&, key] {
+        Status st = s->InitializeShard(key);
+        std::lock_guard lock(results_mu);
+        results[key] = st;
+      });
+    }
+    for (auto& t : threads) t.join();
+    for (const auto& [key, st] : results) {
+      if (key == bad) {
+        EXPECT_EQ(Message(st), "recording the index: damaged inverted-index value") << key;
+        EXPECT_EQ(StateOf(*s, key), ShardState::kErrored) << key;
+      } else {
+        EXPECT_OK(st) << key;
+        EXPECT_EQ(StateOf(*s, key), ShardState::kAvailable) << key;
+      }
+    }
+    ASSERT_OK(s->db()->Update([&](Tx& tx) { return tx.GetBucket("inverted").Delete(damaged); }));
+    ASSERT_OK(s->DestroyShard(bad));  // nothing of it was written
+    for (int i = 0; i < kShards; i++) {
+      ExpectAllBlocks(*s, "r" + std::to_string(round) + "-" + std::to_string(i), cars[i]);
+    }
+    EXPECT_EQ(Problems(*s), "") << "round " << round;
+  }
+  ASSERT_OK(s->Close());
+  s = OpenStore(o);
+  EXPECT_EQ(s->AllShardsInfo().size(), static_cast<size_t>(kRounds * kShards));
   EXPECT_EQ(Problems(*s), "");
 }
 

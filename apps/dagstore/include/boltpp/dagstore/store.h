@@ -6,10 +6,18 @@
 //   <root>/index/.version                  "1"; Open refuses any other version
 //   <root>/index/<key>.full.idx            MultihashIndexSorted, identity CIDs kept
 //   <root>/transients/transient-<key>.complete   local copies of http:// mounts
-//   <root>/datastore/dagstore.db           boltpp file: buckets shards, inverted, meta
+//   <root>/datastore/dagstore.db           boltpp file: buckets shards, inverted, meta,
+//                                          attention (see Restart below), idx (--index-in-kv)
 //   <root>/.shard-registration-complete    written by `migrate` when it is done
 // <key> in file names is the shard key with every byte outside [A-Za-z0-9_-.]
 // (and a leading '.') written as %XX (EscapeKey).
+//
+// Restart: the `shards` bucket is the source of truth and the in-memory
+// shard map a cache filled on demand. A persisted attention index (bucket
+// `attention`: the keys of the records a restart must reconcile, i.e. not
+// Available or lazy New, or holding a transient), written in the same
+// transaction as every record, lets Open touch only those shards: its cost
+// follows what reconciliation does, not the number of shards.
 //
 // Concurrency: one mutex-guarded state machine owns every shard's state.
 // Every state change is committed to the datastore (one synced write
@@ -263,9 +271,9 @@ class DagStore {
  private:
   // A shard's record as kept in memory: the key is the map's (not repeated
   // here), and transient and error, empty for most shards, share one
-  // allocation made only when either is set. A restart fills one per shard:
-  // at 1M shards this takes ~270 instead of ~450 bytes a shard, and the
-  // page faults of that memory dominated the reopen (D4).
+  // allocation made only when either is set: ~270 instead of ~450 bytes a
+  // cached shard (when a restart still loaded every shard, the page faults
+  // of that memory dominated it, D4; now only touched shards are cached).
   class MemRecord {
    public:
     ShardState state = ShardState::kNew;
@@ -300,6 +308,13 @@ class DagStore {
 
   explicit DagStore(StoreOptions options);
   Status OpenDatastore();
+  // Builds the attention index from a scan of every record when the file
+  // does not have it (a store written before it existed), once.
+  Status EnsureAttentionIndex();
+  // The shard `key` from the cache, else loaded from the datastore into it;
+  // nullptr when there is no such record (or it cannot be decoded: then it
+  // is noted in undecodable_). Caller holds mu_.
+  Shard* FindLocked(const std::string& key) const;
   std::unique_ptr<car::Index> LoadShardIndex(const std::string& key, Status* status) const;
   Status Reconcile();
   // Writes `records` (and every dirty record) in one synced transaction, plus
@@ -327,8 +342,8 @@ class DagStore {
   std::condition_variable cv_;  // a shard left Initializing/Recovering, or work arrived
   // Memory for the shard map's nodes: blocks cut from 2 MiB chunks mapped
   // with MADV_HUGEPAGE (one page fault per chunk where transparent huge
-  // pages are enabled, instead of one per 4 KiB, and no malloc per node; a
-  // restart inserts one node per shard, D4), freed blocks reused by size;
+  // pages are enabled, instead of one per 4 KiB, and no malloc per node;
+  // a store serving many shards caches one node each), freed blocks reused by size;
   // the chunks are unmapped with the store. Not thread-safe: used under mu_
   // like the map.
   class NodeMemory final : public std::pmr::memory_resource {
@@ -353,7 +368,14 @@ class DagStore {
     char* end_ = nullptr;
   };
   NodeMemory shard_nodes_;  // declared before the map: outlives it
-  std::pmr::map<std::string, Shard> shards_{&shard_nodes_};
+  // The shard cache: the datastore's `shards` bucket is the truth; a shard
+  // is loaded here the first time an operation touches it (FindLocked) and
+  // stays (never evicted). Open loads only the shards of the attention
+  // index; shards that were never touched live only in the datastore, so a
+  // cached shard's state is authoritative (in-progress flips are dirty
+  // here before they reach the disk) and an uncached one's is its record's.
+  // Every cached key has a record (inserted after its commit, erased with it).
+  mutable std::pmr::map<std::string, Shard> shards_{&shard_nodes_};
   // Shards whose Serving/Available flip (or re-fetched transient) is not yet
   // written; flushed by the next PersistLocked.
   std::set<std::string> dirty_;
@@ -361,7 +383,9 @@ class DagStore {
   // Records Open could not decode: key -> why. Kept in the datastore with
   // their index file and transient, listed as Unknown, reported by Verify;
   // only DestroyShard removes them.
-  std::map<std::string, std::string> undecodable_;
+  // Filled at Open (the attention index names them) and when a lookup,
+  // listing or verify meets one (a record damaged outside the store).
+  mutable std::map<std::string, std::string> undecodable_;
 
   // Index throttle (max_concurrent_index).
   std::mutex throttle_mu_;
