@@ -68,12 +68,17 @@ BucketImpl* BucketImpl::OpenChild(Bytes name, Bytes value) {
   return child;
 }
 
+bool BucketImpl::Find(Bytes key, Inode* found) {
+  if (PagesOnly()) return FindInPages(key, found);
+  CursorImpl c(this);
+  return c.SeekRaw(key, found);
+}
+
 BucketImpl* BucketImpl::Child(Bytes name) {
   if (tx->closed) return nullptr;
   if (auto it = buckets.find(name); it != buckets.end()) return it->second;
-  CursorImpl c(this);
   Inode in;
-  if (!c.SeekRaw(name, &in)) return nullptr;
+  if (!Find(name, &in)) return nullptr;
   if (in.key != name || !(in.flags & kBucketLeafFlag)) return nullptr;
   // A reader's key is in the map, which outlives it (no copy: nothing is
   // allocated); a writer copies it, as a modified node's keys may move.
@@ -186,9 +191,8 @@ Status BucketImpl::MoveChild(Bytes name, BucketImpl* dst) {
 
 std::optional<Bytes> BucketImpl::Get(Bytes key) {
   if (tx->closed || key.empty()) return std::nullopt;  // keys are never empty
-  CursorImpl c(this);
   Inode in;
-  if (!c.SeekRaw(key, &in)) return std::nullopt;
+  if (!Find(key, &in)) return std::nullopt;
   if (in.key != key || (in.flags & kBucketLeafFlag)) return std::nullopt;
   return in.value;
 }

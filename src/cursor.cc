@@ -158,6 +158,54 @@ bool CursorImpl::Search(Bytes key, pgid_t id) {
   }
 }
 
+bool BucketImpl::FindInPages(Bytes key, Inode* found) {
+  tx->stats.cursor_count++;  // bbolt's Get opens a cursor: the stats stay comparable
+  PageView page = inline_page;
+  pgid_t id = header.root;
+  for (int depth = 0;; depth++) {
+    if (id != 0 || header.root != 0) {
+      if (depth >= kMaxTreeDepth) {
+        (void)tx->Poison(Corrupt(
+            id, "tree deeper than " + std::to_string(kMaxTreeDepth) + " levels (a cycle?)"));
+        return false;
+      }
+      if (!tx->NodePage(id, &page).ok()) return false;
+    }
+    int lo;
+    bool exact;
+    if (!SearchPage(page, key, &lo, &exact)) {
+      (void)tx->Poison(Corrupt(
+          id, page.is_leaf() ? "leaf element out of bounds" : "branch element out of bounds"));
+      return false;
+    }
+    if (page.is_leaf()) {
+      *found = Inode{};
+      if (lo >= page.count()) return true;
+      LeafElem e;
+      if (!ReadLeafElem(page, static_cast<size_t>(lo), &e)) {
+        (void)tx->Poison(Corrupt(id, "leaf element out of bounds"));
+        return false;
+      }
+      found->flags = e.flags;
+      found->key = e.key;
+      found->value = e.value;
+      return true;
+    }
+    if (page.count() == 0) {
+      (void)tx->Poison(Corrupt(id, "empty branch page"));
+      return false;
+    }
+    if (!exact && lo > 0) lo--;
+    BranchElem e;
+    if (!ReadBranchElem(page, static_cast<size_t>(lo), &e)) {
+      (void)tx->Poison(Corrupt(id, "branch element out of bounds"));
+      return false;
+    }
+    id = e.pgid;
+    PrefetchPage(*tx, id);
+  }
+}
+
 bool CursorImpl::KeyValue(Inode* out) const {
   if (stack_.empty()) return false;
   const ElemRef& ref = stack_.back();

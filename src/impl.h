@@ -272,6 +272,13 @@ class BucketImpl {
   Status DeleteChild(Bytes name);
   Status MoveChild(Bytes name, BucketImpl* dst);
   std::optional<Bytes> Get(Bytes key);
+  // Point lookup straight over the bucket's pages, for a bucket with nothing
+  // materialized in this transaction (PagesOnly()): no cursor stack, no node
+  // lookups, the same bounds checks as a cursor. *found is the first leaf
+  // element whose key is >= key (an empty Inode when the leaf has none).
+  // False on a damaged page (the transaction is then poisoned).
+  bool FindInPages(Bytes key, Inode* found);
+  bool PagesOnly() const { return root_node == nullptr && nodes.empty(); }
   Status Put(Bytes key, Bytes value);
   Status Delete(Bytes key);
   Status SetSequence(uint64_t v);
@@ -292,6 +299,9 @@ class BucketImpl {
 
  private:
   Status MaterializeRoot();
+  // The first element >= key, through the pages when nothing is
+  // materialized, else through a cursor. False on damage.
+  bool Find(Bytes key, Inode* found);
 };
 
 // Objects with stable addresses whose storage is kept across clear(), so a

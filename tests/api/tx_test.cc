@@ -472,6 +472,63 @@ TEST_F(TxTest, CheckFindsCorruption) {
               Code::kCorruption);
 }
 
+// Point lookups (Get, GetBucket) in a read transaction search the mapped
+// pages directly: damage on the path is reported as corruption, as through a
+// cursor, for a zeroed page and for a branch that points back at the root.
+TEST_F(TxTest, GetThroughDamagedPagesReportsCorruption) {
+  ASSERT_OK(db()->Update([](Tx& tx) -> Status {
+    auto b = tx.CreateBucket("widgets");
+    BOLTPP_RETURN_IF_ERROR(b);
+    for (uint64_t i = 0; i < 500; ++i)
+      BOLTPP_RETURN_IF_ERROR(b->Put(U64Key(i), std::string(50, 'v')));
+    return Status::OK();
+  }));
+  uint64_t root = 0;
+  {
+    ASSERT_OK_AND_ASSIGN(Tx tx, db()->Begin(false));
+    root = tx.GetBucket("widgets").Root();
+  }
+  const std::string path = tdb().path();
+  tdb().Close();
+  tdb().SkipFinalCheck();
+  const std::string original = ReadFileBytes(path);
+  auto children = ParseBranch(original, root * 4096);
+  ASSERT_GE(children.size(), 3u);
+  const std::string in_first = children[0].key, in_second = children[1].key;
+  struct Damage {
+    const char* what;
+    uint64_t offset;
+    std::string bytes;
+    const char* detail;
+  };
+  const Damage damages[] = {
+      {"zeroed leaf", children[1].pgid * 4096 + 8, std::string(8, '\0'), "page type"},
+      // The second branch element's pgid (element i at 16 + 16 i: pos, ksize, pgid).
+      {"cycle", root * 4096 + 16 + 16 + 8, EncodeLE<uint64_t>(root), "deeper than"},
+  };
+  for (const Damage& d : damages) {
+    SCOPED_TRACE(d.what);
+    WriteFileBytes(path, original);
+    PatchFile(path, d.offset, d.bytes);
+    ASSERT_TRUE(tdb().Open());
+    {
+      ASSERT_OK_AND_ASSIGN(Tx tx, db()->Begin(false));
+      Bucket b = tx.GetBucket("widgets");
+      ASSERT_TRUE(b);
+      // The undamaged first child still answers.
+      auto first = b.Get(in_first);
+      ASSERT_TRUE(first.has_value());
+      EXPECT_EQ(*first, std::string(50, 'v'));
+      EXPECT_FALSE(b.Get(in_second).has_value());
+      EXPECT_CODE(tx.status(), Code::kCorruption);
+      EXPECT_NE(tx.status().ToString().find(d.detail), std::string::npos) << tx.status().ToString();
+      EXPECT_FALSE(b.GetBucket(in_second));
+      ASSERT_OK(tx.Rollback());
+    }
+    tdb().Close();
+  }
+}
+
 // bbolt TestBucket_Inspect.
 TEST_F(TxTest, Inspect) {
   struct Spec {
