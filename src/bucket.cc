@@ -77,7 +77,7 @@ BucketImpl* BucketImpl::Child(Bytes name) {
   if (in.key != name || !(in.flags & kBucketLeafFlag)) return nullptr;
   // A reader's key is in the map, which outlives it (no copy: nothing is
   // allocated); a writer copies it, as a modified node's keys may move.
-  return OpenChild(tx->writable ? tx->Copy(in.key) : in.key, in.value);
+  return OpenChild(tx->writable ? tx->Copy(in.key) : in.key, in.value());
 }
 
 static Bytes EmptyBucketValue(TxImpl* tx) {
@@ -172,7 +172,7 @@ Status BucketImpl::MoveChild(Bytes name, BucketImpl* dst) {
   if (Status s = src_cur.LeafNode(&src_leaf); !s.ok()) return tx->Poison(s);
   if (Status s = dst_cur.LeafNode(&dst_leaf); !s.ok()) return tx->Poison(s);
   Bytes key = tx->Copy(name);
-  Bytes value = tx->Copy(in.value);
+  Bytes value = tx->Copy(in.value());
   if (child) {
     buckets.erase(cached);
     child->parent = dst;
@@ -190,7 +190,7 @@ std::optional<Bytes> BucketImpl::Get(Bytes key) {
   Inode in;
   if (!c.SeekRaw(key, &in)) return std::nullopt;
   if (in.key != key || (in.flags & kBucketLeafFlag)) return std::nullopt;
-  return in.value;
+  return in.value();
 }
 
 Status BucketImpl::Put(Bytes key, Bytes value) {
@@ -372,7 +372,7 @@ bool BucketImpl::Inlineable() const {
   if (!n || !n->is_leaf) return false;
   size_t size = kPageHeaderSize;
   for (const Inode& in : n->inodes) {
-    size += kLeafElementSize + in.key.size() + in.value.size();
+    size += kLeafElementSize + in.key.size() + in.value_size;
     if ((in.flags & kBucketLeafFlag) || size > tx->page_size / 4) return false;
   }
   return true;

@@ -168,9 +168,7 @@ bool CursorImpl::KeyValue(Inode* out) const {
   }
   LeafElem e;
   if (!ReadLeafElem(ref.page, static_cast<size_t>(ref.index), &e)) return false;
-  out->flags = e.flags;
-  out->key = e.key;
-  out->value = e.value;
+  *out = Inode::Leaf(e.flags, e.key, e.value);
   return true;
 }
 
@@ -185,7 +183,7 @@ std::optional<Entry> CursorImpl::Current() {
     return std::nullopt;
   }
   const bool is_bucket = (in.flags & kBucketLeafFlag) != 0;
-  return Entry{in.key, is_bucket ? Bytes() : in.value, is_bucket};
+  return Entry{in.key, is_bucket ? Bytes() : in.value(), is_bucket};
 }
 
 // Moves to the next leaf element, skipping empty pages. False at the end

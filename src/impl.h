@@ -74,13 +74,41 @@ inline int CompareKeys(Bytes a, Bytes b) {
   return a.size() < b.size() ? -1 : (a.size() > b.size() ? 1 : 0);
 }
 
-// One element of a node: a key with a value (leaf) or a child page (branch).
+// One element of a node: a key with flags and a value (leaf) or a key with
+// a child page id (branch). 32 bytes: an insert moves the tail of its node's
+// vector, and a node's binary search reads the inodes it probes, so the
+// value's address and the child's id share a word. value() is meaningful
+// only in a leaf's inode, pgid only in a branch's (flags and value_size are
+// 0 there).
 struct Inode {
-  uint32_t flags = 0;
-  pgid_t pgid = 0;
   Bytes key;
-  Bytes value;
+  union {
+    const char* value_data = nullptr;  // leaf
+    pgid_t pgid;                       // branch
+  };
+  uint32_t value_size = 0;
+  uint32_t flags = 0;
+
+  static Inode Leaf(uint32_t flags, Bytes key, Bytes value) {
+    Inode in;
+    in.key = key;
+    in.set_value(value);
+    in.flags = flags;
+    return in;
+  }
+  static Inode Branch(Bytes key, pgid_t child) {
+    Inode in;
+    in.key = key;
+    in.pgid = child;
+    return in;
+  }
+  Bytes value() const { return Bytes(value_data, value_size); }
+  void set_value(Bytes v) {
+    value_data = v.data();
+    value_size = static_cast<uint32_t>(v.size());
+  }
 };
+static_assert(sizeof(Inode) == 32 && std::is_trivially_copyable_v<Inode>);
 
 // A page materialized for modification (bbolt node.go).
 struct Node {
