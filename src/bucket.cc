@@ -71,9 +71,8 @@ BucketImpl* BucketImpl::OpenChild(Bytes name, Bytes value) {
 BucketImpl* BucketImpl::Child(Bytes name) {
   if (tx->closed) return nullptr;
   if (auto it = buckets.find(name); it != buckets.end()) return it->second;
-  CursorImpl c(this);
   Inode in;
-  if (!c.SeekRaw(name, &in)) return nullptr;
+  if (!Lookup(name, &in)) return nullptr;
   if (in.key != name || !(in.flags & kBucketLeafFlag)) return nullptr;
   // A reader's key is in the map, which outlives it (no copy: nothing is
   // allocated); a writer copies it, as a modified node's keys may move.
@@ -186,9 +185,8 @@ Status BucketImpl::MoveChild(Bytes name, BucketImpl* dst) {
 
 std::optional<Bytes> BucketImpl::Get(Bytes key) {
   if (tx->closed || key.empty()) return std::nullopt;  // keys are never empty
-  CursorImpl c(this);
   Inode in;
-  if (!c.SeekRaw(key, &in)) return std::nullopt;
+  if (!Lookup(key, &in)) return std::nullopt;
   if (in.key != key || (in.flags & kBucketLeafFlag)) return std::nullopt;
   return in.value();
 }
@@ -198,16 +196,42 @@ Status BucketImpl::Put(Bytes key, Bytes value) {
   if (key.empty()) return Status(Code::kKeyRequired);
   if (key.size() > kMaxKeySize) return Status(Code::kKeyTooLarge);
   if (value.size() > kMaxValueSize) return Status(Code::kValueTooLarge);
-  CursorImpl c(this);
-  Inode in;
-  if (!c.SeekRaw(key, &in)) return c.status();
-  if (in.key == key && (in.flags & kBucketLeafFlag)) return Status(Code::kIncompatibleValue);
-  Node* leaf;
-  if (Status s = c.LeafNode(&leaf); !s.ok()) return tx->Poison(s);
-  Bytes k = tx->Copy(key);
-  leaf->Put(k, k, tx->Copy(value), 0, 0);
+  Node* leaf = AppendLeaf(key);
+  if (leaf) {
+    tx->stats.cursor_count++;  // as the descent's cursor would count
+  } else {
+    CursorImpl c(this);
+    Inode in;
+    if (!c.SeekRaw(key, &in)) return c.status();
+    if (in.key == key && (in.flags & kBucketLeafFlag)) return Status(Code::kIncompatibleValue);
+    if (Status s = c.LeafNode(&leaf); !s.ok()) return tx->Poison(s);
+  }
+  // Key and value copied side by side, as a leaf page holds them (one
+  // allocation; Node::Write then copies both with one memcpy).
+  auto* mem = static_cast<char*>(tx->arena.allocate(key.size() + value.size(), 1));
+  std::memcpy(mem, key.data(), key.size());
+  if (!value.empty()) std::memcpy(mem + key.size(), value.data(), value.size());
+  const Bytes k(mem, key.size());
+  leaf->Put(k, k, Bytes(mem + key.size(), value.size()), 0, 0);
+  append_leaf = leaf;
   if (leaf->Oversized()) leaf->SplitOversized();
   return Status::OK();
+}
+
+Node* BucketImpl::AppendLeaf(Bytes key) const {
+  Node* leaf = append_leaf;
+  if (!leaf || !leaf->is_leaf || leaf->inodes.empty() ||
+      CompareKeys(leaf->inodes.back().key, key) >= 0) {
+    return nullptr;
+  }
+  const Node* n = leaf;
+  for (const Node* p = n->parent; p; n = p, p = p->parent) {
+    if (p->inodes.empty() || p->inodes.back().pgid != n->pgid ||
+        CompareKeys(p->inodes.back().key, key) > 0) {
+      return nullptr;
+    }
+  }
+  return n == root_node ? leaf : nullptr;
 }
 
 Status BucketImpl::Delete(Bytes key) {

@@ -158,6 +158,64 @@ bool CursorImpl::Search(Bytes key, pgid_t id) {
   }
 }
 
+bool BucketImpl::Lookup(Bytes key, Inode* found) {
+  tx->stats.cursor_count++;  // the cursor bbolt's Get opens
+  *found = Inode{};
+  auto fail = [this](Status s) {
+    (void)tx->Poison(std::move(s));
+    return false;
+  };
+  pgid_t id = header.root;
+  for (int depth = 0;; depth++) {
+    if (depth >= kMaxTreeDepth) {
+      return fail(
+          Corrupt(id, "tree deeper than " + std::to_string(kMaxTreeDepth) + " levels (a cycle?)"));
+    }
+    PageView page;
+    Node* node;
+    if (Status s = PageNode(id, &page, &node); !s.ok()) return fail(std::move(s));
+    if (node) {
+      const auto& in = node->inodes;
+      auto it = !in.empty() && CompareKeys(in.back().key, key) < 0
+                    ? in.end()
+                    : std::lower_bound(in.begin(), in.end(), key, [](const Inode& x, Bytes k) {
+                        return CompareKeys(x.key, k) < 0;
+                      });
+      size_t index = static_cast<size_t>(it - in.begin());
+      if (node->is_leaf) {
+        if (index < in.size()) *found = in[index];
+        return true;
+      }
+      if (in.empty()) return fail(Corrupt(id, "empty branch node"));
+      if (!(it != in.end() && it->key == key) && index > 0) index--;
+      id = in[index].pgid;
+      continue;
+    }
+    int lo;
+    bool exact;
+    if (!SearchPage(page, key, &lo, &exact)) {
+      return fail(Corrupt(
+          id, page.is_leaf() ? "leaf element out of bounds" : "branch element out of bounds"));
+    }
+    if (page.is_leaf()) {
+      LeafElem e;
+      if (lo < page.count() && ReadLeafElem(page, static_cast<size_t>(lo), &e)) {
+        *found = Inode::Leaf(e.flags, e.key, e.value);
+      }
+      return true;
+    }
+    if (page.count() == 0) return fail(Corrupt(id, "empty branch page"));
+    if (!exact && lo > 0) lo--;
+    if (lo >= page.count()) lo = page.count() - 1;
+    BranchElem e;
+    if (!ReadBranchElem(page, static_cast<size_t>(lo), &e)) {
+      return fail(Corrupt(id, "branch element out of bounds"));
+    }
+    id = e.pgid;
+    PrefetchPage(*tx, id);
+  }
+}
+
 bool CursorImpl::KeyValue(Inode* out) const {
   if (stack_.empty()) return false;
   const ElemRef& ref = stack_.back();

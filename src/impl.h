@@ -291,6 +291,10 @@ class BucketImpl {
   // its handle no longer reaches the committed tree, so nothing done
   // through it is logged.
   bool detached = false;
+  // The leaf the last Put landed in (a hint: AppendLeaf checks it on every
+  // use). A key-order load keeps landing past the last key of the tree's
+  // rightmost leaf, which AppendLeaf then finds without a descent.
+  Node* append_leaf = nullptr;
 
   // Opens the child stored under name with value bytes; null on damage.
   // Requires: name and value stay valid for the transaction (map or arena).
@@ -307,6 +311,11 @@ class BucketImpl {
   Status ForEach(const std::function<Status(const Entry&)>& fn);
   BucketStats Stats();
 
+  // A lookup without a cursor (Get, Child): sets *found to the element at
+  // the first key >= key in the leaf a cursor's Seek reaches (Inode{} when
+  // past the leaf's end), as CursorImpl::SeekRaw does, without keeping the
+  // path. False on damage, which poisons the transaction as a cursor does.
+  bool Lookup(Bytes key, Inode* found);
   // The node for page id (materialized on first use).
   Status NodeFor(pgid_t id, Node* parent_node, Node** out);
   // The page or node at id (bbolt pageNode).
@@ -320,6 +329,13 @@ class BucketImpl {
 
  private:
   Status MaterializeRoot();
+  // The leaf a cursor's descent would reach for key and where Put would
+  // append it, or null, found without the descent: when append_leaf's
+  // path up to root_node is materialized, each node on it is its parent's
+  // last entry, key is at least each ancestor's last key (so the descent
+  // takes the last child at every level) and greater than the leaf's last
+  // key (so the key is new and goes past the end).
+  Node* AppendLeaf(Bytes key) const;
 };
 
 // Objects with stable addresses whose storage is kept across clear(), so a
