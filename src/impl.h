@@ -125,6 +125,10 @@ struct Node {
   // merged into inodes before this node spills (MergeSplitEntries).
   std::vector<Inode> split_entries;
   bool last_insert_appended = false;  // the last Put that inserted did so past the end
+  // Size(), kept up to date by Read, Put, Del and SplitOversized so that
+  // Oversized need not walk the inodes; other changes (commit-time merges,
+  // Shrink's packing) leave it stale, and Oversized then confirms with Size().
+  size_t tracked_size = format::kPageHeaderSize;
 
   Node* Root();
   size_t MinKeys() const { return is_leaf ? 1 : 2; }
@@ -167,7 +171,7 @@ struct Node {
   // (a new root takes over the old root's page id).
   void SplitOversized();
   // Whether SplitOversized should run now (see kInMemorySplitInodes).
-  bool Oversized() const;
+  bool Oversized();
 
  private:
   std::vector<size_t> SpillCuts(size_t page_size) const;

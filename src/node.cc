@@ -17,9 +17,13 @@ Node* Node::Root() {
   return n;
 }
 
+static size_t ElementSize(const Inode& in) {
+  return kLeafElementSize + in.key.size() + in.value_size;
+}
+
 size_t Node::Size() const {
   size_t sz = kPageHeaderSize;
-  for (const Inode& in : inodes) sz += kLeafElementSize + in.key.size() + in.value_size;
+  for (const Inode& in : inodes) sz += ElementSize(in);
   return sz;
 }
 
@@ -45,16 +49,19 @@ void Node::Put(Bytes old_key, Bytes new_key, Bytes value, pgid_t child, uint32_t
   const bool exact = index < inodes.size() && inodes[index].key == old_key;
   const Inode in = is_leaf ? Inode::Leaf(flags, new_key, value) : Inode::Branch(new_key, child);
   if (exact) {
+    tracked_size += ElementSize(in) - ElementSize(inodes[index]);
     inodes[index] = in;
     return;
   }
   last_insert_appended = index == inodes.size();
+  tracked_size += ElementSize(in);
   inodes.insert(inodes.begin() + static_cast<std::ptrdiff_t>(index), in);
 }
 
 void Node::Del(Bytes k) {
   size_t index = LowerBound(inodes, k);
   if (index >= inodes.size() || inodes[index].key != k) return;
+  tracked_size -= ElementSize(inodes[index]);
   inodes.erase(inodes.begin() + static_cast<std::ptrdiff_t>(index));
   unbalanced = true;
 }
@@ -64,6 +71,7 @@ Status Node::Read(const PageView& p, pgid_t id) {
   is_leaf = p.is_leaf();
   const size_t n = p.count();
   inodes.resize(n);
+  size_t size = kPageHeaderSize;
   for (size_t i = 0; i < n; i++) {
     Inode& in = inodes[i];
     if (!ReadInode(p, i, &in)) {
@@ -71,7 +79,9 @@ Status Node::Read(const PageView& p, pgid_t id) {
                              std::to_string(i) + " out of bounds");
     }
     if (in.key.empty()) return Corrupt(id, "zero-length key at element " + std::to_string(i));
+    size += ElementSize(in);
   }
+  tracked_size = size;
   key = n > 0 ? inodes[0].key : Bytes();
   return Status::OK();
 }
@@ -225,11 +235,14 @@ size_t Node::InMemorySplitIndex() const {
   return best;
 }
 
-bool Node::Oversized() const {
+bool Node::Oversized() {
   const size_t n = inodes.size();
   if (n > kInMemorySplitMaxInodes) return true;
   if (n <= kInMemorySplitInodes || n % kInMemorySplitCheckEvery != 0) return false;
-  return Size() > kInMemorySplitPages * bucket->tx->page_size;
+  const size_t limit = kInMemorySplitPages * bucket->tx->page_size;
+  if (tracked_size <= limit) return false;
+  tracked_size = Size();  // exact: a change Put and Del do not see may have left it stale
+  return tracked_size > limit;
 }
 
 void Node::SplitOversized() {
@@ -245,6 +258,7 @@ void Node::SplitOversized() {
       n->parent = root;
       root->children.push_back(n);
       root->inodes.push_back(Inode::Branch(n->key, n->pgid));
+      root->tracked_size = root->Size();
       bucket->nodes[root->pgid] = root;
       bucket->nodes[n->pgid] = n;
       bucket->root_node = root;
@@ -261,6 +275,8 @@ void Node::SplitOversized() {
     right->pgid = tx->next_placeholder++;
     right->inodes.assign(n->inodes.begin() + static_cast<std::ptrdiff_t>(mid), n->inodes.end());
     n->inodes.resize(mid);
+    right->tracked_size = right->Size();
+    n->tracked_size = n->Size();
     right->key = right->inodes[0].key;
     right->unbalanced = n->unbalanced;
     if (!right->is_leaf) {
