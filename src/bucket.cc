@@ -68,21 +68,15 @@ BucketImpl* BucketImpl::OpenChild(Bytes name, Bytes value) {
   return child;
 }
 
-bool BucketImpl::Find(Bytes key, Inode* found) {
-  if (PagesOnly()) return FindInPages(key, found);
-  CursorImpl c(this);
-  return c.SeekRaw(key, found);
-}
-
 BucketImpl* BucketImpl::Child(Bytes name) {
   if (tx->closed) return nullptr;
   if (auto it = buckets.find(name); it != buckets.end()) return it->second;
   Inode in;
-  if (!Find(name, &in)) return nullptr;
+  if (!Lookup(name, &in)) return nullptr;
   if (in.key != name || !(in.flags & kBucketLeafFlag)) return nullptr;
   // A reader's key is in the map, which outlives it (no copy: nothing is
   // allocated); a writer copies it, as a modified node's keys may move.
-  return OpenChild(tx->writable ? tx->Copy(in.key) : in.key, in.value);
+  return OpenChild(tx->writable ? tx->Copy(in.key) : in.key, in.value());
 }
 
 static Bytes EmptyBucketValue(TxImpl* tx) {
@@ -177,7 +171,7 @@ Status BucketImpl::MoveChild(Bytes name, BucketImpl* dst) {
   if (Status s = src_cur.LeafNode(&src_leaf); !s.ok()) return tx->Poison(s);
   if (Status s = dst_cur.LeafNode(&dst_leaf); !s.ok()) return tx->Poison(s);
   Bytes key = tx->Copy(name);
-  Bytes value = tx->Copy(in.value);
+  Bytes value = tx->Copy(in.value());
   if (child) {
     buckets.erase(cached);
     child->parent = dst;
@@ -192,9 +186,9 @@ Status BucketImpl::MoveChild(Bytes name, BucketImpl* dst) {
 std::optional<Bytes> BucketImpl::Get(Bytes key) {
   if (tx->closed || key.empty()) return std::nullopt;  // keys are never empty
   Inode in;
-  if (!Find(key, &in)) return std::nullopt;
+  if (!Lookup(key, &in)) return std::nullopt;
   if (in.key != key || (in.flags & kBucketLeafFlag)) return std::nullopt;
-  return in.value;
+  return in.value();
 }
 
 Status BucketImpl::Put(Bytes key, Bytes value) {
@@ -202,16 +196,42 @@ Status BucketImpl::Put(Bytes key, Bytes value) {
   if (key.empty()) return Status(Code::kKeyRequired);
   if (key.size() > kMaxKeySize) return Status(Code::kKeyTooLarge);
   if (value.size() > kMaxValueSize) return Status(Code::kValueTooLarge);
-  CursorImpl c(this);
-  Inode in;
-  if (!c.SeekRaw(key, &in)) return c.status();
-  if (in.key == key && (in.flags & kBucketLeafFlag)) return Status(Code::kIncompatibleValue);
-  Node* leaf;
-  if (Status s = c.LeafNode(&leaf); !s.ok()) return tx->Poison(s);
-  Bytes k = tx->Copy(key);
-  leaf->Put(k, k, tx->Copy(value), 0, 0);
+  Node* leaf = AppendLeaf(key);
+  if (leaf) {
+    tx->stats.cursor_count++;  // as the descent's cursor would count
+  } else {
+    CursorImpl c(this);
+    Inode in;
+    if (!c.SeekRaw(key, &in)) return c.status();
+    if (in.key == key && (in.flags & kBucketLeafFlag)) return Status(Code::kIncompatibleValue);
+    if (Status s = c.LeafNode(&leaf); !s.ok()) return tx->Poison(s);
+  }
+  // Key and value copied side by side, as a leaf page holds them (one
+  // allocation; Node::Write then copies both with one memcpy).
+  auto* mem = static_cast<char*>(tx->arena.allocate(key.size() + value.size(), 1));
+  std::memcpy(mem, key.data(), key.size());
+  if (!value.empty()) std::memcpy(mem + key.size(), value.data(), value.size());
+  const Bytes k(mem, key.size());
+  leaf->Put(k, k, Bytes(mem + key.size(), value.size()), 0, 0);
+  append_leaf = leaf;
   if (leaf->Oversized()) leaf->SplitOversized();
   return Status::OK();
+}
+
+Node* BucketImpl::AppendLeaf(Bytes key) const {
+  Node* leaf = append_leaf;
+  if (!leaf || !leaf->is_leaf || leaf->inodes.empty() ||
+      CompareKeys(leaf->inodes.back().key, key) >= 0) {
+    return nullptr;
+  }
+  const Node* n = leaf;
+  for (const Node* p = n->parent; p; n = p, p = p->parent) {
+    if (p->inodes.empty() || p->inodes.back().pgid != n->pgid ||
+        CompareKeys(p->inodes.back().key, key) > 0) {
+      return nullptr;
+    }
+  }
+  return n == root_node ? leaf : nullptr;
 }
 
 Status BucketImpl::Delete(Bytes key) {
@@ -376,7 +396,7 @@ bool BucketImpl::Inlineable() const {
   if (!n || !n->is_leaf) return false;
   size_t size = kPageHeaderSize;
   for (const Inode& in : n->inodes) {
-    size += kLeafElementSize + in.key.size() + in.value.size();
+    size += kLeafElementSize + in.key.size() + in.value_size;
     if ((in.flags & kBucketLeafFlag) || size > tx->page_size / 4) return false;
   }
   return true;

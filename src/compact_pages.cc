@@ -180,7 +180,7 @@ class TreeBuilder {
 
   Status AddLeaf(uint32_t flags, Bytes key, Bytes value) {
     if (flags & kBucketLeafFlag) has_bucket_ = true;
-    return Add(0, Inode{flags, 0, key, value});
+    return Add(0, Inode::Leaf(flags, key, value));
   }
 
   // Keeps a value this builder's elements point at until the tree is built.
@@ -227,7 +227,7 @@ class TreeBuilder {
 
  private:
   size_t ElemSize(size_t level, const Inode& in) const {
-    return kLeafElementSize + in.key.size() + (level == 0 ? in.value.size() : 0);
+    return kLeafElementSize + in.key.size() + (level == 0 ? in.value_size : 0);
   }
 
   // Whether page p takes one more element of `size` bytes: its first
@@ -308,7 +308,7 @@ class TreeBuilder {
     p.Clear();
     if (id) *id = pgid;
     if (!to_parent) return Status::OK();
-    return Add(level + 1, Inode{0, pgid, first_key, Bytes()});
+    return Add(level + 1, Inode::Branch(first_key, pgid));
   }
 
   PageWriter* out_;

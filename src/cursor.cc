@@ -158,48 +158,58 @@ bool CursorImpl::Search(Bytes key, pgid_t id) {
   }
 }
 
-bool BucketImpl::FindInPages(Bytes key, Inode* found) {
-  tx->stats.cursor_count++;  // bbolt's Get opens a cursor: the stats stay comparable
-  PageView page = inline_page;
+bool BucketImpl::Lookup(Bytes key, Inode* found) {
+  tx->stats.cursor_count++;  // the cursor bbolt's Get opens
+  *found = Inode{};
+  auto fail = [this](Status s) {
+    (void)tx->Poison(std::move(s));
+    return false;
+  };
   pgid_t id = header.root;
   for (int depth = 0;; depth++) {
-    if (id != 0 || header.root != 0) {
-      if (depth >= kMaxTreeDepth) {
-        (void)tx->Poison(Corrupt(
-            id, "tree deeper than " + std::to_string(kMaxTreeDepth) + " levels (a cycle?)"));
-        return false;
+    if (depth >= kMaxTreeDepth) {
+      return fail(
+          Corrupt(id, "tree deeper than " + std::to_string(kMaxTreeDepth) + " levels (a cycle?)"));
+    }
+    PageView page;
+    Node* node;
+    if (Status s = PageNode(id, &page, &node); !s.ok()) return fail(std::move(s));
+    if (node) {
+      const auto& in = node->inodes;
+      auto it = !in.empty() && CompareKeys(in.back().key, key) < 0
+                    ? in.end()
+                    : std::lower_bound(in.begin(), in.end(), key, [](const Inode& x, Bytes k) {
+                        return CompareKeys(x.key, k) < 0;
+                      });
+      size_t index = static_cast<size_t>(it - in.begin());
+      if (node->is_leaf) {
+        if (index < in.size()) *found = in[index];
+        return true;
       }
-      if (!tx->NodePage(id, &page).ok()) return false;
+      if (in.empty()) return fail(Corrupt(id, "empty branch node"));
+      if (!(it != in.end() && it->key == key) && index > 0) index--;
+      id = in[index].pgid;
+      continue;
     }
     int lo;
     bool exact;
     if (!SearchPage(page, key, &lo, &exact)) {
-      (void)tx->Poison(Corrupt(
+      return fail(Corrupt(
           id, page.is_leaf() ? "leaf element out of bounds" : "branch element out of bounds"));
-      return false;
     }
     if (page.is_leaf()) {
-      *found = Inode{};
-      if (lo >= page.count()) return true;
       LeafElem e;
-      if (!ReadLeafElem(page, static_cast<size_t>(lo), &e)) {
-        (void)tx->Poison(Corrupt(id, "leaf element out of bounds"));
-        return false;
+      if (lo < page.count() && ReadLeafElem(page, static_cast<size_t>(lo), &e)) {
+        *found = Inode::Leaf(e.flags, e.key, e.value);
       }
-      found->flags = e.flags;
-      found->key = e.key;
-      found->value = e.value;
       return true;
     }
-    if (page.count() == 0) {
-      (void)tx->Poison(Corrupt(id, "empty branch page"));
-      return false;
-    }
+    if (page.count() == 0) return fail(Corrupt(id, "empty branch page"));
     if (!exact && lo > 0) lo--;
+    if (lo >= page.count()) lo = page.count() - 1;
     BranchElem e;
     if (!ReadBranchElem(page, static_cast<size_t>(lo), &e)) {
-      (void)tx->Poison(Corrupt(id, "branch element out of bounds"));
-      return false;
+      return fail(Corrupt(id, "branch element out of bounds"));
     }
     id = e.pgid;
     PrefetchPage(*tx, id);
@@ -216,9 +226,7 @@ bool CursorImpl::KeyValue(Inode* out) const {
   }
   LeafElem e;
   if (!ReadLeafElem(ref.page, static_cast<size_t>(ref.index), &e)) return false;
-  out->flags = e.flags;
-  out->key = e.key;
-  out->value = e.value;
+  *out = Inode::Leaf(e.flags, e.key, e.value);
   return true;
 }
 
@@ -233,7 +241,7 @@ std::optional<Entry> CursorImpl::Current() {
     return std::nullopt;
   }
   const bool is_bucket = (in.flags & kBucketLeafFlag) != 0;
-  return Entry{in.key, is_bucket ? Bytes() : in.value, is_bucket};
+  return Entry{in.key, is_bucket ? Bytes() : in.value(), is_bucket};
 }
 
 // Moves to the next leaf element, skipping empty pages. False at the end

@@ -74,13 +74,41 @@ inline int CompareKeys(Bytes a, Bytes b) {
   return a.size() < b.size() ? -1 : (a.size() > b.size() ? 1 : 0);
 }
 
-// One element of a node: a key with a value (leaf) or a child page (branch).
+// One element of a node: a key with flags and a value (leaf) or a key with
+// a child page id (branch). 32 bytes: an insert moves the tail of its node's
+// vector, and a node's binary search reads the inodes it probes, so the
+// value's address and the child's id share a word. value() is meaningful
+// only in a leaf's inode, pgid only in a branch's (flags and value_size are
+// 0 there).
 struct Inode {
-  uint32_t flags = 0;
-  pgid_t pgid = 0;
   Bytes key;
-  Bytes value;
+  union {
+    const char* value_data = nullptr;  // leaf
+    pgid_t pgid;                       // branch
+  };
+  uint32_t value_size = 0;
+  uint32_t flags = 0;
+
+  static Inode Leaf(uint32_t flags, Bytes key, Bytes value) {
+    Inode in;
+    in.key = key;
+    in.set_value(value);
+    in.flags = flags;
+    return in;
+  }
+  static Inode Branch(Bytes key, pgid_t child) {
+    Inode in;
+    in.key = key;
+    in.pgid = child;
+    return in;
+  }
+  Bytes value() const { return Bytes(value_data, value_size); }
+  void set_value(Bytes v) {
+    value_data = v.data();
+    value_size = static_cast<uint32_t>(v.size());
+  }
 };
+static_assert(sizeof(Inode) == 32 && std::is_trivially_copyable_v<Inode>);
 
 // A page materialized for modification (bbolt node.go).
 struct Node {
@@ -97,6 +125,10 @@ struct Node {
   // merged into inodes before this node spills (MergeSplitEntries).
   std::vector<Inode> split_entries;
   bool last_insert_appended = false;  // the last Put that inserted did so past the end
+  // Size(), kept up to date by Read, Put, Del and SplitOversized so that
+  // Oversized need not walk the inodes; other changes (commit-time merges,
+  // Shrink's packing) leave it stale, and Oversized then confirms with Size().
+  size_t tracked_size = format::kPageHeaderSize;
 
   Node* Root();
   size_t MinKeys() const { return is_leaf ? 1 : 2; }
@@ -139,7 +171,7 @@ struct Node {
   // (a new root takes over the old root's page id).
   void SplitOversized();
   // Whether SplitOversized should run now (see kInMemorySplitInodes).
-  bool Oversized() const;
+  bool Oversized();
 
  private:
   std::vector<size_t> SpillCuts(size_t page_size) const;
@@ -263,6 +295,10 @@ class BucketImpl {
   // its handle no longer reaches the committed tree, so nothing done
   // through it is logged.
   bool detached = false;
+  // The leaf the last Put landed in (a hint: AppendLeaf checks it on every
+  // use). A key-order load keeps landing past the last key of the tree's
+  // rightmost leaf, which AppendLeaf then finds without a descent.
+  Node* append_leaf = nullptr;
 
   // Opens the child stored under name with value bytes; null on damage.
   // Requires: name and value stay valid for the transaction (map or arena).
@@ -272,13 +308,6 @@ class BucketImpl {
   Status DeleteChild(Bytes name);
   Status MoveChild(Bytes name, BucketImpl* dst);
   std::optional<Bytes> Get(Bytes key);
-  // Point lookup straight over the bucket's pages, for a bucket with nothing
-  // materialized in this transaction (PagesOnly()): no cursor stack, no node
-  // lookups, the same bounds checks as a cursor. *found is the first leaf
-  // element whose key is >= key (an empty Inode when the leaf has none).
-  // False on a damaged page (the transaction is then poisoned).
-  bool FindInPages(Bytes key, Inode* found);
-  bool PagesOnly() const { return root_node == nullptr && nodes.empty(); }
   Status Put(Bytes key, Bytes value);
   Status Delete(Bytes key);
   Status SetSequence(uint64_t v);
@@ -286,6 +315,11 @@ class BucketImpl {
   Status ForEach(const std::function<Status(const Entry&)>& fn);
   BucketStats Stats();
 
+  // A lookup without a cursor (Get, Child): sets *found to the element at
+  // the first key >= key in the leaf a cursor's Seek reaches (Inode{} when
+  // past the leaf's end), as CursorImpl::SeekRaw does, without keeping the
+  // path. False on damage, which poisons the transaction as a cursor does.
+  bool Lookup(Bytes key, Inode* found);
   // The node for page id (materialized on first use).
   Status NodeFor(pgid_t id, Node* parent_node, Node** out);
   // The page or node at id (bbolt pageNode).
@@ -299,9 +333,13 @@ class BucketImpl {
 
  private:
   Status MaterializeRoot();
-  // The first element >= key, through the pages when nothing is
-  // materialized, else through a cursor. False on damage.
-  bool Find(Bytes key, Inode* found);
+  // The leaf a cursor's descent would reach for key and where Put would
+  // append it, or null, found without the descent: when append_leaf's
+  // path up to root_node is materialized, each node on it is its parent's
+  // last entry, key is at least each ancestor's last key (so the descent
+  // takes the last child at every level) and greater than the leaf's last
+  // key (so the key is new and goes past the end).
+  Node* AppendLeaf(Bytes key) const;
 };
 
 // Objects with stable addresses whose storage is kept across clear(), so a

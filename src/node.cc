@@ -17,9 +17,13 @@ Node* Node::Root() {
   return n;
 }
 
+static size_t ElementSize(const Inode& in) {
+  return kLeafElementSize + in.key.size() + in.value_size;
+}
+
 size_t Node::Size() const {
   size_t sz = kPageHeaderSize;
-  for (const Inode& in : inodes) sz += kLeafElementSize + in.key.size() + in.value.size();
+  for (const Inode& in : inodes) sz += ElementSize(in);
   return sz;
 }
 
@@ -42,21 +46,22 @@ void Node::Put(Bytes old_key, Bytes new_key, Bytes value, pgid_t child, uint32_t
   // Key-order inserts land past the last key: no search, no memmove.
   const bool past_end = !inodes.empty() && CompareKeys(inodes.back().key, old_key) < 0;
   size_t index = past_end ? inodes.size() : LowerBound(inodes, old_key);
-  bool exact = index < inodes.size() && inodes[index].key == old_key;
-  if (!exact) {
-    last_insert_appended = index == inodes.size();
-    inodes.insert(inodes.begin() + static_cast<std::ptrdiff_t>(index), Inode{});
+  const bool exact = index < inodes.size() && inodes[index].key == old_key;
+  const Inode in = is_leaf ? Inode::Leaf(flags, new_key, value) : Inode::Branch(new_key, child);
+  if (exact) {
+    tracked_size += ElementSize(in) - ElementSize(inodes[index]);
+    inodes[index] = in;
+    return;
   }
-  Inode& in = inodes[index];
-  in.flags = flags;
-  in.key = new_key;
-  in.value = value;
-  in.pgid = child;
+  last_insert_appended = index == inodes.size();
+  tracked_size += ElementSize(in);
+  inodes.insert(inodes.begin() + static_cast<std::ptrdiff_t>(index), in);
 }
 
 void Node::Del(Bytes k) {
   size_t index = LowerBound(inodes, k);
   if (index >= inodes.size() || inodes[index].key != k) return;
+  tracked_size -= ElementSize(inodes[index]);
   inodes.erase(inodes.begin() + static_cast<std::ptrdiff_t>(index));
   unbalanced = true;
 }
@@ -66,6 +71,7 @@ Status Node::Read(const PageView& p, pgid_t id) {
   is_leaf = p.is_leaf();
   const size_t n = p.count();
   inodes.resize(n);
+  size_t size = kPageHeaderSize;
   for (size_t i = 0; i < n; i++) {
     Inode& in = inodes[i];
     if (!ReadInode(p, i, &in)) {
@@ -73,7 +79,9 @@ Status Node::Read(const PageView& p, pgid_t id) {
                              std::to_string(i) + " out of bounds");
     }
     if (in.key.empty()) return Corrupt(id, "zero-length key at element " + std::to_string(i));
+    size += ElementSize(in);
   }
+  tracked_size = size;
   key = n > 0 ? inodes[0].key : Bytes();
   return Status::OK();
 }
@@ -89,7 +97,7 @@ size_t Node::SplitIndex(size_t begin, size_t end, size_t threshold) const {
   for (size_t i = 0; begin + i + kMinKeysPerPage < end; i++) {
     index = i;
     const Inode& in = inodes[begin + i];
-    const size_t elsize = kLeafElementSize + in.key.size() + in.value.size();
+    const size_t elsize = kLeafElementSize + in.key.size() + in.value_size;
     if (i >= kMinKeysPerPage && sz + elsize > threshold) break;
     sz += elsize;
   }
@@ -100,7 +108,7 @@ size_t Node::SplitIndex(size_t begin, size_t end, size_t threshold) const {
 bool Node::RangeSizeLessThan(size_t begin, size_t end, size_t v) const {
   size_t sz = kPageHeaderSize;
   for (size_t i = begin; i < end; i++) {
-    sz += kLeafElementSize + inodes[i].key.size() + inodes[i].value.size();
+    sz += kLeafElementSize + inodes[i].key.size() + inodes[i].value_size;
     if (sz >= v) return false;
   }
   return true;
@@ -179,7 +187,7 @@ Status Node::Spill() {
       // A piece split off this node: its entry joins the parent's in one
       // merge when the parent spills (an insert each would move the
       // parent's tail once per piece).
-      node->parent->split_entries.push_back(Inode{0, node->pgid, node->inodes[0].key, Bytes()});
+      node->parent->split_entries.push_back(Inode::Branch(node->inodes[0].key, node->pgid));
       node->key = node->inodes[0].key;
     } else if (node->parent) {
       Bytes k = node->key.empty() ? node->inodes[0].key : node->key;
@@ -227,11 +235,14 @@ size_t Node::InMemorySplitIndex() const {
   return best;
 }
 
-bool Node::Oversized() const {
+bool Node::Oversized() {
   const size_t n = inodes.size();
   if (n > kInMemorySplitMaxInodes) return true;
   if (n <= kInMemorySplitInodes || n % kInMemorySplitCheckEvery != 0) return false;
-  return Size() > kInMemorySplitPages * bucket->tx->page_size;
+  const size_t limit = kInMemorySplitPages * bucket->tx->page_size;
+  if (tracked_size <= limit) return false;
+  tracked_size = Size();  // exact: a change Put and Del do not see may have left it stale
+  return tracked_size > limit;
 }
 
 void Node::SplitOversized() {
@@ -246,7 +257,8 @@ void Node::SplitOversized() {
       n->key = n->inodes[0].key;
       n->parent = root;
       root->children.push_back(n);
-      root->inodes.push_back(Inode{0, n->pgid, n->key, Bytes()});
+      root->inodes.push_back(Inode::Branch(n->key, n->pgid));
+      root->tracked_size = root->Size();
       bucket->nodes[root->pgid] = root;
       bucket->nodes[n->pgid] = n;
       bucket->root_node = root;
@@ -263,6 +275,8 @@ void Node::SplitOversized() {
     right->pgid = tx->next_placeholder++;
     right->inodes.assign(n->inodes.begin() + static_cast<std::ptrdiff_t>(mid), n->inodes.end());
     n->inodes.resize(mid);
+    right->tracked_size = right->Size();
+    n->tracked_size = n->Size();
     right->key = right->inodes[0].key;
     right->unbalanced = n->unbalanced;
     if (!right->is_leaf) {
@@ -296,8 +310,10 @@ Status Node::Free() {
   return s;
 }
 
-// Moves the materialized children of `from`'s inodes under `to`.
+// Moves the materialized children of `from`'s inodes under `to` (branches;
+// a leaf's inodes name no page).
 static void AdoptChildren(BucketImpl* b, const std::vector<Inode>& from, Node* to) {
+  if (to->is_leaf) return;
   for (const Inode& in : from) {
     auto it = b->nodes.find(in.pgid);
     if (it == b->nodes.end()) continue;
@@ -324,8 +340,8 @@ Status Node::Rebalance() {
       is_leaf = child->is_leaf;
       inodes = child->inodes;
       children = child->children;
-      for (const Inode& in : inodes) {
-        auto it = bucket->nodes.find(in.pgid);
+      for (size_t i = 0; !is_leaf && i < inodes.size(); i++) {
+        auto it = bucket->nodes.find(inodes[i].pgid);
         if (it != bucket->nodes.end()) it->second->parent = this;
       }
       child->parent = nullptr;
@@ -352,6 +368,11 @@ Status Node::Rebalance() {
   Node* target;
   if (Status s = parent->ChildAt(use_next ? my_index + 1 : my_index - 1, &target); !s.ok())
     return s;
+  if (target->is_leaf != is_leaf) {
+    // Only a damaged tree has leaves and branches as siblings; merging them
+    // would read child ids as values (and values as ids).
+    return Corrupt(parent->pgid, "leaf and branch pages under one parent");
+  }
   if (use_next) {
     // Absorb the right sibling.
     AdoptChildren(bucket, target->inodes, this);

@@ -183,9 +183,29 @@ inline bool ReadBranchElem(const PageView& p, size_t i, BranchElem* out) {
   return true;
 }
 
+// An inode-like struct's value: a `value` member, or value() and
+// set_value() (the engine's Inode, whose value shares storage with pgid).
+template <typename InodeT>
+std::string_view InodeValue(const InodeT& in) {
+  if constexpr (requires { in.value(); }) {
+    return in.value();
+  } else {
+    return in.value;
+  }
+}
+template <typename InodeT>
+void SetInodeValue(InodeT* out, std::string_view v) {
+  if constexpr (requires { out->set_value(v); }) {
+    out->set_value(v);
+  } else {
+    out->value = v;
+  }
+}
+
 // Decodes element i of a leaf or branch page into an inode-like struct (any
-// type with flags, pgid, key and value members that accept the element's
-// fields). False when the element's offsets leave the page (damage).
+// type with flags, pgid and key members and a value (InodeValue) that accept
+// the element's fields; a leaf sets no pgid, a branch no flags or value).
+// False when the element's offsets leave the page (damage).
 template <typename InodeT>
 bool ReadInode(const PageView& p, size_t i, InodeT* out) {
   if (p.is_leaf()) {
@@ -193,7 +213,7 @@ bool ReadInode(const PageView& p, size_t i, InodeT* out) {
     if (!ReadLeafElem(p, i, &e)) return false;
     out->flags = e.flags;
     out->key = e.key;
-    out->value = e.value;
+    SetInodeValue(out, e.value);
   } else {
     BranchElem e;
     if (!ReadBranchElem(p, i, &e)) return false;
@@ -220,19 +240,26 @@ size_t WriteInodes(uint8_t* page, bool is_leaf, const InodeRange& inodes) {
     const auto pos = static_cast<uint32_t>(off - static_cast<size_t>(e - page));
     const auto ksize = static_cast<uint32_t>(in.key.size());
     if (is_leaf) {
+      const std::string_view value = InodeValue(in);
       Store<uint32_t>(e + kLeafElemFlagsOff, in.flags);
       Store<uint32_t>(e + kLeafElemPosOff, pos);
       Store<uint32_t>(e + kLeafElemKeySizeOff, ksize);
-      Store<uint32_t>(e + kLeafElemValueSizeOff, static_cast<uint32_t>(in.value.size()));
+      Store<uint32_t>(e + kLeafElemValueSizeOff, static_cast<uint32_t>(value.size()));
+      if (value.data() == in.key.data() + in.key.size()) {
+        // Key and value side by side (a put's copy, or a page's element): one copy.
+        std::memcpy(page + off, in.key.data(), in.key.size() + value.size());
+      } else {
+        std::memcpy(page + off, in.key.data(), in.key.size());
+        if (!value.empty()) std::memcpy(page + off + in.key.size(), value.data(), value.size());
+      }
+      off += in.key.size() + value.size();
     } else {
       Store<uint32_t>(e + kBranchElemPosOff, pos);
       Store<uint32_t>(e + kBranchElemKeySizeOff, ksize);
       Store<uint64_t>(e + kBranchElemPgidOff, in.pgid);
+      std::memcpy(page + off, in.key.data(), in.key.size());
+      off += in.key.size();
     }
-    std::memcpy(page + off, in.key.data(), in.key.size());
-    off += in.key.size();
-    if (!in.value.empty()) std::memcpy(page + off, in.value.data(), in.value.size());
-    off += in.value.size();
     ++i;
   }
   return off;

@@ -17,6 +17,7 @@
 #include <string>
 
 #include "testutil/fault_fs.h"
+#include "testutil/random.h"
 #include "testutil/raw_file.h"
 #include "testutil/test_db.h"
 
@@ -165,6 +166,73 @@ TEST_F(LargeTxTest, KeyOrderLoadFillsPagesAsOneSpill) {
                     })
                     .ok());
   }
+}
+
+// Puts past the last key of the tree skip the descent when the last put
+// landed in the rightmost leaf (BucketImpl::AppendLeaf). Appends are mixed
+// here with what can make that hint stale: puts and deletes before the end,
+// deleting or replacing the last key, a nested bucket at the end, in-memory
+// splits (a new root, a new right leaf) and later transactions that read the
+// path back from pages. Every key lands where a descent puts it: the
+// contents match a model, and the commit's check passes.
+TEST_F(LargeTxTest, AppendsPastTheRightEdgeMixedWithOtherChangesMatchAModel) {
+  const uint64_t seed = SeedOr(20261130);
+  std::printf("seed %llu (BOLTPP_SEED to replay)\n", static_cast<unsigned long long>(seed));
+  Random rnd(seed);
+  std::map<std::string, std::string> model;
+  uint64_t next = 1000;  // appended keys: U64Key(next) plus a random suffix
+  for (int txn = 0; txn < 6; txn++) {
+    ASSERT_TRUE(db()->Update([&](Tx& tx) -> Status {
+                      auto b = tx.CreateBucketIfNotExists("edge");
+                      BOLTPP_RETURN_IF_ERROR(b);
+                      const int puts = txn == 2 ? 30000 : 4000;  // 30,000: splits in memory
+                      for (int i = 0; i < puts; i++) {
+                        std::string key = U64Key(next++) + rnd.Bytes(rnd.Uniform(3));
+                        std::string value = rnd.Bytes(rnd.Uniform(24));
+                        if (rnd.OneIn(50)) {
+                          // Before the end: a key below the appended ones.
+                          key = U64Key(rnd.Uniform(next)) + "x";
+                        } else if (rnd.OneIn(200) && !model.empty()) {
+                          // The last key again (replaced, not appended).
+                          key = model.rbegin()->first;
+                        }
+                        BOLTPP_RETURN_IF_ERROR(b->Put(key, value));
+                        model[key] = value;
+                        if (rnd.OneIn(100) && !model.empty()) {
+                          // Delete the last key, or one at random.
+                          auto it = rnd.OneIn(2) ? std::prev(model.end())
+                                                 : model.lower_bound(U64Key(rnd.Uniform(next)));
+                          if (it == model.end()) continue;
+                          BOLTPP_RETURN_IF_ERROR(b->Delete(it->first));
+                          model.erase(it);
+                        }
+                      }
+                      // A nested bucket past the last key: a put of its name
+                      // is refused, a put past it is an append.
+                      const std::string name = U64Key(next++);
+                      BOLTPP_RETURN_IF_ERROR(b->CreateBucket(name));
+                      if (Status s = b->Put(name, "v"); s.code() != Code::kIncompatibleValue)
+                        return Status(Code::kInvalidArgument, "put over a bucket: " + s.ToString());
+                      BOLTPP_RETURN_IF_ERROR(b->DeleteBucket(name));
+                      return Status::OK();
+                    })
+                    .ok());
+    tdb().MustCheck();
+  }
+  EXPECT_EQ(ReadBucket(db(), "edge"), model);
+
+  // A rolled-back transaction of appends leaves nothing behind.
+  Status s = db()->Update([&](Tx& tx) {
+    Bucket b = tx.GetBucket("edge");
+    for (int i = 0; i < 5000; i++) {
+      if (Status p = b.Put(U64Key(next + static_cast<uint64_t>(i)), "rolled back"); !p.ok())
+        return p;
+    }
+    return Status(Code::kAborted, "roll back on purpose");
+  });
+  EXPECT_EQ(s.code(), Code::kAborted);
+  ASSERT_TRUE(tdb().Reopen());
+  EXPECT_EQ(ReadBucket(db(), "edge"), model);
 }
 
 // Nodes hold views into the map for every element a transaction did not
