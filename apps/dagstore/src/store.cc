@@ -594,7 +594,9 @@ Status DagStore::EnsureAttentionIndex() {
 
 DagStore::Shard* DagStore::FindLocked(const std::string& key) const {
   if (auto it = shards_.find(key); it != shards_.end()) return &it->second;
-  if (undecodable_.count(key)) return nullptr;
+  // A lazy registration in flight: its record may be durable already, but
+  // the shard exists only once RegisterShard returns (no cache entry then).
+  if (registering_.count(key) || undecodable_.count(key)) return nullptr;
   std::optional<ShardRecord> loaded;
   Status s = db_->View([&](Tx& tx) {
     auto json = tx.GetBucket(kShards).Get(key);
@@ -816,9 +818,9 @@ Status DagStore::RegisterShard(const std::string& key, const std::string& url, b
     Status s = CommitGrouped([&](Tx& tx) { return RecordWriter(tx).Put(r); });
     lock.lock();
     registering_.erase(key);
-    if (!s.ok()) return s;
-    shards_[key].record.Assign(r);
-    return Status::OK();
+    // Not cached: between the commit and this point nothing could find the
+    // key (FindLocked skips registering_), and the record loads on demand.
+    return s;
   }
   if (Status s = PersistLocked({&r}); !s.ok()) return s;
   shards_[key].record.Assign(r);

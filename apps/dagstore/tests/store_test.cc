@@ -820,6 +820,53 @@ TEST_F(StoreTest, AFailedGroupedCommitFailsOnlyTheShardWhoseWriteFails) {
   EXPECT_EQ(Problems(*s), "");
 }
 
+// A lazy registration commits its record with other callers' records and
+// only then becomes a shard: other callers racing it on the same key see
+// either no shard or the registered one, never a destroyed shard brought
+// back or an initialization reset to New (rounds of register vs destroy and
+// acquire from other threads; verify after every round).
+TEST_F(StoreTest, OperationsRacingALazyRegistrationOfTheSameKeyStayConsistent) {
+  auto s = OpenStore(TestOptions(root_));
+  const std::string car = Car("race.car", 7);
+  constexpr int kRounds = 40;
+  for (int round = 0; round < kRounds; round++) {
+    const std::string key = "race-" + std::to_string(round);
+    std::atomic<bool> registered{false};
+    Status destroyed = Status(Code::kInvalidArgument, "not tried");
+    std::thread reg([&] {
+      // A second lazy registration in the same group widens the window.
+      std::thread other([&] { (void)s->RegisterShard(key + "-other", FileUrl(car), true); });
+      EXPECT_OK(s->RegisterShard(key, FileUrl(car), true));
+      registered = true;
+      other.join();
+    });
+    std::thread racer([&] {
+      for (int i = 0; i < 2000 && !destroyed.ok(); i++) {
+        if (round % 2 == 0) {
+          destroyed = s->DestroyShard(key);
+        } else if (s->AcquireShard(key).ok()) {
+          destroyed = Status::OK();  // acquired (and released with the accessor)
+        }
+        if (registered && !destroyed.ok() && i > 10) break;
+      }
+    });
+    reg.join();
+    racer.join();
+    // The cache and the records agree: a shard is listed exactly when it can
+    // be found, and a destroyed one has no record left.
+    bool listed = false;
+    for (const auto& info : s->AllShardsInfo()) listed = listed || info.key == key;
+    EXPECT_EQ(listed, s->GetShardInfo(key).ok()) << key;
+    if (round % 2 == 0 && destroyed.ok()) {
+      EXPECT_FALSE(listed) << key << " came back";
+    }
+    EXPECT_EQ(Problems(*s), "") << "round " << round;
+  }
+  ASSERT_OK(s->Close());
+  s = OpenStore(TestOptions(root_));
+  EXPECT_EQ(Problems(*s), "");
+}
+
 // WAL mode (the default): a process that dies without closing leaves its
 // commits in the log. The data file alone is then the last checkpoint (a
 // valid bbolt file, Go's check included); the next open replays the log,
