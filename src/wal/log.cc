@@ -89,6 +89,7 @@ std::string ParseRecord(const std::string& b, uint64_t off, const Header& h, txi
 }  // namespace
 
 std::string LogPath(const std::string& db_path) { return db_path + "-wal"; }
+std::string SecondLogPath(const std::string& db_path) { return db_path + "-wal2"; }
 
 Scan ParseLog(std::string bytes) {
   Scan s;
