@@ -97,7 +97,8 @@ class LogWriter {
   // until then a crash leaves either header, both of which mean "nothing
   // after the checkpoint". Shrinks a file grown past keep_bytes.
   Status Reset(txid_t base, uint64_t keep_bytes);
-  // Writes a fresh header and syncs it (a new log file).
+  // Writes a fresh header, and zeroes up to kPreallocateBytes past it when
+  // the file is shorter, and syncs them (a new log file).
   Status Create(txid_t base);
 
   uint64_t end() const { return end_; }
