@@ -108,7 +108,10 @@ Status DBImpl::Open() {
     Status s = logging() ? Checkpoint(true) : Update([](Tx&) { return Status::OK(); });
     if (!s.ok()) return s;
   }
-  if (logging()) StartCheckpointer();
+  if (logging()) {
+    split_checkpoints_ = true;  // before any other thread can checkpoint
+    StartCheckpointer();
+  }
   return Status::OK();
 }
 
@@ -296,6 +299,31 @@ void DBImpl::TruncateTail(pgid_t hwm, uint64_t reader_bytes, bool to_fit) {
   if (file->Truncate(keep, false).ok()) file_size_ = keep;
 }
 
+void DBImpl::TrimAfterCheckpoint() {
+  EnterWriterGate();
+  pgid_t hwm = 0;
+  uint64_t reader_bytes = 0;
+  {
+    std::lock_guard<std::mutex> lk(meta_mu_);
+    if (open_ && failed.ok()) hwm = meta_.pgid;
+    ForEachReader([&](const ReadSnapshot& r) {
+      reader_bytes = std::max(reader_bytes, r.meta.pgid * page_size);
+    });
+  }
+  // Commits since the checkpoint only raised the mark (only checkpoints
+  // trim it), so the newest commit's mark covers every tree in use.
+  if (hwm != 0) TruncateTail(hwm, reader_bytes, false);
+  LeaveWriterGate();
+}
+
+Status DBImpl::WriteMetaPage(const Meta& m) {
+  std::unique_ptr<uint8_t[]> buf(new uint8_t[page_size]());
+  m.EncodePage(buf.get(), m.txid % 2);
+  if (Status s = file->WriteAt((m.txid % 2) * page_size, buf.get(), page_size); !s.ok()) return s;
+  if (!opts.no_sync) return file->Sync();
+  return Status::OK();
+}
+
 void DBImpl::SetFailed(const Status& s) {
   std::lock_guard<std::mutex> lk(meta_mu_);
   failed = Status(Code::kDatabaseFailed, s.ToString());
@@ -395,8 +423,14 @@ void DBImpl::ReleasePending() {
     // WAL mode: the data file's checkpoint counts as a reader, so pages
     // freed since it stay pending (its tree is never overwritten) while
     // pages both allocated and freed after it are reused.
+    // A checkpoint in flight (its meta not durable yet) counts too: commits
+    // made during its sync reuse no page of its tree either.
     if (logging()) {
       ids.insert(std::lower_bound(ids.begin(), ids.end(), checkpoint_txid_), checkpoint_txid_);
+      if (checkpoint_in_flight_ != 0) {
+        ids.insert(std::lower_bound(ids.begin(), ids.end(), checkpoint_in_flight_),
+                   checkpoint_in_flight_);
+      }
     }
   }
   txid_t minid = ids.empty() ? ~txid_t{0} : ids.front();
@@ -531,16 +565,18 @@ void DBImpl::EndWrite(TxImpl* tx, bool committed) {
     if (committed && !tx->by_shrink && tx->meta.root != tx->begin_meta.root) {
       last_change_txid_ = tx->begin_meta.txid;
     }
-    if (committed && wal_) {
-      log_records_ = wal_->records();
-      log_bytes_ = static_cast<int64_t>(wal_->end());
+    if (committed && logging()) {
+      log_records_ = wal()->records();
+      log_bytes_ = static_cast<int64_t>(wal()->end());
     }
   }
   // Still the writer (the gate is open only below), so file_size_ is ours;
   // readers that begin from here on see the new meta. In WAL mode only a
   // checkpoint trims the high-water mark (a logged commit writes no meta),
-  // so the file is never cut below the last checkpoint's pages.
-  if (committed && (!opts.no_truncate || tx->by_shrink)) {
+  // so the file is never cut below the last checkpoint's pages; one whose
+  // meta is written after the gate opens truncates once that meta is
+  // durable (DBImpl::CheckpointOutsidePart).
+  if (committed && !tx->meta_deferred && (!opts.no_truncate || tx->by_shrink)) {
     TruncateTail(tx->meta.pgid, reader_bytes, tx->truncate_to_fit);
   }
   if (!tx->checkpoint) LeaveWriterGate();
@@ -576,7 +612,7 @@ Status DBImpl::Close() {
     healthy = open_ && failed.ok();
   }
   // A failed handle keeps its log for the next open to replay.
-  if (wal_ && !opts.read_only && healthy) {
+  if (logging() && !opts.read_only && healthy) {
     s = CheckpointLocked(false);
     remove_log = s.ok() && opts.wal;
   }

@@ -475,6 +475,11 @@ class TxImpl {
   // A checkpoint: writes only the freelist and the meta (WAL mode; see
   // DBImpl::Checkpoint). It does not own the writer gate: its caller does.
   bool checkpoint = false;
+  // A checkpoint whose meta is written after the writer gate opens
+  // (TxImpl::CommitCheckpointPages): EndWrite publishes its meta but does
+  // not truncate the file (the data file's meta is still the previous
+  // checkpoint, whose pages may lie past the new high-water mark).
+  bool meta_deferred = false;
   // WAL mode: the logical operations of this transaction, in order (null
   // when not logging: not WAL mode, a reader, a replay or a checkpoint).
   std::unique_ptr<wal::OpWriter> wal_ops;
@@ -534,6 +539,12 @@ class TxImpl {
   // and pending ids to a new one, syncs the data file, writes the meta to
   // page txid % 2 and syncs. Rolls back on failure.
   Status CommitCheckpoint();
+  // The part of a checkpoint under the writer gate (DBImpl::Checkpoint):
+  // frees the old freelist page, writes the free and pending ids to a new
+  // one, writes the pages, and publishes the meta in memory only. No sync,
+  // no meta page: the caller writes those outside the gate. Rolls back on
+  // failure.
+  Status CommitCheckpointPages();
   // WAL mode: commits this transaction as a checkpoint instead of logging
   // it (its record would fill the log: DBImpl::CommitsAsCheckpoint).
   Status CommitAsCheckpoint();
@@ -690,8 +701,17 @@ class DBImpl {
   void SetFailed(const Status& s);
 
   // ---- WAL mode (src/wal_db.cc) ----
+  // A record to replay: which log file's scan holds it, and where.
+  struct PendingRecord {
+    int file = 0;
+    wal::RecordRef ref;
+  };
   // Whether commits go to the log (WAL mode, or a replay at open).
-  bool logging() const { return wal_ != nullptr; }
+  bool logging() const { return logs_[0] != nullptr; }
+  // The active log: the one commits append to (the gate's holder only).
+  wal::LogWriter* wal() const { return logs_[active_log_].get(); }
+  // Writes meta m to its page (txid % 2) and syncs (unless no_sync).
+  Status WriteMetaPage(const format::Meta& m);
   // DB::Checkpoint: syncs the data file outside the writer gate, then takes
   // the gate for CheckpointLocked. OK with nothing to do (no log).
   // force: even when no commit came since the last checkpoint (to write a
@@ -711,11 +731,17 @@ class DBImpl {
   // The txid a checkpoint takes at or after txid: one whose parity differs
   // from the last checkpoint's, so that its meta goes to the other page.
   txid_t CheckpointTxidFrom(txid_t txid) const EXCLUDES(meta_mu_);
-  // Requires: the writer gate is held, and the meta of checkpoint txid is
-  // durable. Makes it the checkpoint (pages freed before it may be reused
-  // once no reader needs them) and resets the log. A failed reset fails the
-  // handle (the checkpoint stands; the next open skips the old records).
+  // Requires: the writer gate is held, no checkpoint is in flight, and the
+  // meta of checkpoint txid is durable. Makes it the checkpoint (pages freed
+  // before it may be reused once no reader needs them) and resets both log
+  // files to continue it. A failed reset fails the handle (the checkpoint
+  // stands; the next open skips the old records).
   Status CheckpointDurable(txid_t txid) EXCLUDES(meta_mu_);
+  // Requires: the writer gate is held. Waits until no checkpoint is in
+  // flight (its meta durable or failed); the handle's failure if it failed.
+  // A commit that checkpoints itself (TxImpl::CommitAsCheckpoint) calls it
+  // first: its meta would otherwise go to the page the in-flight one writes.
+  Status WaitForCheckpointInFlight() EXCLUDES(meta_mu_);
   // Called by a WAL commit after it released the gate: checkpoints (on the
   // checkpointer thread if there is one) when the log passed its size.
   void AfterLogCommit(bool log_full);
@@ -788,8 +814,8 @@ class DBImpl {
 
   // WAL mode (src/wal_db.cc).
   Status OpenLog();
-  Status InspectLog(const std::string& log_path);
-  Status ReplayLog(const wal::Scan& scan, const std::vector<wal::RecordRef>& todo);
+  Status InspectLogs(const bool exist[2]);
+  Status ReplayLog(const wal::Scan scans[2], const std::vector<PendingRecord>& todo);
   Status ApplyRecord(TxImpl* tx, std::string_view payload);
   // Requires: the writer gate is held. Writes the freelist and the meta of
   // the newest commit (unless it already is the checkpoint and !force),
@@ -797,6 +823,22 @@ class DBImpl {
   // every commit since the last checkpoint, and a reopen replays it.
   Status CheckpointLocked(bool force, bool by_shrink = false, bool to_fit = false)
       EXCLUDES(meta_mu_);
+  // The checkpoint that holds commits for no sync (DBImpl::Checkpoint):
+  // under the gate, CheckpointGatePart writes the freelist and pages and
+  // switches commits to the other log file; then, outside it,
+  // CheckpointOutsidePart syncs the data file, writes and syncs the meta,
+  // and retires the old log.
+  Status CheckpointGatePart(format::Meta* meta) EXCLUDES(meta_mu_);
+  Status CheckpointOutsidePart(const format::Meta& meta) EXCLUDES(meta_mu_, writer_mu_);
+  // After a checkpoint's meta became durable outside the gate: takes the
+  // gate briefly (no sync) and gives back the free tail it trimmed, which
+  // the previous durable meta may have spanned until then.
+  void TrimAfterCheckpoint() EXCLUDES(writer_mu_, meta_mu_);
+  // The newest checkpoint: the one in flight, else the data file's.
+  txid_t LatestCheckpoint() const REQUIRES(meta_mu_) {
+    return checkpoint_in_flight_ != 0 ? checkpoint_in_flight_ : checkpoint_txid_;
+  }
+
   void StartCheckpointer();
   void StopCheckpointer();
   void CheckpointLoop();
@@ -824,12 +866,26 @@ class DBImpl {
   bool writer_active_ GUARDED_BY(writer_mu_) = false;
   int first_waiters_ GUARDED_BY(writer_mu_) = 0;  // EnterWriterGate(true) callers waiting
 
-  // WAL mode. wal_ is set at open and dropped at close; between, only the
-  // writer (the gate's holder) uses it.
-  std::unique_ptr<wal::LogWriter> wal_;
+  // WAL mode: the two log files (PATH-wal, PATH-wal2), set at open and
+  // dropped at close. logs_[active_log_] is the active one (commits append
+  // to it: the gate's holder only); the other is the checkpoint's, which
+  // switches active_log_ under the gate (docs/design.md, "Checkpoint").
+  std::unique_ptr<wal::LogWriter> logs_[2];
+  int active_log_ = 0;
+  // Set at the end of open: from then on checkpoints run their syncs
+  // outside the gate (at open nothing else commits, and both log files may
+  // hold records to keep until the replay's checkpoint is durable).
+  bool split_checkpoints_ = false;
   bool replaying_ = false;                           // commits of a replay append no record
   txid_t checkpoint_txid_ GUARDED_BY(meta_mu_) = 0;  // the data file's meta
-  int64_t log_records_ GUARDED_BY(meta_mu_) = 0;     // since the checkpoint
+  // A checkpoint whose meta is not durable yet (0: none): set under the
+  // gate, cleared when its meta is durable (or failed). While set, both it
+  // and checkpoint_txid_ count as readers (ReleasePending): commits reuse
+  // no page of either tree. checkpoint_done_cv_ (with meta_mu_) wakes
+  // WaitForCheckpointInFlight.
+  txid_t checkpoint_in_flight_ GUARDED_BY(meta_mu_) = 0;
+  std::condition_variable checkpoint_done_cv_;
+  int64_t log_records_ GUARDED_BY(meta_mu_) = 0;  // since the checkpoint
   int64_t log_bytes_ GUARDED_BY(meta_mu_) = 0;
   // WalInfo::last_change_txid: the newest commit that changed data.
   txid_t last_change_txid_ GUARDED_BY(meta_mu_) = 0;

@@ -112,6 +112,7 @@ void TxImpl::Reuse(const Meta& m, std::shared_ptr<const Mapping> mp) {
   on_commit.clear();
   committing = false;
   checkpoint = false;
+  meta_deferred = false;
   by_shrink = false;
   truncate_to_fit = false;
   grow_to_fit = false;
@@ -363,14 +364,7 @@ Status TxImpl::WritePages(bool sync) {
   return Status::OK();
 }
 
-Status TxImpl::WriteMeta() {
-  std::unique_ptr<uint8_t[]> buf(new uint8_t[page_size]());
-  meta.EncodePage(buf.get(), meta.txid % 2);
-  if (Status s = db->file->WriteAt((meta.txid % 2) * page_size, buf.get(), page_size); !s.ok())
-    return s;
-  if (!db->opts.no_sync) return db->file->Sync();
-  return Status::OK();
-}
+Status TxImpl::WriteMeta() { return db->WriteMetaPage(meta); }
 
 Status TxImpl::Commit() {
   if (closed) return Status(Code::kTxClosed);
@@ -430,11 +424,11 @@ Status TxImpl::CommitToLog() {
   if (Status s = WriteTree(false, true); !s.ok()) return fail(s);
   bool log_full = false;
   if (!db->replaying_) {
-    if (Status s = db->wal_->Append(meta.txid, record, db->opts.no_sync); !s.ok()) {
+    if (Status s = db->wal()->Append(meta.txid, record, db->opts.no_sync); !s.ok()) {
       db->SetFailed(s);
       return fail(s);
     }
-    log_full = db->wal_->end() >= db->opts.wal_checkpoint_bytes;
+    log_full = db->wal()->end() >= db->opts.wal_checkpoint_bytes;
   }
   db->EndWrite(this, true);
   Close();
@@ -454,6 +448,10 @@ Status TxImpl::CommitAsCheckpoint() {
     Rollback();
     return s;
   };
+  // A checkpoint in flight writes the meta page this one would (both take
+  // the parity after the durable checkpoint's), and resetting both logs
+  // would drop records it still needs: it finishes first (no gate needed).
+  if (Status s = db->WaitForCheckpointInFlight(); !s.ok()) return fail(s);
   if (Status s = CommitFreelist(); !s.ok()) return fail(s);
   if (Status s = WriteTree(false, true); !s.ok()) return fail(s);
   // A failed data sync may have dropped pages of logged commits: the handle
@@ -473,6 +471,19 @@ Status TxImpl::CommitAsCheckpoint() {
   db->EndWrite(this, true);
   Close();
   for (auto& fn : on_commit) fn();
+  return Status::OK();
+}
+
+Status TxImpl::CommitCheckpointPages() {
+  auto fail = [this](Status s) {
+    Rollback();
+    return s;
+  };
+  committing = true;
+  if (Status s = CommitFreelist(); !s.ok()) return fail(s);
+  if (Status s = WriteTree(false, false); !s.ok()) return fail(s);
+  db->EndWrite(this, true);
+  Close();
   return Status::OK();
 }
 

@@ -56,10 +56,11 @@ struct Options {
   std::chrono::microseconds max_batch_delay{10000};
   // WAL mode (docs/design.md, "WAL mode"). A commit writes its pages to the
   // data file without syncing it and appends a record of its operations to
-  // the log PATH-wal, syncing only the log: one write and one sync per
-  // commit. The data file's meta changes only at a checkpoint (past
-  // wal_checkpoint_bytes of log, every wal_checkpoint_interval, on
-  // DB::Checkpoint and at Close, which also removes the log). After a
+  // the log (PATH-wal, or PATH-wal2: each checkpoint switches between the
+  // two), syncing only the log: one write and one sync per commit. The data
+  // file's meta changes only at a checkpoint (past wal_checkpoint_bytes of
+  // log, every wal_checkpoint_interval, on DB::Checkpoint and at Close,
+  // which also removes the log files); commits do not wait for its syncs. After a
   // crash the data file alone is the last checkpoint, a valid bbolt file;
   // the next read-write open (WAL mode or not) replays the log.
   bool wal = false;

@@ -59,7 +59,7 @@ struct BOLTPP_EXPORT BucketStats {
 
 // The write-ahead log beside a database (DB::GetWalInfo).
 struct WalInfo {
-  bool present = false;  // a log file exists (PATH-wal)
+  bool present = false;  // a log file exists (PATH-wal, PATH-wal2)
   // Commits in the log that the data file's checkpoint does not hold yet:
   // for a read-only handle, what the next read-write open will replay.
   int64_t pending_records = 0;

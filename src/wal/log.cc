@@ -89,6 +89,7 @@ std::string ParseRecord(const std::string& b, uint64_t off, const Header& h, txi
 }  // namespace
 
 std::string LogPath(const std::string& db_path) { return db_path + "-wal"; }
+std::string SecondLogPath(const std::string& db_path) { return db_path + "-wal2"; }
 
 Scan ParseLog(std::string bytes) {
   Scan s;
@@ -205,13 +206,20 @@ Status LogWriter::Reset(txid_t base, uint64_t keep_bytes) {
 
 Status LogWriter::Create(txid_t base) {
   Header h{NewSalt(header_.salt), base};
-  const std::string b = EncodeHeader(h);
+  std::string b = EncodeHeader(h);
+  // Zeroes up to the first growth step, synced with the header: the first
+  // records' syncs then change no file size (a size change makes the file
+  // system commit its journal, which on ext4 first writes out every dirty
+  // page of the data file). A checkpoint switches commits to a log that
+  // may never have been used: without this its first commit waited for
+  // that, during the checkpoint's own data sync.
+  if (file_size_ < kPreallocateBytes) b.resize(kPreallocateBytes, '\0');
   if (Status s = file_->WriteAt(0, b.data(), b.size()); !s.ok()) return s;
   if (Status s = file_->Sync(); !s.ok()) return s;
   header_ = h;
   end_ = kHeaderSize;
   records_ = 0;
-  file_size_ = std::max<uint64_t>(file_size_, kHeaderSize);
+  file_size_ = std::max<uint64_t>(file_size_, b.size());
   return Status::OK();
 }
 

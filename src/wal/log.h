@@ -35,8 +35,12 @@ constexpr size_t kPreallocateBytes = size_t{256} << 10;
 // A record larger than this is refused when written and ends a scan.
 constexpr uint64_t kMaxPayload = uint64_t{1} << 36;
 
-// The log's path for the database at db_path.
+// The log's paths for the database at db_path: PATH-wal and PATH-wal2
+// (SQLite's wal2 naming). A checkpoint switches commits from one to the
+// other, so that it can make its meta durable while commits go on
+// (docs/format.md, "Two log files").
 std::string LogPath(const std::string& db_path);
+std::string SecondLogPath(const std::string& db_path);
 
 struct Header {
   uint64_t salt = 0;
@@ -74,9 +78,10 @@ std::string EncodeHeader(const Header& h);
 // One record: frame header and payload.
 std::string EncodeRecord(uint64_t salt, txid_t txid, std::string_view payload);
 
-// The open log of a read-write handle: appends records and resets the log
-// after a checkpoint. Used by the writer only (one commit at a time), and by
-// a checkpoint while it holds the writer gate.
+// One open log file of a read-write handle: appends records and resets the
+// log after a checkpoint. The active one is used by the writer only (one
+// commit at a time, under the writer gate); the inactive one only by the
+// checkpoint (DBImpl::Checkpoint), one at a time.
 class LogWriter {
  public:
   // Takes over an open file whose valid content ends at `end` (a scan's
@@ -92,7 +97,8 @@ class LogWriter {
   // until then a crash leaves either header, both of which mean "nothing
   // after the checkpoint". Shrinks a file grown past keep_bytes.
   Status Reset(txid_t base, uint64_t keep_bytes);
-  // Writes a fresh header and syncs it (a new log file).
+  // Writes a fresh header, and zeroes up to kPreallocateBytes past it when
+  // the file is shorter, and syncs them (a new log file).
   Status Create(txid_t base);
 
   uint64_t end() const { return end_; }

@@ -9,6 +9,7 @@
 // cuts are the reliability suite's (tests/reliability, WAL configs).
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -16,6 +17,8 @@
 #include <random>
 #include <thread>
 
+#include "testutil/fault_fs.h"
+#include "testutil/mem_fs.h"
 #include "testutil/model.h"
 #include "testutil/random.h"
 #include "testutil/status_matchers.h"
@@ -176,14 +179,32 @@ Options WalOptions() {
   return o;
 }
 
-// Copies the data file and its log (when present) to dst_dir: what a
+// The two log files' suffixes (PATH-wal, PATH-wal2: docs/format.md).
+const char* const kLogSuffixes[] = {"-wal", "-wal2"};
+
+void RemoveLogs(const std::string& db_path) {
+  for (const char* x : kLogSuffixes) fs::remove(db_path + x);
+}
+
+// Copies both log files of src (those present) beside dst, replacing dst's.
+void CopyLogs(const std::string& src, const std::string& dst) {
+  RemoveLogs(dst);
+  for (const char* x : kLogSuffixes) {
+    if (fs::exists(src + x)) fs::copy_file(src + x, dst + x);
+  }
+}
+
+bool AnyLog(const std::string& db_path) {
+  return fs::exists(db_path + "-wal") || fs::exists(db_path + "-wal2");
+}
+
+// Copies the data file and its logs (when present) to dst_dir: what a
 // process killed now leaves behind.
 std::string CrashCopy(const std::string& db_path, const TempDir& dst_dir,
                       const std::string& name = "crash.db") {
   const std::string out = dst_dir.File(name);
   fs::copy_file(db_path, out, fs::copy_options::overwrite_existing);
-  fs::remove(out + "-wal");
-  if (fs::exists(db_path + "-wal")) fs::copy_file(db_path + "-wal", out + "-wal");
+  CopyLogs(db_path, out);
   return out;
 }
 
@@ -199,7 +220,7 @@ void ExpectDataFileAloneIsTheCheckpoint(const std::string& path,
                                         const std::string& checkpoint_copy) {
   TempDir alone;
   const std::string data_only = CrashCopy(path, alone);
-  fs::remove(data_only + "-wal");
+  RemoveLogs(data_only);
   auto db = DB::Open(data_only, TestOptions());
   ASSERT_OK(db.status());
   EXPECT_EQ(CheckDB(db->get()), "");
@@ -242,7 +263,7 @@ TEST(Wal, CommitsSurviveAKillAndReplayIntoTheDataFile) {
     EXPECT_FALSE((*db)->WalPending());
     ASSERT_OK((*db)->Close());
   }
-  EXPECT_FALSE(fs::exists(copy + "-wal"));
+  EXPECT_FALSE(AnyLog(copy));
   Options ro = TestOptions();
   ro.read_only = true;
   auto db = DB::Open(copy, ro);
@@ -373,7 +394,7 @@ TEST(Wal, CheckpointEmptiesTheLogAndTheDataFileHoldsEverything) {
   t.MustCheck();
   TempDir crash;
   const std::string copy = CrashCopy(t.path(), crash);
-  fs::remove(copy + "-wal");
+  RemoveLogs(copy);
   auto db = DB::Open(copy, TestOptions());
   ASSERT_OK(db.status());
   EXPECT_EQ(ReadAll(db->get(), "b").size(), 20u);
@@ -544,7 +565,7 @@ TEST(Wal, CloseRemovesTheLogAndReadOnlyOpensNeverWrite) {
   TempDir crash;
   const std::string copy = CrashCopy(t.path(), crash);
   t.Close();
-  EXPECT_FALSE(fs::exists(t.path() + "-wal"));
+  EXPECT_FALSE(AnyLog(t.path()));
   ASSERT_TRUE(t.Open());
   EXPECT_EQ(ReadAll(t.db(), "b").size(), 1u);
 
@@ -552,7 +573,7 @@ TEST(Wal, CloseRemovesTheLogAndReadOnlyOpensNeverWrite) {
     std::ifstream in(p, std::ios::binary);
     return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   };
-  const std::string data = bytes(copy), log = bytes(copy + "-wal");
+  const std::string data = bytes(copy), log = bytes(copy + "-wal"), log2 = bytes(copy + "-wal2");
   Options ro = WalOptions();
   ro.read_only = true;
   {
@@ -564,6 +585,7 @@ TEST(Wal, CloseRemovesTheLogAndReadOnlyOpensNeverWrite) {
   }
   EXPECT_EQ(bytes(copy), data);
   EXPECT_EQ(bytes(copy + "-wal"), log);
+  EXPECT_EQ(bytes(copy + "-wal2"), log2);
 }
 
 TEST(Wal, LogLongerThanTheCheckpointIsSkipped) {
@@ -576,7 +598,7 @@ TEST(Wal, LogLongerThanTheCheckpointIsSkipped) {
   // The data file of after the checkpoint with the log of before it (a
   // crash between the checkpoint's meta sync and the log's reset).
   const std::string after = CrashCopy(t.path(), crash, "after.db");
-  fs::copy_file(before + "-wal", after + "-wal", fs::copy_options::overwrite_existing);
+  CopyLogs(before, after);
   auto db = DB::Open(after, WalOptions());
   ASSERT_OK(db.status());
   EXPECT_EQ(ReadAll(db->get(), "b").size(), 5u);
@@ -594,7 +616,7 @@ TEST(Wal, ALogOfAnotherCheckpointIsAClearError) {
   ASSERT_OK(t->Checkpoint());
   ASSERT_OK(PutAll(t.db(), "b", {{"k2", "v"}}));
   // The new log beside the data file of before the checkpoint.
-  fs::copy_file(t.path() + "-wal", stale_data + "-wal", fs::copy_options::overwrite_existing);
+  CopyLogs(t.path(), stale_data);
   auto db = DB::Open(stale_data, WalOptions());
   ASSERT_FALSE(db.ok());
   EXPECT_EQ(db.status().code(), Code::kCorruption);
@@ -677,8 +699,8 @@ TEST(Wal, ATransactionLargerThanTheLogCommitsAsACheckpoint) {
     EXPECT_TRUE(w.checkpoint_txid == id || w.checkpoint_txid == id + 1) << w.checkpoint_txid;
     EXPECT_NE(w.checkpoint_txid % 2, previous % 2) << "it overwrote the last checkpoint's meta";
     EXPECT_EQ(w.last_change_txid, id);
-    {
-      std::ifstream in(t.path() + "-wal", std::ios::binary);
+    for (const char* x : kLogSuffixes) {
+      std::ifstream in(t.path() + x, std::ios::binary);
       const std::string log((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
       EXPECT_EQ(log.find(marker), std::string::npos) << "the data went to the log too";
     }
@@ -686,7 +708,7 @@ TEST(Wal, ATransactionLargerThanTheLogCommitsAsACheckpoint) {
     EXPECT_EQ(CheckDB(t.db()), "");
     // The data file alone holds it and every commit logged before it.
     const std::string alone = CrashCopy(t.path(), crash, "alone.db");
-    fs::remove(alone + "-wal");
+    RemoveLogs(alone);
     {
       auto db = DB::Open(alone, TestOptions());
       ASSERT_OK(db.status());
@@ -696,7 +718,7 @@ TEST(Wal, ATransactionLargerThanTheLogCommitsAsACheckpoint) {
     // The old log beside the new data file (a crash before the log's reset
     // reached the disk): its records are all older, and are skipped.
     const std::string old_log = CrashCopy(t.path(), crash, "old-log.db");
-    fs::copy_file(before + "-wal", old_log + "-wal", fs::copy_options::overwrite_existing);
+    CopyLogs(before, old_log);
     {
       auto db = DB::Open(old_log, WalOptions());
       ASSERT_OK(db.status());
@@ -878,6 +900,249 @@ TEST(Wal, RandomTransactionsMatchTheModelAfterReplay) {
     }
   }
   EXPECT_EQ(Diff(model, ModelOf(t.db())), "");
+}
+
+// ---- the checkpoint's syncs run outside the writer gate ----
+//
+// A checkpoint holds commits only while it writes the freelist page and
+// switches commits to the other log file; its data sync and meta sync run
+// with commits going on (docs/design.md, "Checkpoint"). These tests run
+// through FaultFileSystem over MemFileSystem: the injector's hook runs
+// inside the checkpoint's syncs of the data file (before they reach the
+// disk), commits there from another thread, and takes the crash images a
+// power cut at that moment leaves.
+
+constexpr const char* kMemDb = "/ck.db";
+
+Options MemWalOptions(FileSystem* fs) {
+  Options o = WalOptions();
+  o.file_system = fs;
+  o.wal_checkpoint_bytes = 64 << 20;  // checkpoints only when asked
+  return o;
+}
+
+// What a power cut leaves: the data file durable or as it is live, and
+// both logs as they are durably.
+struct CrashImage {
+  std::string data, log, log2;
+  MBucket want;      // every commit returned before the image
+  std::string when;  // for messages
+};
+
+CrashImage TakeImage(MemFileSystem* mem, bool live_data, const MBucket& want,
+                     const std::string& when) {
+  CrashImage im;
+  im.data = live_data ? mem->LiveBytes(kMemDb) : mem->DurableBytes(kMemDb);
+  im.log = mem->DurableBytes(std::string(kMemDb) + "-wal");
+  im.log2 = mem->DurableBytes(std::string(kMemDb) + "-wal2");
+  im.want = want;
+  im.when = when + (live_data ? " (data file as written)" : " (data file as synced)");
+  return im;
+}
+
+// The image recovers every commit in want, checks clean, and its data file
+// alone is one of the checkpoints in ckpts (a clean bbolt file).
+void ExpectImageRecovers(const CrashImage& im, const std::vector<MBucket>& ckpts) {
+  SCOPED_TRACE(im.when);
+  {
+    MemFileSystem fs;
+    fs.PutFile(kMemDb, im.data);
+    Options o = TestOptions();
+    o.file_system = &fs;
+    o.read_only = true;
+    auto alone = DB::Open(kMemDb, o);  // the logs left out
+    ASSERT_OK(alone.status());
+    EXPECT_EQ(CheckDB(alone->get()), "");
+    const MBucket got = ModelOf(alone->get());
+    bool matches = false;
+    for (const MBucket& c : ckpts) matches |= Diff(c, got).empty();
+    EXPECT_TRUE(matches) << "the data file alone is no checkpoint";
+  }
+  MemFileSystem fs;
+  fs.PutFile(kMemDb, im.data);
+  if (!im.log.empty()) fs.PutFile(std::string(kMemDb) + "-wal", im.log);
+  if (!im.log2.empty()) fs.PutFile(std::string(kMemDb) + "-wal2", im.log2);
+  Options o = WalOptions();
+  o.file_system = &fs;
+  auto db = DB::Open(kMemDb, o);
+  ASSERT_OK(db.status());
+  EXPECT_EQ(Diff(im.want, ModelOf(db->get())), "") << "a returned commit is lost";
+  EXPECT_EQ(CheckDB(db->get()), "");
+  ASSERT_OK((*db)->Update([](Tx& tx) { return tx.GetBucket("b").Put("after-recovery", "1"); }));
+  EXPECT_EQ(CheckDB(db->get()), "");
+}
+
+TEST(WalCheckpoint, CommitsDuringItsSyncsGoOnAndSurviveACrashAtEveryStep) {
+  MemFileSystem mem;
+  FaultFileSystem ffs(&mem);
+  auto db = DB::Open(kMemDb, MemWalOptions(&ffs));
+  ASSERT_OK(db.status());
+  std::map<std::string, std::string> kv;
+  for (int i = 0; i < 200; i++) kv["k" + std::to_string(i)] = std::string(100, 'a' + i % 26);
+  ASSERT_OK(PutAll(db->get(), "b", kv));
+  ASSERT_OK((*db)->Checkpoint());
+  const MBucket at_first = ModelOf(db->get());
+  for (int round = 0; round < 5; round++) {
+    for (int i = round; i < 200; i += 5) kv["k" + std::to_string(i)] = std::string(90, 'A' + round);
+    ASSERT_OK(PutAll(db->get(), "b", kv));
+  }
+  const MBucket at_second = ModelOf(db->get());
+  const uint64_t first_txid = (*db)->GetWalInfo().checkpoint_txid;
+
+  std::vector<CrashImage> images;
+  std::atomic<bool> armed{true};
+  int data_syncs = 0;
+  MBucket model = at_second;
+  ffs.injector().SetHook([&](const FaultEvent& ev) {
+    if (!armed || ev.op != FaultOp::kSync || ev.path != kMemDb) return Status::OK();
+    const int n = ++data_syncs;  // 1: the pages, 2: the meta
+    // The logs now: the old one, and the new one (reset, unsynced header).
+    images.push_back(TakeImage(&mem, false, model, "before sync " + std::to_string(n)));
+    // A commit while the checkpoint is inside its sync: it must not wait
+    // for the checkpoint (a writer gate held here would hang the join).
+    Status s;
+    std::thread([&] {
+      s = (*db)->Update([&](Tx& tx) {
+        return tx.GetBucket("b").Put("during-" + std::to_string(n), std::string(50, 'd'));
+      });
+    }).join();
+    EXPECT_OK(s);
+    if (s.ok()) model.sub["b"].kv["during-" + std::to_string(n)] = std::string(50, 'd');
+    images.push_back(TakeImage(&mem, false, model, "sync " + std::to_string(n)));
+    images.push_back(TakeImage(&mem, true, model, "sync " + std::to_string(n)));
+    return Status::OK();
+  });
+  ASSERT_OK((*db)->Checkpoint());
+  armed = false;
+  ffs.injector().SetHook(nullptr);
+  EXPECT_EQ(data_syncs, 2) << "one sync of the pages, one of the meta";
+  const WalInfo w = (*db)->GetWalInfo();
+  EXPECT_GT(w.checkpoint_txid, first_txid);
+  EXPECT_EQ(w.pending_records, 2) << "the commits made during the syncs are in the new log";
+  EXPECT_EQ(Diff(model, ModelOf(db->get())), "");
+  EXPECT_EQ(CheckDB(db->get()), "");
+  // After the checkpoint: the old log retired, the commits since in the new.
+  images.push_back(TakeImage(&mem, false, model, "after the checkpoint"));
+  {  // A read-only open of that image reports both commits pending.
+    MemFileSystem fs;
+    fs.PutFile(kMemDb, images.back().data);
+    fs.PutFile(std::string(kMemDb) + "-wal", images.back().log);
+    fs.PutFile(std::string(kMemDb) + "-wal2", images.back().log2);
+    Options ro = TestOptions();
+    ro.file_system = &fs;
+    ro.read_only = true;
+    auto r = DB::Open(kMemDb, ro);
+    ASSERT_OK(r.status());
+    EXPECT_EQ((*r)->GetWalInfo().pending_records, 2);
+    // Past the new generation's records lie the older ones of that file
+    // (a reset rewrites only the header): the scan stops there, no damage.
+    const std::string stop = (*r)->GetWalInfo().stop;
+    EXPECT_TRUE(stop.empty() || stop.starts_with("salt mismatch")) << stop;
+  }
+  // The next checkpoint switches back to the first file: a third generation.
+  ASSERT_OK(PutAll(db->get(), "b", {{"third", "3"}}));
+  model.sub["b"].kv["third"] = "3";
+  ASSERT_OK((*db)->Checkpoint());
+  ASSERT_OK(PutAll(db->get(), "b", {{"fourth", "4"}}));
+  model.sub["b"].kv["fourth"] = "4";
+  images.push_back(TakeImage(&mem, false, model, "after a second checkpoint"));
+  MBucket at_third = model;
+  at_third.sub["b"].kv.erase("fourth");
+  ASSERT_EQ(images.size(), 8u);
+  for (const CrashImage& im : images) {
+    ExpectImageRecovers(im, {at_first, at_second, at_third});
+  }
+  ASSERT_OK((*db)->Close());
+  EXPECT_FALSE(mem.Exists(std::string(kMemDb) + "-wal"));
+  EXPECT_FALSE(mem.Exists(std::string(kMemDb) + "-wal2"));
+}
+
+// A failed data sync or meta sync outside the gate fails the handle: the
+// commits made meanwhile returned OK, and the reopen (replaying both logs)
+// holds every one of them.
+TEST(WalCheckpoint, AFailedSyncOutsideTheGateFailsTheHandleAndLosesNoCommit) {
+  for (int failing = 1; failing <= 2; failing++) {
+    SCOPED_TRACE(failing == 1 ? "the pages' sync fails" : "the meta's sync fails");
+    MemFileSystem mem;
+    FaultFileSystem ffs(&mem);
+    auto db = DB::Open(kMemDb, MemWalOptions(&ffs));
+    ASSERT_OK(db.status());
+    for (int i = 0; i < 20; i++)
+      ASSERT_OK(PutAll(db->get(), "b", {{"k" + std::to_string(i), "v"}}));
+    int data_syncs = 0;
+    bool during_ok = false;
+    ffs.injector().SetHook([&](const FaultEvent& ev) {
+      if (ev.op != FaultOp::kSync || ev.path != kMemDb) return Status::OK();
+      if (++data_syncs != failing) return Status::OK();
+      std::thread([&] { during_ok = PutAll(db->get(), "b", {{"during", "d"}}).ok(); }).join();
+      return Status(Code::kIOError, "injected: sync failed");
+    });
+    Status c = (*db)->Checkpoint();
+    ffs.injector().SetHook(nullptr);
+    EXPECT_FALSE(c.ok());
+    EXPECT_TRUE(during_ok) << "a commit during the sync waited for it or failed";
+    EXPECT_EQ((*db)->Update([](Tx&) { return Status::OK(); }).code(), Code::kDatabaseFailed);
+    (void)(*db)->Close();  // keeps both logs
+    db = DB::Open(kMemDb, MemWalOptions(&mem));
+    ASSERT_OK(db.status());
+    const auto got = ReadAll(db->get(), "b");
+    EXPECT_EQ(got.size(), 21u);
+    EXPECT_EQ(got.count("during"), 1u);
+    EXPECT_EQ(CheckDB(db->get()), "");
+    ASSERT_OK((*db)->Close());
+  }
+}
+
+// A transaction too large for the log commits as a checkpoint; one that
+// does so while a checkpoint's syncs run waits for that checkpoint's meta
+// (both would write the same meta page), and both end up durable.
+TEST(WalCheckpoint, ALargeCommitDuringItsSyncWaitsForIt) {
+  MemFileSystem mem;
+  FaultFileSystem ffs(&mem);
+  Options o = MemWalOptions(&ffs);
+  o.wal_checkpoint_bytes = 64 * 1024;
+  auto db = DB::Open(kMemDb, o);
+  ASSERT_OK(db.status());
+  for (int i = 0; i < 10; i++) ASSERT_OK(PutAll(db->get(), "b", {{"k" + std::to_string(i), "v"}}));
+  std::thread large;
+  Status large_status;
+  bool started = false;
+  ffs.injector().SetHook([&](const FaultEvent& ev) {
+    if (started || ev.op != FaultOp::kSync || ev.path != kMemDb) return Status::OK();
+    started = true;
+    large = std::thread([&] {
+      large_status = (*db)->Update([](Tx& tx) {
+        auto b = tx.CreateBucketIfNotExists("big");
+        if (!b.ok()) return b.status();
+        for (int i = 0; i < 300; i++) {
+          if (Status s = b->Put("k" + std::to_string(i), std::string(400, 'x')); !s.ok()) return s;
+        }
+        return Status::OK();
+      });
+    });
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));  // let it reach the wait
+    return Status::OK();
+  });
+  const uint64_t before = (*db)->GetWalInfo().checkpoint_txid;
+  ASSERT_OK((*db)->Checkpoint());
+  large.join();
+  ffs.injector().SetHook(nullptr);
+  ASSERT_OK(large_status);
+  const WalInfo w = (*db)->GetWalInfo();
+  EXPECT_GT(w.checkpoint_txid, before + 1) << "the large commit is a checkpoint too";
+  EXPECT_EQ(w.pending_records, 0);
+  EXPECT_EQ(CheckDB(db->get()), "");
+  const MBucket want = ModelOf(db->get());
+  // The data file alone holds everything (the logs left out).
+  MemFileSystem copy;
+  copy.PutFile(kMemDb, mem.DurableBytes(kMemDb));
+  Options ro = TestOptions();
+  ro.file_system = &copy;
+  auto alone = DB::Open(kMemDb, ro);
+  ASSERT_OK(alone.status());
+  EXPECT_EQ(Diff(want, ModelOf(alone->get())), "");
+  EXPECT_EQ(CheckDB(alone->get()), "");
+  ASSERT_OK((*db)->Close());
 }
 
 }  // namespace

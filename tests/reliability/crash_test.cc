@@ -14,6 +14,7 @@
 // saved under $TMPDIR and their path printed with the seed.
 #include <gtest/gtest.h>
 
+#include <array>
 #include <cstdio>
 #include <fstream>
 #include <random>
@@ -68,18 +69,23 @@ Options CrashOptions(const CrashConfig& c, FileSystem* fs) {
 
 constexpr const char* kDbPath = "/crash.db";
 constexpr const char* kLogPath = "/crash.db-wal";
+constexpr const char* kLogPath2 = "/crash.db-wal2";  // the second log file (docs/format.md)
 
-// Why the crash image img (and log_img, the log's, when not null) is not
+// The images of the two log files (an empty string: no file).
+using LogImages = std::array<std::string, 2>;
+
+// Why the crash image img (and log_imgs, the two logs', when not null) is not
 // acceptable ("" when it is): it must open, check clean and hold prev, or --
 // when the commit point (meta write, or in WAL mode the log record) was
 // among the unsynced writes -- prev or next (next when every write landed).
 // With extra_commit, it must also take one more commit. *is_new tells which.
-std::string ImageProblem(const std::string& img, const std::string* log_img, const Options& base,
+std::string ImageProblem(const std::string& img, const LogImages* log_imgs, const Options& base,
                          const MBucket& prev, const MBucket& next, bool meta_pending,
                          CrashMode mode, bool extra_commit, uint64_t salt, bool* is_new) {
   MemFileSystem fs;
   fs.PutFile("/img.db", img);
-  if (log_img && !log_img->empty()) fs.PutFile("/img.db-wal", *log_img);
+  if (log_imgs && !(*log_imgs)[0].empty()) fs.PutFile("/img.db-wal", (*log_imgs)[0]);
+  if (log_imgs && !(*log_imgs)[1].empty()) fs.PutFile("/img.db-wal2", (*log_imgs)[1]);
   Options o = base;
   o.file_system = &fs;
   *is_new = false;
@@ -122,11 +128,11 @@ std::string ImageProblem(const std::string& img, const std::string* log_img, con
 class CrashImages : public ::testing::TestWithParam<CrashConfig> {
  protected:
   void VerifyImage(const std::string& img, CrashMode mode, bool meta_pending,
-                   const std::string* log_img = nullptr) {
+                   const LogImages* log_imgs = nullptr) {
     images_++;
     bool is_new = false;
     const std::string why =
-        ImageProblem(img, log_img, CrashOptions(GetParam(), nullptr), prev_, next_, meta_pending,
+        ImageProblem(img, log_imgs, CrashOptions(GetParam(), nullptr), prev_, next_, meta_pending,
                      mode, images_ % 3 == 0, static_cast<uint64_t>(images_), &is_new);
     if (is_new) new_images_++;
     if (why.empty()) return;
@@ -146,29 +152,43 @@ class CrashImages : public ::testing::TestWithParam<CrashConfig> {
                   << why;
   }
 
-  // WAL mode: a sync of either file. The other file is taken as it is
-  // durably or as it is live (both are states a crash can leave), and the
-  // commit point is the log's sync: before it an image may hold the
+  // WAL mode: a sync of any of the three files (data, log, second log).
+  // Each other file is taken as it is durably or as it is live (both are
+  // states a crash can leave; every combination comes up over the images),
+  // and the commit point is the log's sync: before it an image may hold the
   // previous or the new commit (replay decides), after it only the new one.
+  // A checkpoint's syncs (data file only) are thus cut with either log
+  // header, the old log's records and the new log's, and the meta written
+  // or not.
   void OnWalSync(const std::string& path, const CrashState& st) {
     sync_in_commit_++;
     syncs_++;
-    const bool is_log = path == kLogPath;
-    const std::string other_path = is_log ? kDbPath : kLogPath;
-    const std::string other[2] = {fs_->DurableBytes(other_path), fs_->LiveBytes(other_path)};
+    const std::string paths[3] = {kDbPath, kLogPath, kLogPath2};
+    const int synced = path == kLogPath ? 1 : path == kLogPath2 ? 2 : 0;
+    const bool is_log = synced != 0;
+    std::string states[3][2];  // durable, live
+    for (int f = 0; f < 3; f++) {
+      if (f == synced || !fs_->Exists(paths[f])) continue;
+      states[f][0] = fs_->DurableBytes(paths[f]);
+      states[f][1] = fs_->LiveBytes(paths[f]);
+    }
     const bool pending = !log_synced_in_commit_;
     for (int i = 0; i < 2 + random_images_; i++) {
       const auto m = static_cast<CrashMode>(i < 2 ? i : 2 + (i - 2) % 4);
-      // All landed (the synced file's writes and the other's) is the new
+      // All landed (the synced file's writes and the others') is the new
       // commit once the log is being synced.
-      const std::string& o = m == CrashMode::kApplyAll ? other[1] : other[i % 2];
-      const CrashMode rule = is_log ? m : CrashMode::kSubset;
-      std::string img = MakeCrashImage(st, m, rng_);
-      if (is_log) {
-        VerifyImage(o, rule, pending, &img);
-      } else {
-        VerifyImage(img, rule, pending, &o);
+      std::string files[3];
+      int bit = 0;
+      for (int f = 0; f < 3; f++) {
+        if (f == synced) continue;
+        const int live = m == CrashMode::kApplyAll ? 1 : (i >> bit) & 1;
+        files[f] = states[f][live];
+        bit++;
       }
+      const CrashMode rule = is_log ? m : CrashMode::kSubset;
+      files[synced] = MakeCrashImage(st, m, rng_);
+      const LogImages logs{files[1], files[2]};
+      VerifyImage(files[0], rule, pending, &logs);
     }
     if (is_log) {
       log_synced_in_commit_ = true;
@@ -249,6 +269,7 @@ TEST_P(CrashImages, EveryImageHoldsPreviousOrNewCommit) {
   // mode the log is gone).
   next_ = prev_;
   EXPECT_FALSE(fs.Exists(kLogPath));
+  EXPECT_FALSE(fs.Exists(kLogPath2));
   VerifyImage(fs.DurableBytes(kDbPath), CrashMode::kDropAll, false);
   PrintStats(std::string("crash_") + c.name,
              {{"crash_commits", commits},
@@ -312,6 +333,7 @@ TEST_P(CrashImages, ShrinkKeepsContents) {
       << r->pages_moved << " pages moved in " << r->transactions << " transactions";
   ASSERT_TRUE((*db)->Close().ok());
   EXPECT_FALSE(fs.Exists(kLogPath));
+  EXPECT_FALSE(fs.Exists(kLogPath2));
   VerifyImage(fs.DurableBytes(kDbPath), CrashMode::kDropAll, false);
   PrintStats(
       std::string("crash_shrink_") + c.name,

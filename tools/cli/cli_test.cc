@@ -810,15 +810,17 @@ TEST_F(CliTest, InfoShowsAPendingLogAndWritesReplayIt) {
               ->Update([i](Tx& tx) { return tx.GetBucket("b").Put("k" + std::to_string(i), "v"); })
               .ok());
     }
-    // What a killed process leaves: the data file and the log as they are now.
+    // What a killed process leaves: the data file and the logs as they are
+    // now (the checkpoint switched commits to the second log file).
     CopyFile(P("w.db"), P("crash.db"));
     CopyFile(P("w.db-wal"), P("crash.db-wal"));
+    CopyFile(P("w.db-wal2"), P("crash.db-wal2"));
   }
   RunResult r = R({"info", "crash.db"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_TRUE(std::regex_match(
-      r.out, std::regex("Page Size: 4096\nWAL: crash\\.db-wal, 3 pending records \\([0-9]+ "
-                        "bytes\\); a read-write open replays them\n")))
+      r.out, std::regex("Page Size: 4096\nWAL: crash\\.db-wal and crash\\.db-wal2, 3 pending "
+                        "records \\([0-9]+ bytes\\); a read-write open replays them\n")))
       << r.out;
   json j = json::parse(R({"info", "--json", "crash.db"}).out);
   EXPECT_EQ(j["wal"]["pending_records"], 3);
@@ -828,6 +830,7 @@ TEST_F(CliTest, InfoShowsAPendingLogAndWritesReplayIt) {
   r = R({"create-bucket", "crash.db", "other"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_FALSE(Exists(P("crash.db-wal")));
+  EXPECT_FALSE(Exists(P("crash.db-wal2")));
   EXPECT_EQ(R({"info", "crash.db"}).out, "Page Size: 4096\n");
   EXPECT_EQ(R({"keys", "crash.db", "b"}).out, "k0\nk1\nk2\n");
   ExpectCheckOk(P("crash.db"));
