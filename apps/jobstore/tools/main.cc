@@ -74,8 +74,8 @@ std::string ResolvePath(const Globals& g, Kind kind) {
 }
 
 std::string PendingLogNote(const std::string& path, int64_t pending) {
-  return "boltpp-jobs: " + path + ": its write-ahead log " + path + "-wal holds " +
-         std::to_string(pending) +
+  return "boltpp-jobs: " + path + ": its write-ahead log (" + path + "-wal, " + path +
+         "-wal2) holds " + std::to_string(pending) +
          " commits past the data file's last checkpoint; showing the checkpoint (any write, e.g. "
          "verify --repair, replays the log)";
 }
