@@ -424,20 +424,24 @@ TEST_F(TxTest, CheckFromPage) {
   }
 }
 
-// Check finds damage: a zeroed leaf page of a bucket.
-TEST_F(TxTest, CheckFindsCorruption) {
-  ASSERT_OK(db()->Update([](Tx& tx) -> Status {
+// Bucket "widgets" with 500 keys of 50-byte values (a two-level tree);
+// returns its root page.
+uint64_t WriteWidgets(DB& db) {
+  EXPECT_OK(db.Update([](Tx& tx) -> Status {
     auto b = tx.CreateBucket("widgets");
     BOLTPP_RETURN_IF_ERROR(b);
     for (uint64_t i = 0; i < 500; ++i)
       BOLTPP_RETURN_IF_ERROR(b->Put(U64Key(i), std::string(50, 'v')));
     return Status::OK();
   }));
-  uint64_t root = 0;
-  {
-    ASSERT_OK_AND_ASSIGN(Tx tx, db()->Begin(false));
-    root = tx.GetBucket("widgets").Root();
-  }
+  auto tx = db.Begin(false);
+  EXPECT_OK(tx);
+  return tx.ok() ? tx->GetBucket("widgets").Root() : 0;
+}
+
+// Check finds damage: a zeroed leaf page of a bucket.
+TEST_F(TxTest, CheckFindsCorruption) {
+  const uint64_t root = WriteWidgets(*db());
   ASSERT_NE(root, 0u);
   const std::string path = tdb().path();
   tdb().Close();
@@ -476,18 +480,7 @@ TEST_F(TxTest, CheckFindsCorruption) {
 // pages directly: damage on the path is reported as corruption, as through a
 // cursor, for a zeroed page and for a branch that points back at the root.
 TEST_F(TxTest, GetThroughDamagedPagesReportsCorruption) {
-  ASSERT_OK(db()->Update([](Tx& tx) -> Status {
-    auto b = tx.CreateBucket("widgets");
-    BOLTPP_RETURN_IF_ERROR(b);
-    for (uint64_t i = 0; i < 500; ++i)
-      BOLTPP_RETURN_IF_ERROR(b->Put(U64Key(i), std::string(50, 'v')));
-    return Status::OK();
-  }));
-  uint64_t root = 0;
-  {
-    ASSERT_OK_AND_ASSIGN(Tx tx, db()->Begin(false));
-    root = tx.GetBucket("widgets").Root();
-  }
+  const uint64_t root = WriteWidgets(*db());
   const std::string path = tdb().path();
   tdb().Close();
   tdb().SkipFinalCheck();
