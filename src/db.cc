@@ -545,6 +545,7 @@ void DBImpl::EndWrite(TxImpl* tx, bool committed) {
     freelist->RollbackTx();
   }
   uint64_t reader_bytes = 0;
+  bool checkpoint_in_flight = false;
   {
     std::lock_guard<std::mutex> lk(meta_mu_);
     if (committed) {
@@ -554,6 +555,7 @@ void DBImpl::EndWrite(TxImpl* tx, bool committed) {
     ForEachReader([&](const ReadSnapshot& r) {
       reader_bytes = std::max(reader_bytes, r.meta.pgid * page_size);
     });
+    checkpoint_in_flight = checkpoint_in_flight_ != 0;
     stats_.free_page_n = static_cast<int64_t>(freelist->FreeCount());
     stats_.pending_page_n = static_cast<int64_t>(freelist->PendingCount());
     stats_.free_alloc = (stats_.free_page_n + stats_.pending_page_n) * page_size;
@@ -573,10 +575,14 @@ void DBImpl::EndWrite(TxImpl* tx, bool committed) {
   // Still the writer (the gate is open only below), so file_size_ is ours;
   // readers that begin from here on see the new meta. In WAL mode only a
   // checkpoint trims the high-water mark (a logged commit writes no meta),
-  // so the file is never cut below the last checkpoint's pages; one whose
-  // meta is written after the gate opens truncates once that meta is
-  // durable (DBImpl::CheckpointOutsidePart).
-  if (committed && !tx->meta_deferred && (!opts.no_truncate || tx->by_shrink)) {
+  // so the file is never cut below the last durable checkpoint's pages;
+  // one whose meta is written after the gate opens truncates once that
+  // meta is durable (DBImpl::CheckpointOutsidePart). Until then its trimmed
+  // mark is in meta_, below the durable meta's: a logged commit made
+  // meanwhile must not cut the file to it (a crash would leave the durable
+  // meta naming pages past the end), so it leaves the cut to the checkpoint.
+  if (committed && !tx->meta_deferred && !checkpoint_in_flight &&
+      (!opts.no_truncate || tx->by_shrink)) {
     TruncateTail(tx->meta.pgid, reader_bytes, tx->truncate_to_fit);
   }
   if (!tx->checkpoint) LeaveWriterGate();

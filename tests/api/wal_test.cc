@@ -1057,6 +1057,76 @@ TEST(WalCheckpoint, CommitsDuringItsSyncsGoOnAndSurviveACrashAtEveryStep) {
   EXPECT_FALSE(mem.Exists(std::string(kMemDb) + "-wal2"));
 }
 
+// A checkpoint that trims the high-water mark publishes the lower mark
+// before its meta is durable; a commit made during its syncs must not cut
+// the data file to that mark: a crash would leave the durable meta naming
+// pages past the end (review of the checkpoint split). Rounds of a commit
+// and a checkpoint after a large delete, each checkpoint's data sync with a
+// commit inside it and the crash image of the live data file (truncations
+// included) at that moment; the file must still shrink once each
+// checkpoint is durable.
+TEST(WalCheckpoint, CommitsDuringItNeverCutTheFileBelowTheDurableCheckpoint) {
+  MemFileSystem mem;
+  FaultFileSystem ffs(&mem);
+  auto db = DB::Open(kMemDb, MemWalOptions(&ffs));
+  ASSERT_OK(db.status());
+  std::map<std::string, std::string> kv;
+  for (int i = 0; i < 3000; i++) kv["k" + std::to_string(10000 + i)] = std::string(500, 'v');
+  ASSERT_OK(PutAll(db->get(), "b", kv));
+  ASSERT_OK((*db)->Checkpoint());
+  const uint64_t loaded_size = mem.LiveBytes(kMemDb).size();
+  ASSERT_OK((*db)->Update([](Tx& tx) {
+    Bucket b = tx.GetBucket("b");
+    for (int i = 10; i < 3000; i++) {
+      if (Status st = b.Delete("k" + std::to_string(10000 + i)); !st.ok()) return st;
+    }
+    return Status::OK();
+  }));
+  MBucket model = ModelOf(db->get());
+  std::vector<MBucket> checkpoints{model};
+  ASSERT_OK((*db)->Checkpoint());
+  std::vector<CrashImage> images;
+  std::atomic<int> syncs{0};
+  int commits = 0;
+  ffs.injector().SetHook([&](const FaultEvent& ev) {
+    if (ev.op != FaultOp::kSync || ev.path != kMemDb || syncs++ % 2 != 0) return Status::OK();
+    // Inside the data sync, before the meta is written: a commit, then the
+    // live data file as a power cut could leave it.
+    const std::string key = "during-" + std::to_string(commits++);
+    Status st;
+    std::thread([&] {
+      st = (*db)->Update([&](Tx& tx) { return tx.GetBucket("b").Put(key, "d"); });
+    }).join();
+    EXPECT_OK(st);
+    if (st.ok()) model.sub["b"].kv[key] = "d";
+    images.push_back(TakeImage(&mem, true, model, "round " + std::to_string(commits)));
+    return Status::OK();
+  });
+  for (int round = 0; round < 4; round++) {
+    const std::string key = "round-" + std::to_string(round);
+    ASSERT_OK(PutAll(db->get(), "b", {{key, "r"}}));
+    model.sub["b"].kv[key] = "r";
+    checkpoints.push_back(model);
+    ASSERT_OK((*db)->Checkpoint());
+  }
+  ffs.injector().SetHook(nullptr);
+  ASSERT_GE(images.size(), 4u);
+  // Every model a checkpoint could hold: the ones before each round's
+  // checkpoint, with any of the commits made during earlier syncs.
+  std::vector<MBucket> candidates;
+  for (const CrashImage& im : images) candidates.push_back(im.want);
+  for (MBucket c : checkpoints) candidates.push_back(c);
+  for (size_t i = 0; i < images.size(); i++) {
+    MBucket without = images[i].want;
+    without.sub["b"].kv.erase("during-" + std::to_string(i));
+    candidates.push_back(without);
+  }
+  for (const CrashImage& im : images) ExpectImageRecovers(im, candidates);
+  EXPECT_LT(mem.LiveBytes(kMemDb).size(), loaded_size / 2) << "the file was never trimmed";
+  EXPECT_EQ(CheckDB(db->get()), "");
+  ASSERT_OK((*db)->Close());
+}
+
 // A failed data sync or meta sync outside the gate fails the handle: the
 // commits made meanwhile returned OK, and the reopen (replaying both logs)
 // holds every one of them.
