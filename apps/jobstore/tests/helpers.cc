@@ -156,4 +156,36 @@ Json NewExecution(const std::string& id, const std::string& job, const std::stri
           {"ComputeState", {{"StateType", 1}, {"Message", ""}}}};
 }
 
+std::string MutateJson(boltpp::testing::Random& rnd, std::string text) {
+  if (text.empty()) return text;
+  const size_t at = rnd.Uniform(text.size());
+  switch (rnd.Uniform(8)) {
+    case 0:
+      text[at] = static_cast<char>(rnd.Uniform(256));
+      break;
+    case 1:
+      text.insert(at, " ");
+      break;
+    case 2:
+      text.erase(at, 1);
+      break;
+    case 3:
+      text.insert(at, "\\u0041");
+      break;
+    case 4:
+      text.resize(at);
+      break;
+    case 5:
+      text.insert(at, rnd.OneIn(2) ? ".5" : "e1");
+      break;
+    case 6:
+      text.insert(at, "\"CreateTime\":7,");
+      break;
+    default:
+      text.insert(at, "\"ID\":\"x\",");
+      break;
+  }
+  return text;
+}
+
 }  // namespace boltpp::jobstore::testing

@@ -42,6 +42,10 @@ CommandResult Run(const std::string& command);
 // test when fn returns false or the child does not exit normally.
 void RunThenCrash(const std::function<bool()>& fn);
 // The path of boltpp-jobs.
+// text with one random change: damage (a byte, a cut, a deletion) or a form
+// other writers use (whitespace, a \u escape, a float, a key twice).
+std::string MutateJson(boltpp::testing::Random& rnd, std::string text);
+
 std::string Cli();
 std::string TestData(const std::string& name);
 

@@ -90,39 +90,6 @@ Json RandomValue(Random& rnd, int depth) {
   }
 }
 
-// Damage and the forms other writers use.
-std::string Mutate(Random& rnd, std::string text) {
-  if (text.empty()) return text;
-  const size_t at = rnd.Uniform(text.size());
-  switch (rnd.Uniform(8)) {
-    case 0:
-      text[at] = static_cast<char>(rnd.Uniform(256));
-      break;
-    case 1:
-      text.insert(at, " ");
-      break;
-    case 2:
-      text.erase(at, 1);
-      break;
-    case 3:
-      text.insert(at, "\\u0041");
-      break;
-    case 4:
-      text.resize(at);
-      break;
-    case 5:
-      text.insert(at, rnd.OneIn(2) ? ".5" : "e1");
-      break;
-    case 6:
-      text.insert(at, "\"CreateTime\":7,");
-      break;
-    default:
-      text.insert(at, "\"ID\":\"x\",");
-      break;
-  }
-  return text;
-}
-
 TEST(QueryPathsTest, CanonicalParserBuildsNlohmannsTree) {
   const uint64_t seed = SeedOr(20261130);
   std::printf("seed %llu (BOLTPP_SEED)\n", static_cast<unsigned long long>(seed));
@@ -130,7 +97,7 @@ TEST(QueryPathsTest, CanonicalParserBuildsNlohmannsTree) {
   int built = 0, declined_valid = 0;
   for (int i = 0; i < 6000; ++i) {
     std::string text = DumpLikeTheStore(RandomValue(rnd, 0));
-    for (uint64_t n = rnd.Uniform(3); n > 0; --n) text = Mutate(rnd, text);
+    for (uint64_t n = rnd.Uniform(3); n > 0; --n) text = MutateJson(rnd, text);
     const auto fast = internal::ParseCanonicalJson(text);
     const Json slow = Json::parse(text, nullptr, false);
     if (slow.is_discarded()) {
@@ -224,7 +191,7 @@ std::string RandomSpecText(Random& rnd) {
   }
   for (uint64_t n = rnd.Uniform(3); n > 0; --n) spec[RandomString(rnd)] = RandomValue(rnd, 1);
   std::string text = rnd.OneIn(10) ? spec.dump(1) : DumpLikeTheStore(spec);
-  if (rnd.OneIn(3)) text = Mutate(rnd, text);
+  if (rnd.OneIn(3)) text = MutateJson(rnd, text);
   return text;
 }
 

@@ -79,35 +79,6 @@ std::string RandomRecord(Random& rnd, bool floats) {
   return DumpLikeTheStore(s.ToJson());
 }
 
-// Damage of the kinds another writer or a bad disk leaves.
-std::string Mutate(Random& rnd, std::string text) {
-  const size_t at = rnd.Uniform(text.size());
-  switch (rnd.Uniform(7)) {
-    case 0:
-      text[at] = static_cast<char>(rnd.Uniform(256));
-      break;
-    case 1:
-      text.insert(at, " ");
-      break;
-    case 2:
-      text.erase(at, 1);
-      break;
-    case 3:
-      text.insert(at, "\\u0041");
-      break;
-    case 4:
-      text.resize(at);
-      break;
-    case 5:
-      text.insert(at, rnd.OneIn(2) ? ".5" : "e1");
-      break;
-    default:
-      text.insert(at, "\"ID\":1,");  // a key twice, if it lands in an object
-      break;
-  }
-  return text;
-}
-
 struct SlowResult {
   LocalExecutionState before;
   std::string after;
@@ -162,7 +133,7 @@ TEST(RecordScanTest, FastPathGivesTheSlowPathsBytesOnRandomAndDamagedRecords) {
     if (CheckAgainstSlowPath(rnd, with_floats)) float_taken++;
     std::string damaged = record;
     for (uint64_t n = 1 + rnd.Uniform(3); n > 0 && !damaged.empty(); --n)
-      damaged = Mutate(rnd, damaged);
+      damaged = MutateJson(rnd, damaged);
     if (CheckAgainstSlowPath(rnd, damaged)) damaged_taken++;
   }
   std::printf("fast path: %d/%d store records, %d/%d with floats, %d/%d damaged\n", canonical_taken,
@@ -178,7 +149,7 @@ TEST(RecordScanTest, CanonicalJsonIsExactlyWhatNlohmannWritesBack) {
   int accepted = 0;
   for (int i = 0; i < 3000; ++i) {
     std::string text = DumpLikeTheStore(RandomValue(rnd, 0, true));
-    if (rnd.OneIn(2)) text = Mutate(rnd, text);
+    if (rnd.OneIn(2)) text = MutateJson(rnd, text);
     if (!IsCanonicalJson(text)) continue;
     accepted++;
     Json j = Json::parse(text, nullptr, false);
@@ -229,7 +200,7 @@ TEST(RecordScanTest, HistoryAndCounterRecordsAreWhatNlohmannWrites) {
     const uint64_t stamp = rnd.Next() >> rnd.Uniform(64);
     const std::string text = internal::WriteCountersRecord(stamp, counts);
     EXPECT_EQ(text, Json({{"Tx", stamp}, {"Counts", counts}}).dump());
-    const std::string damaged = rnd.OneIn(2) ? Mutate(rnd, text) : text;
+    const std::string damaged = rnd.OneIn(2) ? MutateJson(rnd, text) : text;
     auto fast = internal::ScanCountersRecord(damaged);
     if (!fast) continue;
     counters_read++;
