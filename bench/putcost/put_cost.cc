@@ -24,6 +24,12 @@
 //                              collected), then the first half of them
 //                              deleted in one transaction: collect
 //                              '*DeletePhase*' and divide by N / 2
+//   wal-commit                 WAL mode: N random keys loaded in one
+//                              transaction (not collected), then 10,000
+//                              durable one-key transactions (the redb suite's
+//                              individual writes): collect '*CommitPhase*'
+//                              and divide by 10,000. Under perf, preload a
+//                              no-op fdatasync to see the CPU side alone.
 #include <boltpp/boltpp.h>
 
 #include <cstdint>
@@ -129,6 +135,24 @@ __attribute__((noinline)) void DeletePhase(boltpp::DB& db, uint64_t n) {
   if (boltpp::Status s = tx->Commit(); !s.ok()) Die(s.ToString());
 }
 
+constexpr uint64_t kOneKeyCommits = 10000;
+
+__attribute__((noinline)) void CommitPhase(boltpp::DB& db, uint64_t n) {
+  char key[24], value[150];
+  std::memset(value, 'v', sizeof value);
+  for (uint64_t i = n; i < n + kOneKeyCommits; i++) {
+    auto tx = db.Begin(true);
+    if (!tx.ok()) Die(tx.status().ToString());
+    boltpp::Bucket bucket = tx->GetBucket("t");
+    RandomKey(i, key);
+    if (boltpp::Status s =
+            bucket.Put(boltpp::Bytes(key, sizeof key), boltpp::Bytes(value, sizeof value));
+        !s.ok())
+      Die(s.ToString());
+    if (boltpp::Status s = tx->Commit(); !s.ok()) Die(s.ToString());
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -136,12 +160,14 @@ int main(int argc, char** argv) {
   const std::string path = std::string(argv[1]) + "/put_cost.db";
   const std::string order = argv[2];
   const bool bbolt = order == "seq" || order == "rnd" || order == "seq-nest" || order == "rnd-nest";
-  if (order != "random" && order != "sorted" && order != "delete" && !bbolt)
-    Die("order must be random, sorted, seq, rnd, seq-nest, rnd-nest or delete");
+  const bool wal_commit = order == "wal-commit";
+  if (order != "random" && order != "sorted" && order != "delete" && !bbolt && !wal_commit)
+    Die("order must be random, sorted, seq, rnd, seq-nest, rnd-nest, delete or wal-commit");
   const uint64_t n = std::strtoull(argv[3], nullptr, 10);
   std::remove(path.c_str());
   boltpp::Options opts;
   opts.no_sync = bbolt;  // callgrind counts instructions: the syncs only slow it down
+  opts.wal = wal_commit;
   auto db = boltpp::DB::Open(path, opts);
   if (!db.ok()) Die(db.status().ToString());
   if (bbolt) {
@@ -149,6 +175,7 @@ int main(int argc, char** argv) {
   } else {
     PutPhase(**db, order == "sorted", n);
     if (order == "delete") DeletePhase(**db, n);
+    if (wal_commit) CommitPhase(**db, n);
   }
   {
     // The pages the load left in use (to compare layouts; not collected).

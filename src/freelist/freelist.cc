@@ -13,6 +13,7 @@ namespace boltpp {
 
 Status Freelist::Reload(std::vector<pgid_t> ids) {
   pending_.clear();
+  range_hints_.clear();
   pending_count_ = 0;
   allocs_.clear();
   cache_.clear();
@@ -135,11 +136,24 @@ void Freelist::Release(txid_t txid) {
   ReleaseIds(std::move(ids));
 }
 
+Freelist::RangeHint* Freelist::HintFor(txid_t begin) {
+  for (RangeHint& h : range_hints_) {
+    if (h.begin == begin) return &h;
+  }
+  if (range_hints_.size() >= kMaxRangeHints) range_hints_.erase(range_hints_.begin());
+  range_hints_.push_back(RangeHint{begin, false, 0});
+  return &range_hints_.back();
+}
+
 void Freelist::ReleaseRange(txid_t begin, txid_t end) {
   if (begin > end) return;
+  RangeHint* hint = HintFor(begin);
+  auto it = hint->any ? pending_.upper_bound(hint->examined_through) : pending_.lower_bound(begin);
   std::vector<pgid_t> ids;
-  for (auto it = pending_.lower_bound(begin); it != pending_.end() && it->first <= end;) {
+  for (; it != pending_.end() && it->first <= end;) {
     TxPending& txp = it->second;
+    hint->any = true;
+    hint->examined_through = it->first;
     if (txp.last_release_begin == begin) {
       ++it;
       continue;

@@ -85,6 +85,13 @@ class Freelist {
   void Release(txid_t txid);
   // Releases pages both allocated and freed within [begin, end].
   // Requires (as every allocation txid is): allocation txid <= free txid.
+  // Costs O(pending transactions not yet examined with this begin): once
+  // the entry of free txid F has been examined with begin b, no page with
+  // allocation txid in [b, F] is left in it (pages are only ever added to
+  // the entry of the writer's own txid, later than any examined one), so a
+  // later call with the same begin resumes after the last entry examined.
+  // In WAL mode, where the checkpoint holds begin fixed for thousands of
+  // commits, this keeps each commit's release constant instead of linear.
   void ReleaseRange(txid_t begin, txid_t end);
 
   size_t FreeCount() const { return FreeCountImpl(); }
@@ -122,9 +129,19 @@ class Freelist {
   };
 
   void ReleaseIds(std::vector<pgid_t> ids);
+  // What ReleaseRange examined with one begin: entries up to
+  // examined_through (when any) need no second look.
+  struct RangeHint {
+    txid_t begin = 0;
+    bool any = false;
+    txid_t examined_through = 0;
+  };
+  static constexpr size_t kMaxRangeHints = 16;
+  RangeHint* HintFor(txid_t begin);
 
   std::map<txid_t, TxPending> pending_;
   size_t pending_count_ = 0;
+  std::vector<RangeHint> range_hints_;         // a few recent begins (readers come and go)
   std::unordered_map<pgid_t, txid_t> allocs_;  // first page of an allocation -> its txid
   std::unordered_set<pgid_t> cache_;           // every free or pending id
   Undo undo_;

@@ -190,11 +190,18 @@ class ModelFreelist {
 // Drives one freelist and its model through random write transactions, as
 // DBImpl does: release what no open reader can see, BeginTx, allocate (from
 // the high-water mark when the free set has no run) and free pages in use,
-// then commit or roll back. Readers open and close at random.
+// then commit or roll back. Readers open and close at random. With
+// hold_checkpoint, one more snapshot stays open for long stretches and then
+// jumps to the last commit, as WAL mode's checkpoint does (thousands of
+// releases with the same begin: ReleaseRange's resume hint).
 class LockstepRun {
  public:
-  LockstepRun(FreelistType type, uint64_t seed)
-      : type_(type), rnd_(seed), fl_(Freelist::New(type)), model_(type) {}
+  LockstepRun(FreelistType type, uint64_t seed, bool hold_checkpoint = false)
+      : type_(type),
+        rnd_(seed),
+        fl_(Freelist::New(type)),
+        model_(type),
+        hold_checkpoint_(hold_checkpoint) {}
 
   void Run(int txs) {
     for (int i = 0; i < txs && !::testing::Test::HasFailure(); i++) {
@@ -226,14 +233,17 @@ class LockstepRun {
       readers_.erase(it);
     }
     if (rnd_.OneIn(3)) readers_.insert(txid_);  // a reader of the last commit
+    if (hold_checkpoint_ && rnd_.OneIn(60)) checkpoint_ = txid_;
   }
 
   // DBImpl::ReleasePending's calls: everything older than the oldest reader,
   // then the gaps between readers.
   void ReleasePending() {
-    txid_t minid = readers_.empty() ? ~txid_t{0} : *readers_.begin();
+    std::set<txid_t> snapshots = readers_;
+    if (hold_checkpoint_) snapshots.insert(checkpoint_);
+    txid_t minid = snapshots.empty() ? ~txid_t{0} : *snapshots.begin();
     if (minid > 0) Both([&](auto& f) { f.Release(minid - 1); });
-    for (txid_t t : readers_) {
+    for (txid_t t : snapshots) {
       if (t > 0) Both([&](auto& f) { f.ReleaseRange(minid, t - 1); });
       minid = t + 1;
     }
@@ -312,6 +322,8 @@ class LockstepRun {
   ModelFreelist model_;
   std::vector<Span> in_use_;  // committed pages in use (pages 0..3: metas, freelist, root)
   std::set<txid_t> readers_;
+  const bool hold_checkpoint_;
+  txid_t checkpoint_ = 1;
   pgid_t hwm_ = 4;
   txid_t txid_ = 1;
   size_t allocations_ = 0;
@@ -331,6 +343,21 @@ TEST_P(FreelistLockstep, RandomTransactionsMatchTheModel) {
     if (HasFailure()) return;
     EXPECT_GT(run.allocations(), 0u) << "seed " << seed << ": the free set was never used";
     EXPECT_GT(run.rollbacks(), 0u) << "seed " << seed;
+    if (testing::SeedFromEnv()) return;  // one replayed seed
+  }
+}
+
+TEST_P(FreelistLockstep, RandomTransactionsUnderAHeldCheckpointMatchTheModel) {
+  const int txs = static_cast<int>(testing::EnvInt("BOLTPP_FREELIST_TXS", 400)) * 2;
+  for (uint64_t base = 1; base <= 10; base++) {
+    const uint64_t seed = testing::SeedOr(base * 104729);
+    std::printf("[freelist] %s held checkpoint, seed %llu (BOLTPP_SEED=%llu replays it)\n",
+                TypeName(GetParam()), static_cast<unsigned long long>(seed),
+                static_cast<unsigned long long>(seed));
+    LockstepRun run(GetParam(), seed, /*hold_checkpoint=*/true);
+    run.Run(txs);
+    if (HasFailure()) return;
+    EXPECT_GT(run.allocations(), 0u) << "seed " << seed << ": the free set was never used";
     if (testing::SeedFromEnv()) return;  // one replayed seed
   }
 }
