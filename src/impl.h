@@ -737,6 +737,11 @@ class DBImpl {
   // files to continue it. A failed reset fails the handle (the checkpoint
   // stands; the next open skips the old records).
   Status CheckpointDurable(txid_t txid) EXCLUDES(meta_mu_);
+  // The size a reset log file may keep (its zeroed space is reused; past
+  // this it is cut back to its header).
+  uint64_t KeepLogBytes() const {
+    return std::max<uint64_t>(2 * opts.wal_checkpoint_bytes, uint64_t{4} << 20);
+  }
   // Requires: the writer gate is held. Waits until no checkpoint is in
   // flight (its meta durable or failed); the handle's failure if it failed.
   // A commit that checkpoints itself (TxImpl::CommitAsCheckpoint) calls it

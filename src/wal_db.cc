@@ -146,8 +146,12 @@ Status DBImpl::OpenLog() {
     if (!scans[i].has_header) {
       s = logs_[i]->Create(meta_.txid);
       created = true;
+    } else if (scans[i].header.version != wal::kVersion) {
+      // A log from a one-file build: its header must not survive a crash
+      // once records may go to the second file (it reads only the first).
+      s = logs_[i]->ResetDurably(meta_.txid, KeepLogBytes());
     } else if (logs_[i]->base_txid() != meta_.txid) {
-      s = logs_[i]->Reset(meta_.txid, std::max<uint64_t>(2 * opts.wal_checkpoint_bytes, 4 << 20));
+      s = logs_[i]->Reset(meta_.txid, KeepLogBytes());
     }
   }
   if (s.ok() && created) s = SyncParentDir(fs, paths[0]);
@@ -374,8 +378,7 @@ Status DBImpl::CheckpointOutsidePart(const Meta& meta) {
   // Its header now says so (unsynced: either header is harmless), and a
   // log grown past its usual size gives the space back.
   if (s.ok()) {
-    s = logs_[1 - active_log_]->Reset(meta.txid,
-                                      std::max<uint64_t>(2 * opts.wal_checkpoint_bytes, 4 << 20));
+    s = logs_[1 - active_log_]->Reset(meta.txid, KeepLogBytes());
   }
   if (!s.ok()) SetFailed(s);
   {
@@ -436,7 +439,7 @@ Status DBImpl::CheckpointDurable(txid_t txid) {
   // Pages allocated up to the checkpoint are in its tree now: held like any
   // old page until the next checkpoint, whatever their allocation txid.
   freelist->ForgetAllocationsThrough(txid);
-  const uint64_t keep = std::max<uint64_t>(2 * opts.wal_checkpoint_bytes, 4 << 20);
+  const uint64_t keep = KeepLogBytes();
   Status s = logs_[active_log_]->Reset(txid, keep);
   if (s.ok()) s = logs_[1 - active_log_]->Reset(txid, keep);
   if (!s.ok()) SetFailed(s);

@@ -62,11 +62,16 @@ std::string ParseHeader(const std::string& b, Header* h) {
   const uint8_t* p = U8(b);
   if (AllZero(p, kHeaderSize)) return "zeroed header";
   if (std::memcmp(p, kMagic, sizeof kMagic) != 0) return "bad magic";
-  if (Load<uint32_t>(p + kHdrVersionOff) != kVersion) return "unknown version";
+  const uint32_t version = Load<uint32_t>(p + kHdrVersionOff);
+  if (version < kOldestReadableVersion || version > kVersion) {
+    return "unknown version " + std::to_string(version) + " (this build reads " +
+           std::to_string(kOldestReadableVersion) + " to " + std::to_string(kVersion) + ")";
+  }
   if (Load<uint64_t>(p + kHdrChecksumOff) != Checksum(kFnvOffset, p, kHdrChecksumOff))
     return "header checksum mismatch";
   h->salt = Load<uint64_t>(p + kHdrSaltOff);
   h->base_txid = Load<uint64_t>(p + kHdrBaseOff);
+  h->version = version;
   return "";
 }
 
@@ -131,7 +136,7 @@ std::string EncodeHeader(const Header& h) {
   std::string b(kHeaderSize, '\0');
   auto* p = reinterpret_cast<uint8_t*>(b.data());
   std::memcpy(p, kMagic, sizeof kMagic);
-  Store<uint32_t>(p + kHdrVersionOff, kVersion);
+  Store<uint32_t>(p + kHdrVersionOff, h.version);
   Store<uint64_t>(p + kHdrSaltOff, h.salt);
   Store<uint64_t>(p + kHdrBaseOff, h.base_txid);
   Store<uint64_t>(p + kHdrChecksumOff, Checksum(kFnvOffset, p, kHdrChecksumOff));
@@ -202,6 +207,11 @@ Status LogWriter::Reset(txid_t base, uint64_t keep_bytes) {
     file_size_ = kHeaderSize;
   }
   return Status::OK();
+}
+
+Status LogWriter::ResetDurably(txid_t base, uint64_t keep_bytes) {
+  if (Status s = Reset(base, keep_bytes); !s.ok()) return s;
+  return file_->Sync();
 }
 
 Status LogWriter::Create(txid_t base) {

@@ -27,7 +27,14 @@ namespace boltpp::wal {
 using format::txid_t;
 
 constexpr char kMagic[8] = {'b', 'o', 'l', 't', 'W', 'A', 'L', '1'};
-constexpr uint32_t kVersion = 1;
+// Version 2: the log is two files (PATH-wal, PATH-wal2). Builds from before
+// that read PATH-wal only and would silently drop records in PATH-wal2, so
+// every header this build writes says 2, which those builds refuse as an
+// unknown version. Version 1 (one file) is still read: its records are the
+// first generation, and an open rewrites its header to 2 durably before
+// any commit (DBImpl::OpenLog).
+constexpr uint32_t kVersion = 2;
+constexpr uint32_t kOldestReadableVersion = 1;
 constexpr size_t kHeaderSize = 40;  // magic 8, version 4, reserved 4, salt 8, base 8, checksum 8
 constexpr size_t kFrameSize = 32;   // payload length 8, salt 8, txid 8, checksum 8
 // The log grows by this much zeroed space beyond a record that passes its end.
@@ -44,7 +51,8 @@ std::string SecondLogPath(const std::string& db_path);
 
 struct Header {
   uint64_t salt = 0;
-  txid_t base_txid = 0;  // the checkpoint the records continue from
+  txid_t base_txid = 0;         // the checkpoint the records continue from
+  uint32_t version = kVersion;  // as read; written headers are always kVersion
 };
 
 // Where one valid record's payload lies in the scanned bytes.
@@ -74,6 +82,7 @@ struct Scan {
 Scan ParseLog(std::string bytes);
 // Reads and parses the whole file (an I/O error is the only failure).
 Result<Scan> ReadLog(File* file);
+// The header's bytes (with h.version: LogWriter always writes kVersion).
 std::string EncodeHeader(const Header& h);
 // One record: frame header and payload.
 std::string EncodeRecord(uint64_t salt, txid_t txid, std::string_view payload);
@@ -100,6 +109,9 @@ class LogWriter {
   // Writes a fresh header, and zeroes up to kPreallocateBytes past it when
   // the file is shorter, and syncs them (a new log file).
   Status Create(txid_t base);
+  // Reset, then syncs the header: for a header of an older version, which
+  // must not outlive this open (a crash would leave it for older builds).
+  Status ResetDurably(txid_t base, uint64_t keep_bytes);
 
   uint64_t end() const { return end_; }
   int64_t records() const { return records_; }

@@ -10,6 +10,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -120,6 +121,20 @@ TEST(WalLogFormat, DamagedHeaderIsReported) {
   s = wal::ParseLog(b);
   EXPECT_FALSE(s.has_header);
   EXPECT_EQ(s.stop, "header checksum mismatch");
+}
+
+TEST(WalLogFormat, HeadersSayVersionTwoAndVersionOneIsStillRead) {
+  const std::string now = wal::EncodeHeader({7, 3});
+  uint32_t version = 0;
+  std::memcpy(&version, now.data() + 8, 4);
+  EXPECT_EQ(version, 2u)
+      << "two-file logs must be refused by one-file builds (they read version 1)";
+  wal::Scan old = wal::ParseLog(wal::EncodeHeader({7, 3, 1}));
+  ASSERT_TRUE(old.has_header) << old.stop;
+  EXPECT_EQ(old.header.version, 1u);
+  wal::Scan future = wal::ParseLog(wal::EncodeHeader({7, 3, 3}));
+  EXPECT_FALSE(future.has_header);
+  EXPECT_EQ(future.stop.rfind("unknown version 3", 0), 0u) << future.stop;
 }
 
 TEST(WalLogFormat, OperationsRoundTripAndGarbageNeverCrashes) {
@@ -1213,6 +1228,74 @@ TEST(WalCheckpoint, ALargeCommitDuringItsSyncWaitsForIt) {
   EXPECT_EQ(Diff(want, ModelOf(alone->get())), "");
   EXPECT_EQ(CheckDB(alone->get()), "");
   ASSERT_OK((*db)->Close());
+}
+
+}  // namespace
+}  // namespace boltpp::testing
+
+namespace boltpp::testing {
+namespace {
+
+// A one-file log (version 1) with `version` written into its header, salt
+// and base kept.
+std::string WithHeaderVersion(const std::string& log, uint32_t version) {
+  wal::Scan scan = wal::ParseLog(log);
+  EXPECT_TRUE(scan.has_header) << scan.stop;
+  wal::Header h = scan.header;
+  h.version = version;
+  return wal::EncodeHeader(h) + log.substr(wal::kHeaderSize);
+}
+
+uint32_t DurableHeaderVersion(MemFileSystem* mem, const std::string& path) {
+  wal::Scan scan = wal::ParseLog(mem->DurableBytes(path));
+  EXPECT_TRUE(scan.has_header) << path << ": " << scan.stop;
+  return scan.header.version;
+}
+
+// A log left by a build from before the second file (version 1, PATH-wal
+// only) replays; its header is then rewritten as version 2 durably before
+// the open returns, so that a crash from then on never leaves a version-1
+// header beside records in PATH-wal2, which such a build would not read.
+TEST(WalUpgrade, AOneFileLogReplaysAndBothHeadersAreDurablyVersionTwo) {
+  MemFileSystem mem;
+  MBucket want;
+  {
+    auto db = DB::Open(kMemDb, MemWalOptions(&mem));
+    ASSERT_OK(db.status());
+    for (int i = 0; i < 3; i++) ASSERT_OK(PutAll(db->get(), "b", {{"k" + std::to_string(i), "v"}}));
+    want = ModelOf(db->get());
+    MemFileSystem old;  // what a crash leaves, as a one-file build wrote it
+    old.PutFile(kMemDb, mem.DurableBytes(kMemDb));
+    old.PutFile(std::string(kMemDb) + "-wal",
+                WithHeaderVersion(mem.DurableBytes(std::string(kMemDb) + "-wal"), 1));
+    auto reopened = DB::Open(kMemDb, MemWalOptions(&old));
+    ASSERT_OK(reopened.status());
+    EXPECT_EQ(Diff(want, ModelOf(reopened->get())), "") << "the version-1 log's commits replay";
+    EXPECT_EQ(CheckDB(reopened->get()), "");
+    for (const char* x : {"-wal", "-wal2"}) {
+      EXPECT_EQ(DurableHeaderVersion(&old, std::string(kMemDb) + x), 2u) << x;
+    }
+    ASSERT_OK((*reopened)->Update([](Tx& tx) { return tx.GetBucket("b").Put("after", "1"); }));
+    EXPECT_EQ(CheckDB(reopened->get()), "");
+  }
+}
+
+TEST(WalUpgrade, ALogOfANewerVersionIsRefusedWithAClearError) {
+  MemFileSystem mem;
+  auto db = DB::Open(kMemDb, MemWalOptions(&mem));
+  ASSERT_OK(db.status());
+  ASSERT_OK(PutAll(db->get(), "b", {{"k", "v"}}));
+  MemFileSystem newer;
+  newer.PutFile(kMemDb, mem.DurableBytes(kMemDb));
+  const std::string log = mem.DurableBytes(std::string(kMemDb) + "-wal");
+  newer.PutFile(std::string(kMemDb) + "-wal", WithHeaderVersion(log, 3));
+  auto refused = DB::Open(kMemDb, MemWalOptions(&newer));
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().code(), Code::kCorruption);
+  EXPECT_NE(refused.status().ToString().find("unknown version 3"), std::string::npos)
+      << refused.status().ToString();
+  // Nothing was written: the log is as it was.
+  EXPECT_EQ(newer.LiveBytes(std::string(kMemDb) + "-wal"), WithHeaderVersion(log, 3));
 }
 
 }  // namespace
