@@ -39,6 +39,7 @@
 #include "freelist/freelist.h"
 #include "thread_annotations.h"
 #include "wal/log.h"
+#include "wal/sync_thread.h"
 
 namespace boltpp {
 
@@ -568,7 +569,12 @@ class TxImpl {
 
  private:
   Status CommitFreelist();
-  Status CommitToLog();
+  // WAL mode: writes the record and starts its sync early (see tx.cc).
+  Status StartLogSync(bool* started);
+  // Waits for that sync and takes the record back; fails the handle when
+  // it cannot.
+  void WithdrawLogRecord();
+  Status CommitToLog(bool log_sync_started);
   bool MayTrim() const;
   void TrimFreeTail();
   Status WriteTree(bool sync, bool check);
@@ -710,6 +716,12 @@ class DBImpl {
   bool logging() const { return logs_[0] != nullptr; }
   // The active log: the one commits append to (the gate's holder only).
   wal::LogWriter* wal() const { return logs_[active_log_].get(); }
+  // The thread that syncs the active log while a commit writes its pages.
+  // Requires: the writer gate is held.
+  wal::SyncThread* LogSyncThread() {
+    if (!log_sync_) log_sync_ = std::make_unique<wal::SyncThread>();
+    return log_sync_.get();
+  }
   // Writes meta m to its page (txid % 2) and syncs (unless no_sync).
   Status WriteMetaPage(const format::Meta& m);
   // DB::Checkpoint: syncs the data file outside the writer gate, then takes
@@ -876,6 +888,7 @@ class DBImpl {
   // to it: the gate's holder only); the other is the checkpoint's, which
   // switches active_log_ under the gate (docs/design.md, "Checkpoint").
   std::unique_ptr<wal::LogWriter> logs_[2];
+  std::unique_ptr<wal::SyncThread> log_sync_;  // made by the first logged commit
   int active_log_ = 0;
   // Set at the end of open: from then on checkpoints run their syncs
   // outside the gate (at open nothing else commits, and both log files may

@@ -374,11 +374,19 @@ Status TxImpl::Commit() {
     Rollback();
     return s;
   }
-  auto fail = [this](Status s) {
+  committing = true;
+  // WAL mode: the record goes out first and syncs while the pages are
+  // built and written; a failure from here on takes it back (fail).
+  bool log_sync_started = false;
+  if (Status s = StartLogSync(&log_sync_started); !s.ok()) {
+    Rollback();
+    return s;
+  }
+  auto fail = [this, log_sync_started](Status s) {
+    if (log_sync_started) WithdrawLogRecord();
     Rollback();
     return s;
   };
-  committing = true;
   auto t = Clock::now();
   if (Status s = root->Rebalance(); !s.ok()) return fail(s);
   stats.rebalance_time_ns += NanosSince(t);
@@ -386,7 +394,7 @@ Status TxImpl::Commit() {
   if (Status s = root->Spill(); !s.ok()) return fail(s);
   stats.spill_time_ns += NanosSince(t);
   meta.root = root->header.root;
-  if (db->logging()) return CommitToLog();
+  if (db->logging()) return CommitToLog(log_sync_started);
   if (Status s = CommitFreelist(); !s.ok()) return fail(s);
   // A commit that writes no page and does not raise the high-water mark (an
   // empty one, or one that only frees pages without writing a freelist) has
@@ -406,24 +414,71 @@ Status TxImpl::Commit() {
   return Status::OK();
 }
 
+// The record is written now and its sync started on the log's sync thread
+// when this commit will be logged with a sync (not replayed, not committed
+// as a checkpoint, not no_sync). Records in the log are only ever replayed
+// after the data file's checkpoint, so writing one before the pages is
+// safe; what must hold is that a commit that fails leaves no record behind
+// (WithdrawLogRecord), since a later commit's sync would make it durable.
+Status TxImpl::StartLogSync(bool* started) {
+  *started = false;
+  if (!db->logging() || db->replaying_ || db->opts.no_sync || !wal_ops) return Status::OK();
+  const std::string_view record = wal_ops->bytes();
+  if (db->CommitsAsCheckpoint(record.size()) || record.size() > wal::kMaxPayload) {
+    return Status::OK();  // CommitToLog decides
+  }
+  if (Status s = db->wal()->Append(meta.txid, record, /*no_sync=*/true); !s.ok()) {
+    db->SetFailed(s);
+    return s;
+  }
+  db->LogSyncThread()->Start(db->wal()->file());
+  *started = true;
+  return Status::OK();
+}
+
+void TxImpl::WithdrawLogRecord() {
+  Status s = db->LogSyncThread()->Wait();
+  if (s.ok()) s = db->wal()->Withdraw();
+  if (!s.ok()) {
+    // The record may be durable although its commit failed: only a reopen
+    // (replaying it, or not) settles what the log holds.
+    db->SetFailed(Status(s.code(),
+                         "write-ahead log: a failed commit's record could not be taken "
+                         "back (" +
+                             s.ToString() + "); reopen the database"));
+  }
+}
+
 // WAL mode, after rebalance and spill: the pages go to the data file
 // unsynced (into pages no checkpoint uses: see DBImpl::ReleasePending), the
-// record to the log with one write and one sync. The meta is published in
-// memory only; the freelist and meta reach the data file at the checkpoint.
-// A failed log write or sync fails the handle: the record may be durable.
-Status TxImpl::CommitToLog() {
+// record to the log with one write and one sync (begun by StartLogSync when
+// log_sync_started). The meta is published in memory only; the freelist and
+// meta reach the data file at the checkpoint. A failed log write or sync
+// fails the handle: the record may be durable.
+Status TxImpl::CommitToLog(bool log_sync_started) {
   auto fail = [this](Status s) {
     Rollback();
     return s;
   };
   const std::string_view record = wal_ops ? std::string_view(wal_ops->bytes()) : "";
-  if (!db->replaying_ && db->CommitsAsCheckpoint(record.size())) return CommitAsCheckpoint();
-  if (record.size() > wal::kMaxPayload) {
-    return fail(Status(Code::kInvalidArgument, "transaction too large for the write-ahead log"));
+  if (!log_sync_started) {
+    if (!db->replaying_ && db->CommitsAsCheckpoint(record.size())) return CommitAsCheckpoint();
+    if (record.size() > wal::kMaxPayload) {
+      return fail(Status(Code::kInvalidArgument, "transaction too large for the write-ahead log"));
+    }
   }
-  if (Status s = WriteTree(false, true); !s.ok()) return fail(s);
+  if (Status s = WriteTree(false, true); !s.ok()) {
+    if (log_sync_started) WithdrawLogRecord();
+    return fail(s);
+  }
   bool log_full = false;
-  if (!db->replaying_) {
+  if (log_sync_started) {
+    if (Status s = db->LogSyncThread()->Wait(); !s.ok()) {
+      db->SetFailed(s);
+      return fail(s);
+    }
+    log_full = db->wal()->end() >= db->opts.wal_checkpoint_bytes;
+  } else if (!db->replaying_) {
     if (Status s = db->wal()->Append(meta.txid, record, db->opts.no_sync); !s.ok()) {
       db->SetFailed(s);
       return fail(s);

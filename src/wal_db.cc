@@ -489,6 +489,7 @@ void DBImpl::CheckpointLoop() {
 
 void DBImpl::CloseLog(bool remove) {
   if (!logging()) return;
+  log_sync_.reset();  // idle: every commit waited for its sync
   logs_[0].reset();
   logs_[1].reset();
   {

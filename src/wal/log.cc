@@ -181,6 +181,7 @@ Status LogWriter::Append(txid_t txid, std::string_view payload, bool no_sync) {
   }
   EncodeRecordInto(&frame_, header_.salt, txid, payload);
   if (Status s = file_->WriteAt(end_, frame_.data(), frame_.size()); !s.ok()) return s;
+  last_record_ = end_;
   end_ += frame_.size();
   records_++;
   if (end_ > file_size_) {
@@ -193,6 +194,15 @@ Status LogWriter::Append(txid_t txid, std::string_view payload, bool no_sync) {
   }
   if (no_sync) return Status::OK();
   return file_->Sync();
+}
+
+Status LogWriter::Withdraw() {
+  static const char kZeroFrame[kFrameSize] = {};
+  if (Status s = file_->WriteAt(last_record_, kZeroFrame, kFrameSize); !s.ok()) return s;
+  if (Status s = file_->Sync(); !s.ok()) return s;
+  end_ = last_record_;
+  records_--;
+  return Status::OK();
 }
 
 Status LogWriter::Reset(txid_t base, uint64_t keep_bytes) {

@@ -100,6 +100,10 @@ class LogWriter {
   // Writes record txid at the end of the log, then syncs the log (unless
   // no_sync). On failure nobody knows whether the record is durable.
   Status Append(txid_t txid, std::string_view payload, bool no_sync);
+  // Takes back the last record appended (its commit failed after it was
+  // written): zeroes its frame, which ends a scan cleanly there, and syncs.
+  // Requires: no record appended since. On failure the record may stay.
+  Status Withdraw();
   // Starts a new generation continuing from checkpoint base: a new salt and
   // header at offset 0, records from the start again. The header is not
   // synced: the next Append's sync makes it durable with its record, and
@@ -122,6 +126,7 @@ class LogWriter {
   std::unique_ptr<File> file_;
   Header header_;
   uint64_t end_;
+  uint64_t last_record_ = 0;  // offset of the last record appended
   uint64_t file_size_;
   int64_t records_ = 0;
   std::string frame_;  // reused buffer for one record

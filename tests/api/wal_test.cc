@@ -1298,5 +1298,73 @@ TEST(WalUpgrade, ALogOfANewerVersionIsRefusedWithAClearError) {
   EXPECT_EQ(newer.LiveBytes(std::string(kMemDb) + "-wal"), WithHeaderVersion(log, 3));
 }
 
+// What a crash now leaves of the store on mem, opened in WAL mode.
+Result<std::unique_ptr<DB>> OpenCrashImage(MemFileSystem* mem, MemFileSystem* image) {
+  image->PutFile(kMemDb, mem->DurableBytes(kMemDb));
+  for (const char* x : {"-wal", "-wal2"}) {
+    const std::string log = mem->DurableBytes(std::string(kMemDb) + x);
+    if (!log.empty()) image->PutFile(std::string(kMemDb) + x, log);
+  }
+  return DB::Open(kMemDb, MemWalOptions(image));
+}
+
+// A logged commit writes its record and starts its sync before it writes
+// its pages; when a page write then fails, the commit fails and its record
+// is taken back, so neither a crash nor the next commit's sync revives it.
+TEST(WalLogSync, ACommitWhosePagesFailLeavesNoRecord) {
+  MemFileSystem mem;
+  FaultFileSystem ffs(&mem);
+  auto db = DB::Open(kMemDb, MemWalOptions(&ffs));
+  ASSERT_OK(db.status());
+  ASSERT_OK(PutAll(db->get(), "b", {{"k0", "v"}}));
+  const int64_t records = (*db)->GetWalInfo().pending_records;
+  ffs.injector().SetPathFilter("ck.db");  // the data file, not its logs
+  ffs.injector().FailNth(FaultOp::kWrite, 1);
+  Status failed = (*db)->Update([](Tx& tx) { return tx.GetBucket("b").Put("lost", "v"); });
+  ASSERT_FALSE(failed.ok());
+  EXPECT_EQ(ffs.injector().injected(FaultOp::kWrite), 1);
+  ffs.injector().ClearAll();
+  ffs.injector().SetPathFilter("");
+  EXPECT_EQ((*db)->GetWalInfo().pending_records, records);
+  ASSERT_OK(PutAll(db->get(), "b", {{"k2", "v"}}));
+  EXPECT_EQ(CheckDB(db->get()), "");
+  MemFileSystem image;
+  auto crashed = OpenCrashImage(&mem, &image);
+  ASSERT_OK(crashed.status());
+  EXPECT_EQ(ReadAll(crashed->get(), "b"),
+            (std::map<std::string, std::string>{{"k0", "v"}, {"k2", "v"}}));
+  EXPECT_EQ(CheckDB(crashed->get()), "");
+}
+
+// When the record cannot be taken back either (its zeroing write fails),
+// the handle fails with a message that says so: only a reopen settles
+// whether the failed commit's record is in the log.
+TEST(WalLogSync, ARecordThatCannotBeTakenBackFailsTheHandle) {
+  MemFileSystem mem;
+  FaultFileSystem ffs(&mem);
+  auto db = DB::Open(kMemDb, MemWalOptions(&ffs));
+  ASSERT_OK(db.status());
+  ASSERT_OK(PutAll(db->get(), "b", {{"k0", "v"}}));
+  std::atomic<int> writes{0};
+  ffs.injector().SetHook([&](const FaultEvent& ev) {
+    // The record's write passes; every write after it fails.
+    if (ev.op == FaultOp::kWrite && writes++ > 0) return Status(Code::kIOError, "disk gone");
+    return Status::OK();
+  });
+  ASSERT_FALSE((*db)->Update([](Tx& tx) { return tx.GetBucket("b").Put("lost", "v"); }).ok());
+  ffs.injector().ClearAll();
+  Status after = (*db)->Update([](Tx& tx) { return tx.GetBucket("b").Put("k2", "v"); });
+  ASSERT_FALSE(after.ok());
+  EXPECT_NE(after.ToString().find("could not be taken back"), std::string::npos)
+      << after.ToString();
+  db->reset();
+  MemFileSystem image;
+  auto crashed = OpenCrashImage(&mem, &image);
+  ASSERT_OK(crashed.status());
+  EXPECT_EQ(ReadAll(crashed->get(), "b").count("k0"), 1u);
+  EXPECT_EQ(ReadAll(crashed->get(), "b").count("k2"), 0u);
+  EXPECT_EQ(CheckDB(crashed->get()), "");
+}
+
 }  // namespace
 }  // namespace boltpp::testing
