@@ -37,6 +37,10 @@ int RunAll(RunConfig cfg);
 // (write a 4 KiB page + fdatasync, then write a 4 KiB meta page + fdatasync).
 nlohmann::json MeasureFloor(const std::string& dir, int iters, int span_mib);
 nlohmann::json DescribeMachine(const std::string& dir);
+// Seconds taken by iters log-shaped commits in dir (a 128-byte record
+// written after the previous one in already-written space, then fdatasync):
+// the single-sync floor, for a measurement beside a workload's own commits.
+double SingleSyncSeconds(const std::string& dir, int iters);
 
 // Markdown + chart from a results JSON (as RunAll writes it).
 void WriteReport(const nlohmann::json& results, const std::string& md_out,

@@ -187,6 +187,14 @@ json MeasureFloor(const std::string& dir, int iters, int span_mib) {
   return j;
 }
 
+double SingleSyncSeconds(const std::string& dir, int iters) {
+  std::vector<double> us;
+  TimeAppends(dir + "/single_sync.dat", iters, 128, &us);
+  double total = 0;
+  for (double u : us) total += u;
+  return total / 1e6;
+}
+
 json DescribeMachine(const std::string& dir) {
   json m;
   m["nproc"] = sysconf(_SC_NPROCESSORS_ONLN);

@@ -36,6 +36,8 @@ const std::vector<Row>& Rows() {
        "bulk load (sorted)"},
       {"individual_writes", "redb: {individual} durable 1-key txns", Kind::kRate,
        "1-key durable txns"},
+      {"single_sync_beside", "single-sync floor right after them (write + fdatasync)", Kind::kRate,
+       ""},
       {"batch_writes", "redb: {batches} txns x {batch_keys} keys", Kind::kRate, "batch writes"},
       {"random_reads", "redb: {n} random gets, 1 txn", Kind::kRate, "random gets"},
       {"range_reads", "redb: {scans} range scans of 10 keys", Kind::kRate, "range scans"},
@@ -267,6 +269,27 @@ void Header(std::ostream& md, const json& meta) {
      << ". Raw results: `" << S(meta, "json_path") << "`.\n\n";
 }
 
+// Each engine's durable 1-key txns against the single-sync floor measured
+// right after them in the same child (medians over repetitions).
+void FloorBeside(std::ostream& md, const json& res) {
+  if (!res.contains("summary")) return;
+  const json& sum = res["summary"];
+  if (!sum.contains("individual_writes") || !sum.contains("single_sync_beside")) return;
+  std::string parts;
+  for (auto& [eng, cell] : sum["individual_writes"].items()) {
+    if (!cell.contains("rate") || !sum["single_sync_beside"].contains(eng)) continue;
+    const json& floor = sum["single_sync_beside"][eng];
+    if (!floor.contains("rate") || floor["rate"].get<double>() <= 0) continue;
+    const double pct = 100.0 * cell["rate"].get<double>() / floor["rate"].get<double>();
+    parts += std::string(parts.empty() ? "" : ", ") + eng + " " + FmtF("%.0f", pct) + " %";
+  }
+  if (parts.empty()) return;
+  md << "- Durable 1-key txns (redb suite) as a share of the single-sync floor measured right "
+        "after "
+        "them\n  in the same process (the disk's speed drifts during a run): "
+     << parts << ".\n";
+}
+
 void Machine(std::ostream& md, const json& res) {
   const json& meta = res["meta"];
   const json& m = meta["machine"];
@@ -311,7 +334,9 @@ void Machine(std::ostream& md, const json& res) {
      << "/s; the 6 data pages a one-key commit rewrites in a\n"
      << "  4-level bbolt tree (leaf, 2 branches, bucket root, root bucket leaf, freelist) "
      << FmtRate(fl.value("six_pages_contiguous_per_s", 0.0)) << "/s written contiguously, "
-     << FmtRate(fl.value("six_pages_3_extents_per_s", 0.0)) << "/s as 3 extents.\n\n";
+     << FmtRate(fl.value("six_pages_3_extents_per_s", 0.0)) << "/s as 3 extents.\n";
+  FloorBeside(md, res);
+  md << "\n";
 }
 
 void EnginesAndWorkloads(std::ostream& md, const json& meta,
