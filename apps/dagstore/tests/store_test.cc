@@ -820,6 +820,166 @@ TEST_F(StoreTest, AFailedGroupedCommitFailsOnlyTheShardWhoseWriteFails) {
   EXPECT_EQ(Problems(*s), "");
 }
 
+// initialize-all's bulk path: every shard reported once with its own
+// result (a missing CAR and a shard that is not New fail alone), SUCCESS
+// meaning Available with its blocks in the inverted index; interrupted, it
+// starts no more shards and a second call resumes with the ones still New.
+TEST_F(StoreTest, InitializeShardsReportsEachShardAndResumesAfterAnInterrupt) {
+  auto o = TestOptions(root_);
+  o.max_recover_attempts = 0;
+  o.errored_policy = ErroredPolicy::kDoNotRecover;
+  auto s = OpenStore(o);
+  std::map<std::string, std::string> cars;
+  std::vector<std::string> keys;
+  for (int i = 0; i < 8; i++) {
+    const std::string key = "k" + std::to_string(i);
+    cars[key] = Car(key + ".car", 200 + i);
+    keys.push_back(key);
+    ASSERT_OK(s->RegisterShard(key, FileUrl(cars[key]), true));
+  }
+  ASSERT_OK(s->RegisterShard("missing", FileUrl(dir_.File("cars/none.car")), true));
+  keys.insert(keys.begin() + 3, "missing");
+  ASSERT_OK(s->RegisterShard("ready", FileUrl(Car("ready.car", 300)), false));  // Available
+  keys.insert(keys.begin() + 5, "ready");
+  for (size_t concurrency : {1, 3}) {
+    SCOPED_TRACE(concurrency);
+    std::mutex mu;
+    std::vector<std::string> started;
+    std::map<std::string, Status> done;
+    DagStore::BulkInitOptions bulk;
+    bulk.concurrency = concurrency;
+    bulk.interrupted = [&] {
+      std::lock_guard lock(mu);
+      return concurrency == 1 && started.size() >= 4;  // the first run stops after 4
+    };
+    bulk.on_start = [&](size_t i, const std::string& key) {
+      std::lock_guard lock(mu);
+      EXPECT_EQ(keys[i], key);
+      started.push_back(key);
+    };
+    bulk.on_done = [&](size_t i, const std::string& key, const Status& st) {
+      std::lock_guard lock(mu);
+      EXPECT_EQ(keys[i], key);
+      EXPECT_TRUE(done.emplace(key, st).second) << key << " reported twice";
+      if (st.ok()) {
+        EXPECT_EQ(StateOf(*s, key), ShardState::kAvailable) << key;
+      }
+    };
+    std::vector<std::string> todo;
+    for (const auto& key : keys) {
+      if (auto info = s->GetShardInfo(key); info.ok() && info->state == ShardState::kNew) {
+        todo.push_back(key);
+      }
+    }
+    if (concurrency == 1) todo.push_back("ready");  // refused: not New
+    keys = todo;
+    const size_t n = s->InitializeShards(keys, bulk);
+    EXPECT_EQ(n, concurrency == 1 ? 4u : keys.size());
+    EXPECT_EQ(started.size(), n);
+    EXPECT_EQ(done.size(), n);  // every started shard finished
+    for (const auto& [key, st] : done) {
+      if (key == "missing") {
+        EXPECT_EQ(Message(st),
+                  "shard data " + dir_.File("cars/none.car") + " is missing or not a file");
+        EXPECT_EQ(StateOf(*s, key), ShardState::kErrored);
+      } else if (key == "ready") {
+        EXPECT_EQ(Message(st),
+                  "cannot initialize shard; expected state ShardStateNew, was: "
+                  "ShardStateAvailable");
+      } else {
+        EXPECT_OK(st) << key;
+        ExpectAllBlocks(*s, key, cars[key]);
+      }
+    }
+    for (size_t i = n; i < keys.size(); i++) {
+      if (keys[i] != "ready") {
+        EXPECT_EQ(StateOf(*s, keys[i]), ShardState::kNew) << keys[i];
+      }
+    }
+    EXPECT_EQ(Problems(*s), "");
+  }
+  for (const auto& [key, car] : cars) EXPECT_EQ(StateOf(*s, key), ShardState::kAvailable) << key;
+  ASSERT_OK(s->Close());
+  s = OpenStore(o);
+  for (const auto& [key, car] : cars) ExpectAllBlocks(*s, key, car);
+  EXPECT_EQ(Problems(*s), "");
+}
+
+// Shards indexed while a commit cannot run (the test holds the writer lock)
+// gather into one group. Two of them meet a damaged inverted entry: the
+// group's commit fails, is retried one shard per transaction, and only
+// those two are Errored; every other shard of the group is Available with
+// its entries, and verify is clean (also after a reopen).
+TEST_F(StoreTest, AFailingShardInsideAnInitializeGroupFailsAlone) {
+  auto o = TestOptions(root_);
+  o.max_recover_attempts = 0;
+  o.errored_policy = ErroredPolicy::kDoNotRecover;
+  o.max_concurrent_index = 0;
+  auto s = OpenStore(o);
+  std::vector<std::string> keys;
+  std::map<std::string, std::string> cars;
+  std::vector<std::string> damaged;
+  for (int i = 0; i < 8; i++) {
+    const std::string key = (i == 2 || i == 6 ? "bad" : "good") + std::to_string(i);
+    cars[key] = Car(key + ".car", 400 + i);
+    keys.push_back(key);
+    ASSERT_OK(s->RegisterShard(key, FileUrl(cars[key]), true));
+    if (key.starts_with("bad")) damaged.emplace_back(BlocksOf(cars[key]).back().first.multihash());
+  }
+  ASSERT_OK(s->db()->Update([&](Tx& tx) {
+    for (const auto& mh : damaged) {
+      if (Status st = tx.GetBucket("inverted").Put(mh, "\x09x"); !st.ok()) return st;
+    }
+    return Status::OK();
+  }));
+  auto writer = s->db()->Begin(true);  // holds every commit back
+  ASSERT_OK(writer.status());
+  std::mutex mu;
+  std::map<std::string, Status> done;
+  DagStore::BulkInitOptions bulk;
+  bulk.concurrency = keys.size();
+  bulk.on_done = [&](size_t, const std::string& key, const Status& st) {
+    std::lock_guard lock(mu);
+    done.emplace(key, st);
+  };
+  std::thread bulk_thread([&] { EXPECT_EQ(s->InitializeShards(keys, bulk), keys.size()); });
+  // Every index file written, then a moment for the workers to queue their
+  // shards: the committer holds at most one, the others wait as one group.
+  for (int tries = 0; tries < 500; tries++) {
+    bool all = true;
+    for (const auto& key : keys) all = all && fs::exists(s->IndexPath(key));
+    if (all) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  ASSERT_OK(writer->Rollback());
+  bulk_thread.join();
+  ASSERT_EQ(done.size(), keys.size());
+  for (const auto& [key, st] : done) {
+    if (key.starts_with("bad")) {
+      EXPECT_EQ(Message(st), "recording the index: damaged inverted-index value") << key;
+      EXPECT_EQ(StateOf(*s, key), ShardState::kErrored) << key;
+    } else {
+      EXPECT_OK(st) << key;
+      EXPECT_EQ(StateOf(*s, key), ShardState::kAvailable) << key;
+      ExpectAllBlocks(*s, key, cars[key]);
+    }
+  }
+  ASSERT_OK(s->db()->Update([&](Tx& tx) {
+    for (const auto& mh : damaged) {
+      if (Status st = tx.GetBucket("inverted").Delete(mh); !st.ok()) return st;
+    }
+    return Status::OK();
+  }));
+  EXPECT_EQ(Problems(*s), "");
+  ASSERT_OK(s->Close());
+  s = OpenStore(o);
+  for (const auto& [key, car] : cars) {
+    if (key.starts_with("good")) ExpectAllBlocks(*s, key, car);
+  }
+  EXPECT_EQ(Problems(*s), "");
+}
+
 // A lazy registration commits its record with other callers' records and
 // only then becomes a shard: other callers racing it on the same key see
 // either no shard or the registered one, never a destroyed shard brought
