@@ -33,6 +33,10 @@ bool IsNotFound(const Status& s) {
   return s.code() == Code::kInvalidArgument && s.detail().ends_with(" not found");
 }
 Status Refused(const std::string& why) { return Status(Code::kAborted, why); }
+// What to report when FindLocked found no shard `key`: its read error, if any.
+Status NoShard(const std::string& key, const Status& read_error) {
+  return read_error.ok() ? NotFound("shard " + key) : read_error;
+}
 
 std::string MultihashOf(const car::IndexEntry& e) {
   std::string mh;
@@ -655,7 +659,8 @@ Status DagStore::EnsureAttentionIndex() {
   });
 }
 
-DagStore::Shard* DagStore::FindLocked(const std::string& key) const {
+DagStore::Shard* DagStore::FindLocked(const std::string& key, Status* read_error) const {
+  *read_error = Status::OK();
   if (auto it = shards_.find(key); it != shards_.end()) return &it->second;
   // A lazy registration in flight: its record may be durable already, but
   // the shard exists only once RegisterShard returns (no cache entry then).
@@ -672,7 +677,11 @@ DagStore::Shard* DagStore::FindLocked(const std::string& key) const {
     }
     return Status::OK();
   });
-  if (!s.ok() || !loaded) return nullptr;
+  if (!s.ok()) {  // a damaged page, say: not "no such shard"
+    *read_error = Status(s.code(), "reading the record of shard " + key + ": " + s.ToString());
+    return nullptr;
+  }
+  if (!loaded) return nullptr;
   Shard& sh = shards_.try_emplace(key).first->second;
   sh.record.Assign(std::move(*loaded));
   return &sh;
@@ -866,9 +875,11 @@ Status DagStore::RegisterShard(const std::string& key, const std::string& url, b
   if (key.empty()) return Status(Code::kInvalidArgument, "shard key is empty");
   if (Status s = ValidateMountUrl(url); !s.ok()) return s;
   std::unique_lock lock(mu_);
-  if (registering_.count(key) || FindLocked(key)) {
+  Status read_error;
+  if (registering_.count(key) || FindLocked(key, &read_error)) {
     return Refused("shard already exists: " + key);
   }
+  if (!read_error.ok()) return read_error;
   if (undecodable_.count(key)) {
     return Refused("shard already exists: " + key + " (its record cannot be decoded)");
   }
@@ -961,8 +972,9 @@ Result<size_t> DagStore::RegisterLazyBatch(
 
 Status DagStore::InitializeShard(const std::string& key) {
   std::unique_lock lock(mu_);
-  Shard* sh = FindLocked(key);
-  if (sh == nullptr) return NotFound("shard " + key);
+  Status read_error;
+  Shard* sh = FindLocked(key, &read_error);
+  if (sh == nullptr) return NoShard(key, read_error);
   if (sh->record.state != ShardState::kNew) {
     return Refused("cannot initialize shard; expected state ShardStateNew, was: " +
                    StateLongName(sh->record.state));
@@ -972,8 +984,9 @@ Status DagStore::InitializeShard(const std::string& key) {
 
 Status DagStore::RecoverShard(const std::string& key) {
   std::unique_lock lock(mu_);
-  Shard* sh = FindLocked(key);
-  if (sh == nullptr) return NotFound("shard " + key);
+  Status read_error;
+  Shard* sh = FindLocked(key, &read_error);
+  if (sh == nullptr) return NoShard(key, read_error);
   if (sh->record.state != ShardState::kErrored) {
     return Refused("cannot recover shard; expected state ShardStateErrored, was: " +
                    StateLongName(sh->record.state));
@@ -1116,9 +1129,10 @@ size_t DagStore::InitializeShards(const std::vector<std::string>& keys,
       Status s;
       {
         std::unique_lock lock(mu_);
-        Shard* sh = FindLocked(keys[i]);
+        Status read_error;
+        Shard* sh = FindLocked(keys[i], &read_error);
         if (sh == nullptr) {
-          s = NotFound("shard " + keys[i]);
+          s = NoShard(keys[i], read_error);
         } else if (sh->record.state != ShardState::kNew) {
           s = Refused("cannot initialize shard; expected state ShardStateNew, was: " +
                       StateLongName(sh->record.state));
@@ -1189,11 +1203,12 @@ Status DagStore::FailShard(const std::string& key, const std::string& error) {
   std::unique_lock lock(mu_);
   // A worker committing the shard's Available record finishes first: its
   // write must not land after ours.
+  Status read_error;
   cv_.wait(lock, [&] {
-    const Shard* sh = FindLocked(key);
+    const Shard* sh = FindLocked(key, &read_error);
     return sh == nullptr || !sh->committing;
   });
-  if (FindLocked(key) == nullptr) return NotFound("shard " + key);
+  if (FindLocked(key, &read_error) == nullptr) return NoShard(key, read_error);
   Status s = FailLocked(lock, key, error);
   return s.code() == Code::kIOError ? s : Status::OK();
 }
@@ -1220,8 +1235,9 @@ Status DagStore::FailLocked(std::unique_lock<std::mutex>& /*lock*/, const std::s
 Result<std::unique_ptr<ShardAccessor>> DagStore::AcquireShard(const std::string& key) {
   std::unique_lock lock(mu_);
   for (;;) {
-    Shard* found = FindLocked(key);
-    if (found == nullptr) return NotFound("shard " + key);
+    Status read_error;
+    Shard* found = FindLocked(key, &read_error);
+    if (found == nullptr) return NoShard(key, read_error);
     Shard& sh = *found;
     const ShardState state = sh.record.state;
     if (state == ShardState::kAvailable || state == ShardState::kServing) break;
@@ -1298,9 +1314,10 @@ void DagStore::Release(const std::string& key) {
 
 Status DagStore::DestroyShard(const std::string& key) {
   std::unique_lock lock(mu_);
-  const Shard* found = FindLocked(key);  // notes an undecodable record
+  Status read_error;
+  const Shard* found = FindLocked(key, &read_error);  // notes an undecodable record
   if (undecodable_.count(key)) return DestroyUndecodableLocked(key);
-  if (found == nullptr) return NotFound("shard " + key);
+  if (found == nullptr) return NoShard(key, read_error);
   const Shard& sh = *found;
   const ShardState st = sh.record.state;
   if (st == ShardState::kServing || sh.refs > 0) {
@@ -1362,7 +1379,8 @@ std::map<std::string, Status> DagStore::GC() {
   std::set<std::string> kept;
   std::vector<std::string> busy;  // transients of shards not collectable now
   for (const std::string& key : candidates) {
-    Shard* found = FindLocked(key);
+    Status read_error;  // a shard that cannot be read is not collected
+    Shard* found = FindLocked(key, &read_error);
     if (found == nullptr) continue;
     Shard& sh = *found;
     const ShardState st = sh.record.state;
@@ -1425,10 +1443,11 @@ ShardInfo UndecodableInfo(const std::string& key, const std::string& error) {
 
 Result<ShardInfo> DagStore::GetShardInfo(const std::string& key) const {
   std::lock_guard lock(mu_);
-  if (const Shard* sh = FindLocked(key); sh != nullptr) return InfoOf(key, *sh);
+  Status read_error;
+  if (const Shard* sh = FindLocked(key, &read_error); sh != nullptr) return InfoOf(key, *sh);
   auto bad = undecodable_.find(key);
   if (bad != undecodable_.end()) return UndecodableInfo(bad->first, bad->second);
-  return NotFound("shard " + key);
+  return NoShard(key, read_error);
 }
 
 std::vector<ShardInfo> DagStore::AllShardsInfo() const {
@@ -1560,7 +1579,8 @@ void DagStore::BackgroundLoop() {
       auto [key, recover] = queue_.front();
       queue_.erase(queue_.begin());
       busy_++;
-      if (const Shard* sh = FindLocked(key); sh != nullptr) {
+      Status read_error;  // a shard that cannot be read is left as it is
+      if (const Shard* sh = FindLocked(key, &read_error); sh != nullptr) {
         if (recover && sh->record.state == ShardState::kErrored) {
           auto_recoveries_++;
           (void)RunWorker(lock, key, true);

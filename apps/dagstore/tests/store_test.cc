@@ -17,6 +17,7 @@
 
 #include "boltpp/boltpp.h"
 #include "helpers.h"
+#include "testutil/raw_file.h"
 #include "testutil/status_matchers.h"
 #include "testutil/temp_dir.h"
 
@@ -818,6 +819,55 @@ TEST_F(StoreTest, AFailedGroupedCommitFailsOnlyTheShardWhoseWriteFails) {
   s = OpenStore(o);
   EXPECT_EQ(s->AllShardsInfo().size(), static_cast<size_t>(kRounds * kShards));
   EXPECT_EQ(Problems(*s), "");
+}
+
+// A record that cannot be read because a page of the `shards` bucket is
+// damaged is an error naming the damage, never "shard not found" (which
+// would let an operator think the shard is gone, or register it again).
+TEST_F(StoreTest, ADamagedShardsPageIsAnErrorNotAMissingShard) {
+  const std::string root = dir_.File("damaged");  // not Go-checked at TearDown: damaged on purpose
+  auto o = TestOptions(root);
+  std::vector<std::pair<std::string, std::string>> batch;
+  const std::string car = Car("a.car", 1);
+  for (int i = 0; i < 300; i++) batch.emplace_back("k" + std::to_string(1000 + i), FileUrl(car));
+  {
+    auto s = OpenStore(o);
+    auto added = s->RegisterLazyBatch(batch);
+    ASSERT_TRUE(added.ok()) << Message(added.status());
+    ASSERT_OK(s->Close());
+  }
+  const std::string db_path = root + "/datastore/dagstore.db";
+  uint64_t shards_root = 0;
+  uint32_t page_size = 0;
+  {
+    auto db = DB::Open(db_path);
+    ASSERT_OK(db.status());
+    page_size = (*db)->GetInfo().page_size;
+    ASSERT_OK((*db)->View([&](Tx& tx) {
+      shards_root = tx.GetBucket("shards").Root();
+      return Status::OK();
+    }));
+    ASSERT_OK((*db)->Close());
+  }
+  ASSERT_NE(shards_root, 0u) << "the shards bucket must have pages of its own";
+  // The page's flags say neither branch nor leaf.
+  boltpp::testing::PatchFile(db_path, shards_root * page_size + 8, std::string("\x7f\x00", 2));
+  auto s = OpenStore(o);  // Open reads no lazy New record
+  auto info = s->GetShardInfo("k1005");
+  ASSERT_FALSE(info.ok());
+  EXPECT_FALSE(IsNotFound(info.status())) << Message(info.status());
+  EXPECT_EQ(info.status().code(), Code::kCorruption) << Message(info.status());
+  EXPECT_TRUE(Message(info.status()).starts_with("reading the record of shard k1005: "))
+      << Message(info.status());
+  const Status init = s->InitializeShard("k1005");
+  EXPECT_EQ(init.code(), Code::kCorruption) << Message(init);
+  EXPECT_EQ(s->AcquireShard("k1005").status().code(), Code::kCorruption);
+  EXPECT_EQ(s->DestroyShard("k1005").code(), Code::kCorruption);
+  EXPECT_EQ(s->RecoverShard("k1005").code(), Code::kCorruption);
+  EXPECT_EQ(s->FailShard("k1005", "x").code(), Code::kCorruption);
+  const Status reg = s->RegisterShard("k1005", FileUrl(car), true);
+  EXPECT_EQ(reg.code(), Code::kCorruption) << Message(reg);  // not registered over the damage
+  EXPECT_NE(Problems(*s), "");                               // verify sees the damage too
 }
 
 // initialize-all's bulk path: every shard reported once with its own

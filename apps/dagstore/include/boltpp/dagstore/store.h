@@ -347,8 +347,10 @@ class DagStore {
   Status EnsureAttentionIndex();
   // The shard `key` from the cache, else loaded from the datastore into it;
   // nullptr when there is no such record (or it cannot be decoded: then it
-  // is noted in undecodable_). Caller holds mu_.
-  Shard* FindLocked(const std::string& key) const;
+  // is noted in undecodable_), or when the record cannot be read: then
+  // *read_error names the damage ("reading the record of shard K: ..."),
+  // else it is OK. Caller holds mu_.
+  Shard* FindLocked(const std::string& key, Status* read_error) const;
   std::unique_ptr<car::Index> LoadShardIndex(const std::string& key, Status* status) const;
   Status Reconcile();
   // Writes `records` (and every dirty record) in one synced transaction, plus
