@@ -177,8 +177,8 @@ Corpus MakeCorpus(const std::string& dir, size_t cars) {
 }
 
 // D2/D6: registers the corpus lazily, then initializes every shard with
-// `threads` callers; returns the seconds the initialization took (*cpu: the
-// process's CPU seconds meanwhile).
+// `threads` workers through DagStore::InitializeShards (initialize-all's path); returns the seconds
+// the initialization took (*cpu: the process's CPU seconds meanwhile).
 double InitializeAll(const std::string& root, const Corpus& corpus, size_t threads, bool kv,
                      bool wal = true, double* cpu = nullptr, double* pages_per_shard = nullptr) {
   StoreOptions o;
@@ -195,9 +195,16 @@ double InitializeAll(const std::string& root, const Corpus& corpus, size_t threa
   const int64_t pages_before = (*store)->db()->GetStats().tx_stats.write;
   const auto t = Clock::now();
   const double cpu_start = CpuSeconds();
-  Parallel(shards.size(), threads, [&](size_t i) {
-    if (Status s = (*store)->InitializeShard(shards[i].first); !s.ok()) Fail(Message(s));
-  });
+  // As `initialize-all` does: the bulk path, whose commits group the shards
+  // indexed meanwhile.
+  std::vector<std::string> keys;
+  for (const auto& shard : shards) keys.push_back(shard.first);
+  DagStore::BulkInitOptions bulk;
+  bulk.concurrency = threads;
+  bulk.on_done = [](size_t, const std::string&, const Status& s) {
+    if (!s.ok()) Fail(Message(s));
+  };
+  (*store)->InitializeShards(keys, bulk);
   const double secs = Seconds(t);
   if (cpu != nullptr) *cpu = CpuSeconds() - cpu_start;
   if (pages_per_shard != nullptr) {

@@ -33,6 +33,10 @@ bool IsNotFound(const Status& s) {
   return s.code() == Code::kInvalidArgument && s.detail().ends_with(" not found");
 }
 Status Refused(const std::string& why) { return Status(Code::kAborted, why); }
+// What to report when FindLocked found no shard `key`: its read error, if any.
+Status NoShard(const std::string& key, const Status& read_error) {
+  return read_error.ok() ? NotFound("shard " + key) : read_error;
+}
 
 std::string MultihashOf(const car::IndexEntry& e) {
   std::string mh;
@@ -73,6 +77,8 @@ constexpr std::string_view kInverted = "inverted";
 constexpr std::string_view kMeta = "meta";
 constexpr std::string_view kIndexSuffix = ".full.idx";
 constexpr std::string_view kIdx = "idx";
+// index/.version of a store this build writes (see DagStore::Open).
+constexpr std::string_view kLayoutVersion = "2";
 
 // The restart's attention index: shard key -> "" for every record that
 // NeedsAttention, written with the record (RecordWriter). meta "attention"
@@ -241,24 +247,87 @@ Result<bool> KeyListHolds(std::string_view bytes, std::string_view key) {
   return false;
 }
 
-// Adds `key` to the inverted entry of every multihash of `index`, in key
-// order, appending its encoding to the stored bytes (no decode/re-encode).
-Status AddInverted(Tx& tx, const std::string& key, const car::Index& index) {
+}  // namespace
+
+DagStore::MultihashList DagStore::ListMultihashes(const car::Index& index) {
+  MultihashList list;
+  list.arena = std::make_unique<std::string>();
+  std::string& arena = *list.arena;
+  std::vector<std::pair<uint32_t, uint32_t>> spans;  // (offset, size) in arena
+  spans.reserve(index.record_count());
+  arena.reserve(index.record_count() * 36);  // sha2-256: 34 bytes
+  index.ForEach([&](const car::IndexEntry& e) {
+    const size_t at = arena.size();
+    car::AppendUvarint(&arena, e.hash_code);
+    car::AppendUvarint(&arena, e.digest.size());
+    arena.append(reinterpret_cast<const char*>(e.digest.data()), e.digest.size());
+    spans.emplace_back(static_cast<uint32_t>(at), static_cast<uint32_t>(arena.size() - at));
+    return true;
+  });
+  list.sorted.reserve(spans.size());
+  for (auto [at, size] : spans) list.sorted.emplace_back(arena.data() + at, size);
+  // The index lists each code's and width's digests in order: usually sorted.
+  if (!std::is_sorted(list.sorted.begin(), list.sorted.end())) {
+    std::sort(list.sorted.begin(), list.sorted.end());
+  }
+  list.sorted.erase(std::unique(list.sorted.begin(), list.sorted.end()), list.sorted.end());
+  return list;
+}
+
+namespace {
+
+// Adds each shard's key to the inverted entry of every multihash of its
+// list. The shards' sorted lists are merged into one sorted run first, so
+// every multihash is read and written once however many shards hold it, and
+// the B+tree takes the puts in key order (initialize-all commits many shards
+// at once through this). Keys are appended to the stored bytes (no
+// decode/re-encode); a key already listed is not added again (idempotent).
+Status AddInvertedMerged(
+    Tx& tx, const std::vector<std::pair<std::string, const DagStore::MultihashList*>>& shards) {
   Bucket inv = tx.GetBucket(kInverted);
-  const std::string entry = EncodeKeyList({key});
+  struct Item {
+    std::string_view mh;
+    uint32_t shard;
+    bool operator<(const Item& o) const { return mh < o.mh || (mh == o.mh && shard < o.shard); }
+  };
+  std::vector<Item> items;  // merged, one sorted run per shard appended then merged in
+  for (uint32_t j = 0; j < shards.size(); j++) {
+    const size_t mid = items.size();
+    for (std::string_view mh : shards[j].second->sorted) items.push_back({mh, j});
+    std::inplace_merge(items.begin(), items.begin() + static_cast<ptrdiff_t>(mid), items.end());
+  }
+  std::vector<std::string> encoded;  // each shard's key as one list element
+  for (const auto& shard : shards) encoded.push_back(EncodeKeyList({shard.first}));
   std::string value;
-  for (const std::string& mh : SortedMultihashes(index)) {
+  for (size_t i = 0; i < items.size();) {
+    const std::string_view mh = items[i].mh;
     value.clear();
-    if (auto v = inv.Get(mh)) {
-      auto holds = KeyListHolds(*v, key);
-      if (!holds.ok()) return holds.status();
-      if (*holds) continue;
-      value.assign(*v);
+    std::optional<std::string_view> stored = inv.Get(mh);
+    if (stored) value.assign(*stored);
+    const size_t stored_size = value.size();
+    size_t j = i;
+    for (; j < items.size() && items[j].mh == mh; j++) {
+      const uint32_t shard = items[j].shard;
+      if (stored_size > 0) {
+        auto holds =
+            KeyListHolds(std::string_view(value).substr(0, stored_size), shards[shard].first);
+        if (!holds.ok()) return holds.status();
+        if (*holds) continue;
+      }
+      value += encoded[shard];
     }
-    value += entry;
-    if (Status s = inv.Put(mh, value); !s.ok()) return s;
+    if (!stored || value.size() != stored_size) {
+      if (Status s = inv.Put(mh, value); !s.ok()) return s;
+    }
+    i = j;
   }
   return Status::OK();
+}
+
+// Adds `key` to the inverted entry of every multihash of `index`.
+Status AddInverted(Tx& tx, const std::string& key, const car::Index& index) {
+  const DagStore::MultihashList list = DagStore::ListMultihashes(index);
+  return AddInvertedMerged(tx, {{key, &list}});
 }
 
 Status RemoveKeyFrom(Bucket& inv, std::string_view mh, const std::string& key) {
@@ -471,21 +540,34 @@ Result<std::unique_ptr<DagStore>> DagStore::Open(const StoreOptions& options) {
                     "cannot create " + options.root + "/" + sub + ": " + ec.message());
     }
   }
+  // Version 2: every writer of this store maintains the attention index.
+  // Builds before it (version 1, with or without the index) refuse a
+  // version-2 store, so none can write records behind the index's back; a
+  // version-1 store (or one without the file) may have been written by such
+  // a build: its attention index is rebuilt from a scan before it is used,
+  // and only then is the file set to 2.
   const std::string version_path = options.root + "/index/.version";
+  bool upgrade = true;
   if (fs::exists(version_path, ec)) {
     std::ifstream in(version_path);
     std::string v;
     std::getline(in, v);
-    if (v != "1") {
-      return Status(Code::kVersionMismatch,
-                    "unsupported index version \"" + v + "\" in " + version_path + " (want 1)");
+    if (v != "1" && v != std::string(kLayoutVersion)) {
+      return Status(Code::kVersionMismatch, "unsupported index version \"" + v + "\" in " +
+                                                version_path + " (want " +
+                                                std::string(kLayoutVersion) + ", or 1 to upgrade)");
     }
-  } else if (Status s = car::WriteFileAtomically(version_path, "1"); !s.ok()) {
-    return s;
+    upgrade = v == "1";
   }
   std::unique_ptr<DagStore> store(new DagStore(options));
+  store->rebuild_attention_ = upgrade;
   if (Status s = store->OpenDatastore(); !s.ok()) return s;
   if (Status s = store->Reconcile(); !s.ok()) return s;
+  if (upgrade) {
+    if (Status s = car::WriteFileAtomically(version_path, std::string(kLayoutVersion)); !s.ok()) {
+      return s;
+    }
+  }
   store->background_ = std::thread([p = store.get()] { p->BackgroundLoop(); });
   return store;
 }
@@ -568,10 +650,10 @@ Status DagStore::EnsureAttentionIndex() {
     built = tx.GetBucket(kMeta).Get(kAttentionBuilt).has_value();
     return Status::OK();
   });
-  if (!s.ok() || built) return s;  // no write (and no sync) at every open
+  if (!s.ok() || (built && !rebuild_attention_)) return s;  // no write (and no sync) at every open
   return db_->Update([&](Tx& tx) {
     Bucket meta = tx.GetBucket(kMeta);
-    if (meta.Get(kAttentionBuilt)) return Status::OK();
+    if (meta.Get(kAttentionBuilt) && !rebuild_attention_) return Status::OK();
     // A store written before the index existed: one scan of every record
     // (decoded, as the old Open did, but nothing kept in memory).
     std::vector<std::string> keys;
@@ -592,7 +674,8 @@ Status DagStore::EnsureAttentionIndex() {
   });
 }
 
-DagStore::Shard* DagStore::FindLocked(const std::string& key) const {
+DagStore::Shard* DagStore::FindLocked(const std::string& key, Status* read_error) const {
+  *read_error = Status::OK();
   if (auto it = shards_.find(key); it != shards_.end()) return &it->second;
   // A lazy registration in flight: its record may be durable already, but
   // the shard exists only once RegisterShard returns (no cache entry then).
@@ -609,7 +692,11 @@ DagStore::Shard* DagStore::FindLocked(const std::string& key) const {
     }
     return Status::OK();
   });
-  if (!s.ok() || !loaded) return nullptr;
+  if (!s.ok()) {  // a damaged page, say: not "no such shard"
+    *read_error = Status(s.code(), "reading the record of shard " + key + ": " + s.ToString());
+    return nullptr;
+  }
+  if (!loaded) return nullptr;
   Shard& sh = shards_.try_emplace(key).first->second;
   sh.record.Assign(std::move(*loaded));
   return &sh;
@@ -803,9 +890,11 @@ Status DagStore::RegisterShard(const std::string& key, const std::string& url, b
   if (key.empty()) return Status(Code::kInvalidArgument, "shard key is empty");
   if (Status s = ValidateMountUrl(url); !s.ok()) return s;
   std::unique_lock lock(mu_);
-  if (registering_.count(key) || FindLocked(key)) {
+  Status read_error;
+  if (registering_.count(key) || FindLocked(key, &read_error)) {
     return Refused("shard already exists: " + key);
   }
+  if (!read_error.ok()) return read_error;
   if (undecodable_.count(key)) {
     return Refused("shard already exists: " + key + " (its record cannot be decoded)");
   }
@@ -898,8 +987,9 @@ Result<size_t> DagStore::RegisterLazyBatch(
 
 Status DagStore::InitializeShard(const std::string& key) {
   std::unique_lock lock(mu_);
-  Shard* sh = FindLocked(key);
-  if (sh == nullptr) return NotFound("shard " + key);
+  Status read_error;
+  Shard* sh = FindLocked(key, &read_error);
+  if (sh == nullptr) return NoShard(key, read_error);
   if (sh->record.state != ShardState::kNew) {
     return Refused("cannot initialize shard; expected state ShardStateNew, was: " +
                    StateLongName(sh->record.state));
@@ -909,8 +999,9 @@ Status DagStore::InitializeShard(const std::string& key) {
 
 Status DagStore::RecoverShard(const std::string& key) {
   std::unique_lock lock(mu_);
-  Shard* sh = FindLocked(key);
-  if (sh == nullptr) return NotFound("shard " + key);
+  Status read_error;
+  Shard* sh = FindLocked(key, &read_error);
+  if (sh == nullptr) return NoShard(key, read_error);
   if (sh->record.state != ShardState::kErrored) {
     return Refused("cannot recover shard; expected state ShardStateErrored, was: " +
                    StateLongName(sh->record.state));
@@ -918,8 +1009,7 @@ Status DagStore::RecoverShard(const std::string& key) {
   return RunWorker(lock, key, true);
 }
 
-Status DagStore::RunWorker(std::unique_lock<std::mutex>& lock, const std::string& key,
-                           bool recovering) {
+Status DagStore::BeginJobLocked(const std::string& key, bool recovering, WorkerJob* job) {
   Shard& sh = shards_.at(key);
   ShardRecord next = sh.record.ToRecord(key);
   next.state = recovering ? ShardState::kRecovering : ShardState::kInitializing;
@@ -942,61 +1032,198 @@ Status DagStore::RunWorker(std::unique_lock<std::mutex>& lock, const std::string
     dirty_.insert(key);
   }
   sh.record.Assign(next);
-  const uint64_t generation = ++sh.generation;
+  job->key = key;
+  job->url = next.url;
+  job->generation = ++sh.generation;
   if (recovering) {
     std::error_code ec;
     fs::remove(TransientPath(key), ec);
     fs::remove(IndexPath(key), ec);
   }
-  const std::string url = next.url;
-  lock.unlock();
-  std::unique_ptr<car::Index> index;
-  Status built = BuildShardIndex(url, TransientPath(key), index_in_kv_ ? "" : IndexPath(key),
-                                 options_, throttle_mu_, throttle_cv_, indexing_, &index);
-  lock.lock();
-  auto it = shards_.find(key);
-  if (it == shards_.end() || it->second.generation != generation) {
-    return Refused("shard " + key + " changed state while it was being indexed");
+  return Status::OK();
+}
+
+Status DagStore::BuildJob(WorkerJob& job) {
+  Status s =
+      BuildShardIndex(job.url, TransientPath(job.key), index_in_kv_ ? "" : IndexPath(job.key),
+                      options_, throttle_mu_, throttle_cv_, indexing_, &job.index);
+  // The sorted multihashes for the inverted index, here in the worker so
+  // that the commit (one thread for many shards in InitializeShards) only
+  // merges them.
+  if (s.ok()) job.multihashes = ListMultihashes(*job.index);
+  return s;
+}
+
+Status DagStore::ReadyJobLocked(std::unique_lock<std::mutex>& lock, WorkerJob& job,
+                                const Status& built) {
+  auto it = shards_.find(job.key);
+  if (it == shards_.end() || it->second.generation != job.generation) {
+    return Refused("shard " + job.key + " changed state while it was being indexed");
   }
-  if (!built.ok()) return FailLocked(lock, key, Message(built));
-  next = it->second.record.ToRecord(key);
-  next.state = ShardState::kAvailable;
-  next.error.clear();
-  next.transient = NeedsTransient(url) ? TransientPath(key) : "";
+  if (!built.ok()) return FailLocked(lock, job.key, Message(built));
+  job.next = it->second.record.ToRecord(job.key);
+  job.next.state = ShardState::kAvailable;
+  job.next.error.clear();
+  job.next.transient = NeedsTransient(job.url) ? TransientPath(job.key) : "";
+  // While the commit runs the shard stays Initializing/Recovering and
+  // `committing` holds off FailShard, so no other write of this record can
+  // pass it; and it leaves dirty_, so no PersistLocked of other shards
+  // writes its in-progress state after the commit (on disk it is New or
+  // Initializing until then, which a restart treats alike).
+  it->second.committing = true;
+  dirty_.erase(job.key);
+  return Status::OK();
+}
+
+Status DagStore::WriteJobs(Tx& tx, const std::vector<WorkerJob*>& jobs) const {
+  std::vector<std::pair<std::string, const MultihashList*>> lists;
+  for (WorkerJob* job : jobs) {
+    if (index_in_kv_) {
+      if (Status p = PutKvIndex(tx, job->key, *job->index); !p.ok()) return p;
+    }
+    lists.emplace_back(job->key, &job->multihashes);
+  }
+  if (Status a = AddInvertedMerged(tx, lists); !a.ok()) return a;
+  RecordWriter writer(tx);
+  for (WorkerJob* job : jobs) {
+    if (Status p = writer.Put(job->next); !p.ok()) return p;
+  }
+  return Status::OK();
+}
+
+Status DagStore::FinishJobLocked(std::unique_lock<std::mutex>& lock, WorkerJob& job,
+                                 const Status& committed) {
+  Shard& done = shards_.at(job.key);  // not destroyable while Initializing/Recovering
+  done.committing = false;
+  cv_.notify_all();
+  if (!committed.ok())
+    return FailLocked(lock, job.key, "recording the index: " + Message(committed));
+  done.record.Assign(std::move(job.next));
+  done.auto_recover_attempts = 0;
+  return Status::OK();
+}
+
+Status DagStore::RunWorker(std::unique_lock<std::mutex>& lock, const std::string& key,
+                           bool recovering) {
+  WorkerJob job;
+  if (Status s = BeginJobLocked(key, recovering, &job); !s.ok()) return s;
+  lock.unlock();
+  Status built = BuildJob(job);
+  lock.lock();
+  if (Status s = ReadyJobLocked(lock, job, built); !s.ok()) return s;
   // One write transaction: the KV index (--index-in-kv), the inverted
   // entries and the Available record, committed outside mu_ together with
   // the same commits of concurrent workers (CommitGrouped; fn is idempotent).
-  // While it runs the shard stays Initializing/Recovering and `committing`
-  // holds off FailShard, so no other write of this record can pass it.
-  it->second.committing = true;
   lock.unlock();
-  Status s = CommitGrouped([&](Tx& tx) {
-    if (index_in_kv_) {
-      if (Status p = PutKvIndex(tx, key, *index); !p.ok()) return p;
-    }
-    if (Status a = AddInverted(tx, key, *index); !a.ok()) return a;
-    return RecordWriter(tx).Put(next);
-  });
+  Status s = CommitGrouped([&](Tx& tx) { return WriteJobs(tx, {&job}); });
   lock.lock();
-  Shard& done = shards_.at(key);  // not destroyable while Initializing/Recovering
-  done.committing = false;
-  cv_.notify_all();
-  if (!s.ok()) return FailLocked(lock, key, "recording the index: " + Message(s));
-  done.record.Assign(std::move(next));
-  done.auto_recover_attempts = 0;
-  dirty_.erase(key);  // the record just written is the current one
-  return Status::OK();
+  return FinishJobLocked(lock, job, s);
+}
+
+size_t DagStore::InitializeShards(const std::vector<std::string>& keys,
+                                  const BulkInitOptions& options) {
+  std::atomic<size_t> next{0};
+  // Jobs indexed and ready, with their positions in `keys`; guarded by bulk_mu.
+  std::mutex bulk_mu;
+  std::condition_variable bulk_cv;
+  std::vector<std::pair<size_t, std::unique_ptr<WorkerJob>>> pending;
+  const size_t workers =
+      std::clamp<size_t>(options.concurrency, 1, std::max<size_t>(1, keys.size()));
+  size_t workers_running = workers;
+  const size_t max_pending = std::max<size_t>(1, options.max_pending);
+  auto report = [&](size_t i, const Status& result) {
+    if (options.on_done) options.on_done(i, keys[i], result);
+  };
+  auto worker = [&] {
+    for (;;) {
+      if (options.interrupted && options.interrupted()) break;  // what runs finishes
+      const size_t i = next++;
+      if (i >= keys.size()) break;
+      if (options.on_start) options.on_start(i, keys[i]);
+      auto job = std::make_unique<WorkerJob>();
+      Status s;
+      {
+        std::unique_lock lock(mu_);
+        Status read_error;
+        Shard* sh = FindLocked(keys[i], &read_error);
+        if (sh == nullptr) {
+          s = NoShard(keys[i], read_error);
+        } else if (sh->record.state != ShardState::kNew) {
+          s = Refused("cannot initialize shard; expected state ShardStateNew, was: " +
+                      StateLongName(sh->record.state));
+        } else {
+          s = BeginJobLocked(keys[i], false, job.get());
+        }
+        if (s.ok()) {
+          lock.unlock();
+          Status built = BuildJob(*job);
+          lock.lock();
+          s = ReadyJobLocked(lock, *job, built);
+        }
+      }
+      if (!s.ok()) {
+        report(i, s);
+        continue;
+      }
+      std::unique_lock bulk(bulk_mu);
+      bulk_cv.wait(bulk, [&] { return pending.size() < max_pending; });
+      pending.emplace_back(i, std::move(job));
+      bulk_cv.notify_all();
+    }
+    std::lock_guard bulk(bulk_mu);
+    workers_running--;
+    bulk_cv.notify_all();
+  };
+  // The committer: every job that is ready when it comes round goes into one
+  // transaction; each is reported once that commit returned.
+  auto committer = [&] {
+    for (;;) {
+      std::vector<std::pair<size_t, std::unique_ptr<WorkerJob>>> group;
+      {
+        std::unique_lock bulk(bulk_mu);
+        bulk_cv.wait(bulk, [&] { return !pending.empty() || workers_running == 0; });
+        if (pending.empty()) return;
+        group.swap(pending);
+        bulk_cv.notify_all();
+      }
+      std::vector<WorkerJob*> jobs;
+      for (auto& [i, job] : group) jobs.push_back(job.get());
+      Status s = db_->Update([&](Tx& tx) { return WriteJobs(tx, jobs); });
+      std::vector<Status> committed(group.size(), s);
+      if (!s.ok() && group.size() > 1) {  // each alone: only the shard at fault fails
+        for (size_t g = 0; g < group.size(); g++) {
+          committed[g] = db_->Update([&](Tx& tx) { return WriteJobs(tx, {jobs[g]}); });
+        }
+      }
+      std::vector<Status> results;
+      {
+        std::unique_lock lock(mu_);
+        for (size_t g = 0; g < group.size(); g++) {
+          results.push_back(FinishJobLocked(lock, *jobs[g], committed[g]));
+        }
+      }
+      for (size_t g = 0; g < group.size(); g++) report(group[g].first, results[g]);
+    }
+  };
+  std::thread commit_thread(committer);
+  std::vector<std::thread> pool;
+  for (size_t t = 1; t < workers; t++) pool.emplace_back(worker);
+  worker();  // this thread is one of the workers
+  for (auto& t : pool) t.join();
+  commit_thread.join();
+  return std::min(next.load(), keys.size());
 }
 
 Status DagStore::FailShard(const std::string& key, const std::string& error) {
   std::unique_lock lock(mu_);
   // A worker committing the shard's Available record finishes first: its
   // write must not land after ours.
+  Status read_error;
   cv_.wait(lock, [&] {
-    const Shard* sh = FindLocked(key);
+    const Shard* sh = FindLocked(key, &read_error);
     return sh == nullptr || !sh->committing;
   });
-  if (FindLocked(key) == nullptr) return NotFound("shard " + key);
+  if (FindLocked(key, &read_error) == nullptr) return NoShard(key, read_error);
   Status s = FailLocked(lock, key, error);
   return s.code() == Code::kIOError ? s : Status::OK();
 }
@@ -1023,8 +1250,9 @@ Status DagStore::FailLocked(std::unique_lock<std::mutex>& /*lock*/, const std::s
 Result<std::unique_ptr<ShardAccessor>> DagStore::AcquireShard(const std::string& key) {
   std::unique_lock lock(mu_);
   for (;;) {
-    Shard* found = FindLocked(key);
-    if (found == nullptr) return NotFound("shard " + key);
+    Status read_error;
+    Shard* found = FindLocked(key, &read_error);
+    if (found == nullptr) return NoShard(key, read_error);
     Shard& sh = *found;
     const ShardState state = sh.record.state;
     if (state == ShardState::kAvailable || state == ShardState::kServing) break;
@@ -1101,9 +1329,10 @@ void DagStore::Release(const std::string& key) {
 
 Status DagStore::DestroyShard(const std::string& key) {
   std::unique_lock lock(mu_);
-  const Shard* found = FindLocked(key);  // notes an undecodable record
+  Status read_error;
+  const Shard* found = FindLocked(key, &read_error);  // notes an undecodable record
   if (undecodable_.count(key)) return DestroyUndecodableLocked(key);
-  if (found == nullptr) return NotFound("shard " + key);
+  if (found == nullptr) return NoShard(key, read_error);
   const Shard& sh = *found;
   const ShardState st = sh.record.state;
   if (st == ShardState::kServing || sh.refs > 0) {
@@ -1165,7 +1394,8 @@ std::map<std::string, Status> DagStore::GC() {
   std::set<std::string> kept;
   std::vector<std::string> busy;  // transients of shards not collectable now
   for (const std::string& key : candidates) {
-    Shard* found = FindLocked(key);
+    Status read_error;  // a shard that cannot be read is not collected
+    Shard* found = FindLocked(key, &read_error);
     if (found == nullptr) continue;
     Shard& sh = *found;
     const ShardState st = sh.record.state;
@@ -1228,10 +1458,11 @@ ShardInfo UndecodableInfo(const std::string& key, const std::string& error) {
 
 Result<ShardInfo> DagStore::GetShardInfo(const std::string& key) const {
   std::lock_guard lock(mu_);
-  if (const Shard* sh = FindLocked(key); sh != nullptr) return InfoOf(key, *sh);
+  Status read_error;
+  if (const Shard* sh = FindLocked(key, &read_error); sh != nullptr) return InfoOf(key, *sh);
   auto bad = undecodable_.find(key);
   if (bad != undecodable_.end()) return UndecodableInfo(bad->first, bad->second);
-  return NotFound("shard " + key);
+  return NoShard(key, read_error);
 }
 
 std::vector<ShardInfo> DagStore::AllShardsInfo() const {
@@ -1363,7 +1594,8 @@ void DagStore::BackgroundLoop() {
       auto [key, recover] = queue_.front();
       queue_.erase(queue_.begin());
       busy_++;
-      if (const Shard* sh = FindLocked(key); sh != nullptr) {
+      Status read_error;  // a shard that cannot be read is left as it is
+      if (const Shard* sh = FindLocked(key, &read_error); sh != nullptr) {
         if (recover && sh->record.state == ShardState::kErrored) {
           auto_recoveries_++;
           (void)RunWorker(lock, key, true);

@@ -17,6 +17,7 @@
 
 #include "boltpp/boltpp.h"
 #include "helpers.h"
+#include "testutil/raw_file.h"
 #include "testutil/status_matchers.h"
 #include "testutil/temp_dir.h"
 
@@ -64,16 +65,65 @@ TEST_F(StoreTest, OpenCreatesTheLayout) {
   ASSERT_TRUE(s);
   EXPECT_TRUE(fs::is_regular_file(root_ + "/datastore/dagstore.db"));
   EXPECT_TRUE(fs::is_directory(root_ + "/transients"));
-  EXPECT_EQ(ReadFile(root_ + "/index/.version"), "1");
+  EXPECT_EQ(ReadFile(root_ + "/index/.version"), "2");
   EXPECT_EQ(Problems(*s), "");
 }
 
 TEST_F(StoreTest, OpenRefusesAnotherIndexVersion) {
   fs::create_directories(root_ + "/index");
-  WriteFile(root_ + "/index/.version", "2");
+  WriteFile(root_ + "/index/.version", "3");
   auto s = DagStore::Open(TestOptions(root_));
   ASSERT_FALSE(s.ok());
-  EXPECT_NE(Message(s.status()).find("unsupported index version \"2\""), std::string::npos);
+  EXPECT_EQ(Message(s.status()), "unsupported index version \"3\" in " + root_ +
+                                     "/index/.version (want 2, or 1 to upgrade)");
+}
+
+// Builds that do not maintain the attention index (those before it) write
+// records without their entries, so a restart would not reconcile them.
+// They refuse a store whose index/.version is 2 (what this build writes);
+// a store they wrote says 1, and its attention index is rebuilt from a scan
+// at the first open, which then sets 2. The first half shows what the
+// version guards against: the same stale write left at version 2 is a
+// stale index (verify reports it, the Errored shard is not reconciled).
+TEST_F(StoreTest, AStoreWrittenByAnOlderBuildHasItsAttentionIndexRebuilt) {
+  const std::string car = Car("a.car", 1);
+  auto o = TestOptions(root_);
+  o.errored_policy = ErroredPolicy::kRecoverNow;
+  {
+    auto s = OpenStore(o);
+    ASSERT_OK(s->RegisterShard("a", FileUrl(car), true));
+    ASSERT_OK(s->RegisterShard("b", FileUrl(car), true));
+    ASSERT_OK(s->Close());
+  }
+  EXPECT_EQ(ReadFile(root_ + "/index/.version"), "2");
+  // What an older build does when shard a fails: the record only.
+  auto write_errored_record = [&] {
+    auto db = DB::Open(root_ + "/datastore/dagstore.db");
+    ASSERT_OK(db.status());
+    ASSERT_OK((*db)->Update([&](Tx& tx) {
+      return tx.GetBucket("shards").Put(
+          "a", EncodeRecord({"a", FileUrl(car), "", ShardState::kErrored, true, "boom"}));
+    }));
+    ASSERT_OK((*db)->Close());
+  };
+  write_errored_record();
+  {
+    auto s = OpenStore(o);
+    s->WaitIdle();
+    EXPECT_EQ(StateOf(*s, "a"), ShardState::kErrored);  // not reconciled: not in the index
+    EXPECT_NE(Problems(*s).find("attention: shard a is missing"), std::string::npos);
+    ASSERT_OK(s->Close());
+  }
+  WriteFile(root_ + "/index/.version", "1");  // as the older build left it
+  {
+    auto s = OpenStore(o);
+    s->WaitIdle();
+    EXPECT_EQ(StateOf(*s, "a"), ShardState::kAvailable);  // found and recovered at Open
+    EXPECT_EQ(StateOf(*s, "b"), ShardState::kNew);
+    EXPECT_EQ(Problems(*s), "");
+    ASSERT_OK(s->Close());
+  }
+  EXPECT_EQ(ReadFile(root_ + "/index/.version"), "2");
 }
 
 TEST_F(StoreTest, OpenRefusesASecondOpenerOfTheSameRoot) {
@@ -817,6 +867,215 @@ TEST_F(StoreTest, AFailedGroupedCommitFailsOnlyTheShardWhoseWriteFails) {
   ASSERT_OK(s->Close());
   s = OpenStore(o);
   EXPECT_EQ(s->AllShardsInfo().size(), static_cast<size_t>(kRounds * kShards));
+  EXPECT_EQ(Problems(*s), "");
+}
+
+// A record that cannot be read because a page of the `shards` bucket is
+// damaged is an error naming the damage, never "shard not found" (which
+// would let an operator think the shard is gone, or register it again).
+TEST_F(StoreTest, ADamagedShardsPageIsAnErrorNotAMissingShard) {
+  const std::string root = dir_.File("damaged");  // not Go-checked at TearDown: damaged on purpose
+  auto o = TestOptions(root);
+  std::vector<std::pair<std::string, std::string>> batch;
+  const std::string car = Car("a.car", 1);
+  for (int i = 0; i < 300; i++) batch.emplace_back("k" + std::to_string(1000 + i), FileUrl(car));
+  {
+    auto s = OpenStore(o);
+    auto added = s->RegisterLazyBatch(batch);
+    ASSERT_TRUE(added.ok()) << Message(added.status());
+    ASSERT_OK(s->Close());
+  }
+  const std::string db_path = root + "/datastore/dagstore.db";
+  uint64_t shards_root = 0;
+  uint32_t page_size = 0;
+  {
+    auto db = DB::Open(db_path);
+    ASSERT_OK(db.status());
+    page_size = (*db)->GetInfo().page_size;
+    ASSERT_OK((*db)->View([&](Tx& tx) {
+      shards_root = tx.GetBucket("shards").Root();
+      return Status::OK();
+    }));
+    ASSERT_OK((*db)->Close());
+  }
+  ASSERT_NE(shards_root, 0u) << "the shards bucket must have pages of its own";
+  // The page's flags say neither branch nor leaf.
+  boltpp::testing::PatchFile(db_path, shards_root * page_size + 8, std::string("\x7f\x00", 2));
+  auto s = OpenStore(o);  // Open reads no lazy New record
+  auto info = s->GetShardInfo("k1005");
+  ASSERT_FALSE(info.ok());
+  EXPECT_FALSE(IsNotFound(info.status())) << Message(info.status());
+  EXPECT_EQ(info.status().code(), Code::kCorruption) << Message(info.status());
+  EXPECT_TRUE(Message(info.status()).starts_with("reading the record of shard k1005: "))
+      << Message(info.status());
+  const Status init = s->InitializeShard("k1005");
+  EXPECT_EQ(init.code(), Code::kCorruption) << Message(init);
+  EXPECT_EQ(s->AcquireShard("k1005").status().code(), Code::kCorruption);
+  EXPECT_EQ(s->DestroyShard("k1005").code(), Code::kCorruption);
+  EXPECT_EQ(s->RecoverShard("k1005").code(), Code::kCorruption);
+  EXPECT_EQ(s->FailShard("k1005", "x").code(), Code::kCorruption);
+  const Status reg = s->RegisterShard("k1005", FileUrl(car), true);
+  EXPECT_EQ(reg.code(), Code::kCorruption) << Message(reg);  // not registered over the damage
+  EXPECT_NE(Problems(*s), "");                               // verify sees the damage too
+}
+
+// initialize-all's bulk path: every shard reported once with its own
+// result (a missing CAR and a shard that is not New fail alone), SUCCESS
+// meaning Available with its blocks in the inverted index; interrupted, it
+// starts no more shards and a second call resumes with the ones still New.
+TEST_F(StoreTest, InitializeShardsReportsEachShardAndResumesAfterAnInterrupt) {
+  auto o = TestOptions(root_);
+  o.max_recover_attempts = 0;
+  o.errored_policy = ErroredPolicy::kDoNotRecover;
+  auto s = OpenStore(o);
+  std::map<std::string, std::string> cars;
+  std::vector<std::string> keys;
+  for (int i = 0; i < 8; i++) {
+    const std::string key = "k" + std::to_string(i);
+    cars[key] = Car(key + ".car", 200 + i);
+    keys.push_back(key);
+    ASSERT_OK(s->RegisterShard(key, FileUrl(cars[key]), true));
+  }
+  ASSERT_OK(s->RegisterShard("missing", FileUrl(dir_.File("cars/none.car")), true));
+  keys.insert(keys.begin() + 3, "missing");
+  ASSERT_OK(s->RegisterShard("ready", FileUrl(Car("ready.car", 300)), false));  // Available
+  keys.insert(keys.begin() + 5, "ready");
+  for (size_t concurrency : {1, 3}) {
+    SCOPED_TRACE(concurrency);
+    std::mutex mu;
+    std::vector<std::string> started;
+    std::map<std::string, Status> done;
+    DagStore::BulkInitOptions bulk;
+    bulk.concurrency = concurrency;
+    bulk.interrupted = [&] {
+      std::lock_guard lock(mu);
+      return concurrency == 1 && started.size() >= 4;  // the first run stops after 4
+    };
+    bulk.on_start = [&](size_t i, const std::string& key) {
+      std::lock_guard lock(mu);
+      EXPECT_EQ(keys[i], key);
+      started.push_back(key);
+    };
+    bulk.on_done = [&](size_t i, const std::string& key, const Status& st) {
+      std::lock_guard lock(mu);
+      EXPECT_EQ(keys[i], key);
+      EXPECT_TRUE(done.emplace(key, st).second) << key << " reported twice";
+      if (st.ok()) {
+        EXPECT_EQ(StateOf(*s, key), ShardState::kAvailable) << key;
+      }
+    };
+    std::vector<std::string> todo;
+    for (const auto& key : keys) {
+      if (auto info = s->GetShardInfo(key); info.ok() && info->state == ShardState::kNew) {
+        todo.push_back(key);
+      }
+    }
+    if (concurrency == 1) todo.push_back("ready");  // refused: not New
+    keys = todo;
+    const size_t n = s->InitializeShards(keys, bulk);
+    EXPECT_EQ(n, concurrency == 1 ? 4u : keys.size());
+    EXPECT_EQ(started.size(), n);
+    EXPECT_EQ(done.size(), n);  // every started shard finished
+    for (const auto& [key, st] : done) {
+      if (key == "missing") {
+        EXPECT_EQ(Message(st),
+                  "shard data " + dir_.File("cars/none.car") + " is missing or not a file");
+        EXPECT_EQ(StateOf(*s, key), ShardState::kErrored);
+      } else if (key == "ready") {
+        EXPECT_EQ(Message(st),
+                  "cannot initialize shard; expected state ShardStateNew, was: "
+                  "ShardStateAvailable");
+      } else {
+        EXPECT_OK(st) << key;
+        ExpectAllBlocks(*s, key, cars[key]);
+      }
+    }
+    for (size_t i = n; i < keys.size(); i++) {
+      if (keys[i] != "ready") {
+        EXPECT_EQ(StateOf(*s, keys[i]), ShardState::kNew) << keys[i];
+      }
+    }
+    EXPECT_EQ(Problems(*s), "");
+  }
+  for (const auto& [key, car] : cars) EXPECT_EQ(StateOf(*s, key), ShardState::kAvailable) << key;
+  ASSERT_OK(s->Close());
+  s = OpenStore(o);
+  for (const auto& [key, car] : cars) ExpectAllBlocks(*s, key, car);
+  EXPECT_EQ(Problems(*s), "");
+}
+
+// Shards indexed while a commit cannot run (the test holds the writer lock)
+// gather into one group. Two of them meet a damaged inverted entry: the
+// group's commit fails, is retried one shard per transaction, and only
+// those two are Errored; every other shard of the group is Available with
+// its entries, and verify is clean (also after a reopen).
+TEST_F(StoreTest, AFailingShardInsideAnInitializeGroupFailsAlone) {
+  auto o = TestOptions(root_);
+  o.max_recover_attempts = 0;
+  o.errored_policy = ErroredPolicy::kDoNotRecover;
+  o.max_concurrent_index = 0;
+  auto s = OpenStore(o);
+  std::vector<std::string> keys;
+  std::map<std::string, std::string> cars;
+  std::vector<std::string> damaged;
+  for (int i = 0; i < 8; i++) {
+    const std::string key = (i == 2 || i == 6 ? "bad" : "good") + std::to_string(i);
+    cars[key] = Car(key + ".car", 400 + i);
+    keys.push_back(key);
+    ASSERT_OK(s->RegisterShard(key, FileUrl(cars[key]), true));
+    if (key.starts_with("bad")) damaged.emplace_back(BlocksOf(cars[key]).back().first.multihash());
+  }
+  ASSERT_OK(s->db()->Update([&](Tx& tx) {
+    for (const auto& mh : damaged) {
+      if (Status st = tx.GetBucket("inverted").Put(mh, "\x09x"); !st.ok()) return st;
+    }
+    return Status::OK();
+  }));
+  auto writer = s->db()->Begin(true);  // holds every commit back
+  ASSERT_OK(writer.status());
+  std::mutex mu;
+  std::map<std::string, Status> done;
+  DagStore::BulkInitOptions bulk;
+  bulk.concurrency = keys.size();
+  bulk.on_done = [&](size_t, const std::string& key, const Status& st) {
+    std::lock_guard lock(mu);
+    done.emplace(key, st);
+  };
+  std::thread bulk_thread([&] { EXPECT_EQ(s->InitializeShards(keys, bulk), keys.size()); });
+  // Every index file written, then a moment for the workers to queue their
+  // shards: the committer holds at most one, the others wait as one group.
+  for (int tries = 0; tries < 500; tries++) {
+    bool all = true;
+    for (const auto& key : keys) all = all && fs::exists(s->IndexPath(key));
+    if (all) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  ASSERT_OK(writer->Rollback());
+  bulk_thread.join();
+  ASSERT_EQ(done.size(), keys.size());
+  for (const auto& [key, st] : done) {
+    if (key.starts_with("bad")) {
+      EXPECT_EQ(Message(st), "recording the index: damaged inverted-index value") << key;
+      EXPECT_EQ(StateOf(*s, key), ShardState::kErrored) << key;
+    } else {
+      EXPECT_OK(st) << key;
+      EXPECT_EQ(StateOf(*s, key), ShardState::kAvailable) << key;
+      ExpectAllBlocks(*s, key, cars[key]);
+    }
+  }
+  ASSERT_OK(s->db()->Update([&](Tx& tx) {
+    for (const auto& mh : damaged) {
+      if (Status st = tx.GetBucket("inverted").Delete(mh); !st.ok()) return st;
+    }
+    return Status::OK();
+  }));
+  EXPECT_EQ(Problems(*s), "");
+  ASSERT_OK(s->Close());
+  s = OpenStore(o);
+  for (const auto& [key, car] : cars) {
+    if (key.starts_with("good")) ExpectAllBlocks(*s, key, car);
+  }
   EXPECT_EQ(Problems(*s), "");
 }
 

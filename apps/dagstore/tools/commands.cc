@@ -76,35 +76,29 @@ int InitializeAll(DagStore& store, int concurrency, Output& out) {
     if (s.state == ShardState::kNew) keys.push_back(s.key);
   }
   const size_t total = keys.size();
-  std::atomic<size_t> next{0};
   std::atomic<size_t> errors{0};
   auto say = [&](size_t i, const std::string& key, const std::string& what) {
     out.Out("(" + std::to_string(i) + "/" + std::to_string(total) + ") " + key + " " + what + "\n");
   };
-  auto worker = [&] {
-    for (;;) {
-      if (out.Interrupted()) return;  // stop scheduling; what runs finishes
-      const size_t i = next++;
-      if (i >= total) return;
-      say(i + 1, keys[i], "STARTING");
-      Status s = store.InitializeShard(keys[i]);
-      if (s.ok()) {
-        say(i + 1, keys[i], "SUCCESS");
-      } else {
-        errors++;
-        say(i + 1, keys[i], "ERROR " + Message(s));
-      }
-    }
-  };
   // 0 = unlimited: as many workers as the store's own indexing throttle can
   // use, capped so thousands of New shards do not start thousands of threads.
   const size_t unlimited = std::max<size_t>(4, 2 * std::thread::hardware_concurrency());
-  const size_t threads =
-      std::min<size_t>(concurrency <= 0 ? unlimited : static_cast<size_t>(concurrency), total);
-  std::vector<std::thread> pool;
-  for (size_t t = 0; t < threads; t++) pool.emplace_back(worker);
-  for (auto& t : pool) t.join();
-  const size_t started = std::min(next.load(), total);
+  DagStore::BulkInitOptions bulk;
+  bulk.concurrency = concurrency <= 0 ? unlimited : static_cast<size_t>(concurrency);
+  bulk.interrupted = [&] { return out.Interrupted(); };  // stop scheduling; what runs finishes
+  bulk.on_start = [&](size_t i, const std::string& key) { say(i + 1, key, "STARTING"); };
+  bulk.on_done = [&](size_t i, const std::string& key, const Status& s) {
+    if (s.ok()) {
+      say(i + 1, key, "SUCCESS");
+    } else {
+      errors++;
+      say(i + 1, key, "ERROR " + Message(s));
+    }
+  };
+  // Shards indexed meanwhile share their Available commit (see
+  // InitializeShards): SUCCESS follows the commit, so with concurrency 1 the
+  // next shard may print STARTING before the previous one's SUCCESS.
+  const size_t started = store.InitializeShards(keys, bulk);
   if (started < total) {
     throw Failed("interrupted: " + std::to_string(total - started) + " of " +
                  std::to_string(total) + " shards not started; run initialize-all again to resume");

@@ -3,7 +3,8 @@
 // survive restarts, recovery and GC, all kept in one boltpp file.
 //
 // Root layout (apps-spec 2.1):
-//   <root>/index/.version                  "1"; Open refuses any other version
+//   <root>/index/.version                  "2" (1 is upgraded: attention index rebuilt);
+//                                          Open refuses any other version
 //   <root>/index/<key>.full.idx            MultihashIndexSorted, identity CIDs kept
 //   <root>/transients/transient-<key>.complete   local copies of http:// mounts
 //   <root>/datastore/dagstore.db           boltpp file: buckets shards, inverted, meta,
@@ -219,6 +220,31 @@ class DagStore {
   Result<size_t> RegisterLazyBatch(const std::vector<std::pair<std::string, std::string>>& shards);
   // New -> Initializing -> Available (or Errored, returned as the error).
   Status InitializeShard(const std::string& key);
+  // Bulk initialization (`initialize-all`): initializes every shard of
+  // `keys` (each must be New, as InitializeShard) with `concurrency` workers
+  // indexing at once, and commits the Available records and inverted entries
+  // of the shards indexed meanwhile together: one committer takes every
+  // shard that finished indexing since its last commit and writes them in
+  // one transaction (their inverted entries merged in key order), while the
+  // workers index the next ones. Each inverted-index page a commit rewrites is
+  // then shared by the shards of its group instead of rewritten per shard.
+  // on_start(i, key) is called before shard keys[i] starts; on_done(i, key,
+  // result) once its result is final: OK only after the commit holding its
+  // entries and its Available record returned (a group whose commit fails
+  // is retried one shard per transaction, so one bad shard fails alone).
+  // interrupted() is asked before each start: once true no shard starts, and
+  // the started ones finish. Returns how many shards were started. A crash
+  // mid-group leaves the group's shards New or Initializing with their index
+  // files, which the next Open reconciles (Available or New).
+  struct BulkInitOptions {
+    size_t concurrency = 1;  // workers (>= 1)
+    // Shards indexed and waiting for a commit at most (workers wait beyond).
+    size_t max_pending = 64;
+    std::function<bool()> interrupted;
+    std::function<void(size_t i, const std::string& key)> on_start;
+    std::function<void(size_t i, const std::string& key, const Status& result)> on_done;
+  };
+  size_t InitializeShards(const std::vector<std::string>& keys, const BulkInitOptions& options);
   // Waits while the shard is Initializing/Recovering; initializes a New
   // shard; Errored fails unless marked for recovery on acquire.
   Result<std::unique_ptr<ShardAccessor>> AcquireShard(const std::string& key);
@@ -260,6 +286,15 @@ class DagStore {
   int auto_recoveries() const { return auto_recoveries_.load(); }
 
   const StoreOptions& options() const { return options_; }
+  // The distinct raw multihashes of an index, sorted, as views into one
+  // buffer (what the inverted index is written from).
+  struct MultihashList {
+    // Behind a pointer so that moving the list never moves the bytes the
+    // views point into (a short std::string keeps them inline).
+    std::unique_ptr<std::string> arena;
+    std::vector<std::string_view> sorted;  // into *arena
+  };
+  static MultihashList ListMultihashes(const car::Index& index);
   std::string IndexPath(const std::string& key) const;
   // Whether shard indexes live in the datastore (see index_in_kv).
   bool index_in_kv() const { return index_in_kv_; }
@@ -313,14 +348,37 @@ class DagStore {
   Status EnsureAttentionIndex();
   // The shard `key` from the cache, else loaded from the datastore into it;
   // nullptr when there is no such record (or it cannot be decoded: then it
-  // is noted in undecodable_). Caller holds mu_.
-  Shard* FindLocked(const std::string& key) const;
+  // is noted in undecodable_), or when the record cannot be read: then
+  // *read_error names the damage ("reading the record of shard K: ..."),
+  // else it is OK. Caller holds mu_.
+  Shard* FindLocked(const std::string& key, Status* read_error) const;
   std::unique_ptr<car::Index> LoadShardIndex(const std::string& key, Status* status) const;
   Status Reconcile();
   // Writes `records` (and every dirty record) in one synced transaction, plus
   // what `extra` does in it. Caller holds mu_.
   Status PersistLocked(const std::vector<const ShardRecord*>& records,
                        const std::function<Status(Tx&)>& extra = {});
+  // One initialization or recovery in flight, through its phases: begun
+  // (mu_ held: the shard moved to Initializing/Recovering), built (no lock:
+  // fetched, indexed, index file written), ready (mu_ held: `committing`
+  // set, `next` is the Available record), committed (WriteJobs, outside
+  // mu_), finished (mu_ held: the in-memory record follows the commit).
+  struct WorkerJob {
+    std::string key, url;
+    uint64_t generation = 0;
+    ShardRecord next;
+    std::unique_ptr<car::Index> index;
+    MultihashList multihashes;  // of index
+  };
+  Status BeginJobLocked(const std::string& key, bool recovering, WorkerJob* job);
+  Status BuildJob(WorkerJob& job);
+  // OK: the job is ready to commit; else the result to report (the shard
+  // is Errored, or its result was dropped).
+  Status ReadyJobLocked(std::unique_lock<std::mutex>& lock, WorkerJob& job, const Status& built);
+  // The writes of finished jobs: KV indexes, merged inverted entries, records.
+  Status WriteJobs(Tx& tx, const std::vector<WorkerJob*>& jobs) const;
+  Status FinishJobLocked(std::unique_lock<std::mutex>& lock, WorkerJob& job,
+                         const Status& committed);
   // Moves a shard from New/Errored into Initializing/Recovering and runs the
   // worker (fetch + index + inverted) in this thread. lock is held on entry
   // and on return.
@@ -399,6 +457,9 @@ class DagStore {
   int busy_ = 0;                                     // queue items running; guarded by mu_
   std::atomic<int> auto_recoveries_{0};
   bool closed_ = false;
+  // index/.version was not 2: a build that does not maintain the attention
+  // index may have written the records; EnsureAttentionIndex rebuilds it.
+  bool rebuild_attention_ = false;
   bool index_in_kv_ = false;  // set by OpenDatastore
 
   // Group commit of lazy registrations (LevelDB's writer queue): a writer
