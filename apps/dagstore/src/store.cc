@@ -77,8 +77,6 @@ constexpr std::string_view kInverted = "inverted";
 constexpr std::string_view kMeta = "meta";
 constexpr std::string_view kIndexSuffix = ".full.idx";
 constexpr std::string_view kIdx = "idx";
-// index/.version of a store this build writes (see DagStore::Open).
-constexpr std::string_view kLayoutVersion = "2";
 
 // The restart's attention index: shard key -> "" for every record that
 // NeedsAttention, written with the record (RecordWriter). meta "attention"
@@ -540,34 +538,21 @@ Result<std::unique_ptr<DagStore>> DagStore::Open(const StoreOptions& options) {
                     "cannot create " + options.root + "/" + sub + ": " + ec.message());
     }
   }
-  // Version 2: every writer of this store maintains the attention index.
-  // Builds before it (version 1, with or without the index) refuse a
-  // version-2 store, so none can write records behind the index's back; a
-  // version-1 store (or one without the file) may have been written by such
-  // a build: its attention index is rebuilt from a scan before it is used,
-  // and only then is the file set to 2.
   const std::string version_path = options.root + "/index/.version";
-  bool upgrade = true;
   if (fs::exists(version_path, ec)) {
     std::ifstream in(version_path);
     std::string v;
     std::getline(in, v);
-    if (v != "1" && v != std::string(kLayoutVersion)) {
-      return Status(Code::kVersionMismatch, "unsupported index version \"" + v + "\" in " +
-                                                version_path + " (want " +
-                                                std::string(kLayoutVersion) + ", or 1 to upgrade)");
+    if (v != "1") {
+      return Status(Code::kVersionMismatch,
+                    "unsupported index version \"" + v + "\" in " + version_path + " (want 1)");
     }
-    upgrade = v == "1";
+  } else if (Status s = car::WriteFileAtomically(version_path, "1"); !s.ok()) {
+    return s;
   }
   std::unique_ptr<DagStore> store(new DagStore(options));
-  store->rebuild_attention_ = upgrade;
   if (Status s = store->OpenDatastore(); !s.ok()) return s;
   if (Status s = store->Reconcile(); !s.ok()) return s;
-  if (upgrade) {
-    if (Status s = car::WriteFileAtomically(version_path, std::string(kLayoutVersion)); !s.ok()) {
-      return s;
-    }
-  }
   store->background_ = std::thread([p = store.get()] { p->BackgroundLoop(); });
   return store;
 }
@@ -650,10 +635,10 @@ Status DagStore::EnsureAttentionIndex() {
     built = tx.GetBucket(kMeta).Get(kAttentionBuilt).has_value();
     return Status::OK();
   });
-  if (!s.ok() || (built && !rebuild_attention_)) return s;  // no write (and no sync) at every open
+  if (!s.ok() || built) return s;  // no write (and no sync) at every open
   return db_->Update([&](Tx& tx) {
     Bucket meta = tx.GetBucket(kMeta);
-    if (meta.Get(kAttentionBuilt) && !rebuild_attention_) return Status::OK();
+    if (meta.Get(kAttentionBuilt)) return Status::OK();
     // A store written before the index existed: one scan of every record
     // (decoded, as the old Open did, but nothing kept in memory).
     std::vector<std::string> keys;

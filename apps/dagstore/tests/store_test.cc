@@ -65,65 +65,16 @@ TEST_F(StoreTest, OpenCreatesTheLayout) {
   ASSERT_TRUE(s);
   EXPECT_TRUE(fs::is_regular_file(root_ + "/datastore/dagstore.db"));
   EXPECT_TRUE(fs::is_directory(root_ + "/transients"));
-  EXPECT_EQ(ReadFile(root_ + "/index/.version"), "2");
+  EXPECT_EQ(ReadFile(root_ + "/index/.version"), "1");
   EXPECT_EQ(Problems(*s), "");
 }
 
 TEST_F(StoreTest, OpenRefusesAnotherIndexVersion) {
   fs::create_directories(root_ + "/index");
-  WriteFile(root_ + "/index/.version", "3");
+  WriteFile(root_ + "/index/.version", "2");
   auto s = DagStore::Open(TestOptions(root_));
   ASSERT_FALSE(s.ok());
-  EXPECT_EQ(Message(s.status()), "unsupported index version \"3\" in " + root_ +
-                                     "/index/.version (want 2, or 1 to upgrade)");
-}
-
-// Builds that do not maintain the attention index (those before it) write
-// records without their entries, so a restart would not reconcile them.
-// They refuse a store whose index/.version is 2 (what this build writes);
-// a store they wrote says 1, and its attention index is rebuilt from a scan
-// at the first open, which then sets 2. The first half shows what the
-// version guards against: the same stale write left at version 2 is a
-// stale index (verify reports it, the Errored shard is not reconciled).
-TEST_F(StoreTest, AStoreWrittenByAnOlderBuildHasItsAttentionIndexRebuilt) {
-  const std::string car = Car("a.car", 1);
-  auto o = TestOptions(root_);
-  o.errored_policy = ErroredPolicy::kRecoverNow;
-  {
-    auto s = OpenStore(o);
-    ASSERT_OK(s->RegisterShard("a", FileUrl(car), true));
-    ASSERT_OK(s->RegisterShard("b", FileUrl(car), true));
-    ASSERT_OK(s->Close());
-  }
-  EXPECT_EQ(ReadFile(root_ + "/index/.version"), "2");
-  // What an older build does when shard a fails: the record only.
-  auto write_errored_record = [&] {
-    auto db = DB::Open(root_ + "/datastore/dagstore.db");
-    ASSERT_OK(db.status());
-    ASSERT_OK((*db)->Update([&](Tx& tx) {
-      return tx.GetBucket("shards").Put(
-          "a", EncodeRecord({"a", FileUrl(car), "", ShardState::kErrored, true, "boom"}));
-    }));
-    ASSERT_OK((*db)->Close());
-  };
-  write_errored_record();
-  {
-    auto s = OpenStore(o);
-    s->WaitIdle();
-    EXPECT_EQ(StateOf(*s, "a"), ShardState::kErrored);  // not reconciled: not in the index
-    EXPECT_NE(Problems(*s).find("attention: shard a is missing"), std::string::npos);
-    ASSERT_OK(s->Close());
-  }
-  WriteFile(root_ + "/index/.version", "1");  // as the older build left it
-  {
-    auto s = OpenStore(o);
-    s->WaitIdle();
-    EXPECT_EQ(StateOf(*s, "a"), ShardState::kAvailable);  // found and recovered at Open
-    EXPECT_EQ(StateOf(*s, "b"), ShardState::kNew);
-    EXPECT_EQ(Problems(*s), "");
-    ASSERT_OK(s->Close());
-  }
-  EXPECT_EQ(ReadFile(root_ + "/index/.version"), "2");
+  EXPECT_NE(Message(s.status()).find("unsupported index version \"2\""), std::string::npos);
 }
 
 TEST_F(StoreTest, OpenRefusesASecondOpenerOfTheSameRoot) {

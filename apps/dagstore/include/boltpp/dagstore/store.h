@@ -3,8 +3,7 @@
 // survive restarts, recovery and GC, all kept in one boltpp file.
 //
 // Root layout (apps-spec 2.1):
-//   <root>/index/.version                  "2" (1 is upgraded: attention index rebuilt);
-//                                          Open refuses any other version
+//   <root>/index/.version                  "1"; Open refuses any other version
 //   <root>/index/<key>.full.idx            MultihashIndexSorted, identity CIDs kept
 //   <root>/transients/transient-<key>.complete   local copies of http:// mounts
 //   <root>/datastore/dagstore.db           boltpp file: buckets shards, inverted, meta,
@@ -457,9 +456,6 @@ class DagStore {
   int busy_ = 0;                                     // queue items running; guarded by mu_
   std::atomic<int> auto_recoveries_{0};
   bool closed_ = false;
-  // index/.version was not 2: a build that does not maintain the attention
-  // index may have written the records; EnsureAttentionIndex rebuilds it.
-  bool rebuild_attention_ = false;
   bool index_in_kv_ = false;  // set by OpenDatastore
 
   // Group commit of lazy registrations (LevelDB's writer queue): a writer
