@@ -94,6 +94,7 @@ TxImpl::~TxImpl() {
 void TxImpl::Park() {
   bucket_pool.clear();
   bucket_pool.Trim(kKeptBuckets);
+  child_index.Trim(kKeptChildSlots);
   root = nullptr;
 }
 
@@ -535,6 +536,7 @@ void TxImpl::Close() {
     b.root_node = nullptr;
     b.buckets.clear();
   }
+  child_index.Clear();
   node_pool.clear();
   ReleaseWriteBuffer();
   wal_ops.reset();
