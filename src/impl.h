@@ -480,11 +480,17 @@ class TxImpl {
   // Requires: closed, !writable, and no handle to it remains.
   void Reuse(const format::Meta& meta, std::shared_ptr<const Mapping> map);
   // A closed pooled reader going back to its pool: destroys its bucket
-  // handles and keeps storage for kKeptBuckets of them (a transaction that
-  // opened thousands does not keep their memory while idle).
+  // handles, keeping their storage (and the child index's). Storage beyond
+  // kKeptBuckets handles and kKeptChildSlots index slots is freed once
+  // kTrimAfterSmallUses uses in a row needed no more (so an idle reader
+  // that once opened thousands of buckets does not keep their memory), but
+  // kept while uses keep needing it: freed at every use, it went back to the
+  // kernel (glibc trims the heap's top) and was faulted in again by the next
+  // use, which was most of the time of a transaction listing 2,000 jobs.
   // Requires: closed, and no handle to it remains.
   void Park();
   static constexpr size_t kKeptBuckets = 64;
+  static constexpr int kTrimAfterSmallUses = 16;
 
   DBImpl* db;
   bool writable;
@@ -504,7 +510,11 @@ class TxImpl {
   StablePool<BucketImpl> bucket_pool;
   // A reader's opened children (a writer's are in each BucketImpl::buckets).
   ChildIndex child_index;
-  static constexpr size_t kKeptChildSlots = 128;  // kept by a pooled reader while idle
+  static constexpr size_t kKeptChildSlots = 128;  // see Park
+  // Park: the uses in a row (up to kTrimAfterSmallUses) that opened at most
+  // kKeptBuckets handles (kept across Reuse: it describes the pooled
+  // object, not one use).
+  int small_uses = 0;
   BucketImpl* root = nullptr;
   // Pages allocated by this transaction and not yet written, in allocation
   // order (see Allocate). Their bytes live in write_buffer_ or, for a run

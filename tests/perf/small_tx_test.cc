@@ -157,6 +157,45 @@ TEST(SmallTx, ReadTransactionAllocatesNothingOnceWarm) {
   ASSERT_OK((*db)->Close());
 }
 
+// A read transaction that opens many nested buckets (more than a pooled
+// reader keeps room for while idle) allocates nothing once warm while such
+// transactions keep coming: the pooled reader keeps the handles' storage
+// and its child index (freeing and faulting them back in was most of the
+// list row's time). After TxImpl::kTrimAfterSmallUses (16) small uses it
+// frees that storage, and the next large use allocates again.
+TEST(SmallTx, LargeReadTransactionsAllocateNothingOnceWarm) {
+  TempDir dir;
+  auto db = DB::Open(dir.File("jobs.db"), FastOptions());
+  ASSERT_OK(db.status());
+  constexpr uint64_t kJobs = 500;
+  ASSERT_OK(FillJobs(db->get(), kJobs));
+  std::vector<std::string> ids;
+  for (uint64_t j = 0; j < kJobs; j++) ids.push_back(JobId(j));
+  auto list = [&] {
+    auto tx = (*db)->Begin(false);
+    if (!tx.ok()) return uint64_t{0};
+    Bucket jobs = tx->GetBucket("jobstore").GetBucket("jobs");
+    uint64_t n = 0;
+    for (const std::string& id : ids) n += jobs.GetBucket(id).Get("state").has_value();
+    return n;
+  };
+  ASSERT_EQ(list(), kJobs);  // warm-up
+  ASSERT_EQ(list(), kJobs);
+
+  uint64_t before = t_allocations;
+  for (int i = 0; i < 5; i++) ASSERT_EQ(list(), kJobs);
+  EXPECT_EQ(t_allocations - before, 0u)
+      << "allocations in 5 warm transactions of " << kJobs << " bucket opens";
+
+  for (int i = 0; i < 16; i++) ASSERT_GT(ReadJob(db->get(), ids[0]), 900u);
+  before = t_allocations;
+  ASSERT_EQ(list(), kJobs);
+  EXPECT_GT(t_allocations - before, 0u) << "the storage should have been freed after 16 small uses";
+  ASSERT_OK((*db)->View(
+      [](Tx& tx) { return tx.Check().empty() ? Status::OK() : Status(Code::kCorruption); }));
+  ASSERT_OK((*db)->Close());
+}
+
 }  // namespace
 
 // The benchmark's job store list (bench/src/workloads.cc JobStore::List):
