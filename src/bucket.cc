@@ -97,6 +97,7 @@ void ChildIndex::Insert(BucketImpl* child, uint64_t hash) {
   size_t i = hash & mask;
   while (slots_[i].child) i = (i + 1) & mask;
   slots_[i] = Slot{hash, child};
+  if (count_ < kFirstFew) first_few_[count_] = static_cast<uint32_t>(i);
   count_++;
 }
 
@@ -104,11 +105,14 @@ void ChildIndex::Grow() {
   std::vector<Slot> old(std::max<size_t>(16, slots_.size() * 2));
   old.swap(slots_);
   const size_t mask = slots_.size() - 1;
+  size_t moved = 0;
   for (const Slot& s : old) {
     if (!s.child) continue;
     size_t i = s.hash & mask;
     while (slots_[i].child) i = (i + 1) & mask;
     slots_[i] = s;
+    if (moved < kFirstFew) first_few_[moved] = static_cast<uint32_t>(i);
+    moved++;
   }
 }
 

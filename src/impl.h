@@ -365,10 +365,14 @@ class ChildIndex {
   // Requires: no child of that parent and name is in the index.
   void Insert(BucketImpl* child, uint64_t hash);
   size_t size() const { return count_; }
-  // Forgets every child, keeping the storage.
+  // Forgets every child, keeping the storage. A few children are cleared
+  // slot by slot: a pooled reader may keep a large table from a larger use.
   void Clear() {
-    if (count_ == 0) return;
-    std::fill(slots_.begin(), slots_.end(), Slot{});
+    if (count_ <= kFirstFew) {
+      for (size_t i = 0; i < count_; i++) slots_[first_few_[i]] = Slot{};
+    } else {
+      std::fill(slots_.begin(), slots_.end(), Slot{});
+    }
     count_ = 0;
   }
   // Frees the storage when it has more than max_slots slots. Requires: empty.
@@ -384,6 +388,9 @@ class ChildIndex {
   void Grow();
   std::vector<Slot> slots_;  // empty, or a power of two
   size_t count_ = 0;
+  // While count_ <= kFirstFew: the slots in use (for Clear).
+  static constexpr size_t kFirstFew = 8;
+  uint32_t first_few_[kFirstFew] = {};
 };
 
 // Objects with stable addresses whose storage is kept across clear(), so a

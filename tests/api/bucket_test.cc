@@ -1158,7 +1158,9 @@ TEST_F(BucketTest, ReadTx_ReusedTransactionSeesRecreatedChild) {
 }
 
 // A pooled reader that opened more children than it keeps room for while
-// idle (so its index storage is freed) works as a fresh one next time.
+// idle works as a fresh one next time, whether its next use opens a few
+// children (their slots cleared one by one) or more, in reverse order (the
+// handles of the last use are gone: each child reads its own data).
 TEST_F(BucketTest, ReadTx_LargeThenSmallReuse) {
   ASSERT_OK(db()->Update([](Tx& tx) -> Status {
     auto p = tx.CreateBucket("p");
@@ -1166,16 +1168,20 @@ TEST_F(BucketTest, ReadTx_LargeThenSmallReuse) {
     for (int i = 0; i < 300; ++i) {
       auto c = p->CreateBucket(U64Key(i));
       BOLTPP_RETURN_IF_ERROR(c);
+      BOLTPP_RETURN_IF_ERROR(c->Put("id", std::to_string(i)));
     }
     return Status::OK();
   }));
-  for (int round = 0; round < 4; ++round) {
+  const int sizes[] = {300, 2, 9, 300, 1, 8, 40, 3};
+  for (int round = 0; round < 8; ++round) {
     ASSERT_OK(db()->View([&](Tx& tx) {
       Bucket p = tx.GetBucket("p");
-      const int n = round % 2 == 0 ? 300 : 2;
-      for (int i = 0; i < n; ++i) {
+      const int n = sizes[round];
+      for (int k = 0; k < n; ++k) {
+        const int i = round % 2 == 0 ? k : 299 - k;
         Bucket c = p.GetBucket(U64Key(i));
         EXPECT_TRUE(c);
+        EXPECT_EQ(Str(c.Get("id")), std::to_string(i)) << "round " << round;
         EXPECT_EQ(p.GetBucket(U64Key(i)).impl(), c.impl());
       }
       EXPECT_FALSE(p.GetBucket(U64Key(300)));
