@@ -60,6 +60,62 @@ static BucketImpl* OpenValue(BucketImpl* parent, Bytes value) {
   return b;
 }
 
+uint64_t ChildIndex::Hash(const BucketImpl* parent, Bytes name) {
+  constexpr uint64_t kMul = 0x9E3779B97F4A7C15ULL;
+  uint64_t h = (reinterpret_cast<uintptr_t>(parent) ^ name.size()) * kMul;
+  const char* p = name.data();
+  size_t n = name.size();
+  for (; n >= 8; p += 8, n -= 8) {
+    uint64_t w;
+    std::memcpy(&w, p, 8);
+    h = (h ^ w) * kMul;
+    h ^= h >> 29;
+  }
+  if (n > 0) {
+    uint64_t w = 0;
+    for (size_t i = 0; i < n; i++) w |= uint64_t{static_cast<uint8_t>(p[i])} << (8 * i);
+    h = (h ^ w) * kMul;
+  }
+  h ^= h >> 32;
+  h *= 0xBF58476D1CE4E5B9ULL;
+  return h ^ (h >> 29);
+}
+
+BucketImpl* ChildIndex::Find(const BucketImpl* parent, Bytes name, uint64_t hash) const {
+  if (count_ == 0) return nullptr;
+  const size_t mask = slots_.size() - 1;
+  for (size_t i = hash & mask;; i = (i + 1) & mask) {
+    const Slot& s = slots_[i];
+    if (!s.child) return nullptr;
+    if (s.hash == hash && s.child->parent == parent && s.child->name == name) return s.child;
+  }
+}
+
+void ChildIndex::Insert(BucketImpl* child, uint64_t hash) {
+  if ((count_ + 1) * 2 > slots_.size()) Grow();
+  const size_t mask = slots_.size() - 1;
+  size_t i = hash & mask;
+  while (slots_[i].child) i = (i + 1) & mask;
+  slots_[i] = Slot{hash, child};
+  if (count_ < kFirstFew) first_few_[count_] = static_cast<uint32_t>(i);
+  count_++;
+}
+
+void ChildIndex::Grow() {
+  std::vector<Slot> old(std::max<size_t>(16, slots_.size() * 2));
+  old.swap(slots_);
+  const size_t mask = slots_.size() - 1;
+  size_t moved = 0;
+  for (const Slot& s : old) {
+    if (!s.child) continue;
+    size_t i = s.hash & mask;
+    while (slots_[i].child) i = (i + 1) & mask;
+    slots_[i] = s;
+    if (moved < kFirstFew) first_few_[moved] = static_cast<uint32_t>(i);
+    moved++;
+  }
+}
+
 BucketImpl* BucketImpl::OpenChild(Bytes name, Bytes value) {
   BucketImpl* child = OpenValue(this, value);
   if (!child) return nullptr;
@@ -70,13 +126,26 @@ BucketImpl* BucketImpl::OpenChild(Bytes name, Bytes value) {
 
 BucketImpl* BucketImpl::Child(Bytes name) {
   if (tx->closed) return nullptr;
+  if (!tx->writable) {
+    // A reader: the index, then the tree. The key is in the map, which
+    // outlives the transaction (no copy: nothing is allocated).
+    const uint64_t hash = ChildIndex::Hash(this, name);
+    if (BucketImpl* known = tx->child_index.Find(this, name, hash)) return known;
+    Inode in;
+    if (!Lookup(name, &in)) return nullptr;
+    if (in.key != name || !(in.flags & kBucketLeafFlag)) return nullptr;
+    BucketImpl* child = OpenValue(this, in.value());
+    if (!child) return nullptr;
+    child->name = in.key;
+    tx->child_index.Insert(child, hash);
+    return child;
+  }
   if (auto it = buckets.find(name); it != buckets.end()) return it->second;
   Inode in;
   if (!Lookup(name, &in)) return nullptr;
   if (in.key != name || !(in.flags & kBucketLeafFlag)) return nullptr;
-  // A reader's key is in the map, which outlives it (no copy: nothing is
-  // allocated); a writer copies it, as a modified node's keys may move.
-  return OpenChild(tx->writable ? tx->Copy(in.key) : in.key, in.value());
+  // A writer copies the key, as a modified node's keys may move.
+  return OpenChild(tx->Copy(in.key), in.value());
 }
 
 static Bytes EmptyBucketValue(TxImpl* tx) {

@@ -277,8 +277,10 @@ class BucketImpl {
   PageView inline_page;  // when header.root == 0 and not yet materialized
   Node* root_node = nullptr;
   std::unordered_map<pgid_t, Node*> nodes;
-  // Opened children, keyed by their name (which they own), in key order;
-  // nodes in the tx arena.
+  // A writer's opened children, keyed by their name (which they own), in
+  // key order (rebalance and spill visit them so); nodes in the tx arena.
+  // A reader's opened children are in its TxImpl::child_index instead, and
+  // this map stays empty.
   struct KeyLess {
     using is_transparent = void;
     bool operator()(Bytes a, Bytes b) const { return CompareKeys(a, b) < 0; }
@@ -301,8 +303,9 @@ class BucketImpl {
   // rightmost leaf, which AppendLeaf then finds without a descent.
   Node* append_leaf = nullptr;
 
-  // Opens the child stored under name with value bytes; null on damage.
-  // Requires: name and value stay valid for the transaction (map or arena).
+  // A writer's: opens the child stored under name with value bytes and adds
+  // it to buckets; null on damage. Requires: name and value stay valid for
+  // the transaction (map or arena).
   BucketImpl* OpenChild(Bytes name, Bytes value);
   BucketImpl* Child(Bytes name);
   Result<BucketImpl*> CreateChild(Bytes name);
@@ -341,6 +344,54 @@ class BucketImpl {
   // takes the last child at every level) and greater than the leaf's last
   // key (so the key is new and goes past the end).
   Node* AppendLeaf(Bytes key) const;
+};
+
+// The bucket handles a read transaction has opened, keyed by (parent
+// handle, name), so that opening a child twice gives the same handle (and
+// a loop that opens the same bucket again allocates nothing). An
+// open-addressing table with linear probing, at most half full; each slot
+// holds the key's hash and the child, whose parent and name are the key.
+// Its storage is kept across Clear, so a pooled reader opens its first
+// children without allocating. Why not the writer's ordered map: a reader
+// opens a child with no other bookkeeping, and the map's insert and find
+// (a tree descent comparing names, often with a long shared prefix) cost
+// about 1,400 instructions an open in a transaction that lists 2,000 jobs
+// (docs/performance.md, "Opening nested buckets in a read transaction").
+class ChildIndex {
+ public:
+  static uint64_t Hash(const BucketImpl* parent, Bytes name);
+  // The child of parent named name, or null; hash is Hash(parent, name).
+  BucketImpl* Find(const BucketImpl* parent, Bytes name, uint64_t hash) const;
+  // Adds child (its parent and name set) under hash = Hash(parent, name).
+  // Requires: no child of that parent and name is in the index.
+  void Insert(BucketImpl* child, uint64_t hash);
+  size_t size() const { return count_; }
+  // Forgets every child, keeping the storage. A few children are cleared
+  // slot by slot: a pooled reader may keep a large table from a larger use.
+  void Clear() {
+    if (count_ <= kFirstFew) {
+      for (size_t i = 0; i < count_; i++) slots_[first_few_[i]] = Slot{};
+    } else {
+      std::fill(slots_.begin(), slots_.end(), Slot{});
+    }
+    count_ = 0;
+  }
+  // Frees the storage when it has more than max_slots slots. Requires: empty.
+  void Trim(size_t max_slots) {
+    if (slots_.size() > max_slots) std::vector<Slot>().swap(slots_);
+  }
+
+ private:
+  struct Slot {
+    uint64_t hash = 0;
+    BucketImpl* child = nullptr;  // null: free
+  };
+  void Grow();
+  std::vector<Slot> slots_;  // empty, or a power of two
+  size_t count_ = 0;
+  // While count_ <= kFirstFew: the slots in use (for Clear).
+  static constexpr size_t kFirstFew = 8;
+  uint32_t first_few_[kFirstFew] = {};
 };
 
 // Objects with stable addresses whose storage is kept across clear(), so a
@@ -437,11 +488,17 @@ class TxImpl {
   // Requires: closed, !writable, and no handle to it remains.
   void Reuse(const format::Meta& meta, std::shared_ptr<const Mapping> map);
   // A closed pooled reader going back to its pool: destroys its bucket
-  // handles and keeps storage for kKeptBuckets of them (a transaction that
-  // opened thousands does not keep their memory while idle).
+  // handles, keeping their storage (and the child index's). Storage beyond
+  // kKeptBuckets handles and kKeptChildSlots index slots is freed once
+  // kTrimAfterSmallUses uses in a row needed no more (so an idle reader
+  // that once opened thousands of buckets does not keep their memory), but
+  // kept while uses keep needing it: freed at every use, it went back to the
+  // kernel (glibc trims the heap's top) and was faulted in again by the next
+  // use, which was most of the time of a transaction listing 2,000 jobs.
   // Requires: closed, and no handle to it remains.
   void Park();
   static constexpr size_t kKeptBuckets = 64;
+  static constexpr int kTrimAfterSmallUses = 16;
 
   DBImpl* db;
   bool writable;
@@ -459,6 +516,13 @@ class TxImpl {
   std::pmr::monotonic_buffer_resource arena{arena_start_, sizeof arena_start_, ArenaUpstream()};
   std::deque<Node> node_pool;
   StablePool<BucketImpl> bucket_pool;
+  // A reader's opened children (a writer's are in each BucketImpl::buckets).
+  ChildIndex child_index;
+  static constexpr size_t kKeptChildSlots = 128;  // see Park
+  // Park: the uses in a row (up to kTrimAfterSmallUses) that opened at most
+  // kKeptBuckets handles (kept across Reuse: it describes the pooled
+  // object, not one use).
+  int small_uses = 0;
   BucketImpl* root = nullptr;
   // Pages allocated by this transaction and not yet written, in allocation
   // order (see Allocate). Their bytes live in write_buffer_ or, for a run

@@ -92,8 +92,13 @@ TxImpl::~TxImpl() {
 }
 
 void TxImpl::Park() {
+  const bool small = bucket_pool.size() <= kKeptBuckets;
   bucket_pool.clear();
-  bucket_pool.Trim(kKeptBuckets);
+  small_uses = small ? std::min(small_uses + 1, kTrimAfterSmallUses) : 0;
+  if (small_uses == kTrimAfterSmallUses) {
+    bucket_pool.Trim(kKeptBuckets);
+    child_index.Trim(kKeptChildSlots);
+  }
   root = nullptr;
 }
 
@@ -590,6 +595,7 @@ void TxImpl::Close() {
     b.root_node = nullptr;
     b.buckets.clear();
   }
+  child_index.Clear();
   node_pool.clear();
   ReleaseWriteBuffer();
   wal_ops.reset();

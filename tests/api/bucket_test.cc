@@ -1037,5 +1037,186 @@ TEST_F(BucketBigTest, BinaryKeysRoundTrip) {
   EXPECT_TRUE(ReadAll(db(), "bin") == want);
 }
 
+// ------------------------------------------- nested buckets in read transactions
+// A read transaction finds the children it opened again through its own
+// index (keyed by parent handle and name), not through the writer's map.
+
+// a/x (on its own pages), a/y (inline), b/x (same name, other parent), a/k (a key).
+Status FillReaderChildren(DB* db) {
+  return db->Update([](Tx& tx) -> Status {
+    for (const char* top : {"a", "b"}) {
+      auto t = tx.CreateBucket(top);
+      BOLTPP_RETURN_IF_ERROR(t);
+      auto x = t->CreateBucket("x");
+      BOLTPP_RETURN_IF_ERROR(x);
+      for (int i = 0; i < 40; ++i) {
+        BOLTPP_RETURN_IF_ERROR(x->Put(U64Key(i), std::string(100, top[0])));
+      }
+    }
+    Bucket a = tx.GetBucket("a");
+    auto y = a.CreateBucket("y");
+    BOLTPP_RETURN_IF_ERROR(y);
+    BOLTPP_RETURN_IF_ERROR(y->Put("small", "inline"));
+    return a.Put("k", "plain");
+  });
+}
+
+TEST_F(BucketTest, ReadTx_ChildOpenedTwiceIsTheSameHandle) {
+  ASSERT_OK(FillReaderChildren(db()));
+  ASSERT_OK(db()->View([](Tx& tx) {
+    Bucket a = tx.GetBucket("a");
+    Bucket ax = a.GetBucket("x");
+    EXPECT_NE(ax.Root(), 0u) << "a/x should have its own pages";
+    EXPECT_EQ(a.GetBucket("x").impl(), ax.impl());
+    EXPECT_EQ(tx.GetBucket("a").impl(), a.impl());
+    EXPECT_EQ(Str(ax.Get(U64Key(7))), std::string(100, 'a'));
+
+    Bucket ay = a.GetBucket("y");
+    EXPECT_EQ(ay.Root(), 0u) << "a/y should be inline";
+    EXPECT_EQ(a.GetBucket("y").impl(), ay.impl());
+    EXPECT_EQ(Str(ay.Get("small")), "inline");
+
+    // The same name under another parent is another bucket.
+    Bucket bx = tx.GetBucket("b").GetBucket("x");
+    EXPECT_NE(bx.impl(), ax.impl());
+    EXPECT_EQ(Str(bx.Get(U64Key(7))), std::string(100, 'b'));
+    EXPECT_EQ(Str(a.GetBucket("x").Get(U64Key(7))), std::string(100, 'a'));
+
+    // Misses stay misses: a missing name, a plain key, a prefix of a name.
+    EXPECT_FALSE(a.GetBucket("missing"));
+    EXPECT_FALSE(a.GetBucket("missing"));
+    EXPECT_FALSE(a.GetBucket("k"));
+    EXPECT_FALSE(tx.GetBucket("x"));
+    EXPECT_FALSE(a.GetBucket(Bytes("x\0", 2)));
+    return Status::OK();
+  }));
+}
+
+// Thousands of children (the index grows many times): every handle opened
+// before a growth is found again after it, and each reads its own data.
+TEST_F(BucketBigTest, ReadTx_ManyChildrenFoundAgain) {
+  constexpr int kChildren = 3000;
+  ASSERT_OK(db()->Update([](Tx& tx) -> Status {
+    auto p = tx.CreateBucket("p");
+    BOLTPP_RETURN_IF_ERROR(p);
+    for (int i = 0; i < kChildren; ++i) {
+      auto c = p->CreateBucket("job-" + std::to_string(i));
+      BOLTPP_RETURN_IF_ERROR(c);
+      BOLTPP_RETURN_IF_ERROR(c->Put("state", std::to_string(i)));
+    }
+    return Status::OK();
+  }));
+  ASSERT_OK(db()->View([](Tx& tx) {
+    Bucket p = tx.GetBucket("p");
+    std::vector<BucketImpl*> first;
+    for (int i = 0; i < kChildren; ++i) {
+      Bucket c = p.GetBucket("job-" + std::to_string(i));
+      EXPECT_TRUE(c) << i;
+      first.push_back(c.impl());
+    }
+    for (int i = kChildren - 1; i >= 0; --i) {
+      Bucket c = p.GetBucket("job-" + std::to_string(i));
+      EXPECT_EQ(c.impl(), first[static_cast<size_t>(i)]) << i;
+      EXPECT_EQ(Str(c.Get("state")), std::to_string(i));
+    }
+    return Status::OK();
+  }));
+}
+
+// A pooled read transaction forgets the children of its last use: a later
+// one sees a child deleted and recreated (inline, then on its own pages)
+// in between, while a reader that began before the change still sees the
+// old child.
+TEST_F(BucketTest, ReadTx_ReusedTransactionSeesRecreatedChild) {
+  ASSERT_OK(FillReaderChildren(db()));
+  for (int round = 0; round < 3; ++round) {
+    auto old_reader = db()->Begin(false);
+    ASSERT_OK(old_reader.status());
+    const std::string before =
+        Str(old_reader->GetBucket("a").GetBucket("y").Get("small")).value_or("?");
+    ASSERT_OK(db()->Update([&](Tx& tx) -> Status {
+      Bucket a = tx.GetBucket("a");
+      BOLTPP_RETURN_IF_ERROR(a.DeleteBucket("y"));
+      auto y = a.CreateBucket("y");
+      BOLTPP_RETURN_IF_ERROR(y);
+      // Round 1 makes y large enough for pages of its own.
+      const std::string v = round == 1 ? std::string(3000, 'L') : "round-" + std::to_string(round);
+      return y->Put("small", v);
+    }));
+    const std::string want = round == 1 ? std::string(3000, 'L') : "round-" + std::to_string(round);
+    for (int i = 0; i < 20; ++i) {  // many begin/end cycles go through the pool
+      ASSERT_OK(db()->View([&](Tx& tx) {
+        Bucket y = tx.GetBucket("a").GetBucket("y");
+        EXPECT_EQ(Str(y.Get("small")), want) << "round " << round;
+        EXPECT_EQ(y.Root() != 0, round == 1);
+        return Status::OK();
+      }));
+    }
+    EXPECT_EQ(Str(old_reader->GetBucket("a").GetBucket("y").Get("small")), before);
+    ASSERT_OK(old_reader->Rollback());
+  }
+}
+
+// A pooled reader that opened more children than it keeps room for while
+// idle works as a fresh one next time, whether its next use opens a few
+// children (their slots cleared one by one) or more, in reverse order (the
+// handles of the last use are gone: each child reads its own data).
+TEST_F(BucketTest, ReadTx_LargeThenSmallReuse) {
+  ASSERT_OK(db()->Update([](Tx& tx) -> Status {
+    auto p = tx.CreateBucket("p");
+    BOLTPP_RETURN_IF_ERROR(p);
+    for (int i = 0; i < 300; ++i) {
+      auto c = p->CreateBucket(U64Key(i));
+      BOLTPP_RETURN_IF_ERROR(c);
+      BOLTPP_RETURN_IF_ERROR(c->Put("id", std::to_string(i)));
+    }
+    return Status::OK();
+  }));
+  const int sizes[] = {300, 2, 9, 300, 1, 8, 40, 3};
+  for (int round = 0; round < 8; ++round) {
+    ASSERT_OK(db()->View([&](Tx& tx) {
+      Bucket p = tx.GetBucket("p");
+      const int n = sizes[round];
+      for (int k = 0; k < n; ++k) {
+        const int i = round % 2 == 0 ? k : 299 - k;
+        Bucket c = p.GetBucket(U64Key(i));
+        EXPECT_TRUE(c);
+        EXPECT_EQ(Str(c.Get("id")), std::to_string(i)) << "round " << round;
+        EXPECT_EQ(p.GetBucket(U64Key(i)).impl(), c.impl());
+      }
+      EXPECT_FALSE(p.GetBucket(U64Key(300)));
+      return Status::OK();
+    }));
+  }
+}
+
+// A write transaction: a child deleted and recreated is a new, empty
+// bucket; the old handle no longer writes.
+TEST_F(BucketTest, WriteTx_DeletedAndRecreatedChildIsFresh) {
+  ASSERT_OK(FillReaderChildren(db()));
+  ASSERT_OK(db()->Update([](Tx& tx) -> Status {
+    Bucket a = tx.GetBucket("a");
+    Bucket old_x = a.GetBucket("x");
+    EXPECT_TRUE(old_x);
+    EXPECT_OK(old_x.Put("new", "v"));
+    EXPECT_OK(a.DeleteBucket("x"));
+    EXPECT_FALSE(a.GetBucket("x"));
+    auto x = a.CreateBucket("x");
+    EXPECT_OK(x);
+    EXPECT_FALSE(x->Get(U64Key(7)).has_value());
+    EXPECT_FALSE(x->Get("new").has_value());
+    EXPECT_EQ(a.GetBucket("x").impl(), x->impl());
+    EXPECT_EQ(old_x.Put("again", "v").code(), Code::kBucketNotFound);
+    return x->Put("fresh", "1");
+  }));
+  ASSERT_OK(db()->View([](Tx& tx) {
+    Bucket x = tx.GetBucket("a").GetBucket("x");
+    EXPECT_EQ(Str(x.Get("fresh")), "1");
+    EXPECT_FALSE(x.Get(U64Key(7)).has_value());
+    EXPECT_EQ(Str(tx.GetBucket("b").GetBucket("x").Get(U64Key(7))), std::string(100, 'b'));
+    return Status::OK();
+  }));
+}
+
 }  // namespace
 }  // namespace boltpp::testing

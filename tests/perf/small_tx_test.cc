@@ -14,6 +14,11 @@
 //       temporary directory. Run it under callgrind for two N and divide
 //       the difference of the instruction counts by the difference of N
 //       (docs/performance.md, "Small reads in the job store").
+//   boltpp_smalltx_tests profile listphase|readphase N   the benchmark's
+//       list (N transactions, each listing 2,000 jobs through the done
+//       bucket) or N read-one-job transactions, in ListPhase / ReadPhase
+//       only: valgrind --tool=callgrind --toggle-collect='*ListPhase*' ...
+//       and divide by N * 2,000 (list) or N (read).
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -152,7 +157,93 @@ TEST(SmallTx, ReadTransactionAllocatesNothingOnceWarm) {
   ASSERT_OK((*db)->Close());
 }
 
+// A read transaction that opens many nested buckets (more than a pooled
+// reader keeps room for while idle) allocates nothing once warm while such
+// transactions keep coming: the pooled reader keeps the handles' storage
+// and its child index (freeing and faulting them back in was most of the
+// list row's time). After TxImpl::kTrimAfterSmallUses (16) small uses it
+// frees that storage, and the next large use allocates again.
+TEST(SmallTx, LargeReadTransactionsAllocateNothingOnceWarm) {
+  TempDir dir;
+  auto db = DB::Open(dir.File("jobs.db"), FastOptions());
+  ASSERT_OK(db.status());
+  constexpr uint64_t kJobs = 500;
+  ASSERT_OK(FillJobs(db->get(), kJobs));
+  std::vector<std::string> ids;
+  for (uint64_t j = 0; j < kJobs; j++) ids.push_back(JobId(j));
+  auto list = [&] {
+    auto tx = (*db)->Begin(false);
+    if (!tx.ok()) return uint64_t{0};
+    Bucket jobs = tx->GetBucket("jobstore").GetBucket("jobs");
+    uint64_t n = 0;
+    for (const std::string& id : ids) n += jobs.GetBucket(id).Get("state").has_value();
+    return n;
+  };
+  ASSERT_EQ(list(), kJobs);  // warm-up
+  ASSERT_EQ(list(), kJobs);
+
+  uint64_t before = t_allocations;
+  for (int i = 0; i < 5; i++) ASSERT_EQ(list(), kJobs);
+  EXPECT_EQ(t_allocations - before, 0u)
+      << "allocations in 5 warm transactions of " << kJobs << " bucket opens";
+
+  for (int i = 0; i < 16; i++) ASSERT_GT(ReadJob(db->get(), ids[0]), 900u);
+  before = t_allocations;
+  ASSERT_EQ(list(), kJobs);
+  EXPECT_GT(t_allocations - before, 0u) << "the storage should have been freed after 16 small uses";
+  ASSERT_OK((*db)->View(
+      [](Tx& tx) { return tx.Check().empty() ? Status::OK() : Status(Code::kCorruption); }));
+  ASSERT_OK((*db)->Close());
+}
+
 }  // namespace
+
+// The benchmark's job store list (bench/src/workloads.cc JobStore::List):
+// jobstore/done maps an 8-byte big-endian job number to the job id; one
+// read transaction scans it and, for each job, opens jobstore/jobs/<id> and
+// gets its state. Not inlined, so that callgrind can collect exactly it
+// (--toggle-collect='*ListPhase*'). Returns the jobs listed (0 on a miss).
+static __attribute__((noinline)) uint64_t ListPhase(DB* db, uint64_t rounds) {
+  uint64_t listed = 0;
+  for (uint64_t r = 0; r < rounds; r++) {
+    auto tx = db->Begin(false);
+    if (!tx.ok()) return 0;
+    Bucket top = tx->GetBucket("jobstore");
+    Bucket jobs = top.GetBucket("jobs");
+    Cursor c = top.GetBucket("done").NewCursor();
+    for (auto e = c.First(); e; e = c.Next()) {
+      auto v = jobs.GetBucket(e->value).Get("state");
+      if (!v || v->size() < 300) return 0;
+      listed++;
+    }
+  }
+  return listed;
+}
+
+// n "read one job" transactions (ReadJob) on random jobs; collect
+// '*ReadPhase*'. Returns the bytes read.
+static __attribute__((noinline)) size_t ReadPhase(DB* db, const std::vector<std::string>& ids,
+                                                  uint64_t n) {
+  testing::Random rng(1);
+  size_t total = 0;
+  for (uint64_t i = 0; i < n; i++) total += ReadJob(db, ids[rng.Uniform(ids.size())]);
+  return total;
+}
+
+// FillJobs plus jobstore/done listing every job.
+static Status FillJobsDone(DB* db, uint64_t jobs) {
+  if (Status s = FillJobs(db, jobs); !s.ok()) return s;
+  return db->Update([&](Tx& tx) -> Status {
+    auto done = tx.GetBucket("jobstore").CreateBucketIfNotExists("done");
+    if (!done.ok()) return done.status();
+    for (uint64_t j = 0; j < jobs; j++) {
+      char key[8];
+      for (int i = 0; i < 8; i++) key[i] = static_cast<char>((j >> (56 - 8 * i)) & 0xFF);
+      if (Status s = done->Put(Bytes(key, 8), JobId(j)); !s.ok()) return s;
+    }
+    return Status::OK();
+  });
+}
 
 // The callgrind driver (see the header comment).
 static int Profile(const std::string& what, uint64_t n) {
@@ -185,6 +276,23 @@ static int Profile(const std::string& what, uint64_t n) {
       }
     }
     std::printf("%llu jobs listed, %zu bytes\n", static_cast<unsigned long long>(n), total);
+  } else if (what == "listphase" || what == "readphase") {
+    // The collected phases: 2,000 jobs loaded (not collected), then n list
+    // transactions of 2,000 jobs each (listphase) or n read-one-job
+    // transactions (readphase).
+    if (!FillJobsDone(db->get(), kJobs).ok()) return 1;
+    if (what == "listphase") {
+      const uint64_t listed = ListPhase(db->get(), n);
+      if (listed != n * kJobs) return 1;
+      std::printf("%llu jobs listed in %llu transactions\n",
+                  static_cast<unsigned long long>(listed), static_cast<unsigned long long>(n));
+    } else {
+      std::vector<std::string> ids;
+      for (uint64_t j = 0; j < kJobs; j++) ids.push_back(JobId(j));
+      const size_t total = ReadPhase(db->get(), ids, n);
+      if (total < n * 900) return 1;
+      std::printf("%llu read transactions, %zu bytes\n", static_cast<unsigned long long>(n), total);
+    }
   } else if (what == "put") {
     // n random 16-byte keys with 100-byte values, in transactions of 1,000.
     testing::Random rng(1);
@@ -214,7 +322,7 @@ static int Profile(const std::string& what, uint64_t n) {
 int main(int argc, char** argv) {
   if (argc >= 2 && std::strcmp(argv[1], "profile") == 0) {
     if (argc != 4) {
-      std::fprintf(stderr, "usage: %s profile read|list|put N\n", argv[0]);
+      std::fprintf(stderr, "usage: %s profile read|list|listphase|readphase|put N\n", argv[0]);
       return 2;
     }
     return boltpp::Profile(argv[2], std::strtoull(argv[3], nullptr, 10));
