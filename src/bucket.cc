@@ -392,7 +392,7 @@ static void AddPageStats(BucketImpl* b, const PageView& p, int depth, BucketStat
 }
 
 Status BucketImpl::NodeFor(pgid_t id, Node* parent_node, Node** out) {
-  if (auto it = nodes.find(id); it != nodes.end()) {
+  if (NodeMap::Slot* it = nodes.find(id)) {
     *out = it->second;
     return Status::OK();
   }
@@ -411,7 +411,7 @@ Status BucketImpl::NodeFor(pgid_t id, Node* parent_node, Node** out) {
   } else {
     root_node = n;
   }
-  nodes[id] = n;
+  nodes.set(id, n);
   tx->stats.node_count++;
   *out = n;
   return Status::OK();
@@ -422,7 +422,7 @@ Status BucketImpl::PageNode(pgid_t id, PageView* page, Node** node) {
   if (header.root == 0) {
     if (id != 0) {
       // Only a node split in memory (placeholder id) can hang under an inline root.
-      if (auto it = nodes.find(id); it != nodes.end()) {
+      if (NodeMap::Slot* it = nodes.find(id)) {
         *node = it->second;
         return Status::OK();
       }
@@ -435,11 +435,9 @@ Status BucketImpl::PageNode(pgid_t id, PageView* page, Node** node) {
     }
     return Status::OK();
   }
-  if (!nodes.empty()) {
-    if (auto it = nodes.find(id); it != nodes.end()) {
-      *node = it->second;
-      return Status::OK();
-    }
+  if (NodeMap::Slot* it = nodes.find(id)) {
+    *node = it->second;
+    return Status::OK();
   }
   return tx->NodePage(id, page);
 }
@@ -450,8 +448,8 @@ Status BucketImpl::Rebalance() {
   for (auto& [id, n] : nodes) snapshot.push_back(n);
   for (Node* n : snapshot) {
     // A node merged away by an earlier rebalance is no longer in the map.
-    auto it = nodes.find(n->pgid);
-    if (it == nodes.end() || it->second != n) continue;
+    NodeMap::Slot* it = nodes.find(n->pgid);
+    if (!it || it->second != n) continue;
     if (Status s = n->Rebalance(); !s.ok()) return s;
   }
   for (auto& [name, child] : buckets) {

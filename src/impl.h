@@ -37,6 +37,7 @@
 #include "boltpp/tx.h"
 #include "format/page.h"
 #include "freelist/freelist.h"
+#include "node_map.h"
 #include "thread_annotations.h"
 #include "wal/log.h"
 #include "wal/sync_thread.h"
@@ -276,7 +277,7 @@ class BucketImpl {
   format::BucketHeader header;
   PageView inline_page;  // when header.root == 0 and not yet materialized
   Node* root_node = nullptr;
-  std::unordered_map<pgid_t, Node*> nodes;
+  NodeMap nodes;  // materialized nodes by page id (placeholder ids included)
   // A writer's opened children, keyed by their name (which they own), in
   // key order (rebalance and spill visit them so); nodes in the tx arena.
   // A reader's opened children are in its TxImpl::child_index instead, and

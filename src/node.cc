@@ -259,8 +259,8 @@ void Node::SplitOversized() {
       root->children.push_back(n);
       root->inodes.push_back(Inode::Branch(n->key, n->pgid));
       root->tracked_size = root->Size();
-      bucket->nodes[root->pgid] = root;
-      bucket->nodes[n->pgid] = n;
+      bucket->nodes.set(root->pgid, root);
+      bucket->nodes.set(n->pgid, n);
       bucket->root_node = root;
     }
     if (CompareKeys(n->inodes[0].key, n->key) < 0) {
@@ -287,7 +287,7 @@ void Node::SplitOversized() {
       n->children = std::move(keep);
       for (Node* c : right->children) c->parent = right;
     }
-    bucket->nodes[right->pgid] = right;
+    bucket->nodes.set(right->pgid, right);
     right->parent = n->parent;
     n->parent->children.push_back(right);
     n->parent->Put(right->key, right->key, Bytes(), right->pgid, 0);
@@ -315,8 +315,8 @@ Status Node::Free() {
 static void AdoptChildren(BucketImpl* b, const std::vector<Inode>& from, Node* to) {
   if (to->is_leaf) return;
   for (const Inode& in : from) {
-    auto it = b->nodes.find(in.pgid);
-    if (it == b->nodes.end()) continue;
+    NodeMap::Slot* it = b->nodes.find(in.pgid);
+    if (!it) continue;
     Node* child = it->second;
     if (child->parent) child->parent->RemoveChild(child);
     child->parent = to;
@@ -341,8 +341,7 @@ Status Node::Rebalance() {
       inodes = child->inodes;
       children = child->children;
       for (size_t i = 0; !is_leaf && i < inodes.size(); i++) {
-        auto it = bucket->nodes.find(inodes[i].pgid);
-        if (it != bucket->nodes.end()) it->second->parent = this;
+        if (NodeMap::Slot* it = bucket->nodes.find(inodes[i].pgid)) it->second->parent = this;
       }
       child->parent = nullptr;
       bucket->nodes.erase(child->pgid);
