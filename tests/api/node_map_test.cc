@@ -1,10 +1,11 @@
 // File: tests/api/node_map_test.cc
 // White-box tests of NodeMap (src/node_map.h), the open-addressing table of
 // a bucket's materialized nodes: a seeded random sequence of sets, erases,
-// finds and clears in lockstep with std::unordered_map, with the whole
-// content compared after every step; plus the edge cases backward-shift
-// erasure must get right (probe runs that wrap around the table's end,
-// page id 0, which an inline bucket's root uses).
+// finds and clears in lockstep with std::unordered_map, the whole content
+// (iteration and every lookup) compared every 97 steps and after each find
+// or clear; erasing inside long probe runs in a table near its load limit,
+// which backward-shift erasure must get right; page id 0, which an inline
+// bucket's root uses.
 //
 // The randomized run prints its seed; BOLTPP_SEED=<seed> replays it.
 #include <gtest/gtest.h>
@@ -81,12 +82,12 @@ TEST(NodeMapTest, RandomOperationsMatchUnorderedMap) {
 }
 
 TEST(NodeMapTest, EraseKeepsEveryProbeRunReachable) {
-  // Fill to just under the growth limit so runs are long and wrap around,
-  // then erase in an order that opens holes inside runs.
+  // 500 ids in 1,024 slots (just under the half-full limit), so probe runs
+  // are long; then erase every third, opening holes inside runs.
   NodeMap map;
   std::unordered_map<pgid_t, Node*> model;
   for (pgid_t id = 0; id < 500; id++) {
-    map.set(id * 64, FakeNode(id));  // multiples share high hash bits less than you'd think
+    map.set(id * 64, FakeNode(id));
     model[id * 64] = FakeNode(id);
   }
   ExpectSame(map, model, "filled");
