@@ -5,6 +5,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include <sys/types.h>
+
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -37,10 +39,26 @@ int RunAll(RunConfig cfg);
 // (write a 4 KiB page + fdatasync, then write a 4 KiB meta page + fdatasync).
 nlohmann::json MeasureFloor(const std::string& dir, int iters, int span_mib);
 nlohmann::json DescribeMachine(const std::string& dir);
-// Seconds taken by iters log-shaped commits in dir (a 128-byte record
-// written after the previous one in already-written space, then fdatasync):
-// the single-sync floor, for a measurement beside a workload's own commits.
-double SingleSyncSeconds(const std::string& dir, int iters);
+// A file shaped like a write-ahead log on the file system of a workload's
+// own files: each AppendMicros writes a 128-byte (record_bytes) record after
+// the previous one, in space already written (as a log reuses or
+// preallocates its space), then fdatasyncs, and returns the microseconds
+// the two took: the single-sync floor, the cheapest durable commit. Made
+// for `records` appends (after 10 warm-up ones); removed when destroyed.
+class LogShapedFile {
+ public:
+  LogShapedFile(const std::string& path, int records, size_t record_bytes = 128);
+  ~LogShapedFile();
+  LogShapedFile(const LogShapedFile&) = delete;
+  LogShapedFile& operator=(const LogShapedFile&) = delete;
+  double AppendMicros();
+
+ private:
+  std::string path_;
+  std::vector<char> record_;
+  int fd_ = -1;
+  off_t end_ = 0;
+};
 
 // Markdown + chart from a results JSON (as RunAll writes it).
 void WriteReport(const nlohmann::json& results, const std::string& md_out,

@@ -102,31 +102,44 @@ void TimeCommits(int fd, int iters, CommitShape shape, uint64_t span_pages,
   }
 }
 
-// Times iters log-shaped commits (after 10 warm-up ones): a record of
-// record_bytes written after the previous one in a file whose blocks are
-// already written (as a write-ahead log reuses or preallocates its space),
-// then fdatasync. One write and one sync each: the floor of a WAL commit.
+}  // namespace
+
+LogShapedFile::LogShapedFile(const std::string& path, int records, size_t record_bytes)
+    : path_(path), record_(record_bytes, 'r') {
+  fd_ = open(path.c_str(), O_RDWR | O_CREAT | O_TRUNC, 0600);
+  if (fd_ < 0) Die("open " + path + ": " + std::strerror(errno));
+  const size_t space =
+      std::max<size_t>(size_t{1} << 20, record_bytes * (static_cast<size_t>(records) + 10) + 4096);
+  std::vector<char> zeros(space, 0);
+  WriteAll(fd_, zeros.data(), space, 0);
+  if (fdatasync(fd_) != 0) Die("fdatasync");
+  for (int i = 0; i < 10; i++) AppendMicros();  // warm-up
+  end_ = 0;
+}
+
+LogShapedFile::~LogShapedFile() {
+  close(fd_);
+  unlink(path_.c_str());
+}
+
+double LogShapedFile::AppendMicros() {
+  record_[0] = static_cast<char>(record_[0] + 1);
+  const Clock::time_point t0 = Clock::now();
+  WriteAll(fd_, record_.data(), record_.size(), end_);
+  if (fdatasync(fd_) != 0) Die("fdatasync");
+  const Clock::time_point t1 = Clock::now();
+  end_ += static_cast<off_t>(record_.size());
+  return std::chrono::duration<double, std::micro>(t1 - t0).count();
+}
+
+namespace {
+
+// Times iters log-shaped commits (after 10 warm-up ones): one write and one
+// sync each, the floor of a WAL commit (LogShapedFile).
 void TimeAppends(const std::string& path, int iters, size_t record_bytes,
                  std::vector<double>* commit_us) {
-  int fd = open(path.c_str(), O_RDWR | O_CREAT | O_TRUNC, 0600);
-  if (fd < 0) Die("open " + path + ": " + std::strerror(errno));
-  const size_t space = std::max<size_t>(size_t{1} << 20, record_bytes * (iters + 10) + 4096);
-  std::vector<char> zeros(space, 0);
-  WriteAll(fd, zeros.data(), space, 0);
-  if (fdatasync(fd) != 0) Die("fdatasync");
-  std::vector<char> rec(record_bytes, 'r');
-  off_t off = 0;
-  for (int i = -10; i < iters; i++) {
-    rec[0] = static_cast<char>(i);
-    Clock::time_point t0 = Clock::now();
-    WriteAll(fd, rec.data(), rec.size(), off);
-    if (fdatasync(fd) != 0) Die("fdatasync");
-    Clock::time_point t1 = Clock::now();
-    off += static_cast<off_t>(rec.size());
-    if (i >= 0) commit_us->push_back(std::chrono::duration<double, std::micro>(t1 - t0).count());
-  }
-  close(fd);
-  unlink(path.c_str());
+  LogShapedFile log(path, iters, record_bytes);
+  for (int i = 0; i < iters; i++) commit_us->push_back(log.AppendMicros());
 }
 
 double PerSecond(const std::vector<double>& us) {
@@ -185,14 +198,6 @@ json MeasureFloor(const std::string& dir, int iters, int span_mib) {
   j["six_pages_contiguous_per_s"] = PerSecond(contiguous_us);
   j["six_pages_3_extents_per_s"] = PerSecond(extents_us);
   return j;
-}
-
-double SingleSyncSeconds(const std::string& dir, int iters) {
-  std::vector<double> us;
-  TimeAppends(dir + "/single_sync.dat", iters, 128, &us);
-  double total = 0;
-  for (double u : us) total += u;
-  return total / 1e6;
 }
 
 json DescribeMachine(const std::string& dir) {
