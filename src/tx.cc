@@ -380,8 +380,9 @@ Status TxImpl::Commit() {
     return s;
   }
   committing = true;
-  // WAL mode: the record goes out first and syncs while the pages are
-  // built and written; a failure from here on takes it back (fail).
+  // WAL mode with Options::wal_sync_thread: the record goes out first and
+  // syncs while the pages are built and written; a failure from here on
+  // takes it back (fail). Otherwise CommitToLog writes it after the pages.
   bool log_sync_started = false;
   if (Status s = StartLogSync(&log_sync_started); !s.ok()) {
     Rollback();
@@ -419,15 +420,18 @@ Status TxImpl::Commit() {
   return Status::OK();
 }
 
-// The record is written now and its sync started on the log's sync thread
-// when this commit will be logged with a sync (not replayed, not committed
-// as a checkpoint, not no_sync). Records in the log are only ever replayed
+// With Options::wal_sync_thread, the record is written now and its sync
+// started on the log's sync thread when this commit will be logged with a
+// sync (not replayed, not committed as a checkpoint, not no_sync). Records in the log are only ever replayed
 // after the data file's checkpoint, so writing one before the pages is
 // safe; what must hold is that a commit that fails leaves no record behind
 // (WithdrawLogRecord), since a later commit's sync would make it durable.
 Status TxImpl::StartLogSync(bool* started) {
   *started = false;
-  if (!db->logging() || db->replaying_ || db->opts.no_sync || !wal_ops) return Status::OK();
+  if (!db->opts.wal_sync_thread || !db->logging() || db->replaying_ || db->opts.no_sync ||
+      !wal_ops) {
+    return Status::OK();
+  }
   const std::string_view record = wal_ops->bytes();
   if (db->CommitsAsCheckpoint(record.size()) || record.size() > wal::kMaxPayload) {
     return Status::OK();  // CommitToLog decides

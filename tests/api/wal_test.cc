@@ -1308,13 +1308,27 @@ Result<std::unique_ptr<DB>> OpenCrashImage(MemFileSystem* mem, MemFileSystem* im
   return DB::Open(kMemDb, MemWalOptions(image));
 }
 
-// A logged commit writes its record and starts its sync before it writes
-// its pages; when a page write then fails, the commit fails and its record
-// is taken back, so neither a crash nor the next commit's sync revives it.
-TEST(WalLogSync, ACommitWhosePagesFailLeavesNoRecord) {
+// MemWalOptions with the record's sync on the log's sync thread.
+Options SyncThreadOptions(FileSystem* fs) {
+  Options o = MemWalOptions(fs);
+  o.wal_sync_thread = true;
+  return o;
+}
+
+// With Options::wal_sync_thread a logged commit writes its record and
+// starts its sync before it writes its pages; when a page write then fails,
+// the commit fails and its record is taken back, so neither a crash nor the
+// next commit's sync revives it. Without it (the default) the pages go
+// first and the failed commit never writes its record: the same outcome.
+class WalLogSync : public ::testing::TestWithParam<bool> {
+ protected:
+  Options Opts(FileSystem* fs) { return GetParam() ? SyncThreadOptions(fs) : MemWalOptions(fs); }
+};
+
+TEST_P(WalLogSync, ACommitWhosePagesFailLeavesNoRecord) {
   MemFileSystem mem;
   FaultFileSystem ffs(&mem);
-  auto db = DB::Open(kMemDb, MemWalOptions(&ffs));
+  auto db = DB::Open(kMemDb, Opts(&ffs));
   ASSERT_OK(db.status());
   ASSERT_OK(PutAll(db->get(), "b", {{"k0", "v"}}));
   const int64_t records = (*db)->GetWalInfo().pending_records;
@@ -1336,13 +1350,18 @@ TEST(WalLogSync, ACommitWhosePagesFailLeavesNoRecord) {
   EXPECT_EQ(CheckDB(crashed->get()), "");
 }
 
-// When the record cannot be taken back either (its zeroing write fails),
-// the handle fails with a message that says so: only a reopen settles
-// whether the failed commit's record is in the log.
-TEST(WalLogSync, ARecordThatCannotBeTakenBackFailsTheHandle) {
+INSTANTIATE_TEST_SUITE_P(RecordFirstOrPagesFirst, WalLogSync, ::testing::Bool(),
+                         [](const ::testing::TestParamInfo<bool>& p) {
+                           return p.param ? std::string("SyncThread") : std::string("Inline");
+                         });
+
+// With the sync thread, when the record cannot be taken back either (its
+// zeroing write fails), the handle fails with a message that says so: only
+// a reopen settles whether the failed commit's record is in the log.
+TEST(WalLogSyncThread, ARecordThatCannotBeTakenBackFailsTheHandle) {
   MemFileSystem mem;
   FaultFileSystem ffs(&mem);
-  auto db = DB::Open(kMemDb, MemWalOptions(&ffs));
+  auto db = DB::Open(kMemDb, SyncThreadOptions(&ffs));
   ASSERT_OK(db.status());
   ASSERT_OK(PutAll(db->get(), "b", {{"k0", "v"}}));
   std::atomic<int> writes{0};

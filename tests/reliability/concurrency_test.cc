@@ -154,6 +154,7 @@ struct StressParam {
   bool mem;
   FreelistType freelist;
   bool wal = false;  // WAL mode, with the checkpointer thread running every 30 ms
+  bool sync_thread = false;  // WAL: Options::wal_sync_thread (the log's sync thread)
 };
 
 void PrintTo(const StressParam& p, std::ostream* os) { *os << p.name; }
@@ -176,6 +177,7 @@ TEST_P(Concurrency, ReadersNeverSeePartialCommitsOrFreedPages) {
   o.max_batch_delay = std::chrono::milliseconds(2);
   o.file_system = p.mem ? static_cast<FileSystem*>(&mem) : nullptr;
   o.wal = p.wal;
+  o.wal_sync_thread = p.sync_thread;
   o.wal_checkpoint_bytes = 256 * 1024;
   o.wal_checkpoint_interval = std::chrono::milliseconds(30);
   const std::string path = p.mem ? "/stress.db" : dir.File("stress.db");
@@ -511,7 +513,9 @@ INSTANTIATE_TEST_SUITE_P(
     Files, Concurrency,
     ::testing::Values(StressParam{"posix_array", false, FreelistType::kArray},
                       StressParam{"mem_hashmap", true, FreelistType::kHashMap},
-                      StressParam{"posix_array_wal", false, FreelistType::kArray, true}),
+                      StressParam{"posix_array_wal", false, FreelistType::kArray, true},
+                      StressParam{"mem_hashmap_wal_syncthread", true, FreelistType::kHashMap, true,
+                                  true}),
     [](const ::testing::TestParamInfo<StressParam>& i) { return std::string(i.param.name); });
 
 }  // namespace

@@ -38,6 +38,7 @@ struct CrashConfig {
   uint64_t seed;
   bool wal = false;               // WAL mode: images of the data file and of its log
   uint64_t checkpoint_bytes = 0;  // WAL: checkpoint past this much log
+  bool sync_thread = false;       // WAL: Options::wal_sync_thread (the record first)
 };
 
 const CrashConfig kCrashConfigs[] = {
@@ -46,7 +47,8 @@ const CrashConfig kCrashConfigs[] = {
     {"page4k_nofreelistsync", 4096, FreelistType::kArray, true, false, 80, 3003},
     // Each image of both files replays: fewer commits, with a checkpoint every few.
     {"wal_page4k_array", 4096, FreelistType::kArray, false, false, 40, 4004, true, 12 * 1024},
-    {"wal_page1k_hashmap", 1024, FreelistType::kHashMap, false, true, 40, 5005, true, 5 * 1024},
+    {"wal_page1k_hashmap_syncthread", 1024, FreelistType::kHashMap, false, true, 40, 5005, true,
+     5 * 1024, true},
 };
 
 constexpr int kRandomImagesPerSync = 6;
@@ -62,6 +64,7 @@ Options CrashOptions(const CrashConfig& c, FileSystem* fs) {
   o.timeout = std::chrono::milliseconds(-1);
   o.file_system = fs;
   o.wal = c.wal;
+  o.wal_sync_thread = c.sync_thread;
   if (c.checkpoint_bytes) o.wal_checkpoint_bytes = c.checkpoint_bytes;
   o.wal_checkpoint_interval = std::chrono::milliseconds(0);  // checkpoints at known points
   return o;

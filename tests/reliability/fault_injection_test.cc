@@ -46,6 +46,7 @@ struct Config {
   // WAL: Options::wal_checkpoint_bytes (0: the default). A small log makes
   // the workload's larger transactions commit as checkpoints.
   uint64_t checkpoint_bytes = 0;
+  bool sync_thread = false;  // WAL: Options::wal_sync_thread (the record first)
 };
 
 const Config kConfigs[] = {
@@ -53,7 +54,7 @@ const Config kConfigs[] = {
     {"mem1k_hashmap_nofreelistsync", false, 1024, FreelistType::kHashMap, true},
     {"posix4k", true, 4096, FreelistType::kArray, false},
     {"mem4k_wal", false, 4096, FreelistType::kArray, false, true},
-    {"posix1k_hashmap_wal", true, 1024, FreelistType::kHashMap, false, true},
+    {"posix1k_hashmap_wal_syncthread", true, 1024, FreelistType::kHashMap, false, true, 0, true},
     {"mem4k_wal_smalllog", false, 4096, FreelistType::kArray, false, true, 24 * 1024},
 };
 
@@ -76,6 +77,7 @@ Options MakeOptions(const Config& c, FileSystem* fs) {
   o.max_batch_delay = std::chrono::milliseconds(200);
   o.file_system = fs;
   o.wal = c.wal;
+  o.wal_sync_thread = c.sync_thread;
   o.wal_checkpoint_interval = std::chrono::milliseconds(0);  // checkpoints at known steps
   if (c.checkpoint_bytes) o.wal_checkpoint_bytes = c.checkpoint_bytes;
   return o;

@@ -12,7 +12,7 @@
 # tsan: configures <repo>/build-tsan with -DBOLTPP_SANITIZE=thread, builds
 #       the reliability suite and runs its concurrency stress tests (readers,
 #       a writer, Batch callers, hot backups, map growth) for
-#       BOLTPP_STRESS_SECONDS each (default 15; two variants, so ~30 s).
+#       BOLTPP_STRESS_SECONDS each (default 15) for each of its four variants.
 #
 # Environment:
 #   JOBS             build and ctest parallelism (default 1; builds run under nice)
