@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <utility>
 
 #include "boltpp/car/varint.h"
 #include "source.h"
@@ -263,7 +264,28 @@ CarReader::~CarReader() = default;
 bool CarReader::seekable() const { return source_->seekable(); }
 uint64_t CarReader::input_size() const { return source_->size(); }
 
-FileSource::~FileSource() { close(fd_); }
+namespace {
+// The calling thread's spare FileSource buffer (FileSource's contract).
+struct SpareBuffer {
+  std::unique_ptr<uint8_t[]> buf;
+  size_t capacity = 0;
+};
+thread_local SpareBuffer t_spare_buffer;
+}  // namespace
+
+FileSource::FileSource(int fd, uint64_t size)
+    : fd_(fd),
+      size_(size),
+      buf_(std::move(t_spare_buffer.buf)),
+      capacity_(std::exchange(t_spare_buffer.capacity, 0)) {}
+
+FileSource::~FileSource() {
+  close(fd_);
+  if (capacity_ > t_spare_buffer.capacity && capacity_ <= kMaxSpareBuffer) {
+    t_spare_buffer.buf = std::move(buf_);
+    t_spare_buffer.capacity = capacity_;
+  }
+}
 
 const uint8_t* FileSource::Fetch(uint64_t pos, size_t n, size_t* got, Status* error) {
   static const uint8_t kNothing = 0;
