@@ -380,9 +380,10 @@ Status TxImpl::Commit() {
     return s;
   }
   committing = true;
-  // WAL mode with Options::wal_sync_thread: the record goes out first and
-  // syncs while the pages are built and written; a failure from here on
-  // takes it back (fail). Otherwise CommitToLog writes it after the pages.
+  // WAL mode, with Options::wal_sync_thread or a large record: the record
+  // goes out first and syncs while the pages are built and written; a
+  // failure from here on takes it back (fail). Otherwise CommitToLog writes
+  // it after the pages.
   bool log_sync_started = false;
   if (Status s = StartLogSync(&log_sync_started); !s.ok()) {
     Rollback();
@@ -420,19 +421,21 @@ Status TxImpl::Commit() {
   return Status::OK();
 }
 
-// With Options::wal_sync_thread, the record is written now and its sync
-// started on the log's sync thread when this commit will be logged with a
-// sync (not replayed, not committed as a checkpoint, not no_sync). Records in the log are only ever replayed
-// after the data file's checkpoint, so writing one before the pages is
-// safe; what must hold is that a commit that fails leaves no record behind
-// (WithdrawLogRecord), since a later commit's sync would make it durable.
+// The record is written now and its sync started on the log's sync thread
+// when this commit will be logged with a sync (not replayed, not committed
+// as a checkpoint, not no_sync) and either Options::wal_sync_thread is set
+// or the record is at least wal::kOverlapSyncBytes: a commit that large
+// writes pages for far longer than the thread's two wake-ups cost
+// (docs/design.md, "Who syncs the log"). Records in the log are only ever
+// replayed after the data file's checkpoint, so writing one before the
+// pages is safe; what must hold is that a commit that fails leaves no
+// record behind (WithdrawLogRecord), since a later commit's sync would make
+// it durable.
 Status TxImpl::StartLogSync(bool* started) {
   *started = false;
-  if (!db->opts.wal_sync_thread || !db->logging() || db->replaying_ || db->opts.no_sync ||
-      !wal_ops) {
-    return Status::OK();
-  }
+  if (!db->logging() || db->replaying_ || db->opts.no_sync || !wal_ops) return Status::OK();
   const std::string_view record = wal_ops->bytes();
+  if (!db->opts.wal_sync_thread && record.size() < wal::kOverlapSyncBytes) return Status::OK();
   if (db->CommitsAsCheckpoint(record.size()) || record.size() > wal::kMaxPayload) {
     return Status::OK();  // CommitToLog decides
   }

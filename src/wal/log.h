@@ -39,6 +39,11 @@ constexpr size_t kHeaderSize = 40;  // magic 8, version 4, reserved 4, salt 8, b
 constexpr size_t kFrameSize = 32;   // payload length 8, salt 8, txid 8, checksum 8
 // The log grows by this much zeroed space beyond a record that passes its end.
 constexpr size_t kPreallocateBytes = size_t{256} << 10;
+// A commit whose record is at least this large writes it first and syncs it
+// on the log's sync thread while it writes its pages, whatever
+// Options::wal_sync_thread says: its page work (hundreds of puts) then
+// costs far more than waking the thread (TxImpl::StartLogSync).
+constexpr size_t kOverlapSyncBytes = size_t{64} << 10;
 // A record larger than this is refused when written and ends a scan.
 constexpr uint64_t kMaxPayload = uint64_t{1} << 36;
 
@@ -165,6 +170,7 @@ class OpWriter {
   const std::string& bytes() const { return buf_; }
   // The handle the next kOpen/kCreate assigns.
   uint32_t next_handle() const { return next_handle_; }
+
 
  private:
   void Two(OpCode op, uint32_t b, std::string_view s);

@@ -15,8 +15,10 @@
 #include <fstream>
 #include <functional>
 #include <latch>
+#include <mutex>
 #include <random>
 #include <thread>
+#include <tuple>
 
 #include "testutil/fault_fs.h"
 #include "testutil/mem_fs.h"
@@ -1315,14 +1317,30 @@ Options SyncThreadOptions(FileSystem* fs) {
   return o;
 }
 
-// With Options::wal_sync_thread a logged commit writes its record and
-// starts its sync before it writes its pages; when a page write then fails,
-// the commit fails and its record is taken back, so neither a crash nor the
-// next commit's sync revives it. Without it (the default) the pages go
-// first and the failed commit never writes its record: the same outcome.
-class WalLogSync : public ::testing::TestWithParam<bool> {
+// Puts "lost" (one small value), or with large 300 keys of 400-byte
+// values: a record past wal::kOverlapSyncBytes.
+Status PutLost(Tx& tx, bool large) {
+  Bucket b = tx.GetBucket("b");
+  if (!large) return b.Put("lost", "v");
+  for (int i = 0; i < 300; i++) {
+    if (Status s = b.Put("lost" + std::to_string(i), std::string(400, 'v')); !s.ok()) return s;
+  }
+  return Status::OK();
+}
+
+// With Options::wal_sync_thread, or with a record of wal::kOverlapSyncBytes
+// or more, a logged commit writes its record and starts its sync before it
+// writes its pages; when a page write then fails, the commit fails and its
+// record is taken back, so neither a crash nor the next commit's sync
+// revives it. A small commit without the option writes its pages first and
+// the failed commit never writes its record: the same outcome.
+// Parameters: (Options::wal_sync_thread, a large transaction).
+class WalLogSync : public ::testing::TestWithParam<std::tuple<bool, bool>> {
  protected:
-  Options Opts(FileSystem* fs) { return GetParam() ? SyncThreadOptions(fs) : MemWalOptions(fs); }
+  Options Opts(FileSystem* fs) {
+    return std::get<0>(GetParam()) ? SyncThreadOptions(fs) : MemWalOptions(fs);
+  }
+  bool Large() const { return std::get<1>(GetParam()); }
 };
 
 TEST_P(WalLogSync, ACommitWhosePagesFailLeavesNoRecord) {
@@ -1334,7 +1352,7 @@ TEST_P(WalLogSync, ACommitWhosePagesFailLeavesNoRecord) {
   const int64_t records = (*db)->GetWalInfo().pending_records;
   ffs.injector().SetPathFilter("ck.db");  // the data file, not its logs
   ffs.injector().FailNth(FaultOp::kWrite, 1);
-  Status failed = (*db)->Update([](Tx& tx) { return tx.GetBucket("b").Put("lost", "v"); });
+  Status failed = (*db)->Update([&](Tx& tx) { return PutLost(tx, Large()); });
   ASSERT_FALSE(failed.ok());
   EXPECT_EQ(ffs.injector().injected(FaultOp::kWrite), 1);
   ffs.injector().ClearAll();
@@ -1350,10 +1368,52 @@ TEST_P(WalLogSync, ACommitWhosePagesFailLeavesNoRecord) {
   EXPECT_EQ(CheckDB(crashed->get()), "");
 }
 
-INSTANTIATE_TEST_SUITE_P(RecordFirstOrPagesFirst, WalLogSync, ::testing::Bool(),
-                         [](const ::testing::TestParamInfo<bool>& p) {
-                           return p.param ? std::string("SyncThread") : std::string("Inline");
-                         });
+INSTANTIATE_TEST_SUITE_P(
+    RecordFirstOrPagesFirst, WalLogSync, ::testing::Combine(::testing::Bool(), ::testing::Bool()),
+    [](const ::testing::TestParamInfo<std::tuple<bool, bool>>& p) {
+      return std::string(std::get<0>(p.param) ? "SyncThread" : "Default") +
+             (std::get<1>(p.param) ? "LargeRecord" : "SmallRecord");
+    });
+
+// Without Options::wal_sync_thread a small commit writes its pages, then its
+// record; a commit whose record reaches wal::kOverlapSyncBytes writes its
+// record first (its sync runs on the sync thread while the pages are
+// written). Both commits are durable and replay.
+TEST(WalLogSyncOrder, ALargeRecordGoesBeforeThePagesASmallOneAfter) {
+  MemFileSystem mem;
+  FaultFileSystem ffs(&mem);
+  auto db = DB::Open(kMemDb, MemWalOptions(&ffs));
+  ASSERT_OK(db.status());
+  ASSERT_OK(PutAll(db->get(), "b", {{"k0", "v"}}));
+  std::mutex mu;
+  std::vector<bool> to_log;  // the commit's writes in order: true for a log file
+  ffs.injector().SetHook([&](const FaultEvent& ev) {
+    if (ev.op == FaultOp::kWrite) {
+      std::lock_guard lock(mu);
+      to_log.push_back(ev.path.ends_with("-wal") || ev.path.ends_with("-wal2"));
+    }
+    return Status::OK();
+  });
+  ASSERT_OK((*db)->Update([](Tx& tx) { return PutLost(tx, false); }));
+  ASSERT_GE(to_log.size(), 2u);
+  EXPECT_FALSE(to_log.front()) << "a small commit writes a page first";
+  EXPECT_TRUE(to_log.back()) << "and its record last";
+  to_log.clear();
+  ASSERT_OK((*db)->Update([](Tx& tx) { return PutLost(tx, true); }));
+  ASSERT_GE(to_log.size(), 2u);
+  EXPECT_TRUE(to_log.front()) << "a large commit writes its record first";
+  EXPECT_FALSE(to_log.back()) << "and its pages after it";
+  ffs.injector().ClearAll();
+  EXPECT_EQ(CheckDB(db->get()), "");
+  MemFileSystem image;
+  auto crashed = OpenCrashImage(&mem, &image);
+  ASSERT_OK(crashed.status());
+  const auto all = ReadAll(crashed->get(), "b");
+  EXPECT_EQ(all.size(), 302u);  // k0, lost, lost0..lost299
+  EXPECT_EQ(all.count("lost"), 1u);
+  EXPECT_EQ(all.count("lost299"), 1u);
+  EXPECT_EQ(CheckDB(crashed->get()), "");
+}
 
 // With the sync thread, when the record cannot be taken back either (its
 // zeroing write fails), the handle fails with a message that says so: only
