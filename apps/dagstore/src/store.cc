@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <chrono>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -71,6 +72,10 @@ car::ReadOptions ShardReadOptions() {
 }
 
 namespace {
+
+double SecondsSince(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
 
 constexpr std::string_view kShards = "shards";
 constexpr std::string_view kInverted = "inverted";
@@ -1119,7 +1124,9 @@ size_t DagStore::InitializeShards(const std::vector<std::string>& keys,
   auto report = [&](size_t i, const Status& result) {
     if (options.on_done) options.on_done(i, keys[i], result);
   };
+  BulkInitOptions::Stats stats;  // guarded by bulk_mu
   auto worker = [&] {
+    double indexing = 0;
     for (;;) {
       if (options.interrupted && options.interrupted()) break;  // what runs finishes
       const size_t i = next++;
@@ -1141,7 +1148,9 @@ size_t DagStore::InitializeShards(const std::vector<std::string>& keys,
         }
         if (s.ok()) {
           lock.unlock();
+          const auto started = std::chrono::steady_clock::now();
           Status built = BuildJob(*job);
+          indexing += SecondsSince(started);
           lock.lock();
           s = ReadyJobLocked(lock, *job, built);
         }
@@ -1156,6 +1165,7 @@ size_t DagStore::InitializeShards(const std::vector<std::string>& keys,
       bulk_cv.notify_all();
     }
     std::lock_guard bulk(bulk_mu);
+    stats.indexing_seconds += indexing;
     workers_running--;
     bulk_cv.notify_all();
   };
@@ -1173,12 +1183,20 @@ size_t DagStore::InitializeShards(const std::vector<std::string>& keys,
       }
       std::vector<WorkerJob*> jobs;
       for (auto& [i, job] : group) jobs.push_back(job.get());
+      const auto started = std::chrono::steady_clock::now();
       Status s = db_->Update([&](Tx& tx) { return WriteJobs(tx, jobs); });
+      size_t transactions = 1;
       std::vector<Status> committed(group.size(), s);
       if (!s.ok() && group.size() > 1) {  // each alone: only the shard at fault fails
         for (size_t g = 0; g < group.size(); g++) {
           committed[g] = db_->Update([&](Tx& tx) { return WriteJobs(tx, {jobs[g]}); });
         }
+        transactions += group.size();
+      }
+      {
+        std::lock_guard bulk(bulk_mu);
+        stats.committing_seconds += SecondsSince(started);
+        stats.transactions += transactions;
       }
       std::vector<Status> results;
       {
@@ -1196,6 +1214,7 @@ size_t DagStore::InitializeShards(const std::vector<std::string>& keys,
   worker();  // this thread is one of the workers
   for (auto& t : pool) t.join();
   commit_thread.join();
+  if (options.stats != nullptr) *options.stats = stats;
   return std::min(next.load(), keys.size());
 }
 

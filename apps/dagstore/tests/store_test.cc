@@ -923,10 +923,19 @@ TEST_F(StoreTest, InitializeShardsReportsEachShardAndResumesAfterAnInterrupt) {
     }
     if (concurrency == 1) todo.push_back("ready");  // refused: not New
     keys = todo;
+    DagStore::BulkInitOptions::Stats stats;
+    bulk.stats = &stats;
     const size_t n = s->InitializeShards(keys, bulk);
     EXPECT_EQ(n, concurrency == 1 ? 4u : keys.size());
     EXPECT_EQ(started.size(), n);
     EXPECT_EQ(done.size(), n);  // every started shard finished
+    // Every shard indexed was committed, alone or in a group with others.
+    size_t committed = 0;
+    for (const auto& [key, st] : done) committed += st.ok();
+    EXPECT_GE(stats.transactions, 1u);
+    EXPECT_LE(stats.transactions, committed);
+    EXPECT_GT(stats.indexing_seconds, 0);
+    EXPECT_GT(stats.committing_seconds, 0);
     for (const auto& [key, st] : done) {
       if (key == "missing") {
         EXPECT_EQ(Message(st),
