@@ -118,25 +118,41 @@ size_t ReadJob(DB* db, const std::string& id) {
   return total;
 }
 
-Options FastOptions() {
-  Options o;
-  o.no_sync = true;
-  return o;
-}
+// A store of jobs written without syncs, checked and closed when the test
+// ends. Fill(n) writes n jobs (FillJobs) and keeps their ids.
+class SmallTx : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    Options o;
+    o.no_sync = true;
+    auto db = DB::Open(dir_.File("jobs.db"), o);
+    ASSERT_OK(db.status());
+    db_ = std::move(*db);
+  }
+  void TearDown() override {
+    if (!db_) return;
+    ASSERT_OK(db_->View(
+        [](Tx& tx) { return tx.Check().empty() ? Status::OK() : Status(Code::kCorruption); }));
+    ASSERT_OK(db_->Close());
+  }
+  void Fill(uint64_t jobs) {
+    ASSERT_OK(FillJobs(db_.get(), jobs));
+    for (uint64_t j = 0; j < jobs; j++) ids_.push_back(JobId(j));
+  }
 
-TEST(SmallTx, ReadTransactionAllocatesNothingOnceWarm) {
-  TempDir dir;
-  auto db = DB::Open(dir.File("jobs.db"), FastOptions());
-  ASSERT_OK(db.status());
+  TempDir dir_;
+  std::unique_ptr<DB> db_;
+  std::vector<std::string> ids_;
+};
+
+TEST_F(SmallTx, ReadTransactionAllocatesNothingOnceWarm) {
   constexpr uint64_t kJobs = 300;
-  ASSERT_OK(FillJobs(db->get(), kJobs));
-  std::vector<std::string> ids;
-  for (uint64_t j = 0; j < kJobs; j++) ids.push_back(JobId(j));
-  for (int i = 0; i < 10; i++) ASSERT_GT(ReadJob(db->get(), ids[i]), 900u);  // warm-up
+  Fill(kJobs);
+  for (int i = 0; i < 10; i++) ASSERT_GT(ReadJob(db_.get(), ids_[i]), 900u);  // warm-up
 
   const uint64_t before = t_allocations;
   size_t total = 0;
-  for (uint64_t j = 0; j < kJobs; j++) total += ReadJob(db->get(), ids[j]);
+  for (uint64_t j = 0; j < kJobs; j++) total += ReadJob(db_.get(), ids_[j]);
   const uint64_t begin_end = t_allocations - before;
   EXPECT_EQ(begin_end, 0u) << "allocations in " << kJobs << " read transactions (Begin/~Tx)";
   EXPECT_GT(total, kJobs * 900);
@@ -144,17 +160,13 @@ TEST(SmallTx, ReadTransactionAllocatesNothingOnceWarm) {
   // The managed form (View) is as cheap.
   const uint64_t before_view = t_allocations;
   for (uint64_t j = 0; j < kJobs; j++) {
-    ASSERT_OK((*db)->View([&](Tx& tx) -> Status {
-      Bucket b = tx.GetBucket("jobstore").GetBucket("jobs").GetBucket(ids[j]);
+    ASSERT_OK(db_->View([&](Tx& tx) -> Status {
+      Bucket b = tx.GetBucket("jobstore").GetBucket("jobs").GetBucket(ids_[j]);
       return b.Get("state") ? Status::OK() : Status(Code::kBucketNotFound);
     }));
   }
   // std::function may allocate for a large capture; this one holds two references.
   EXPECT_EQ(t_allocations - before_view, 0u) << "allocations in " << kJobs << " View calls";
-
-  ASSERT_OK((*db)->View(
-      [](Tx& tx) { return tx.Check().empty() ? Status::OK() : Status(Code::kCorruption); }));
-  ASSERT_OK((*db)->Close());
 }
 
 // A read transaction that opens many nested buckets (more than a pooled
@@ -163,20 +175,15 @@ TEST(SmallTx, ReadTransactionAllocatesNothingOnceWarm) {
 // and its child index (freeing and faulting them back in was most of the
 // list row's time). After TxImpl::kTrimAfterSmallUses (16) small uses it
 // frees that storage, and the next large use allocates again.
-TEST(SmallTx, LargeReadTransactionsAllocateNothingOnceWarm) {
-  TempDir dir;
-  auto db = DB::Open(dir.File("jobs.db"), FastOptions());
-  ASSERT_OK(db.status());
+TEST_F(SmallTx, LargeReadTransactionsAllocateNothingOnceWarm) {
   constexpr uint64_t kJobs = 500;
-  ASSERT_OK(FillJobs(db->get(), kJobs));
-  std::vector<std::string> ids;
-  for (uint64_t j = 0; j < kJobs; j++) ids.push_back(JobId(j));
+  Fill(kJobs);
   auto list = [&] {
-    auto tx = (*db)->Begin(false);
+    auto tx = db_->Begin(false);
     if (!tx.ok()) return uint64_t{0};
     Bucket jobs = tx->GetBucket("jobstore").GetBucket("jobs");
     uint64_t n = 0;
-    for (const std::string& id : ids) n += jobs.GetBucket(id).Get("state").has_value();
+    for (const std::string& id : ids_) n += jobs.GetBucket(id).Get("state").has_value();
     return n;
   };
   ASSERT_EQ(list(), kJobs);  // warm-up
@@ -187,13 +194,10 @@ TEST(SmallTx, LargeReadTransactionsAllocateNothingOnceWarm) {
   EXPECT_EQ(t_allocations - before, 0u)
       << "allocations in 5 warm transactions of " << kJobs << " bucket opens";
 
-  for (int i = 0; i < 16; i++) ASSERT_GT(ReadJob(db->get(), ids[0]), 900u);
+  for (int i = 0; i < 16; i++) ASSERT_GT(ReadJob(db_.get(), ids_[0]), 900u);
   before = t_allocations;
   ASSERT_EQ(list(), kJobs);
   EXPECT_GT(t_allocations - before, 0u) << "the storage should have been freed after 16 small uses";
-  ASSERT_OK((*db)->View(
-      [](Tx& tx) { return tx.Check().empty() ? Status::OK() : Status(Code::kCorruption); }));
-  ASSERT_OK((*db)->Close());
 }
 
 }  // namespace
