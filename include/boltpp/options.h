@@ -68,13 +68,15 @@ struct Options {
   // Zero: no timer (and no checkpointer thread: size-triggered checkpoints
   // then run in the commit that passed the size).
   std::chrono::milliseconds wal_checkpoint_interval{10000};
-  // WAL mode: a commit writes its record first and hands the record's
+  // WAL mode: every commit writes its record first and hands the record's
   // fdatasync to a helper thread while it writes its pages, instead of
   // writing its pages, then its record, and syncing the log itself. The
-  // overlap hides the page work (about 20-50 us) but costs a thread wake-up
-  // each way; on the 2-core VM of docs/design.md ("Who syncs the log") the
-  // wake-ups cost more, so it is off by default. On hardware where waking a
-  // thread is cheap it may win: measure (bench/, `--engine boltpp-wal`).
+  // overlap hides a small commit's page work (about 20-50 us) but costs a
+  // thread wake-up each way; on the 2-core VM of docs/design.md ("Who syncs
+  // the log") the wake-ups cost more, so it is off by default, and only
+  // commits with a record of 64 KiB or more (hundreds of puts) overlap. On
+  // hardware where waking a thread is cheap it may win: measure (bench/,
+  // `--engine boltpp-wal`).
   bool wal_sync_thread = false;
   // Where files come from (nullptr = FileSystem::Default()). Not owned.
   FileSystem* file_system = nullptr;
