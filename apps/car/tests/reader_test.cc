@@ -6,6 +6,7 @@
 
 #include <cstring>
 #include <set>
+#include <thread>
 
 #include "boltpp/car/cid.h"
 #include "boltpp/car/hash.h"
@@ -146,6 +147,45 @@ TEST(Reader, StreamReadsTheSameAsTheMap) {
       ASSERT_EQ(got[i].block, want[i].block);
     }
   }
+}
+
+// A thread reading files one after another reuses one read buffer
+// (FileSource): each reader must still see only its own file's bytes,
+// whether it takes a buffer another file filled, reads while another reader
+// is open, or is destroyed on another thread.
+TEST(Reader, FilesReadOneAfterAnotherEachSeeTheirOwnBytes) {
+  const std::vector<std::string> names = {"sample-v1.car", "sample-wrapped-v2.car",
+                                          "sample-v1.car"};
+  auto in_memory = [](const std::string& name) {
+    const std::string bytes = ReadFile(Testdata(name));
+    auto r = CarReader::OpenBytes(Span(bytes));
+    EXPECT_TRUE(r.ok());
+    return AllSections(**r);
+  };
+  auto same = [](const auto& got, const auto& want) {
+    if (got.size() != want.size()) return false;
+    for (size_t i = 0; i < got.size(); i++) {
+      if (got[i].offset != want[i].offset || got[i].cid != want[i].cid ||
+          got[i].block != want[i].block)
+        return false;
+    }
+    return true;
+  };
+  for (const std::string& name : names) {  // one after another
+    auto r = CarReader::OpenFile(Testdata(name));
+    ASSERT_TRUE(r.ok());
+    EXPECT_TRUE(same(AllSections(**r), in_memory(name))) << name;
+  }
+  auto a = CarReader::OpenFile(Testdata(names[0]));  // two open at once
+  auto b = CarReader::OpenFile(Testdata(names[1]));
+  ASSERT_TRUE(a.ok() && b.ok());
+  EXPECT_TRUE(same(AllSections(**b), in_memory(names[1])));
+  EXPECT_TRUE(same(AllSections(**a), in_memory(names[0])));
+  std::thread([moved = std::move(*a)]() mutable { moved.reset(); }).join();  // freed elsewhere
+  b->reset();
+  auto c = CarReader::OpenFile(Testdata(names[1]));  // takes b's buffer
+  ASSERT_TRUE(c.ok());
+  EXPECT_TRUE(same(AllSections(**c), in_memory(names[1])));
 }
 
 struct DamageCase {
