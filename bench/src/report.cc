@@ -288,8 +288,10 @@ void FloorBeside(std::ostream& md, const json& res) {
   std::string parts;
   for (auto& [eng, pct] : shares) {
     std::sort(pct.begin(), pct.end());
-    parts += std::string(parts.empty() ? "" : ", ") + eng + " " + FmtF("%.0f", pct[pct.size() / 2]) +
-             " % (" + FmtF("%.0f", pct.front()) + "-" + FmtF("%.0f", pct.back()) + ")";
+    const size_t mid = pct.size() / 2;
+    const double median = pct.size() % 2 ? pct[mid] : (pct[mid - 1] + pct[mid]) / 2;
+    parts += std::string(parts.empty() ? "" : ", ") + eng + " " + FmtF("%.0f", median) + " % (" +
+             FmtF("%.0f", pct.front()) + "-" + FmtF("%.0f", pct.back()) + ")";
   }
   if (parts.empty()) return;
   md << "- Durable 1-key txns (redb suite) as a share of the single-sync floor, each commit\n"

@@ -171,7 +171,6 @@ class OpWriter {
   // The handle the next kOpen/kCreate assigns.
   uint32_t next_handle() const { return next_handle_; }
 
-
  private:
   void Two(OpCode op, uint32_t b, std::string_view s);
   void Varint(uint64_t v);

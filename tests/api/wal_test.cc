@@ -1368,12 +1368,12 @@ TEST_P(WalLogSync, ACommitWhosePagesFailLeavesNoRecord) {
   EXPECT_EQ(CheckDB(crashed->get()), "");
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    RecordFirstOrPagesFirst, WalLogSync, ::testing::Combine(::testing::Bool(), ::testing::Bool()),
-    [](const ::testing::TestParamInfo<std::tuple<bool, bool>>& p) {
-      return std::string(std::get<0>(p.param) ? "SyncThread" : "Default") +
-             (std::get<1>(p.param) ? "LargeRecord" : "SmallRecord");
-    });
+INSTANTIATE_TEST_SUITE_P(RecordFirstOrPagesFirst, WalLogSync,
+                         ::testing::Combine(::testing::Bool(), ::testing::Bool()),
+                         [](const ::testing::TestParamInfo<std::tuple<bool, bool>>& p) {
+                           return std::string(std::get<0>(p.param) ? "SyncThread" : "Default") +
+                                  (std::get<1>(p.param) ? "LargeRecord" : "SmallRecord");
+                         });
 
 // Without Options::wal_sync_thread a small commit writes its pages, then its
 // record; a commit whose record reaches wal::kOverlapSyncBytes writes its

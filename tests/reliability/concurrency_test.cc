@@ -153,7 +153,7 @@ struct StressParam {
   const char* name;
   bool mem;
   FreelistType freelist;
-  bool wal = false;  // WAL mode, with the checkpointer thread running every 30 ms
+  bool wal = false;          // WAL mode, with the checkpointer thread running every 30 ms
   bool sync_thread = false;  // WAL: Options::wal_sync_thread (the log's sync thread)
 };
 
