@@ -377,6 +377,14 @@ Status Cursor::Delete() {
   }
   return s;
 }
+Status Cursor::Put(Bytes key, Bytes value) {
+  if (!impl_) return Status(Code::kBucketNotFound);
+  BucketImpl* b = impl_->bucket();
+  if (b->tx->closed) return Status(Code::kTxClosed);
+  Status s = impl_->Put(key, value);
+  if (s.ok() && b->tx->Logs(b)) b->tx->wal_ops->Put(b->tx->WalHandle(b), key, value);
+  return s;
+}
 Status Cursor::status() const {
   if (!impl_) return Status::OK();
   if (impl_->bucket()->tx->closed) return Status(Code::kTxClosed);

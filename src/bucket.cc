@@ -12,7 +12,8 @@ using namespace format;
 BucketImpl::BucketImpl(TxImpl* t, BucketImpl* p, BucketHeader h)
     : tx(t), parent(p), header(h), buckets(&t->arena) {}
 
-Status BucketImpl::CheckWritable() const {
+Status BucketImpl::BeginChange() {
+  tx->tree_version++;
   if (tx->closed) return Status(Code::kTxClosed);
   if (!tx->writable) return Status(Code::kTxNotWritable);
   if (!tx->error.ok()) return tx->error;
@@ -155,7 +156,7 @@ static Bytes EmptyBucketValue(TxImpl* tx) {
 }
 
 Result<BucketImpl*> BucketImpl::CreateChild(Bytes name) {
-  if (Status s = CheckWritable(); !s.ok()) return s;
+  if (Status s = BeginChange(); !s.ok()) return s;
   if (name.empty()) return Status(Code::kBucketNameRequired);
   CursorImpl c(this);
   Inode in;
@@ -174,7 +175,7 @@ Result<BucketImpl*> BucketImpl::CreateChild(Bytes name) {
 }
 
 Status BucketImpl::DeleteChild(Bytes name) {
-  if (Status s = CheckWritable(); !s.ok()) return s;
+  if (Status s = BeginChange(); !s.ok()) return s;
   CursorImpl c(this);
   Inode in;
   if (!c.SeekRaw(name, &in)) return c.status();
@@ -212,7 +213,7 @@ Status BucketImpl::MoveChild(Bytes name, BucketImpl* dst) {
   if (tx->closed || dst->tx->closed) return Status(Code::kTxClosed);
   if (!tx->writable || !dst->tx->writable) return Status(Code::kTxNotWritable);
   if (dst->tx != tx) return Status(Code::kDifferentDB);
-  if (Status s = CheckWritable(); !s.ok()) return s;
+  if (Status s = BeginChange(); !s.ok()) return s;
   if (dst->detached) return Status(Code::kBucketNotFound);
   if (dst == this || (header.root != 0 && header.root == dst->header.root))
     return Status(Code::kSameBuckets);
@@ -260,11 +261,16 @@ std::optional<Bytes> BucketImpl::Get(Bytes key) {
   return in.value();
 }
 
-Status BucketImpl::Put(Bytes key, Bytes value) {
-  if (Status s = CheckWritable(); !s.ok()) return s;
+Status CheckPut(Bytes key, Bytes value) {
   if (key.empty()) return Status(Code::kKeyRequired);
   if (key.size() > kMaxKeySize) return Status(Code::kKeyTooLarge);
   if (value.size() > kMaxValueSize) return Status(Code::kValueTooLarge);
+  return Status::OK();
+}
+
+Status BucketImpl::Put(Bytes key, Bytes value) {
+  if (Status s = BeginChange(); !s.ok()) return s;
+  if (Status s = CheckPut(key, value); !s.ok()) return s;
   Node* leaf = AppendLeaf(key);
   if (leaf) {
     tx->stats.cursor_count++;  // as the descent's cursor would count
@@ -275,6 +281,11 @@ Status BucketImpl::Put(Bytes key, Bytes value) {
     if (in.key == key && (in.flags & kBucketLeafFlag)) return Status(Code::kIncompatibleValue);
     if (Status s = c.LeafNode(&leaf); !s.ok()) return tx->Poison(s);
   }
+  PutInLeaf(leaf, key, value);
+  return Status::OK();
+}
+
+bool BucketImpl::PutInLeaf(Node* leaf, Bytes key, Bytes value) {
   // Key and value copied side by side, as a leaf page holds them (one
   // allocation; Node::Write then copies both with one memcpy).
   auto* mem = static_cast<char*>(tx->arena.allocate(key.size() + value.size(), 1));
@@ -283,8 +294,9 @@ Status BucketImpl::Put(Bytes key, Bytes value) {
   const Bytes k(mem, key.size());
   leaf->Put(k, k, Bytes(mem + key.size(), value.size()), 0, 0);
   append_leaf = leaf;
-  if (leaf->Oversized()) leaf->SplitOversized();
-  return Status::OK();
+  if (!leaf->Oversized()) return false;
+  leaf->SplitOversized();
+  return true;
 }
 
 Node* BucketImpl::AppendLeaf(Bytes key) const {
@@ -304,7 +316,7 @@ Node* BucketImpl::AppendLeaf(Bytes key) const {
 }
 
 Status BucketImpl::Delete(Bytes key) {
-  if (Status s = CheckWritable(); !s.ok()) return s;
+  if (Status s = BeginChange(); !s.ok()) return s;
   CursorImpl c(this);
   Inode in;
   if (!c.SeekRaw(key, &in)) return c.status();
@@ -323,14 +335,14 @@ Status BucketImpl::MaterializeRoot() {
 }
 
 Status BucketImpl::SetSequence(uint64_t v) {
-  if (Status s = CheckWritable(); !s.ok()) return s;
+  if (Status s = BeginChange(); !s.ok()) return s;
   if (Status s = MaterializeRoot(); !s.ok()) return tx->Poison(s);
   header.sequence = v;
   return Status::OK();
 }
 
 Result<uint64_t> BucketImpl::NextSequence() {
-  if (Status s = CheckWritable(); !s.ok()) return s;
+  if (Status s = BeginChange(); !s.ok()) return s;
   if (Status s = MaterializeRoot(); !s.ok()) return tx->Poison(s);
   return ++header.sequence;
 }

@@ -115,11 +115,13 @@ static bool SearchPage(const PageView& page, Bytes key, int* index, bool* exact)
   return true;
 }
 
-bool CursorImpl::Search(Bytes key, pgid_t id) {
+bool CursorImpl::Search(Bytes key, pgid_t id) { return PushPage(id) && SearchDown(key); }
+
+bool CursorImpl::SearchDown(Bytes key) {
   const TxImpl& tx = *bucket_->tx;
   for (;;) {
-    if (!PushPage(id)) return false;
     ElemRef& ref = stack_.back();
+    pgid_t id;
     if (ref.node) {
       const auto& in = ref.node->inodes;
       // Key-order inserts search past the last key: one comparison per level.
@@ -136,7 +138,7 @@ bool CursorImpl::Search(Bytes key, pgid_t id) {
       if (in.empty()) return Fail(Corrupt(ref.id, "empty branch node"));
       if (!(it != in.end() && it->key == key) && index > 0) index--;
       ref.index = index;
-      id = in[static_cast<size_t>(index)].pgid;
+      if (!PushPage(in[static_cast<size_t>(index)].pgid)) return false;
       continue;
     }
     int lo;
@@ -155,7 +157,56 @@ bool CursorImpl::Search(Bytes key, pgid_t id) {
     ref.index = lo;
     if (!ChildPgid(ref, &id)) return Fail(Corrupt(ref.id, "branch element out of bounds"));
     PrefetchPage(tx, id);
+    if (!PushPage(id)) return false;
   }
+}
+
+// Whether the full search for key would take the same child of this branch
+// as the stack does: child i holds [key i, key i+1) (the first child also
+// everything below its key). -1 on a damaged element.
+static int ChildHolds(const ElemRef& ref, Bytes key) {
+  const int i = ref.index, n = ref.count();
+  if (i < 0 || i >= n) return -1;
+  auto separator = [&ref](int at, Bytes* out) {
+    if (ref.node) {
+      *out = ref.node->inodes[static_cast<size_t>(at)].key;
+      return true;
+    }
+    BranchElem e;
+    if (!ReadBranchElem(ref.page, static_cast<size_t>(at), &e)) return false;
+    *out = e.key;
+    return true;
+  };
+  Bytes sep;
+  if (i > 0) {
+    if (!separator(i, &sep)) return -1;
+    if (CompareKeys(sep, key) > 0) return 0;
+  }
+  if (i + 1 < n) {
+    if (!separator(i + 1, &sep)) return -1;
+    if (CompareKeys(key, sep) >= 0) return 0;
+  }
+  return 1;
+}
+
+bool CursorImpl::StackCurrent() const {
+  return !stack_.empty() && status_.ok() && version_ == bucket_->tx->tree_version;
+}
+
+// Keeps the stack's levels whose branch choice key does not change and
+// drops the rest; false when the stack cannot be reused (then nothing is
+// kept and the search starts from the root).
+bool CursorImpl::TrimStackFor(Bytes key) {
+  if (!StackCurrent()) return false;
+  for (size_t d = 0; d + 1 < stack_.size(); d++) {
+    const int holds = ChildHolds(stack_[d], key);
+    if (holds < 0) return false;  // the full search reports the damage
+    if (holds == 0) {
+      stack_.resize(d + 1);
+      return true;
+    }
+  }
+  return true;  // every branch holds key: only the leaf is searched again
 }
 
 bool BucketImpl::Lookup(Bytes key, Inode* found) {
@@ -285,6 +336,7 @@ bool CursorImpl::StepPrev() {
 std::optional<Entry> CursorImpl::First() {
   after_delete_ = false;
   stack_.clear();
+  version_ = bucket_->tx->tree_version;  // a fresh descent
   if (!PushPage(bucket_->header.root)) return std::nullopt;
   stack_.back().index = 0;
   if (!Descend(false)) return std::nullopt;
@@ -295,6 +347,7 @@ std::optional<Entry> CursorImpl::First() {
 std::optional<Entry> CursorImpl::Last() {
   after_delete_ = false;
   stack_.clear();
+  version_ = bucket_->tx->tree_version;  // a fresh descent
   if (!PushPage(bucket_->header.root)) return std::nullopt;
   stack_.back().index = stack_.back().count() - 1;
   if (!Descend(true)) return std::nullopt;
@@ -341,8 +394,13 @@ std::optional<Entry> CursorImpl::Prev() {
 }
 
 bool CursorImpl::SeekRaw(Bytes key, Inode* found) {
-  stack_.clear();
-  if (!Search(key, bucket_->header.root)) return false;
+  if (TrimStackFor(key)) {
+    if (!SearchDown(key)) return false;
+  } else {
+    stack_.clear();
+    if (!Search(key, bucket_->header.root)) return false;
+  }
+  version_ = bucket_->tx->tree_version;
   if (!KeyValue(found)) *found = Inode{};
   return true;
 }
@@ -372,17 +430,43 @@ Status CursorImpl::LeafNode(Node** out) {
   if (!n) {
     if (Status s = bucket_->NodeFor(stack_[0].id, nullptr, &n); !s.ok()) return s;
   }
+  // The stack then reads the nodes (which later changes go to), not pages.
+  stack_[0].node = n;
   for (size_t i = 0; i + 1 < stack_.size(); i++) {
     if (n->is_leaf) return Corrupt(n->pgid, "expected a branch node");
     if (Status s = n->ChildAt(static_cast<size_t>(stack_[i].index), &n); !s.ok()) return s;
+    stack_[i + 1].node = n;
   }
   if (!n->is_leaf) return Corrupt(n->pgid, "expected a leaf node");
   *out = n;
   return Status::OK();
 }
 
+Status CursorImpl::Put(Bytes key, Bytes value) {
+  const bool reuse = StackCurrent();  // read before BeginChange moves the version on
+  if (Status s = bucket_->BeginChange(); !s.ok()) return s;
+  if (Status s = CheckPut(key, value); !s.ok()) return s;
+  TxImpl* tx = bucket_->tx;
+  after_delete_ = false;
+  version_ = reuse ? tx->tree_version : 0;
+  Inode in;
+  if (!SeekRaw(key, &in)) return status_;
+  if (in.key == key && (in.flags & kBucketLeafFlag)) return Status(Code::kIncompatibleValue);
+  Node* leaf;
+  if (Status s = LeafNode(&leaf); !s.ok()) return tx->Poison(s);
+  // The key goes in at the index the search found (its lower bound), where
+  // the stack already points, unless the leaf is split: then the cursor
+  // finds the key again from the root.
+  if (bucket_->PutInLeaf(leaf, key, value)) {
+    stack_.clear();
+    if (!Search(key, bucket_->header.root)) return status_;
+  }
+  version_ = tx->tree_version;
+  return Status::OK();
+}
+
 Status CursorImpl::Delete() {
-  if (Status s = bucket_->CheckWritable(); !s.ok()) return s;
+  if (Status s = bucket_->BeginChange(); !s.ok()) return s;
   if (!status_.ok()) return status_;
   Inode in;
   if (after_delete_ || !KeyValue(&in)) return Status::OK();

@@ -512,7 +512,8 @@ std::unique_ptr<TxImpl> DBImpl::NewWriter(bool checkpoint, txid_t force_txid, St
   freelist->BeginTx(m.txid);
   auto tx = std::make_unique<TxImpl>(this, true, m, std::move(map));
   tx->checkpoint = checkpoint;
-  if (logging() && !replaying_ && !checkpoint) tx->wal_ops = std::make_unique<wal::OpWriter>();
+  if (logging() && !replaying_ && !checkpoint)
+    tx->wal_ops = std::make_unique<wal::OpWriter>(TakeOpsBuffer());
   return tx;
 }
 

@@ -248,12 +248,22 @@ class CursorImpl {
   // Positions the cursor at the first key >= key in its leaf (possibly one
   // past the leaf's end) and returns what is there. False on damage.
   bool SeekRaw(Bytes key, Inode* found);
-  // The leaf node under the cursor, materializing the path from the root.
+  // The leaf node under the cursor, materializing the path from the root;
+  // the stack then refers to the nodes.
   Status LeafNode(Node** out);
+  // Sets key to value and leaves the cursor on it (Cursor::Put).
+  Status Put(Bytes key, Bytes value);
 
  private:
   bool PushPage(pgid_t id);
+  // Pushes page id, then SearchDown.
   bool Search(Bytes key, pgid_t id);
+  // Searches the top of the stack for key and descends to the leaf, pushing
+  // each level.
+  bool SearchDown(Bytes key);
+  // Whether the stack was built at the transaction's current tree_version.
+  bool StackCurrent() const;
+  bool TrimStackFor(Bytes key);
   bool Descend(bool to_last);
   bool StepNext();
   bool StepPrev();
@@ -266,6 +276,11 @@ class CursorImpl {
   Status status_;
   bool after_delete_ = false;
   std::string deleted_key_;
+  // The tree_version the stack was built at (0: never reuse it). A Seek or
+  // Put at that version searches from the deepest level whose branch still
+  // holds its key instead of from the root: for keys in ascending order,
+  // usually only the leaf and its parent.
+  uint64_t version_ = 0;
 };
 
 class BucketImpl {
@@ -334,7 +349,15 @@ class BucketImpl {
   bool Inlineable() const;
   Bytes WriteInline();
   Status Free();
-  Status CheckWritable() const;
+  // Checks that this bucket can be changed (a live writer, no sticky error,
+  // not deleted) and moves the transaction's tree_version on: every change
+  // to a tree starts here, so a cursor stack built at an older version is
+  // never reused (CursorImpl::TrimStackFor).
+  Status BeginChange();
+  // Puts key/value (copied into the arena) into leaf, the leaf a search for
+  // key reaches. True when the leaf was then split in memory (the tree's
+  // shape changed).
+  bool PutInLeaf(Node* leaf, Bytes key, Bytes value);
 
  private:
   Status MaterializeRoot();
@@ -534,6 +557,10 @@ class TxImpl {
     uint8_t* buf;
   };
   std::vector<DirtyPage> dirty;
+  // Moved on by every change to any bucket's tree in this transaction
+  // (BucketImpl::BeginChange); cursors compare it with the version their
+  // stack was built at. Never changes in a read-only transaction.
+  uint64_t tree_version = 1;
   Status error;  // first damage met (sticky)
   TxStats stats;
   std::vector<std::function<void()>> on_commit;
@@ -767,6 +794,20 @@ class DBImpl {
     std::lock_guard<std::mutex> lk(write_buffer_mu_);
     if (!write_buffer_) write_buffer_ = std::move(b);
   }
+  // WAL mode: the buffer a writer records its operations in (OpWriter),
+  // kept across transactions for the same reason as the write buffer (the
+  // record of a large transaction is megabytes, faulted in again each time
+  // otherwise). One larger than kKeptOpsBufferBytes is not kept.
+  static constexpr size_t kKeptOpsBufferBytes = size_t{16} << 20;
+  std::string TakeOpsBuffer() EXCLUDES(write_buffer_mu_) {
+    std::lock_guard<std::mutex> lk(write_buffer_mu_);
+    return std::move(ops_buffer_);
+  }
+  void GiveOpsBuffer(std::string b) EXCLUDES(write_buffer_mu_) {
+    if (b.capacity() > kKeptOpsBufferBytes) return;
+    std::lock_guard<std::mutex> lk(write_buffer_mu_);
+    if (b.capacity() > ops_buffer_.capacity()) ops_buffer_ = std::move(b);
+  }
   // Makes the map cover at least min_size bytes; returns the current map.
   Result<std::shared_ptr<const Mapping>> EnsureMapped(uint64_t min_size);
   void SetFailed(const Status& s);
@@ -984,6 +1025,7 @@ class DBImpl {
 
   std::mutex write_buffer_mu_;
   std::unique_ptr<uint8_t[]> write_buffer_ GUARDED_BY(write_buffer_mu_);
+  std::string ops_buffer_ GUARDED_BY(write_buffer_mu_);
 
   std::mutex batch_mu_;
   std::condition_variable batch_cv_;
@@ -994,6 +1036,8 @@ class DBImpl {
 
 // Runs fn, turning an exception into an error (bbolt turns a panic into one).
 Status CallUser(const std::function<Status(Tx&)>& fn, Tx& tx);
+// The argument checks of a Put: kKeyRequired, kKeyTooLarge, kValueTooLarge.
+Status CheckPut(Bytes key, Bytes value);
 
 // Tx::Inspect and Tx::Page (tx_check.cc).
 BucketStructure InspectTx(TxImpl* tx);

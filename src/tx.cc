@@ -439,7 +439,7 @@ Status TxImpl::StartLogSync(bool* started) {
   if (db->CommitsAsCheckpoint(record.size()) || record.size() > wal::kMaxPayload) {
     return Status::OK();  // CommitToLog decides
   }
-  if (Status s = db->wal()->Append(meta.txid, record, /*no_sync=*/true); !s.ok()) {
+  if (Status s = db->wal()->AppendFramed(meta.txid, wal_ops->framed(), /*no_sync=*/true); !s.ok()) {
     db->SetFailed(s);
     return s;
   }
@@ -491,7 +491,9 @@ Status TxImpl::CommitToLog(bool log_sync_started) {
     }
     log_full = db->wal()->end() >= db->opts.wal_checkpoint_bytes;
   } else if (!db->replaying_) {
-    if (Status s = db->wal()->Append(meta.txid, record, db->opts.no_sync); !s.ok()) {
+    Status s = wal_ops ? db->wal()->AppendFramed(meta.txid, wal_ops->framed(), db->opts.no_sync)
+                       : db->wal()->Append(meta.txid, "", db->opts.no_sync);
+    if (!s.ok()) {
       db->SetFailed(s);
       return fail(s);
     }
@@ -605,6 +607,7 @@ void TxImpl::Close() {
   child_index.Clear();
   node_pool.clear();
   ReleaseWriteBuffer();
+  if (wal_ops) db->GiveOpsBuffer(wal_ops->TakeBuffer());
   wal_ops.reset();
   arena.release();
   map_.reset();

@@ -113,6 +113,14 @@ class BOLTPP_EXPORT Cursor {
   std::optional<Entry> Seek(Bytes key);
   // Errors: kIncompatibleValue on a bucket entry, kTxNotWritable, kTxClosed.
   Status Delete();
+  // Sets key to value (both copied) in the cursor's bucket, as Bucket::Put
+  // does (same errors), and leaves the cursor on key: Next then returns the
+  // key after it. A Seek or Put searches from the cursor's position when no
+  // change to the transaction's trees came between (other than this
+  // cursor's own Puts): for keys in ascending order that is one or two
+  // levels instead of a descent from the root, so a Seek(key) to read the
+  // old value followed by Put(key, ...) costs about one lookup.
+  Status Put(Bytes key, Bytes value);
   // OK, or why the last move returned nullopt early (a damaged page).
   Status status() const;
   Bucket bucket() const;

@@ -143,15 +143,21 @@ std::string EncodeHeader(const Header& h) {
   return b;
 }
 
+// Fills in the frame at the start of `framed`, whose payload follows it.
+static void FillFrame(std::string* framed, uint64_t salt, txid_t txid) {
+  auto* f = reinterpret_cast<uint8_t*>(framed->data());
+  const size_t payload = framed->size() - kFrameSize;
+  Store<uint64_t>(f + kFrameLengthOff, payload);
+  Store<uint64_t>(f + kFrameSaltOff, salt);
+  Store<uint64_t>(f + kFrameTxidOff, txid);
+  Store<uint64_t>(f + kFrameChecksumOff, FrameChecksum(f, f + kFrameSize, payload));
+}
+
 static void EncodeRecordInto(std::string* out, uint64_t salt, txid_t txid,
                              std::string_view payload) {
   out->assign(kFrameSize, '\0');
   out->append(payload);
-  auto* f = reinterpret_cast<uint8_t*>(out->data());
-  Store<uint64_t>(f + kFrameLengthOff, payload.size());
-  Store<uint64_t>(f + kFrameSaltOff, salt);
-  Store<uint64_t>(f + kFrameTxidOff, txid);
-  Store<uint64_t>(f + kFrameChecksumOff, FrameChecksum(f, f + kFrameSize, payload.size()));
+  FillFrame(out, salt, txid);
 }
 
 std::string EncodeRecord(uint64_t salt, txid_t txid, std::string_view payload) {
@@ -180,9 +186,22 @@ Status LogWriter::Append(txid_t txid, std::string_view payload, bool no_sync) {
     return Status(Code::kInvalidArgument, "transaction too large for the write-ahead log");
   }
   EncodeRecordInto(&frame_, header_.salt, txid, payload);
-  if (Status s = file_->WriteAt(end_, frame_.data(), frame_.size()); !s.ok()) return s;
+  return WriteRecord(frame_, no_sync);
+}
+
+Status LogWriter::AppendFramed(txid_t txid, std::string& framed, bool no_sync) {
+  if (framed.size() < kFrameSize) return Status(Code::kInvalidArgument, "record without a frame");
+  if (framed.size() - kFrameSize > kMaxPayload) {
+    return Status(Code::kInvalidArgument, "transaction too large for the write-ahead log");
+  }
+  FillFrame(&framed, header_.salt, txid);
+  return WriteRecord(framed, no_sync);
+}
+
+Status LogWriter::WriteRecord(std::string_view framed, bool no_sync) {
+  if (Status s = file_->WriteAt(end_, framed.data(), framed.size()); !s.ok()) return s;
   last_record_ = end_;
-  end_ += frame_.size();
+  end_ += framed.size();
   records_++;
   if (end_ > file_size_) {
     // Zeroes past the end, synced with this record: the next records then

@@ -105,6 +105,10 @@ class LogWriter {
   // Writes record txid at the end of the log, then syncs the log (unless
   // no_sync). On failure nobody knows whether the record is durable.
   Status Append(txid_t txid, std::string_view payload, bool no_sync);
+  // The same for a record built in place: framed holds kFrameSize bytes of
+  // room for the frame, then the payload (OpWriter::framed). Fills in the
+  // frame and writes it all with one write, without copying the payload.
+  Status AppendFramed(txid_t txid, std::string& framed, bool no_sync);
   // Takes back the last record appended (its commit failed after it was
   // written): zeroes its frame, which ends a scan cleanly there, and syncs.
   // Requires: no record appended since. On failure the record may stay.
@@ -135,6 +139,9 @@ class LogWriter {
   uint64_t file_size_;
   int64_t records_ = 0;
   std::string frame_;  // reused buffer for one record
+
+  // Writes the complete record at `framed` at the end of the log, then syncs.
+  Status WriteRecord(std::string_view framed, bool no_sync);
 };
 
 // A new random salt, never equal to avoid.
@@ -156,9 +163,17 @@ enum class OpCode : uint8_t {
   kSetSequence = 7,   // bucket, value
 };
 
-// Appends encoded operations to a buffer (varint handles and lengths).
+// Appends encoded operations to a buffer (varint handles and lengths),
+// after kFrameSize bytes of room for the record's frame, so that the log can
+// write the record without copying it (LogWriter::AppendFramed).
 class OpWriter {
  public:
+  // Builds in `recycled` (its contents dropped, its capacity kept), so that
+  // a writer reusing one buffer across transactions neither grows a fresh
+  // one nor faults in its pages again.
+  explicit OpWriter(std::string recycled = {}) : buf_(std::move(recycled)) {
+    buf_.assign(kFrameSize, '\0');
+  }
   void Open(uint32_t parent, std::string_view name) { Two(OpCode::kOpen, parent, name); }
   void Create(uint32_t parent, std::string_view name) { Two(OpCode::kCreate, parent, name); }
   void Put(uint32_t b, std::string_view key, std::string_view value);
@@ -167,7 +182,12 @@ class OpWriter {
   void Move(uint32_t src, std::string_view name, uint32_t dst);
   void SetSequence(uint32_t b, uint64_t v);
 
-  const std::string& bytes() const { return buf_; }
+  // The payload: the operations so far.
+  std::string_view bytes() const { return std::string_view(buf_).substr(kFrameSize); }
+  // The frame's room, then the payload.
+  std::string& framed() { return buf_; }
+  // The buffer, for the next OpWriter; this one is empty after.
+  std::string TakeBuffer() { return std::move(buf_); }
   // The handle the next kOpen/kCreate assigns.
   uint32_t next_handle() const { return next_handle_; }
 

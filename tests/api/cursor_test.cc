@@ -528,5 +528,180 @@ TEST_F(CursorTest, SeesOwnWrites) {
   }));
 }
 
+// ---- Cursor::Put, and searches that start from the cursor's position ----
+
+TEST_F(CursorTest, PutLeavesTheCursorOnTheKey) {
+  ASSERT_OK(PutAll(db(), "w", {{"b", "1"}, {"d", "2"}}));
+  ASSERT_OK(db()->Update([](Tx& tx) {
+    Cursor c = tx.GetBucket("w").NewCursor();
+    EXPECT_OK(c.Put("c", "3"));
+    EXPECT_EQ(KeyOf(c.Next()), "d");
+    EXPECT_OK(c.Put("a", "0"));
+    EXPECT_EQ(KeyOf(c.Next()), "b");
+    EXPECT_OK(c.Put("b", "replaced"));
+    EXPECT_EQ(KeyOf(c.Prev()), "a");
+    return Status::OK();
+  }));
+  EXPECT_EQ(ReadAll(db(), "w"), (std::map<std::string, std::string>{
+                                    {"a", "0"}, {"b", "replaced"}, {"c", "3"}, {"d", "2"}}));
+}
+
+TEST_F(CursorTest, PutRefusesWhatBucketPutRefuses) {
+  ASSERT_OK(PutAll(db(), "w", {{"a", "1"}}));
+  ASSERT_OK(db()->Update([](Tx& tx) {
+    Bucket b = tx.GetBucket("w");
+    EXPECT_OK(b.CreateBucket("sub"));
+    Cursor c = b.NewCursor();
+    EXPECT_CODE(c.Put("", "v"), Code::kKeyRequired);
+    EXPECT_CODE(c.Put(std::string(kMaxKeySize + 1, 'k'), "v"), Code::kKeyTooLarge);
+    EXPECT_CODE(c.Put("sub", "v"), Code::kIncompatibleValue);
+    EXPECT_OK(c.Put("b", "2"));  // a refused Put leaves the cursor usable
+    return Status::OK();
+  }));
+  ASSERT_OK(db()->View([](Tx& tx) {
+    Cursor c = tx.GetBucket("w").NewCursor();
+    EXPECT_CODE(c.Put("c", "3"), Code::kTxNotWritable);
+    return Status::OK();
+  }));
+  auto tx = db()->Begin(true);
+  ASSERT_OK(tx);
+  Cursor c = tx->GetBucket("w").NewCursor();
+  ASSERT_OK(tx->Rollback());
+  EXPECT_CODE(c.Put("c", "3"), Code::kTxClosed);
+  EXPECT_CODE(Cursor().Put("c", "3"), Code::kBucketNotFound);
+  EXPECT_EQ(ReadAll(db(), "w"),
+            (std::map<std::string, std::string>{{"a", "1"}, {"b", "2"}, {"sub", "<bucket>"}}));
+}
+
+// A cursor's Seek and Put search from where it stands when nothing changed
+// the trees since; any other change makes them start from the root. Every
+// answer is checked against a std::map: ascending runs of Seek + Put (the
+// fast path), backward jumps, Next/Prev, Bucket::Put/Delete and another
+// cursor's Puts in between (which must invalidate the stack), Cursor::Delete,
+// and runs long enough to split nodes in memory. 1 KiB pages make the trees
+// four and five levels deep.
+class CursorPutModelTest : public DBTestBase {
+ protected:
+  Options MakeOptions() override {
+    Options o = TestOptions();
+    o.page_size = 1024;
+    return o;
+  }
+};
+
+TEST_F(CursorPutModelTest, SeeksAndPutsMatchAModel) {
+  const uint64_t seed = SeedOr(20261201);
+  std::cout << "[cursor put model] seed=" << seed << std::endl;
+  Random rnd(seed);
+  std::map<std::string, std::string> model;
+  auto key = [&](uint64_t n) { return U64Key(n * 7); };  // gaps: seeks land between keys
+  auto expect_at = [&](const std::optional<Entry>& e,
+                       std::map<std::string, std::string>::const_iterator it, const char* what) {
+    if (it == model.end()) {
+      EXPECT_FALSE(e.has_value()) << what << " past the end, seed " << seed;
+      return;
+    }
+    ASSERT_TRUE(e.has_value()) << what << " expected " << Hex(it->first) << ", seed " << seed;
+    EXPECT_EQ(std::string(e->key), it->first) << what << ", seed " << seed;
+    EXPECT_EQ(std::string(e->value), it->second) << what << ", seed " << seed;
+  };
+  ASSERT_OK(db()->Update([](Tx& tx) { return tx.CreateBucket("b").status(); }));
+  for (int txn = 0; txn < 12; txn++) {
+    const bool commit = !rnd.OneIn(5);
+    std::map<std::string, std::string> before = model;
+    auto tx = db()->Begin(true);
+    ASSERT_OK(tx);
+    Bucket bucket = tx->GetBucket("b");
+    Cursor c = bucket.NewCursor();
+    Cursor other = bucket.NewCursor();
+    std::optional<std::string> at;        // the cursor's key, when it is on one
+    const int ops = txn == 3 ? 8 : 1500;  // transaction 3: long runs (in-memory splits)
+    for (int op = 0; op < ops && !HasFailure(); op++) {
+      const uint64_t r = rnd.Uniform(100);
+      if (r < 55) {
+        // An ascending run of Seek then Put, as a sorted merge does.
+        uint64_t n = rnd.Uniform(40000);
+        const int run = 1 + static_cast<int>(rnd.Uniform(txn == 3 ? 3000 : 60));
+        for (int i = 0; i < run && !HasFailure(); i++, n += 1 + rnd.Uniform(txn == 3 ? 2 : 30)) {
+          const std::string k = key(n) + (rnd.OneIn(4) ? "x" : "");
+          auto it = model.lower_bound(k);
+          expect_at(c.Seek(k), it, "seek in a run");
+          at = it == model.end() ? std::nullopt : std::optional<std::string>(it->first);
+          if (rnd.OneIn(5)) continue;  // a seek without a put
+          const std::string v = rnd.Printable(rnd.Uniform(40));
+          ASSERT_OK(c.Put(k, v));
+          model[k] = v;
+          at = k;
+        }
+      } else if (r < 65) {
+        const std::string k = key(rnd.Uniform(40000));  // anywhere, often backwards
+        auto it = model.lower_bound(k);
+        expect_at(c.Seek(k), it, "seek");
+        at = it == model.end() ? std::nullopt : std::optional<std::string>(it->first);
+      } else if (r < 75 && at) {
+        const bool next = rnd.OneIn(2);
+        auto it = model.find(*at);
+        ASSERT_NE(it, model.end());
+        if (next) {
+          ++it;
+          expect_at(c.Next(), it, "next");
+          if (it != model.end()) at = it->first;
+        } else if (it != model.begin()) {
+          --it;
+          expect_at(c.Prev(), it, "prev");
+          at = it->first;
+        }
+      } else if (r < 83) {
+        // A write that does not go through c: c's next search starts over
+        // (and, as in bbolt, Next/Prev wait for a new Seek).
+        at.reset();
+        const std::string k = key(rnd.Uniform(40000));
+        if (rnd.OneIn(2)) {
+          ASSERT_OK(bucket.Put(k, "bucket"));
+          model[k] = "bucket";
+        } else if (rnd.OneIn(2)) {
+          ASSERT_OK(bucket.Delete(k));
+          model.erase(k);
+        } else {
+          ASSERT_OK(other.Put(k, "other"));
+          model[k] = "other";
+        }
+      } else if (r < 88 && at) {
+        ASSERT_OK(c.Delete());
+        const std::string gone = *at;
+        model.erase(gone);
+        auto it = model.upper_bound(gone);
+        expect_at(c.Next(), it, "next after delete");
+        at = it == model.end() ? std::nullopt : std::optional<std::string>(it->first);
+      } else {
+        const std::string k = key(rnd.Uniform(40000));
+        auto it = model.find(k);
+        EXPECT_EQ(Str(bucket.Get(k)),
+                  it == model.end() ? std::nullopt : std::optional<std::string>(it->second))
+            << "get, seed " << seed;
+      }
+    }
+    EXPECT_OK(c.status());
+    if (commit) {
+      ASSERT_OK(tx->Commit());
+    } else {
+      ASSERT_OK(tx->Rollback());
+      model = before;
+    }
+    tdb().MustCheck();
+    // A reader's ascending seeks take the fast path every time.
+    ASSERT_OK(db()->View([&](Tx& rtx) {
+      Cursor rc = rtx.GetBucket("b").NewCursor();
+      for (uint64_t n = rnd.Uniform(50); n < 40000 && !HasFailure(); n += 1 + rnd.Uniform(100)) {
+        expect_at(rc.Seek(key(n)), model.lower_bound(key(n)), "reader's seek");
+      }
+      EXPECT_EQ(ReadAll(db(), "b").size(), model.size());
+      return Status::OK();
+    }));
+    ASSERT_FALSE(HasFailure()) << "seed " << seed;
+  }
+  EXPECT_EQ(ReadAll(db(), "b"), model);
+}
+
 }  // namespace
 }  // namespace boltpp::testing

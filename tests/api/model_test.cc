@@ -22,6 +22,7 @@
 #include <chrono>
 #include <cstdio>
 #include <deque>
+#include <set>
 #include <sstream>
 
 #include "testutil/random.h"
@@ -447,7 +448,45 @@ class ModelRunner {
     if (r < 8625) return OpCursorDelete(tx, m);
     if (r < 8725) return OpMoveBucket(tx, m);
     if (r < 8825) return OpForEach(tx, m);
+    if (r < 8925) return OpCursorPutRun(tx, m);
     return OpPut(tx, m);
+  }
+
+  // A sorted merge through one cursor: keys in ascending order, each
+  // Seek'ed (checked against the model) and mostly Put through the cursor,
+  // so the cursor's searches start from where it stands.
+  void OpCursorPutRun(Tx& tx, DBSnap& m) {
+    auto p = rnd_.OneIn(2) ? PickBigBucket(m) : PickBucket(m);
+    if (!p) return;
+    BucketSnap& b = m.at(*p);
+    std::set<std::string> keys;
+    const size_t n = 1 + rnd_.Uniform(rnd_.OneIn(10) ? 200 : 20);
+    while (keys.size() < n) keys.insert(rnd_.OneIn(4) ? PickKey(b) : RandomKey());
+    keys.erase("");
+    Log("cursor put run " + PathString(*p) + " " + std::to_string(keys.size()) + " keys");
+    Bucket bk = BucketAt(tx, *p);
+    EXPECT_TRUE(bk) << PathString(*p);
+    if (!bk) return;
+    Cursor c = bk.NewCursor();
+    for (const std::string& k : keys) {
+      if (Failed()) return;
+      std::vector<Item> window;
+      bool at_start = false, at_end = false;
+      const size_t idx = Window(b, k, 1, &window, &at_start, &at_end);
+      Same(c.Seek(k), window, idx, "seek in a cursor put run");
+      if (rnd_.OneIn(4)) continue;
+      const std::string v = RandomValue();
+      Status s = c.Put(k, v);
+      if (b.buckets.count(k)) {
+        EXPECT_CODE(s, Code::kIncompatibleValue);
+      } else if (k.size() > kMaxKeySize) {
+        EXPECT_CODE(s, Code::kKeyTooLarge);
+      } else {
+        EXPECT_OK(s) << "cursor put " << Hex(k, 16);
+        if (s.ok()) b.kv[k] = v;
+      }
+    }
+    EXPECT_OK(c.status());
   }
 
   void OpPut(Tx& tx, DBSnap& m) {

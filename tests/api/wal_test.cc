@@ -187,6 +187,41 @@ TEST(WalLogFormat, OperationsRoundTripAndGarbageNeverCrashes) {
   }
 }
 
+// A transaction's operations are recorded after room for the record's
+// frame, so the log writes them in place (AppendFramed): the record reads
+// back exactly like one written by Append. The buffer then goes to the next
+// transaction's recorder, which starts empty.
+TEST(WalLogFormat, AFramedRecordReadsBackAndItsBufferIsReusedEmpty) {
+  MemFileSystem mem;
+  auto file = mem.Open("log", FileOpenOptions{});
+  ASSERT_OK(file);
+  wal::LogWriter log(std::move(*file), wal::Header{42, 9}, 0, 0);
+  ASSERT_OK(log.Create(9));
+  wal::OpWriter w;
+  w.Create(0, "b");
+  w.Put(1, "k", std::string(3000, 'v'));
+  const std::string payload(w.bytes());
+  ASSERT_OK(log.AppendFramed(10, w.framed(), /*no_sync=*/false));
+  ASSERT_OK(log.Append(11, "plain", /*no_sync=*/false));
+  wal::Scan scan = wal::ParseLog(mem.LiveBytes("log"));
+  ASSERT_EQ(scan.records.size(), 2u) << scan.stop;
+  EXPECT_EQ(scan.records[0].txid, 10u);
+  EXPECT_EQ(scan.Payload(scan.records[0]), payload);
+  EXPECT_EQ(scan.Payload(scan.records[1]), "plain");
+
+  wal::OpWriter next(w.TakeBuffer());
+  EXPECT_TRUE(next.bytes().empty());
+  next.Delete(1, "x");
+  wal::OpReader r(next.bytes());
+  wal::Op op;
+  ASSERT_TRUE(*r.Next(&op));
+  EXPECT_EQ(op.code, wal::OpCode::kDelete);
+  EXPECT_EQ(op.name, "x");
+  EXPECT_FALSE(*r.Next(&op));
+  std::string no_frame;
+  EXPECT_CODE(log.AppendFramed(12, no_frame, false), Code::kInvalidArgument);
+}
+
 // ---- the engine in WAL mode ----
 
 Options WalOptions() {
