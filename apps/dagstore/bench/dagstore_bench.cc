@@ -287,9 +287,10 @@ void RunCorpusWorkloads(const std::string& dir, size_t cars) {
         threads, cars / secs, corpus.blocks / secs, mb / secs, corpus.blocks / secs, alone, secs,
         secs / alone, cpu, pages);
     std::printf(
-        "    workers indexing %.3f s (summed), committer %.3f s in %zu transactions (%.1f shards "
-        "each)\n",
-        stats.indexing_seconds, stats.committing_seconds, stats.transactions,
+        "    workers indexing %.3f s (summed), committer %.3f s (CPU %.3f s) in %zu transactions "
+        "(%.1f shards each)\n",
+        stats.indexing_seconds, stats.committing_seconds, stats.committing_cpu_seconds,
+        stats.transactions,
         stats.transactions ? static_cast<double>(cars) / stats.transactions : 0.0);
     if (threads == 1) {
       const double plain = InitializeAll(dir + "/d2-nowal", corpus, threads, false, false, &cpu);

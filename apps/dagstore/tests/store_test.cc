@@ -936,6 +936,9 @@ TEST_F(StoreTest, InitializeShardsReportsEachShardAndResumesAfterAnInterrupt) {
     EXPECT_LE(stats.transactions, committed);
     EXPECT_GT(stats.indexing_seconds, 0);
     EXPECT_GT(stats.committing_seconds, 0);
+    // The committer's CPU seconds fit in its wall seconds (one thread).
+    EXPECT_GT(stats.committing_cpu_seconds, 0);
+    EXPECT_LE(stats.committing_cpu_seconds, stats.committing_seconds + 0.01);
     for (const auto& [key, st] : done) {
       if (key == "missing") {
         EXPECT_EQ(Message(st),

@@ -244,12 +244,15 @@ class DagStore {
     std::function<void(size_t i, const std::string& key, const Status& result)> on_done;
     // Where the time went (filled in when InitializeShards returns, if set):
     // the workers' seconds indexing (summed over workers), the committer's
-    // seconds in its write transactions (inverted entries, records, commit),
-    // and how many it ran (one per group of ready shards, plus one per shard
-    // of a group whose commit failed and was retried shard by shard).
+    // seconds in its write transactions (inverted entries, records, commit)
+    // and its thread's CPU seconds in them (the rest is waiting, mostly for
+    // syncs), and how many it ran (one per group of ready shards, plus one
+    // per shard of a group whose commit failed and was retried shard by
+    // shard).
     struct Stats {
       double indexing_seconds = 0;
       double committing_seconds = 0;
+      double committing_cpu_seconds = 0;
       size_t transactions = 0;
     };
     Stats* stats = nullptr;
