@@ -138,6 +138,9 @@ bool CursorImpl::SearchDown(Bytes key) {
       if (in.empty()) return Fail(Corrupt(ref.id, "empty branch node"));
       if (!(it != in.end() && it->key == key) && index > 0) index--;
       ref.index = index;
+      if (static_cast<size_t>(index) + 1 < in.size()) {
+        PrefetchPage(tx, in[static_cast<size_t>(index) + 1].pgid);  // the next child too: below
+      }
       if (!PushPage(in[static_cast<size_t>(index)].pgid)) return false;
       continue;
     }
@@ -157,6 +160,14 @@ bool CursorImpl::SearchDown(Bytes key) {
     ref.index = lo;
     if (!ChildPgid(ref, &id)) return Fail(Corrupt(ref.id, "branch element out of bounds"));
     PrefetchPage(tx, id);
+    // The child after it too: a cursor's next Seek or Put in key order (a
+    // sorted merge) usually lands there, so its page is in cache by then
+    // (measured: about 7% fewer CPU seconds for sorted upserts into a
+    // 700k-key bucket, docs/dagstore.md).
+    if (lo + 1 < ref.count()) {
+      BranchElem next;
+      if (ReadBranchElem(ref.page, static_cast<size_t>(lo) + 1, &next)) PrefetchPage(tx, next.pgid);
+    }
     if (!PushPage(id)) return false;
   }
 }
