@@ -874,6 +874,51 @@ TEST_F(StoreTest, ADamagedShardsPageIsAnErrorNotAMissingShard) {
 // result (a missing CAR and a shard that is not New fail alone), SUCCESS
 // meaning Available with its blocks in the inverted index; interrupted, it
 // starts no more shards and a second call resumes with the ones still New.
+// initialize-all commits the shards indexed meanwhile together, merging
+// their sorted multihash lists: here the committer is held in the first
+// report until the other eight shards are indexed, so they go into one
+// commit (eight runs, three copies of each CAR among them), and every
+// multihash must still map to exactly the shards holding it.
+TEST_F(StoreTest, InitializeShardsMergesAGroupOfShardsSharingBlocks) {
+  auto s = OpenStore(TestOptions(root_));
+  std::vector<std::string> keys, cars;
+  for (int i = 0; i < 9; i++) {
+    const std::string key = "k" + std::to_string(i);
+    if (i < 3) {
+      cars.push_back(Car(key + ".car", 40 + i));
+    } else {  // copies of the first three
+      cars.push_back(dir_.File("cars/" + key + ".car"));
+      fs::copy_file(cars[static_cast<size_t>(i % 3)], cars.back());
+    }
+    keys.push_back(key);
+    ASSERT_OK(s->RegisterShard(key, FileUrl(cars.back()), true));
+  }
+  std::atomic<size_t> started{0};
+  std::atomic<bool> first_report{true};
+  DagStore::BulkInitOptions bulk;
+  bulk.concurrency = 3;
+  bulk.on_start = [&](size_t, const std::string&) { started++; };
+  bulk.on_done = [&](size_t, const std::string& key, const Status& st) {
+    EXPECT_OK(st) << key;
+    if (!first_report.exchange(false)) return;
+    while (started < keys.size()) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));  // their indexing ends
+  };
+  DagStore::BulkInitOptions::Stats stats;
+  bulk.stats = &stats;
+  ASSERT_EQ(s->InitializeShards(keys, bulk), keys.size());
+  EXPECT_LE(stats.transactions, 3u) << "the held committer should have grouped the rest";
+  for (int i = 0; i < 3; i++) {
+    const std::set<std::string> holders{keys[i], keys[i + 3], keys[i + 6]};
+    for (const auto& [cid, block] : BlocksOf(cars[i])) {
+      auto found = s->ShardsContainingMultihash(cid.multihash());
+      ASSERT_OK(found.status());
+      EXPECT_EQ(std::set<std::string>(found->begin(), found->end()), holders) << i;
+    }
+  }
+  EXPECT_EQ(Problems(*s), "");
+}
+
 TEST_F(StoreTest, InitializeShardsReportsEachShardAndResumesAfterAnInterrupt) {
   auto o = TestOptions(root_);
   o.max_recover_attempts = 0;
