@@ -183,10 +183,13 @@ class OpWriter {
   void SetSequence(uint32_t b, uint64_t v);
 
   // The payload: the operations so far.
-  std::string_view bytes() const { return std::string_view(buf_).substr(kFrameSize); }
+  std::string_view bytes() const {
+    return buf_.size() > kFrameSize ? std::string_view(buf_).substr(kFrameSize)
+                                    : std::string_view();
+  }
   // The frame's room, then the payload.
   std::string& framed() { return buf_; }
-  // The buffer, for the next OpWriter; this one is empty after.
+  // The buffer, for the next OpWriter; this one records nothing after.
   std::string TakeBuffer() { return std::move(buf_); }
   // The handle the next kOpen/kCreate assigns.
   uint32_t next_handle() const { return next_handle_; }
