@@ -52,29 +52,7 @@ class DBImpl;
 class TxPool;
 struct ReadSnapshot;
 
-// Byte-wise key order (memcmp, then shorter first), as bbolt's bytes.Compare.
-// The first 32 bytes are compared 8 at a time as big-endian words, without a
-// call to memcmp: keys usually differ there, often after a shared prefix
-// ("job-0000...").
-inline int CompareKeys(Bytes a, Bytes b) {
-  const size_t n = std::min(a.size(), b.size());
-  size_t done = 0;
-  for (; done + 8 <= n && done < 32; done += 8) {
-    uint64_t x, y;
-    std::memcpy(&x, a.data() + done, 8);
-    std::memcpy(&y, b.data() + done, 8);
-    if (x == y) continue;
-    if constexpr (std::endian::native == std::endian::little) {
-      x = __builtin_bswap64(x);
-      y = __builtin_bswap64(y);
-    }
-    return x < y ? -1 : 1;
-  }
-  if (n > done) {
-    if (int c = std::memcmp(a.data() + done, b.data() + done, n - done); c != 0) return c;
-  }
-  return a.size() < b.size() ? -1 : (a.size() > b.size() ? 1 : 0);
-}
+// Key order: boltpp::CompareKeys (include/boltpp/bucket.h).
 
 // One element of a node: a key with flags and a value (leaf) or a key with
 // a child page id (branch). 32 bytes: an insert moves the tail of its node's

@@ -13,6 +13,7 @@
 #pragma once
 
 #include <cstdint>
+#include <cstring>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -26,6 +27,32 @@ namespace boltpp {
 
 // A non-owning view of bytes. Keys compare as unsigned bytes (memcmp order).
 using Bytes = std::string_view;
+
+// The order of keys in a bucket: byte-wise (memcmp, then shorter first), as
+// bbolt's bytes.Compare and std::string_view's compare. Negative, zero or
+// positive. The first 32 bytes are compared 8 at a time as big-endian words,
+// without a call to memcmp: keys usually differ there, often after a shared
+// prefix ("job-0000...", a multihash's code and length). For callers that
+// sort or merge many keys the way the tree holds them.
+inline int CompareKeys(Bytes a, Bytes b) {
+  const size_t n = a.size() < b.size() ? a.size() : b.size();
+  size_t done = 0;
+  for (; done + 8 <= n && done < 32; done += 8) {
+    uint64_t x, y;
+    std::memcpy(&x, a.data() + done, 8);
+    std::memcpy(&y, b.data() + done, 8);
+    if (x == y) continue;
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__  // C++17: no std::endian
+    x = __builtin_bswap64(x);
+    y = __builtin_bswap64(y);
+#endif
+    return x < y ? -1 : 1;
+  }
+  if (n > done) {
+    if (int c = std::memcmp(a.data() + done, b.data() + done, n - done); c != 0) return c;
+  }
+  return a.size() < b.size() ? -1 : (a.size() > b.size() ? 1 : 0);
+}
 
 constexpr size_t kMaxKeySize = 32768;
 constexpr size_t kMaxValueSize = (size_t{1} << 31) - 2;

@@ -8,7 +8,6 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <bit>
 #include <charconv>
 #include <chrono>
 #include <cstring>
@@ -288,29 +287,10 @@ DagStore::MultihashList DagStore::ListMultihashes(const car::Index& index) {
 
 namespace {
 
-// Byte order of two multihashes (std::string_view's order), the first 8
-// bytes compared as one big-endian word: sha2-256 multihashes share a 2-byte
-// prefix and nearly always differ in the next 6. A commit of initialize-all
-// merges and compares tens of thousands of them, and memcmp calls were a
-// tenth of its committer's time.
-int CompareMultihash(std::string_view a, std::string_view b) {
-  if (a.size() >= 8 && b.size() >= 8) {
-    uint64_t x, y;
-    std::memcpy(&x, a.data(), 8);
-    std::memcpy(&y, b.data(), 8);
-    if (x != y) {
-      if constexpr (std::endian::native == std::endian::little) {
-        x = __builtin_bswap64(x);
-        y = __builtin_bswap64(y);
-      }
-      return x < y ? -1 : 1;
-    }
-  }
-  return a.compare(b);
-}
-
+// Whether two multihashes are the same bytes (CompareKeys: no memcmp call
+// for keys that differ in their first 32 bytes).
 bool SameMultihash(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && CompareMultihash(a, b) == 0;
+  return a.size() == b.size() && CompareKeys(a, b) == 0;
 }
 
 // Adds each shard's key to the inverted entry of every multihash of its
@@ -325,8 +305,11 @@ Status AddInvertedMerged(
   struct Item {
     std::string_view mh;
     uint32_t shard;
+    // The tree's key order, without memcmp calls: a commit merges and
+    // compares tens of thousands of multihashes, and memcmp calls were a
+    // tenth of the committer's time.
     bool operator<(const Item& o) const {
-      const int c = CompareMultihash(mh, o.mh);
+      const int c = CompareKeys(mh, o.mh);
       return c < 0 || (c == 0 && shard < o.shard);
     }
   };
