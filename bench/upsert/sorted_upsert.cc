@@ -3,12 +3,13 @@
 // engine alone, so that engine changes to it can be measured without the
 // CAR reading around it.
 //
-//   boltpp_sorted_upsert DIR [SHARDS] [GROUP] [KEYS_PER_SHARD] [REPS]
+//   boltpp_sorted_upsert DIR [SHARDS] [GROUP] [KEYS_PER_SHARD] [REPS] [VALUE_BYTES]
 //
 // SHARDS lists (default 100) of KEYS_PER_SHARD (default 2,400) random
 // 34-byte sha2-256-shaped multihashes, sorted. They are committed GROUP
 // shards (default 7) per WAL-mode transaction, each transaction taking its
-// keys in sorted order and appending a 6-byte value to each key's old one
+// keys in sorted order and appending a VALUE_BYTES-byte value (default 6;
+// the DAG store's shard keys take 65) to each key's old one
 // (an upsert: read the old value, write the new). Two ways, timed side by
 // side in rounds (REPS, default 5, each on a fresh database):
 //   bucket  Bucket::Get then Bucket::Put (two descents from the root);
@@ -62,10 +63,10 @@ std::vector<std::vector<std::string>> MakeShards(size_t shards, size_t per) {
   return keys;
 }
 
-Status Upsert(Tx& tx, const std::vector<std::string_view>& sorted, bool cursor) {
+Status Upsert(Tx& tx, const std::vector<std::string_view>& sorted, bool cursor,
+              const std::string& shard_key) {
   Bucket bucket = tx.GetBucket("inverted");
   Cursor at = bucket.NewCursor();
-  static const std::string kShardKey = "\x05s1234";
   std::string value;
   for (std::string_view key : sorted) {
     value.clear();
@@ -75,7 +76,7 @@ Status Upsert(Tx& tx, const std::vector<std::string_view>& sorted, bool cursor) 
     } else if (const std::optional<Bytes> old = bucket.Get(key)) {
       value.assign(*old);
     }
-    value += kShardKey;
+    value += shard_key;
     Status s = cursor ? at.Put(key, value) : bucket.Put(key, value);
     if (!s.ok()) return s;
   }
@@ -84,7 +85,8 @@ Status Upsert(Tx& tx, const std::vector<std::string_view>& sorted, bool cursor) 
 
 // One round on a fresh database; returns the CPU seconds of the commits.
 double Round(const std::string& path, const std::vector<std::vector<std::string>>& shards,
-             size_t group, bool cursor, std::vector<std::string>* problems) {
+             size_t group, bool cursor, const std::string& shard_key,
+             std::vector<std::string>* problems) {
   std::filesystem::remove(path);
   std::filesystem::remove(path + "-wal");
   std::filesystem::remove(path + "-wal2");
@@ -100,7 +102,7 @@ double Round(const std::string& path, const std::vector<std::vector<std::string>
     for (size_t i = first; i < std::min(shards.size(), first + group); i++)
       sorted.insert(sorted.end(), shards[i].begin(), shards[i].end());
     std::sort(sorted.begin(), sorted.end());
-    s = (*db)->Update([&](Tx& tx) { return Upsert(tx, sorted, cursor); });
+    s = (*db)->Update([&](Tx& tx) { return Upsert(tx, sorted, cursor, shard_key); });
     if (!s.ok()) Fail(s.ToString());
   }
   const double secs = ThreadCpuSeconds() - start;
@@ -118,7 +120,8 @@ double Round(const std::string& path, const std::vector<std::vector<std::string>
 int main(int argc, char** argv) {
   if (argc < 2) {
     std::fprintf(stderr,
-                 "usage: boltpp_sorted_upsert DIR [SHARDS] [GROUP] [KEYS_PER_SHARD] [REPS]\n");
+                 "usage: boltpp_sorted_upsert DIR [SHARDS] [GROUP] [KEYS_PER_SHARD] [REPS] "
+                 "[VALUE_BYTES]\n");
     return 2;
   }
   auto arg = [&](int i, size_t def) {
@@ -126,23 +129,29 @@ int main(int argc, char** argv) {
   };
   const std::string dir = argv[1];
   const size_t shards = arg(2, 100), group = std::max<size_t>(1, arg(3, 7)), per = arg(4, 2400),
-               reps = std::max<size_t>(1, arg(5, 5));
+               reps = std::max<size_t>(1, arg(5, 5)), value_bytes = std::max<size_t>(1, arg(6, 6));
+  // What each shard appends to a key's value: its key in the store's list
+  // encoding (a length byte, then the key).
+  const std::string shard_key =
+      std::string(1, static_cast<char>(value_bytes - 1)) + std::string(value_bytes - 1, 's');
   std::filesystem::create_directories(dir);
   const auto keys = MakeShards(shards, per);
   double best[2] = {1e18, 1e18};
   std::vector<std::string> problems;
   for (size_t r = 0; r < reps; r++) {
     for (int way = 0; way < 2; way++) {
-      best[way] = std::min(best[way], Round(dir + "/upsert.db", keys, group, way == 1, &problems));
+      best[way] = std::min(best[way],
+                           Round(dir + "/upsert.db", keys, group, way == 1, shard_key, &problems));
       if (!problems.empty()) Fail("check: " + problems[0]);
     }
   }
   const double puts = static_cast<double>(shards * per);
   std::printf(
-      "sorted upsert, %zu shards x %zu keys, %zu shards per WAL commit, best of %zu rounds: "
+      "sorted upsert, %zu shards x %zu keys, %zu-byte values, %zu shards per WAL commit, "
+      "best of %zu rounds: "
       "bucket Get+Put %.3f s CPU (%.2f us/key), cursor Seek+Put %.3f s (%.2f us/key), %.2fx; "
       "check OK\n",
-      shards, per, group, reps, best[0], best[0] / puts * 1e6, best[1], best[1] / puts * 1e6,
-      best[0] / best[1]);
+      shards, per, value_bytes, group, reps, best[0], best[0] / puts * 1e6, best[1],
+      best[1] / puts * 1e6, best[0] / best[1]);
   return 0;
 }

@@ -498,12 +498,18 @@ int main(int argc, char** argv) {
     }
     mhs.push_back(mh);
   }
+  // Shard i gets id i + 1 (shard-ids, shard-keys: docs/dagstore.md "Layout").
   Status s = (*store)->db()->Update([&](Tx& tx) {
-    Bucket inv = tx.GetBucket("inverted");
-    for (size_t i = 0; i < mhs.size(); i++) {
-      if (Status p = inv.Put(mhs[i], EncodeKeyList({KeyOf(i % shards)})); !p.ok()) return p;
+    Bucket inv = tx.GetBucket("inverted"), ids = tx.GetBucket("shard-ids"),
+           keys = tx.GetBucket("shard-keys");
+    for (size_t i = 0; i < std::min(shards, mhs.size()); i++) {
+      if (Status p = ids.Put(KeyOf(i), EncodeIdList({i + 1})); !p.ok()) return p;
+      if (Status p = keys.Put(ShardIdKey(i + 1), KeyOf(i)); !p.ok()) return p;
     }
-    return Status::OK();
+    for (size_t i = 0; i < mhs.size(); i++) {
+      if (Status p = inv.Put(mhs[i], EncodeIdList({i % shards + 1})); !p.ok()) return p;
+    }
+    return keys.SetSequence(std::min(shards, mhs.size()));
   });
   if (!s.ok()) Fail(Message(s));
   // The queried multihashes are drawn up front into one contiguous buffer,
@@ -557,8 +563,11 @@ int main(int argc, char** argv) {
   const double scattered_rate = lookups / scattered_secs;
   // the test entries name no real index: drop them so the store stays sound
   s = (*store)->db()->Update([&](Tx& tx) {
-    if (Status d = tx.DeleteBucket("inverted"); !d.ok()) return d;
-    return tx.CreateBucket("inverted").status();
+    for (const char* name : {"inverted", "shard-ids", "shard-keys"}) {
+      if (Status d = tx.DeleteBucket(name); !d.ok()) return d;
+      if (Status c = tx.CreateBucket(name).status(); !c.ok()) return c;
+    }
+    return Status::OK();
   });
   if (!s.ok()) Fail(Message(s));
   if (Status c = (*store)->Close(); !c.ok()) Fail(Message(c));

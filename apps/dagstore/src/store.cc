@@ -21,6 +21,7 @@
 #include "boltpp/car/reader.h"
 #include "boltpp/car/varint.h"
 #include "internal.h"
+#include "inverted.h"
 #include "mount.h"
 
 namespace fs = std::filesystem;
@@ -86,7 +87,6 @@ double SecondsSince(std::chrono::steady_clock::time_point start) {
 }
 
 constexpr std::string_view kShards = "shards";
-constexpr std::string_view kInverted = "inverted";
 constexpr std::string_view kMeta = "meta";
 constexpr std::string_view kIndexSuffix = ".full.idx";
 constexpr std::string_view kIdx = "idx";
@@ -242,22 +242,6 @@ Result<car::Index> KvIndexOf(Tx& tx, const std::string& key) {
   return car::Index::Parse({reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()});
 }
 
-// Whether the encoded key list `bytes` holds `key` (kCorruption when damaged).
-Result<bool> KeyListHolds(std::string_view bytes, std::string_view key) {
-  const auto* p = reinterpret_cast<const uint8_t*>(bytes.data());
-  for (size_t pos = 0; pos < bytes.size();) {
-    uint64_t len = 0;
-    car::VarintError err{};
-    const size_t n = car::DecodeUvarint(p + pos, bytes.size() - pos, &len, &err);
-    if (n == 0 || len > bytes.size() - pos - n) {
-      return Status(Code::kCorruption, "damaged inverted-index value");
-    }
-    if (bytes.substr(pos + n, len) == key) return true;
-    pos += n + len;
-  }
-  return false;
-}
-
 }  // namespace
 
 DagStore::MultihashList DagStore::ListMultihashes(const car::Index& index) {
@@ -286,129 +270,6 @@ DagStore::MultihashList DagStore::ListMultihashes(const car::Index& index) {
 }
 
 namespace {
-
-// Whether two multihashes are the same bytes (CompareKeys: no memcmp call
-// for keys that differ in their first 32 bytes).
-bool SameMultihash(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && CompareKeys(a, b) == 0;
-}
-
-// Adds each shard's key to the inverted entry of every multihash of its
-// list. The shards' sorted lists are merged into one sorted run first, so
-// every multihash is read and written once however many shards hold it, and
-// the B+tree takes the puts in key order (initialize-all commits many shards
-// at once through this). Keys are appended to the stored bytes (no
-// decode/re-encode); a key already listed is not added again (idempotent).
-Status AddInvertedMerged(
-    Tx& tx, const std::vector<std::pair<std::string, const DagStore::MultihashList*>>& shards) {
-  Bucket inv = tx.GetBucket(kInverted);
-  struct Item {
-    std::string_view mh;
-    uint32_t shard;
-    // The tree's key order, without memcmp calls: a commit merges and
-    // compares tens of thousands of multihashes, and memcmp calls were a
-    // tenth of the committer's time.
-    bool operator<(const Item& o) const {
-      const int c = CompareKeys(mh, o.mh);
-      return c < 0 || (c == 0 && shard < o.shard);
-    }
-  };
-  // One sorted run per shard, merged pairwise (log2(shards) passes over
-  // the items, not one per shard).
-  std::vector<Item> items;
-  std::vector<size_t> runs{0};  // where each run starts, then the end
-  for (uint32_t j = 0; j < shards.size(); j++) {
-    for (std::string_view mh : shards[j].second->sorted) items.push_back({mh, j});
-    runs.push_back(items.size());
-  }
-  while (runs.size() > 2) {
-    std::vector<size_t> merged{0};
-    for (size_t r = 0; r + 2 < runs.size(); r += 2) {
-      std::inplace_merge(items.begin() + static_cast<ptrdiff_t>(runs[r]),
-                         items.begin() + static_cast<ptrdiff_t>(runs[r + 1]),
-                         items.begin() + static_cast<ptrdiff_t>(runs[r + 2]));
-      merged.push_back(runs[r + 2]);
-    }
-    if ((runs.size() - 1) % 2 == 1) merged.push_back(runs.back());  // an odd run, carried
-    runs.swap(merged);
-  }
-  std::vector<std::string> encoded;  // each shard's key as one list element
-  for (const auto& shard : shards) encoded.push_back(EncodeKeyList({shard.first}));
-  std::string value;
-  // One cursor walks the sorted run: each Seek and Put starts from where the
-  // last one left it (Cursor::Put), not from the root.
-  Cursor at = inv.NewCursor();
-  for (size_t i = 0; i < items.size();) {
-    const std::string_view mh = items[i].mh;
-    value.clear();
-    const std::optional<Entry> found = at.Seek(mh);
-    if (!found && !at.status().ok()) return at.status();
-    std::optional<std::string_view> stored;
-    if (found && SameMultihash(found->key, mh) && !found->is_bucket) stored = found->value;
-    if (stored) value.assign(*stored);
-    const size_t stored_size = value.size();
-    size_t j = i;
-    for (; j < items.size() && SameMultihash(items[j].mh, mh); j++) {
-      const uint32_t shard = items[j].shard;
-      if (stored_size > 0) {
-        auto holds =
-            KeyListHolds(std::string_view(value).substr(0, stored_size), shards[shard].first);
-        if (!holds.ok()) return holds.status();
-        if (*holds) continue;
-      }
-      value += encoded[shard];
-    }
-    if (!stored || value.size() != stored_size) {
-      if (Status s = at.Put(mh, value); !s.ok()) return s;
-    }
-    i = j;
-  }
-  return Status::OK();
-}
-
-// Adds `key` to the inverted entry of every multihash of `index`.
-Status AddInverted(Tx& tx, const std::string& key, const car::Index& index) {
-  const DagStore::MultihashList list = DagStore::ListMultihashes(index);
-  return AddInvertedMerged(tx, {{key, &list}});
-}
-
-Status RemoveKeyFrom(Bucket& inv, std::string_view mh, const std::string& key) {
-  auto v = inv.Get(mh);
-  if (!v) return Status::OK();
-  auto keys = DecodeKeyList(*v);
-  if (!keys.ok()) return keys.status();
-  auto it = std::find(keys->begin(), keys->end(), key);
-  if (it == keys->end()) return Status::OK();
-  keys->erase(it);
-  const std::string copy(mh);  // mh may point into the page we rewrite
-  if (keys->empty()) return inv.Delete(copy);
-  return inv.Put(copy, EncodeKeyList(*keys));
-}
-
-// Removes `key` from the inverted index: through its index when it could be
-// loaded, else by scanning every entry.
-Status RemoveInverted(Tx& tx, const std::string& key, const car::Index* index) {
-  Bucket inv = tx.GetBucket(kInverted);
-  if (index != nullptr) {
-    for (const std::string& mh : SortedMultihashes(*index)) {
-      if (Status s = RemoveKeyFrom(inv, mh, key); !s.ok()) return s;
-    }
-    return Status::OK();
-  }
-  std::vector<std::string> holding;
-  Status s = inv.ForEach([&](const Entry& e) {
-    auto keys = DecodeKeyList(e.value);
-    if (keys.ok() && std::find(keys->begin(), keys->end(), key) != keys->end()) {
-      holding.emplace_back(e.key);
-    }
-    return Status::OK();
-  });
-  if (!s.ok()) return s;
-  for (const auto& mh : holding) {
-    if (Status r = RemoveKeyFrom(inv, mh, key); !r.ok()) return r;
-  }
-  return Status::OK();
-}
 
 // Fetches the shard's bytes, builds its index (identity CIDs kept) and
 // writes index_path atomically (index_path "": the index stays in memory,
@@ -556,7 +417,8 @@ void DagStore::NodeMemory::do_deallocate(void* p, size_t bytes, size_t alignment
 // ---------------------------------------------------------------------------
 // Open, reconcile, close
 
-DagStore::DagStore(StoreOptions options) : options_(std::move(options)) {}
+DagStore::DagStore(StoreOptions options)
+    : options_(std::move(options)), shard_names_(std::make_unique<inverted::ShardNames>()) {}
 
 DagStore::~DagStore() { (void)Close(); }
 
@@ -601,6 +463,31 @@ Result<std::unique_ptr<DagStore>> DagStore::Open(const StoreOptions& options) {
   return store;
 }
 
+namespace {
+
+// Brings the datastore to inverted::kSchemaVersion (meta "version"): a
+// schema-1 store (inverted entries listing keys) has its entries converted,
+// in the caller's transaction. A newer schema is refused.
+Status UpgradeSchema(Tx& tx, bool fresh) {
+  Bucket meta = tx.GetBucket(kMeta);
+  const std::optional<Bytes> stored = meta.Get("version");
+  const std::string version = stored ? std::string(*stored) : fresh ? "" : "1";
+  if (version == inverted::kSchemaVersion) return Status::OK();
+  if (!version.empty() && version != "1") {
+    return Status(Code::kVersionMismatch, "datastore schema version \"" + version +
+                                              "\" is newer than this build's (" +
+                                              std::string(inverted::kSchemaVersion) + ")");
+  }
+  if (version == "1") {
+    if (Status s = inverted::MigrateKeyLists(tx); !s.ok()) {
+      return Status(s.code(), "converting the inverted index to schema 2: " + Message(s));
+    }
+  }
+  return meta.Put("version", inverted::kSchemaVersion);
+}
+
+}  // namespace
+
 Status DagStore::OpenDatastore() {
   Options o;
   o.timeout =
@@ -619,17 +506,16 @@ Status DagStore::OpenDatastore() {
   db_ = std::move(*db);
   return db_->Update([&](Tx& tx) {
     const bool fresh = !tx.GetBucket(kShards);
-    for (auto name : {kShards, kInverted, kMeta, kIdx, kAttention}) {
+    for (auto name : {kShards, kMeta, kIdx, kAttention}) {
       auto b = tx.CreateBucketIfNotExists(name);
       if (!b.ok()) return b.status();
     }
+    if (Status s = inverted::CreateBuckets(tx); !s.ok()) return s;
     Bucket meta = tx.GetBucket(kMeta);
     if (fresh) {  // no record yet: the (empty) attention index is complete
       if (Status s = meta.Put(kAttentionBuilt, "1"); !s.ok()) return s;
     }
-    if (!meta.Get("version")) {
-      if (Status s = meta.Put("version", "1"); !s.ok()) return s;
-    }
+    if (Status s = UpgradeSchema(tx, fresh); !s.ok()) return s;
     // The index location is chosen when the store is created.
     auto mode = meta.Get(kIndexMode);
     if (!mode) {
@@ -818,12 +704,13 @@ Status DagStore::Reconcile() {
   if (!changed.empty() || !refeed.empty()) {
     std::vector<const ShardRecord*> ptrs;
     for (auto& r : changed) ptrs.push_back(&r);
-    s = PersistLocked(ptrs, [&](Tx& tx) {
-      for (auto& [key, index] : refeed) {
-        if (Status a = AddInverted(tx, key, *index); !a.ok()) return a;
-      }
-      return Status::OK();
-    });
+    std::vector<MultihashList> lists;
+    std::vector<inverted::ShardMultihashes> shards;
+    lists.reserve(refeed.size());
+    for (auto& [key, index] : refeed) {
+      shards.emplace_back(key, &lists.emplace_back(ListMultihashes(*index)));
+    }
+    s = PersistLocked(ptrs, [&](Tx& tx) { return inverted::AddMerged(tx, shards); });
     if (!s.ok()) return s;
     for (auto& r : changed) shards_[r.key].record.Assign(r);
   }
@@ -1050,7 +937,7 @@ Status DagStore::BeginJobLocked(const std::string& key, bool recovering, WorkerJ
   }
   if (recovering) {  // durable: the shard's inverted entries go with it
     Status s = PersistLocked({&next}, [&](Tx& tx) {
-      if (Status r = RemoveInverted(tx, key, old_index.get()); !r.ok()) return r;
+      if (Status r = inverted::Remove(tx, key, old_index.get()); !r.ok()) return r;
       return index_in_kv_ ? DeleteKvIndex(tx, key) : Status::OK();
     });
     if (!s.ok()) return s;
@@ -1105,14 +992,14 @@ Status DagStore::ReadyJobLocked(std::unique_lock<std::mutex>& lock, WorkerJob& j
 }
 
 Status DagStore::WriteJobs(Tx& tx, const std::vector<WorkerJob*>& jobs) const {
-  std::vector<std::pair<std::string, const MultihashList*>> lists;
+  std::vector<inverted::ShardMultihashes> lists;
   for (WorkerJob* job : jobs) {
     if (index_in_kv_) {
       if (Status p = PutKvIndex(tx, job->key, *job->index); !p.ok()) return p;
     }
     lists.emplace_back(job->key, &job->multihashes);
   }
-  if (Status a = AddInvertedMerged(tx, lists); !a.ok()) return a;
+  if (Status a = inverted::AddMerged(tx, lists); !a.ok()) return a;
   RecordWriter writer(tx);
   for (WorkerJob* job : jobs) {
     if (Status p = writer.Put(job->next); !p.ok()) return p;
@@ -1404,7 +1291,7 @@ Status DagStore::DropShardLocked(const std::string& key) {
   Status s = PersistLocked({}, [&](Tx& tx) {
     if (Status d = RecordWriter(tx).Delete(key); !d.ok()) return d;
     if (Status d = DeleteKvIndex(tx, key); !d.ok()) return d;
-    return RemoveInverted(tx, key, index.get());
+    return inverted::Remove(tx, key, index.get());
   });
   if (!s.ok()) return s;
   std::error_code ec;
@@ -1540,15 +1427,14 @@ Result<std::vector<std::string>> DagStore::ShardsContainingMultihash(std::string
   auto tx = db_->Begin(false);  // rolled back by its destructor
   if (!tx.ok()) return tx.status();
   std::vector<std::string> keys;
-  if (auto v = tx->GetBucket(kInverted).Get(mh)) {
-    if (Status s = DecodeKeyListInto(*v, &keys); !s.ok()) return s;
-  }
+  if (Status s = inverted::Reader(*tx, shard_names_.get()).Lookup(mh, &keys); !s.ok()) return s;
   return keys;
 }
 
 struct InvertedSnapshot::Impl {
+  Impl(Tx read, inverted::ShardNames* names) : tx(std::move(read)), reader(tx, names) {}
   Tx tx;
-  Bucket inverted;
+  inverted::Reader reader;  // bound to tx's buckets (declared after it)
 };
 InvertedSnapshot::InvertedSnapshot(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 InvertedSnapshot::InvertedSnapshot(InvertedSnapshot&&) noexcept = default;
@@ -1556,19 +1442,13 @@ InvertedSnapshot& InvertedSnapshot::operator=(InvertedSnapshot&&) noexcept = def
 InvertedSnapshot::~InvertedSnapshot() = default;
 
 Status InvertedSnapshot::Lookup(std::string_view mh, std::vector<std::string>* keys) const {
-  auto v = impl_->inverted.Get(mh);
-  if (!v) {
-    keys->clear();
-    return Status::OK();
-  }
-  return DecodeKeyListInto(*v, keys);
+  return impl_->reader.Lookup(mh, keys);
 }
 
 Result<InvertedSnapshot> DagStore::SnapshotInverted() const {
   auto tx = db_->Begin(false);
   if (!tx.ok()) return tx.status();
-  auto impl = std::make_unique<InvertedSnapshot::Impl>(InvertedSnapshot::Impl{std::move(*tx), {}});
-  impl->inverted = impl->tx.GetBucket(kInverted);  // bound to the moved Tx's state
+  auto impl = std::make_unique<InvertedSnapshot::Impl>(std::move(*tx), shard_names_.get());
   return InvertedSnapshot(std::move(impl));
 }
 

@@ -9,6 +9,7 @@
 #include "boltpp/car/reader.h"
 #include "boltpp/dagstore/store.h"
 #include "internal.h"
+#include "inverted.h"
 #include "mount.h"
 
 namespace fs = std::filesystem;
@@ -38,6 +39,39 @@ Result<uint64_t> CountSections(const std::string& path) {
     if (!*more) return n;
     n++;
   }
+}
+
+// The ids the inverted index names shards by: shard-ids and shard-keys are
+// each other's inverse, and every shard with an id has a record.
+Status VerifyShardIds(const Tx& tx, const std::unordered_set<std::string>& known,
+                      std::vector<std::string>* problems) {
+  const Bucket keys_by_id = tx.GetBucket(inverted::kKeysById);
+  const Bucket ids_by_key = tx.GetBucket(inverted::kIdsByKey);
+  std::vector<uint64_t> ids;
+  Status s = ids_by_key.ForEach([&](const Entry& e) {
+    const std::string key(e.key);
+    if (!DecodeIdListInto(e.value, &ids).ok() || ids.size() != 1) {
+      problems->push_back("shard-ids: shard " + key + " has a damaged id");
+      return Status::OK();
+    }
+    const std::optional<Bytes> back = keys_by_id.Get(ShardIdKey(ids[0]));
+    if (!back || *back != e.key) {
+      problems->push_back("shard-ids: id " + std::to_string(ids[0]) + " of shard " + key +
+                          " is not in shard-keys");
+    }
+    if (!known.count(key)) problems->push_back("shard-ids: shard " + key + " has no record");
+    return Status::OK();
+  });
+  if (!s.ok()) return s;
+  return keys_by_id.ForEach([&](const Entry& e) {
+    const std::optional<Bytes> id = ids_by_key.Get(e.value);
+    if (!id || e.key.size() != 8 || !DecodeIdListInto(*id, &ids).ok() || ids.size() != 1 ||
+        ShardIdKey(ids[0]) != e.key) {
+      problems->push_back("shard-keys: the entry of shard " + std::string(e.value) +
+                          " is not in shard-ids");
+    }
+    return Status::OK();
+  });
 }
 
 }  // namespace
@@ -140,13 +174,15 @@ std::vector<std::string> DagStore::Verify() {
   // Both directions of the inverted index.
   std::unordered_map<std::string, size_t> found;  // key -> multihashes naming it
   s = db_->View([&](Tx& tx) {
-    return tx.GetBucket("inverted").ForEach([&](const Entry& e) {
-      auto keys = DecodeKeyList(e.value);
-      if (!keys.ok() || keys->empty()) {
-        problems.push_back("inverted: multihash " + Hex(e.key) + " has a damaged or empty value");
+    inverted::Reader reader(tx, nullptr);  // what the file says, not what was kept
+    std::vector<std::string> keys;
+    return tx.GetBucket(inverted::kEntries).ForEach([&](const Entry& e) {
+      if (Status k = reader.KeysOf(e.value, &keys); !k.ok() || keys.empty()) {
+        problems.push_back("inverted: multihash " + Hex(e.key) +
+                           (k.ok() ? " has an empty value" : ": " + Message(k)));
         return Status::OK();
       }
-      for (const auto& key : *keys) {
+      for (const auto& key : keys) {
         const bool exists = known.count(key) > 0;
         if (exists && undecodable_.count(key)) continue;  // reported above
         if (!exists) {
@@ -173,6 +209,9 @@ std::vector<std::string> DagStore::Verify() {
                          " multihashes are missing from the inverted index");
     }
   }
+
+  s = db_->View([&](Tx& tx) { return VerifyShardIds(tx, known, &problems); });
+  if (!s.ok()) problems.push_back("shard-ids: " + Message(s));
 
   // idx/<key> buckets (--index-in-kv) of shards that no longer exist.
   s = db_->View([&](Tx& tx) {

@@ -264,12 +264,16 @@ TEST_F(StoreTest, DestroyDropsIndexFileRecordAndInvertedEntries) {
   ASSERT_OK(s->DestroyShard("b"));
   size_t entries = 0;
   ASSERT_OK(s->db()->View([&](Tx& tx) {
-    return tx.GetBucket("inverted").ForEach([&](const Entry&) {
-      entries++;
-      return Status::OK();
-    });
+    for (const char* name : {"inverted", "shard-ids", "shard-keys"}) {
+      Status c = tx.GetBucket(name).ForEach([&](const Entry&) {
+        entries++;
+        return Status::OK();
+      });
+      if (!c.ok()) return c;
+    }
+    return Status::OK();
   }));
-  EXPECT_EQ(entries, 0u);
+  EXPECT_EQ(entries, 0u);  // the entries and the shards' ids are gone
   EXPECT_EQ(Problems(*s), "");
 }
 
@@ -321,11 +325,11 @@ TEST_F(StoreTest, InvertedSnapshotAnswersLikeSingleLookups) {
   }
   const auto blocks_a = BlocksOf(a);
   const std::string mh(blocks_a[1].first.multihash());
+  std::string stored;
   ASSERT_OK(s->db()->Update([&](Tx& tx) {
-    return tx.GetBucket("inverted")
-        .Put(mh,
-             "\x05"
-             "ab");
+    Bucket inv = tx.GetBucket("inverted");
+    stored = std::string(inv.Get(mh).value_or(""));
+    return inv.Put(mh, EncodeIdList({5, 97}));  // ids no shard has
   }));
   auto snap = s->SnapshotInverted();
   ASSERT_OK(snap.status());
@@ -334,8 +338,123 @@ TEST_F(StoreTest, InvertedSnapshotAnswersLikeSingleLookups) {
   EXPECT_TRUE(keys.empty());
   EXPECT_EQ(s->ShardsContainingMultihash(mh).status().code(), Code::kCorruption);
   snap = Status(Code::kAborted, "released");  // the snapshot ends before the repair
+  EXPECT_NE(Problems(*s).find(": inverted-index entry names shard id 5, which has no key"),
+            std::string::npos);
+  ASSERT_OK(s->db()->Update([&](Tx& tx) { return tx.GetBucket("inverted").Put(mh, "\x80"); }));
+  EXPECT_EQ(s->ShardsContainingMultihash(mh).status().code(), Code::kCorruption);
+  ASSERT_OK(s->db()->Update([&](Tx& tx) { return tx.GetBucket("inverted").Put(mh, stored); }));
+  EXPECT_EQ(Problems(*s), "");
+}
+
+// Rewrites a closed store's datastore as schema version 1 wrote it: the
+// inverted entries list the shard keys themselves, and there are no ids.
+void RewriteAsSchemaOne(const std::string& root) {
+  auto db = DB::Open(root + "/datastore/dagstore.db");
+  ASSERT_OK(db.status());
+  ASSERT_OK((*db)->Update([&](Tx& tx) {
+    std::map<std::string, std::string> key_of;  // ShardIdKey -> shard key
+    Status s = tx.GetBucket("shard-keys").ForEach([&](const Entry& e) {
+      key_of[std::string(e.key)] = std::string(e.value);
+      return Status::OK();
+    });
+    if (!s.ok()) return s;
+    std::vector<std::pair<std::string, std::string>> rewritten;
+    s = tx.GetBucket("inverted").ForEach([&](const Entry& e) {
+      std::vector<uint64_t> ids;
+      if (Status d = DecodeIdListInto(e.value, &ids); !d.ok()) return d;
+      std::vector<std::string> keys;
+      for (uint64_t id : ids) keys.push_back(key_of.at(ShardIdKey(id)));
+      rewritten.emplace_back(e.key, EncodeKeyList(keys));
+      return Status::OK();
+    });
+    if (!s.ok()) return s;
+    for (const auto& [mh, value] : rewritten) {
+      if (Status p = tx.GetBucket("inverted").Put(mh, value); !p.ok()) return p;
+    }
+    for (const char* name : {"shard-ids", "shard-keys"}) {
+      if (Status d = tx.DeleteBucket(name); !d.ok()) return d;
+    }
+    return tx.GetBucket("meta").Put("version", "1");
+  }));
+  ASSERT_OK((*db)->Close());
+}
+
+// A store written with schema version 1 is converted when it is opened:
+// every entry then names its shards by id, lookups answer as before (shared
+// blocks included), and destroy and verify work on the converted store. A
+// schema newer than the build's is refused with a clear message.
+TEST_F(StoreTest, OpenConvertsASchemaOneStoreAndRefusesANewerOne) {
+  const std::string a = Car("a.car", 1), b = Car("b.car", 2);
+  const std::string copy = dir_.File("cars/copy.car");
+  fs::copy_file(a, copy);
+  {
+    auto s = OpenStore(TestOptions(root_));
+    ASSERT_OK(s->RegisterShard("one", FileUrl(a), false));
+    ASSERT_OK(s->RegisterShard("two", FileUrl(copy), false));
+    ASSERT_OK(s->RegisterShard("three", FileUrl(b), false));
+    ASSERT_OK(s->Close());
+  }
+  RewriteAsSchemaOne(root_);
+  {
+    auto s = OpenStore(TestOptions(root_));
+    ASSERT_TRUE(s);
+    EXPECT_EQ(Problems(*s), "");
+    ExpectAllBlocks(*s, "one", a);
+    ExpectAllBlocks(*s, "two", copy);
+    ExpectAllBlocks(*s, "three", b);
+    std::set<uint64_t> ids_named;
+    ASSERT_OK(s->db()->View([&](Tx& tx) {
+      EXPECT_EQ(tx.GetBucket("meta").Get("version").value_or(""), "2");
+      return tx.GetBucket("inverted").ForEach([&](const Entry& e) {
+        std::vector<uint64_t> ids;
+        if (Status d = DecodeIdListInto(e.value, &ids); !d.ok()) return d;
+        ids_named.insert(ids.begin(), ids.end());
+        return Status::OK();
+      });
+    }));
+    EXPECT_EQ(ids_named, (std::set<uint64_t>{1, 2, 3}));
+    ASSERT_OK(s->DestroyShard("two"));
+    ExpectAllBlocks(*s, "one", a);
+    EXPECT_EQ(Problems(*s), "");
+    ASSERT_OK(s->Close());
+  }
+  {
+    auto db = DB::Open(root_ + "/datastore/dagstore.db");
+    ASSERT_OK(db.status());
+    ASSERT_OK((*db)->Update([&](Tx& tx) { return tx.GetBucket("meta").Put("version", "3"); }));
+    ASSERT_OK((*db)->Close());
+  }
+  auto refused = DagStore::Open(TestOptions(root_));
+  EXPECT_EQ(refused.status().code(), Code::kVersionMismatch);
+  EXPECT_EQ(Message(refused.status()),
+            "datastore schema version \"3\" is newer than this build's (2)");
+}
+
+// Shards are named in the inverted index by ids that shard-ids and
+// shard-keys map both ways; verify reports a mapping missing either way and
+// an id left behind by a shard without a record.
+TEST_F(StoreTest, VerifyChecksTheShardIds) {
+  const std::string a = Car("a.car", 1);
+  auto s = OpenStore(TestOptions(root_));
+  ASSERT_OK(s->RegisterShard("a", FileUrl(a), false));
+  ASSERT_OK(
+      s->db()->Update([&](Tx& tx) { return tx.GetBucket("shard-keys").Delete(ShardIdKey(1)); }));
+  std::string problems = Problems(*s);
+  EXPECT_NE(problems.find("shard-ids: id 1 of shard a is not in shard-keys"), std::string::npos)
+      << problems;
+  EXPECT_NE(problems.find("names shard id 1, which has no key"), std::string::npos) << problems;
+  ASSERT_OK(s->db()->Update([&](Tx& tx) {
+    if (Status p = tx.GetBucket("shard-keys").Put(ShardIdKey(1), "a"); !p.ok()) return p;
+    return tx.GetBucket("shard-keys").Put(ShardIdKey(7), "ghost");
+  }));
+  EXPECT_EQ(Problems(*s), "shard-keys: the entry of shard ghost is not in shard-ids\n");
   ASSERT_OK(s->db()->Update(
-      [&](Tx& tx) { return tx.GetBucket("inverted").Put(mh, EncodeKeyList({"a"})); }));
+      [&](Tx& tx) { return tx.GetBucket("shard-ids").Put("ghost", EncodeIdList({7})); }));
+  EXPECT_EQ(Problems(*s), "shard-ids: shard ghost has no record\n");
+  ASSERT_OK(s->db()->Update([&](Tx& tx) {
+    if (Status d = tx.GetBucket("shard-ids").Delete("ghost"); !d.ok()) return d;
+    return tx.GetBucket("shard-keys").Delete(ShardIdKey(7));
+  }));
   EXPECT_EQ(Problems(*s), "");
 }
 
@@ -349,7 +468,7 @@ TEST_F(StoreTest, DamagedInvertedEntryFailsTheAvailableCommit) {
   auto s = OpenStore(o);
   const auto blocks = BlocksOf(a);
   const std::string mh(blocks[0].first.multihash());
-  ASSERT_OK(s->db()->Update([&](Tx& tx) { return tx.GetBucket("inverted").Put(mh, "\x09x"); }));
+  ASSERT_OK(s->db()->Update([&](Tx& tx) { return tx.GetBucket("inverted").Put(mh, "\x80"); }));
   const Status st = s->RegisterShard("a", FileUrl(a), false);
   EXPECT_EQ(Message(st), "recording the index: damaged inverted-index value");
   EXPECT_EQ(StateOf(*s, "a"), ShardState::kErrored);
@@ -781,7 +900,7 @@ TEST_F(StoreTest, AFailedGroupedCommitFailsOnlyTheShardWhoseWriteFails) {
     const std::string bad_car = Car("bad" + std::to_string(round) + ".car", 90 + round);
     const std::string damaged(BlocksOf(bad_car)[0].first.multihash());
     ASSERT_OK(
-        s->db()->Update([&](Tx& tx) { return tx.GetBucket("inverted").Put(damaged, "\x09x"); }));
+        s->db()->Update([&](Tx& tx) { return tx.GetBucket("inverted").Put(damaged, "\x80"); }));
     ASSERT_OK(s->RegisterShard(bad, FileUrl(bad_car), true));
     for (int i = 0; i < kShards; i++) {
       ASSERT_OK(s->RegisterShard("r" + std::to_string(round) + "-" + std::to_string(i),
@@ -1035,7 +1154,7 @@ TEST_F(StoreTest, AFailingShardInsideAnInitializeGroupFailsAlone) {
   }
   ASSERT_OK(s->db()->Update([&](Tx& tx) {
     for (const auto& mh : damaged) {
-      if (Status st = tx.GetBucket("inverted").Put(mh, "\x09x"); !st.ok()) return st;
+      if (Status st = tx.GetBucket("inverted").Put(mh, "\x80"); !st.ok()) return st;
     }
     return Status::OK();
   }));

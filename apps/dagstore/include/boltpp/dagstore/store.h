@@ -6,8 +6,10 @@
 //   <root>/index/.version                  "1"; Open refuses any other version
 //   <root>/index/<key>.full.idx            MultihashIndexSorted, identity CIDs kept
 //   <root>/transients/transient-<key>.complete   local copies of http:// mounts
-//   <root>/datastore/dagstore.db           boltpp file: buckets shards, inverted, meta,
-//                                          attention (see Restart below), idx (--index-in-kv)
+//   <root>/datastore/dagstore.db           boltpp file: buckets shards, inverted (with
+//                                          shard-ids and shard-keys: entries name shards
+//                                          by id), meta, attention (see Restart below),
+//                                          idx (--index-in-kv)
 //   <root>/.shard-registration-complete    written by `migrate` when it is done
 // <key> in file names is the shard key with every byte outside [A-Za-z0-9_-.]
 // (and a leading '.') written as %XX (EscapeKey).
@@ -58,6 +60,9 @@ class Tx;
 }  // namespace boltpp
 
 namespace boltpp::dagstore {
+namespace inverted {
+class ShardNames;
+}  // namespace inverted
 
 enum class ShardState : uint8_t {
   kNew = 0x00,
@@ -89,7 +94,17 @@ Result<ShardRecord> DecodeRecord(std::string_view json);
 // The shard key as a file-name component (see the layout above).
 std::string EscapeKey(std::string_view key);
 
-// The compact inverted-index value: uvarint(len) ++ key, repeated.
+// The inverted-index value since schema version 2 (docs/dagstore.md,
+// "Layout"): uvarint(shard id), repeated; shard-keys maps each id, as
+// ShardIdKey(id), to its shard's key.
+std::string EncodeIdList(const std::vector<uint64_t>& ids);
+// kCorruption (and *ids empty) on a damaged value.
+Status DecodeIdListInto(std::string_view bytes, std::vector<uint64_t>* ids);
+// An id's key in shard-keys: 8 bytes, big-endian (ids sort as numbers).
+std::string ShardIdKey(uint64_t id);
+
+// The inverted-index value of schema version 1: uvarint(len) ++ key,
+// repeated (a store written so is converted when it is opened).
 std::string EncodeKeyList(const std::vector<std::string>& keys);
 Result<std::vector<std::string>> DecodeKeyList(std::string_view bytes);
 // The same into *keys, reusing its elements' buffers (no allocation once
@@ -471,6 +486,8 @@ class DagStore {
   std::atomic<int> auto_recoveries_{0};
   bool closed_ = false;
   bool index_in_kv_ = false;  // set by OpenDatastore
+  // The keys of the inverted index's shard ids, for every lookup.
+  std::unique_ptr<inverted::ShardNames> shard_names_;
 
   // Group commit of lazy registrations (LevelDB's writer queue): a writer
   // that finds no grouped commit running commits every queued write in one

@@ -1,0 +1,92 @@
+// The inverted index: raw multihash -> the shards whose index holds it
+// (not installed). Schema version 2 of the datastore:
+//
+//   inverted    multihash -> uvarint(shard id), repeated, in the order the
+//               shards were added (EncodeIdList)
+//   shard-ids   shard key -> uvarint(shard id)
+//   shard-keys  ShardIdKey(id) (8 bytes, big-endian) -> shard key
+//
+// A shard gets its id with its first inverted entries (from shard-keys'
+// sequence, so an id is never reused) and loses it with them (recover,
+// destroy). Invariants (verify checks them): shard-ids and shard-keys are
+// each other's inverse, every id in `inverted` has a shard-keys entry, and a
+// shard with an id has a record. An id costs 1-3 bytes where a key costs ~65:
+// the tree initialize-all rewrites is half the size.
+//
+// Schema version 1 listed the keys themselves (EncodeKeyList);
+// MigrateKeyLists converts such a store at Open.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <shared_mutex>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "boltpp/boltpp.h"
+#include "boltpp/car/index.h"
+#include "boltpp/dagstore/store.h"
+
+namespace boltpp::dagstore::inverted {
+
+inline constexpr std::string_view kEntries = "inverted";
+inline constexpr std::string_view kIdsByKey = "shard-ids";
+inline constexpr std::string_view kKeysById = "shard-keys";
+// The datastore's schema version this build writes (meta "version").
+inline constexpr std::string_view kSchemaVersion = "2";
+
+// A shard's key and its sorted, distinct multihashes.
+using ShardMultihashes = std::pair<std::string, const DagStore::MultihashList*>;
+
+// Creates the index's buckets when missing.
+Status CreateBuckets(Tx& tx);
+
+// Adds each shard to the entry of every multihash of its list, giving it an
+// id first if it has none. The lists are merged into one sorted run, so each
+// entry is read and written once however many shards hold it. Idempotent: a
+// shard already listed is not added again. kCorruption on a damaged entry
+// (nothing is written then: the caller's transaction rolls back).
+Status AddMerged(Tx& tx, const std::vector<ShardMultihashes>& shards);
+
+// Removes the shard from every entry (through its index when given, else by
+// scanning the entries) and drops its id.
+Status Remove(Tx& tx, const std::string& key, const car::Index* index);
+
+// Converts a schema-1 store's entries (key lists) to id lists, giving ids
+// to the shards they name. A damaged entry is left as it is (verify reports
+// it either way).
+Status MigrateKeyLists(Tx& tx);
+
+// The keys of shard ids, kept as lookups meet them, for every reader of a
+// store. An id names one key for good (ids are never reused), so a kept key
+// is right for every snapshot that holds the id. Thread-safe.
+class ShardNames {
+ public:
+  // *key = the key of `id`, from memory or else from `keys_by_id` (the
+  // shard-keys bucket of the caller's transaction). False when neither has it.
+  bool Find(uint64_t id, const Bucket& keys_by_id, std::string* key);
+
+ private:
+  std::shared_mutex mu_;
+  std::vector<std::string> keys_;  // by id; "" when not kept (keys are not empty)
+};
+
+// Reads entries as shard keys.
+class Reader {
+ public:
+  // names: where ids are resolved (nullptr: through the transaction only).
+  Reader(const Tx& tx, ShardNames* names);
+  // *keys = the keys of the shards holding `multihash` (empty when none);
+  // kCorruption (and *keys empty) on a damaged entry or an id without a key.
+  Status Lookup(std::string_view multihash, std::vector<std::string>* keys);
+  // *keys = the keys the entry `value` names.
+  Status KeysOf(std::string_view value, std::vector<std::string>* keys);
+
+ private:
+  Bucket entries_, keys_by_id_;
+  ShardNames* names_;
+  std::vector<uint64_t> ids_;
+};
+
+}  // namespace boltpp::dagstore::inverted
