@@ -4,6 +4,7 @@
 
 #include <fcntl.h>
 #include <sys/mman.h>
+#include <pthread.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -1098,6 +1099,7 @@ size_t DagStore::InitializeShards(const std::vector<std::string>& keys,
   // The committer: every job that is ready when it comes round goes into one
   // transaction; each is reported once that commit returned.
   auto committer = [&] {
+    pthread_setname_np(pthread_self(), "dagstore-commit");  // for top and perf
     for (;;) {
       std::vector<std::pair<size_t, std::unique_ptr<WorkerJob>>> group;
       {
