@@ -251,29 +251,36 @@ Status MigrateKeyLists(Tx& tx) {
   return at.status();
 }
 
-bool ShardNames::Find(uint64_t id, const Bucket& keys_by_id, std::string* key) {
-  {
-    std::shared_lock lock(mu_);
-    if (id < keys_.size() && !keys_[id].empty()) {
-      key->assign(keys_[id]);
-      return true;
-    }
-  }
-  const std::optional<Bytes> stored = keys_by_id.Get(ShardIdKey(id));
-  if (!stored || stored->empty()) return false;
-  key->assign(*stored);
-  // Ids are dense from 1; a damaged value's huge id is not kept.
-  constexpr uint64_t kMaxGrowth = 1 << 16;
-  std::unique_lock lock(mu_);
-  if (id < keys_.size() + kMaxGrowth) {
-    if (id >= keys_.size()) keys_.resize(id + 1);
-    keys_[id] = *key;
-  }
+bool ShardNames::Get(uint64_t id, std::string* key) {
+  std::shared_lock lock(mu_);
+  if (id >= spans_.size() || spans_[id] == 0) return false;
+  key->assign(arena_, spans_[id] >> 16, spans_[id] & 0xffff);
   return true;
 }
 
+void ShardNames::Keep(uint64_t id, std::string_view key) {
+  // Ids are dense from 1; a damaged value's huge id is not kept.
+  constexpr uint64_t kMaxGrowth = 1 << 16;
+  if (key.empty() || key.size() > 0xffff) return;
+  std::unique_lock lock(mu_);
+  if (id >= spans_.size() + kMaxGrowth) return;
+  if (id >= spans_.size()) spans_.resize(id + 1);
+  if (spans_[id] != 0) return;  // kept meanwhile by another reader
+  spans_[id] = static_cast<uint64_t>(arena_.size()) << 16 | key.size();
+  arena_.append(key);
+}
+
 Reader::Reader(const Tx& tx, ShardNames* names)
-    : entries_(tx.GetBucket(kEntries)), keys_by_id_(tx.GetBucket(kKeysById)), names_(names) {}
+    : tx_(&tx), entries_(tx.GetBucket(kEntries)), names_(names) {}
+
+bool Reader::ReadKey(uint64_t id, std::string* key) {
+  if (!keys_by_id_) keys_by_id_ = tx_->GetBucket(kKeysById);
+  const std::optional<Bytes> stored = keys_by_id_ ? keys_by_id_.Get(ShardIdKey(id)) : std::nullopt;
+  if (!stored || stored->empty()) return false;
+  key->assign(*stored);
+  if (names_ != nullptr) names_->Keep(id, *key);
+  return true;
+}
 
 Status Reader::Lookup(std::string_view multihash, std::vector<std::string>* keys) {
   const std::optional<Bytes> v = entries_.Get(multihash);
@@ -285,26 +292,28 @@ Status Reader::Lookup(std::string_view multihash, std::vector<std::string>* keys
 }
 
 Status Reader::KeysOf(std::string_view value, std::vector<std::string>* keys) {
-  if (Status s = DecodeIdListInto(value, &ids_); !s.ok()) {
-    keys->clear();
-    return s;
-  }
-  keys->resize(ids_.size());
-  for (size_t i = 0; i < ids_.size(); i++) {
-    std::string& key = (*keys)[i];
-    bool found = false;
-    if (names_ != nullptr) {
-      found = names_->Find(ids_[i], keys_by_id_, &key);
-    } else if (const std::optional<Bytes> stored = keys_by_id_.Get(ShardIdKey(ids_[i]))) {
-      key.assign(*stored);
-      found = true;
+  // Decoded in place, each key written over the caller's old elements: a
+  // per-call lookup allocates nothing once its vector has grown.
+  const auto* p = reinterpret_cast<const uint8_t*>(value.data());
+  size_t n = 0;
+  for (size_t pos = 0; pos < value.size(); n++) {
+    uint64_t id = 0;
+    car::VarintError err{};
+    const size_t used = car::DecodeUvarint(p + pos, value.size() - pos, &id, &err);
+    if (used == 0) {
+      keys->clear();
+      return Status(Code::kCorruption, "damaged inverted-index value");
     }
-    if (!found) {
+    pos += used;
+    if (keys->size() <= n) keys->emplace_back();
+    std::string& key = (*keys)[n];
+    if (!(names_ != nullptr && names_->Get(id, &key)) && !ReadKey(id, &key)) {
       keys->clear();
       return Status(Code::kCorruption, "inverted-index entry names shard id " +
-                                           std::to_string(ids_[i]) + ", which has no key");
+                                           std::to_string(id) + ", which has no key");
     }
   }
+  keys->resize(n);
   return Status::OK();
 }
 

@@ -63,13 +63,19 @@ Status MigrateKeyLists(Tx& tx);
 // is right for every snapshot that holds the id. Thread-safe.
 class ShardNames {
  public:
-  // *key = the key of `id`, from memory or else from `keys_by_id` (the
-  // shard-keys bucket of the caller's transaction). False when neither has it.
-  bool Find(uint64_t id, const Bucket& keys_by_id, std::string* key);
+  // *key = the key kept for `id`; false when none is kept.
+  bool Get(uint64_t id, std::string* key);
+  // Keeps `key` as the key of `id` (read from shard-keys).
+  void Keep(uint64_t id, std::string_view key);
 
  private:
   std::shared_mutex mu_;
-  std::vector<std::string> keys_;  // by id; "" when not kept (keys are not empty)
+  // Every kept key back to back, and by id where it is: offset << 16 |
+  // length, 0 when not kept (keys are not empty; longer ones are not kept).
+  // Two arrays instead of a string per id: a lookup touches two places,
+  // not three (a vector slot, a string's heap buffer, its bytes).
+  std::string arena_;
+  std::vector<uint64_t> spans_;
 };
 
 // Reads entries as shard keys.
@@ -84,9 +90,13 @@ class Reader {
   Status KeysOf(std::string_view value, std::vector<std::string>* keys);
 
  private:
+  // The key of `id` from shard-keys (opened on first use: most lookups
+  // find every key in names_).
+  bool ReadKey(uint64_t id, std::string* key);
+
+  const Tx* tx_;
   Bucket entries_, keys_by_id_;
   ShardNames* names_;
-  std::vector<uint64_t> ids_;
 };
 
 }  // namespace boltpp::dagstore::inverted
