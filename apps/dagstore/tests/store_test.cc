@@ -430,6 +430,50 @@ TEST_F(StoreTest, OpenConvertsASchemaOneStoreAndRefusesANewerOne) {
             "datastore schema version \"3\" is newer than this build's (2)");
 }
 
+// Lookups from several threads share the store's kept id -> key names
+// while other shards get ids (register) and lose them (destroy): every
+// lookup of a's blocks names a, and none fails.
+TEST_F(StoreTest, ConcurrentLookupsWhileShardsComeAndGo) {
+  const std::string a = Car("a.car", 1);
+  const std::string copy = dir_.File("cars/copy.car");
+  fs::copy_file(a, copy);
+  auto s = OpenStore(TestOptions(root_));
+  ASSERT_OK(s->RegisterShard("a", FileUrl(a), false));
+  const auto blocks = BlocksOf(a);
+  std::atomic<bool> done{false};
+  std::atomic<int> failures{0}, lookups{0};
+  std::vector<std::thread> readers;
+  for (int t = 0; t < 3; t++) {
+    readers.emplace_back([&, t] {
+      std::vector<std::string> keys;
+      for (size_t i = static_cast<size_t>(t); !done || lookups < 300; i++) {
+        const std::string mh(blocks[i % blocks.size()].first.multihash());
+        Status st;
+        if (i % 2 == 0) {
+          auto found = s->ShardsContainingMultihash(mh);
+          st = found.status();
+          if (found.ok()) keys = *found;
+        } else if (auto snap = s->SnapshotInverted(); snap.ok()) {
+          st = snap->Lookup(mh, &keys);
+        } else {
+          st = snap.status();
+        }
+        if (!st.ok() || std::find(keys.begin(), keys.end(), "a") == keys.end()) failures++;
+        lookups++;
+      }
+    });
+  }
+  for (int round = 0; round < 10; round++) {
+    const std::string key = "copy" + std::to_string(round);
+    ASSERT_OK(s->RegisterShard(key, FileUrl(copy), false));
+    ASSERT_OK(s->DestroyShard(key));
+  }
+  done = true;
+  for (auto& r : readers) r.join();
+  EXPECT_EQ(failures.load(), 0) << "of " << lookups.load() << " lookups";
+  EXPECT_EQ(Problems(*s), "");
+}
+
 // Shards are named in the inverted index by ids that shard-ids and
 // shard-keys map both ways; verify reports a mapping missing either way and
 // an id left behind by a shard without a record.
