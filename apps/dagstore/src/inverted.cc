@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <optional>
+#include <unordered_map>
 
 #include "boltpp/car/varint.h"
 #include "internal.h"
@@ -72,6 +73,10 @@ class IdAssigner {
       auto next = keys_.NextSequence();
       if (!next.ok()) return next.status();
       id = *next;
+      if (keys_.Get(ShardIdKey(id))) {  // the sequence is behind the ids stored
+        return Status(Code::kCorruption, "shard-keys: id " + std::to_string(id) +
+                                             " is already taken (its sequence is behind)");
+      }
       std::string encoded;
       car::AppendUvarint(&encoded, id);
       if (Status s = ids_.Put(key, encoded); !s.ok()) return s;
@@ -148,9 +153,7 @@ Status RemoveIdFrom(Bucket& entries, std::string_view mh, uint64_t id) {
   if (!v) return Status::OK();
   std::vector<uint64_t> ids;
   if (Status s = DecodeIdListInto(*v, &ids); !s.ok()) return s;
-  const auto it = std::find(ids.begin(), ids.end(), id);
-  if (it == ids.end()) return Status::OK();
-  ids.erase(it);
+  if (std::erase(ids, id) == 0) return Status::OK();
   const std::string copy(mh);  // mh may point into the page we rewrite
   if (ids.empty()) return entries.Delete(copy);
   return entries.Put(copy, EncodeIdList(ids));
@@ -232,21 +235,32 @@ Status Remove(Tx& tx, const std::string& key, const car::Index* index) {
   return tx.GetBucket(kKeysById).Delete(ShardIdKey(id));
 }
 
-Status MigrateKeyLists(Tx& tx) {
+Status MigrateKeyLists(Tx& tx, size_t* damaged) {
+  *damaged = 0;
   IdAssigner assigner(tx);
   Cursor at = tx.GetBucket(kEntries).NewCursor();
   std::vector<std::string> keys;
   std::vector<uint64_t> ids;
   for (auto e = at.First(); e; e = at.Next()) {
-    if (e->is_bucket || !DecodeKeyListInto(e->value, &keys).ok()) continue;
-    ids.clear();
-    for (const auto& key : keys) {
-      auto id = assigner.IdOf(key);
-      if (!id.ok()) return id.status();
-      if (std::find(ids.begin(), ids.end(), *id) == ids.end()) ids.push_back(*id);
+    if (e->is_bucket) continue;
+    const std::string mh(e->key);  // the writes below rewrite the page e points into
+    const bool listed = DecodeKeyListInto(e->value, &keys).ok() &&
+                        std::none_of(keys.begin(), keys.end(), [](const std::string& k) {
+                          return k.empty() || k.size() > kMaxShardKeySize;
+                        });
+    std::string value(kDamagedValue);
+    if (listed) {
+      ids.clear();
+      for (const auto& key : keys) {
+        auto id = assigner.IdOf(key);
+        if (!id.ok()) return id.status();
+        if (std::find(ids.begin(), ids.end(), *id) == ids.end()) ids.push_back(*id);
+      }
+      value = EncodeIdList(ids);
+    } else {
+      ++*damaged;  // read as ids its bytes would name shards at random
     }
-    const std::string mh(e->key);  // the Put rewrites the page e points into
-    if (Status s = at.Put(mh, EncodeIdList(ids)); !s.ok()) return s;
+    if (Status s = at.Put(mh, value); !s.ok()) return s;
   }
   return at.status();
 }
@@ -258,27 +272,24 @@ bool ShardNames::Get(uint64_t id, std::string* key) {
   return true;
 }
 
-void ShardNames::Keep(uint64_t id, std::string_view key) {
-  // Ids are dense from 1; a damaged value's huge id is not kept.
-  constexpr uint64_t kMaxGrowth = 1 << 16;
-  if (key.empty() || key.size() > 0xffff) return;
+void ShardNames::Keep(uint64_t id, std::string_view key, uint64_t last_id) {
+  if (key.empty() || key.size() > 0xffff || id > last_id) return;  // see the header
   std::unique_lock lock(mu_);
-  if (id >= spans_.size() + kMaxGrowth) return;
   if (id >= spans_.size()) spans_.resize(id + 1);
   if (spans_[id] != 0) return;  // kept meanwhile by another reader
   spans_[id] = static_cast<uint64_t>(arena_.size()) << 16 | key.size();
   arena_.append(key);
 }
 
-Reader::Reader(const Tx& tx, ShardNames* names)
-    : tx_(&tx), entries_(tx.GetBucket(kEntries)), names_(names) {}
+Reader::Reader(const Tx& tx, ShardNames* names, bool strict)
+    : tx_(&tx), entries_(tx.GetBucket(kEntries)), names_(names), strict_(strict) {}
 
 bool Reader::ReadKey(uint64_t id, std::string* key) {
   if (!keys_by_id_) keys_by_id_ = tx_->GetBucket(kKeysById);
   const std::optional<Bytes> stored = keys_by_id_ ? keys_by_id_.Get(ShardIdKey(id)) : std::nullopt;
   if (!stored || stored->empty()) return false;
   key->assign(*stored);
-  if (names_ != nullptr) names_->Keep(id, *key);
+  if (names_ != nullptr) names_->Keep(id, *key, keys_by_id_.Sequence());
   return true;
 }
 
@@ -308,6 +319,10 @@ Status Reader::KeysOf(std::string_view value, std::vector<std::string>* keys) {
     if (keys->size() <= n) keys->emplace_back();
     std::string& key = (*keys)[n];
     if (!(names_ != nullptr && names_->Get(id, &key)) && !ReadKey(id, &key)) {
+      if (!strict_) {  // left behind by damage: the other shards still answer
+        n--;
+        continue;
+      }
       keys->clear();
       return Status(Code::kCorruption, "inverted-index entry names shard id " +
                                            std::to_string(id) + ", which has no key");

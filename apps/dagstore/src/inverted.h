@@ -17,6 +17,7 @@
 // MigrateKeyLists converts such a store at Open.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <shared_mutex>
@@ -53,10 +54,18 @@ Status AddMerged(Tx& tx, const std::vector<ShardMultihashes>& shards);
 // scanning the entries) and drops its id.
 Status Remove(Tx& tx, const std::string& key, const car::Index* index);
 
+// The longest shard key an entry may name (bbolt's key limit: the key of
+// the shard's record).
+inline constexpr size_t kMaxShardKeySize = 32768;
+// What a damaged schema-1 entry becomes: a value the id decoder rejects
+// (its bytes read as ids would name shards at random).
+inline constexpr std::string_view kDamagedValue = "\x80";
+
 // Converts a schema-1 store's entries (key lists) to id lists, giving ids
-// to the shards they name. A damaged entry is left as it is (verify reports
-// it either way).
-Status MigrateKeyLists(Tx& tx);
+// to the keys they name (those without a record too: verify reports them
+// as it did). An entry that is not a list of non-empty keys becomes
+// kDamagedValue; *damaged counts them.
+Status MigrateKeyLists(Tx& tx, size_t* damaged);
 
 // The keys of shard ids, kept as lookups meet them, for every reader of a
 // store. An id names one key for good (ids are never reused), so a kept key
@@ -65,8 +74,10 @@ class ShardNames {
  public:
   // *key = the key kept for `id`; false when none is kept.
   bool Get(uint64_t id, std::string* key);
-  // Keeps `key` as the key of `id` (read from shard-keys).
-  void Keep(uint64_t id, std::string_view key);
+  // Keeps `key` as the key of `id` (read from shard-keys), unless id is past
+  // last_id (shard-keys' sequence: no id was ever given beyond it, so a
+  // damaged entry's huge id does not grow the table).
+  void Keep(uint64_t id, std::string_view key, uint64_t last_id);
 
  private:
   std::shared_mutex mu_;
@@ -82,9 +93,12 @@ class ShardNames {
 class Reader {
  public:
   // names: where ids are resolved (nullptr: through the transaction only).
-  Reader(const Tx& tx, ShardNames* names);
+  // strict: an id without a key is an error (verify); else it is skipped
+  // (lookups: what damage left behind does not hide the other shards).
+  Reader(const Tx& tx, ShardNames* names, bool strict);
   // *keys = the keys of the shards holding `multihash` (empty when none);
-  // kCorruption (and *keys empty) on a damaged entry or an id without a key.
+  // kCorruption (and *keys empty) on a damaged entry, or an id without a
+  // key when strict.
   Status Lookup(std::string_view multihash, std::vector<std::string>* keys);
   // *keys = the keys the entry `value` names.
   Status KeysOf(std::string_view value, std::vector<std::string>* keys);
@@ -97,6 +111,7 @@ class Reader {
   const Tx* tx_;
   Bucket entries_, keys_by_id_;
   ShardNames* names_;
+  bool strict_;
 };
 
 }  // namespace boltpp::dagstore::inverted

@@ -467,21 +467,30 @@ Result<std::unique_ptr<DagStore>> DagStore::Open(const StoreOptions& options) {
 namespace {
 
 // Brings the datastore to inverted::kSchemaVersion (meta "version"): a
-// schema-1 store (inverted entries listing keys) has its entries converted,
-// in the caller's transaction. A newer schema is refused.
-Status UpgradeSchema(Tx& tx, bool fresh) {
+// schema-1 store (inverted entries listing keys; also one with no or an
+// empty version) has its entries converted, in the caller's transaction,
+// and *warnings says how many were damaged. Any other version is refused.
+Status UpgradeSchema(Tx& tx, bool fresh, std::vector<std::string>* warnings) {
   Bucket meta = tx.GetBucket(kMeta);
   const std::optional<Bytes> stored = meta.Get("version");
-  const std::string version = stored ? std::string(*stored) : fresh ? "" : "1";
+  const std::string version = stored && !stored->empty() ? std::string(*stored)
+                              : fresh                    ? ""
+                                                         : "1";
   if (version == inverted::kSchemaVersion) return Status::OK();
   if (!version.empty() && version != "1") {
     return Status(Code::kVersionMismatch, "datastore schema version \"" + version +
-                                              "\" is newer than this build's (" +
+                                              "\" is unknown to this build (it reads 1 and " +
                                               std::string(inverted::kSchemaVersion) + ")");
   }
   if (version == "1") {
-    if (Status s = inverted::MigrateKeyLists(tx); !s.ok()) {
+    size_t damaged = 0;
+    if (Status s = inverted::MigrateKeyLists(tx, &damaged); !s.ok()) {
       return Status(s.code(), "converting the inverted index to schema 2: " + Message(s));
+    }
+    if (damaged > 0) {
+      warnings->push_back("converting the inverted index to schema 2: " +
+                          std::to_string(damaged) +
+                          " damaged entries kept as damaged (verify lists them)");
     }
   }
   return meta.Put("version", inverted::kSchemaVersion);
@@ -516,7 +525,7 @@ Status DagStore::OpenDatastore() {
     if (fresh) {  // no record yet: the (empty) attention index is complete
       if (Status s = meta.Put(kAttentionBuilt, "1"); !s.ok()) return s;
     }
-    if (Status s = UpgradeSchema(tx, fresh); !s.ok()) return s;
+    if (Status s = UpgradeSchema(tx, fresh, &warnings_); !s.ok()) return s;
     // The index location is chosen when the store is created.
     auto mode = meta.Get(kIndexMode);
     if (!mode) {
@@ -1429,12 +1438,12 @@ Result<std::vector<std::string>> DagStore::ShardsContainingMultihash(std::string
   auto tx = db_->Begin(false);  // rolled back by its destructor
   if (!tx.ok()) return tx.status();
   std::vector<std::string> keys;
-  if (Status s = inverted::Reader(*tx, shard_names_.get()).Lookup(mh, &keys); !s.ok()) return s;
+  if (Status s = inverted::Reader(*tx, shard_names_.get(), false).Lookup(mh, &keys); !s.ok()) return s;
   return keys;
 }
 
 struct InvertedSnapshot::Impl {
-  Impl(Tx read, inverted::ShardNames* names) : tx(std::move(read)), reader(tx, names) {}
+  Impl(Tx read, inverted::ShardNames* names) : tx(std::move(read)), reader(tx, names, false) {}
   Tx tx;
   inverted::Reader reader;  // bound to tx's buckets (declared after it)
 };

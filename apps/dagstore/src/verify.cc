@@ -63,12 +63,17 @@ Status VerifyShardIds(const Tx& tx, const std::unordered_set<std::string>& known
     return Status::OK();
   });
   if (!s.ok()) return s;
+  const uint64_t last_id = keys_by_id.Sequence();
   return keys_by_id.ForEach([&](const Entry& e) {
     const std::optional<Bytes> id = ids_by_key.Get(e.value);
     if (!id || e.key.size() != 8 || !DecodeIdListInto(*id, &ids).ok() || ids.size() != 1 ||
         ShardIdKey(ids[0]) != e.key) {
       problems->push_back("shard-keys: the entry of shard " + std::string(e.value) +
                           " is not in shard-ids");
+    } else if (ids[0] > last_id) {
+      problems->push_back("shard-keys: id " + std::to_string(ids[0]) + " of shard " +
+                          std::string(e.value) + " is past the sequence (" +
+                          std::to_string(last_id) + ": it would be given again)");
     }
     return Status::OK();
   });
@@ -103,7 +108,7 @@ std::vector<std::string> DagStore::Verify() {
       return Status::OK();
     });
     if (!a.ok()) return a;
-    return tx.GetBucket("shards").ForEach([&](const Entry& e) {
+    Status records = tx.GetBucket("shards").ForEach([&](const Entry& e) {
       std::string key(e.key);
       known.insert(key);
       auto r = DecodeRecord(e.value);
@@ -123,6 +128,13 @@ std::vector<std::string> DagStore::Verify() {
       }
       return Status::OK();
     });
+    if (!records.ok()) return records;
+    // In the same snapshot as the records: a shard registered meanwhile is
+    // not an id without a record.
+    if (Status ids = VerifyShardIds(tx, known, &problems); !ids.ok()) {
+      problems.push_back("shard-ids: " + Message(ids));
+    }
+    return Status::OK();
   });
   if (!s.ok()) problems.push_back("datastore: " + Message(s));
 
@@ -174,7 +186,7 @@ std::vector<std::string> DagStore::Verify() {
   // Both directions of the inverted index.
   std::unordered_map<std::string, size_t> found;  // key -> multihashes naming it
   s = db_->View([&](Tx& tx) {
-    inverted::Reader reader(tx, nullptr);  // what the file says, not what was kept
+    inverted::Reader reader(tx, nullptr, true);  // what the file says, not what was kept
     std::vector<std::string> keys;
     return tx.GetBucket(inverted::kEntries).ForEach([&](const Entry& e) {
       if (Status k = reader.KeysOf(e.value, &keys); !k.ok() || keys.empty()) {
@@ -209,9 +221,6 @@ std::vector<std::string> DagStore::Verify() {
                          " multihashes are missing from the inverted index");
     }
   }
-
-  s = db_->View([&](Tx& tx) { return VerifyShardIds(tx, known, &problems); });
-  if (!s.ok()) problems.push_back("shard-ids: " + Message(s));
 
   // idx/<key> buckets (--index-in-kv) of shards that no longer exist.
   s = db_->View([&](Tx& tx) {
