@@ -9,9 +9,10 @@
 // A shard gets its id with its first inverted entries (from shard-keys'
 // sequence, so an id is never reused) and loses it with them (recover,
 // destroy). Invariants (verify checks them): shard-ids and shard-keys are
-// each other's inverse, every id in `inverted` has a shard-keys entry, and a
-// shard with an id has a record. An id costs 1-3 bytes where a key costs ~65:
-// the tree initialize-all rewrites is half the size.
+// each other's inverse, every id in `inverted` has a shard-keys entry, a
+// shard with an id has a record, and no id is past shard-keys' sequence. An
+// id costs 1-4 bytes where a key costs ~65: the tree initialize-all rewrites
+// is half the size.
 //
 // Schema version 1 listed the keys themselves (EncodeKeyList);
 // MigrateKeyLists converts such a store at Open.
@@ -19,8 +20,8 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <string>
 #include <shared_mutex>
+#include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
