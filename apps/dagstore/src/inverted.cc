@@ -324,8 +324,8 @@ Status Reader::KeysOf(std::string_view value, std::vector<std::string>* keys) {
         continue;
       }
       keys->clear();
-      return Status(Code::kCorruption, "inverted-index entry names shard id " +
-                                           std::to_string(id) + ", which has no key");
+      return Status(Code::kCorruption, "inverted-index entry names shard id " + std::to_string(id) +
+                                           ", which has no key");
     }
   }
   keys->resize(n);

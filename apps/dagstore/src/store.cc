@@ -473,9 +473,7 @@ namespace {
 Status UpgradeSchema(Tx& tx, bool fresh, std::vector<std::string>* warnings) {
   Bucket meta = tx.GetBucket(kMeta);
   const std::optional<Bytes> stored = meta.Get("version");
-  const std::string version = stored && !stored->empty() ? std::string(*stored)
-                              : fresh                    ? ""
-                                                         : "1";
+  const std::string version = stored && !stored->empty() ? std::string(*stored) : fresh ? "" : "1";
   if (version == inverted::kSchemaVersion) return Status::OK();
   if (!version.empty() && version != "1") {
     return Status(Code::kVersionMismatch, "datastore schema version \"" + version +
@@ -488,8 +486,7 @@ Status UpgradeSchema(Tx& tx, bool fresh, std::vector<std::string>* warnings) {
       return Status(s.code(), "converting the inverted index to schema 2: " + Message(s));
     }
     if (damaged > 0) {
-      warnings->push_back("converting the inverted index to schema 2: " +
-                          std::to_string(damaged) +
+      warnings->push_back("converting the inverted index to schema 2: " + std::to_string(damaged) +
                           " damaged entries kept as damaged (verify lists them)");
     }
   }
@@ -1438,7 +1435,8 @@ Result<std::vector<std::string>> DagStore::ShardsContainingMultihash(std::string
   auto tx = db_->Begin(false);  // rolled back by its destructor
   if (!tx.ok()) return tx.status();
   std::vector<std::string> keys;
-  if (Status s = inverted::Reader(*tx, shard_names_.get(), false).Lookup(mh, &keys); !s.ok()) return s;
+  if (Status s = inverted::Reader(*tx, shard_names_.get(), false).Lookup(mh, &keys); !s.ok())
+    return s;
   return keys;
 }
 

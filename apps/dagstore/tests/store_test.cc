@@ -544,9 +544,8 @@ TEST_F(StoreTest, VerifyChecksTheShardIds) {
     return tx.GetBucket("shard-keys").Put(ShardIdKey(7), "ghost");
   }));
   EXPECT_EQ(Problems(*s), "shard-keys: the entry of shard ghost is not in shard-ids\n");
-  ASSERT_OK(s->db()->Update([&](Tx& tx) {
-    return tx.GetBucket("shard-ids").Put("ghost", EncodeIdList({7}));
-  }));
+  ASSERT_OK(s->db()->Update(
+      [&](Tx& tx) { return tx.GetBucket("shard-ids").Put("ghost", EncodeIdList({7})); }));
   EXPECT_EQ(Problems(*s),
             "shard-ids: shard ghost has no record\n"
             "shard-keys: id 7 of shard ghost is past the sequence (1: it would be given again)\n");
