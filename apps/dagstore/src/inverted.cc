@@ -16,21 +16,36 @@ std::string EncodeIdList(const std::vector<uint64_t>& ids) {
   return out;
 }
 
-Status DecodeIdListInto(std::string_view bytes, std::vector<uint64_t>* ids) {
-  ids->clear();
-  const auto* p = reinterpret_cast<const uint8_t*>(bytes.data());
-  for (size_t pos = 0; pos < bytes.size();) {
+namespace {
+
+// Calls visit(id) for each id of the encoded list `value`, in order, until it
+// returns false. kCorruption on a value that is not a list of uvarints
+// (visit has then seen the ids before the damage). The one decoder of id
+// lists: decoding, membership and lookups all walk through it.
+template <typename Visit>
+Status ForEachId(std::string_view value, Visit&& visit) {
+  const auto* p = reinterpret_cast<const uint8_t*>(value.data());
+  for (size_t pos = 0; pos < value.size();) {
     uint64_t id = 0;
     car::VarintError err{};
-    const size_t n = car::DecodeUvarint(p + pos, bytes.size() - pos, &id, &err);
-    if (n == 0) {
-      ids->clear();
-      return Status(Code::kCorruption, "damaged inverted-index value");
-    }
-    ids->push_back(id);
+    const size_t n = car::DecodeUvarint(p + pos, value.size() - pos, &id, &err);
+    if (n == 0) return Status(Code::kCorruption, "damaged inverted-index value");
     pos += n;
+    if (!visit(id)) break;
   }
   return Status::OK();
+}
+
+}  // namespace
+
+Status DecodeIdListInto(std::string_view bytes, std::vector<uint64_t>* ids) {
+  ids->clear();
+  Status s = ForEachId(bytes, [&](uint64_t id) {
+    ids->push_back(id);
+    return true;
+  });
+  if (!s.ok()) ids->clear();
+  return s;
 }
 
 std::string ShardIdKey(uint64_t id) {
@@ -77,9 +92,7 @@ class IdAssigner {
         return Status(Code::kCorruption, "shard-keys: id " + std::to_string(id) +
                                              " is already taken (its sequence is behind)");
       }
-      std::string encoded;
-      car::AppendUvarint(&encoded, id);
-      if (Status s = ids_.Put(key, encoded); !s.ok()) return s;
+      if (Status s = ids_.Put(key, EncodeIdList({id})); !s.ok()) return s;
       if (Status s = keys_.Put(ShardIdKey(id), key); !s.ok()) return s;
     }
     assigned_.emplace(key, id);
@@ -93,16 +106,13 @@ class IdAssigner {
 
 // Whether the entry `value` lists `id` (kCorruption when damaged).
 Result<bool> ListsId(std::string_view value, uint64_t id) {
-  const auto* p = reinterpret_cast<const uint8_t*>(value.data());
-  for (size_t pos = 0; pos < value.size();) {
-    uint64_t listed = 0;
-    car::VarintError err{};
-    const size_t n = car::DecodeUvarint(p + pos, value.size() - pos, &listed, &err);
-    if (n == 0) return Status(Code::kCorruption, "damaged inverted-index value");
-    if (listed == id) return true;
-    pos += n;
-  }
-  return false;
+  bool listed = false;
+  Status s = ForEachId(value, [&](uint64_t each) {
+    listed = each == id;
+    return !listed;
+  });
+  if (!s.ok()) return s;
+  return listed;
 }
 
 // Whether two multihashes are the same bytes (CompareKeys: no memcmp call
@@ -305,28 +315,29 @@ Status Reader::Lookup(std::string_view multihash, std::vector<std::string>* keys
 Status Reader::KeysOf(std::string_view value, std::vector<std::string>* keys) {
   // Decoded in place, each key written over the caller's old elements: a
   // per-call lookup allocates nothing once its vector has grown.
-  const auto* p = reinterpret_cast<const uint8_t*>(value.data());
   size_t n = 0;
-  for (size_t pos = 0; pos < value.size(); n++) {
-    uint64_t id = 0;
-    car::VarintError err{};
-    const size_t used = car::DecodeUvarint(p + pos, value.size() - pos, &id, &err);
-    if (used == 0) {
-      keys->clear();
-      return Status(Code::kCorruption, "damaged inverted-index value");
-    }
-    pos += used;
+  uint64_t unnamed = 0;
+  bool complete = true;
+  Status s = ForEachId(value, [&](uint64_t id) {
     if (keys->size() <= n) keys->emplace_back();
     std::string& key = (*keys)[n];
-    if (!(names_ != nullptr && names_->Get(id, &key)) && !ReadKey(id, &key)) {
-      if (!strict_) {  // left behind by damage: the other shards still answer
-        n--;
-        continue;
-      }
-      keys->clear();
-      return Status(Code::kCorruption, "inverted-index entry names shard id " + std::to_string(id) +
-                                           ", which has no key");
+    if ((names_ != nullptr && names_->Get(id, &key)) || ReadKey(id, &key)) {
+      n++;
+      return true;
     }
+    // Left behind by damage: skipped, so the other shards still answer,
+    // unless strict.
+    unnamed = id;
+    complete = !strict_;
+    return complete;
+  });
+  if (s.ok() && !complete) {
+    s = Status(Code::kCorruption, "inverted-index entry names shard id " +
+                                      std::to_string(unnamed) + ", which has no key");
+  }
+  if (!s.ok()) {
+    keys->clear();
+    return s;
   }
   keys->resize(n);
   return Status::OK();
