@@ -186,7 +186,10 @@ std::vector<std::string> DagStore::Verify() {
   // Both directions of the inverted index.
   std::unordered_map<std::string, size_t> found;  // key -> multihashes naming it
   s = db_->View([&](Tx& tx) {
-    inverted::Reader reader(tx, nullptr, true);  // what the file says, not what was kept
+    // What the file says, not what lookups kept: names resolved in this
+    // snapshot only (one shard-keys read per id, not per entry).
+    inverted::ShardNames names;
+    inverted::Reader reader(tx, &names, true);
     std::vector<std::string> keys;
     return tx.GetBucket(inverted::kEntries).ForEach([&](const Entry& e) {
       if (Status k = reader.KeysOf(e.value, &keys); !k.ok() || keys.empty()) {
