@@ -1,5 +1,5 @@
 // bench/upsert/sorted_upsert.cc: boltpp_sorted_upsert, the write pattern of
-// the DAG store's initialize-all (apps/dagstore: AddInvertedMerged) on the
+// the DAG store's initialize-all (apps/dagstore: inverted::AddMerged) on the
 // engine alone, so that engine changes to it can be measured without the
 // CAR reading around it.
 //
@@ -9,7 +9,8 @@
 // 34-byte sha2-256-shaped multihashes, sorted. They are committed GROUP
 // shards (default 7) per WAL-mode transaction, each transaction taking its
 // keys in sorted order and appending a VALUE_BYTES-byte value (default 6;
-// the DAG store's shard keys take 65) to each key's old one
+// a shard id takes 1-4 bytes since the store's schema 2, a shard key took 65
+// before) to each key's old one
 // (an upsert: read the old value, write the new). Two ways, timed side by
 // side in rounds (REPS, default 5, each on a fresh database):
 //   bucket  Bucket::Get then Bucket::Put (two descents from the root);
@@ -135,8 +136,8 @@ int main(int argc, char** argv) {
   const std::string dir = argv[1];
   const size_t shards = arg(2, 100), group = std::max<size_t>(1, arg(3, 7)), per = arg(4, 2400),
                reps = std::max<size_t>(1, arg(5, 5)), value_bytes = std::max<size_t>(1, arg(6, 6));
-  // What each shard appends to a key's value: its key in the store's list
-  // encoding (a length byte, then the key).
+  // What each shard appends to a key's value (a length byte, then filler:
+  // the size is what matters to the engine).
   const std::string shard_key =
       std::string(1, static_cast<char>(value_bytes - 1)) + std::string(value_bytes - 1, 's');
   std::filesystem::create_directories(dir);
