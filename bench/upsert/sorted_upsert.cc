@@ -293,14 +293,16 @@ int main(int argc, char** argv) {
       shards, per, value_bytes, group, reps, best[0], best[0] / puts * 1e6, best[1],
       best[1] / puts * 1e6, best[0] / best[1]);
 #ifdef BENCH_HAVE_LMDB
-  std::printf("    LMDB mdb_get+mdb_put, same transactions: %.3f s CPU (%.2f us/key); boltpp cursor "
-              "way %.2fx LMDB's CPU\n",
-              best[2], best[2] / puts * 1e6, best[1] / best[2]);
+  std::printf(
+      "    LMDB mdb_get+mdb_put, same transactions: %.3f s CPU (%.2f us/key); boltpp cursor "
+      "way %.2fx LMDB's CPU\n",
+      best[2], best[2] / puts * 1e6, best[1] / best[2]);
 #endif
 #ifdef BENCH_HAVE_LEVELDB
-  std::printf("    LevelDB Get+WriteBatch, same batches, compacted, process CPU: %.3f s (%.2f "
-              "us/key); boltpp cursor way %.2fx LevelDB's CPU\n",
-              best[3], best[3] / puts * 1e6, best[1] / best[3]);
+  std::printf(
+      "    LevelDB Get+WriteBatch, same batches, compacted, process CPU: %.3f s (%.2f "
+      "us/key); boltpp cursor way %.2fx LevelDB's CPU\n",
+      best[3], best[3] / puts * 1e6, best[1] / best[3]);
 #endif
   return 0;
 }
