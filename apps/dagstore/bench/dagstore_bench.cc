@@ -16,7 +16,10 @@
 //      commit, LevelDB groups its synced writers)
 // D2   initialize-all over a generated corpus of C CARs at concurrency
 //      1/4/16 (MaxConcurrentIndex 5) vs the CAR indexer alone
-//      (car::WriteIndexFile, same threads)
+//      (car::WriteIndexFile, same threads): first with the CARs in the page
+//      cache (as generated), then with them dropped from it before each run
+//      (posix_fadvise DONTNEED after fdatasync; the share still resident is
+//      printed), so that both read them from the device
 // D3   L lookups of random multihashes through the inverted index (one thread):
 //      ShardsContainingMultihash per call, then InvertedSnapshot batches
 // D4   reopening the store with N + M shard records (100 of them Errored) in
@@ -28,6 +31,7 @@
 #include <fcntl.h>
 #include <leveldb/db.h>
 #include <leveldb/write_batch.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -273,6 +277,52 @@ double IndexerAlone(const std::string& dir, const Corpus& corpus, size_t threads
   return Seconds(t);
 }
 
+// Drops the CARs from the page cache (written back first, since dirty pages
+// stay) so that the next reader takes them from the device; returns the share
+// of their pages still resident after (mincore), which the caller prints: a
+// kernel may keep some.
+double EvictFromPageCache(const std::vector<std::string>& paths) {
+  const size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
+  size_t pages = 0, resident = 0;
+  for (const auto& path : paths) {
+    const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) Fail("open " + path);
+    if (fdatasync(fd) != 0 || posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED) != 0)
+      Fail("evicting " + path);
+    const size_t size = std::filesystem::file_size(path);
+    if (size > 0) {
+      void* map = mmap(nullptr, size, PROT_READ, MAP_SHARED, fd, 0);
+      if (map == MAP_FAILED) Fail("mmap " + path);
+      std::vector<unsigned char> in((size + page - 1) / page);
+      if (mincore(map, size, in.data()) != 0) Fail("mincore " + path);
+      for (unsigned char c : in) resident += c & 1;
+      pages += in.size();
+      munmap(map, size);
+    }
+    close(fd);
+  }
+  return pages ? static_cast<double>(resident) / static_cast<double>(pages) : 0;
+}
+
+// D2 again with the CARs read from the device: each run starts with them out
+// of the page cache.
+void RunColdInitialization(const std::string& dir, const Corpus& corpus) {
+  for (size_t threads : {1, 4, 16}) {
+    const double left_alone = EvictFromPageCache(corpus.paths);
+    const double alone =
+        IndexerAlone(dir + "/cold-alone" + std::to_string(threads), corpus, threads);
+    const double left_store = EvictFromPageCache(corpus.paths);
+    double cpu = 0;
+    const double secs = InitializeAll(dir + "/cold-d2-" + std::to_string(threads), corpus,
+                                      threads, false, true, &cpu);
+    std::printf(
+        "D2 cold (the CARs dropped from the page cache before each run; %.0f %% / %.0f %% of "
+        "their pages still resident), concurrency %zu: CAR indexer alone %.3f s, store %.3f s "
+        "(%.2fx; CPU %.2f s)\n",
+        left_alone * 100, left_store * 100, threads, alone, secs, secs / alone, cpu);
+  }
+}
+
 void RunCorpusWorkloads(const std::string& dir, size_t cars) {
   const Corpus corpus = MakeCorpus(dir + "/corpus", cars);
   const double mb = corpus.bytes / 1e6;
@@ -302,6 +352,7 @@ void RunCorpusWorkloads(const std::string& dir, size_t cars) {
                   plain / alone, cpu);
     }
   }
+  RunColdInitialization(dir, corpus);
   const double kv = InitializeAll(dir + "/d6", corpus, 4, true);
   std::printf(
       "D6 initialize-all --index-in-kv, concurrency 4: %.1f shards/s, %.0f index puts/s (%.0f "
@@ -317,7 +368,9 @@ void RunCorpusWorkloads(const std::string& dir, size_t cars) {
                                    std::filesystem::file_size(corpus.paths[i]) / 2);
       truncated++;
     } else if (i % 20 == 7) {  // 5% of the index files gone (recoverable)
-      std::filesystem::remove(root + "/index/s" + std::to_string(i) + ".full.idx");
+      // (before session 13 this named "s<i>", the old keys, and deleted nothing)
+      if (!std::filesystem::remove(root + "/index/" + KeyOf(i) + ".full.idx"))
+        Fail("D5: no index file for " + KeyOf(i));
       deleted++;
     }
   }
