@@ -83,7 +83,9 @@ Status VerifyShardIds(const Tx& tx, const std::unordered_set<std::string>& known
 
 std::vector<std::string> DagStore::Verify() {
   std::vector<std::string> problems;
-  std::lock_guard lock(mu_);
+  std::unique_lock lock(mu_);
+  // The files Open left to the background sweep are judged once it ran.
+  cv_.wait(lock, [&] { return stopping_ || !sweep_pending_; });
   Status s = db_->View([&](Tx& tx) {
     for (const auto& line : tx.Check()) problems.push_back("datastore: " + line);
     return Status::OK();

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 #include <httplib.h>
 
+#include <algorithm>
 #include <atomic>
 #include <filesystem>
 #include <thread>
@@ -157,9 +158,60 @@ TEST_F(HttpMountTest, VerifyIgnoresADownloadInProgressButReportsAnOrphanPartial)
   WriteFile(orphan, "half a download");
   EXPECT_EQ(Problems(*store), "transients: unreferenced file " + orphan + "\n");
   ASSERT_OK(store->Close());
-  store = OpenStore(o);  // a restart deletes the orphan
+  store = OpenStore(o);  // a restart deletes the orphan (its sweep, after Open)
+  store->WaitIdle();
   EXPECT_FALSE(fs::exists(orphan));
   EXPECT_EQ(Problems(*store), "");
+}
+
+// The sweep of unreferenced files runs after Open, beside the operations
+// callers start meanwhile: it removes what a crash left, but not the files
+// of a shard being initialized (its index's temporary, its transient).
+TEST_F(HttpMountTest, SweepAfterOpenKeepsTheFilesOfAShardBeingInitialized) {
+  server_.stall_ms = 4000;  // the download outlasts the sweep's delay by far
+  server_.SetMode("/a.car", Mode::kStall);
+  const std::string root = dir_.File("root3");
+  auto o = TestOptions(root);
+  o.http_timeout = std::chrono::milliseconds(10000);
+  o.sweep_delay = std::chrono::milliseconds(1500);
+  auto store = OpenStore(o);
+  ASSERT_TRUE(store);
+  std::thread registering(
+      [&] { EXPECT_OK(store->RegisterShard("k", server_.Url("/a.car"), false)); });
+  bool downloading = false;
+  for (int i = 0; i < 1000 && !downloading; i++) {
+    for (const auto& e : fs::directory_iterator(root + "/transients")) {
+      downloading |= e.path().string().find(".partial-") != std::string::npos;
+    }
+    if (!downloading) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  ASSERT_TRUE(downloading) << "the download never started";
+  // What the initialization of k writes next, and what a crash left.
+  const std::string k_temporary = store->IndexPath("k") + ".tmp";
+  const std::string k_transient = root + "/transients/transient-k.complete";
+  WriteFile(k_temporary, "x");
+  WriteFile(k_transient, "x");
+  const std::vector<std::string> orphans = {
+      root + "/index/gone.full.idx", root + "/index/gone.full.idx.tmp",
+      root + "/transients/transient-gone.complete", root + "/transients/transient-gone.partial-7"};
+  for (const auto& f : orphans) WriteFile(f, "x");
+  store->WaitIdle();  // the sweep ran; the registration is the caller's, not background work
+  ASSERT_EQ(store->GetShardInfo("k")->state, ShardState::kInitializing)
+      << "the download ended before the sweep: the test proves nothing";
+  EXPECT_TRUE(fs::exists(k_temporary));
+  EXPECT_TRUE(fs::exists(k_transient));
+  for (const auto& f : orphans) EXPECT_FALSE(fs::exists(f)) << f;
+  std::vector<std::string> removed = store->removed_unreferenced_files();
+  std::vector<std::string> expected = orphans;
+  std::sort(removed.begin(), removed.end());
+  std::sort(expected.begin(), expected.end());
+  EXPECT_EQ(removed, expected);
+  registering.join();
+  EXPECT_EQ(store->GetShardInfo("k")->state, ShardState::kAvailable);
+  EXPECT_FALSE(fs::exists(k_temporary));  // renamed to the index by the initialization
+  EXPECT_EQ(Problems(*store), "");
+  ASSERT_OK(store->Close());
+  EXPECT_EQ(GoCheckRoot(root), "");
 }
 
 TEST_F(HttpMountTest, UnreachableServerIsAnError) {

@@ -55,6 +55,7 @@
 #include "boltpp/status.h"
 
 namespace boltpp {
+class Bucket;
 class DB;
 class Tx;
 }  // namespace boltpp
@@ -126,6 +127,10 @@ struct StoreOptions {
   int max_recover_attempts = 1;
   // Background GC every interval (0 = only on demand).
   std::chrono::milliseconds gc_interval{0};
+  // How long after Open the background thread starts the sweep of
+  // unreferenced files in index/ and transients/ (0 = at once): a daemon
+  // can let its first requests through before it lists 1M index files.
+  std::chrono::milliseconds sweep_delay{0};
   // Concurrent index generations (0 = unlimited).
   int max_concurrent_index = 5;
   // At Open, initialize eager shards that a restart sent back to New
@@ -305,8 +310,15 @@ class DagStore {
   // Waits until no background recovery or re-queued initialization is
   // pending (for tests and commands that want a settled state).
   void WaitIdle();
-  // Warnings from Open (undecodable records skipped, files removed).
+  // Warnings from Open (undecodable records kept, damaged inverted entries
+  // converted).
   const std::vector<std::string>& open_warnings() const { return warnings_; }
+  // The files the sweep after Open removed as unreferenced, so far (paths):
+  // orphaned transients, index files of shards that are gone or New,
+  // temporaries of interrupted writes. The sweep runs on the background
+  // thread (StoreOptions::sweep_delay); WaitIdle and Verify wait for it; a
+  // store closed first stops it (the next Open sweeps again).
+  std::vector<std::string> removed_unreferenced_files() const;
   // Meta values (bucket meta).
   Result<std::string> GetMeta(const std::string& name) const;
   Status PutMeta(const std::string& name, const std::string& value);
@@ -421,6 +433,15 @@ class DagStore {
   static ShardInfo InfoOf(const std::string& key, const Shard& sh);
   void BackgroundLoop();
   void Enqueue(std::string key, bool recover);
+  // Removes the files nobody references (see store.cc); the background
+  // thread's first task. lock is held on entry and on return.
+  void SweepUnreferencedFiles(std::unique_lock<std::mutex>& lock);
+  // Whether the sweep keeps file `name` of `dir` (transients/ or index/):
+  // it belongs to a shard whose record wants it, or to one an operation is
+  // working on now. records: a read transaction's `shards` bucket, begun
+  // under mu_. Caller holds mu_.
+  bool KeepsFileLocked(Bucket& records, const std::string& dir, const std::string& name,
+                       bool index_dir) const;
 
   StoreOptions options_;
   std::unique_ptr<DB> db_;
@@ -465,7 +486,8 @@ class DagStore {
   // Shards whose Serving/Available flip (or re-fetched transient) is not yet
   // written; flushed by the next PersistLocked.
   std::set<std::string> dirty_;
-  std::vector<std::string> warnings_;
+  std::vector<std::string> warnings_;       // written by Open only
+  std::vector<std::string> removed_files_;  // by the sweep; guarded by mu_
   // Records Open could not decode: key -> why. Kept in the datastore with
   // their index file and transient, listed as Unknown, reported by Verify;
   // only DestroyShard removes them.
@@ -483,6 +505,7 @@ class DagStore {
   bool stopping_ = false;                            // guarded by mu_
   std::vector<std::pair<std::string, bool>> queue_;  // (key, recover); guarded by mu_
   int busy_ = 0;                                     // queue items running; guarded by mu_
+  bool sweep_pending_ = true;  // SweepUnreferencedFiles has not finished; guarded by mu_
   std::atomic<int> auto_recoveries_{0};
   bool closed_ = false;
   bool index_in_kv_ = false;  // set by OpenDatastore
