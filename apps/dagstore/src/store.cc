@@ -1508,7 +1508,9 @@ void DagStore::SweepUnreferencedFiles(std::unique_lock<std::mutex>& lock) {
         if (name == ".version" || KeepsFileLocked(records, dir, name, index_dir)) continue;
         const std::string path = dir + "/" + name;
         std::error_code removed;
-        if (fs::remove(path, removed)) removed_files_.push_back(path);
+        if (!fs::remove(path, removed)) continue;
+        if (removed_files_.size() < kRemovedFilesListed) removed_files_.push_back(path);
+        removed_files_count_++;
       }
       lock.unlock();
     }
@@ -1522,20 +1524,32 @@ void DagStore::SweepUnreferencedFiles(std::unique_lock<std::mutex>& lock) {
 
 bool DagStore::KeepsFileLocked(Bucket& records, const std::string& dir, const std::string& name,
                                bool index_dir) const {
-  if (!index_dir && IsDownloadInProgress(dir + "/" + name)) return true;
+  const std::string path = dir + "/" + name;
+  if (!index_dir && IsDownloadInProgress(path)) return true;
   std::string_view base = name;
   // WriteFileAtomically's temporary: kept only while its shard is at work.
   const bool temporary = index_dir && base.ends_with(".tmp");
   if (temporary) base.remove_suffix(4);
   const auto key = index_dir ? KeyOfIndexFile(base) : KeyOfTransientFile(base);
-  if (!key || (index_dir && index_in_kv_)) return false;
-  if (undecodable_.count(*key)) return true;  // whatever its record held stays
-  const std::string path = dir + "/" + name;
-  if (auto it = shards_.find(*key); it != shards_.end()) {
-    const Shard& sh = it->second;
+  if (!key) return false;
+  const auto cached = shards_.find(*key);
+  std::optional<ShardRecord> stored;  // the record of a shard not in the cache
+  bool undecodable = undecodable_.count(*key) > 0;
+  if (cached == shards_.end() && !undecodable) {
+    const std::optional<Bytes> json = records.Get(*key);
+    if (!json) return false;  // no such shard
+    auto r = DecodeRecord(*json);
+    undecodable = !r.ok();
+    if (r.ok()) stored = std::move(*r);
+  }
+  if (undecodable) return !temporary;  // whatever its record held stays, as at Open before
+  if (index_dir && index_in_kv_) return false;
+  if (cached != shards_.end()) {
+    const Shard& sh = cached->second;
     const ShardState st = sh.record.state;
     // An initialization or recovery writes its index and transient, an
-    // acquire may fetch its transient again: such a shard's files stay.
+    // acquire may fetch its transient again: such a shard's files stay
+    // (a stale .partial too, until GC finds the shard idle).
     if (st == ShardState::kInitializing || st == ShardState::kRecovering ||
         st == ShardState::kServing || sh.committing || sh.refs > 0) {
       return true;
@@ -1543,23 +1557,21 @@ bool DagStore::KeepsFileLocked(Bucket& records, const std::string& dir, const st
     if (index_dir) return !temporary && st != ShardState::kNew;
     return sh.record.transient() == path;
   }
-  const std::optional<Bytes> json = records.Get(*key);
-  if (!json) return false;
-  auto r = DecodeRecord(*json);
-  if (!r.ok()) return true;  // an undecodable record's files stay, as at Open
-  if (index_dir) return !temporary && r->state != ShardState::kNew;
-  return r->transient == path;
+  if (index_dir) return !temporary && stored->state != ShardState::kNew;
+  return stored->transient == path;
 }
 
-std::vector<std::string> DagStore::removed_unreferenced_files() const {
+std::vector<std::string> DagStore::removed_unreferenced_files(size_t* count) const {
   std::lock_guard lock(mu_);
+  if (count != nullptr) *count = removed_files_count_;
   return removed_files_;
 }
 
 void DagStore::BackgroundLoop() {
   using Clock = std::chrono::steady_clock;
   std::unique_lock lock(mu_);
-  const auto sweep_at = Clock::now() + options_.sweep_delay;
+  const auto sweep_at = Clock::now() + std::min<std::chrono::milliseconds>(
+                                           options_.sweep_delay, std::chrono::hours(24 * 365));
   const bool gc_on = options_.gc_interval.count() > 0;
   auto next_gc = Clock::now() + options_.gc_interval;
   while (!stopping_) {

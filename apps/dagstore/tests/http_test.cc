@@ -22,6 +22,15 @@ namespace {
 using boltpp::testing::TempDir;
 using Mode = TestHttpServer::Mode;
 
+// Joins a test's helper thread when the test returns, an early ASSERT
+// included (a joinable thread's destructor would end the whole binary).
+struct JoinOnExit {
+  std::thread& thread;
+  ~JoinOnExit() {
+    if (thread.joinable()) thread.join();
+  }
+};
+
 class HttpMountTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -143,6 +152,7 @@ TEST_F(HttpMountTest, VerifyIgnoresADownloadInProgressButReportsAnOrphanPartial)
   ASSERT_TRUE(store);
   std::thread registering(
       [&] { EXPECT_OK(store->RegisterShard("k", server_.Url("/a.car"), false)); });
+  const JoinOnExit join{registering};  // also when an ASSERT returns early
   bool seen = false;
   for (int i = 0; i < 1000 && !seen; i++) {
     for (const auto& e : fs::directory_iterator(dir_.File("root2/transients"))) {
@@ -168,16 +178,17 @@ TEST_F(HttpMountTest, VerifyIgnoresADownloadInProgressButReportsAnOrphanPartial)
 // callers start meanwhile: it removes what a crash left, but not the files
 // of a shard being initialized (its index's temporary, its transient).
 TEST_F(HttpMountTest, SweepAfterOpenKeepsTheFilesOfAShardBeingInitialized) {
-  server_.stall_ms = 4000;  // the download outlasts the sweep's delay by far
+  server_.stall_ms = 8000;  // the download outlasts the sweep's delay by far
   server_.SetMode("/a.car", Mode::kStall);
   const std::string root = dir_.File("root3");
   auto o = TestOptions(root);
-  o.http_timeout = std::chrono::milliseconds(10000);
-  o.sweep_delay = std::chrono::milliseconds(1500);
+  o.http_timeout = std::chrono::milliseconds(30000);
+  o.sweep_delay = std::chrono::milliseconds(3000);
   auto store = OpenStore(o);
   ASSERT_TRUE(store);
   std::thread registering(
       [&] { EXPECT_OK(store->RegisterShard("k", server_.Url("/a.car"), false)); });
+  const JoinOnExit join{registering};  // also when an ASSERT returns early
   bool downloading = false;
   for (int i = 0; i < 1000 && !downloading; i++) {
     for (const auto& e : fs::directory_iterator(root + "/transients")) {
@@ -230,6 +241,7 @@ TEST_F(HttpMountTest, GcAfterARestartFindsTransientsThroughTheAttentionIndexAndF
   auto o = TestOptions(dir_.File("root"));
   o.max_recover_attempts = 0;
   store_ = OpenStore(o);
+  store_->WaitIdle();  // the sweep after Open ran: it would take the copy below for an orphan
   EXPECT_EQ(store_->GetShardInfo("http")->transient, store_->TransientPath("http"));
   WriteFile(store_->TransientPath("file"), ReadFile(car_));  // e.g. a copy left by hand
   auto result = store_->GC();

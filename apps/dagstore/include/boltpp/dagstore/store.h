@@ -128,8 +128,9 @@ struct StoreOptions {
   // Background GC every interval (0 = only on demand).
   std::chrono::milliseconds gc_interval{0};
   // How long after Open the background thread starts the sweep of
-  // unreferenced files in index/ and transients/ (0 = at once): a daemon
-  // can let its first requests through before it lists 1M index files.
+  // unreferenced files in index/ and transients/ (0 = at once; at most a
+  // year): a daemon can let its first requests through before it lists
+  // 1M index files.
   std::chrono::milliseconds sweep_delay{0};
   // Concurrent index generations (0 = unlimited).
   int max_concurrent_index = 5;
@@ -313,12 +314,14 @@ class DagStore {
   // Warnings from Open (undecodable records kept, damaged inverted entries
   // converted).
   const std::vector<std::string>& open_warnings() const { return warnings_; }
-  // The files the sweep after Open removed as unreferenced, so far (paths):
-  // orphaned transients, index files of shards that are gone or New,
-  // temporaries of interrupted writes. The sweep runs on the background
-  // thread (StoreOptions::sweep_delay); WaitIdle and Verify wait for it; a
-  // store closed first stops it (the next Open sweeps again).
-  std::vector<std::string> removed_unreferenced_files() const;
+  // The files the sweep after Open removed as unreferenced, so far: the
+  // first kRemovedFilesListed paths, and how many in all (*count): orphaned
+  // transients, index files of shards that are gone or New, temporaries of
+  // interrupted writes. The sweep runs on the background thread
+  // (StoreOptions::sweep_delay); WaitIdle and Verify wait for it; a store
+  // closed first stops it (the next Open sweeps again).
+  static constexpr size_t kRemovedFilesListed = 1000;
+  std::vector<std::string> removed_unreferenced_files(size_t* count = nullptr) const;
   // Meta values (bucket meta).
   Result<std::string> GetMeta(const std::string& name) const;
   Status PutMeta(const std::string& name, const std::string& value);
@@ -488,6 +491,7 @@ class DagStore {
   std::set<std::string> dirty_;
   std::vector<std::string> warnings_;       // written by Open only
   std::vector<std::string> removed_files_;  // by the sweep; guarded by mu_
+  size_t removed_files_count_ = 0;          // guarded by mu_
   // Records Open could not decode: key -> why. Kept in the datastore with
   // their index file and transient, listed as Unknown, reported by Verify;
   // only DestroyShard removes them.
