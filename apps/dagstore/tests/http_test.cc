@@ -31,6 +31,18 @@ struct JoinOnExit {
   }
 };
 
+// Whether a download (its .partial-<n> file) shows in `transients` within
+// about 10 s.
+bool DownloadStarts(const std::string& transients) {
+  for (int i = 0; i < 10000; i++) {
+    for (const auto& e : fs::directory_iterator(transients)) {
+      if (e.path().filename().string().find(".partial-") != std::string::npos) return true;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  return false;
+}
+
 class HttpMountTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -153,14 +165,7 @@ TEST_F(HttpMountTest, VerifyIgnoresADownloadInProgressButReportsAnOrphanPartial)
   std::thread registering(
       [&] { EXPECT_OK(store->RegisterShard("k", server_.Url("/a.car"), false)); });
   const JoinOnExit join{registering};  // also when an ASSERT returns early
-  bool seen = false;
-  for (int i = 0; i < 1000 && !seen; i++) {
-    for (const auto& e : fs::directory_iterator(dir_.File("root2/transients"))) {
-      seen |= e.path().string().find(".partial-") != std::string::npos;
-    }
-    if (!seen) std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  }
-  ASSERT_TRUE(seen) << "the download never started";
+  ASSERT_TRUE(DownloadStarts(dir_.File("root2/transients"))) << "the download never started";
   EXPECT_EQ(Problems(*store), "");  // in flight: not an orphan
   registering.join();
   EXPECT_EQ(store->GetShardInfo("k")->state, ShardState::kAvailable);
@@ -189,14 +194,7 @@ TEST_F(HttpMountTest, SweepAfterOpenKeepsTheFilesOfAShardBeingInitialized) {
   std::thread registering(
       [&] { EXPECT_OK(store->RegisterShard("k", server_.Url("/a.car"), false)); });
   const JoinOnExit join{registering};  // also when an ASSERT returns early
-  bool downloading = false;
-  for (int i = 0; i < 1000 && !downloading; i++) {
-    for (const auto& e : fs::directory_iterator(root + "/transients")) {
-      downloading |= e.path().string().find(".partial-") != std::string::npos;
-    }
-    if (!downloading) std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  }
-  ASSERT_TRUE(downloading) << "the download never started";
+  ASSERT_TRUE(DownloadStarts(root + "/transients")) << "the download never started";
   // What the initialization of k writes next, and what a crash left.
   const std::string k_temporary = store->IndexPath("k") + ".tmp";
   const std::string k_transient = root + "/transients/transient-k.complete";
