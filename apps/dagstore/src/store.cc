@@ -1476,13 +1476,13 @@ void DagStore::Enqueue(std::string key, bool recover) {
 
 // Files nobody references: orphaned transients, index files of destroyed
 // shards, temporaries of interrupted writes (removed_unreferenced_files
-// lists them). Swept after Open returned,
-// not inside it: a store whose 1M shards are initialized has 1M index
-// files, and listing and judging them made its restart take 2.3 s
-// (docs/dagstore.md, D4). Names are read with mu_ released; each batch is
-// judged and its orphans removed under mu_ in one read transaction, so no
-// operation starts writing a file between the judgment and the unlink.
-// Stops when the store closes (the next Open sweeps again).
+// lists them). Swept after Open returned, not inside it: a store whose 1M
+// shards are initialized has 1M index files, and listing and judging them
+// made its restart take 2.3 s (docs/dagstore.md, D4). Names are read with
+// mu_ released; each batch is judged and its orphans removed under mu_ in
+// one read transaction, so no operation starts writing a file between the
+// judgment and the unlink. Stops when the store closes (the next Open
+// sweeps again). Counts in busy_ while it runs (WaitIdle).
 void DagStore::SweepUnreferencedFiles(std::unique_lock<std::mutex>& lock) {
   constexpr size_t kBatch = 1024;
   busy_++;
@@ -1502,7 +1502,7 @@ void DagStore::SweepUnreferencedFiles(std::unique_lock<std::mutex>& lock) {
       listed_all = ec || it == fs::directory_iterator();
       lock.lock();
       auto tx = db_->Begin(false);       // after mu_: every record written under it is seen
-      if (stopping_ || !tx.ok()) break;  // a record that cannot be read: nothing removed
+      if (stopping_ || !tx.ok()) break;  // no snapshot to judge by: nothing removed
       Bucket records = tx->GetBucket(kShards);
       for (const std::string& name : names) {
         if (name == ".version" || KeepsFileLocked(records, dir, name, index_dir)) continue;

@@ -309,7 +309,8 @@ class DagStore {
   // line per problem (empty = sound).
   std::vector<std::string> Verify();
   // Waits until no background recovery or re-queued initialization is
-  // pending (for tests and commands that want a settled state).
+  // pending and the sweep of unreferenced files after Open has run (for
+  // tests and commands that want a settled state).
   void WaitIdle();
   // Warnings from Open (undecodable records kept, damaged inverted entries
   // converted).
@@ -508,7 +509,7 @@ class DagStore {
   std::thread background_;
   bool stopping_ = false;                            // guarded by mu_
   std::vector<std::pair<std::string, bool>> queue_;  // (key, recover); guarded by mu_
-  int busy_ = 0;                                     // queue items running; guarded by mu_
+  int busy_ = 0;               // queue items or the sweep running; guarded by mu_
   bool sweep_pending_ = true;  // SweepUnreferencedFiles has not finished; guarded by mu_
   std::atomic<int> auto_recoveries_{0};
   bool closed_ = false;
