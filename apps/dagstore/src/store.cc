@@ -1505,8 +1505,8 @@ void DagStore::SweepUnreferencedFiles(std::unique_lock<std::mutex>& lock) {
       if (stopping_ || !tx.ok()) break;  // no snapshot to judge by: nothing removed
       Bucket records = tx->GetBucket(kShards);
       for (const std::string& name : names) {
-        if (name == ".version" || KeepsFileLocked(records, dir, name, index_dir)) continue;
         const std::string path = dir + "/" + name;
+        if (name == ".version" || KeepsFileLocked(records, path, name, index_dir)) continue;
         std::error_code removed;
         if (!fs::remove(path, removed)) continue;
         if (removed_files_.size() < kRemovedFilesListed) removed_files_.push_back(path);
@@ -1522,9 +1522,8 @@ void DagStore::SweepUnreferencedFiles(std::unique_lock<std::mutex>& lock) {
   cv_.notify_all();
 }
 
-bool DagStore::KeepsFileLocked(Bucket& records, const std::string& dir, const std::string& name,
+bool DagStore::KeepsFileLocked(Bucket& records, const std::string& path, const std::string& name,
                                bool index_dir) const {
-  const std::string path = dir + "/" + name;
   if (!index_dir && IsDownloadInProgress(path)) return true;
   std::string_view base = name;
   // WriteFileAtomically's temporary: kept only while its shard is at work.

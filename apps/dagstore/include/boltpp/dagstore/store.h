@@ -440,11 +440,11 @@ class DagStore {
   // Removes the files nobody references (see store.cc); the background
   // thread's first task. lock is held on entry and on return.
   void SweepUnreferencedFiles(std::unique_lock<std::mutex>& lock);
-  // Whether the sweep keeps file `name` of `dir` (transients/ or index/):
-  // it belongs to a shard whose record wants it, or to one an operation is
-  // working on now. records: a read transaction's `shards` bucket, begun
-  // under mu_. Caller holds mu_.
-  bool KeepsFileLocked(Bucket& records, const std::string& dir, const std::string& name,
+  // Whether the sweep keeps the file at `path`, named `name`, in
+  // transients/ or index/: it belongs to a shard whose record wants it, or
+  // to one an operation is working on now. records: a read transaction's
+  // `shards` bucket, begun under mu_. Caller holds mu_.
+  bool KeepsFileLocked(Bucket& records, const std::string& path, const std::string& name,
                        bool index_dir) const;
 
   StoreOptions options_;
